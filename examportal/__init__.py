@@ -1,0 +1,86 @@
+"""examportal: the validation exam and certification portal for ZSK qualification 13881."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Optional[Union[str, type, dict]] = None) -> Flask:
+    """The application factory.
+
+    ``config`` is a config name ("development", "test", "production"), a config
+    class, or a mapping of overrides applied on top of the environment's config.
+    """
+    from .config import CONFIGS
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    overrides = {}
+    if isinstance(config, dict):
+        overrides, config = config, None
+    if config is None:
+        config = os.environ.get("EXAMPORTAL_CONFIG", "development")
+    config_class = CONFIGS[config] if isinstance(config, str) else config
+    if hasattr(config_class, "check"):
+        config_class.check()
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from . import cli, errors, i18n, sandbox_host, security
+
+    sandbox_host.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import sandbox_crm.models  # noqa: F401  (the sandbox's tables live in the same database)
+
+    from . import models  # noqa: F401  (registers the tables)
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .models import User
+
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .mail.views import bp as mail_bp
+    from .main.views import bp as main_bp
+    from .qualifications.views import bp as qualifications_bp
+    from .sessions.views import bp as sessions_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(qualifications_bp, url_prefix="/qualifications")
+    app.register_blueprint(sessions_bp, url_prefix="/sessions")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(mail_bp, url_prefix="/dev/mailbox")

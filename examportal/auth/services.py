@@ -1,0 +1,156 @@
+"""Accounts: registration, e-mail confirmation, authentication and password reset."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..audit import services as audit_log
+from ..extensions import db
+from ..mail.services import queue_template
+from ..models import Role, User, UserRole, utcnow
+from ..security import check_password, hash_password
+
+RODO_CLAUSE_VERSION = "2026-11"
+CONFIRM_MAX_AGE = 3 * 24 * 3600
+RESET_MAX_AGE = 3600
+
+
+class AccountError(ValueError):
+    """A registration or token problem to show to the user (already translated)."""
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(email: str) -> Optional[User]:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+
+
+def register_candidate(data: dict) -> User:
+    """Create a candidate account from the registration form's data and send the confirmation mail."""
+    email = normalize_email(data["email"])
+    if find_by_email(email):
+        raise AccountError(_("An account with this e-mail address already exists. Log in or reset your password."))
+    pesel = (data.get("pesel") or "").strip() if data.get("has_pesel") == "yes" else None
+    if pesel and db.session.scalar(select(User.id).where(User.pesel == pesel)):
+        raise AccountError(_("An account with this PESEL number already exists. Log in or reset your password."))
+    user = User(
+        email=email,
+        password_hash=hash_password(data["password"]),
+        first_name=data["first_name"].strip(),
+        last_name=data["last_name"].strip(),
+        phone=(data.get("phone") or "").strip() or None,
+        pesel=pesel or None,
+        id_document_type=None if pesel else data.get("id_document_type"),
+        id_document_number=None if pesel else (data.get("id_document_number") or "").strip(),
+        birth_date=data["birth_date"],
+        birth_place=data["birth_place"].strip(),
+        rodo_consent_at=utcnow(),
+        rodo_clause_version=RODO_CLAUSE_VERSION,
+    )
+    user.roles.append(UserRole(role=Role.CANDIDATE))
+    db.session.add(user)
+    audit_log.record("account.registered", user, after={"email": email, "roles": ["candidate"],
+                                                         "rodo_clause_version": RODO_CLAUSE_VERSION}, actor=None)
+    send_confirmation(user)
+    db.session.commit()
+    return user
+
+
+def send_confirmation(user: User) -> None:
+    """Queue the e-mail confirmation link."""
+    token = _serializer("confirm-email").dumps({"id": user.id, "email": user.email})
+    queue_template(user, _("Confirm your e-mail address"), "confirm_email",
+                   link=url_for("auth.confirm_email", token=token, _external=True))
+
+
+def resend_confirmation(user: User) -> None:
+    """Send a fresh confirmation link to an account that is not confirmed yet."""
+    if user.email_confirmed_at is None:
+        send_confirmation(user)
+        db.session.commit()
+
+
+def confirm_email(token: str) -> User:
+    """Mark the account's e-mail confirmed; raises AccountError for a bad or expired link."""
+    try:
+        data = _serializer("confirm-email").loads(token, max_age=CONFIRM_MAX_AGE)
+    except SignatureExpired:
+        raise AccountError(_("The confirmation link has expired. Ask for a new one below."))
+    except BadSignature:
+        raise AccountError(_("The confirmation link is not valid. Copy the whole link from the e-mail."))
+    user = db.session.get(User, data.get("id")) if isinstance(data, dict) else None
+    if user is None or user.email != data.get("email"):
+        raise AccountError(_("The confirmation link is not valid. Copy the whole link from the e-mail."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        audit_log.record("account.email_confirmed", user, actor=user)
+        db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> Optional[User]:
+    """The user with these credentials, or ``None`` (same answer whether the e-mail exists or not)."""
+    user = find_by_email(email)
+    if user is None:
+        # Spend the same time as a real check so response times don't reveal accounts.
+        check_password(hash_password("x" * 12), password)
+        return None
+    if not check_password(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    audit_log.record("account.login", user, actor=user)
+    db.session.commit()
+
+
+def _reset_fingerprint(user: User) -> str:
+    # Part of the current hash: the link stops working once the password changes.
+    return user.password_hash[-16:]
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if the account exists (the caller shows the same message either way)."""
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    token = _serializer("reset-password").dumps({"id": user.id, "fp": _reset_fingerprint(user)})
+    queue_template(user, _("Reset your password"), "reset_password",
+                   link=url_for("auth.reset_password", token=token, _external=True))
+    audit_log.record("account.password_reset_requested", user, actor=None)
+    db.session.commit()
+
+
+def user_for_reset_token(token: str) -> User:
+    """The account a reset link belongs to; raises AccountError when invalid, used or expired."""
+    try:
+        data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
+    except SignatureExpired:
+        raise AccountError(_("The reset link has expired. Ask for a new one."))
+    except BadSignature:
+        raise AccountError(_("The reset link is not valid. Ask for a new one."))
+    user = db.session.get(User, data.get("id")) if isinstance(data, dict) else None
+    if user is None or data.get("fp") != _reset_fingerprint(user):
+        raise AccountError(_("The reset link has already been used. Ask for a new one."))
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password through a valid reset link (which then stops working)."""
+    user = user_for_reset_token(token)
+    user.password_hash = hash_password(new_password)
+    audit_log.record("account.password_reset", user, actor=user)
+    db.session.commit()
+    return user

@@ -1,0 +1,113 @@
+"""Demo data: two certifying institutions modelled on the seed's, their validating
+institutions, one account for every role, a scheduled session with its committee."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from question_bank.definition import available_definitions
+
+from .extensions import db
+from .models import (
+    CommitteeMember,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    Qualification,
+    Role,
+    SessionMode,
+    TrainingRecord,
+    User,
+    UserRole,
+    ValidationSession,
+    utcnow,
+)
+from .qualifications.services import load_file
+from .security import hash_password
+from .validators import pesel_with_checksum
+
+DEMO_PASSWORD = "demo-haslo-2026"
+
+INSTITUTIONS = [
+    # name, short name, kind, parent short name, city
+    ("Fundacja VCC", "VCC", InstitutionKind.CERTIFYING, None, "Kraków"),
+    ("Warto Szkolić spółka z ograniczoną odpowiedzialnością", "Warto Szkolić", InstitutionKind.CERTIFYING, None, "Warszawa"),
+    ("Ośrodek Walidacji VCC Kraków", "VCC Kraków", InstitutionKind.VALIDATING, "VCC", "Kraków"),
+    ("Centrum Egzaminacyjne Warto Szkolić Łódź", "WS Łódź", InstitutionKind.VALIDATING, "Warto Szkolić", "Łódź"),
+]
+
+# e-mail, first, last, roles as (role, institution short name or None)
+PEOPLE = [
+    ("admin@demo.examportal.pl", "Adam", "Administrator", [(Role.ADMIN, None)]),
+    ("staff.vcc@demo.examportal.pl", "Beata", "Nowak", [(Role.STAFF, "VCC")]),
+    ("staff.ws@demo.examportal.pl", "Cezary", "Wiśniewski", [(Role.STAFF, "Warto Szkolić")]),
+    ("operator@demo.examportal.pl", "Dorota", "Zielińska", [(Role.OPERATOR, "VCC Kraków")]),
+    ("asesor1@demo.examportal.pl", "Edward", "Kamiński", [(Role.ASSESSOR, "VCC")]),
+    ("asesor2@demo.examportal.pl", "Felicja", "Lewandowska", [(Role.ASSESSOR, "VCC")]),
+    ("asesor3@demo.examportal.pl", "Grzegorz", "Dąbrowski", [(Role.ASSESSOR, "VCC"), (Role.APPEALS, "VCC")]),
+    ("odwolania@demo.examportal.pl", "Halina", "Wójcik", [(Role.APPEALS, "VCC")]),
+    ("kandydat@demo.examportal.pl", "Irena", "Kowalczyk", [(Role.CANDIDATE, None)]),
+    ("kandydat2@demo.examportal.pl", "Jacek", "Mazur", [(Role.CANDIDATE, None)]),
+]
+
+
+def _person(email: str, first: str, last: str, roles, institutions) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, first_name=first, last_name=last, password_hash=hash_password(DEMO_PASSWORD),
+                    email_confirmed_at=utcnow(), rodo_consent_at=utcnow(), rodo_clause_version="2026-11",
+                    birth_date=date(1990, 5, 17), birth_place="Kraków")
+        db.session.add(user)
+    for role, short in roles:
+        institution_id = institutions[short].id if short else None
+        if not user.has_role(role, institution_id) if institution_id else not user.has_role(role):
+            user.roles.append(UserRole(role=role, institution_id=institution_id))
+    return user
+
+
+def load_demo() -> list[str]:
+    """Create (or complete) the demo data; returns the lines to print: logins for every role."""
+    for path in available_definitions():
+        load_file(path)
+    qualification = db.session.scalar(select(Qualification).where(Qualification.code == "13881"))
+
+    institutions: dict[str, Institution] = {}
+    for name, short, kind, parent, city in INSTITUTIONS:
+        institution = db.session.scalar(select(Institution).where(Institution.name == name))
+        if institution is None:
+            institution = Institution(name=name, short_name=short, kind=kind, city=city,
+                                      parent_id=institutions[parent].id if parent else None)
+            db.session.add(institution)
+            db.session.flush()
+        institutions[short] = institution
+        if kind == InstitutionKind.CERTIFYING and qualification not in institution.qualifications:
+            institution.qualifications.append(qualification)
+
+    people = {email: _person(email, first, last, roles, institutions) for email, first, last, roles in PEOPLE}
+    people["kandydat@demo.examportal.pl"].pesel = people["kandydat@demo.examportal.pl"].pesel or pesel_with_checksum("9005170123")
+    db.session.flush()
+
+    session = db.session.scalar(select(ValidationSession).where(ValidationSession.title == "Sesja walidacyjna CRM — demo"))
+    if session is None:
+        session = ValidationSession(
+            institution_id=institutions["VCC Kraków"].id, qualification_id=qualification.id,
+            title="Sesja walidacyjna CRM — demo",
+            starts_at=(datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0),
+            place="ul. Długa 1, Kraków, sala 12", mode=SessionMode.ONSITE, capacity=12,
+            operator_id=people["operator@demo.examportal.pl"].id, created_by_id=people["staff.vcc@demo.examportal.pl"].id,
+        )
+        db.session.add(session)
+        session.committee.append(CommitteeMember(assessor_id=people["asesor1@demo.examportal.pl"].id, is_chair=True))
+        session.committee.append(CommitteeMember(assessor_id=people["asesor2@demo.examportal.pl"].id))
+        session.enrolments.append(Enrolment(candidate_id=people["kandydat@demo.examportal.pl"].id))
+        # asesor3 trained kandydat2: the system will refuse to put them together.
+        db.session.add(TrainingRecord(trainer_id=people["asesor3@demo.examportal.pl"].id,
+                                      candidate_id=people["kandydat2@demo.examportal.pl"].id,
+                                      institution_id=institutions["VCC"].id, course="Kurs CRM dla handlowców"))
+    db.session.commit()
+
+    lines = ["", "Demo accounts (password for all: %s):" % DEMO_PASSWORD]
+    for email, first, last, roles in PEOPLE:
+        lines.append(f"  {', '.join(r.value for r, _ in roles):<20} {email}")
+    return lines

@@ -1,0 +1,59 @@
+"""Outgoing mail: every message goes to the outbox table first, then over SMTP when configured."""
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from typing import Optional
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OutboxMail, User, utcnow
+
+
+def queue_mail(recipient: str, subject: str, body: str, user: Optional[User] = None) -> OutboxMail:
+    """Put a message in the outbox (in the caller's transaction)."""
+    mail = OutboxMail(recipient=recipient, subject=subject, body=body, user_id=user.id if user else None)
+    db.session.add(mail)
+    return mail
+
+
+def queue_template(user: User, subject: str, template: str, **context) -> OutboxMail:
+    """Render ``templates/mail/<template>.txt`` for ``user`` and queue it."""
+    body = render_template(f"mail/{template}.txt", user=user, **context)
+    return queue_mail(user.email, subject, body, user=user)
+
+
+def deliver_queued(limit: int = 100) -> tuple[int, int]:
+    """Send queued messages over SMTP; returns (sent, failed). Without MAIL_SERVER it sends nothing."""
+    config = current_app.config
+    if not config.get("MAIL_SERVER"):
+        return 0, 0
+    pending = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.status == "queued").order_by(OutboxMail.id).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    sent = failed = 0
+    if not pending:
+        return 0, 0
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        for mail in pending:
+            message = EmailMessage()
+            message["From"] = config["MAIL_SENDER"]
+            message["To"] = mail.recipient
+            message["Subject"] = mail.subject
+            message.set_content(mail.body)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException as error:
+                mail.status, mail.error = "failed", str(error)
+                failed += 1
+            else:
+                mail.status, mail.sent_at, mail.error = "sent", utcnow(), None
+                sent += 1
+    db.session.commit()
+    return sent, failed

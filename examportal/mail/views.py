@@ -1,0 +1,32 @@
+"""The development mailbox: read the outbox when no SMTP server is configured."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OutboxMail
+
+bp = Blueprint("mail", __name__)
+
+
+@bp.before_request
+def only_in_development():
+    # The dev mailbox shows everyone's mail: it exists only where no real mail goes out.
+    if not current_app.config.get("DEV_MAILBOX") or current_app.config.get("MAIL_SERVER"):
+        abort(404)
+
+
+@bp.route("/")
+def index():
+    recipient = request.args.get("to", "").strip()
+    query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(200)
+    if recipient:
+        query = query.where(OutboxMail.recipient == recipient.lower())
+    return render_template("mail/index.html", mails=db.session.scalars(query).all(), recipient=recipient)
+
+
+@bp.route("/<int:mail_id>")
+def show(mail_id: int):
+    mail = db.get_or_404(OutboxMail, mail_id)
+    return render_template("mail/show.html", mail=mail)

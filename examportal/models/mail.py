@@ -1,0 +1,24 @@
+"""The mail outbox."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import Timestamped, UTCDateTime
+
+
+class OutboxMail(Timestamped, db.Model):
+    __tablename__ = "outbox_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True, nullable=False)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True, nullable=False)  # queued|sent|failed
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    error: Mapped[Optional[str]] = mapped_column(Text)

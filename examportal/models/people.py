@@ -1,0 +1,154 @@
+"""People, their roles, institutions and who trained whom."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Timestamped, UTCDateTime
+
+
+class Role(str, enum.Enum):
+    CANDIDATE = "candidate"
+    OPERATOR = "operator"
+    ASSESSOR = "assessor"
+    APPEALS = "appeals"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+# Roles that act on behalf of an institution and so are tied to one.
+INSTITUTION_ROLES = {Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF}
+
+
+class InstitutionKind(str, enum.Enum):
+    CERTIFYING = "certifying"
+    VALIDATING = "validating"
+
+
+class Institution(Timestamped, db.Model):
+    """A certifying institution (IC) or a validating institution linked to one."""
+
+    __tablename__ = "institution"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'validating' AND parent_id IS NOT NULL) OR (kind = 'certifying' AND parent_id IS NULL)",
+            name="validating_has_parent",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    short_name: Mapped[str] = mapped_column(String(60), nullable=False)
+    kind: Mapped[InstitutionKind] = mapped_column(
+        Enum(InstitutionKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institution.id"), index=True)
+    city: Mapped[Optional[str]] = mapped_column(String(100))
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+
+    parent: Mapped[Optional["Institution"]] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Institution"]] = relationship(back_populates="parent")
+
+    @property
+    def certifying(self) -> "Institution":
+        """The certifying institution this one acts for (itself if it is one)."""
+        return self.parent if self.parent_id else self
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class User(UserMixin, Timestamped, db.Model):
+    """A person: candidate, operator, assessor, staff … (one person may hold several roles)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(300), nullable=False)
+    first_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    last_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Identity data a certificate needs: a PESEL, or for a person without one a document.
+    pesel: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
+    id_document_type: Mapped[Optional[str]] = mapped_column(String(30))
+    id_document_number: Mapped[Optional[str]] = mapped_column(String(40))
+    birth_date: Mapped[Optional[date]] = mapped_column(Date)
+    birth_place: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(30))
+    email_confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    rodo_consent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    rodo_clause_version: Mapped[Optional[str]] = mapped_column(String(20))
+    locale: Mapped[Optional[str]] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    roles: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def has_role(self, role: Role, institution_id: Optional[int] = None) -> bool:
+        """Whether the person holds ``role`` (at ``institution_id`` when given)."""
+        return any(
+            r.role == role and (institution_id is None or r.institution_id == institution_id) for r in self.roles
+        )
+
+    def institution_ids(self, role: Role) -> set[int]:
+        """The institutions at which the person holds ``role``."""
+        return {r.institution_id for r in self.roles if r.role == role and r.institution_id is not None}
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted({r.role.value for r in self.roles})
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class UserRole(db.Model):
+    """A role a person holds, at an institution for the institution-bound roles."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (UniqueConstraint("user_id", "role", "institution_id", name="user_role_institution"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True, nullable=False)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]), nullable=False
+    )
+    institution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institution.id"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    institution: Mapped[Optional[Institution]] = relationship()
+
+
+class TrainingRecord(Timestamped, db.Model):
+    """A trainer prepared a candidate for the qualification: they may never assess that candidate."""
+
+    __tablename__ = "training_record"
+    __table_args__ = (UniqueConstraint("trainer_id", "candidate_id", name="trainer_candidate"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trainer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True, nullable=False)
+    course: Mapped[Optional[str]] = mapped_column(String(200))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+
+    trainer: Mapped[User] = relationship(foreign_keys=[trainer_id])
+    candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])

@@ -1,0 +1,77 @@
+"""Authorization helpers, security headers and password hashing."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Iterable
+
+from flask import Flask, abort, current_app
+from flask_login import current_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import Role
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    return check_password_hash(password_hash, password)
+
+
+def roles_required(*roles: Role):
+    """The view needs a logged-in user holding at least one of ``roles`` (403 otherwise)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not any(current_user.has_role(role) for role in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def staff_institution_ids(user=None) -> set[int]:
+    """Institutions whose data the user may manage as staff: their own and, for a
+    certifying institution, the validating institutions linked to it. Admins: none
+    implicitly (they administer the platform, not an institution's files)."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Institution
+
+    user = user or current_user
+    own = user.institution_ids(Role.STAFF)
+    if not own:
+        return set()
+    children = db.session.scalars(select(Institution.id).where(Institution.parent_id.in_(own))).all()
+    return own | set(children)
+
+
+def require_institution(institution_id: int, allowed: Iterable[int]) -> None:
+    """404 unless ``institution_id`` is among ``allowed`` (no hint that the object exists)."""
+    if institution_id not in set(allowed):
+        abort(404)
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response

@@ -1,0 +1,50 @@
+"""Forms for validation sessions, committees and enrolment."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+
+class SessionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    institution_id = SelectField(_l("Institution"), coerce=int, validators=[DataRequired()])
+    qualification_id = SelectField(_l("Qualification"), coerce=int, validators=[DataRequired()])
+    starts_at = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message=_l("Enter the date and time as YYYY-MM-DD HH:MM."))],
+    )
+    mode = SelectField(_l("Form"), choices=[("onsite", _l("On site")), ("remote", _l("Remote"))])
+    place = StringField(_l("Place (address or video-call room)"), validators=[DataRequired(), Length(max=300)])
+    capacity = IntegerField(
+        _l("Places"), default=20,
+        validators=[DataRequired(message=_l("Enter a whole number.")), NumberRange(min=1, max=500, message=_l("Enter a number from 1 to 500."))],
+    )
+
+
+class OperatorForm(FlaskForm):
+    operator_id = SelectField(_l("Exam-system operator"), coerce=int, validators=[DataRequired()])
+
+
+class AssessorForm(FlaskForm):
+    assessor_id = SelectField(_l("Assessor"), coerce=int, validators=[DataRequired()])
+    is_chair = BooleanField(_l("Chair of the committee"))
+
+
+class EnrolForm(FlaskForm):
+    email = EmailField(_l("Candidate's e-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])
+
+
+class DeclarationForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I declare that I am impartial towards the candidates of this session: I did not prepare any of them for this qualification and I have no conflict of interest."),
+        validators=[DataRequired(message=_l("You must confirm the declaration to take part in the committee."))],
+    )
+    remarks = TextAreaField(_l("Remarks (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class TrainingForm(FlaskForm):
+    trainer_id = SelectField(_l("Trainer"), coerce=int, validators=[DataRequired()])
+    candidate_email = EmailField(_l("Candidate's e-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])
+    course = StringField(_l("Course or training"), validators=[Optional(), Length(max=200)])

@@ -1,0 +1,255 @@
+"""Rules for validation sessions: who may run them, who may sit on a committee, who may be enrolled."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..audit import services as audit_log
+from ..audit.services import snapshot
+from ..extensions import db
+from ..models import (
+    CommitteeMember,
+    Enrolment,
+    EnrolmentStatus,
+    Institution,
+    Qualification,
+    Role,
+    SessionMode,
+    TrainingRecord,
+    User,
+    UserRole,
+    ValidationSession,
+    utcnow,
+)
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+SESSION_FIELDS = ("title", "institution_id", "qualification_id", "starts_at", "place", "mode", "capacity", "status", "operator_id")
+
+
+class SessionRuleError(ValueError):
+    """A rule of the validation process refused the change; the message says why (translated)."""
+
+
+def local_to_utc(value: datetime) -> datetime:
+    """A naive local (Warsaw) date-time from a form as an aware UTC datetime."""
+    return value.replace(tzinfo=WARSAW).astimezone(timezone.utc)
+
+
+def institution_people(institution: Institution, role: Role) -> list[User]:
+    """People holding ``role`` at the institution or at its certifying institution."""
+    ids = {institution.id, institution.certifying.id}
+    return list(
+        db.session.scalars(
+            select(User).join(UserRole).where(UserRole.role == role, UserRole.institution_id.in_(ids), User.active.is_(True))
+            .order_by(User.last_name, User.first_name).distinct()
+        )
+    )
+
+
+def trained_pairs(trainer_ids: Iterable[int], candidate_ids: Iterable[int]) -> list[TrainingRecord]:
+    """Training records linking any of the trainers to any of the candidates."""
+    trainer_ids, candidate_ids = list(trainer_ids), list(candidate_ids)
+    if not trainer_ids or not candidate_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(TrainingRecord).where(
+                TrainingRecord.trainer_id.in_(trainer_ids), TrainingRecord.candidate_id.in_(candidate_ids)
+            )
+        )
+    )
+
+
+def create_session(actor: User, data: dict) -> ValidationSession:
+    """Schedule a validation session at one of the actor's institutions."""
+    qualification = db.session.get(Qualification, data["qualification_id"])
+    institution = db.session.get(Institution, data["institution_id"])
+    if qualification is None or institution is None:
+        raise SessionRuleError(_("Choose an institution and a qualification from the list."))
+    if qualification not in institution.certifying.qualifications:
+        raise SessionRuleError(_("This institution is not authorised to validate this qualification."))
+    session = ValidationSession(
+        institution_id=institution.id,
+        qualification_id=qualification.id,
+        title=data["title"].strip(),
+        starts_at=local_to_utc(data["starts_at"]),
+        place=data["place"].strip(),
+        mode=SessionMode(data["mode"]),
+        capacity=data["capacity"],
+        created_by_id=actor.id,
+    )
+    db.session.add(session)
+    audit_log.record("session.created", session, after=snapshot(session, SESSION_FIELDS), institution_id=institution.id)
+    db.session.commit()
+    return session
+
+
+def update_session(session: ValidationSession, data: dict) -> ValidationSession:
+    """Change a session's date, place, form or capacity."""
+    before = snapshot(session, SESSION_FIELDS)
+    session.title = data["title"].strip()
+    session.starts_at = local_to_utc(data["starts_at"])
+    session.place = data["place"].strip()
+    session.mode = SessionMode(data["mode"])
+    if data["capacity"] < len(active_enrolments(session)):
+        raise SessionRuleError(_("More candidates are enrolled than the new number of places."))
+    session.capacity = data["capacity"]
+    audit_log.record("session.updated", session, before=before, after=snapshot(session, SESSION_FIELDS),
+                     institution_id=session.institution_id)
+    db.session.commit()
+    return session
+
+
+def assign_operator(session: ValidationSession, operator: User) -> None:
+    """Make ``operator`` the exam-system operator of the session."""
+    if operator not in institution_people(session.institution, Role.OPERATOR):
+        raise SessionRuleError(_("This person is not an exam-system operator of the institution."))
+    before = {"operator_id": session.operator_id}
+    session.operator_id = operator.id
+    audit_log.record("session.operator_assigned", session, before=before, after={"operator_id": operator.id},
+                     institution_id=session.institution_id)
+    db.session.commit()
+
+
+def active_enrolments(session: ValidationSession) -> list[Enrolment]:
+    return [e for e in session.enrolments if e.status == EnrolmentStatus.ENROLLED]
+
+
+def add_assessor(session: ValidationSession, assessor: User, is_chair: bool = False) -> CommitteeMember:
+    """Put an assessor on the committee, refusing anyone who trained an enrolled candidate."""
+    if assessor not in institution_people(session.institution, Role.ASSESSOR):
+        raise SessionRuleError(_("This person is not an assessor of the institution."))
+    if any(m.assessor_id == assessor.id for m in session.committee):
+        raise SessionRuleError(_("This assessor is already on the committee."))
+    conflicts = trained_pairs([assessor.id], [e.candidate_id for e in active_enrolments(session)])
+    if conflicts:
+        names = ", ".join(sorted(record.candidate.full_name for record in conflicts))
+        raise SessionRuleError(
+            _("%(assessor)s cannot sit on this committee: they trained the enrolled candidate(s) %(names)s.",
+              assessor=assessor.full_name, names=names)
+        )
+    if is_chair:
+        for member in session.committee:
+            member.is_chair = False
+    member = CommitteeMember(session=session, assessor_id=assessor.id, is_chair=is_chair)
+    db.session.add(member)
+    audit_log.record("committee.member_added", member, after={"session_id": session.id, "assessor_id": assessor.id,
+                                                              "is_chair": is_chair}, institution_id=session.institution_id)
+    db.session.commit()
+    return member
+
+
+def remove_assessor(member: CommitteeMember) -> None:
+    """Take an assessor off the committee."""
+    session = member.session
+    audit_log.record("committee.member_removed", member, before={"session_id": session.id, "assessor_id": member.assessor_id},
+                     institution_id=session.institution_id)
+    db.session.delete(member)
+    db.session.commit()
+
+
+def enrol_candidate(session: ValidationSession, candidate: Optional[User]) -> Enrolment:
+    """Enrol a registered candidate, refusing one trained by a committee member."""
+    if candidate is None or not candidate.has_role(Role.CANDIDATE):
+        raise SessionRuleError(_("No candidate account uses this e-mail address. The candidate must register first."))
+    existing = next((e for e in session.enrolments if e.candidate_id == candidate.id), None)
+    if existing is not None and existing.status == EnrolmentStatus.ENROLLED:
+        raise SessionRuleError(_("This candidate is already enrolled in the session."))
+    if len(active_enrolments(session)) >= session.capacity:
+        raise SessionRuleError(_("The session is full."))
+    conflicts = trained_pairs([m.assessor_id for m in session.committee], [candidate.id])
+    if conflicts:
+        names = ", ".join(sorted(record.trainer.full_name for record in conflicts))
+        raise SessionRuleError(
+            _("%(candidate)s cannot be enrolled here: committee member(s) %(names)s trained them. Change the committee or choose another session.",
+              candidate=candidate.full_name, names=names)
+        )
+    if existing is not None:
+        existing.status = EnrolmentStatus.ENROLLED
+        enrolment = existing
+    else:
+        enrolment = Enrolment(session=session, candidate_id=candidate.id)
+        db.session.add(enrolment)
+    audit_log.record("session.candidate_enrolled", enrolment, after={"session_id": session.id, "candidate_id": candidate.id},
+                     institution_id=session.institution_id)
+    db.session.commit()
+    return enrolment
+
+
+def withdraw_enrolment(enrolment: Enrolment) -> None:
+    """Withdraw a candidate from a session (the record is kept)."""
+    enrolment.status = EnrolmentStatus.WITHDRAWN
+    audit_log.record("session.candidate_withdrawn", enrolment, before={"status": "enrolled"}, after={"status": "withdrawn"},
+                     institution_id=enrolment.session.institution_id)
+    db.session.commit()
+
+
+def declare_impartiality(member: CommitteeMember, declaration: str, remarks: Optional[str]) -> None:
+    """Record the assessor's signed declaration of impartiality for the session."""
+    if member.has_declared:
+        raise SessionRuleError(_("You have already signed the declaration for this session."))
+    conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in active_enrolments(member.session)])
+    if conflicts:
+        raise SessionRuleError(_("You cannot declare impartiality: you trained a candidate of this session. Tell the institution."))
+    member.declared_at = utcnow()
+    member.declaration_text = declaration + (f"\n\n{remarks.strip()}" if remarks and remarks.strip() else "")
+    audit_log.record("committee.impartiality_declared", member, after={"session_id": member.session_id,
+                                                                       "declared_at": member.declared_at,
+                                                                       "declaration": member.declaration_text},
+                     institution_id=member.session.institution_id)
+    db.session.commit()
+
+
+def committee_ready(session: ValidationSession) -> bool:
+    """At least the qualification's minimum of members, all of whom have declared impartiality."""
+    minimum = session.qualification.setting("min_committee_size", default=2)
+    return len(session.committee) >= minimum and all(m.has_declared for m in session.committee)
+
+
+def record_training(actor: User, institution: Institution, trainer: User, candidate: Optional[User], course: Optional[str]) -> TrainingRecord:
+    """Record that ``trainer`` prepared ``candidate``; the trainer may then never assess them."""
+    if candidate is None or not candidate.has_role(Role.CANDIDATE):
+        raise SessionRuleError(_("No candidate account uses this e-mail address."))
+    if db.session.scalar(select(TrainingRecord.id).where(TrainingRecord.trainer_id == trainer.id,
+                                                         TrainingRecord.candidate_id == candidate.id)):
+        raise SessionRuleError(_("This training is already recorded."))
+    record = TrainingRecord(trainer_id=trainer.id, candidate_id=candidate.id, institution_id=institution.id,
+                            course=(course or "").strip() or None, recorded_by_id=actor.id)
+    db.session.add(record)
+    audit_log.record("training.recorded", record, after={"trainer_id": trainer.id, "candidate_id": candidate.id,
+                                                         "course": record.course}, institution_id=institution.id)
+    db.session.commit()
+    return record
+
+
+def sessions_for_staff(institution_ids: set[int]) -> list[ValidationSession]:
+    if not institution_ids:
+        return []
+    return list(db.session.scalars(
+        select(ValidationSession).where(ValidationSession.institution_id.in_(institution_ids))
+        .order_by(ValidationSession.starts_at.desc())
+    ))
+
+
+def sessions_for_assessor(user: User) -> list[CommitteeMember]:
+    return list(db.session.scalars(
+        select(CommitteeMember).join(ValidationSession).where(CommitteeMember.assessor_id == user.id)
+        .order_by(ValidationSession.starts_at.desc())
+    ))
+
+
+def sessions_for_operator(user: User) -> list[ValidationSession]:
+    return list(db.session.scalars(
+        select(ValidationSession).where(ValidationSession.operator_id == user.id).order_by(ValidationSession.starts_at.desc())
+    ))
+
+
+def enrolments_for_candidate(user: User) -> list[Enrolment]:
+    return list(db.session.scalars(
+        select(Enrolment).join(ValidationSession).where(Enrolment.candidate_id == user.id)
+        .order_by(ValidationSession.starts_at.desc())
+    ))

@@ -1,0 +1,236 @@
+"""Validation sessions: staff schedule and staff them; assessors declare impartiality."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.services import find_by_email
+from ..extensions import db
+from ..models import CommitteeMember, Enrolment, Institution, Qualification, Role, TrainingRecord, User, ValidationSession
+from ..security import require_institution, roles_required, staff_institution_ids
+from . import services
+from .forms import AssessorForm, DeclarationForm, EnrolForm, OperatorForm, SessionForm, TrainingForm
+
+bp = Blueprint("sessions", __name__)
+
+
+def _staff_session(session_id: int) -> ValidationSession:
+    session = db.get_or_404(ValidationSession, session_id)
+    require_institution(session.institution_id, staff_institution_ids())
+    return session
+
+
+def _session_form(form: SessionForm) -> SessionForm:
+    institutions = db.session.scalars(
+        select(Institution).where(Institution.id.in_(staff_institution_ids())).order_by(Institution.name)
+    ).all()
+    form.institution_id.choices = [(i.id, i.name) for i in institutions]
+    form.qualification_id.choices = [
+        (q.id, f"{q.code} — {q.name_pl}") for q in db.session.scalars(select(Qualification).order_by(Qualification.code))
+    ]
+    return form
+
+
+def _people_forms(session: ValidationSession, operator_form=None, assessor_form=None, enrol_form=None):
+    operator_form = operator_form or OperatorForm(operator_id=session.operator_id)
+    operator_form.operator_id.choices = [(u.id, u.full_name) for u in services.institution_people(session.institution, Role.OPERATOR)]
+    assessor_form = assessor_form or AssessorForm()
+    on_committee = {m.assessor_id for m in session.committee}
+    assessor_form.assessor_id.choices = [
+        (u.id, u.full_name) for u in services.institution_people(session.institution, Role.ASSESSOR) if u.id not in on_committee
+    ]
+    return operator_form, assessor_form, enrol_form or EnrolForm()
+
+
+def _render_detail(session: ValidationSession, status: int = 200, **forms):
+    operator_form, assessor_form, enrol_form = _people_forms(session, **forms)
+    return render_template(
+        "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
+        enrol_form=enrol_form, committee_ready=services.committee_ready(session),
+        enrolments=services.active_enrolments(session),
+    ), status
+
+
+@bp.route("/")
+@roles_required(Role.STAFF)
+def index():
+    return render_template("sessions/index.html", sessions=services.sessions_for_staff(staff_institution_ids()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def create():
+    form = _session_form(SessionForm())
+    if form.validate_on_submit():
+        try:
+            session = services.create_session(current_user, form.data)
+        except services.SessionRuleError as error:
+            form.qualification_id.errors.append(str(error))
+        else:
+            flash(_("The session has been scheduled."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:session_id>")
+@roles_required(Role.STAFF)
+def detail(session_id: int):
+    return _render_detail(_staff_session(session_id))
+
+
+@bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def edit(session_id: int):
+    session = _staff_session(session_id)
+    form = _session_form(SessionForm(obj=session))
+    if form.is_submitted():
+        # Institution and qualification are fixed once candidates can be enrolled.
+        form.institution_id.data, form.qualification_id.data = session.institution_id, session.qualification_id
+    if form.validate_on_submit():
+        try:
+            services.update_session(session, form.data)
+        except services.SessionRuleError as error:
+            db.session.rollback()
+            form.capacity.errors.append(str(error))
+        else:
+            flash(_("The session has been updated."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/form.html", form=form, session=session), 400 if form.errors else 200
+
+
+@bp.route("/<int:session_id>/operator", methods=["POST"])
+@roles_required(Role.STAFF)
+def set_operator(session_id: int):
+    session = _staff_session(session_id)
+    form, _a, _e = _people_forms(session, operator_form=OperatorForm())
+    if form.validate_on_submit():
+        try:
+            services.assign_operator(session, db.session.get(User, form.operator_id.data))
+        except services.SessionRuleError as error:
+            form.operator_id.errors.append(str(error))
+        else:
+            flash(_("The operator has been assigned."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return _render_detail(session, 400, operator_form=form)
+
+
+@bp.route("/<int:session_id>/committee", methods=["POST"])
+@roles_required(Role.STAFF)
+def add_assessor(session_id: int):
+    session = _staff_session(session_id)
+    _o, form, _e = _people_forms(session, assessor_form=AssessorForm())
+    if form.validate_on_submit():
+        try:
+            services.add_assessor(session, db.session.get(User, form.assessor_id.data), form.is_chair.data)
+        except services.SessionRuleError as error:
+            form.assessor_id.errors.append(str(error))
+        else:
+            flash(_("The assessor has been added to the committee."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return _render_detail(session, 400, assessor_form=form)
+
+
+@bp.route("/<int:session_id>/committee/<int:member_id>/remove", methods=["POST"])
+@roles_required(Role.STAFF)
+def remove_assessor(session_id: int, member_id: int):
+    session = _staff_session(session_id)
+    member = db.get_or_404(CommitteeMember, member_id)
+    if member.session_id != session.id:
+        abort(404)
+    services.remove_assessor(member)
+    flash(_("The assessor has been removed from the committee."), "info")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
+@bp.route("/<int:session_id>/enrol", methods=["POST"])
+@roles_required(Role.STAFF)
+def enrol(session_id: int):
+    session = _staff_session(session_id)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        try:
+            services.enrol_candidate(session, find_by_email(form.email.data))
+        except services.SessionRuleError as error:
+            form.email.errors.append(str(error))
+        else:
+            flash(_("The candidate has been enrolled."), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return _render_detail(session, 400, enrol_form=form)
+
+
+@bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/withdraw", methods=["POST"])
+@roles_required(Role.STAFF)
+def withdraw(session_id: int, enrolment_id: int):
+    session = _staff_session(session_id)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id:
+        abort(404)
+    services.withdraw_enrolment(enrolment)
+    flash(_("The candidate has been withdrawn from the session."), "info")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
+@bp.route("/training", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def training():
+    institution_ids = staff_institution_ids()
+    institutions = db.session.scalars(select(Institution).where(Institution.id.in_(institution_ids))).all()
+    trainers = {u.id: u for i in institutions for role in (Role.ASSESSOR, Role.OPERATOR, Role.STAFF)
+                for u in services.institution_people(i, role)}
+    form = TrainingForm()
+    form.trainer_id.choices = [(u.id, u.full_name) for u in sorted(trainers.values(), key=lambda u: (u.last_name, u.first_name))]
+    if form.validate_on_submit():
+        try:
+            services.record_training(current_user, institutions[0], trainers[form.trainer_id.data],
+                                     find_by_email(form.candidate_email.data), form.course.data)
+        except services.SessionRuleError as error:
+            form.candidate_email.errors.append(str(error))
+        else:
+            flash(_("The training has been recorded."), "success")
+            return redirect(url_for("sessions.training"))
+    records = db.session.scalars(
+        select(TrainingRecord).where(TrainingRecord.institution_id.in_(institution_ids)).order_by(TrainingRecord.id.desc())
+    ).all()
+    return render_template("sessions/training.html", form=form, records=records), 400 if form.errors else 200
+
+
+@bp.route("/committees")
+@roles_required(Role.ASSESSOR)
+def my_committees():
+    return render_template("sessions/my_committees.html", memberships=services.sessions_for_assessor(current_user))
+
+
+@bp.route("/<int:session_id>/committee-view", methods=["GET", "POST"])
+@roles_required(Role.ASSESSOR)
+def committee_view(session_id: int):
+    session = db.get_or_404(ValidationSession, session_id)
+    member = next((m for m in session.committee if m.assessor_id == current_user.id), None)
+    if member is None:
+        abort(404)
+    form = DeclarationForm()
+    if not member.has_declared and form.validate_on_submit():
+        try:
+            services.declare_impartiality(member, str(form.confirm.label.text), form.remarks.data)
+        except services.SessionRuleError as error:
+            form.confirm.errors.append(str(error))
+        else:
+            flash(_("Your declaration of impartiality has been recorded."), "success")
+            return redirect(url_for("sessions.committee_view", session_id=session.id))
+    # Candidates (and later their work) are shown only after the declaration.
+    enrolments = services.active_enrolments(session) if member.has_declared else []
+    return render_template("sessions/committee_view.html", session=session, member=member, form=form,
+                           enrolments=enrolments), 400 if form.errors else 200
+
+
+@bp.route("/operated")
+@roles_required(Role.OPERATOR)
+def my_operated():
+    return render_template("sessions/my_operated.html", sessions=services.sessions_for_operator(current_user))
+
+
+@bp.route("/mine")
+@roles_required(Role.CANDIDATE)
+def my_enrolments():
+    return render_template("sessions/my_enrolments.html", enrolments=services.enrolments_for_candidate(current_user))

@@ -1,0 +1,1 @@
+"""Sandbox CRM forms, one module per area."""

@@ -1,0 +1,1 @@
+"""Sandbox CRM services: the rules of each area, one module per area."""

@@ -1,0 +1,93 @@
+"""Helpers shared by the sales services (pipelines, opportunities, tasks): the rule error,
+local time and JSON-safe snapshots for the action log."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Optional
+from zoneinfo import ZoneInfo
+
+
+# The sandbox CRM is used in Poland: calendar days ("today", "this week", due dates) are local.
+LOCAL_TZ = ZoneInfo("Europe/Warsaw")
+# A task due "on a day" is due at the end of that working day.
+DEFAULT_DUE_TIME = time(16, 0)
+
+
+class SalesError(ValueError):
+    """A sales rule was broken; ``field`` names the form field the message belongs to, if any."""
+
+    def __init__(self, message: Any, field: Optional[str] = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: Optional[datetime]) -> Optional[datetime]:
+    """``value`` as aware UTC; naive values (as SQLite returns them) are taken to be UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def to_local(value: Optional[datetime]) -> Optional[datetime]:
+    """``value`` in the local (Polish) time zone."""
+    utc = as_utc(value)
+    return utc.astimezone(LOCAL_TZ) if utc else None
+
+
+def local_today(at: Optional[datetime] = None) -> date:
+    """The local calendar date at ``at`` (default: now)."""
+    return to_local(at or now()).date()
+
+
+def local_datetime(day: date, at: Optional[time] = None) -> datetime:
+    """The UTC instant of local ``day`` at ``at`` (default: the end of the working day)."""
+    return datetime.combine(day, at or DEFAULT_DUE_TIME, LOCAL_TZ).astimezone(timezone.utc)
+
+
+def local_day_start(day: date) -> datetime:
+    """The UTC instant local ``day`` begins."""
+    return datetime.combine(day, time(0, 0), LOCAL_TZ).astimezone(timezone.utc)
+
+
+def plain(value: Any) -> Any:
+    """``value`` in a JSON-safe form for the action log."""
+    if isinstance(value, Decimal):
+        return format(value.to_integral(), "f") if value == value.to_integral() else format(value, "f")
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict:
+    """The JSON-safe values of ``fields`` of ``obj``, for :func:`sandbox_crm.actionlog.diff`."""
+    return {name: plain(getattr(obj, name)) for name in fields}
+
+
+def clean_text(value: Any) -> Optional[str]:
+    """A stripped string, or ``None`` for blank input."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def weighted_value(value: Optional[Decimal], probability: int) -> Decimal:
+    """``value × probability`` (a percentage), rounded to grosze."""
+    if value is None:
+        return Decimal("0.00")
+    return (Decimal(value) * Decimal(probability) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+def day_after(day: date) -> date:
+    return day + timedelta(days=1)

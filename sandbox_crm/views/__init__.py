@@ -1,0 +1,3 @@
+"""Sandbox views, one module per area; importing them registers their routes on ``bp``."""
+from ..blueprint import bp  # noqa: F401
+from . import workspaces  # noqa: F401

@@ -1,0 +1,407 @@
+"""Companies and contacts: lists, detail pages with history, forms, tags, notes, RODO actions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import session
+from ..blueprint import bp
+from ..forms.customers import CompanyForm, ConfirmForm, ContactForm, NoteForm, TagForm
+from ..models import Company, Contact, Tag
+from ..pagination import parse_page
+from ..registry import register_nav
+from ..scoping import get_or_404, scoped
+from ..services import customers as service
+from ..services.segments import list_segments
+
+register_nav("sandbox.companies", _l("Companies"), 10)
+register_nav("sandbox.contacts", _l("Contacts"), 20)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _attach_errors(form, errors: dict[str, Any]) -> None:
+    """Show service errors next to their fields (or at the top when no field matches)."""
+    for key, message in errors.items():
+        field = getattr(form, key, None) or (form.company if key == "company" and hasattr(form, "company") else None)
+        text = _(str(message))
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [text]
+        else:
+            flash(text, "error")
+
+
+def _common_choices() -> dict[str, Any]:
+    ws = g.workspace
+    return {
+        "tags": list(session().scalars(scoped(Tag, ws).order_by(Tag.name))),
+        "segments": list_segments(ws),
+        "sizes": service.SIZES,
+        "regions": service.REGIONS,
+    }
+
+
+# --- companies ------------------------------------------------------------------------------
+
+@bp.route("/w/<int:ws_id>/companies")
+def companies():
+    filters = service.CompanyFilters(
+        q=request.args.get("q", "")[:200], industry=request.args.get("industry", "")[:100],
+        size=request.args.get("size", "")[:20], region=request.args.get("region", "")[:60],
+        tag=_int_arg("tag"), segment=_int_arg("segment"),
+        incomplete=request.args.get("incomplete", "") if request.args.get("incomplete") in service.PROFILES else "",
+        duplicates=request.args.get("duplicates") == "1", sort=request.args.get("sort", "name"),
+    )
+    page = service.list_companies(g.workspace, filters, parse_page(request.args.get("page")))
+    session().commit()
+    return render_template(
+        "sandbox_crm/companies/list.html", page=page, filters=filters, profiles=service.PROFILES,
+        industries=service.distinct_values(g.workspace, Company.industry), size_labels=service.SIZE_LABELS,
+        **_common_choices(),
+    )
+
+
+def _company_data(form: CompanyForm) -> dict[str, Any]:
+    return {key: getattr(form, key).data for key in service.COMPANY_FIELDS}
+
+
+def _company_form_page(form: CompanyForm, company: Company | None, duplicates=()):
+    return render_template(
+        "sandbox_crm/companies/form.html", form=form, company=company, duplicates=duplicates,
+        industries=service.distinct_values(g.workspace, Company.industry),
+    )
+
+
+@bp.route("/w/<int:ws_id>/companies/new", methods=["GET", "POST"])
+def company_new():
+    form = CompanyForm()
+    duplicates = []
+    if form.validate_on_submit():
+        data = _company_data(form)
+        clean, errors = service.clean_company_data(data)
+        if errors:
+            _attach_errors(form, errors)
+        else:
+            duplicates = service.find_company_duplicates(g.workspace, name=clean.get("name"), nip=clean.get("nip"),
+                                                         email=clean.get("email"))
+            if duplicates and not form.allow_duplicate.data:
+                form.allow_duplicate.errors = [_("This looks like a company that already exists. Open it, or tick "
+                                                 "this box to save a separate account.")]
+            else:
+                company = service.create_company(g.workspace, data, service.parse_tags(form.tags.data))
+                session().commit()
+                flash(_("Company %(name)s created.", name=company.name), "success")
+                return redirect(url_for("sandbox.company", company_id=company.id))
+    return _company_form_page(form, None, duplicates)
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>")
+def company(company_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    profile = request.args.get("goal") if request.args.get("goal") in service.PROFILES else "offer"
+    return render_template(
+        "sandbox_crm/companies/detail.html", company=row, history=service.company_history(g.workspace, row),
+        duplicates=service.find_company_duplicates(g.workspace, name=row.name, nip=row.nip, email=row.email,
+                                                   exclude_id=row.id),
+        completeness=service.completeness(row), profile=profile, profiles=service.PROFILES,
+        note_form=NoteForm(), tag_form=TagForm(), size_labels=service.SIZE_LABELS,
+        contact_flags={c.id: service.contact_flags(c) for c in row.contacts},
+        legal_basis_labels=service.LEGAL_BASIS_LABELS, event_kinds=dict(service.EVENT_KINDS),
+    )
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>/edit", methods=["GET", "POST"])
+def company_edit(company_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    form = CompanyForm(obj=row)
+    form.keep_region(row.region)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in row.tags)
+        form.potential_value.data = "" if row.potential_value is None else str(row.potential_value)
+    duplicates = []
+    if form.validate_on_submit():
+        data = _company_data(form)
+        clean, errors = service.clean_company_data(data)
+        if errors:
+            _attach_errors(form, errors)
+        else:
+            duplicates = service.find_company_duplicates(g.workspace, name=clean.get("name"), nip=clean.get("nip"),
+                                                         email=clean.get("email"), exclude_id=row.id)
+            known = service.find_company_duplicates(g.workspace, name=row.name, nip=row.nip, email=row.email,
+                                                    exclude_id=row.id)
+            new_duplicates = [d for d in duplicates if d.record.id not in {k.record.id for k in known}]
+            if new_duplicates and not form.allow_duplicate.data:
+                duplicates = new_duplicates
+                form.allow_duplicate.errors = [_("After this change the company looks like another one. Tick this "
+                                                 "box to save anyway.")]
+            else:
+                changes = service.update_company(g.workspace, row, data, service.parse_tags(form.tags.data))
+                session().commit()
+                flash(_("Saved.") if changes else _("Nothing changed."), "success")
+                return redirect(url_for("sandbox.company", company_id=row.id))
+    return _company_form_page(form, row, duplicates)
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>/delete", methods=["POST"])
+def company_delete(company_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.delete_company(g.workspace, row)
+    except service.CustomerError as error:
+        session().rollback()
+        _attach_errors(None, error.errors)
+        return redirect(url_for("sandbox.company", company_id=company_id))
+    session().commit()
+    flash(_("Company deleted."), "success")
+    return redirect(url_for("sandbox.companies"))
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>/tags", methods=["POST"])
+def company_tag_add(company_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    return _tag_add(row, url_for("sandbox.company", company_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>/tags/<int:tag_id>/remove", methods=["POST"])
+def company_tag_remove(company_id: int, tag_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    return _tag_remove(row, tag_id, url_for("sandbox.company", company_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/companies/<int:company_id>/notes", methods=["POST"])
+def company_note(company_id: int):
+    row = get_or_404(Company, g.workspace, company_id)
+    return _note(row, url_for("sandbox.company", company_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/companies/lookup.json")
+def company_lookup():
+    """Company names for the company picker of the contact form."""
+    rows = service.company_choices(g.workspace, request.args.get("q", "")[:100])
+    return jsonify([{"id": c.id, "name": c.name, "nip": c.nip, "city": c.city} for c in rows])
+
+
+def _tag_add(row, back: str):
+    form = TagForm()
+    if form.validate_on_submit():
+        try:
+            service.add_tag(g.workspace, row, form.name.data)
+        except service.CustomerError as error:
+            _attach_errors(None, error.errors)
+        else:
+            session().commit()
+            flash(_("Tag added."), "success")
+    else:
+        for message in form.name.errors:
+            flash(message, "error")
+    return redirect(back)
+
+
+def _tag_remove(row, tag_id: int, back: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    get_or_404(Tag, g.workspace, tag_id)
+    service.remove_tag(g.workspace, row, tag_id)
+    session().commit()
+    flash(_("Tag removed."), "success")
+    return redirect(back)
+
+
+def _note(row, back: str):
+    form = NoteForm()
+    if form.validate_on_submit():
+        service.add_note(g.workspace, row, form.kind.data, form.text.data)
+        session().commit()
+        flash(_("Added to the history."), "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+    return redirect(back)
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+@bp.route("/w/<int:ws_id>/contacts")
+def contacts():
+    legal_basis = request.args.get("legal_basis", "")
+    filters = service.ContactFilters(
+        q=request.args.get("q", "")[:200], company=_int_arg("company"),
+        legal_basis=legal_basis if legal_basis in service.LEGAL_BASIS_LABELS or legal_basis == "none" else "",
+        consent=request.args.get("consent", "") if request.args.get("consent") in ("yes", "no") else "",
+        tag=_int_arg("tag"), segment=_int_arg("segment"), incomplete=request.args.get("incomplete") == "1",
+        duplicates=request.args.get("duplicates") == "1",
+    )
+    company_filter = session().scalar(scoped(Company, g.workspace).where(Company.id == filters.company)) \
+        if filters.company else None
+    page = service.list_contacts(g.workspace, filters, parse_page(request.args.get("page")))
+    session().commit()
+    return render_template(
+        "sandbox_crm/contacts/list.html", page=page, filters=filters, company_filter=company_filter,
+        legal_bases=service.LEGAL_BASES, legal_basis_labels=service.LEGAL_BASIS_LABELS,
+        flags={c.id: service.contact_flags(c) for c in page.items}, **_common_choices(),
+    )
+
+
+def _resolve_company(form: ContactForm) -> tuple[bool, int | None]:
+    """The company the form names; ``(False, None)`` with an error on the field when it is unclear."""
+    reference = (form.company.data or "").strip()
+    if not reference:
+        return True, None
+    found = service.find_company_by_reference(g.workspace, reference)
+    if len(found) == 1:
+        return True, found[0].id
+    form.company.errors = list(form.company.errors) + [
+        _("No such company: type its exact name or NIP, or create it first.") if not found else
+        _("Several companies match: type the NIP or pick one from the list.")]
+    return False, None
+
+
+def _company_reference(company: Company) -> str:
+    """What to put in the company field so that it names exactly ``company``."""
+    unique = service.find_company_by_reference(g.workspace, company.name) == [company]
+    return company.name if unique else f"#{company.id}"
+
+
+def _contact_data(form: ContactForm, company_id: int | None) -> dict[str, Any]:
+    data = {key: getattr(form, key).data for key in service.CONTACT_FIELDS if key != "company_id"}
+    data["company_id"] = company_id
+    return data
+
+
+def _contact_form_page(form: ContactForm, contact: Contact | None, duplicates=()):
+    return render_template("sandbox_crm/contacts/form.html", form=form, contact=contact, duplicates=duplicates,
+                           companies=service.company_choices(g.workspace, limit=200))
+
+
+@bp.route("/w/<int:ws_id>/contacts/new", methods=["GET", "POST"])
+def contact_new():
+    form = ContactForm()
+    if request.method == "GET" and _int_arg("company_id"):
+        preset = get_or_404(Company, g.workspace, _int_arg("company_id"))
+        form.company.data = _company_reference(preset)
+    duplicates = []
+    if form.validate_on_submit():
+        ok, company_id = _resolve_company(form)
+        data = _contact_data(form, company_id)
+        clean, errors = service.clean_contact_data(data)
+        if errors:
+            _attach_errors(form, errors)
+        elif ok:
+            duplicates = service.find_contact_duplicates(
+                g.workspace, first_name=clean.get("first_name"), last_name=clean.get("last_name"),
+                email=clean.get("email"), pesel=clean.get("pesel"), company_id=company_id)
+            if duplicates and not form.allow_duplicate.data:
+                form.allow_duplicate.errors = [_("This looks like a person who is already recorded. Open them, or "
+                                                 "tick this box to save a separate contact.")]
+            else:
+                contact = service.create_contact(g.workspace, data, service.parse_tags(form.tags.data))
+                session().commit()
+                flash(_("Contact %(name)s created.", name=contact.full_name), "success")
+                return redirect(url_for("sandbox.contact", contact_id=contact.id))
+    return _contact_form_page(form, None, duplicates)
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>")
+def contact(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    return render_template(
+        "sandbox_crm/contacts/detail.html", contact=row, history=service.contact_history(g.workspace, row),
+        duplicates=service.find_contact_duplicates(g.workspace, first_name=row.first_name, last_name=row.last_name,
+                                                   email=row.email, pesel=row.pesel, company_id=row.company_id,
+                                                   exclude_id=row.id),
+        flags=service.contact_flags(row), legal_basis_labels=service.LEGAL_BASIS_LABELS,
+        note_form=NoteForm(), tag_form=TagForm(), event_kinds=dict(service.EVENT_KINDS),
+    )
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def contact_edit(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    form = ContactForm(obj=row)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in row.tags)
+        form.company.data = _company_reference(row.company) if row.company is not None else ""
+        form.consent_at.data = row.consent_at.date() if row.consent_at else None
+        form.legal_basis.data = row.legal_basis or ""
+    duplicates = []
+    if form.validate_on_submit():
+        ok, company_id = _resolve_company(form)
+        data = _contact_data(form, company_id)
+        if row.consent_at is not None and form.consent_at.data == row.consent_at.date():
+            data["consent_at"] = row.consent_at  # keep the stored time of day
+        clean, errors = service.clean_contact_data(data)
+        if errors:
+            _attach_errors(form, errors)
+        elif ok:
+            duplicates = [d for d in service.find_contact_duplicates(
+                g.workspace, first_name=clean.get("first_name"), last_name=clean.get("last_name"),
+                email=clean.get("email"), pesel=clean.get("pesel"), company_id=company_id, exclude_id=row.id)
+                if d.record.id not in {k.record.id for k in service.find_contact_duplicates(
+                    g.workspace, first_name=row.first_name, last_name=row.last_name, email=row.email,
+                    pesel=row.pesel, company_id=row.company_id, exclude_id=row.id)}]
+            if duplicates and not form.allow_duplicate.data:
+                form.allow_duplicate.errors = [_("After this change the contact looks like another one. Tick this "
+                                                 "box to save anyway.")]
+            else:
+                changes = service.update_contact(g.workspace, row, data, service.parse_tags(form.tags.data))
+                session().commit()
+                flash(_("Saved.") if changes else _("Nothing changed."), "success")
+                return redirect(url_for("sandbox.contact", contact_id=row.id))
+    return _contact_form_page(form, row, duplicates)
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/delete", methods=["POST"])
+def contact_delete(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.delete_contact(g.workspace, row)
+    except service.CustomerError as error:
+        session().rollback()
+        _attach_errors(None, error.errors)
+        return redirect(url_for("sandbox.contact", contact_id=contact_id))
+    session().commit()
+    flash(_("Contact deleted."), "success")
+    return redirect(url_for("sandbox.contacts"))
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/withdraw-consent", methods=["POST"])
+def contact_withdraw_consent(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if service.withdraw_consent(g.workspace, row):
+        session().commit()
+        flash(_("Marketing consent withdrawn. The contact will no longer get marketing messages."), "success")
+    else:
+        flash(_("This contact has no marketing consent to withdraw."), "info")
+    return redirect(url_for("sandbox.contact", contact_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/tags", methods=["POST"])
+def contact_tag_add(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    return _tag_add(row, url_for("sandbox.contact", contact_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/tags/<int:tag_id>/remove", methods=["POST"])
+def contact_tag_remove(contact_id: int, tag_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    return _tag_remove(row, tag_id, url_for("sandbox.contact", contact_id=row.id))
+
+
+@bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/notes", methods=["POST"])
+def contact_note(contact_id: int):
+    row = get_or_404(Contact, g.workspace, contact_id)
+    return _note(row, url_for("sandbox.contact", contact_id=row.id))
+

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set everything up and serve the portal with demo data at http://127.0.0.1:5000
+# (virtual env, install, migrate the SQLite database, load the qualification and demo data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+flask db upgrade
+flask qualification load
+flask demo load
+echo
+echo "examportal runs at http://127.0.0.1:5000  (Ctrl+C stops it)"
+exec flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite. SQLite by default; PostgreSQL with
+#   TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./scripts/test.sh
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k audit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh dev
+# Browser tests drive Debian's Chromium through Playwright (no browser download works here).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Install Chromium first: sudo apt-get install -y chromium" >&2
+    exit 1
+  fi
+fi
+python -m pytest "$@"

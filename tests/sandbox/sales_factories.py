@@ -1,0 +1,55 @@
+"""Factory helpers for the sales tests: build companies, pipelines, opportunities and tasks
+through the services, so each test states only what matters to it."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Optional, Sequence
+
+from sandbox_crm import session
+from sandbox_crm.models import Company, Contact
+from sandbox_crm.models.sales import Opportunity, Pipeline, PipelineStage
+from sandbox_crm.services import opportunities as opp_service
+from sandbox_crm.services import pipelines as pipeline_service
+from sandbox_crm.services.customers import create_company, create_contact
+
+
+def make_company(workspace, name: str = "Hurtownia Wisła sp. z o.o.") -> Company:
+    return create_company(workspace, {"name": name}, log=False)
+
+
+def make_contact(workspace, company: Optional[Company], first_name: str = "Anna",
+                 last_name: str = "Nowak") -> Contact:
+    data = {"first_name": first_name, "last_name": last_name}
+    if company is not None:
+        data["company_id"] = company.id
+    return create_contact(workspace, data, log=False)
+
+
+DEFAULT_STAGES: Sequence[tuple[str, int, Sequence[dict]]] = (
+    ("Qualification", 10, ({"title": "Call the customer", "priority": "high", "due_offset_days": 1},)),
+    ("Offer", 50, ({"title": "Send the offer", "priority": "normal", "due_offset_days": 3},
+                   {"title": "Follow-up call", "priority": "low", "due_offset_days": 7})),
+    ("Negotiation", 80, ()),
+)
+
+
+def make_pipeline(workspace, name: str = "B2B wholesale",
+                  stages: Sequence[tuple[str, int, Sequence[dict]]] = DEFAULT_STAGES, **goal) -> Pipeline:
+    pipeline = pipeline_service.create_pipeline(workspace, {"name": name, **goal})
+    for stage_name, probability, tasks in stages:
+        stage = pipeline_service.add_stage(workspace, pipeline, {"name": stage_name, "probability": probability})
+        for task in tasks:
+            pipeline_service.add_stage_task(workspace, stage, dict(task))
+    session().flush()
+    return pipeline
+
+
+def stage_named(pipeline: Pipeline, name: str) -> PipelineStage:
+    return next(stage for stage in pipeline.stages if stage.name == name)
+
+
+def make_opportunity(workspace, company: Company, pipeline: Pipeline, name: str = "Coffee machines",
+                     value: Optional[str] = "10000", stage: Optional[PipelineStage] = None, **extra) -> Opportunity:
+    data = {"name": name, "company_id": company.id, "pipeline_id": pipeline.id,
+            "stage_id": (stage or pipeline.stages[0]).id, "value": Decimal(value) if value is not None else None}
+    return opp_service.create_opportunity(workspace, data | extra)

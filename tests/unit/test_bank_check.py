@@ -1,0 +1,180 @@
+"""The real item bank passes the bank check, and the check catches each kind of defect."""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from question_bank.items import Item, Option, Text, check_bank, load_items
+
+ITEMS_DIR = Path(__file__).resolve().parents[2] / "question_bank" / "items"
+
+TEST_CRITERIA = ["1.1.a", "1.1.b", "1.1.c", "1.1.d", "1.1.e", "1.2.a", "1.3.a", "1.3.b", "2.5.c"]
+INTERVIEW_CRITERIA = ["1.3.c", "2.3.e"]
+ALL_CRITERIA = [
+    "1.1.a", "1.1.b", "1.1.c", "1.1.d", "1.1.e",
+    "1.2.a", "1.2.b", "1.2.c", "1.2.d", "1.2.e",
+    "1.3.a", "1.3.b", "1.3.c",
+    "2.1.a", "2.1.b", "2.1.c", "2.1.d", "2.1.e",
+    "2.2.a", "2.2.b", "2.2.c", "2.2.d",
+    "2.3.a", "2.3.b", "2.3.c", "2.3.d", "2.3.e",
+    "2.4.a", "2.4.b", "2.4.c", "2.4.d", "2.4.e", "2.4.f",
+    "2.5.a", "2.5.b", "2.5.c", "2.5.d", "2.5.e", "2.5.f",
+]
+
+
+def _method(code: str) -> str:
+    if code in TEST_CRITERIA:
+        return "test"
+    if code in INTERVIEW_CRITERIA:
+        return "interview"
+    return "simulation"
+
+
+KNOWN = {code: _method(code) for code in ALL_CRITERIA}
+
+
+def test_known_criteria_literal_matches_the_qualification():
+    assert len(KNOWN) == 39
+    assert Counter(KNOWN.values()) == {"test": 9, "simulation": 28, "interview": 2}
+
+
+@pytest.fixture(scope="module")
+def bank() -> list[Item]:
+    return load_items(ITEMS_DIR)
+
+
+def test_real_bank_passes(bank):
+    report = check_bank(bank, KNOWN, min_per_criterion=9)
+    assert report.ok, report.render()
+    assert [c.code for c in report.coverage] == TEST_CRITERIA
+
+
+def test_real_bank_uses_every_type_at_least_six_times(bank):
+    counts = Counter(item.type for item in bank)
+    assert set(counts) == {"single_choice", "multiple_choice", "true_false", "matching", "ordering"}
+    assert min(counts.values()) >= 6, counts
+
+
+def test_real_bank_files_are_named_by_criterion(bank):
+    for path in sorted(ITEMS_DIR.glob("*.yaml")):
+        items = load_items(path)
+        assert items, path.name
+        for item in items:
+            assert path.stem in item.criteria, (path.name, item.id)
+            assert item.id.startswith(f"13881-{path.stem}-"), item.id
+
+
+def test_real_bank_is_bilingual_with_rationales(bank):
+    for item in bank:
+        assert item.stem.en and item.rationale is not None and item.rationale.en, item.id
+        for part in (*item.options, *item.premises, *item.responses):
+            assert part.text.en, (item.id, part.id)
+
+
+def test_real_bank_correct_single_choice_is_not_systematically_longest(bank):
+    # Item writers' classic giveaway: the key as the longest, most careful option.
+    singles = [item for item in bank if item.type == "single_choice"]
+    longest_is_key = 0
+    for item in singles:
+        longest = max(item.options, key=lambda option: len(option.text.pl))
+        longest_is_key += longest.id == item.key[0]
+    assert longest_is_key <= len(singles) // 2, f"{longest_is_key} of {len(singles)}"
+
+
+def test_real_bank_single_choice_keys_are_spread_over_positions(bank):
+    positions = Counter(
+        [o.id for o in item.options].index(item.key[0]) for item in bank if item.type == "single_choice"
+    )
+    assert len(positions) >= 3, positions
+
+
+# --------------------------------------------------------------------------- defects
+
+
+def _item(number: int, code: str = "1.1.a", **changes) -> Item:
+    item = Item(
+        id=f"t-{code}-{number:03d}", version=1, type="single_choice", criteria=(code,),
+        stem=Text(pl=f"Pytanie numer {number} o kryterium {code}?"),
+        options=tuple(Option(i, Text(pl=f"Odpowiedź {i}")) for i in "abcd"),
+        key=("a",),
+    )
+    return dataclasses.replace(item, **changes)
+
+
+def _full_bank(per_criterion: int = 2) -> list[Item]:
+    return [_item(n, code) for code in TEST_CRITERIA for n in range(per_criterion)]
+
+
+def test_small_sound_bank_passes():
+    report = check_bank(_full_bank(), KNOWN, min_per_criterion=2)
+    assert report.ok, report.render()
+    assert all(c.count == 2 and c.by_type == {"single_choice": 2} for c in report.coverage)
+    assert "Bank OK" in report.render()
+
+
+def test_duplicate_id_is_caught():
+    bank = _full_bank()
+    bank.append(dataclasses.replace(bank[0], stem=Text(pl="Zupełnie inne pytanie?")))
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert report.duplicate_ids == {bank[0].id: 2}
+    assert not report.ok
+    assert f"duplicate id '{bank[0].id}'" in report.render()
+
+
+def test_duplicate_polish_stem_is_caught_after_normalising():
+    bank = _full_bank()
+    twin = dataclasses.replace(bank[0], id="t-twin", stem=Text(pl="  PYTANIE numer 0 o kryterium 1.1.a ? "))
+    report = check_bank([*bank, twin], KNOWN, min_per_criterion=2)
+    assert report.duplicate_stems == [(bank[0].id, "t-twin")]
+    assert not report.ok
+
+
+def test_item_without_key_is_caught_and_not_counted():
+    bank = _full_bank()
+    bank[0] = dataclasses.replace(bank[0], key=None)
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert (bank[0].id, "key is missing") in report.invalid
+    assert report.coverage[0].count == 1 and not report.coverage[0].ok
+    assert not report.ok
+
+
+def test_impossible_key_is_caught():
+    bank = _full_bank()
+    bank[1] = dataclasses.replace(bank[1], key=("z",))
+    bank[2] = dataclasses.replace(bank[2], type="multiple_choice", key=("a", "b", "c", "d"))
+    report = check_bank(bank, KNOWN, min_per_criterion=1)
+    assert (bank[1].id, "key references unknown option 'z'") in report.invalid
+    assert (bank[2].id, "multiple_choice must not key every option") in report.invalid
+    assert not report.ok
+
+
+def test_unknown_criterion_is_caught():
+    bank = [*_full_bank(), _item(1, "3.1.a")]
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert report.unknown_criteria == [("t-3.1.a-001", "3.1.a")]
+    assert not report.ok
+    assert "unknown criterion '3.1.a'" in report.render()
+
+
+def test_item_tagged_with_a_simulation_or_interview_criterion_is_caught():
+    bank = [*_full_bank(), _item(1, "2.4.d"), _item(1, "1.3.c")]
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert report.non_test_criteria == [("t-2.4.d-001", "2.4.d", "simulation"), ("t-1.3.c-001", "1.3.c", "interview")]
+    assert not report.ok
+
+
+def test_under_coverage_is_caught():
+    bank = [item for item in _full_bank(3) if not (item.criteria == ("2.5.c",) and item.id.endswith("2"))]
+    report = check_bank(bank, KNOWN, min_per_criterion=3)
+    assert [c.code for c in report.short] == ["2.5.c"]
+    assert not report.ok
+    assert "SHORT (min 3)" in report.render()
+
+
+def test_criterion_with_no_items_at_all_is_short():
+    bank = [item for item in _full_bank() if item.criteria != ("1.3.b",)]
+    report = check_bank(bank, KNOWN, min_per_criterion=1)
+    assert [(c.code, c.count) for c in report.short] == [("1.3.b", 0)]
