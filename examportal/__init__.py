@@ -74,13 +74,19 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .mail.views import bp as mail_bp
+    from .institution.views import bp as institution_bp
     from .main.views import bp as main_bp
     from .qualifications.views import bp as qualifications_bp
+    from .operator.views import bp as operator_bp
     from .sessions.views import bp as sessions_bp
+    from .theory.views import bp as theory_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(qualifications_bp, url_prefix="/qualifications")
     app.register_blueprint(sessions_bp, url_prefix="/sessions")
+    app.register_blueprint(theory_bp, url_prefix="/theory")
+    app.register_blueprint(operator_bp, url_prefix="/operator")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(mail_bp, url_prefix="/dev/mailbox")

@@ -14,6 +14,7 @@ qualification_cli = AppGroup("qualification", help="Load and inspect qualificati
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
+theory_cli = AppGroup("theory", help="The theory test.")
 
 
 @qualification_cli.command("load")
@@ -67,6 +68,15 @@ def mail_deliver():
         sys.exit(1)
 
 
+@theory_cli.command("expire")
+def theory_expire():
+    """Submit every theory attempt whose time is up (run it every minute from cron or a timer)."""
+    from .theory.services import expire_overdue
+
+    expired = expire_overdue()
+    click.echo(f"submitted {len(expired)} overdue attempt(s)")
+
+
 def init_app(app: Flask) -> None:
-    for group in (qualification_cli, audit_cli, demo_cli, mail_cli):
+    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli):
         app.cli.add_command(group)

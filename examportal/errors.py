@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -30,8 +31,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         message = MESSAGES.get(error.code, lambda: error.description)()
-        # A description set deliberately by abort(..., description=...) is more specific.
-        if error.description and error.description != type(error).description:
+        # A description set deliberately by abort(..., description=...) is more specific;
+        # Flask-Limiter's is the untranslated limit ("10 per 1 minute"), not a message.
+        if (error.description and error.description != type(error).description
+                and not isinstance(error, RateLimitExceeded)):
             message = error.description
         if request.accept_mimetypes.best == "application/json":
             return {"error": message}, error.code

@@ -1,7 +1,7 @@
 """Languages: Polish by default, English selectable (Flask-Babel)."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_login import current_user
 
 from .extensions import babel
@@ -10,6 +10,8 @@ from .extensions import babel
 def select_locale() -> str:
     """The chosen language: explicit choice in the session, the user's setting, else Polish."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a service called from the CLI or a test, outside any request
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -29,6 +31,16 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["localdatetime"] = lambda value: format_datetime(value, "short") if value else "—"
     app.jinja_env.filters["dict_without"] = lambda mapping, key: {k: v for k, v in mapping.items() if k != key}
+
+    @app.context_processor
+    def inject_role_label():
+        from flask_babel import gettext as _
+
+        labels = {
+            "candidate": _("Candidate"), "operator": _("Exam-system operator"), "assessor": _("Assessor"),
+            "appeals": _("Appeals panel member"), "staff": _("Institution staff"), "admin": _("Administrator"),
+        }
+        return {"role_label": lambda role: labels.get(role, role)}
 
     @app.context_processor
     def inject_locale():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 from typing import Iterable
 
 from flask import Flask, abort, current_app
@@ -14,6 +15,19 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def is_safe_local_path(target: str | None) -> bool:
+    """Whether ``target`` is a path on this site, safe to redirect to after a form.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so "/\\evil.example"
+    or "/\\t/evil.example" would leave the site just like "//evil.example".
+    """
+    if not target or not target.startswith("/") or "\\" in target:
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return False
+    return not target.startswith("//") and not urlsplit(target).netloc
 
 
 def hash_password(password: str) -> str:

@@ -23,7 +23,8 @@ def pesel_birth_date(pesel: str) -> Optional[date]:
 
 def is_valid_pesel(pesel: str) -> bool:
     """Eleven digits, a real birth date and a correct check digit."""
-    if len(pesel) != 11 or not pesel.isdigit():
+    # isdigit() alone also accepts "²" or Arabic-Indic digits, which int() rejects or stores oddly.
+    if len(pesel) != 11 or not (pesel.isascii() and pesel.isdigit()):
         return False
     checksum = sum(int(d) * w for d, w in zip(pesel[:10], PESEL_WEIGHTS))
     if (10 - checksum % 10) % 10 != int(pesel[10]):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from . import host, session
 from .models import Workspace
 
-bp = Blueprint("sandbox", __name__)
+bp = Blueprint("sandbox", __name__, static_folder="static", static_url_path="/static")
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

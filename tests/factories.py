@@ -104,3 +104,24 @@ def record_training(trainer: User, candidate: User, institution: Institution) ->
 def valid_pesel(birth: date = date(1990, 5, 17), serial: str = "0123") -> str:
     month = birth.month + {1800: 80, 1900: 0, 2000: 20}[birth.year // 100 * 100]
     return pesel_with_checksum(f"{birth.year % 100:02d}{month:02d}{birth.day:02d}{serial}")
+
+
+_client_addresses = itertools.count(1)
+
+
+def client_as(app, user=None, lang: str | None = "en"):
+    """A fresh test client, logged in as ``user`` through the real login form (anonymous when None).
+
+    Each client gets its own remote address, so logging in many people in one test
+    stays under the per-address login rate limit. ``lang`` picks the interface
+    language first (English by default, so tests may assert on English msgids).
+    """
+    n = next(_client_addresses)
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    if lang:
+        client.post(f"/lang/{lang}")
+    if user is not None:
+        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client

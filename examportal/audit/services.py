@@ -130,9 +130,17 @@ def verify_chain(entries: Optional[Iterable[AuditEntry]] = None) -> list[ChainPr
         if entry_hash(entry) != entry.hash:
             problems.append(ChainProblem(entry.seq, "content does not match its hash: the row was edited"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash
+    last_seq = expected_seq - 1
     head = db.session.get(AuditHead, 1)
-    if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
-        problems.append(ChainProblem(None, f"the chain ends at {expected_seq - 1} but the head records {head.last_seq}: rows were removed from the end"))
+    if head is None:
+        if last_seq:
+            problems.append(ChainProblem(None, f"the chain head is missing but the chain has {last_seq} entries"))
+    elif head.last_seq > last_seq:
+        problems.append(ChainProblem(head.last_seq, f"the head records {head.last_seq} entries but the chain ends at {last_seq}: rows were removed from the end"))
+    elif head.last_seq < last_seq:
+        problems.append(ChainProblem(head.last_seq + 1, f"the head records {head.last_seq} entries but the chain goes on to {last_seq}: rows were added outside the log"))
+    elif head.last_hash != prev_hash:
+        problems.append(ChainProblem(last_seq, "the last entry does not match the hash the head records: it was replaced"))
     return problems
 
 

@@ -38,9 +38,11 @@ class RegistrationForm(FlaskForm):
         default="yes",
         validators=[DataRequired()],
     )
-    pesel = StringField(_l("PESEL"), validators=[Optional(), Length(max=11)])
-    id_document_type = SelectField(_l("Identity document"), choices=DOCUMENT_TYPES, validators=[Optional()])
-    id_document_number = StringField(_l("Document number"), validators=[Optional(), Length(max=40)])
+    # No Optional() on these three: it would stop the chain on an empty value before the
+    # validate_* methods below, which require them depending on the has_pesel answer.
+    pesel = StringField(_l("PESEL"), validators=[Length(max=11)])
+    id_document_type = SelectField(_l("Identity document"), choices=DOCUMENT_TYPES, default="")
+    id_document_number = StringField(_l("Document number"), validators=[Length(max=40)])
     birth_date = DateField(_l("Date of birth"), validators=[DataRequired(message=_l("Enter your date of birth (YYYY-MM-DD)."))])
     birth_place = StringField(_l("Place of birth"), validators=[DataRequired(), Length(max=100)])
     password = PasswordField(_l("Password"), validators=PASSWORD_RULES)

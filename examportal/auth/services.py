@@ -20,7 +20,14 @@ RESET_MAX_AGE = 3600
 
 
 class AccountError(ValueError):
-    """A registration or token problem to show to the user (already translated)."""
+    """A registration or token problem to show to the user (already translated).
+
+    ``field`` names the form field the message belongs next to.
+    """
+
+    def __init__(self, message: str, field: str = "email") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -42,7 +49,8 @@ def register_candidate(data: dict) -> User:
         raise AccountError(_("An account with this e-mail address already exists. Log in or reset your password."))
     pesel = (data.get("pesel") or "").strip() if data.get("has_pesel") == "yes" else None
     if pesel and db.session.scalar(select(User.id).where(User.pesel == pesel)):
-        raise AccountError(_("An account with this PESEL number already exists. Log in or reset your password."))
+        raise AccountError(_("An account with this PESEL number already exists. Log in or reset your password."),
+                           field="pesel")
     user = User(
         email=email,
         password_hash=hash_password(data["password"]),

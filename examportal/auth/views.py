@@ -1,13 +1,12 @@
 """Log in/out, registration, e-mail confirmation and password reset."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..security import is_safe_local_path
 from . import services
 from .forms import LoginForm, RegistrationForm, ResendConfirmationForm, ResetPasswordForm, ResetRequestForm
 
@@ -16,7 +15,7 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only local paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if is_safe_local_path(target):
         return target
     return url_for("main.dashboard")
 
@@ -62,7 +61,7 @@ def register():
         try:
             services.register_candidate(form.data)
         except services.AccountError as error:
-            form.email.errors.append(str(error))
+            getattr(form, error.field).errors.append(str(error))
         else:
             flash(_("Your account has been created. We sent a confirmation link to %(email)s.", email=form.email.data), "success")
             return redirect(url_for("auth.login"))

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Qualification
+from ..security import is_safe_local_path
 from sqlalchemy import select
 
 bp = Blueprint("main", __name__)
@@ -28,6 +29,6 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
     target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    if not is_safe_local_path(target):
         target = url_for("main.index")
     return redirect(target)

@@ -12,3 +12,4 @@ from .sessions import (  # noqa: F401
     SessionStatus,
     ValidationSession,
 )
+from .theory import AttemptAnswer, AttemptItem, AttemptStatus, OperatorAction, OperatorActionKind, TheoryAttempt  # noqa: F401

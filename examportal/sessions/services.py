@@ -39,6 +39,11 @@ def local_to_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=WARSAW).astimezone(timezone.utc)
 
 
+def utc_to_local(value: datetime) -> datetime:
+    """A stored UTC datetime as the naive local (Warsaw) date-time a form field shows."""
+    return value.astimezone(WARSAW).replace(tzinfo=None)
+
+
 def institution_people(institution: Institution, role: Role) -> list[User]:
     """People holding ``role`` at the institution or at its certifying institution."""
     ids = {institution.id, institution.certifying.id}
@@ -168,13 +173,16 @@ def enrol_candidate(session: ValidationSession, candidate: Optional[User]) -> En
             _("%(candidate)s cannot be enrolled here: committee member(s) %(names)s trained them. Change the committee or choose another session.",
               candidate=candidate.full_name, names=names)
         )
+    before, after = None, {"session_id": session.id, "candidate_id": candidate.id}
     if existing is not None:
+        # Enrolled again after a withdrawal: the same row changes status.
+        before, after["status"] = {"status": existing.status.value}, EnrolmentStatus.ENROLLED.value
         existing.status = EnrolmentStatus.ENROLLED
         enrolment = existing
     else:
         enrolment = Enrolment(session=session, candidate_id=candidate.id)
         db.session.add(enrolment)
-    audit_log.record("session.candidate_enrolled", enrolment, after={"session_id": session.id, "candidate_id": candidate.id},
+    audit_log.record("session.candidate_enrolled", enrolment, before=before, after=after,
                      institution_id=session.institution_id)
     db.session.commit()
     return enrolment
@@ -182,6 +190,8 @@ def enrol_candidate(session: ValidationSession, candidate: Optional[User]) -> En
 
 def withdraw_enrolment(enrolment: Enrolment) -> None:
     """Withdraw a candidate from a session (the record is kept)."""
+    if enrolment.status == EnrolmentStatus.WITHDRAWN:
+        raise SessionRuleError(_("This candidate has already been withdrawn from the session."))
     enrolment.status = EnrolmentStatus.WITHDRAWN
     audit_log.record("session.candidate_withdrawn", enrolment, before={"status": "enrolled"}, after={"status": "withdrawn"},
                      institution_id=enrolment.session.institution_id)

@@ -88,6 +88,9 @@ def edit(session_id: int):
     if form.is_submitted():
         # Institution and qualification are fixed once candidates can be enrolled.
         form.institution_id.data, form.qualification_id.data = session.institution_id, session.qualification_id
+    else:
+        # The form shows Warsaw time (it is read back as such) and the enum's value, not its name.
+        form.starts_at.data, form.mode.data = services.utc_to_local(session.starts_at), session.mode.value
     if form.validate_on_submit():
         try:
             services.update_session(session, form.data)
@@ -167,8 +170,12 @@ def withdraw(session_id: int, enrolment_id: int):
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     if enrolment.session_id != session.id:
         abort(404)
-    services.withdraw_enrolment(enrolment)
-    flash(_("The candidate has been withdrawn from the session."), "info")
+    try:
+        services.withdraw_enrolment(enrolment)
+    except services.SessionRuleError as error:
+        flash(str(error), "warning")
+    else:
+        flash(_("The candidate has been withdrawn from the session."), "info")
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 

@@ -13,9 +13,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.customers import EVENT_KINDS, LEGAL_BASES, REGIONS, SIZES
+
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """``(value, label)`` pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 NONE_CHOICE = ("", _l("— not set —"))
 
@@ -25,8 +33,8 @@ class CompanyForm(FlaskForm):
     nip = StringField(_l("NIP"), validators=[Length(max=20)], description=_l("10 digits, dashes allowed"))
     regon = StringField(_l("REGON"), validators=[Length(max=20)], description=_l("9 or 14 digits"))
     industry = StringField(_l("Industry"), validators=[Length(max=100)])
-    size = SelectField(_l("Size"), choices=[NONE_CHOICE, *SIZES], validate_choice=True)
-    region = SelectField(_l("Region (voivodeship)"), choices=[NONE_CHOICE, *[(r, r) for r in REGIONS]])
+    size = SelectField(_l("Size"), choices=choices([NONE_CHOICE, *SIZES]))
+    region = SelectField(_l("Region (voivodeship)"), choices=choices([NONE_CHOICE, *[(r, r) for r in REGIONS]]))
     city = StringField(_l("City"), validators=[Length(max=100)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     website = StringField(_l("Website"), validators=[Length(max=300)])
@@ -41,8 +49,8 @@ class CompanyForm(FlaskForm):
 
     def keep_region(self, value: str | None) -> None:
         """Offer a stored region that is not a voivodeship (e.g. from imported data) as a choice."""
-        if value and value not in dict(self.region.choices):
-            self.region.choices = [*self.region.choices, (value, value)]
+        if value and value not in {choice.value for choice in self.region.choices}:
+            self.region.choices = [*self.region.choices, SelectChoice(value, value)]
 
 
 class ContactForm(FlaskForm):
@@ -58,7 +66,7 @@ class ContactForm(FlaskForm):
                         description=_l("Only if the purpose requires it (data minimisation)"))
     source = StringField(_l("Data source"), validators=[Length(max=200)],
                          description=_l("Where the personal data was obtained"))
-    legal_basis = SelectField(_l("Legal basis of processing"), choices=[NONE_CHOICE, *LEGAL_BASES])
+    legal_basis = SelectField(_l("Legal basis of processing"), choices=choices([NONE_CHOICE, *LEGAL_BASES]))
     marketing_consent = BooleanField(_l("Marketing consent given"))
     consent_at = DateField(_l("Consent date"), validators=[Optional()])
     consent_method = StringField(_l("How consent was obtained"), validators=[Length(max=200)],
@@ -69,7 +77,7 @@ class ContactForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=EVENT_KINDS)
+    kind = SelectField(_l("Kind"), choices=choices(EVENT_KINDS))
     text = TextAreaField(_l("What happened"), validators=[DataRequired(_l("Write what happened.")),
                                                           Length(max=5000)])
 
@@ -81,21 +89,21 @@ class TagForm(FlaskForm):
 class SegmentForm(FlaskForm):
     name = StringField(_l("Segment name"), validators=[DataRequired(_l("Give the segment a name.")),
                                                        Length(max=150)])
-    target = SelectField(_l("Segment of"), choices=[("company", _l("Companies")), ("contact", _l("Contacts"))])
+    target = SelectField(_l("Segment of"), choices=choices([("company", _l("Companies")), ("contact", _l("Contacts"))]))
     sales_goal = TextAreaField(_l("Sales goal"), validators=[Length(max=2000)],
                                description=_l("What the segment is for, e.g. offer the new service to big buyers"))
     product = StringField(_l("Product or service"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
     industries = SelectMultipleField(_l("Industry"), choices=[], validate_choice=False)
-    sizes = SelectMultipleField(_l("Size"), choices=SIZES)
-    regions = SelectMultipleField(_l("Region"), choices=[(r, r) for r in REGIONS], validate_choice=False)
+    sizes = SelectMultipleField(_l("Size"), choices=choices(SIZES))
+    regions = SelectMultipleField(_l("Region"), choices=choices((r, r) for r in REGIONS), validate_choice=False)
     min_value = StringField(_l("Potential value from (PLN)"), validators=[Length(max=30)])
     max_value = StringField(_l("Potential value to (PLN)"), validators=[Length(max=30)])
     tags = SelectMultipleField(_l("Tags"), choices=[], validate_choice=False)
-    tag_mode = RadioField(_l("Tags must match"), choices=[("any", _l("any of them")), ("all", _l("all of them"))],
+    tag_mode = RadioField(_l("Tags must match"), choices=choices([("any", _l("any of them")), ("all", _l("all of them"))]),
                           default="any")
-    marketing_consent = SelectField(_l("Marketing consent"), choices=[
-        ("", _l("does not matter")), ("yes", _l("with marketing consent")), ("no", _l("without marketing consent"))])
+    marketing_consent = SelectField(_l("Marketing consent"), choices=choices([
+        ("", _l("does not matter")), ("yes", _l("with marketing consent")), ("no", _l("without marketing consent"))]))
 
     def rules(self) -> dict:
         consent = {"yes": True, "no": False}.get(self.marketing_consent.data or "")

@@ -176,9 +176,10 @@ class CoercedSelectField(SelectField):
 
 class OpportunityForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
-    company_id = CoercedSelectField(_l("Customer (company)"),
-                                    validators=[InputRequired(_l("Choose the customer (company)."))])
-    contact_id = CoercedSelectField(_l("Contact person"), validators=[Optional()])
+    company = StringField(_l("Customer (company)"),
+                          validators=[DataRequired(_l("Choose the customer (company).")), Length(max=200)],
+                          description=_l("Type the name, the NIP or pick from the list."))
+    contact_id = CoercedSelectField(_l("Contact person"), validators=[Optional()], validate_choice=False)
     stage_id = CoercedSelectField(_l("Pipeline and stage"), validators=[InputRequired(_l("Choose a stage."))])
     value = AmountField(_l("Value"))
     currency = SelectField(_l("Currency"), choices=CURRENCY_CHOICES, default="PLN")
@@ -224,10 +225,11 @@ class TaskForm(FlaskForm):
                                     validators=[InputRequired(_l("Give a number from 0 to 100.")),
                                                 NumberRange(0, 100, _l("Percent complete is a number from 0 to 100."))])
     assignee = StringField(_l("Assigned to"), validators=[Optional(), Length(max=120)], filters=[none_if_blank])
-    opportunity_id = CoercedSelectField(_l("Opportunity"), validators=[Optional()])
+    opportunity_id = CoercedSelectField(_l("Opportunity"), validators=[Optional()], validate_choice=False)
     stage_id = CoercedSelectField(_l("Stage"), validators=[Optional()])
-    company_id = CoercedSelectField(_l("Company"), validators=[Optional()])
-    contact_id = CoercedSelectField(_l("Contact"), validators=[Optional()])
+    company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank],
+                          description=_l("Type the name, the NIP or pick from the list."))
+    contact_id = CoercedSelectField(_l("Contact"), validators=[Optional()], validate_choice=False)
     next = HiddenField()
     submit = SubmitField(_l("Save"))
 
@@ -255,7 +257,7 @@ class OpportunityFilterForm(FlaskForm):
     stage = CoercedSelectField(_l("Stage"), validators=[Optional()])
     status = OptionalSelect(_l("Status"), [("", _l("Any")), ("open", _l("Open")), ("won", _l("Won")),
                                              ("lost", _l("Lost"))])
-    company = CoercedSelectField(_l("Company"), validators=[Optional()])
+    company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     value_min = AmountField(_l("Value from"))
     value_max = AmountField(_l("Value to"))
     close_from = _date(_l("Expected close from"))
@@ -290,8 +292,8 @@ class TaskFilterForm(FlaskForm):
     priority = OptionalSelect(_l("Priority"), [("", _l("Any"))] + PRIORITY_CHOICES)
     status = OptionalSelect(_l("Status"), [("", _l("Any")), ("active", _l("Not done"))] + TASK_STATUS_CHOICES)
     assignee = StringField(_l("Assigned to"), validators=[Optional(), Length(max=120)], filters=[none_if_blank])
-    opportunity = IntegerField(widget=NumberInput(), validators=[Optional()])
-    company = CoercedSelectField(_l("Company"), validators=[Optional()])
+    opportunity = IntegerField(_l("Opportunity"), widget=NumberInput(), validators=[Optional()])
+    company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     stage = CoercedSelectField(_l("Stage"), validators=[Optional()])
     q = StringField(_l("Title contains"), validators=[Optional(), Length(max=100)], filters=[none_if_blank])
     sort = SelectField(_l("Sort by"), choices=[("due", _l("Due date")), ("-due", _l("Due date, latest first")),

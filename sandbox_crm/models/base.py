@@ -8,7 +8,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    # Unique constraints become indexes, which share one namespace with tables in PostgreSQL:
+    # prefix every name (explicit or derived) with the table so "name" never collides.
+    "uq": "uq_%(table_name)s_%(constraint_name_or_columns)s",
+    "constraint_name_or_columns": lambda constraint, table: (
+        constraint.name if isinstance(constraint.name, str) else "_".join(c.name for c in constraint.columns)
+    ),
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",

@@ -655,6 +655,12 @@ def list_outbox(workspace: Workspace, page: int = 1) -> Page:
     return paginate(stmt.order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc()), page)
 
 
+def offer_messages(workspace: Workspace, offer: Offer) -> list[OutboxMessage]:
+    """The outbox messages that carried this offer, newest first."""
+    return list(session().scalars(scoped(OutboxMessage, workspace).where(OutboxMessage.offer_id == offer.id)
+                                  .order_by(OutboxMessage.sent_at.desc())))
+
+
 def company_names(workspace: Workspace, ids: Iterable[Optional[int]]) -> dict[int, str]:
     """Names of the given companies of the workspace (one query, for list pages)."""
     wanted = {i for i in ids if i}
@@ -665,25 +671,31 @@ def company_names(workspace: Workspace, ids: Iterable[Optional[int]]) -> dict[in
     return {row.id: row.name for row in rows}
 
 
-def recipient_choices(workspace: Workspace) -> dict[str, list]:
-    """Companies, contacts, opportunities and templates to choose from on the offer form (id, label, company).
+def recipient_choices(workspace: Workspace, company_id: Optional[int] = None) -> dict[str, list]:
+    """Companies, contacts, opportunities and templates for the offer form, as (id, label) pairs.
 
-    Bounded lists: a workspace with tens of thousands of customers would use the
-    search fields instead; here the first 500 by name are offered.
+    Bounded lists: the first 500 companies by name (plus the chosen one), and the
+    contacts and open opportunities of the chosen company (or the first 500).
     """
     db = session()
     companies = db.execute(select(Company.id, Company.name).where(Company.workspace_id == workspace.id)
                            .order_by(Company.name).limit(500)).all()
-    contacts = db.execute(select(Contact.id, Contact.first_name, Contact.last_name, Contact.company_id)
-                          .where(Contact.workspace_id == workspace.id)
-                          .order_by(Contact.last_name, Contact.first_name).limit(500)).all()
-    opportunities = db.execute(select(Opportunity.id, Opportunity.name, Opportunity.company_id)
-                               .where(Opportunity.workspace_id == workspace.id, Opportunity.status == "open")
-                               .order_by(Opportunity.name).limit(500)).all()
+    pairs = [(c.id, c.name) for c in companies]
+    chosen = _scoped_get(Company, workspace, company_id)
+    if chosen is not None and all(pid != chosen.id for pid, _name in pairs):
+        pairs.insert(0, (chosen.id, chosen.name))
+    contact_stmt = select(Contact.id, Contact.first_name, Contact.last_name, Contact.email).where(
+        Contact.workspace_id == workspace.id)
+    opportunity_stmt = select(Opportunity.id, Opportunity.name).where(
+        Opportunity.workspace_id == workspace.id, Opportunity.status == "open")
+    if chosen is not None:
+        contact_stmt = contact_stmt.where(Contact.company_id == chosen.id)
+        opportunity_stmt = opportunity_stmt.where(Opportunity.company_id == chosen.id)
+    contacts = db.execute(contact_stmt.order_by(Contact.last_name, Contact.first_name).limit(500)).all()
+    opportunities = db.execute(opportunity_stmt.order_by(Opportunity.name).limit(500)).all()
     return {
-        "companies": [(c.id, c.name) for c in companies],
-        "contacts": [(c.id, f"{c.first_name} {c.last_name}", c.company_id) for c in contacts],
-        "opportunities": [(o.id, o.name, o.company_id) for o in opportunities],
+        "companies": pairs,
+        "contacts": [(c.id, f"{c.first_name} {c.last_name}" + (f" <{c.email}>" if c.email else "")) for c in contacts],
+        "opportunities": [(o.id, o.name) for o in opportunities],
         "templates": [(t.id, t.name) for t in list_templates(workspace)],
     }
-

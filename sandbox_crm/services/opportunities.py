@@ -22,7 +22,8 @@ from ..registry import seeder
 from ..scoping import scoped
 from .pipelines import first_stage, template_due_date
 from ..pagination import Page, paginate
-from .sales_util import SalesError, clean_text, local_datetime, local_today, now, plain, snapshot, to_local, weighted_value
+from .sales_util import (SalesError, clean_text, local_datetime, local_today, money, now, plain, snapshot, to_local,
+                         weighted_value)
 
 OPPORTUNITY_FIELDS = ("name", "company_id", "contact_id", "pipeline_id", "stage_id", "value", "currency",
                       "expected_close_date", "owner_name", "description")
@@ -349,7 +350,7 @@ def filter_totals(workspace: Workspace, filters: OpportunityFilters) -> dict:
         .select_from(subquery).join(PipelineStage, PipelineStage.id == subquery.c.stage_id)
     ).one()
     return {"count": count, "value": Decimal(total),
-            "weighted": (Decimal(weighted) / Decimal(100)).quantize(Decimal("0.01"))}
+            "weighted": money(Decimal(weighted) / Decimal(100))}
 
 
 def record_filter(workspace: Workspace, object_type: str, params: dict) -> None:
@@ -372,7 +373,7 @@ class StageSummary:
 
     @property
     def average(self) -> Decimal:
-        return (self.value / self.count).quantize(Decimal("0.01")) if self.count else Decimal("0.00")
+        return money(self.value / self.count) if self.count else Decimal("0.00")
 
 
 @dataclass

@@ -171,7 +171,8 @@ def move_stage(workspace: Workspace, stage: PipelineStage, direction: str) -> Pi
     """Swap ``stage`` with its neighbour (``direction`` "up" = earlier, "down" = later) and log it."""
     if direction not in ("up", "down"):
         raise SalesError(_l("Unknown direction."))
-    stages = list(stage.pipeline.stages)
+    pipeline = stage.pipeline
+    stages = sorted(pipeline.stages, key=lambda s: s.position)
     index = stages.index(stage)
     other_index = index - 1 if direction == "up" else index + 1
     if not 0 <= other_index < len(stages):
@@ -184,6 +185,7 @@ def move_stage(workspace: Workspace, stage: PipelineStage, direction: str) -> Pi
     for number, item in enumerate(stages, start=1):
         item.position = number
     session().flush()
+    session().expire(pipeline, ["stages"])
     record(workspace, "move", "pipeline_stage", stage.id, stage.name,
            {"position": [before, stage.position], "order": [s.name for s in stages]})
     return stage

@@ -3,7 +3,7 @@ local time and JSON-safe snapshots for the action log."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,12 @@ def weighted_value(value: Optional[Decimal], probability: int) -> Decimal:
     """``value × probability`` (a percentage), rounded to grosze."""
     if value is None:
         return Decimal("0.00")
-    return (Decimal(value) * Decimal(probability) / Decimal(100)).quantize(Decimal("0.01"))
+    return money(Decimal(value) * Decimal(probability) / Decimal(100))
+
+
+def money(value: Decimal) -> Decimal:
+    """``value`` rounded to grosze, half up (as money is rounded)."""
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def day_after(day: date) -> date:

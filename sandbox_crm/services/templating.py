@@ -146,6 +146,11 @@ TAG_GROUPS: list[TagGroup] = [
     TagGroup("waznosc_do", _l("Valid until"), description=_l("Date until which the offer is valid")),
 ]
 TAG_ROOTS: dict[str, TagGroup] = {group.root: group for group in TAG_GROUPS}
+RULES = [
+    _l("Loops: {% for p in pozycje %} … {% endfor %}; conditions: {% if kontakt.imie %} … {% endif %}."),
+    _l("Filters: upper, lower, title, default, length, round, join, replace, truncate."),
+    _l("Values are always escaped; scripts, includes and Python objects are not available."),
+]
 # Names a template may use besides the tags: our own short range().
 ALLOWED_GLOBALS = {"range"}
 

@@ -1,11 +1,75 @@
-"""Workspace home (dashboard)."""
+"""Workspace home (dashboard) and the workspace chrome every page gets."""
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import current_app, g, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
+from .. import host, models, session
 from ..blueprint import bp
+from ..registry import NAV, register_nav
+from ..services import activity
+
+register_nav("sandbox.dashboard", _l("Dashboard"), 0)
+
+
+@bp.context_processor
+def sandbox_chrome() -> dict:
+    """What ``sandbox_crm/base.html`` needs: the host's layout, the menu, the workspace and write access."""
+    workspace = g.get("workspace")
+    can_write = bool(workspace is not None and not workspace.is_frozen and host().can_access(workspace, True))
+    return {"sandbox_layout": host().layout_template, "sandbox_nav": NAV, "workspace": workspace,
+            "can_write": can_write, "nav_active": _active_nav(), "page_url": page_url}
+
+
+def _active_nav() -> str | None:
+    """The menu entry the current page belongs to: the one whose endpoint shares the longest prefix."""
+    current = (request.endpoint or "").partition(".")[2]
+    best, best_length = None, 3
+    for entry in NAV:
+        name = entry.endpoint.partition(".")[2]
+        length = 0
+        for a, b in zip(current, name):
+            if a != b:
+                break
+            length += 1
+        if length > best_length or current == name:
+            best, best_length = entry.endpoint, length if current != name else 10_000
+    return best
+
+
+def page_url(number: int) -> str:
+    """The current page's URL with its query string, at page ``number``."""
+    args = request.args.to_dict()
+    args["page"] = number
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _count(model_name: str, *conditions) -> int | None:
+    """Rows of a model of this workspace, or ``None`` when that area is not installed."""
+    model = getattr(models, model_name, None)
+    if model is None:
+        return None
+    stmt = select(func.count()).select_from(model).where(model.workspace_id == g.workspace.id, *conditions)
+    return session().scalar(stmt)
 
 
 @bp.route("/w/<int:ws_id>/")
 def dashboard():
-    return render_template("sandbox_crm/dashboard.html", workspace=g.workspace)
+    opportunity = getattr(models, "Opportunity", None)
+    task = getattr(models, "Task", None)
+    cards = [
+        ("companies", _l("Companies"), _count("Company"), "sandbox.companies"),
+        ("contacts", _l("Contacts"), _count("Contact"), "sandbox.contacts"),
+        ("no_basis", _l("Contacts without a legal basis"),
+         _count("Contact", models.Contact.legal_basis.is_(None)), "sandbox.contacts"),
+    ]
+    if opportunity is not None and hasattr(opportunity, "status"):
+        cards.append(("opportunities", _l("Open opportunities"), _count("Opportunity", opportunity.status == "open"),
+                      "sandbox.opportunities"))
+    if task is not None and hasattr(task, "completed_at"):
+        cards.append(("tasks", _l("Open tasks"), _count("Task", task.completed_at.is_(None)), "sandbox.tasks"))
+    cards = [(key, label, value, endpoint if endpoint in current_app.view_functions else None)
+             for key, label, value, endpoint in cards]
+    return render_template("sandbox_crm/dashboard.html", cards=cards, recent=activity.recent(g.workspace),
+                           statements=activity.count(g.workspace))

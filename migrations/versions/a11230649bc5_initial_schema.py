@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 00c3008b0e3a
+Revision ID: a11230649bc5
 Revises: 
-Create Date: 2026-11-26 05:10:03.486834
+Create Date: 2026-11-26 05:12:48.260504
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '00c3008b0e3a'
+revision = 'a11230649bc5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -141,7 +141,7 @@ def upgrade():
     sa.Column('name_en', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['qualification_id'], ['qualification.id'], name=op.f('fk_outcome_set_qualification_id_qualification'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outcome_set')),
-    sa.UniqueConstraint('qualification_id', 'number', name='qualification_set_number')
+    sa.UniqueConstraint('qualification_id', 'number', name=op.f('uq_outcome_set_qualification_set_number'))
     )
     with op.batch_alter_table('outcome_set', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outcome_set_qualification_id'), ['qualification_id'], unique=False)
@@ -160,7 +160,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_training_record_recorded_by_id_user_account')),
     sa.ForeignKeyConstraint(['trainer_id'], ['user_account.id'], name=op.f('fk_training_record_trainer_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_record')),
-    sa.UniqueConstraint('trainer_id', 'candidate_id', name='trainer_candidate')
+    sa.UniqueConstraint('trainer_id', 'candidate_id', name=op.f('uq_training_record_trainer_candidate'))
     )
     with op.batch_alter_table('training_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_training_record_candidate_id'), ['candidate_id'], unique=False)
@@ -175,7 +175,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_user_role_institution_id_institution')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_user_role_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_role')),
-    sa.UniqueConstraint('user_id', 'role', 'institution_id', name='user_role_institution')
+    sa.UniqueConstraint('user_id', 'role', 'institution_id', name=op.f('uq_user_role_user_role_institution'))
     )
     with op.batch_alter_table('user_role', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_role_institution_id'), ['institution_id'], unique=False)
@@ -217,7 +217,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['assessor_id'], ['user_account.id'], name=op.f('fk_committee_member_assessor_id_user_account')),
     sa.ForeignKeyConstraint(['session_id'], ['validation_session.id'], name=op.f('fk_committee_member_session_id_validation_session'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_member')),
-    sa.UniqueConstraint('session_id', 'assessor_id', name='session_assessor')
+    sa.UniqueConstraint('session_id', 'assessor_id', name=op.f('uq_committee_member_session_assessor'))
     )
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_member_assessor_id'), ['assessor_id'], unique=False)
@@ -232,7 +232,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['candidate_id'], ['user_account.id'], name=op.f('fk_enrolment_candidate_id_user_account')),
     sa.ForeignKeyConstraint(['session_id'], ['validation_session.id'], name=op.f('fk_enrolment_session_id_validation_session'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolment')),
-    sa.UniqueConstraint('session_id', 'candidate_id', name='session_candidate')
+    sa.UniqueConstraint('session_id', 'candidate_id', name=op.f('uq_enrolment_session_candidate'))
     )
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enrolment_candidate_id'), ['candidate_id'], unique=False)
@@ -246,7 +246,7 @@ def upgrade():
     sa.Column('name_en', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['outcome_set_id'], ['outcome_set.id'], name=op.f('fk_learning_outcome_outcome_set_id_outcome_set'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_learning_outcome')),
-    sa.UniqueConstraint('outcome_set_id', 'code', name='set_outcome_code')
+    sa.UniqueConstraint('outcome_set_id', 'code', name=op.f('uq_learning_outcome_set_outcome_code'))
     )
     with op.batch_alter_table('learning_outcome', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_learning_outcome_outcome_set_id'), ['outcome_set_id'], unique=False)
@@ -261,10 +261,116 @@ def upgrade():
     sa.Column('interview_follow_up', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['outcome_id'], ['learning_outcome.id'], name=op.f('fk_criterion_outcome_id_learning_outcome'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_criterion')),
-    sa.UniqueConstraint('outcome_id', 'code', name='outcome_criterion_code')
+    sa.UniqueConstraint('outcome_id', 'code', name=op.f('uq_criterion_outcome_criterion_code'))
     )
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_criterion_outcome_id'), ['outcome_id'], unique=False)
+
+    op.create_table('theory_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('not_started', 'unlocked', 'in_progress', 'paused', 'submitted', name='attemptstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
+    sa.Column('time_limit_seconds', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('paused_seconds_total', sa.Float(), nullable=False),
+    sa.Column('extra_seconds', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('submitted_by_deadline', sa.Boolean(), nullable=False),
+    sa.Column('last_contact_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.Column('score_points', sa.Float(), nullable=True),
+    sa.Column('score_max', sa.Integer(), nullable=True),
+    sa.Column('score_percent', sa.Float(), nullable=True),
+    sa.Column('passed', sa.Boolean(), nullable=True),
+    sa.Column('criterion_scores', sa.JSON(), nullable=True),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('released_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status <> 'paused' OR paused_at IS NOT NULL", name=op.f('ck_theory_attempt_paused_has_time')),
+    sa.CheckConstraint("status <> 'submitted' OR submitted_at IS NOT NULL", name=op.f('ck_theory_attempt_submitted_has_time')),
+    sa.CheckConstraint("status NOT IN ('in_progress', 'paused', 'submitted') OR started_at IS NOT NULL", name=op.f('ck_theory_attempt_started_has_time')),
+    sa.CheckConstraint('extra_seconds >= 0', name=op.f('ck_theory_attempt_extra_non_negative')),
+    sa.CheckConstraint('paused_seconds_total >= 0', name=op.f('ck_theory_attempt_paused_non_negative')),
+    sa.ForeignKeyConstraint(['candidate_id'], ['user_account.id'], name=op.f('fk_theory_attempt_candidate_id_user_account')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_theory_attempt_enrolment_id_enrolment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['released_by_id'], ['user_account.id'], name=op.f('fk_theory_attempt_released_by_id_user_account')),
+    sa.ForeignKeyConstraint(['session_id'], ['validation_session.id'], name=op.f('fk_theory_attempt_session_id_validation_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_theory_attempt')),
+    sa.UniqueConstraint('enrolment_id', name=op.f('uq_theory_attempt_enrolment'))
+    )
+    with op.batch_alter_table('theory_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_theory_attempt_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_theory_attempt_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_theory_attempt_session_status', ['session_id', 'status'], unique=False)
+        batch_op.create_index('ix_theory_attempt_status_deadline', ['status', 'deadline_at'], unique=False)
+
+    op.create_table('attempt_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.String(length=80), nullable=False),
+    sa.Column('item_version', sa.Integer(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('answer_seq', sa.BigInteger(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('points', sa.Float(), nullable=True),
+    sa.CheckConstraint('position >= 1', name=op.f('ck_attempt_item_position_positive')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['theory_attempt.id'], name=op.f('fk_attempt_item_attempt_id_theory_attempt'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt_item')),
+    sa.UniqueConstraint('attempt_id', 'item_id', name=op.f('uq_attempt_item_attempt_item_id')),
+    sa.UniqueConstraint('attempt_id', 'position', name=op.f('uq_attempt_item_attempt_position'))
+    )
+    with op.batch_alter_table('attempt_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attempt_item_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attempt_item_item_id'), ['item_id'], unique=False)
+
+    op.create_table('operator_action',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.Enum('unlock', 'extra_time', 'pause', 'resume', 'incident', name='operatoractionkind', native_enum=False, length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=True),
+    sa.Column('operator_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind <> 'extra_time' OR (minutes IS NOT NULL AND minutes > 0)", name=op.f('ck_operator_action_extra_time_minutes')),
+    sa.CheckConstraint('length(trim(reason)) > 0', name=op.f('ck_operator_action_reason_given')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['theory_attempt.id'], name=op.f('fk_operator_action_attempt_id_theory_attempt'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['operator_id'], ['user_account.id'], name=op.f('fk_operator_action_operator_id_user_account')),
+    sa.ForeignKeyConstraint(['session_id'], ['validation_session.id'], name=op.f('fk_operator_action_session_id_validation_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operator_action'))
+    )
+    with op.batch_alter_table('operator_action', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_operator_action_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_operator_action_operator_id'), ['operator_id'], unique=False)
+        batch_op.create_index('ix_operator_action_session_at', ['session_id', 'at'], unique=False)
+
+    op.create_table('attempt_answer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('attempt_item_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('applied', sa.Boolean(), nullable=False),
+    sa.Column('saved_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('seq >= 1', name=op.f('ck_attempt_answer_seq_positive')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['theory_attempt.id'], name=op.f('fk_attempt_answer_attempt_id_theory_attempt'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['attempt_item_id'], ['attempt_item.id'], name=op.f('fk_attempt_answer_attempt_item_id_attempt_item'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt_answer')),
+    sa.UniqueConstraint('attempt_id', 'seq', name=op.f('uq_attempt_answer_attempt_seq'))
+    )
+    with op.batch_alter_table('attempt_answer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attempt_answer_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attempt_answer_attempt_item_id'), ['attempt_item_id'], unique=False)
 
     op.create_table('crm_workspace',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -363,7 +469,7 @@ def upgrade():
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_offer_template_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_offer_template')),
-    sa.UniqueConstraint('workspace_id', 'name', name='workspace_name')
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_crm_offer_template_workspace_name'))
     )
     with op.batch_alter_table('crm_offer_template', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_offer_template_workspace_id'), ['workspace_id'], unique=False)
@@ -407,7 +513,7 @@ def upgrade():
     sa.CheckConstraint('unit_price >= 0', name=op.f('ck_crm_product_unit_price_not_negative')),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_product_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_product')),
-    sa.UniqueConstraint('workspace_id', 'sku', name='workspace_sku')
+    sa.UniqueConstraint('workspace_id', 'sku', name=op.f('uq_crm_product_workspace_sku'))
     )
     with op.batch_alter_table('crm_product', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_product_kind'), ['kind'], unique=False)
@@ -424,7 +530,7 @@ def upgrade():
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_saved_report_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_saved_report')),
-    sa.UniqueConstraint('workspace_id', 'name', name='workspace_name')
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_crm_saved_report_workspace_name'))
     )
     with op.batch_alter_table('crm_saved_report', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_saved_report_workspace_id'), ['workspace_id'], unique=False)
@@ -442,7 +548,7 @@ def upgrade():
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_segment_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_segment')),
-    sa.UniqueConstraint('workspace_id', 'name', name='workspace_name')
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_crm_segment_workspace_name'))
     )
     with op.batch_alter_table('crm_segment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_segment_workspace_id'), ['workspace_id'], unique=False)
@@ -455,7 +561,7 @@ def upgrade():
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_tag_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_tag')),
-    sa.UniqueConstraint('workspace_id', 'name', name='workspace_name')
+    sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_crm_tag_workspace_name'))
     )
     with op.batch_alter_table('crm_tag', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_tag_workspace_id'), ['workspace_id'], unique=False)
@@ -660,7 +766,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['template_id'], ['crm_offer_template.id'], name=op.f('fk_crm_offer_template_id_crm_offer_template'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['crm_workspace.id'], name=op.f('fk_crm_offer_workspace_id_crm_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_offer')),
-    sa.UniqueConstraint('workspace_id', 'number', name='workspace_number')
+    sa.UniqueConstraint('workspace_id', 'number', name=op.f('uq_crm_offer_workspace_number'))
     )
     with op.batch_alter_table('crm_offer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_offer_company_id'), ['company_id'], unique=False)
@@ -946,6 +1052,29 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_crm_workspace_owner_ref'))
 
     op.drop_table('crm_workspace')
+    with op.batch_alter_table('attempt_answer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attempt_answer_attempt_item_id'))
+        batch_op.drop_index(batch_op.f('ix_attempt_answer_attempt_id'))
+
+    op.drop_table('attempt_answer')
+    with op.batch_alter_table('operator_action', schema=None) as batch_op:
+        batch_op.drop_index('ix_operator_action_session_at')
+        batch_op.drop_index(batch_op.f('ix_operator_action_operator_id'))
+        batch_op.drop_index(batch_op.f('ix_operator_action_attempt_id'))
+
+    op.drop_table('operator_action')
+    with op.batch_alter_table('attempt_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attempt_item_item_id'))
+        batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
+
+    op.drop_table('attempt_item')
+    with op.batch_alter_table('theory_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_theory_attempt_status_deadline')
+        batch_op.drop_index('ix_theory_attempt_session_status')
+        batch_op.drop_index(batch_op.f('ix_theory_attempt_session_id'))
+        batch_op.drop_index(batch_op.f('ix_theory_attempt_candidate_id'))
+
+    op.drop_table('theory_attempt')
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_criterion_outcome_id'))
 

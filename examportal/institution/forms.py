@@ -1,0 +1,29 @@
+"""Forms for managing an institution's people and, for administrators, institutions."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+INSTITUTION_ROLE_CHOICES = [
+    ("operator", _l("Exam-system operator")),
+    ("assessor", _l("Assessor (committee member)")),
+    ("appeals", _l("Appeals panel member")),
+    ("staff", _l("Institution staff")),
+]
+
+
+class PersonRoleForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    first_name = StringField(_l("First name (for a new account)"), validators=[Optional(), Length(max=100)])
+    last_name = StringField(_l("Last name (for a new account)"), validators=[Optional(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=INSTITUTION_ROLE_CHOICES, validators=[DataRequired()])
+
+
+class InstitutionForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=60)])
+    kind = SelectField(_l("Kind"), choices=[("certifying", _l("Certifying institution")), ("validating", _l("Validating institution"))])
+    parent_id = SelectField(_l("Certifying institution it validates for"), coerce=int, validators=[Optional()])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])

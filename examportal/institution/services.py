@@ -1,0 +1,83 @@
+"""Who works for an institution, in which role; institutions themselves (administrators)."""
+from __future__ import annotations
+
+import secrets
+from typing import Optional
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..audit import services as audit_log
+from ..auth.services import find_by_email, normalize_email, request_password_reset
+from ..extensions import db
+from ..models import Institution, InstitutionKind, Role, User, UserRole, utcnow
+from ..security import hash_password
+
+
+class InstitutionRuleError(ValueError):
+    """The change was refused; the message says why (translated)."""
+
+
+def people_of(institution: Institution) -> list[UserRole]:
+    """Role assignments at the institution, by person."""
+    return list(db.session.scalars(
+        select(UserRole).join(User).where(UserRole.institution_id == institution.id).order_by(User.last_name, User.first_name, UserRole.role)
+    ))
+
+
+def grant_role(institution: Institution, email: str, role: Role, first_name: Optional[str], last_name: Optional[str]) -> UserRole:
+    """Give a person a role at the institution, creating their account if needed.
+
+    A new account gets an unguessable password and a link to set their own
+    (through the password-reset mail), so nobody ever handles their password.
+    """
+    user = find_by_email(email)
+    created = False
+    if user is None:
+        if not (first_name or "").strip() or not (last_name or "").strip():
+            raise InstitutionRuleError(_("No account uses this e-mail address: give the person's first and last name to create one."))
+        # Nobody knows this password; the person sets their own through the mailed link,
+        # which also proves the address, so the account counts as confirmed.
+        user = User(email=normalize_email(email), first_name=first_name.strip(), last_name=last_name.strip(),
+                    password_hash=hash_password(secrets.token_urlsafe(32)), email_confirmed_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+        created = True
+    if user.has_role(role, institution.id):
+        raise InstitutionRuleError(_("This person already holds this role here."))
+    assignment = UserRole(user=user, role=role, institution_id=institution.id)
+    db.session.add(assignment)
+    audit_log.record("institution.role_granted", assignment, after={"user_id": user.id, "email": user.email,
+                                                                    "role": role, "account_created": created},
+                     institution_id=institution.id)
+    db.session.commit()
+    if created:
+        request_password_reset(user.email)
+    return assignment
+
+
+def revoke_role(assignment: UserRole, actor: User) -> None:
+    """Take a role at an institution away (the account stays)."""
+    if assignment.user_id == actor.id and assignment.role == Role.STAFF:
+        raise InstitutionRuleError(_("You cannot remove your own staff role."))
+    audit_log.record("institution.role_revoked", assignment, before={"user_id": assignment.user_id, "role": assignment.role},
+                     institution_id=assignment.institution_id)
+    db.session.delete(assignment)
+    db.session.commit()
+
+
+def create_institution(data: dict) -> Institution:
+    """Register a certifying institution, or a validating one linked to a certifying institution."""
+    kind = InstitutionKind(data["kind"])
+    parent = db.session.get(Institution, data.get("parent_id") or 0) if kind == InstitutionKind.VALIDATING else None
+    if kind == InstitutionKind.VALIDATING and (parent is None or parent.kind != InstitutionKind.CERTIFYING):
+        raise InstitutionRuleError(_("A validating institution must be linked to a certifying institution."))
+    if db.session.scalar(select(Institution.id).where(Institution.name == data["name"].strip())):
+        raise InstitutionRuleError(_("An institution with this name already exists."))
+    institution = Institution(name=data["name"].strip(), short_name=data["short_name"].strip(), kind=kind,
+                              parent_id=parent.id if parent else None, city=(data.get("city") or "").strip() or None)
+    db.session.add(institution)
+    audit_log.record("institution.created", institution, after={"name": institution.name, "kind": kind,
+                                                                "parent_id": institution.parent_id})
+    db.session.commit()
+    return institution

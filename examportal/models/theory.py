@@ -1,0 +1,181 @@
+"""The theory test: attempts, the items as shown, autosaved answers and operator actions."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Timestamped, UTCDateTime, utcnow
+from .people import User
+from .sessions import Enrolment, ValidationSession
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class AttemptStatus(str, enum.Enum):
+    NOT_STARTED = "not_started"
+    UNLOCKED = "unlocked"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    SUBMITTED = "submitted"
+
+
+class TheoryAttempt(Timestamped, db.Model):
+    """One candidate's theory test in one session; all clock arithmetic is server-side.
+
+    The time left is ``deadline_at + extra_seconds + paused_seconds_total - now`` (and, while
+    paused, the clock stands still at ``paused_at``).
+    """
+
+    __tablename__ = "theory_attempt"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", name="enrolment"),
+        CheckConstraint("paused_seconds_total >= 0", name="paused_non_negative"),
+        CheckConstraint("extra_seconds >= 0", name="extra_non_negative"),
+        CheckConstraint("status <> 'paused' OR paused_at IS NOT NULL", name="paused_has_time"),
+        CheckConstraint(
+            "status NOT IN ('in_progress', 'paused', 'submitted') OR started_at IS NOT NULL", name="started_has_time"
+        ),
+        CheckConstraint("status <> 'submitted' OR submitted_at IS NOT NULL", name="submitted_has_time"),
+        Index("ix_theory_attempt_session_status", "session_id", "status"),
+        Index("ix_theory_attempt_status_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), nullable=False)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), index=True,
+                                            nullable=False)
+    status: Mapped[AttemptStatus] = mapped_column(_enum(AttemptStatus), default=AttemptStatus.NOT_STARTED,
+                                                  nullable=False)
+    seed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    time_limit_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    paused_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    paused_seconds_total: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    extra_seconds: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    submitted_by_deadline: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    last_contact_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    score_points: Mapped[Optional[float]] = mapped_column(Float)
+    score_max: Mapped[Optional[int]] = mapped_column(Integer)
+    score_percent: Mapped[Optional[float]] = mapped_column(Float)
+    passed: Mapped[Optional[bool]] = mapped_column(Boolean)
+    criterion_scores: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    released_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+
+    enrolment: Mapped[Enrolment] = relationship()
+    candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
+    session: Mapped[ValidationSession] = relationship()
+    items: Mapped[list["AttemptItem"]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptItem.position"
+    )
+
+
+class AttemptItem(db.Model):
+    """One drawn item as the candidate saw it (snapshot incl. shuffled order) and its current answer."""
+
+    __tablename__ = "attempt_item"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position", name="attempt_position"),
+        UniqueConstraint("attempt_id", "item_id", name="attempt_item_id"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True,
+                                            nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    item_id: Mapped[str] = mapped_column(String(80), index=True, nullable=False)
+    item_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    # {"item": item_to_dict(item), "presented": present(item, rng)}: frozen when drawn.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # The current answer: the one with the highest client sequence number seen so far.
+    response: Mapped[Optional[Any]] = mapped_column(JSON)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    answer_seq: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    answered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    points: Mapped[Optional[float]] = mapped_column(Float)
+
+    attempt: Mapped[TheoryAttempt] = relationship(back_populates="items")
+
+    @property
+    def is_answered(self) -> bool:
+        return self.response not in (None, [], {}, "")
+
+
+class AttemptAnswer(db.Model):
+    """Every autosave as received (the history); unique per (attempt, seq) so a replay is a no-op."""
+
+    __tablename__ = "attempt_answer"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "seq", name="attempt_seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True,
+                                            nullable=False)
+    attempt_item_id: Mapped[int] = mapped_column(ForeignKey("attempt_item.id", ondelete="CASCADE"), index=True,
+                                                 nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    response: Mapped[Optional[Any]] = mapped_column(JSON)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    applied: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    attempt_item: Mapped[AttemptItem] = relationship()
+
+
+class OperatorActionKind(str, enum.Enum):
+    UNLOCK = "unlock"
+    EXTRA_TIME = "extra_time"
+    PAUSE = "pause"
+    RESUME = "resume"
+    INCIDENT = "incident"
+
+
+class OperatorAction(db.Model):
+    """What the exam-system operator did, to whom (one attempt, or the whole session) and why."""
+
+    __tablename__ = "operator_action"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
+        CheckConstraint("kind <> 'extra_time' OR (minutes IS NOT NULL AND minutes > 0)", name="extra_time_minutes"),
+        Index("ix_operator_action_session_at", "session_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), nullable=False)
+    attempt_id: Mapped[Optional[int]] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[OperatorActionKind] = mapped_column(_enum(OperatorActionKind), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    minutes: Mapped[Optional[int]] = mapped_column(Integer)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    operator: Mapped[User] = relationship()
+    attempt: Mapped[Optional[TheoryAttempt]] = relationship()

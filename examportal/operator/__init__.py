@@ -1,0 +1,1 @@
+"""The exam-system operator's console for supervising a session's theory test."""

@@ -1,0 +1,643 @@
+"""Rules of the theory test: the blueprint draw, the server-side clock, autosave, scoring, release.
+
+The pure parts (``draw``, ``time_left``, ``score_items``, ``read_form_answer``) take plain data
+and are unit-tested without a request; the rest read and write the database and commit.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from question_bank import items as bank
+
+from ..audit import services as audit_log
+from ..extensions import db
+from ..models import (
+    AttemptAnswer,
+    AttemptItem,
+    AttemptStatus,
+    Criterion,
+    Enrolment,
+    EnrolmentStatus,
+    LearningOutcome,
+    OperatorAction,
+    OperatorActionKind,
+    OutcomeSet,
+    TheoryAttempt,
+    User,
+    ValidationSession,
+    utcnow,
+)
+
+DEFAULT_BANK = Path(__file__).resolve().parents[2] / "question_bank" / "items"
+ONLINE_SECONDS = 30
+"""A candidate heard from within this many seconds is online (the page sends a heartbeat every 15 s)."""
+STALE_SECONDS = 120
+"""…within this many seconds stale (a hiccup); beyond it offline."""
+ATTEMPT_FIELDS = ("status", "started_at", "deadline_at", "paused_at", "paused_seconds_total", "extra_seconds",
+                  "submitted_at", "score_points", "score_percent", "passed", "released_at")
+
+
+class TheoryError(ValueError):
+    """A rule of the theory test refused the request; the message (translated) says why and what to do."""
+
+    status_code = 400
+
+
+class AttemptClosed(TheoryError):
+    """The attempt no longer accepts answers (submitted, or the time is up)."""
+
+    status_code = 409
+
+
+class AttemptPaused(TheoryError):
+    """The operator paused the attempt: nothing is accepted until they resume it."""
+
+    status_code = 409
+
+
+class DrawError(TheoryError):
+    """The bank cannot supply a test that covers every test-method criterion."""
+
+
+# --------------------------------------------------------------------------- pure: the draw
+
+
+@dataclass(frozen=True)
+class DrawnItem:
+    item: bank.Item
+    presented: dict[str, Any]
+
+
+def draw(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: int) -> list[DrawnItem]:
+    """Draw ``count`` items covering every code in ``criteria`` at least once, deterministically from ``seed``.
+
+    First one item per criterion (a criterion already covered by an earlier pick is skipped), then the
+    remaining places go to the criteria with the fewest items so far (ties broken at random), so the
+    test stays balanced across criteria; then the order of the items and of each item's options is
+    shuffled. Only items tagged with at least one of ``criteria`` are eligible.
+    """
+    rng = random.Random(seed)
+    wanted = sorted(set(criteria))
+    pool = sorted((i for i in items if set(i.criteria) & set(wanted)), key=lambda i: i.id)
+    if count < len(wanted):
+        raise DrawError(_("The test must have at least %(n)d items to cover every criterion.", n=len(wanted)))
+    if len(pool) < count:
+        raise DrawError(_("The item bank has only %(have)d usable items; the test needs %(need)d.",
+                          have=len(pool), need=count))
+    by_criterion: dict[str, list[bank.Item]] = {code: [i for i in pool if code in i.criteria] for code in wanted}
+    missing = [code for code, candidates in by_criterion.items() if not candidates]
+    if missing:
+        raise DrawError(_("The item bank has no item for criterion %(codes)s.", codes=", ".join(missing)))
+
+    chosen: list[bank.Item] = []
+    chosen_ids: set[str] = set()
+    covered: Counter[str] = Counter()
+
+    def take(item: bank.Item) -> None:
+        chosen.append(item)
+        chosen_ids.add(item.id)
+        covered.update(c for c in item.criteria if c in by_criterion)
+
+    for code in rng.sample(wanted, len(wanted)):
+        if covered[code]:
+            continue
+        candidates = [i for i in by_criterion[code] if i.id not in chosen_ids]
+        if not candidates:
+            raise DrawError(_("The item bank has too few items for criterion %(codes)s.", codes=code))
+        take(rng.choice(candidates))
+    while len(chosen) < count:
+        open_codes = [c for c in wanted if any(i.id not in chosen_ids for i in by_criterion[c])]
+        fewest = min(covered[c] for c in open_codes)
+        code = rng.choice([c for c in open_codes if covered[c] == fewest])
+        take(rng.choice([i for i in by_criterion[code] if i.id not in chosen_ids]))
+    rng.shuffle(chosen)
+    return [DrawnItem(item, bank.present(item, rng)) for item in chosen]
+
+
+# --------------------------------------------------------------------------- pure: the clock
+
+
+def time_left(attempt: TheoryAttempt, now: datetime) -> float:
+    """Seconds left on the attempt's clock at ``now`` (never negative).
+
+    The deadline moves by the extra time and by every second spent paused; while paused the
+    clock stands at the moment of the pause, and once submitted at the moment of submission.
+    """
+    if attempt.started_at is None or attempt.deadline_at is None:
+        return float(attempt.time_limit_seconds + attempt.extra_seconds)
+    end = attempt.deadline_at + timedelta(seconds=attempt.extra_seconds + attempt.paused_seconds_total)
+    reference = now
+    if attempt.status == AttemptStatus.PAUSED and attempt.paused_at is not None:
+        reference = attempt.paused_at
+    elif attempt.status == AttemptStatus.SUBMITTED and attempt.submitted_at is not None:
+        reference = attempt.submitted_at
+    return max(0.0, (end - reference).total_seconds())
+
+
+def connection_state(last_contact_at: Optional[datetime], now: datetime) -> str:
+    """"online", "stale", "offline" or "never" from when the candidate's page last reached the server."""
+    if last_contact_at is None:
+        return "never"
+    silence = (now - last_contact_at).total_seconds()
+    if silence <= ONLINE_SECONDS:
+        return "online"
+    if silence <= STALE_SECONDS:
+        return "stale"
+    return "offline"
+
+
+# --------------------------------------------------------------------------- pure: reading a form answer
+
+
+def _single(form, presented: Mapping[str, Any]) -> Any:
+    value = form.get("answer")
+    return value if value not in (None, "") else None
+
+
+def _multiple(form, presented: Mapping[str, Any]) -> Any:
+    return form.getlist("answer")
+
+
+def _ordering(form, presented: Mapping[str, Any]) -> Any:
+    options = presented["options"]
+    positions: dict[str, int] = {}
+    for option in options:
+        value = (form.get(f"order-{option}") or "").strip()
+        if not value:
+            continue
+        if not value.isdigit() or not 1 <= int(value) <= len(options):
+            raise bank.ResponseError(_("Give each option a position from 1 to %(n)d.", n=len(options)))
+        positions[option] = int(value)
+    if not positions:
+        return None
+    if len(positions) != len(options) or len(set(positions.values())) != len(options):
+        raise bank.ResponseError(_("Give every option a different position from 1 to %(n)d.", n=len(options)))
+    return sorted(positions, key=positions.get)
+
+
+def _matching(form, presented: Mapping[str, Any]) -> Any:
+    pairs = {premise: form.get(f"match-{premise}") for premise in presented["premises"]}
+    pairs = {premise: response for premise, response in pairs.items() if response}
+    return pairs or None
+
+
+FORM_READERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
+    "single_choice": _single,
+    "true_false": _single,
+    "multiple_choice": _multiple,
+    "ordering": _ordering,
+    "matching": _matching,
+}
+"""How a web form (plain POST or the autosave script, which sends the same fields) carries each type's answer."""
+
+
+def read_form_answer(form, presented: Mapping[str, Any]) -> Any:
+    """The raw answer in ``form`` for an item shown as ``presented``; None when nothing was chosen."""
+    reader = FORM_READERS.get(presented.get("type"))
+    if reader is None:
+        raise bank.ResponseError(_("This question type cannot be answered here."))
+    return reader(form, presented)
+
+
+# --------------------------------------------------------------------------- pure: display
+
+
+def _text(text: Optional[Mapping[str, str]], locale: str) -> str:
+    if not text:
+        return ""
+    return text.get(locale) or text["pl"]
+
+
+def display(snapshot: Mapping[str, Any], locale: str) -> dict[str, Any]:
+    """The item of a snapshot in the order it was shown, with texts in ``locale`` (Polish as fallback)."""
+    item, presented = snapshot["item"], snapshot["presented"]
+
+    def ordered(part: str, order_key: str) -> list[tuple[str, str]]:
+        texts = {o["id"]: _text(o["text"], locale) for o in item.get(part, [])}
+        return [(oid, texts[oid]) for oid in presented.get(order_key, []) if oid in texts]
+
+    return {
+        "type": item["type"],
+        "stem": _text(item["stem"], locale),
+        "options": ordered("options", "options"),
+        "premises": ordered("premises", "premises"),
+        "responses": ordered("responses", "responses"),
+        "choices": presented.get("options", []) if item["type"] == "true_false" else [],
+        "rationale": _text(item.get("rationale"), locale),
+        "key": item.get("key"),
+        "criteria": item.get("criteria", []),
+    }
+
+
+# --------------------------------------------------------------------------- pure: scoring
+
+
+def item_of(attempt_item: AttemptItem) -> bank.Item:
+    """The item exactly as it was when drawn (from the snapshot, not from today's bank)."""
+    return bank.item_from_dict(attempt_item.snapshot["item"])
+
+
+def points_for(item: bank.Item, response: Any) -> float:
+    """Points for one answer: 0 for no answer or an unreadable one, else the type's score."""
+    if response in (None, [], {}, ""):
+        return 0.0
+    try:
+        return bank.score(item, response)
+    except bank.ResponseError:
+        return 0.0
+
+
+def score_items(scored: Iterable[tuple[Sequence[str], float]], criteria: Sequence[str], pass_mark: float) -> dict[str, Any]:
+    """Overall and per-criterion results from (criteria of the item, points) pairs.
+
+    An item tagged with several criteria counts towards each. The theory part is passed when the
+    overall percentage reaches ``pass_mark``; a criterion is met when its own percentage does.
+    """
+    per: dict[str, list[float]] = defaultdict(list)
+    total, count = 0.0, 0
+    for item_criteria, points in scored:
+        total += points
+        count += 1
+        for code in item_criteria:
+            per[code].append(points)
+    percent = round(100.0 * total / count, 2) if count else 0.0
+    by_criterion = {}
+    for code in sorted(set(criteria) | set(per)):
+        values = per.get(code, [])
+        crit_percent = round(100.0 * sum(values) / len(values), 2) if values else 0.0
+        by_criterion[code] = {"points": sum(values), "max": len(values), "percent": crit_percent,
+                              "passed": bool(values) and crit_percent >= pass_mark}
+    return {"points": total, "max": count, "percent": percent, "passed": count > 0 and percent >= pass_mark,
+            "criteria": by_criterion}
+
+
+# --------------------------------------------------------------------------- the database side
+
+
+def _now(now: Optional[datetime]) -> datetime:
+    return now or utcnow()
+
+
+def settings(session: ValidationSession) -> dict[str, Any]:
+    """The theory settings of the session's qualification (item count, minutes, pass mark)."""
+    qualification = session.qualification
+    return {
+        "item_count": int(qualification.setting("theory", "item_count", default=30)),
+        "time_limit_minutes": int(qualification.setting("theory", "time_limit_minutes", default=45)),
+        "pass_mark_percent": float(qualification.setting("theory", "pass_mark_percent", default=55)),
+    }
+
+
+def test_criteria(qualification_id: int) -> list[str]:
+    """Codes of the qualification's criteria verified by the theory test."""
+    return list(db.session.scalars(
+        select(Criterion.code).join(LearningOutcome).join(OutcomeSet)
+        .where(OutcomeSet.qualification_id == qualification_id, Criterion.method == bank.TEST_METHOD)
+        .order_by(Criterion.code)
+    ))
+
+
+def bank_items() -> list[bank.Item]:
+    """The item bank (THEORY_ITEM_BANK, else question_bank/items); DrawError if it cannot be loaded."""
+    path = current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK
+    try:
+        return bank.load_items(path)
+    except bank.BankError as error:
+        current_app.logger.error("theory item bank unusable: %s", error)
+        raise DrawError(_("The item bank cannot be used at the moment. Tell the operator.")) from error
+
+
+def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
+    """One attempt (not started) for every enrolled candidate of the session; returns all of them."""
+    limit = settings(session)["time_limit_minutes"] * 60
+    existing = {a.enrolment_id: a for a in db.session.scalars(
+        select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
+    created = False
+    for enrolment in session.enrolments:
+        if enrolment.status == EnrolmentStatus.ENROLLED and enrolment.id not in existing:
+            attempt = TheoryAttempt(enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id,
+                                    session_id=session.id, seed=secrets.randbits(62), time_limit_seconds=limit,
+                                    status=AttemptStatus.NOT_STARTED)
+            db.session.add(attempt)
+            existing[enrolment.id] = attempt
+            created = True
+    if created:
+        db.session.commit()
+    active = {e.id for e in session.enrolments if e.status == EnrolmentStatus.ENROLLED}
+    return sorted((a for a in existing.values() if a.enrolment_id in active or a.started_at is not None),
+                  key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
+
+
+def attempt_for_enrolment(enrolment: Enrolment) -> Optional[TheoryAttempt]:
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+
+
+def _audit(action: str, attempt: TheoryAttempt, before: Optional[dict], extra: Optional[dict] = None) -> None:
+    after = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+    if extra:
+        after.update(extra)
+    audit_log.record(action, attempt, before=before, after=after, institution_id=attempt.session.institution_id)
+
+
+def start(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+    """Draw the candidate's items and start the clock (only once the operator has unlocked the attempt)."""
+    now = _now(now)
+    if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED, AttemptStatus.SUBMITTED):
+        return attempt
+    if attempt.status != AttemptStatus.UNLOCKED:
+        raise TheoryError(_("The operator has not unlocked the test for you yet. Wait for their signal and reload the page."))
+    config = settings(attempt.session)
+    drawn = draw(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"], attempt.seed)
+    before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+    for position, entry in enumerate(drawn, start=1):
+        attempt.items.append(AttemptItem(
+            position=position, item_id=entry.item.id, item_version=entry.item.version,
+            fingerprint=bank.fingerprint(entry.item),
+            snapshot={"item": bank.item_to_dict(entry.item), "presented": entry.presented},
+        ))
+    attempt.status = AttemptStatus.IN_PROGRESS
+    attempt.started_at = now
+    attempt.deadline_at = now + timedelta(seconds=attempt.time_limit_seconds)
+    attempt.last_contact_at = now
+    _audit("theory.started", attempt, before, {"items": [e.item.id for e in drawn]})
+    db.session.commit()
+    return attempt
+
+
+def touch(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+    """Record that the candidate's page reached the server; submit the attempt if its time is up."""
+    now = _now(now)
+    attempt.last_contact_at = now
+    if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
+        _submit(attempt, now, by_deadline=True)
+    db.session.commit()
+    return attempt
+
+
+def _locked(attempt: TheoryAttempt) -> TheoryAttempt:
+    """Re-read the attempt FOR UPDATE so two saves of one attempt run one after the other."""
+    return db.session.scalar(
+        select(TheoryAttempt).where(TheoryAttempt.id == attempt.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, applied: bool = True) -> dict[str, Any]:
+    """The acknowledgement the page shows and re-syncs its clock from."""
+    return {"seq": seq, "saved_at": saved_at.isoformat(), "time_left": int(time_left(attempt, now)),
+            "status": attempt.status.value, "applied": applied}
+
+
+def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: int, flagged: bool = False,
+                now: Optional[datetime] = None) -> dict[str, Any]:
+    """Autosave one answer; idempotent by ``seq`` and last-writer-by-seq per item.
+
+    A replay of a sequence number already stored returns the original acknowledgement. An answer
+    with a lower ``seq`` than the item's current one is kept in the history but does not replace
+    the newer answer. Refused once submitted, when the time is up (which submits the attempt) and
+    while paused. Bad input raises TheoryError with a message for the candidate.
+    """
+    now = _now(now)
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq < 2 ** 62:
+        raise TheoryError(_("The answer's sequence number is missing or invalid. Reload the page."))
+    attempt = _locked(attempt)
+    replay = db.session.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                           AttemptAnswer.seq == seq))
+    if replay is not None:
+        touch(attempt, now)
+        return ack(attempt, seq, replay.saved_at, now, replay.applied)
+    attempt.last_contact_at = now
+    if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
+        _submit(attempt, now, by_deadline=True)
+        db.session.commit()
+    if attempt.status == AttemptStatus.SUBMITTED:
+        db.session.commit()
+        raise AttemptClosed(_("The test has been submitted; no more answers are accepted."))
+    if attempt.status == AttemptStatus.PAUSED:
+        db.session.commit()
+        raise AttemptPaused(_("The operator has paused the test. Your answer will be saved when they resume it."))
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise TheoryError(_("The test has not started yet."))
+    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    if attempt_item is None:
+        raise TheoryError(_("There is no question number %(n)s in this test.", n=position))
+    if raw_response is None:
+        response = None
+    else:
+        try:
+            response = bank.normalize_response(item_of(attempt_item), raw_response)
+        except bank.ResponseError as error:
+            raise TheoryError(_("Your answer could not be read: %(reason)s", reason=str(error))) from error
+    applied = seq > attempt_item.answer_seq
+    answer = AttemptAnswer(attempt_id=attempt.id, attempt_item_id=attempt_item.id, seq=seq, response=response,
+                           flagged=bool(flagged), applied=applied, saved_at=now)
+    db.session.add(answer)
+    if applied:
+        attempt_item.response = response
+        attempt_item.flagged = bool(flagged)
+        attempt_item.answer_seq = seq
+        attempt_item.answered_at = now
+    attempt.last_seq = max(attempt.last_seq, seq)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same seq arrived twice at once (two tabs replaying one queue): the first one won.
+        db.session.rollback()
+        replay = db.session.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                               AttemptAnswer.seq == seq))
+        if replay is None:
+            raise
+        return ack(attempt, seq, replay.saved_at, now, replay.applied)
+    return ack(attempt, seq, now, now, applied)
+
+
+def next_seq(attempt: TheoryAttempt) -> int:
+    """The sequence number for an answer sent without the script (a plain form post)."""
+    return attempt.last_seq + 1
+
+
+def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
+    before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+    if by_deadline:
+        # The attempt ends at its deadline, not at the moment someone noticed.
+        end = attempt.deadline_at + timedelta(seconds=attempt.extra_seconds + attempt.paused_seconds_total)
+        attempt.submitted_at = min(now, end)
+    else:
+        attempt.submitted_at = now
+    attempt.status = AttemptStatus.SUBMITTED
+    attempt.submitted_by_deadline = by_deadline
+    attempt.paused_at = None
+    config = settings(attempt.session)
+    scored = []
+    for attempt_item in attempt.items:
+        item = item_of(attempt_item)
+        attempt_item.points = points_for(item, attempt_item.response)
+        scored.append((item.criteria, attempt_item.points))
+    result = score_items(scored, test_criteria(attempt.session.qualification_id), config["pass_mark_percent"])
+    attempt.score_points = result["points"]
+    attempt.score_max = result["max"]
+    attempt.score_percent = result["percent"]
+    attempt.passed = result["passed"]
+    attempt.criterion_scores = result["criteria"]
+    _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
+
+
+def submit(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+    """The candidate's final submission: score and close the attempt."""
+    now = _now(now)
+    attempt = _locked(attempt)
+    if attempt.status == AttemptStatus.SUBMITTED:
+        return attempt
+    if attempt.status == AttemptStatus.PAUSED:
+        raise AttemptPaused(_("The operator has paused the test. You can submit it when they resume it."))
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise TheoryError(_("The test has not started yet."))
+    _submit(attempt, now, by_deadline=time_left(attempt, now) <= 0)
+    attempt.last_contact_at = now
+    db.session.commit()
+    return attempt
+
+
+def expire_overdue(now: Optional[datetime] = None) -> list[TheoryAttempt]:
+    """Submit every attempt in progress whose time is up (``flask theory expire``); returns them."""
+    now = _now(now)
+    candidates = db.session.scalars(
+        select(TheoryAttempt).where(TheoryAttempt.status == AttemptStatus.IN_PROGRESS, TheoryAttempt.deadline_at <= now)
+    ).all()
+    expired = []
+    for attempt in candidates:
+        if time_left(attempt, now) <= 0:
+            _submit(attempt, now, by_deadline=True)
+            expired.append(attempt)
+    db.session.commit()
+    return expired
+
+
+# --------------------------------------------------------------------------- operator actions
+
+
+def _targets(session: ValidationSession, attempt: Optional[TheoryAttempt]) -> list[TheoryAttempt]:
+    return [attempt] if attempt is not None else ensure_attempts(session)
+
+
+def operator_action(session: ValidationSession, operator: User, kind: OperatorActionKind, reason: str,
+                    attempt: Optional[TheoryAttempt] = None, minutes: Optional[int] = None,
+                    now: Optional[datetime] = None) -> OperatorAction:
+    """Unlock, add time, pause, resume or note an incident for one attempt or the whole session.
+
+    Every action needs a reason; it is stored as an OperatorAction and audited per attempt changed.
+    """
+    now = _now(now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise TheoryError(_("Give the reason for this action; it goes into the session record."))
+    if attempt is not None and attempt.session_id != session.id:
+        raise TheoryError(_("This candidate is not in this session."))
+    if kind == OperatorActionKind.EXTRA_TIME and (minutes is None or not 1 <= minutes <= 240):
+        raise TheoryError(_("Enter the extra time in whole minutes, from 1 to 240."))
+    changed = 0
+    for target in _targets(session, attempt):
+        before = audit_log.snapshot(target, ATTEMPT_FIELDS)
+        if kind == OperatorActionKind.UNLOCK:
+            if target.status != AttemptStatus.NOT_STARTED:
+                continue
+            target.status = AttemptStatus.UNLOCKED
+        elif kind == OperatorActionKind.EXTRA_TIME:
+            if target.status == AttemptStatus.SUBMITTED:
+                continue
+            target.extra_seconds += minutes * 60
+        elif kind == OperatorActionKind.PAUSE:
+            if target.status != AttemptStatus.IN_PROGRESS or time_left(target, now) <= 0:
+                continue
+            target.status = AttemptStatus.PAUSED
+            target.paused_at = now
+        elif kind == OperatorActionKind.RESUME:
+            if target.status != AttemptStatus.PAUSED:
+                continue
+            target.paused_seconds_total += (now - target.paused_at).total_seconds()
+            target.paused_at = None
+            target.status = AttemptStatus.IN_PROGRESS
+        else:  # an incident note changes no attempt
+            continue
+        changed += 1
+        _audit(f"theory.operator.{kind.value}", target, before, {"reason": reason, "minutes": minutes})
+    if kind != OperatorActionKind.INCIDENT and changed == 0:
+        raise TheoryError(_("Nothing to do: no candidate is in a state this action applies to."))
+    action = OperatorAction(session_id=session.id, attempt_id=attempt.id if attempt else None, kind=kind,
+                            reason=reason, minutes=minutes, operator_id=operator.id, at=now)
+    db.session.add(action)
+    audit_log.record(f"operator.{kind.value}", action, after={"session_id": session.id, "attempt_id": action.attempt_id,
+                                                              "reason": reason, "minutes": minutes},
+                     institution_id=session.institution_id)
+    db.session.commit()
+    return action
+
+
+def console_rows(session: ValidationSession, now: Optional[datetime] = None) -> list[dict[str, Any]]:
+    """One row per candidate for the operator's live table (also the JSON the console polls)."""
+    now = _now(now)
+    rows = []
+    for attempt in ensure_attempts(session):
+        rows.append({
+            "attempt_id": attempt.id,
+            "candidate": attempt.candidate.full_name,
+            "status": attempt.status.value,
+            "answered": sum(1 for i in attempt.items if i.is_answered),
+            "items": len(attempt.items),
+            "time_left": int(time_left(attempt, now)),
+            "extra_minutes": attempt.extra_seconds // 60,
+            "last_contact_at": attempt.last_contact_at.isoformat() if attempt.last_contact_at else None,
+            "connection": connection_state(attempt.last_contact_at, now),
+        })
+    return rows
+
+
+def session_actions(session: ValidationSession) -> list[OperatorAction]:
+    return list(db.session.scalars(
+        select(OperatorAction).where(OperatorAction.session_id == session.id).order_by(OperatorAction.at.desc())
+    ))
+
+
+# --------------------------------------------------------------------------- results
+
+
+def release_results(session: ValidationSession, actor: User, now: Optional[datetime] = None) -> int:
+    """Make the scored attempts of the session visible to their candidates; returns how many were released."""
+    now = _now(now)
+    released = 0
+    for attempt in db.session.scalars(select(TheoryAttempt).where(
+            TheoryAttempt.session_id == session.id, TheoryAttempt.status == AttemptStatus.SUBMITTED,
+            TheoryAttempt.released_at.is_(None))):
+        before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+        attempt.released_at = now
+        attempt.released_by_id = actor.id
+        _audit("theory.results_released", attempt, before)
+        released += 1
+    if not released:
+        raise TheoryError(_("There are no submitted tests whose results are not yet released."))
+    db.session.commit()
+    return released
+
+
+def session_attempts(session: ValidationSession) -> list[TheoryAttempt]:
+    return list(db.session.scalars(
+        select(TheoryAttempt).where(TheoryAttempt.session_id == session.id).order_by(TheoryAttempt.id)
+    ))
+
+
+def criterion_texts(qualification_id: int, locale: str) -> dict[str, str]:
+    """Criterion code → wording, for result tables."""
+    rows = db.session.scalars(select(Criterion).join(LearningOutcome).join(OutcomeSet)
+                              .where(OutcomeSet.qualification_id == qualification_id))
+    return {c.code: c.text(locale) for c in rows}

@@ -1,0 +1,239 @@
+"""The candidate's theory test, the staff release of results and the committee's view of them."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
+from ..security import require_institution, roles_required, staff_institution_ids
+from . import services
+from .forms import ReleaseForm, StartForm, SubmitForm
+
+bp = Blueprint("theory", __name__)
+
+
+def _own_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.candidate_id != current_user.id:
+        abort(404)
+    return enrolment
+
+
+def _own_attempt(attempt_id: int) -> TheoryAttempt:
+    attempt = db.get_or_404(TheoryAttempt, attempt_id)
+    if attempt.candidate_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+def _running_or_redirect(attempt: TheoryAttempt):
+    """Where the candidate belongs if the attempt is not running (None when it is)."""
+    if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
+        return None
+    return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
+
+
+@bp.route("/enrolments/<int:enrolment_id>")
+@roles_required(Role.CANDIDATE)
+def overview(enrolment_id: int):
+    enrolment = _own_enrolment(enrolment_id)
+    attempt = services.attempt_for_enrolment(enrolment)
+    if attempt is not None and attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
+        services.touch(attempt)
+    return render_template("theory/overview.html", enrolment=enrolment, attempt=attempt, form=StartForm(),
+                           settings=services.settings(enrolment.session),
+                           criteria=services.criterion_texts(enrolment.session.qualification_id, str(get_locale())))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/start", methods=["POST"])
+@roles_required(Role.CANDIDATE)
+def start(enrolment_id: int):
+    enrolment = _own_enrolment(enrolment_id)
+    attempt = services.attempt_for_enrolment(enrolment)
+    form = StartForm()
+    if attempt is None or enrolment.status != EnrolmentStatus.ENROLLED or not form.validate_on_submit():
+        flash(_("The test cannot be started yet. Wait for the operator to unlock it."), "warning")
+        return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
+    try:
+        services.start(attempt)
+    except services.TheoryError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
+    return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
+
+
+def _render_question(attempt: TheoryAttempt, position: int, error: str | None = None, status: int = 200):
+    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    if attempt_item is None:
+        abort(404)
+    return render_template("theory/question.html", attempt=attempt, ai=attempt_item, error=error,
+                           time_left=int(services.time_left(attempt, utcnow())), locale=str(get_locale()),
+                           next_seq=services.next_seq(attempt)), status
+
+
+@bp.route("/attempts/<int:attempt_id>/q/<int:position>", methods=["GET", "POST"])
+@roles_required(Role.CANDIDATE)
+def question(attempt_id: int, position: int):
+    attempt = services.touch(_own_attempt(attempt_id))
+    elsewhere = _running_or_redirect(attempt)
+    if elsewhere is not None:
+        return elsewhere
+    if request.method == "GET":
+        return _render_question(attempt, position)
+    # A plain form post (no script): save this answer, then go where the button said.
+    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    if attempt_item is None:
+        abort(404)
+    try:
+        raw = services.read_form_answer(request.form, attempt_item.snapshot["presented"])
+        services.save_answer(attempt, position, raw, services.next_seq(attempt), request.form.get("flagged") == "1")
+    except services.AttemptClosed as error:
+        flash(str(error), "warning")
+        return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
+    except services.TheoryError as error:
+        db.session.rollback()
+        return _render_question(attempt, position, str(error), error.status_code)
+    except services.bank.ResponseError as error:
+        return _render_question(attempt, position, str(error), 400)
+    go = request.form.get("go", "next")
+    if go == "review":
+        return redirect(url_for("theory.review", attempt_id=attempt.id))
+    if go == "prev":
+        target = max(1, position - 1)
+    elif go.isdigit():
+        target = int(go)
+    elif go == "stay":
+        target = position
+    else:
+        target = position + 1
+    if target > len(attempt.items):
+        return redirect(url_for("theory.review", attempt_id=attempt.id))
+    return redirect(url_for("theory.question", attempt_id=attempt.id, position=max(1, target)))
+
+
+@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@roles_required(Role.CANDIDATE)
+def autosave(attempt_id: int):
+    """The script's autosave: the same fields as the plain form, plus the page's sequence number."""
+    attempt = _own_attempt(attempt_id)
+    position, seq = request.form.get("position", ""), request.form.get("seq", "")
+    if not position.isdigit() or not seq.isdigit():
+        return jsonify(error=_("The answer is incomplete. Reload the page.")), 400
+    attempt_item = next((i for i in attempt.items if i.position == int(position)), None)
+    if attempt_item is None:
+        return jsonify(error=_("There is no question number %(n)s in this test.", n=position)), 404
+    try:
+        raw = services.read_form_answer(request.form, attempt_item.snapshot["presented"])
+        result = services.save_answer(attempt, int(position), raw, int(seq), request.form.get("flagged") == "1")
+    except services.TheoryError as error:
+        db.session.rollback()
+        return jsonify(error=str(error), status=attempt.status.value,
+                       time_left=int(services.time_left(attempt, utcnow()))), error.status_code
+    except services.bank.ResponseError as error:
+        return jsonify(error=str(error)), 400
+    return jsonify(result)
+
+
+@bp.route("/attempts/<int:attempt_id>/heartbeat", methods=["POST"])
+@roles_required(Role.CANDIDATE)
+def heartbeat(attempt_id: int):
+    attempt = services.touch(_own_attempt(attempt_id))
+    return jsonify(status=attempt.status.value, time_left=int(services.time_left(attempt, utcnow())),
+                   last_seq=attempt.last_seq)
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+@roles_required(Role.CANDIDATE)
+def review(attempt_id: int):
+    attempt = services.touch(_own_attempt(attempt_id))
+    elsewhere = _running_or_redirect(attempt)
+    if elsewhere is not None:
+        return elsewhere
+    return render_template("theory/review.html", attempt=attempt, form=SubmitForm(),
+                           time_left=int(services.time_left(attempt, utcnow())))
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@roles_required(Role.CANDIDATE)
+def submit(attempt_id: int):
+    attempt = services.touch(_own_attempt(attempt_id))
+    elsewhere = _running_or_redirect(attempt)
+    if elsewhere is not None:
+        return elsewhere
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        return render_template("theory/review.html", attempt=attempt, form=form,
+                               time_left=int(services.time_left(attempt, utcnow()))), 400
+    try:
+        services.submit(attempt)
+    except services.TheoryError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("theory.review", attempt_id=attempt.id))
+    flash(_("Your test has been submitted. Thank you."), "success")
+    return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
+
+
+# --------------------------------------------------------------------------- staff: release
+
+
+def _staff_session(session_id: int) -> ValidationSession:
+    session = db.get_or_404(ValidationSession, session_id)
+    require_institution(session.institution_id, staff_institution_ids())
+    return session
+
+
+@bp.route("/sessions/<int:session_id>/results", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def session_results(session_id: int):
+    session = _staff_session(session_id)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        try:
+            count = services.release_results(session, current_user)
+        except services.TheoryError as error:
+            form.confirm.errors.append(str(error))
+        else:
+            flash(_("Released the results of %(n)d candidate(s).", n=count), "success")
+            return redirect(url_for("theory.session_results", session_id=session.id))
+    return render_template("theory/session_results.html", session=session, form=form,
+                           attempts=services.session_attempts(session)), 400 if form.errors else 200
+
+
+# --------------------------------------------------------------------------- committee
+
+
+def _declared_member_session(session_id: int) -> ValidationSession:
+    session = db.get_or_404(ValidationSession, session_id)
+    member = next((m for m in session.committee if m.assessor_id == current_user.id), None)
+    if member is None:
+        abort(404)
+    if not member.has_declared:
+        flash(_("Sign the declaration of impartiality before you see the candidates' work."), "warning")
+        abort(redirect(url_for("sessions.committee_view", session_id=session.id)))
+    return session
+
+
+@bp.route("/sessions/<int:session_id>/committee")
+@roles_required(Role.ASSESSOR)
+def committee_results(session_id: int):
+    session = _declared_member_session(session_id)
+    return render_template("theory/committee_results.html", session=session,
+                           attempts=services.session_attempts(session),
+                           criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
+
+
+@bp.route("/sessions/<int:session_id>/committee/<int:attempt_id>")
+@roles_required(Role.ASSESSOR)
+def committee_attempt(session_id: int, attempt_id: int):
+    session = _declared_member_session(session_id)
+    attempt = db.get_or_404(TheoryAttempt, attempt_id)
+    if attempt.session_id != session.id:
+        abort(404)
+    return render_template("theory/committee_attempt.html", session=session, attempt=attempt,
+                           locale=str(get_locale()),
+                           criteria=services.criterion_texts(session.qualification_id, str(get_locale())))

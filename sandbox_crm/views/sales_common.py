@@ -1,0 +1,165 @@
+"""What the sales pages (pipelines, opportunities, board, tasks) share: showing rule errors on
+forms, safe redirects, choice lists, the company picker, and number/date formatting."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from flask import flash, g, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import session
+from ..blueprint import bp
+from ..models import Company, Contact
+from ..models.sales import Opportunity
+from ..scoping import scoped
+from ..services import customers as customer_service
+from ..services.opportunities import stage_choices
+from ..services.sales_util import SalesError, to_local
+
+# How many contacts and opportunities a select offers (a workspace may hold tens of thousands).
+CHOICES_LIMIT = 300
+
+
+def show_error(form: Any, error: SalesError) -> None:
+    """Put a rule error next to its field, or flash it when it concerns no field of ``form``."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None and error.field and error.field.endswith("_id"):
+        field = getattr(form, error.field[:-3], None)
+    message = str(error.message)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors) + [message]
+    else:
+        flash(message, "error")
+
+
+def safe_next(default: str) -> str:
+    """The ``next`` form/query value when it is a path of this site, else ``default``."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+def wants_json() -> bool:
+    """Whether the caller is the board's script (it asks for JSON) rather than a plain form."""
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def int_arg(name: str) -> Optional[int]:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def resolve_company(field: Any) -> tuple[bool, Optional[Company]]:
+    """The company a picker field names (name, NIP or ``#id``); an error on the field when it is unclear."""
+    reference = (field.data or "").strip()
+    if not reference:
+        return True, None
+    found = customer_service.find_company_by_reference(g.workspace, reference)
+    if len(found) == 1:
+        return True, found[0]
+    field.errors = list(field.errors) + [
+        _("No such company: type its exact name or NIP, or create it first.") if not found else
+        _("Several companies match: type the NIP or pick one from the list.")]
+    return False, None
+
+
+def company_reference(company: Optional[Company]) -> str:
+    """What to put in a company picker so that it names exactly ``company``."""
+    if company is None:
+        return ""
+    unique = customer_service.find_company_by_reference(g.workspace, company.name) == [company]
+    return company.name if unique else f"#{company.id}"
+
+
+def company_suggestions(limit: int = 200) -> list[Company]:
+    """Companies for the picker's datalist (the script narrows it as the user types)."""
+    return customer_service.company_choices(g.workspace, limit=limit)
+
+
+def contact_choices(company_id: Optional[int], selected: Optional[int] = None) -> list[tuple[Any, str]]:
+    """Contacts for a select: those of ``company_id`` (or the first ones of the workspace), plus ``selected``."""
+    query = scoped(Contact, g.workspace).options(joinedload(Contact.company)).order_by(
+        Contact.last_name, Contact.first_name, Contact.id)
+    if company_id:
+        query = query.where(Contact.company_id == company_id)
+    contacts = list(session().scalars(query.limit(CHOICES_LIMIT)))
+    if selected and all(c.id != selected for c in contacts):
+        extra = session().scalar(scoped(Contact, g.workspace).where(Contact.id == selected))
+        if extra is not None:
+            contacts.append(extra)
+    choices: list[tuple[Any, str]] = [("", _("— none —"))]
+    for contact in contacts:
+        label = contact.full_name
+        if not company_id and contact.company is not None:
+            label = f"{label} — {contact.company.name}"
+        choices.append((contact.id, label))
+    return choices
+
+
+def grouped_stage_choices(blank: Optional[str] = None) -> dict[str, list[tuple[Any, str]]] | list:
+    """Every stage of the workspace, grouped by pipeline (``<optgroup>``), for a stage select."""
+    groups: dict[str, list[tuple[Any, str]]] = {}
+    if blank is not None:
+        groups[""] = [("", blank)]
+    for pipeline, stages in stage_choices(g.workspace):
+        groups[pipeline.name] = [(stage.id, f"{stage.name} ({stage.probability}%)") for stage in stages]
+    return groups
+
+
+def opportunity_choices(selected: Optional[int] = None) -> list[tuple[Any, str]]:
+    """Open opportunities for a select (the most recent first), plus ``selected``."""
+    rows = list(session().execute(
+        select(Opportunity.id, Opportunity.name).where(Opportunity.workspace_id == g.workspace.id,
+                                                       Opportunity.status == "open")
+        .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc()).limit(CHOICES_LIMIT)))
+    if selected and all(row[0] != selected for row in rows):
+        rows += list(session().execute(select(Opportunity.id, Opportunity.name).where(
+            Opportunity.workspace_id == g.workspace.id, Opportunity.id == selected)))
+    return [("", _("— none —"))] + [(row[0], row[1]) for row in rows]
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+@bp.app_template_filter("sales_amount")
+def sales_amount(value: Optional[Decimal], currency: str = "PLN") -> str:
+    """Money in the user's language: ``12 500,50 zł``."""
+    if value is None:
+        return "—"
+    return format_currency(value, currency or "PLN", locale=str(get_locale() or "pl"))
+
+
+@bp.app_template_filter("sales_number")
+def sales_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, locale=str(get_locale() or "pl"))
+
+
+@bp.app_template_filter("sales_date")
+def sales_date(value: Optional[date]) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return format_date(value, "medium", locale=str(get_locale() or "pl"))
+
+
+@bp.app_template_filter("sales_datetime")
+def sales_datetime(value: Optional[datetime]) -> Markup | str:
+    """A UTC instant shown in Polish local time, in a ``<time>`` element."""
+    if value is None:
+        return "—"
+    local = to_local(value)
+    text = format_datetime(local, "short", tzinfo=local.tzinfo, locale=str(get_locale() or "pl"))
+    return Markup('<time datetime="{}">{}</time>').format(local.isoformat(), text)
