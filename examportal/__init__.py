@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .committee.views import bp as committee_bp
     from .mail.views import bp as mail_bp
     from .institution.views import bp as institution_bp
     from .main.views import bp as main_bp
@@ -89,4 +90,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(operator_bp, url_prefix="/operator")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(institution_bp, url_prefix="/institution")
+    app.register_blueprint(committee_bp, url_prefix="/committee")
     app.register_blueprint(mail_bp, url_prefix="/dev/mailbox")

@@ -34,13 +34,18 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject_role_label():
-        from flask_babel import gettext as _
+        from flask_babel import get_locale, gettext as _
 
         labels = {
             "candidate": _("Candidate"), "operator": _("Exam-system operator"), "assessor": _("Assessor"),
             "appeals": _("Appeals panel member"), "staff": _("Institution staff"), "admin": _("Administrator"),
         }
-        return {"role_label": lambda role: labels.get(role, role)}
+        def qualification_method(criterion) -> str:
+            methods = criterion.outcome.outcome_set.qualification.methods
+            name = methods.get(criterion.method)
+            return (name["en"] if str(get_locale()) == "en" else name["pl"]) if name else criterion.method
+
+        return {"role_label": lambda role: labels.get(role, role), "qualification_method": qualification_method}
 
     @app.context_processor
     def inject_locale():

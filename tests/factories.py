@@ -1,6 +1,7 @@
 """Factory helpers: one function per model, sensible defaults, keyword overrides."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import date, datetime, timedelta, timezone
 
@@ -115,7 +116,11 @@ def client_as(app, user=None, lang: str | None = "en"):
     Each client gets its own remote address, so logging in many people in one test
     stays under the per-address login rate limit. ``lang`` picks the interface
     language first (English by default, so tests may assert on English msgids).
+    Every request gets its own user, locale and CSRF token (see fresh_globals_per_request).
     """
+    from flask import request_started
+
+    request_started.connect(_clear_request_globals, app)  # idempotent; lives as long as the app
     n = next(_client_addresses)
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
@@ -125,3 +130,97 @@ def client_as(app, user=None, lang: str | None = "en"):
         response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
+
+
+# --------------------------------------------------------------------------- theory test
+
+TEST_CRITERIA = ("1.1.a", "1.1.b", "1.1.c", "1.1.d", "1.1.e", "1.2.a", "1.3.a", "1.3.b", "2.5.c")
+
+
+def theory_item_dicts(per_criterion: int = 4, criteria=TEST_CRITERIA) -> list[dict]:
+    """A small synthetic item bank: every question type, ``per_criterion`` items per test criterion."""
+    shapes = [
+        {"type": "single_choice", "options": ["a", "b", "c", "d"], "key": ["b"]},
+        {"type": "multiple_choice", "options": ["a", "b", "c", "d"], "key": ["a", "c"]},
+        {"type": "true_false", "key": True},
+        {"type": "ordering", "options": ["s1", "s2", "s3"], "key": ["s1", "s2", "s3"]},
+        {"type": "matching", "premises": ["p1", "p2"], "responses": ["r1", "r2", "r3"], "key": {"p1": "r2", "p2": "r1"}},
+    ]
+    items = []
+    for code in criteria:
+        for n in range(per_criterion):
+            shape = shapes[(len(items)) % len(shapes)]
+            item = {"id": f"t-{code}-{n:03d}", "version": 1, "type": shape["type"], "criteria": [code],
+                    "stem": {"pl": f"Pytanie {code} nr {n}", "en": f"Question {code} no. {n}"}, "key": shape["key"]}
+            for part in ("options", "premises", "responses"):
+                if part in shape:
+                    item[part] = [{"id": i, "text": {"pl": f"{part} {i} ({code}/{n})"}} for i in shape[part]]
+            items.append(item)
+    return items
+
+
+def write_theory_bank(directory, per_criterion: int = 4) -> str:
+    """Write the synthetic bank as one YAML file in ``directory``; returns the directory path."""
+    import yaml
+
+    path = directory / "items.yaml"
+    path.write_text(yaml.safe_dump(theory_item_dicts(per_criterion), allow_unicode=True), encoding="utf-8")
+    return str(directory)
+
+
+def make_attempt(enrolment: Enrolment, status=None, **kwargs):
+    """A theory attempt for ``enrolment`` (not started unless ``status`` says otherwise)."""
+    from examportal.models import AttemptStatus, TheoryAttempt
+
+    attempt = TheoryAttempt(enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id,
+                            session_id=enrolment.session_id, seed=kwargs.pop("seed", 12345),
+                            time_limit_seconds=kwargs.pop("time_limit_seconds", 45 * 60),
+                            status=status or AttemptStatus.NOT_STARTED, **kwargs)
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
+
+
+def make_theory_result(enrolment, qualification, passed: bool = True, failed_criteria=()):
+    """A submitted, scored theory attempt for ``enrolment`` (per-criterion results given)."""
+    from examportal.models import AttemptStatus, TheoryAttempt
+
+    codes = [c.code for s in qualification.outcome_sets for o in s.outcomes for c in o.criteria if c.method == "test"]
+    scores = {code: {"points": 0 if code in failed_criteria else 3, "max": 3,
+                     "percent": 0.0 if code in failed_criteria else 100.0, "passed": code not in failed_criteria}
+              for code in codes}
+    now = utcnow()
+    attempt = TheoryAttempt(
+        enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id, session_id=enrolment.session_id,
+        status=AttemptStatus.SUBMITTED, seed=1, time_limit_seconds=2700, started_at=now, deadline_at=now,
+        submitted_at=now, score_points=27, score_max=30, score_percent=90.0 if passed else 40.0, passed=passed,
+        criterion_scores=scores,
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt
+
+
+# The app fixture keeps one app context pushed for the whole test, and Flask reuses it for every
+# request of the test client, so `g` (Flask-Login's user, Flask-Babel's locale, Flask-WTF's
+# token) would carry over from one request — and one client — to the next.
+_REQUEST_GLOBALS = ("_login_user", "_flask_babel", "csrf_token")
+
+
+def _clear_request_globals(sender, **extra) -> None:
+    from flask import g
+
+    for name in _REQUEST_GLOBALS:
+        g.pop(name, None)
+
+
+@contextlib.contextmanager
+def fresh_globals_per_request(app):
+    """Give every request its own user, locale and CSRF token, as in production (use in a fixture)."""
+    from flask import request_started
+
+    request_started.connect(_clear_request_globals, app)
+    try:
+        yield
+    finally:
+        request_started.disconnect(_clear_request_globals, app)

@@ -1,6 +1,7 @@
 """examportal models by domain; importing this module registers every table."""
 from .audit import AuditEntry, AuditHead  # noqa: F401
 from .base import utcnow  # noqa: F401
+from .committee import CriterionResult, CriterionScore, Scoresheet, ValidationDecision  # noqa: F401
 from .mail import OutboxMail  # noqa: F401
 from .people import INSTITUTION_ROLES, Institution, InstitutionKind, Role, TrainingRecord, User, UserRole  # noqa: F401
 from .qualification import Criterion, LearningOutcome, OutcomeSet, Qualification  # noqa: F401

@@ -13,6 +13,7 @@ from . import services
 from .forms import ReleaseForm, StartForm, SubmitForm
 
 bp = Blueprint("theory", __name__)
+bp.add_app_template_global(services.display, "theory_display")
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:

@@ -29,12 +29,15 @@ NONE_CHOICE = ("", _l("— not set —"))
 
 
 class CompanyForm(FlaskForm):
+    """Company fields; the values are verified by the customers service (one set of rules)."""
+
     name = StringField(_l("Company name"), validators=[DataRequired(_l("Enter the company name.")), Length(max=200)])
     nip = StringField(_l("NIP"), validators=[Length(max=20)], description=_l("10 digits, dashes allowed"))
     regon = StringField(_l("REGON"), validators=[Length(max=20)], description=_l("9 or 14 digits"))
     industry = StringField(_l("Industry"), validators=[Length(max=100)])
-    size = SelectField(_l("Size"), choices=choices([NONE_CHOICE, *SIZES]))
-    region = SelectField(_l("Region (voivodeship)"), choices=choices([NONE_CHOICE, *[(r, r) for r in REGIONS]]))
+    size = SelectField(_l("Size"), choices=choices([NONE_CHOICE, *SIZES]), validate_choice=False)
+    region = SelectField(_l("Region (voivodeship)"), choices=choices([NONE_CHOICE, *[(r, r) for r in REGIONS]]),
+                         validate_choice=False)
     city = StringField(_l("City"), validators=[Length(max=100)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
     website = StringField(_l("Website"), validators=[Length(max=300)])
@@ -66,7 +69,8 @@ class ContactForm(FlaskForm):
                         description=_l("Only if the purpose requires it (data minimisation)"))
     source = StringField(_l("Data source"), validators=[Length(max=200)],
                          description=_l("Where the personal data was obtained"))
-    legal_basis = SelectField(_l("Legal basis of processing"), choices=choices([NONE_CHOICE, *LEGAL_BASES]))
+    legal_basis = SelectField(_l("Legal basis of processing"), choices=choices([NONE_CHOICE, *LEGAL_BASES]),
+                              validate_choice=False)
     marketing_consent = BooleanField(_l("Marketing consent given"))
     consent_at = DateField(_l("Consent date"), validators=[Optional()])
     consent_method = StringField(_l("How consent was obtained"), validators=[Length(max=200)],

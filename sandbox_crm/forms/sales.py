@@ -194,7 +194,8 @@ class OpportunityForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    stage_id = CoercedSelectField(_l("Move to"), validators=[InputRequired(_l("Choose a stage."))])
+    stage_id = CoercedSelectField(_l("Move to"), validators=[InputRequired(_l("Choose a stage."))],
+                                  validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)], filters=[none_if_blank])
     next = HiddenField()
     submit = SubmitField(_l("Move"))

@@ -623,7 +623,6 @@ def delete_company(workspace: Workspace, company: Company) -> None:
                .values(company_id=None))
     db.execute(delete(CustomerEvent).where(CustomerEvent.workspace_id == workspace.id,
                                            CustomerEvent.company_id == company.id))
-    db.execute(delete(company_tag).where(company_tag.c.company_id == company.id))
     db.delete(company)
     db.flush()
     db.expire_all()
@@ -716,7 +715,6 @@ def delete_contact(workspace: Workspace, contact: Contact) -> None:
     db = session()
     db.execute(update(CustomerEvent).where(CustomerEvent.workspace_id == workspace.id,
                                            CustomerEvent.contact_id == contact.id).values(contact_id=None))
-    db.execute(delete(contact_tag).where(contact_tag.c.contact_id == contact.id))
     db.delete(contact)
     db.flush()
     db.expire_all()

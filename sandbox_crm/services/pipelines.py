@@ -306,6 +306,11 @@ class Schedule:
         """Position of day ``day`` on the time axis, in percent of its length."""
         return round(100 * min(max(day, 0), self.total_days) / self.total_days, 2)
 
+    def ticks(self) -> list[tuple[int, date]]:
+        """Days to label on the axis: weekly for short plans, fortnightly or monthly for longer."""
+        step = 7 if self.total_days <= 84 else 14 if self.total_days <= 180 else 30
+        return [(day, self.start + timedelta(days=day)) for day in range(0, self.total_days + 1, step)]
+
     @property
     def tasks(self) -> list[tuple[ScheduledStage, ScheduledTask]]:
         """Every scheduled task with its stage, by due date."""

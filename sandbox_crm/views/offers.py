@@ -145,7 +145,7 @@ def offer_new():
         templates = form.template_id.choices
         if len(templates) == 2:
             form.template_id.data = templates[1][0]
-    if form.validate_on_submit() and "reload" not in request.form:
+    if "reload" not in request.form and form.validate_on_submit():
         try:
             offer = service.create_offer(g.workspace, _offer_data(form))
         except service.OfferError as exc:
@@ -166,7 +166,7 @@ def offer_edit(offer_id: int):
     if request.method == "GET":
         for key in ("company_id", "contact_id", "opportunity_id", "template_id"):
             getattr(form, key).data = str(getattr(offer, key) or "")
-    if form.validate_on_submit() and "reload" not in request.form:
+    if "reload" not in request.form and form.validate_on_submit():
         try:
             service.update_offer(g.workspace, offer, _offer_data(form))
         except service.OfferError as exc:

@@ -25,7 +25,7 @@ from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import opportunities as opp_service
 from ..services import pipelines as service
-from ..services.sales_util import SalesError, local_today
+from ..services.sales_util import SalesError, local_today, weighted_value
 from ..services.smart import ELEMENT_LABELS, ELEMENTS, SmartReport, check_goal
 from .sales_common import show_error
 
@@ -271,4 +271,5 @@ def sales_labels() -> dict:
     """Labels the sales templates share (SMART elements, goal measures)."""
     return {"smart_elements": ELEMENTS, "smart_labels": ELEMENT_LABELS, "metric_labels": METRIC_LABELS,
             "customer_type_labels": dict(CUSTOMER_TYPE_CHOICES), "offer_kind_labels": dict(OFFER_KIND_CHOICES),
-            "sales_form_labels": dict(SALES_FORM_CHOICES)}
+            "sales_form_labels": dict(SALES_FORM_CHOICES), "weighted_value": weighted_value,
+            "today_local": local_today()}

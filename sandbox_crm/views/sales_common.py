@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
-from flask import flash, g, request
+from flask import flash, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -23,7 +23,7 @@ from ..models.sales import Opportunity
 from ..scoping import scoped
 from ..services import customers as customer_service
 from ..services.opportunities import stage_choices
-from ..services.sales_util import SalesError, to_local
+from ..services.sales_util import SalesError, as_utc, now, to_local
 
 # How many contacts and opportunities a select offers (a workspace may hold tens of thousands).
 CHOICES_LIMIT = 300
@@ -72,6 +72,14 @@ def resolve_company(field: Any) -> tuple[bool, Optional[Company]]:
         _("No such company: type its exact name or NIP, or create it first.") if not found else
         _("Several companies match: type the NIP or pick one from the list.")]
     return False, None
+
+
+def company_picker(field: Any) -> None:
+    """Make ``field`` the company picker: a datalist narrowed by the company lookup as the user types."""
+    field.render_kw = (field.render_kw or {}) | {
+        "list": "company-options", "autocomplete": "off",
+        "data-company-lookup": url_for("sandbox.company_lookup"),
+    }
 
 
 def company_reference(company: Optional[Company]) -> str:
@@ -163,3 +171,9 @@ def sales_datetime(value: Optional[datetime]) -> Markup | str:
     local = to_local(value)
     text = format_datetime(local, "short", tzinfo=local.tzinfo, locale=str(get_locale() or "pl"))
     return Markup('<time datetime="{}">{}</time>').format(local.isoformat(), text)
+
+
+@bp.app_template_filter("sales_is_past")
+def sales_is_past(value: Optional[datetime]) -> bool:
+    """Whether the instant has passed (for marking overdue tasks)."""
+    return value is not None and as_utc(value) < now()

@@ -311,7 +311,7 @@ def test_any_other_matching_scores_below_one(data):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**32))
-def test_presented_order_scores_only_when_it_is_the_key(seed):
+def test_presented_ordering_never_scores(seed):
     # The order a candidate is first shown must never be the answer of an ordering item.
     item = ordering()
     shown = present(item, random.Random(seed))["options"]

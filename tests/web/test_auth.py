@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 from examportal.extensions import db
 from examportal.models import AuditEntry, OutboxMail, Role, User
 from examportal.security import check_password
-from tests.factories import PASSWORD, make_user, valid_pesel
+from tests.factories import PASSWORD, fresh_globals_per_request, make_user, valid_pesel
+
+
+@pytest.fixture(autouse=True)
+def _fresh_globals_per_request(app):
+    with fresh_globals_per_request(app):
+        yield
+
 
 BIRTH = date(1990, 5, 17)
 NEW_PASSWORD = "zupelnie-nowe-haslo-42"

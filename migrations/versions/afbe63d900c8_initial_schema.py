@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a11230649bc5
+Revision ID: afbe63d900c8
 Revises: 
-Create Date: 2026-11-26 05:12:48.260504
+Create Date: 2026-11-26 05:15:16.413080
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a11230649bc5'
+revision = 'afbe63d900c8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -266,6 +266,21 @@ def upgrade():
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_criterion_outcome_id'), ['outcome_id'], unique=False)
 
+    op.create_table('scoresheet',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_scoresheet_enrolment_id_enrolment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['member_id'], ['committee_member.id'], name=op.f('fk_scoresheet_member_id_committee_member'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scoresheet')),
+    sa.UniqueConstraint('enrolment_id', 'member_id', name=op.f('uq_scoresheet_enrolment_member'))
+    )
+    with op.batch_alter_table('scoresheet', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scoresheet_enrolment_id'), ['enrolment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scoresheet_member_id'), ['member_id'], unique=False)
+
     op.create_table('theory_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
@@ -309,6 +324,23 @@ def upgrade():
         batch_op.create_index('ix_theory_attempt_session_status', ['session_id', 'status'], unique=False)
         batch_op.create_index('ix_theory_attempt_status_deadline', ['status', 'deadline_at'], unique=False)
 
+    op.create_table('validation_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('positive', sa.Boolean(), nullable=False),
+    sa.Column('justification', sa.Text(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('protocol_pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('protocol_sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("positive OR (justification IS NOT NULL AND justification <> '')", name=op.f('ck_validation_decision_negative_justified')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_validation_decision_decided_by_id_user_account')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_validation_decision_enrolment_id_enrolment'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_validation_decision')),
+    sa.UniqueConstraint('enrolment_id', name=op.f('uq_validation_decision_enrolment'))
+    )
     op.create_table('attempt_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -331,6 +363,40 @@ def upgrade():
     with op.batch_alter_table('attempt_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attempt_item_attempt_id'), ['attempt_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attempt_item_item_id'), ['item_id'], unique=False)
+
+    op.create_table('criterion_result',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('met', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['criterion_id'], ['criterion.id'], name=op.f('fk_criterion_result_criterion_id_criterion')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_criterion_result_enrolment_id_enrolment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_criterion_result_recorded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_criterion_result')),
+    sa.UniqueConstraint('enrolment_id', 'criterion_id', name=op.f('uq_criterion_result_enrolment_criterion'))
+    )
+    with op.batch_alter_table('criterion_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_criterion_result_criterion_id'), ['criterion_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_criterion_result_enrolment_id'), ['enrolment_id'], unique=False)
+
+    op.create_table('criterion_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scoresheet_id', sa.Integer(), nullable=False),
+    sa.Column('criterion_id', sa.Integer(), nullable=False),
+    sa.Column('met', sa.Boolean(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('interview_notes', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['criterion_id'], ['criterion.id'], name=op.f('fk_criterion_score_criterion_id_criterion')),
+    sa.ForeignKeyConstraint(['scoresheet_id'], ['scoresheet.id'], name=op.f('fk_criterion_score_scoresheet_id_scoresheet'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_criterion_score')),
+    sa.UniqueConstraint('scoresheet_id', 'criterion_id', name=op.f('uq_criterion_score_sheet_criterion'))
+    )
+    with op.batch_alter_table('criterion_score', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_criterion_score_criterion_id'), ['criterion_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_criterion_score_scoresheet_id'), ['scoresheet_id'], unique=False)
 
     op.create_table('operator_action',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1063,11 +1129,22 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_operator_action_attempt_id'))
 
     op.drop_table('operator_action')
+    with op.batch_alter_table('criterion_score', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_criterion_score_scoresheet_id'))
+        batch_op.drop_index(batch_op.f('ix_criterion_score_criterion_id'))
+
+    op.drop_table('criterion_score')
+    with op.batch_alter_table('criterion_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_criterion_result_enrolment_id'))
+        batch_op.drop_index(batch_op.f('ix_criterion_result_criterion_id'))
+
+    op.drop_table('criterion_result')
     with op.batch_alter_table('attempt_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attempt_item_item_id'))
         batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
 
     op.drop_table('attempt_item')
+    op.drop_table('validation_decision')
     with op.batch_alter_table('theory_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_theory_attempt_status_deadline')
         batch_op.drop_index('ix_theory_attempt_session_status')
@@ -1075,6 +1152,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_theory_attempt_candidate_id'))
 
     op.drop_table('theory_attempt')
+    with op.batch_alter_table('scoresheet', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scoresheet_member_id'))
+        batch_op.drop_index(batch_op.f('ix_scoresheet_enrolment_id'))
+
+    op.drop_table('scoresheet')
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_criterion_outcome_id'))
 

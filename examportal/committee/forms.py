@@ -1,0 +1,48 @@
+"""Forms of the committee's work. The per-criterion inputs are named after criterion ids and
+parsed by :func:`parse_verdicts` (their number depends on the qualification)."""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional as OptionalValue
+
+VERDICTS = {"met": True, "not_met": False, "": None}
+
+
+class ScoresheetForm(FlaskForm):
+    save = SubmitField(_l("Save draft"))
+    submit = SubmitField(_l("Submit my scores"))
+
+
+class ResultsForm(FlaskForm):
+    record = SubmitField(_l("Record the committee's results"))
+
+
+class DecisionForm(FlaskForm):
+    outcome = RadioField(_l("Decision"), choices=[("positive", _l("Positive")), ("negative", _l("Negative"))],
+                         validators=[DataRequired(message=_l("Choose the decision."))])
+    justification = TextAreaField(_l("Justification (required for a negative decision: name every unmet criterion)"),
+                                  validators=[OptionalValue(), Length(max=10000)])
+
+
+class VerdictError(ValueError):
+    pass
+
+
+def parse_verdicts(data: Mapping[str, str], criterion_ids, prefix: str) -> dict[int, tuple[Optional[bool], str, str]]:
+    """Read ``{prefix}-{id}-met``, ``-comment`` and ``-notes`` for each criterion id.
+
+    Raises VerdictError for a value that no radio button offers (a forged form).
+    """
+    parsed = {}
+    for criterion_id in criterion_ids:
+        raw = data.get(f"{prefix}-{criterion_id}-met", "")
+        if raw not in VERDICTS:
+            raise VerdictError(raw)
+        comment = data.get(f"{prefix}-{criterion_id}-comment", "")[:5000]
+        notes = data.get(f"{prefix}-{criterion_id}-notes", "")[:5000]
+        parsed[criterion_id] = (VERDICTS[raw], comment, notes)
+    return parsed

@@ -1,0 +1,270 @@
+"""The committee's work on a candidate: blind scoring, consolidation, results, the decision."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..audit import services as audit_log
+from ..extensions import db
+from ..mail.services import queue_template
+from ..models import (
+    CommitteeMember,
+    Criterion,
+    CriterionResult,
+    CriterionScore,
+    Enrolment,
+    EnrolmentStatus,
+    Role,
+    Scoresheet,
+    TheoryAttempt,
+    User,
+    ValidationDecision,
+    utcnow,
+)
+from ..sessions.services import trained_pairs
+from . import rules
+
+SCORED_METHODS = ("simulation", "interview")
+
+
+class CommitteeRuleError(ValueError):
+    """A rule of the committee's work refused the action; the message says why (translated)."""
+
+
+def all_criteria(enrolment: Enrolment) -> list[Criterion]:
+    """Every criterion of the session's qualification, in the official order."""
+    return [c for s in enrolment.session.qualification.outcome_sets for o in s.outcomes for c in o.criteria]
+
+
+def scored_criteria(enrolment: Enrolment) -> list[Criterion]:
+    """Criteria each assessor scores: the practical (simulation) and interview ones, and the
+    test criteria the committee may take a second look at in the interview (optional)."""
+    return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS or c.interview_follow_up]
+
+
+def structure(enrolment: Enrolment):
+    """The qualification's shape for :func:`rules.summarise`."""
+    return [(s.number, [(o.code, [c.code for c in o.criteria]) for o in s.outcomes])
+            for s in enrolment.session.qualification.outcome_sets]
+
+
+def member_of(enrolment: Enrolment, user: User) -> Optional[CommitteeMember]:
+    """The user's committee membership in the candidate's session, if any."""
+    return next((m for m in enrolment.session.committee if m.assessor_id == user.id), None)
+
+
+def scoring_refusal(member: Optional[CommitteeMember], enrolment: Enrolment) -> Optional[str]:
+    """Why this member may not assess the candidate, or None when they may."""
+    if member is None:
+        return _("You are not on this session's committee.")
+    if not member.has_declared:
+        return _("Sign the declaration of impartiality for this session first.")
+    if trained_pairs([member.assessor_id], [enrolment.candidate_id]):
+        return _("You trained this candidate, so you may not assess them.")
+    if enrolment.status != EnrolmentStatus.ENROLLED:
+        return _("This candidate was withdrawn from the session.")
+    return None
+
+
+def theory_attempt(enrolment: Enrolment) -> Optional[TheoryAttempt]:
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+
+
+def theory_results(enrolment: Enrolment) -> dict[str, Optional[bool]]:
+    """Per test criterion: met by the theory test (None when no scored attempt exists)."""
+    attempt = theory_attempt(enrolment)
+    scores = (attempt.criterion_scores or {}) if attempt and attempt.passed is not None else {}
+    return {c.code: (scores[c.code]["passed"] if c.code in scores else None)
+            for c in all_criteria(enrolment) if c.method == "test"}
+
+
+def scoresheet(member: CommitteeMember, enrolment: Enrolment) -> Scoresheet:
+    """The member's scoresheet for the candidate (created empty on first use)."""
+    sheet = db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == enrolment.id,
+                                                        Scoresheet.member_id == member.id))
+    if sheet is None:
+        sheet = Scoresheet(enrolment_id=enrolment.id, member_id=member.id)
+        db.session.add(sheet)
+        db.session.flush()
+    return sheet
+
+
+@dataclass
+class ScoreEntry:
+    met: Optional[bool]
+    comment: str = ""
+    interview_notes: str = ""
+
+
+def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int, ScoreEntry], submit: bool) -> Scoresheet:
+    """Save the member's verdicts (a draft, or submitted and then final).
+
+    Submitting needs a verdict on every practical and interview criterion; a "not met" needs
+    a comment, since it may end up in the justification.
+    """
+    refusal = scoring_refusal(member, enrolment)
+    if refusal:
+        raise CommitteeRuleError(refusal)
+    sheet = scoresheet(member, enrolment)
+    if sheet.is_submitted:
+        raise CommitteeRuleError(_("Your scores are already submitted and can no longer be changed."))
+    criteria = {c.id: c for c in scored_criteria(enrolment)}
+    if set(entries) - set(criteria):
+        raise CommitteeRuleError(_("Unknown criterion in the form. Reload the page."))
+    for criterion_id, entry in entries.items():
+        score = sheet.score_for(criterion_id)
+        if score is None:
+            score = CriterionScore(criterion_id=criterion_id)
+            sheet.scores.append(score)
+        score.met, score.comment = entry.met, entry.comment.strip() or None
+        score.interview_notes = entry.interview_notes.strip() or None
+    if submit:
+        missing = [c.code for c in criteria.values() if not c.interview_follow_up
+                   and (sheet.score_for(c.id) is None or sheet.score_for(c.id).met is None)]
+        if missing:
+            raise CommitteeRuleError(_("Give a verdict on every criterion before submitting. Missing: %(codes)s",
+                                       codes=", ".join(missing)))
+        uncommented = [criteria[s.criterion_id].code for s in sheet.scores if s.met is False and not s.comment]
+        if uncommented:
+            raise CommitteeRuleError(_("Explain every “not met” in a comment. Missing for: %(codes)s",
+                                       codes=", ".join(uncommented)))
+        sheet.submitted_at = utcnow()
+        audit_log.record("committee.scores_submitted", sheet, after={
+            "enrolment_id": enrolment.id, "assessor_id": member.assessor_id,
+            "scores": {criteria[s.criterion_id].code: s.met for s in sheet.scores}},
+            institution_id=enrolment.session.institution_id)
+    db.session.commit()
+    return sheet
+
+
+def sheets(enrolment: Enrolment) -> list[Scoresheet]:
+    return list(db.session.scalars(select(Scoresheet).where(Scoresheet.enrolment_id == enrolment.id)))
+
+
+def can_see_others(member: CommitteeMember, enrolment: Enrolment) -> bool:
+    """Blind scoring: others' verdicts are hidden until the member has submitted their own."""
+    own = next((s for s in sheets(enrolment) if s.member_id == member.id), None)
+    return own is not None and own.is_submitted
+
+
+def consolidation(enrolment: Enrolment) -> list[dict]:
+    """Per scored criterion: each member's submitted verdict and comment, and whether they agree."""
+    submitted = {s.member_id: s for s in sheets(enrolment) if s.is_submitted}
+    rows = []
+    for criterion in scored_criteria(enrolment):
+        scores = {m.id: (submitted[m.id].score_for(criterion.id) if m.id in submitted else None)
+                  for m in enrolment.session.committee}
+        verdicts = {member_id: (score.met if score else None) for member_id, score in scores.items()}
+        rows.append({"criterion": criterion, "scores": scores, "agreed": rules.agreement(verdicts)})
+    return rows
+
+
+def all_submitted(enrolment: Enrolment) -> bool:
+    submitted = {s.member_id for s in sheets(enrolment) if s.is_submitted}
+    return bool(enrolment.session.committee) and all(m.id in submitted for m in enrolment.session.committee)
+
+
+def may_record(member: Optional[CommitteeMember], enrolment: Enrolment) -> bool:
+    """The chair records the committee's results and decision (any member if no chair is set)."""
+    if member is None or scoring_refusal(member, enrolment):
+        return False
+    has_chair = any(m.is_chair for m in enrolment.session.committee)
+    return member.is_chair or not has_chair
+
+
+def results(enrolment: Enrolment) -> dict[str, CriterionResult]:
+    rows = db.session.scalars(select(CriterionResult).where(CriterionResult.enrolment_id == enrolment.id))
+    return {r.criterion.code: r for r in rows}
+
+
+def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict[int, tuple[bool, str]]) -> None:
+    """Record the committee's final result on every criterion (after every member submitted)."""
+    if not may_record(member, enrolment):
+        raise CommitteeRuleError(_("Only the chair of the committee records the results."))
+    if not all_submitted(enrolment):
+        raise CommitteeRuleError(_("Every member must submit their scores first."))
+    if decision_for(enrolment) is not None:
+        raise CommitteeRuleError(_("The decision has been made; the results can no longer change."))
+    criteria = {c.id: c for c in all_criteria(enrolment)}
+    if set(verdicts) != set(criteria):
+        raise CommitteeRuleError(_("Record a result for every criterion."))
+    existing = {r.criterion_id: r for r in db.session.scalars(
+        select(CriterionResult).where(CriterionResult.enrolment_id == enrolment.id))}
+    before = {criteria[k].code: r.met for k, r in existing.items()}
+    now = utcnow()
+    for criterion_id, (met, note) in verdicts.items():
+        row = existing.get(criterion_id) or CriterionResult(enrolment_id=enrolment.id, criterion_id=criterion_id)
+        row.met, row.note = met, (note or "").strip() or None
+        row.recorded_by_id, row.recorded_at = member.assessor_id, now
+        db.session.add(row)
+    audit_log.record("committee.results_recorded", enrolment, before=before or None,
+                     after={criteria[k].code: v[0] for k, v in verdicts.items()},
+                     institution_id=enrolment.session.institution_id)
+    db.session.commit()
+
+
+def summary(enrolment: Enrolment) -> rules.Summary:
+    return rules.summarise(structure(enrolment), {code: r.met for code, r in results(enrolment).items()})
+
+
+def decision_for(enrolment: Enrolment) -> Optional[ValidationDecision]:
+    return db.session.scalar(select(ValidationDecision).where(ValidationDecision.enrolment_id == enrolment.id))
+
+
+def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: Optional[str]) -> ValidationDecision:
+    """Record the decision, render and store the protocol, notify the candidate.
+
+    Positive only when every outcome is confirmed; negative only with a justification that
+    names every unmet criterion.
+    """
+    from .protocol import render_protocol
+
+    if not may_record(member, enrolment):
+        raise CommitteeRuleError(_("Only the chair of the committee records the decision."))
+    if decision_for(enrolment) is not None:
+        raise CommitteeRuleError(_("The decision has already been made."))
+    result = summary(enrolment)
+    if result.missing:
+        raise CommitteeRuleError(_("Record the results of all criteria first."))
+    if positive and not result.granted:
+        raise CommitteeRuleError(_("A positive decision needs every learning outcome confirmed. Unmet: %(codes)s",
+                                   codes=", ".join(result.unmet)))
+    if not positive:
+        problems = rules.justification_problems(justification, result.unmet)
+        if problems == ["__empty__"]:
+            raise CommitteeRuleError(_("A negative decision needs a written justification (at least a few sentences)."))
+        if problems:
+            raise CommitteeRuleError(_("The justification must name every unmet criterion. Not named: %(codes)s",
+                                       codes=", ".join(problems)))
+    decision = ValidationDecision(enrolment_id=enrolment.id, positive=positive,
+                                  justification=(justification or "").strip() or None,
+                                  decided_by_id=member.assessor_id, decided_at=utcnow())
+    decision.enrolment = enrolment
+    decision.protocol_pdf = render_protocol(enrolment, decision, result)
+    decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
+    db.session.add(decision)
+    candidate = enrolment.candidate
+    queue_template(candidate, _("The result of your validation"), "validation_result", decision=decision,
+                   enrolment=enrolment, appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))
+    decision.notified_at = utcnow()
+    audit_log.record("committee.decision", decision, after={
+        "enrolment_id": enrolment.id, "positive": positive, "justification": decision.justification,
+        "unmet": result.unmet, "protocol_sha256": decision.protocol_sha256},
+        institution_id=enrolment.session.institution_id)
+    db.session.commit()
+    return decision
+
+
+def can_read_decision(user: User, enrolment: Enrolment) -> bool:
+    """The candidate, the committee and the institution's staff may read the decision and protocol."""
+    from ..security import staff_institution_ids
+
+    if user.id == enrolment.candidate_id:
+        return True
+    if member_of(enrolment, user) is not None:
+        return True
+    return user.has_role(Role.STAFF) and enrolment.session.institution_id in staff_institution_ids(user)

@@ -1,0 +1,151 @@
+"""The committee assesses a candidate: blind scoring, consolidation, results, decision, protocol."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Enrolment, Role
+from ..security import roles_required
+from . import services
+from .forms import DecisionForm, ResultsForm, ScoresheetForm, VerdictError, parse_verdicts
+
+bp = Blueprint("committee", __name__)
+
+
+def _assessed(enrolment_id: int):
+    """The enrolment and the current assessor's membership; 404 for anyone not on its committee."""
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    member = services.member_of(enrolment, current_user)
+    if member is None:
+        abort(404)
+    return enrolment, member
+
+
+def _case_page(enrolment, member, form=None, status=200, typed=None):
+    refusal = services.scoring_refusal(member, enrolment)
+    sheet = services.scoresheet(member, enrolment) if refusal is None else None
+    if sheet is not None:
+        db.session.commit()
+    return render_template(
+        "committee/case.html", enrolment=enrolment, member=member, refusal=refusal, sheet=sheet,
+        form=form or ScoresheetForm(), criteria=services.scored_criteria(enrolment),
+        theory=services.theory_results(enrolment), attempt=services.theory_attempt(enrolment),
+        others_visible=sheet is not None and sheet.is_submitted,
+        submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
+        typed=typed or {}, decision=services.decision_for(enrolment),
+    ), status
+
+
+@bp.route("/enrolments/<int:enrolment_id>")
+@roles_required(Role.ASSESSOR)
+def case(enrolment_id: int):
+    enrolment, member = _assessed(enrolment_id)
+    return _case_page(enrolment, member)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/scores", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def save_scores(enrolment_id: int):
+    enrolment, member = _assessed(enrolment_id)
+    form = ScoresheetForm()
+    if not form.validate_on_submit():
+        return _case_page(enrolment, member, form, 400, request.form)
+    try:
+        parsed = parse_verdicts(request.form, [c.id for c in services.scored_criteria(enrolment)], "c")
+        entries = {cid: services.ScoreEntry(met, comment, notes) for cid, (met, comment, notes) in parsed.items()}
+        services.save_scores(member, enrolment, entries, submit=bool(form.submit.data))
+    except VerdictError:
+        flash(_("The form contained a value that is not one of the choices. Check your answers."), "danger")
+        return _case_page(enrolment, member, form, 400, request.form)
+    except services.CommitteeRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _case_page(enrolment, member, form, 400, request.form)
+    flash(_("Your scores have been submitted.") if form.submit.data else _("Draft saved."), "success")
+    return redirect(url_for("committee.case", enrolment_id=enrolment.id))
+
+
+def _consolidation_page(enrolment, member, results_form=None, decision_form=None, status=200, typed=None):
+    if not services.can_see_others(member, enrolment):
+        flash(_("Submit your own scores first: the others' scores stay hidden until then."), "warning")
+        return redirect(url_for("committee.case", enrolment_id=enrolment.id))
+    return render_template(
+        "committee/consolidation.html", enrolment=enrolment, member=member,
+        rows=services.consolidation(enrolment), all_submitted=services.all_submitted(enrolment),
+        may_record=services.may_record(member, enrolment), criteria=services.all_criteria(enrolment),
+        theory=services.theory_results(enrolment), results=services.results(enrolment),
+        summary=services.summary(enrolment), decision=services.decision_for(enrolment),
+        results_form=results_form or ResultsForm(), decision_form=decision_form or DecisionForm(), typed=typed or {},
+    ), status
+
+
+@bp.route("/enrolments/<int:enrolment_id>/consolidation")
+@roles_required(Role.ASSESSOR)
+def consolidation(enrolment_id: int):
+    enrolment, member = _assessed(enrolment_id)
+    return _consolidation_page(enrolment, member)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/results", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def record_results(enrolment_id: int):
+    enrolment, member = _assessed(enrolment_id)
+    form = ResultsForm()
+    if form.validate_on_submit():
+        try:
+            parsed = parse_verdicts(request.form, [c.id for c in services.all_criteria(enrolment)], "r")
+            if any(met is None for met, _c, _n in parsed.values()):
+                raise services.CommitteeRuleError(_("Record a result for every criterion."))
+            services.record_results(member, enrolment, {cid: (met, comment) for cid, (met, comment, _n) in parsed.items()})
+        except VerdictError:
+            flash(_("The form contained a value that is not one of the choices. Check your answers."), "danger")
+        except services.CommitteeRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            flash(_("The committee's results have been recorded."), "success")
+            return redirect(url_for("committee.consolidation", enrolment_id=enrolment.id))
+    return _consolidation_page(enrolment, member, results_form=form, status=400, typed=request.form)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/decision", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def decide(enrolment_id: int):
+    enrolment, member = _assessed(enrolment_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide(member, enrolment, form.outcome.data == "positive", form.justification.data)
+        except services.CommitteeRuleError as error:
+            db.session.rollback()
+            form.justification.errors.append(str(error))
+        else:
+            flash(_("The decision has been recorded and the candidate notified."), "success")
+            return redirect(url_for("committee.consolidation", enrolment_id=enrolment.id))
+    return _consolidation_page(enrolment, member, decision_form=form, status=400)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/protocol.pdf")
+@login_required
+def protocol(enrolment_id: int):
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    decision = services.decision_for(enrolment)
+    if decision is None or not services.can_read_decision(current_user, enrolment):
+        abort(404)
+    return Response(decision.protocol_pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="protokol-walidacji-{enrolment.id}.pdf"'})
+
+
+@bp.route("/result/<int:enrolment_id>")
+@login_required
+def result(enrolment_id: int):
+    """The candidate's own result: decision, justification, per-outcome summary, how to appeal."""
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.candidate_id != current_user.id:
+        abort(404)
+    decision = services.decision_for(enrolment)
+    return render_template("committee/result.html", enrolment=enrolment, decision=decision,
+                           summary=services.summary(enrolment) if decision else None,
+                           appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))

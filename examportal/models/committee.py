@@ -1,0 +1,94 @@
+"""The committee's work on one candidate: independent scoresheets, final results, the decision."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Timestamped, UTCDateTime
+from .people import User
+from .qualification import Criterion
+from .sessions import CommitteeMember, Enrolment
+
+
+class Scoresheet(Timestamped, db.Model):
+    """One assessor's independent scoring of one candidate; read-only once submitted."""
+
+    __tablename__ = "scoresheet"
+    __table_args__ = (UniqueConstraint("enrolment_id", "member_id", name="enrolment_member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True, nullable=False)
+    member_id: Mapped[int] = mapped_column(ForeignKey("committee_member.id", ondelete="CASCADE"), index=True, nullable=False)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    member: Mapped[CommitteeMember] = relationship()
+    scores: Mapped[list["CriterionScore"]] = relationship(back_populates="scoresheet", cascade="all, delete-orphan")
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    def score_for(self, criterion_id: int) -> Optional["CriterionScore"]:
+        return next((s for s in self.scores if s.criterion_id == criterion_id), None)
+
+
+class CriterionScore(db.Model):
+    """An assessor's verdict on one criterion: met / not met (None: not examined), with a comment."""
+
+    __tablename__ = "criterion_score"
+    __table_args__ = (UniqueConstraint("scoresheet_id", "criterion_id", name="sheet_criterion"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scoresheet_id: Mapped[int] = mapped_column(ForeignKey("scoresheet.id", ondelete="CASCADE"), index=True, nullable=False)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id"), index=True, nullable=False)
+    met: Mapped[Optional[bool]] = mapped_column(Boolean)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    interview_notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    scoresheet: Mapped[Scoresheet] = relationship(back_populates="scores")
+    criterion: Mapped[Criterion] = relationship()
+
+
+class CriterionResult(db.Model):
+    """The committee's final result on one criterion for one candidate."""
+
+    __tablename__ = "criterion_result"
+    __table_args__ = (UniqueConstraint("enrolment_id", "criterion_id", name="enrolment_criterion"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True, nullable=False)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id"), index=True, nullable=False)
+    met: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    criterion: Mapped[Criterion] = relationship()
+
+
+class ValidationDecision(Timestamped, db.Model):
+    """The committee's decision ending validation; a negative one always carries its justification."""
+
+    __tablename__ = "validation_decision"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", name="enrolment"),
+        CheckConstraint("positive OR (justification IS NOT NULL AND justification <> '')", name="negative_justified"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), nullable=False)
+    positive: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    justification: Mapped[Optional[str]] = mapped_column(Text)
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    notified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    protocol_pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    protocol_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    decided_by: Mapped[User] = relationship()

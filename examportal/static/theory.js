@@ -1,0 +1,192 @@
+// The theory test page, improved: autosave every change, queue answers in localStorage while
+// offline and replay them in order (the server ignores a sequence number it already has), switch
+// questions without a round trip, and run the countdown from the server's time_left.
+(function () {
+  "use strict";
+  var root = document.getElementById("theory");
+  if (!root) { return; }
+  var messages = document.getElementById("theory-messages").dataset;
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var attempt = root.dataset.attempt;
+  var queueKey = "theory-queue-" + attempt;
+  var seqKey = "theory-seq-" + attempt;
+  var statusEl = document.getElementById("save-status");
+  var clockEl = document.getElementById("clock");
+  var pausedEl = document.getElementById("paused-note");
+  var state = root.dataset.status;
+  var timeLeft = parseInt(clockEl.dataset.timeLeft, 10);
+  var syncedAt = Date.now();
+  var flushing = false;
+  var finished = false;
+
+  function loadQueue() {
+    try { return JSON.parse(localStorage.getItem(queueKey) || "[]"); } catch (e) { return []; }
+  }
+  function saveQueue(queue) { localStorage.setItem(queueKey, JSON.stringify(queue)); }
+  function nextSeq() {
+    var stored = parseInt(localStorage.getItem(seqKey) || "0", 10);
+    var seq = Math.max(stored + 1, parseInt(root.dataset.nextSeq, 10));
+    localStorage.setItem(seqKey, String(seq));
+    return seq;
+  }
+  function show(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "save-" + kind;
+  }
+
+  // ---- the clock: the server's time_left is the truth, re-synced on every answer and heartbeat
+  function sync(data) {
+    if (typeof data.time_left === "number") { timeLeft = data.time_left; syncedAt = Date.now(); }
+    if (data.status) {
+      state = data.status;
+      root.dataset.status = state;
+      pausedEl.hidden = state !== "paused";
+    }
+    if (state === "submitted") { finish(); }
+  }
+  function remaining() {
+    if (state === "paused") { return timeLeft; }
+    return Math.max(0, timeLeft - Math.floor((Date.now() - syncedAt) / 1000));
+  }
+  function tick() {
+    var left = remaining();
+    var minutes = Math.floor(left / 60), seconds = left % 60;
+    clockEl.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+    clockEl.dataset.seconds = String(left);
+    if (left === 0 && state === "in_progress") { heartbeat(); }
+  }
+  function finish() {
+    if (finished) { return; }
+    finished = true;
+    localStorage.removeItem(queueKey);
+    window.location.href = root.dataset.overviewUrl;
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: body,
+      headers: {"X-CSRFToken": csrf, "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded"}
+    });
+  }
+
+  function heartbeat() {
+    post(root.dataset.heartbeatUrl, "").then(function (response) {
+      return response.json();
+    }).then(function (data) {
+      sync(data);
+      flush();
+    }).catch(function () {
+      var waiting = loadQueue().length;
+      show(messages.queued + " " + waiting, "queued");
+    });
+  }
+
+  // ---- autosave with an offline queue
+  function flush() {
+    if (flushing) { return; }
+    var queue = loadQueue();
+    if (!queue.length) { return; }
+    flushing = true;
+    var entry = queue[0];
+    show(messages.saving, "saving");
+    post(root.dataset.autosaveUrl, entry.body).then(function (response) {
+      return response.json().then(function (data) { return {ok: response.ok, code: response.status, data: data}; });
+    }).then(function (result) {
+      flushing = false;
+      sync(result.data);
+      if (result.ok || result.code === 400 || result.code === 404) {
+        var rest = loadQueue().filter(function (e) { return e.seq !== entry.seq; });
+        saveQueue(rest);
+        if (result.ok) {
+          show(messages.saved + " " + new Date(result.data.saved_at).toLocaleTimeString(), "saved");
+          statusEl.dataset.seq = String(result.data.seq);
+        } else {
+          show(messages.error + " " + (result.data.error || ""), "error");
+        }
+        if (rest.length) { flush(); }
+      } else if (result.data.status === "paused") {
+        show(messages.paused, "queued");
+      } else if (result.data.status !== "submitted") {
+        show(messages.error + " " + (result.data.error || ""), "error");
+      }
+    }).catch(function () {
+      flushing = false;
+      show(messages.queued + " " + loadQueue().length, "queued");
+    });
+  }
+
+  function answered(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      if (el.name === "flagged" || el.name === "csrf_token") { return false; }
+      if (el.type === "radio" || el.type === "checkbox") { return el.checked; }
+      return el.tagName === "SELECT" && el.value !== "";
+    });
+  }
+
+  function queueAnswer(form) {
+    var data = new URLSearchParams(new FormData(form));
+    data.delete("csrf_token");
+    var seq = nextSeq();
+    data.set("position", form.dataset.position);
+    data.set("seq", String(seq));
+    var queue = loadQueue();
+    queue.push({seq: seq, body: data.toString()});
+    saveQueue(queue);
+    var mapButton = document.querySelector('.question-map [data-go="' + form.dataset.position + '"]');
+    if (mapButton) {
+      mapButton.classList.toggle("answered", answered(form));
+      mapButton.classList.toggle("flagged", !!form.elements.flagged && form.elements.flagged.checked);
+    }
+    show(messages.queued + " " + queue.length, "queued");
+    flush();
+  }
+
+  // ---- switching questions on the page
+  var forms = Array.prototype.slice.call(root.querySelectorAll("form.question"));
+  function current() { return parseInt(root.dataset.current, 10); }
+  function showQuestion(position) {
+    forms.forEach(function (form) { form.hidden = parseInt(form.dataset.position, 10) !== position; });
+    root.dataset.current = String(position);
+    document.querySelectorAll(".question-map .map").forEach(function (button) {
+      button.classList.toggle("current", button.dataset.go === String(position));
+      button.setAttribute("form", "q-" + position);
+    });
+    var label = document.querySelector("#q-" + position + " .muted");
+    if (label) { document.getElementById("position-label").textContent = label.textContent; }
+    var url = root.dataset.questionUrl.replace(/\/0$/, "/" + position);
+    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", url); }
+    window.scrollTo(0, 0);
+  }
+  function go(target) {
+    var here = current();
+    if (target === "review") { window.location.href = root.dataset.reviewUrl; return; }
+    if (target === "stay") { return; }
+    var position = target === "prev" ? here - 1 : target === "next" ? here + 1 : parseInt(target, 10);
+    if (position > forms.length) { window.location.href = root.dataset.reviewUrl; return; }
+    if (position >= 1) { showQuestion(position); }
+  }
+
+  forms.forEach(function (form) {
+    form.addEventListener("change", function () { queueAnswer(form); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = event.submitter;
+      go(button && button.value ? button.value : "next");
+    });
+  });
+  document.querySelectorAll(".question-map button").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      go(button.dataset.go);
+    });
+  });
+
+  window.addEventListener("online", function () { flush(); heartbeat(); });
+  window.addEventListener("offline", function () { show(messages.queued + " " + loadQueue().length, "queued"); });
+  window.setInterval(tick, 1000);
+  window.setInterval(heartbeat, 15000);
+  window.setInterval(flush, 5000);
+  tick();
+  if (loadQueue().length) { flush(); }
+}());

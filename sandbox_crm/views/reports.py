@@ -1,0 +1,152 @@
+"""The report builder: choose data, filter, group, compare, present; export CSV/PDF, print, save."""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from .. import session
+from ..blueprint import bp
+from ..forms.offers import ActionForm, SaveReportForm
+from ..models import SavedReport
+from ..registry import register_nav
+from ..scoping import get_or_404
+from ..services import reports as service
+from .offers import may_log
+
+register_nav("sandbox.reports", _l("Reports"), 80)
+
+
+def _build(args) -> tuple[Optional[dict], dict[str, Any]]:
+    """The configuration from the query string, or the errors to show next to the fields."""
+    try:
+        return service.parse_config(args), {}
+    except service.ReportError as exc:
+        return None, exc.errors
+
+
+def _run(config: dict, log: bool) -> service.ReportResult:
+    result = service.run_report(g.workspace, config, log=log and may_log())
+    if log and may_log():
+        session().commit()
+    return result
+
+
+@bp.route("/w/<int:ws_id>/reports")
+def reports():
+    args = request.args
+    source_key = args.get("source") if args.get("source") in service.DATA_SOURCES else "opportunities"
+    source = service.DATA_SOURCES[source_key]
+    wants_run = "run" in args and "reload" not in args
+    config, errors = _build(args) if wants_run else (None, {})
+    result = svg = None
+    if config is not None:
+        result = _run(config, log=True)
+        svg = service.render_chart(result)
+    save_form = SaveReportForm(formdata=None, config=json.dumps(config) if config else "")
+    return render_template(
+        "sandbox_crm/reports/builder.html", args=args, source=source, sources=service.DATA_SOURCES,
+        charts=service.CHART_KINDS, compare_kinds=service.COMPARE_KINDS, errors=errors,
+        choices=service.filter_choices(g.workspace, source.key), result=result,
+        svg=Markup(svg) if svg else None, save_form=save_form, action_form=ActionForm(),
+        saved=service.list_saved_reports(g.workspace), query=args.to_dict(),
+        dims=[(d.key, d.label) for d in source.dimensions.values()],
+        meas=[(m.key, m.label) for m in source.measures.values()],
+        dates=[(d.key, d.label) for d in source.date_fields.values()],
+        comparable=[(key, spec.label) for key, spec in source.filters.items() if spec.comparable],
+    ), (400 if errors else 200)
+
+
+def _result_or_redirect():
+    config, errors = _build(request.args)
+    if config is None:
+        for message in errors.values():
+            flash(str(message), "error")
+        return None
+    return service.run_report(g.workspace, config, log=False)
+
+
+def _filename(result: service.ReportResult, ext: str) -> str:
+    safe = "".join(ch if ch.isalnum() else "-" for ch in result.config["source"] + "-" + result.config["group_by"])
+    return f"raport-{safe}.{ext}"
+
+
+@bp.route("/w/<int:ws_id>/reports/export.csv")
+def report_csv():
+    result = _result_or_redirect()
+    if result is None:
+        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+    if may_log():
+        service.record_export(g.workspace, result, "csv")
+        session().commit()
+    return Response(service.export_csv(result), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
+
+
+@bp.route("/w/<int:ws_id>/reports/export.pdf")
+def report_pdf():
+    result = _result_or_redirect()
+    if result is None:
+        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+    pdf = service.export_pdf(result)
+    if may_log():
+        service.record_export(g.workspace, result, "pdf")
+        session().commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{_filename(result, "pdf")}"'})
+
+
+@bp.route("/w/<int:ws_id>/reports/print")
+def report_print():
+    result = _result_or_redirect()
+    if result is None:
+        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+    if may_log():
+        service.record_export(g.workspace, result, "print")
+        session().commit()
+    svg = service.render_chart(result)
+    return render_template("sandbox_crm/reports/print.html", result=result, svg=Markup(svg) if svg else None)
+
+
+@bp.route("/w/<int:ws_id>/reports/save", methods=["POST"])
+def report_save():
+    form = SaveReportForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+        return redirect(request.referrer or url_for("sandbox.reports"))
+    try:
+        config = json.loads(form.config.data or "")
+        if not isinstance(config, dict):
+            raise ValueError
+        report = service.save_report(g.workspace, form.name.data, config, form.description.data or "")
+    except (ValueError, TypeError, KeyError) as exc:
+        session().rollback()
+        messages = exc.errors.values() if isinstance(exc, service.ReportError) else [_("Run the report before saving it.")]
+        for message in messages:
+            flash(str(message), "error")
+        return redirect(url_for("sandbox.reports"))
+    session().commit()
+    flash(_("Report %(name)s saved.", name=report.name), "success")
+    return redirect(url_for("sandbox.saved_report", report_id=report.id))
+
+
+@bp.route("/w/<int:ws_id>/reports/saved/<int:report_id>")
+def saved_report(report_id: int):
+    report = get_or_404(SavedReport, g.workspace, report_id)
+    return redirect(url_for("sandbox.reports", run=1, **service.config_to_args(report.config)))
+
+
+@bp.route("/w/<int:ws_id>/reports/saved/<int:report_id>/delete", methods=["POST"])
+def saved_report_delete(report_id: int):
+    report = get_or_404(SavedReport, g.workspace, report_id)
+    if ActionForm().validate_on_submit():
+        service.delete_saved_report(g.workspace, report)
+        session().commit()
+        flash(_("Report %(name)s deleted.", name=report.name), "success")
+    return redirect(url_for("sandbox.reports"))

@@ -1,0 +1,57 @@
+"""Every UI string has a Polish translation, and the compiled catalogues are current."""
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "examportal" / "translations"
+METHOD_MAP = [("examportal/**.py", "python"), ("sandbox_crm/**.py", "python"),
+              ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+
+
+def _source_messages() -> set[str]:
+    found = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=METHOD_MAP, keywords=KEYWORDS,
+        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return {m for m in found if m}
+
+
+def _catalog(locale: str):
+    with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def test_every_ui_string_has_a_polish_translation():
+    catalog = _catalog("pl")
+    missing = sorted(m for m in _source_messages()
+                     if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy))
+    assert not missing, f"{len(missing)} strings lack a Polish translation, e.g. {missing[:10]}"
+
+
+def test_polish_placeholders_match_the_english_ones():
+    import re
+
+    placeholder = re.compile(r"%\((\w+)\)s")
+    wrong = [m.id for m in _catalog("pl") if m.id and m.string and
+             set(placeholder.findall(m.id if isinstance(m.id, str) else m.id[0])) !=
+             set(placeholder.findall(m.string if isinstance(m.string, str) else m.string[0]))]
+    assert not wrong, f"placeholders differ in: {wrong[:10]}"
+
+
+def test_compiled_catalogues_match_their_sources():
+    for locale in ("pl", "en"):
+        catalog = _catalog(locale)
+        with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo", "rb") as handle:
+            compiled = read_mo(handle)
+        expected = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+        actual = {m.id: m.string for m in compiled if m.id}
+        assert actual == expected, f"{locale}: run `pybabel compile -d examportal/translations`"

@@ -1,0 +1,230 @@
+"""Blind scoring, conflicts of interest, results, the decision with its justification, the protocol."""
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from examportal.committee import services
+from examportal.extensions import db
+from examportal.models import AuditEntry, CriterionResult, OutboxMail, Role, Scoresheet, ValidationDecision
+from tests.factories import (
+    add_member,
+    enrol,
+    make_institution,
+    make_session,
+    make_theory_result,
+    make_user,
+    record_training,
+)
+
+
+@pytest.fixture
+def world(app, qualification):
+    vcc = make_institution("Fundacja VCC", qualifications=[qualification])
+    session = make_session(vcc, qualification, title="Sesja CRM — komisja")
+    chair = make_user((Role.ASSESSOR, vcc), first_name="Edward", last_name="Przewodniczący")
+    member = make_user((Role.ASSESSOR, vcc), first_name="Felicja", last_name="Członkini")
+    chair_m = add_member(session, chair, declared=True)
+    chair_m.is_chair = True
+    add_member(session, member, declared=True)
+    candidate = make_user(Role.CANDIDATE, first_name="Zofia", last_name="Żółkiewska-Gęślak")
+    enrolment = enrol(session, candidate)
+    make_theory_result(enrolment, qualification)
+    db.session.commit()
+    return {"vcc": vcc, "session": session, "chair": chair, "member": member, "candidate": candidate,
+            "enrolment": enrolment, "qualification": qualification}
+
+
+def _scored(enrolment):
+    return services.scored_criteria(enrolment)
+
+
+def _sheet_data(enrolment, not_met=(), submit=True):
+    data = {}
+    for c in _scored(enrolment):
+        if c.interview_follow_up:
+            data[f"c-{c.id}-met"] = ""
+            continue
+        data[f"c-{c.id}-met"] = "not_met" if c.code in not_met else "met"
+        data[f"c-{c.id}-comment"] = f"Brak dowodu dla {c.code}" if c.code in not_met else ""
+    data["submit" if submit else "save"] = "1"
+    return data
+
+
+def _results_data(enrolment, not_met=()):
+    return {**{f"r-{c.id}-met": "not_met" if c.code in not_met else "met" for c in services.all_criteria(enrolment)},
+            "record": "1"}
+
+
+def test_assessor_scores_blind_until_they_submit(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    assert client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e, not_met=("2.1.c",))).status_code == 302
+    client.post("/auth/logout")
+
+    login(world["member"])
+    page = client.get(f"/committee/enrolments/{e.id}").get_data(as_text=True)
+    assert "Brak dowodu dla 2.1.c" not in page  # the chair's comment stays hidden
+    # The consolidation is closed until the member submits.
+    assert client.get(f"/committee/enrolments/{e.id}/consolidation").status_code == 302
+    # A draft does not open it either.
+    client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e, submit=False))
+    assert client.get(f"/committee/enrolments/{e.id}/consolidation").status_code == 302
+    client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    consolidation = client.get(f"/committee/enrolments/{e.id}/consolidation")
+    assert consolidation.status_code == 200
+    body = consolidation.get_data(as_text=True)
+    assert "Brak dowodu dla 2.1.c" in body
+    assert 'class="differs"' in body  # 2.1.c: the chair said not met, the member met
+
+
+def test_submitted_scores_cannot_change(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e, not_met=("2.4.a",)))
+    assert response.status_code == 400
+    sheet = db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == e.id))
+    assert all(s.met is not False for s in sheet.scores)
+
+
+def test_submit_needs_every_verdict_and_a_comment_for_not_met(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    data = _sheet_data(e)
+    first = next(c for c in _scored(e) if not c.interview_follow_up)
+    data[f"c-{first.id}-met"] = ""
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=data)
+    assert response.status_code == 400 and first.code in response.get_data(as_text=True)
+    data = _sheet_data(e, not_met=("2.2.a",))
+    data[f"c-{[c for c in _scored(e) if c.code == '2.2.a'][0].id}-comment"] = ""
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=data)
+    assert response.status_code == 400
+    sheet = db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == e.id))
+    assert sheet is None or sheet.submitted_at is None
+
+
+def test_forged_verdict_value_is_refused_without_500(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    data = _sheet_data(e)
+    data[f"c-{_scored(e)[0].id}-met"] = "maybe<script>"
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=data)
+    assert response.status_code == 400
+    assert "<script>" not in response.get_data(as_text=True).split("</header>")[1].replace("&lt;script&gt;", "")
+
+
+def test_assessor_who_trained_the_candidate_cannot_score(world, client, login):
+    e = world["enrolment"]
+    record_training(world["member"], world["candidate"], world["vcc"])
+    login(world["member"])
+    page = client.get(f"/committee/enrolments/{e.id}")
+    assert page.status_code == 200 and "scoresheet" not in page.get_data(as_text=True)
+    assert client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e)).status_code == 400
+    assert db.session.scalar(select(Scoresheet)) is None
+
+
+def test_assessor_without_declaration_cannot_score(world, client, login):
+    e = world["enrolment"]
+    for m in world["session"].committee:
+        if m.assessor_id == world["member"].id:
+            m.declared_at = None
+    db.session.commit()
+    login(world["member"])
+    assert client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e)).status_code == 400
+    assert db.session.scalar(select(Scoresheet)) is None
+
+
+def test_outsiders_get_404(world, client, login):
+    e = world["enrolment"]
+    stranger = make_user((Role.ASSESSOR, world["vcc"]))
+    login(stranger)
+    for url in (f"/committee/enrolments/{e.id}", f"/committee/enrolments/{e.id}/consolidation"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e)).status_code == 404
+    assert client.get(f"/committee/result/{e.id}").status_code == 404
+
+
+def _both_submit(world, client, login, not_met=()):
+    e = world["enrolment"]
+    for who in ("chair", "member"):
+        login(world[who])
+        assert client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e, not_met)).status_code == 302
+        client.post("/auth/logout")
+
+
+def test_only_the_chair_records_results_and_only_after_everyone_submitted(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 400
+    client.post("/auth/logout")
+    login(world["member"])
+    client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 400
+    assert db.session.scalar(select(CriterionResult)) is None
+
+
+def test_negative_decision_needs_a_justification_naming_unmet_criteria(world, client, login):
+    e = world["enrolment"]
+    _both_submit(world, client, login, not_met=("2.1.c", "2.4.f"))
+    login(world["chair"])
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e, ("2.1.c", "2.4.f"))).status_code == 302
+    # A positive decision is impossible with unmet criteria.
+    assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 400
+    # No justification.
+    response = client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "negative", "justification": ""})
+    assert response.status_code == 400
+    # A justification that names only one of the two unmet criteria; the typed text is kept.
+    partial = "Kandydat nie wprowadził etapów sprzedaży (2.1.c) do systemu CRM."
+    response = client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "negative", "justification": partial})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "2.4.f" in body and partial in body
+    assert db.session.scalar(select(ValidationDecision)) is None
+    full = partial + " Nie oznaczył szans sprzedaży jako wygranych lub straconych (2.4.f)."
+    assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "negative", "justification": full}).status_code == 302
+    decision = db.session.scalar(select(ValidationDecision))
+    assert decision.positive is False and decision.justification == full
+    mail = db.session.scalar(select(OutboxMail).where(OutboxMail.recipient == world["candidate"].email))
+    assert "2.4.f" in mail.body
+    client.post("/auth/logout")
+    login(world["candidate"])
+    page = client.get(f"/committee/result/{e.id}").get_data(as_text=True)
+    assert full in page and "14" in page
+
+
+def test_positive_decision_protocol_pdf(world, client, login):
+    e = world["enrolment"]
+    _both_submit(world, client, login)
+    login(world["chair"])
+    client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e))
+    assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 302
+    decision = db.session.scalar(select(ValidationDecision))
+    pdf = client.get(f"/committee/enrolments/{e.id}/protocol.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data == decision.protocol_pdf
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
+    flat = " ".join(text.split())
+    assert "Protokół walidacji" in flat
+    assert "Zofia Żółkiewska-Gęślak" in flat  # Polish diacritics intact
+    assert "POZYTYWNA" in flat
+    assert "Edward Przewodniczący" in flat and "Felicja Członkini" in flat
+    for code in ("1.1.a", "1.2.b", "2.5.f", "1.3.c"):
+        assert code in flat
+    assert "spełnione" in flat and "niespełnione" not in flat
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "committee.decision"))
+    assert entry.after["protocol_sha256"] == decision.protocol_sha256
+    # The decision cannot be taken twice.
+    assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 400
+    # The candidate and the institution's staff may read the protocol; another candidate may not.
+    client.post("/auth/logout")
+    login(world["candidate"])
+    assert client.get(f"/committee/enrolments/{e.id}/protocol.pdf").status_code == 200
+    client.post("/auth/logout")
+    login(make_user(Role.CANDIDATE))
+    assert client.get(f"/committee/enrolments/{e.id}/protocol.pdf").status_code == 404
+    client.post("/auth/logout")
+    login(make_user((Role.STAFF, world["vcc"])))
+    assert client.get(f"/committee/enrolments/{e.id}/protocol.pdf").status_code == 200

@@ -1,0 +1,270 @@
+"""The theory test through the web: the candidate's plain-form flow, autosave JSON, the operator's
+console and its reasons, release of results, the committee's view, and who may see what."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from examportal.extensions import db
+from examportal.models import AttemptStatus, AuditEntry, OperatorAction, Role, TheoryAttempt
+from tests.factories import (
+    add_member,
+    client_as,
+    enrol,
+    make_institution,
+    make_session,
+    make_user,
+    write_theory_bank,
+)
+
+
+@pytest.fixture
+def world(app, qualification, tmp_path):
+    app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
+    ic = make_institution("Fundacja T", qualifications=[qualification])
+    operator = make_user((Role.OPERATOR, ic), first_name="Olga")
+    other_operator = make_user((Role.OPERATOR, ic), first_name="Inny")
+    staff = make_user((Role.STAFF, ic))
+    assessor = make_user((Role.ASSESSOR, ic))
+    session = make_session(ic, qualification, operator_id=operator.id)
+    candidate = make_user(Role.CANDIDATE, first_name="Kasia")
+    rival = make_user(Role.CANDIDATE, first_name="Rafał")
+    enrolment = enrol(session, candidate)
+    rival_enrolment = enrol(session, rival)
+    member = add_member(session, assessor, declared=False)
+    return locals()
+
+
+def _act(client, session_id, **data):
+    form = {"target": "0", "kind": "incident", "minutes": "", "reason": ""}
+    form.update({k: str(v) for k, v in data.items()})
+    return client.post(f"/operator/sessions/{session_id}/actions", data=form)
+
+
+def _attempt(world, who="enrolment") -> TheoryAttempt:
+    db.session.expire_all()
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == world[who].id))
+
+
+def _form_answer(attempt_item) -> dict:
+    """The correct answer to a synthetic item as the plain form sends it."""
+    item, presented = attempt_item.snapshot["item"], attempt_item.snapshot["presented"]
+    key = item["key"]
+    if item["type"] == "true_false":
+        return {"answer": "true" if key else "false"}
+    if item["type"] == "ordering":
+        return {f"order-{oid}": str(key.index(oid) + 1) for oid in presented["options"]}
+    if item["type"] == "matching":
+        return {f"match-{p}": r for p, r in key.items()}
+    return {"answer": key if item["type"] == "multiple_choice" else key[0]}
+
+
+def test_the_whole_flow_without_javascript(app, world):
+    session, operator = world["session"], world["operator"]
+    candidate = client_as(app, world["candidate"])
+    # Locked until the operator unlocks it.
+    page = candidate.get(f"/theory/enrolments/{world['enrolment'].id}")
+    assert page.status_code == 200 and "The test is locked" in page.get_data(as_text=True)
+    assert candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start").status_code == 302
+    assert _attempt(world) is None  # attempts exist once the operator opens the console
+
+    console = client_as(app, operator)
+    assert console.get(f"/operator/sessions/{session.id}").status_code == 200
+    assert _attempt(world).status == AttemptStatus.NOT_STARTED
+    response = _act(console, session.id, kind="unlock", reason="Session opened at 9:00")
+    assert response.status_code == 302
+    assert _attempt(world).status == AttemptStatus.UNLOCKED
+
+    page = candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    assert "Start the test" in page
+    response = candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    assert response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/1")
+    assert attempt.status == AttemptStatus.IN_PROGRESS and len(attempt.items) == 30
+
+    page = candidate.get(f"/theory/attempts/{attempt.id}/q/1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Question 1 of 30" in html and "theory.js" in html
+    assert "<script>" not in html  # CSP: scripts only from files
+
+    # Answer every question correctly by plain form posts; flag question 2.
+    for ai in attempt.items:
+        data = _form_answer(ai) | {"go": "next"}
+        if ai.position == 2:
+            data["flagged"] = "1"
+        response = candidate.post(f"/theory/attempts/{attempt.id}/q/{ai.position}", data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/review")
+    review = candidate.get(f"/theory/attempts/{attempt.id}/review").get_data(as_text=True)
+    assert "You have answered 30 of 30 questions." in review and "flagged" in review
+
+    # The submission needs the confirmation tick.
+    assert candidate.post(f"/theory/attempts/{attempt.id}/submit", data={}).status_code == 400
+    response = candidate.post(f"/theory/attempts/{attempt.id}/submit", data={"confirm": "y"})
+    assert response.status_code == 302
+    attempt = _attempt(world)
+    assert attempt.status == AttemptStatus.SUBMITTED and attempt.score_points == 30 and attempt.passed
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"theory.started", "theory.submitted", "theory.operator.unlock", "operator.unlock"} <= actions
+
+    # Nothing is accepted after the submission.
+    response = candidate.post(f"/theory/attempts/{attempt.id}/answer", data={"position": "1", "seq": "999", "answer": "a"})
+    assert response.status_code == 409
+
+    # Results are hidden until staff release them.
+    page = candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    assert "theory-result-pending" in page and "theory-result\"" not in page
+    staff = client_as(app, world["staff"])
+    assert staff.get(f"/theory/sessions/{session.id}/results").status_code == 200
+    assert staff.post(f"/theory/sessions/{session.id}/results", data={}).status_code == 400
+    assert staff.post(f"/theory/sessions/{session.id}/results", data={"confirm": "y"}).status_code == 302
+    page = candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    assert 'id="theory-result"' in page and "passed" in page and "1.1.a" in page
+
+    # The committee sees the breakdown only after the declaration of impartiality.
+    committee = client_as(app, world["assessor"])
+    response = committee.get(f"/theory/sessions/{session.id}/committee/{attempt.id}")
+    assert response.status_code == 302 and "committee-view" in response.headers["Location"]
+    committee.post(f"/sessions/{session.id}/committee-view", data={"confirm": "y"})
+    assert committee.get(f"/theory/sessions/{session.id}/committee").status_code == 200
+    detail = committee.get(f"/theory/sessions/{session.id}/committee/{attempt.id}").get_data(as_text=True)
+    assert "Answer given" in detail and "Key" in detail and attempt.items[0].item_id in detail
+
+
+def test_autosave_json_ack_replay_and_bad_input(app, world):
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    url = f"/theory/attempts/{attempt.id}/answer"
+    first = attempt.items[0]
+    data = _form_answer(first) | {"position": "1", "seq": "1"}
+    response = candidate.post(url, data=data, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    ack = response.get_json()
+    assert ack["seq"] == 1 and ack["applied"] and 0 < ack["time_left"] <= 45 * 60
+    replay = candidate.post(url, data=data).get_json()
+    assert replay["saved_at"] == ack["saved_at"]
+    # Bad input: a clear JSON error, never a 500.
+    for bad in ({"position": "x", "seq": "2"}, {"position": "1", "seq": ""}, {"position": "77", "seq": "3"},
+                {"position": "1", "seq": "4", "answer": "<script>", "order-zz": "9"}):
+        response = candidate.post(url, data=bad)
+        assert response.status_code in (400, 404) and response.get_json()["error"]
+    heartbeat = candidate.post(f"/theory/attempts/{attempt.id}/heartbeat").get_json()
+    assert heartbeat["status"] == "in_progress" and heartbeat["last_seq"] == 1
+
+
+def test_plain_form_bad_answer_shows_an_error(app, world):
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    response = candidate.post(f"/theory/attempts/{attempt.id}/q/1", data={"answer": "not-an-option!", "go": "next",
+                                                                          "order-x": "99"})
+    ordering = attempt.items[0].snapshot["item"]["type"]
+    if ordering in ("single_choice", "multiple_choice", "true_false"):
+        assert response.status_code == 400 and "role=\"alert\"" in response.get_data(as_text=True)
+    else:  # ordering/matching ignore an "answer" field: nothing chosen, nothing wrong
+        assert response.status_code == 302
+
+
+def test_operator_actions_require_a_reason_and_are_recorded(app, world):
+    session = world["session"]
+    console = client_as(app, world["operator"])
+    response = _act(console, session.id, kind="unlock", reason="  ")
+    assert response.status_code == 400 and "Give the reason" in response.get_data(as_text=True)
+    assert db.session.query(OperatorAction).count() == 0
+    assert _act(console, session.id, kind="extra_time", reason="late start").status_code == 400  # no minutes
+    assert _act(console, session.id, kind="unlock", reason="start").status_code == 302
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    assert _act(console, session.id, kind="extra_time", minutes=5, target=attempt.id,
+                reason="the computer restarted").status_code == 302
+    assert _act(console, session.id, kind="pause", reason="fire alarm").status_code == 302
+    assert _attempt(world).status == AttemptStatus.PAUSED
+    saved = candidate.post(f"/theory/attempts/{attempt.id}/answer", data={"position": "1", "seq": "1"})
+    assert saved.status_code == 409 and saved.get_json()["status"] == "paused"
+    assert _act(console, session.id, kind="resume", reason="all clear").status_code == 302
+    assert _act(console, session.id, kind="incident", reason="candidate asked for water").status_code == 302
+    assert _attempt(world).extra_seconds == 300
+    rows = console.get(f"/operator/sessions/{session.id}/status.json").get_json()["rows"]
+    mine = next(r for r in rows if r["attempt_id"] == attempt.id)
+    assert mine["status"] == "in_progress" and mine["connection"] == "online" and mine["extra_minutes"] == 5
+    kinds = [a.kind.value for a in db.session.scalars(select(OperatorAction).order_by(OperatorAction.id))]
+    assert kinds == ["unlock", "extra_time", "pause", "resume", "incident"]
+    page = console.get(f"/operator/sessions/{session.id}").get_data(as_text=True)
+    assert "the computer restarted" in page and "operator.js" in page
+
+
+def test_authorization(app, world):
+    session = world["session"]
+    console = client_as(app, world["operator"])
+    _act(console, session.id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    rival = client_as(app, world["rival"])
+    # Another candidate's enrolment and attempt: 404.
+    assert rival.get(f"/theory/enrolments/{world['enrolment'].id}").status_code == 404
+    assert rival.get(f"/theory/attempts/{attempt.id}/q/1").status_code == 404
+    assert rival.post(f"/theory/attempts/{attempt.id}/answer", data={"position": "1", "seq": "1"}).status_code == 404
+    assert rival.get(f"/theory/attempts/{attempt.id}/review").status_code == 404
+    # Not the session's operator: 404; not an operator at all: 403.
+    other = client_as(app, world["other_operator"])
+    assert other.get(f"/operator/sessions/{session.id}").status_code == 404
+    assert other.get(f"/operator/sessions/{session.id}/status.json").status_code == 404
+    assert _act(other, session.id, kind="pause", reason="x").status_code == 404
+    assert candidate.get(f"/operator/sessions/{session.id}").status_code == 403
+    # A candidate cannot release results; an assessor not on the committee sees nothing.
+    assert candidate.post(f"/theory/sessions/{session.id}/results", data={"confirm": "y"}).status_code == 403
+    outsider = client_as(app, make_user((Role.ASSESSOR, make_institution())))
+    assert outsider.get(f"/theory/sessions/{session.id}/committee").status_code == 404
+    # Staff of another institution: 404.
+    foreign_staff = client_as(app, make_user((Role.STAFF, make_institution())))
+    assert foreign_staff.get(f"/theory/sessions/{session.id}/results").status_code == 404
+
+
+def test_refresh_resumes_with_the_server_time(app, world):
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    attempt.deadline_at = attempt.deadline_at.replace(microsecond=0) - (attempt.deadline_at - attempt.started_at) / 3
+    db.session.commit()
+    # "Another computer": a new client, logged in afresh.
+    again = client_as(app, world["candidate"])
+    html = again.get(f"/theory/attempts/{attempt.id}/q/3").get_data(as_text=True)
+    seconds = int(re.search(r'data-time-left="(\d+)"', html).group(1))
+    assert 29 * 60 <= seconds <= 30 * 60 + 1
+
+
+def test_deadline_passed_on_contact_submits(app, world):
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    attempt.deadline_at = attempt.started_at
+    db.session.commit()
+    response = candidate.get(f"/theory/attempts/{attempt.id}/q/1")
+    assert response.status_code == 302
+    assert _attempt(world).status == AttemptStatus.SUBMITTED and _attempt(world).submitted_by_deadline
+    assert "automatically" in candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+
+
+def test_expire_command(app, world, runner):
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    client_as(app, world["candidate"]).post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    attempt.deadline_at = attempt.started_at
+    db.session.commit()
+    result = runner.invoke(args=["theory", "expire"])
+    assert result.exit_code == 0 and "submitted 1" in result.output
+    assert _attempt(world).status == AttemptStatus.SUBMITTED
