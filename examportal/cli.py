@@ -14,6 +14,67 @@ qualification_cli = AppGroup("qualification", help="Load and inspect qualificati
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
+bank_cli = AppGroup("bank", help="The theory-test item bank.")
+
+ITEMS_DIR = Path(__file__).resolve().parent.parent / "question_bank" / "items"
+
+
+@bank_cli.command("check")
+@click.option("--qualification", "code", default="13881", show_default=True, help="Qualification whose criteria the items must cover.")
+@click.option("--min-per-criterion", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--items", "items_dir", default=ITEMS_DIR, type=click.Path(exists=True, path_type=Path), show_default=True)
+def bank_check(code, min_per_criterion, items_dir):
+    """Coverage per test criterion; duplicates, missing or impossible keys, unknown criteria. Exit 1 on any problem."""
+    from question_bank.definition import definition_path, load_definition
+    from question_bank.items import BankError, check_bank, load_items
+
+    try:
+        definition = load_definition(definition_path(code))
+        items = load_items(items_dir, strict=False)
+    except (DefinitionError, BankError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    report = check_bank(items, {c.code: c.method for c in definition.criteria()}, min_per_criterion=min_per_criterion)
+    click.echo(report.render())
+    if not report.ok:
+        sys.exit(1)
+
+
+@bank_cli.command("export-qti")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--items", "items_dir", default=ITEMS_DIR, type=click.Path(exists=True, path_type=Path), show_default=True)
+def bank_export_qti(target, items_dir):
+    """Write the bank as a QTI 3.0 content package (zip)."""
+    from question_bank.items import load_items
+    from question_bank.qti import export_package
+
+    items = load_items(items_dir)
+    target.write_bytes(export_package(items))
+    click.echo(f"exported {len(items)} items to {target}")
+
+
+@bank_cli.command("import-qti")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+def bank_import_qti(package, target):
+    """Read a QTI 3.0 package and write its items as YAML files (one per criterion) into TARGET."""
+    import yaml
+
+    from question_bank.items import item_to_dict
+    from question_bank.qti import QtiError, import_package
+
+    try:
+        items = import_package(package)
+    except QtiError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    target.mkdir(parents=True, exist_ok=True)
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(item.criteria[0] if item.criteria else "untagged", []).append(item_to_dict(item))
+    for name, rows in sorted(groups.items()):
+        (target / f"{name}.yaml").write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    click.echo(f"imported {len(items)} items into {target}")
 theory_cli = AppGroup("theory", help="The theory test.")
 
 
@@ -78,5 +139,5 @@ def theory_expire():
 
 
 def init_app(app: Flask) -> None:
-    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli):
+    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli):
         app.cli.add_command(group)

@@ -14,4 +14,6 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+# The item bank must cover every test criterion, with sound keys and no duplicates.
+EXAMPORTAL_CONFIG=test flask bank check
 python -m pytest "$@"

@@ -242,6 +242,8 @@ def contacts():
     )
     company_filter = session().scalar(scoped(Company, g.workspace).where(Company.id == filters.company)) \
         if filters.company else None
+    if company_filter is None:
+        filters.company = None  # an id that is not a company of this workspace filters nothing
     page = service.list_contacts(g.workspace, filters, parse_page(request.args.get("page")))
     session().commit()
     return render_template(

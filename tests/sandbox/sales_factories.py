@@ -53,3 +53,26 @@ def make_opportunity(workspace, company: Company, pipeline: Pipeline, name: str 
     data = {"name": name, "company_id": company.id, "pipeline_id": pipeline.id,
             "stage_id": (stage or pipeline.stages[0]).id, "value": Decimal(value) if value is not None else None}
     return opp_service.create_opportunity(workspace, data | extra)
+
+
+# A small scenario: one hotel customer, a pipeline with two stages and tasks, two opportunities, a task.
+SEED = {
+    "companies": [{"key": "hotel", "name": "Hotel Pod Wawelem sp. z o.o."}],
+    "contacts": [{"key": "anna", "company": "hotel", "first_name": "Anna", "last_name": "Nowak"}],
+    "pipelines": [{
+        "name": "Hotels B2B", "customer_type": "b2b", "offer_kind": "product", "sales_form": "direct",
+        "goal_specific": "Sell coffee machines to ten hotels in Kraków", "goal_metric": "won_count",
+        "goal_target": 10, "goal_deadline_in_days": 90,
+        "stages": [
+            {"name": "Lead", "probability": 10, "tasks": [{"title": "Qualify", "due_offset_days": 2}]},
+            {"name": "Offer", "probability": 50, "duration_days": 14,
+             "tasks": [{"title": "Send offer", "priority": "high", "due_offset_days": 1}]},
+        ],
+    }],
+    "opportunities": [
+        {"key": "o1", "name": "Coffee for Wawel", "company": "hotel", "contact": "anna", "stage": "Offer",
+         "value": 48000, "expected_close_date_in_days": 30},
+        {"name": "Old deal", "company": "hotel", "status": "won", "close_reason": "Signed", "value": 5000},
+    ],
+    "tasks": [{"title": "Prepare demo", "opportunity": "o1", "due_in_days": 3, "percent_complete": 30}],
+}

@@ -16,7 +16,7 @@ from sandbox_crm.services import tasks as task_service
 from sandbox_crm.services.sales_util import DEFAULT_DUE_TIME, SalesError, local_datetime, local_today, to_local, weighted_value
 from sandbox_crm.services.smart import check_goal
 
-from sales_factories import make_company, make_contact, make_opportunity, make_pipeline, stage_named
+from sales_factories import SEED, make_company, make_contact, make_opportunity, make_pipeline, stage_named
 
 TODAY = date(2025, 3, 10)  # a Monday
 
@@ -492,28 +492,6 @@ def test_progress_value_parsing():
 
 
 # --- seed ------------------------------------------------------------------------------------
-
-SEED = {
-    "companies": [{"key": "hotel", "name": "Hotel Pod Wawelem sp. z o.o."}],
-    "contacts": [{"key": "anna", "company": "hotel", "first_name": "Anna", "last_name": "Nowak"}],
-    "pipelines": [{
-        "name": "Hotels B2B", "customer_type": "b2b", "offer_kind": "product", "sales_form": "direct",
-        "goal_specific": "Sell coffee machines to ten hotels in Kraków", "goal_metric": "won_count",
-        "goal_target": 10, "goal_deadline_in_days": 90,
-        "stages": [
-            {"name": "Lead", "probability": 10, "tasks": [{"title": "Qualify", "due_offset_days": 2}]},
-            {"name": "Offer", "probability": 50, "duration_days": 14,
-             "tasks": [{"title": "Send offer", "priority": "high", "due_offset_days": 1}]},
-        ],
-    }],
-    "opportunities": [
-        {"key": "o1", "name": "Coffee for Wawel", "company": "hotel", "contact": "anna", "stage": "Offer",
-         "value": 48000, "expected_close_date_in_days": 30},
-        {"name": "Old deal", "company": "hotel", "status": "won", "close_reason": "Signed", "value": 5000},
-    ],
-    "tasks": [{"title": "Prepare demo", "opportunity": "o1", "due_in_days": 3, "percent_complete": 30}],
-}
-
 
 def test_seeders_load_pipelines_opportunities_and_tasks(ctx, sandbox_session):
     workspace = create_workspace("Seeded", "user:1", seed=SEED)

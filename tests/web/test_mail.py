@@ -22,7 +22,6 @@ def _fresh_globals_per_request(app):
         yield
 
 
-
 def queue(recipient: str, subject: str, body: str) -> OutboxMail:
     mail = queue_mail(recipient, subject, body)
     db.session.commit()

@@ -1,0 +1,131 @@
+"""The theory test in a real browser: offline queue and replay, resume after reload, operator's extra time."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from examportal.extensions import db
+from examportal.models import OperatorActionKind, Role, TheoryAttempt
+from examportal.theory import services
+from tests.factories import enrol, make_institution, make_session, make_user, write_theory_bank
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def exam(app, qualification, tmp_path):
+    """A session with an operator and one candidate, the test unlocked."""
+    app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
+    ic = make_institution(qualifications=[qualification])
+    operator = make_user((Role.OPERATOR, ic))
+    session = make_session(ic, qualification, operator_id=operator.id)
+    candidate = make_user(Role.CANDIDATE)
+    enrolment = enrol(session, candidate)
+    services.operator_action(session, operator, OperatorActionKind.UNLOCK, "session opened")
+    return {"session": session, "operator": operator, "candidate": candidate, "enrolment": enrolment}
+
+
+def _attempt(enrolment) -> TheoryAttempt:
+    db.session.expire_all()
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+
+
+def _start(new_page, exam):
+    page = new_page(exam["candidate"])
+    page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
+    page.click("#attempt-status button[type=submit]")
+    page.wait_for_selector("#theory")
+    return page
+
+
+def _answer_visible_question(page):
+    """Give some answer to the question on screen, whatever its type."""
+    form = page.locator("form.question:not([hidden])")
+    radios = form.locator("input[type=radio][name=answer]")
+    checks = form.locator("input[type=checkbox][name=answer]")
+    selects = form.locator("select")
+    if radios.count():
+        radios.first.check()
+    elif checks.count():
+        checks.first.check()
+    else:
+        for index in range(selects.count()):
+            select = selects.nth(index)
+            name = select.get_attribute("name")
+            select.select_option(str(index + 1) if name.startswith("order-") else index=1)
+    return int(form.get_attribute("data-position"))
+
+
+def _next(page):
+    page.locator("form.question:not([hidden]) button[value=next]").click()
+
+
+def _clock(page) -> int:
+    return int(page.locator("#clock").get_attribute("data-seconds"))
+
+
+def test_offline_answers_are_queued_and_replayed(new_page, exam):
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    queue_key = f"theory-queue-{attempt.id}"
+    answered = [_answer_visible_question(page)]
+    page.wait_for_selector("#save-status.save-saved")
+    _next(page)
+    answered.append(_answer_visible_question(page))
+    page.wait_for_function(f"localStorage.getItem('{queue_key}') === '[]'")
+
+    page.context.set_offline(True)
+    for _ in range(3):
+        _next(page)
+        answered.append(_answer_visible_question(page))
+    page.wait_for_selector("#save-status.save-queued")
+    assert len(page.evaluate(f"JSON.parse(localStorage.getItem('{queue_key}'))")) >= 3
+    assert "answered" in page.locator(f'.question-map [data-go="{answered[-1]}"]').get_attribute("class")
+
+    page.context.set_offline(False)
+    page.wait_for_function(f"localStorage.getItem('{queue_key}') === '[]'")
+    attempt = _attempt(exam["enrolment"])
+    saved = {i.position for i in attempt.items if i.is_answered}
+    assert set(answered) <= saved
+
+
+def test_reload_resumes_with_the_time_left(new_page, exam):
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    # Ten minutes have already gone by on the server's clock.
+    attempt.deadline_at -= timedelta(minutes=10)
+    db.session.commit()
+    page.reload()
+    page.wait_for_selector("#theory")
+    before, at = _clock(page), time.monotonic()
+    assert 34 * 60 <= before <= 35 * 60
+    time.sleep(2)
+    page.reload()
+    page.wait_for_selector("#theory")
+    after = _clock(page)
+    expected = before - (time.monotonic() - at)
+    assert abs(after - expected) <= 2
+
+
+def test_operator_extra_time_reaches_the_candidate_clock(new_page, exam):
+    candidate_page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    before = _clock(candidate_page)
+
+    console = new_page(exam["operator"])
+    console.goto(f"/operator/sessions/{exam['session'].id}")
+    console.select_option("select[name=target]", str(attempt.id))
+    console.check("input[name=kind][value=extra_time]")
+    console.fill("input[name=minutes]", "10")
+    console.fill("textarea[name=reason]", "The candidate's computer restarted")
+    console.click("form[action$='/actions'] button[type=submit]")
+    console.wait_for_selector("#actions li:has-text('restarted')")
+    assert _attempt(exam["enrolment"]).extra_seconds == 600
+
+    # The next contact (an autosave here; a heartbeat otherwise) re-syncs the clock.
+    _answer_visible_question(candidate_page)
+    candidate_page.wait_for_function(f"parseInt(document.getElementById('clock').dataset.seconds) > {before + 9 * 60}")
+    assert _clock(candidate_page) <= before + 10 * 60

@@ -1,0 +1,120 @@
+"""``flask demo load``: idempotent, prints a login for every role, and every login works."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from examportal.extensions import db
+from examportal.models import (
+    AuditEntry,
+    CommitteeMember,
+    Criterion,
+    Enrolment,
+    Institution,
+    OutboxMail,
+    Qualification,
+    Role,
+    TrainingRecord,
+    User,
+    UserRole,
+    ValidationSession,
+)
+from examportal.models.qualification import institution_qualification
+from examportal.validators import is_valid_pesel
+from tests.factories import fresh_globals_per_request
+
+
+@pytest.fixture(autouse=True)
+def _fresh_globals_per_request(app):
+    with fresh_globals_per_request(app):
+        yield
+
+
+COUNTED = (User, UserRole, Institution, Qualification, Criterion, ValidationSession, CommitteeMember,
+           Enrolment, TrainingRecord, AuditEntry, OutboxMail)
+
+
+def counts() -> dict[str, int]:
+    result = {model.__name__: db.session.scalar(select(func.count()).select_from(model)) for model in COUNTED}
+    result["institution_qualification"] = db.session.scalar(select(func.count()).select_from(institution_qualification))
+    return result
+
+
+def printed_accounts(output: str) -> tuple[str, dict[str, list[str]]]:
+    """The printed password and, for each e-mail, the roles printed beside it."""
+    password = re.search(r"password for all: (\S+?)\)?:?$", output, re.M)
+    assert password, output
+    accounts = {}
+    for roles, email in re.findall(r"^\s+([a-z, ]+?)\s+(\S+@\S+)\s*$", output, re.M):
+        accounts[email] = [r.strip() for r in roles.split(",")]
+    return password.group(1), accounts
+
+
+@pytest.fixture
+def demo_output(runner):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_load_twice_is_idempotent(runner, demo_output):
+    first = counts()
+    assert first["User"] >= 6 and first["Institution"] >= 2 and first["ValidationSession"] >= 1
+    assert first["Criterion"] == 39
+
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert counts() == first
+    assert result.output == demo_output
+
+
+def test_demo_load_prints_a_login_for_every_role(demo_output):
+    password, accounts = printed_accounts(demo_output)
+    assert password
+    printed_roles = {role for roles in accounts.values() for role in roles}
+    assert printed_roles >= {role.value for role in Role}
+    for email, roles in accounts.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None, email
+        assert set(roles) == set(user.role_names), email
+
+
+def test_every_demo_account_logs_in_with_the_printed_password(app, demo_output):
+    password, accounts = printed_accounts(demo_output)
+    assert len(accounts) >= 6
+    for n, email in enumerate(accounts, start=1):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"127.0.1.{n}"  # one address each: under the login rate limit
+        response = client.post("/auth/login", data={"email": email, "password": password})
+        assert response.status_code == 302, (email, response.get_data(as_text=True)[:300])
+        assert response.headers["Location"].endswith("/dashboard")
+        dashboard = client.get("/dashboard")
+        assert dashboard.status_code == 200, email
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user.full_name in dashboard.get_data(as_text=True)
+
+        wrong = app.test_client()
+        wrong.environ_base["REMOTE_ADDR"] = f"127.0.2.{n}"
+        assert wrong.post("/auth/login", data={"email": email, "password": password + "x"}).status_code == 200
+
+
+def test_demo_accounts_are_ready_to_use(demo_output):
+    users = db.session.scalars(select(User)).all()
+    for user in users:
+        assert user.email_confirmed_at is not None, user.email
+        assert user.rodo_consent_at is not None, user.email
+        assert user.active
+    candidate = db.session.scalar(select(User).where(User.email == "kandydat@demo.examportal.pl"))
+    assert candidate.pesel and is_valid_pesel(candidate.pesel)
+    for role in (Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF):
+        holders = db.session.scalars(select(UserRole).where(UserRole.role == role)).all()
+        assert holders and all(r.institution_id is not None for r in holders), role
+
+
+def test_demo_load_has_help(runner):
+    result = runner.invoke(args=["demo", "load", "--help"])
+    assert result.exit_code == 0
+    assert "idempotent" in result.output
