@@ -46,6 +46,14 @@ def scored_criteria(enrolment: Enrolment) -> list[Criterion]:
     return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS or c.interview_follow_up]
 
 
+def interview_sets(enrolment: Enrolment) -> dict:
+    """The structured interview question sets of the qualification, by criterion code."""
+    from question_bank.interview import load_sets
+
+    return load_sets(enrolment.session.qualification.code,
+                     {c.code: (c.method, c.interview_follow_up) for c in all_criteria(enrolment)})
+
+
 def structure(enrolment: Enrolment):
     """The qualification's shape for :func:`rules.summarise`."""
     return [(s.number, [(o.code, [c.code for c in o.criteria]) for o in s.outcomes])

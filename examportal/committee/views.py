@@ -35,6 +35,7 @@ def _case_page(enrolment, member, form=None, status=200, typed=None):
         others_visible=sheet is not None and sheet.is_submitted,
         submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
         typed=typed or {}, decision=services.decision_for(enrolment),
+        interview_sets=services.interview_sets(enrolment) if refusal is None else {},
     ), status
 
 

@@ -247,7 +247,7 @@ def parse_pasted_line(line: str) -> dict[str, str]:
     values: dict[str, str] = {}
     rest: list[str] = []
     for token in tokens:
-        plain = re.sub(r"^(e-?mail|tel\.?|telefon|kom\.?|nip|regon|www)\s*[:.]?\s*", "", token, flags=re.I)
+        plain = re.sub(r"^(e-?mail|tel\.?|telefon|kom\.?|nip|regon)\s*[:.]?\s*", "", token, flags=re.I)
         label = v.fold(token.split(":")[0]) if ":" in token else ""
         if _EMAIL.match(plain) and "contact.email" not in values:
             values["contact.email"] = plain
@@ -276,6 +276,12 @@ def parse_pasted_line(line: str) -> dict[str, str]:
             values["company.name"] = rest.pop(0)
         if rest:
             values["notes"] = ", ".join(rest)
+    if "contact.full_name" not in values:
+        # No person on the card: its e-mail and phone are the company's.
+        for key in ("email", "phone"):
+            if f"contact.{key}" in values:
+                values.setdefault(f"company.{key}", values.pop(f"contact.{key}"))
+        values.pop("contact.position", None)
     return values
 
 

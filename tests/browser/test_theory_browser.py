@@ -55,7 +55,10 @@ def _answer_visible_question(page):
         for index in range(selects.count()):
             select = selects.nth(index)
             name = select.get_attribute("name")
-            select.select_option(str(index + 1) if name.startswith("order-") else index=1)
+            if name.startswith("order-"):
+                select.select_option(str(index + 1))
+            else:
+                select.select_option(index=1)
     return int(form.get_attribute("data-position"))
 
 
@@ -75,7 +78,7 @@ def test_offline_answers_are_queued_and_replayed(new_page, exam):
     page.wait_for_selector("#save-status.save-saved")
     _next(page)
     answered.append(_answer_visible_question(page))
-    page.wait_for_function(f"localStorage.getItem('{queue_key}') === '[]'")
+    page.wait_for_function(f"() => localStorage.getItem('{queue_key}') === '[]'")
 
     page.context.set_offline(True)
     for _ in range(3):
@@ -86,7 +89,7 @@ def test_offline_answers_are_queued_and_replayed(new_page, exam):
     assert "answered" in page.locator(f'.question-map [data-go="{answered[-1]}"]').get_attribute("class")
 
     page.context.set_offline(False)
-    page.wait_for_function(f"localStorage.getItem('{queue_key}') === '[]'")
+    page.wait_for_function(f"() => localStorage.getItem('{queue_key}') === '[]'")
     attempt = _attempt(exam["enrolment"])
     saved = {i.position for i in attempt.items if i.is_answered}
     assert set(answered) <= saved
@@ -127,5 +130,5 @@ def test_operator_extra_time_reaches_the_candidate_clock(new_page, exam):
 
     # The next contact (an autosave here; a heartbeat otherwise) re-syncs the clock.
     _answer_visible_question(candidate_page)
-    candidate_page.wait_for_function(f"parseInt(document.getElementById('clock').dataset.seconds) > {before + 9 * 60}")
+    candidate_page.wait_for_function(f"() => parseInt(document.getElementById('clock').dataset.seconds) > {before + 9 * 60}")
     assert _clock(candidate_page) <= before + 10 * 60

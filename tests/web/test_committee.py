@@ -228,3 +228,10 @@ def test_positive_decision_protocol_pdf(world, client, login):
     client.post("/auth/logout")
     login(make_user((Role.STAFF, world["vcc"])))
     assert client.get(f"/committee/enrolments/{e.id}/protocol.pdf").status_code == 200
+
+
+def test_case_page_shows_the_structured_interview_questions(world, client, login):
+    login(world["chair"])
+    page = client.get(f"/committee/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    assert "Proszę omówić wartości szans sprzedaży" in page  # 2.3.e
+    assert "zabezpieczania danych klientów" in page         # 1.3.c

@@ -1,0 +1,31 @@
+"""The interview question sets cover every interview criterion and only interview-verifiable ones."""
+import pytest
+
+from question_bank import interview
+from question_bank.definition import definition_path, load_definition
+
+
+@pytest.fixture(scope="module")
+def criteria():
+    definition = load_definition(definition_path("13881"))
+    return {c.code: (c.method, c.interview_follow_up) for c in definition.criteria()}
+
+
+def test_real_sets_load_and_cover_both_interview_criteria(criteria):
+    sets = interview.load_sets("13881", criteria)
+    assert {"1.3.c", "2.3.e"} <= set(sets)
+    assert not sets["1.3.c"].follow_up and sets["1.1.c"].follow_up
+    assert all(q.look_for for s in sets.values() for q in s.questions)
+
+
+def test_a_set_for_a_simulation_criterion_is_refused(criteria):
+    broken = dict(criteria) | {"2.4.a": ("simulation", False)}
+    sets_file_criteria = {k: v for k, v in broken.items()}
+    sets_file_criteria["1.1.c"] = ("test", False)  # no longer marked for a follow-up
+    with pytest.raises(interview.InterviewSetError, match=r"sets\[2\]\.criterion: 1\.1\.c is verified by test"):
+        interview.load_sets("13881", sets_file_criteria)
+
+
+def test_missing_set_for_an_interview_criterion_is_reported(criteria):
+    with pytest.raises(interview.InterviewSetError, match="9.9.z"):
+        interview.load_sets("13881", dict(criteria) | {"9.9.z": ("interview", False)})
