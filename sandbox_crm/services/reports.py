@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -774,6 +775,14 @@ def _chart_config(result: ReportResult, **extra: Any) -> dict:
                 value_formatter=lambda v: result.format(Decimal(str(v))) if v is not None else "", **extra)
 
 
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+
+
+def _svg(chart: Any) -> str:
+    """The chart's SVG without pygal's inline configuration script (inline-safe; nothing to run)."""
+    return _SCRIPT.sub("", chart.render(is_unicode=True))
+
+
 def _floats(values: list[Decimal]) -> list[float]:
     return [float(v) for v in values]
 
@@ -783,7 +792,7 @@ def _series_chart(chart_class: type, result: ReportResult) -> str:
     chart.x_labels = [row.label for row in result.rows]
     for index, name in enumerate(result.series):
         chart.add(name, _floats([row.values[index] for row in result.rows]))
-    return chart.render(is_unicode=True)
+    return _svg(chart)
 
 
 @chart_kind("table", _l("Table"), _l("Exact figures; any data"))
@@ -806,7 +815,7 @@ def _pie(result: ReportResult) -> Optional[str]:
     chart = pygal.Pie(**_chart_config(result, inner_radius=0.0))
     for row in result.rows:
         chart.add(row.label, _floats(row.values))
-    return chart.render(is_unicode=True)
+    return _svg(chart)
 
 
 @chart_kind("funnel", _l("Funnel"), _l("Opportunities through the sales stages"))
@@ -814,7 +823,7 @@ def _funnel(result: ReportResult) -> Optional[str]:
     chart = pygal.Funnel(**_chart_config(result))
     for row in result.rows:
         chart.add(row.label, _floats(row.values))
-    return chart.render(is_unicode=True)
+    return _svg(chart)
 
 
 def render_chart(result: ReportResult) -> Optional[str]:

@@ -55,10 +55,7 @@ def list_url(**args: Any) -> str:
 
 @bp.route("/w/<int:ws_id>/opportunities/")
 def opportunities():
-    form = OpportunityFilterForm(request.args)
-    form.pipeline.choices = [("", _("Any"))] + [(p.id, p.name) for p in list_pipelines(g.workspace)]
-    form.stage.choices = grouped_stage_choices(blank=_("Any"))
-    form.validate()
+    form = _filter_form(list_pipelines(g.workspace))
     company_picker(form.company)
     company: Optional[Company] = None
     if form.company.data and not form.company.errors:
@@ -87,6 +84,15 @@ def opportunities():
         "sandbox_crm/opportunities/list.html", form=form, page=page, totals=totals, filters=filters,
         page_url=lambda number: list_url(**(args | {"page": number})), companies=company_suggestions(),
     )
+
+
+def _filter_form(pipelines: list[Pipeline]) -> OpportunityFilterForm:
+    """The filter form read from the query string and validated (a bad value is shown, not used)."""
+    form = OpportunityFilterForm(request.args)
+    form.pipeline.choices = [("", _("Any"))] + [(p.id, p.name) for p in pipelines]
+    form.stage.choices = grouped_stage_choices(blank=_("Any"))
+    form.validate()
+    return form
 
 
 def _page() -> int:
@@ -299,8 +305,7 @@ def board():
         return render_template("sandbox_crm/opportunities/board.html", pipelines=[], pipeline=None)
     pipeline_id = int_arg("pipeline")
     pipeline = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else pipelines[0]
-    form = OpportunityFilterForm(request.args)
-    form.validate()
+    form = _filter_form(pipelines)
     close_from = None if form.close_from.errors else form.close_from.data
     close_to = None if form.close_to.errors else form.close_to.data
     summary = service.pipeline_summary(g.workspace, pipeline, cards_per_stage=service.BOARD_CARDS_PER_STAGE,
