@@ -18,6 +18,13 @@ def index():
     return render_template("main/index.html", qualifications=qualifications)
 
 
+@bp.route("/healthz")
+def healthz():
+    """For the proxy and load balancers: the app answers and the database is reachable."""
+    db.session.execute(select(1))
+    return {"status": "ok"}
+
+
 @bp.route("/dashboard")
 @login_required
 def dashboard():

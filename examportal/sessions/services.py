@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..audit import services as audit_log
 from ..audit.services import snapshot
@@ -241,6 +242,8 @@ def sessions_for_staff(institution_ids: set[int]) -> list[ValidationSession]:
         return []
     return list(db.session.scalars(
         select(ValidationSession).where(ValidationSession.institution_id.in_(institution_ids))
+        .options(selectinload(ValidationSession.committee), selectinload(ValidationSession.enrolments),
+                 selectinload(ValidationSession.institution))
         .order_by(ValidationSession.starts_at.desc())
     ))
 

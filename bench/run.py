@@ -1,0 +1,191 @@
+"""Benchmarks for examportal: load (real HTTP server + client), PDF rendering, sandbox scale.
+
+Each suite prints ratios against a baseline measured in the same run. See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    """A keep-alive HTTP client with a cookie jar (enough for a session cookie)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=data, headers=headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, payload
+
+    def login(self, email: str, password: str) -> None:
+        status, page = self.request("GET", "/auth/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+            re.search(rb'name="csrf-token" content="([^"]+)"', page)
+        status, _ = self.request("POST", "/auth/login", {"email": email, "password": password,
+                                                         "csrf_token": token.group(1).decode()})
+        if status != 302:
+            raise RuntimeError(f"login failed for {email}: {status}")
+
+
+def measure(port: int, path: str, requests: int, concurrency: int, login: tuple[str, str] | None = None) -> dict:
+    """Send ``requests`` GETs to ``path`` from ``concurrency`` keep-alive clients."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    per_client = max(1, requests // concurrency)
+
+    def worker():
+        nonlocal errors
+        client = Client(port)
+        if login:
+            client.login(*login)
+        for _ in range(per_client):
+            start = time.perf_counter()
+            status, _ = client.request("GET", path)
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+                errors += status != 200
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    wall = time.perf_counter() - start
+    latencies.sort()
+    return {"path": path, "requests": len(latencies), "errors": errors, "throughput": len(latencies) / wall,
+            "p50_ms": 1000 * statistics.median(latencies), "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+
+
+def prepared_environment(tmp: Path) -> dict:
+    env = dict(os.environ, FLASK_APP="examportal", EXAMPORTAL_CONFIG="development",
+               DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}"),
+               SECRET_KEY="bench-" + "x" * 40, LOGIN_RATE_LIMIT="100000 per minute")
+    for command in (["db", "upgrade"], ["demo", "load"]):
+        subprocess.run([str(VENV_BIN / "flask"), *command], cwd=ROOT, env=env, check=True, capture_output=True)
+    return env
+
+
+def suite_load(args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = prepared_environment(Path(tmp))
+        port = free_port()
+        server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "examportal:create_app()"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    if Client(port).request("GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            staff = ("staff.vcc@demo.examportal.pl", "demo-haslo-2026")
+            baseline = measure(port, "/healthz", args.requests, args.concurrency)
+            rows = [measure(port, path, args.requests, args.concurrency, login) for path, login in (
+                ("/", None), ("/qualifications/13881", None), ("/auth/login", None),
+                ("/sessions/", staff), ("/audit/", staff),
+            )]
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    for row in rows:
+        row["throughput_ratio"] = row["throughput"] / baseline["throughput"]
+        row["p50_ratio"] = row["p50_ms"] / baseline["p50_ms"]
+    return {"baseline": baseline, "pages": rows}
+
+
+def suite_pdf(args) -> dict:
+    from weasyprint import HTML
+
+    os.environ.setdefault("EXAMPORTAL_CONFIG", "test")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = prepared_environment(Path(tmp))
+        os.environ["DATABASE_URL"] = env["DATABASE_URL"]
+        from examportal import create_app
+        from examportal.committee import services
+        from examportal.committee.protocol import render_protocol
+        from examportal.extensions import db
+        from examportal.models import Enrolment, ValidationDecision, utcnow
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
+        with app.app_context(), app.test_request_context():
+            enrolment = db.session.query(Enrolment).first()
+            decision = ValidationDecision(enrolment_id=enrolment.id, positive=False, decided_by_id=enrolment.candidate_id,
+                                          decided_at=utcnow(), justification="Benchmark (2.4.f).")
+            summary = services.summary(enrolment)
+
+            def timed(func, repeat):
+                times = []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    func()
+                    times.append(time.perf_counter() - start)
+                return statistics.median(times)
+
+            baseline = timed(lambda: HTML(string="<html><body><p>Zażółć gęślą jaźń</p></body></html>").write_pdf(), args.pdf_repeat)
+            protocol = timed(lambda: render_protocol(enrolment, decision, summary), args.pdf_repeat)
+    return {"baseline_s": baseline, "protocol_s": protocol, "protocol_ratio": protocol / baseline}
+
+
+SUITES = {"load": suite_load, "pdf": suite_pdf}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to run (default: all)")
+    parser.add_argument("--requests", type=int, default=400, help="requests per page in the load suite")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--pdf-repeat", type=int, default=5)
+    args = parser.parse_args()
+    results = {}
+    for name in args.suites or sorted(SUITES):
+        print(f"== {name}", flush=True)
+        results[name] = SUITES[name](args)
+        print(json.dumps(results[name], indent=2, ensure_ascii=False), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"written {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
