@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .qualifications.views import bp as qualifications_bp
     from .operator.views import bp as operator_bp
+    from .practical.views import bp as practical_bp
     from .sessions.views import bp as sessions_bp
     from .theory.views import bp as theory_bp
 
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(qualifications_bp, url_prefix="/qualifications")
     app.register_blueprint(sessions_bp, url_prefix="/sessions")
     app.register_blueprint(theory_bp, url_prefix="/theory")
+    app.register_blueprint(practical_bp, url_prefix="/practical")
     app.register_blueprint(operator_bp, url_prefix="/operator")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(institution_bp, url_prefix="/institution")

@@ -138,6 +138,38 @@ def theory_expire():
     click.echo(f"submitted {len(expired)} overdue attempt(s)")
 
 
+practical_cli = AppGroup("practical", help="The practical exam and its scenarios.")
+
+
+@practical_cli.command("expire")
+def practical_expire():
+    """End every practical attempt whose time is up and freeze its workspace (run from cron)."""
+    from .practical.services import expire_overdue
+
+    expired = expire_overdue()
+    click.echo(f"ended {len(expired)} overdue practical attempt(s)")
+
+
+@practical_cli.command("check")
+@click.option("--qualification", "code", default="13881", show_default=True)
+def practical_check(code):
+    """Check every scenario file against the qualification's criteria and the sandbox's seeders. Exit 1 on a problem."""
+    from question_bank.definition import definition_path, load_definition
+    from question_bank.scenarios import ScenarioError, load_scenarios
+    from sandbox_crm.api import seed_sections
+
+    try:
+        definition = load_definition(definition_path(code))
+        scenarios = load_scenarios(qualification=code, criteria_methods={c.code: c.method for c in definition.criteria()},
+                                   seed_sections=seed_sections())
+    except (DefinitionError, ScenarioError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for scenario in scenarios.values():
+        click.echo(f"{scenario.code}: {len(scenario.tasks)} tasks, {len(scenario.criteria)} criteria, "
+                   f"{scenario.time_limit_minutes} min")
+
+
 def init_app(app: Flask) -> None:
-    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli):
+    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli):
         app.cli.add_command(group)

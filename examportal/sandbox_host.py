@@ -1,7 +1,12 @@
-"""examportal as the host of the bundled sandbox CRM: session, actor and access rules."""
+"""examportal as the host of the bundled sandbox CRM: session, actor, access rules and the exam chrome.
+
+The sandbox knows nothing of exams. Here examportal decides who may see or change a workspace,
+ends an exam attempt whose time is up before the sandbox handles the request, and puts the
+task sheet and the countdown beside every sandbox page (``templates/sandbox_layout.html``).
+"""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
 import sandbox_crm
@@ -17,18 +22,51 @@ def owner_ref(user) -> str:
 
 
 def _actor():
-    if current_user.is_authenticated:
+    """The signed-in user; ``None`` outside a request (a command such as ``flask practical expire``),
+    where the sandbox logs the action as the system."""
+    if has_request_context() and current_user.is_authenticated:
         return Actor(ref=owner_ref(current_user), name=current_user.full_name)
     return None
 
 
 def _can_access(workspace, write: bool) -> bool:
-    """The owner may use their workspace; an administrator may look at any, never change it."""
+    """The owner may use their workspace (the sandbox refuses writes once it is frozen). Others
+    may only look: an administrator at any; for an exam workspace, a committee member of the
+    candidate's session who may assess them, and staff of the session's institution."""
     if not current_user.is_authenticated:
         return False
     if workspace.owner_ref == owner_ref(current_user):
         return True
-    return not write and current_user.has_role(Role.ADMIN)
+    if write:
+        return False
+    if current_user.has_role(Role.ADMIN):
+        return True
+    if workspace.purpose == "exam":
+        from .practical import services as practical
+
+        return practical.may_read_exam_workspace(current_user, workspace.id)
+    return False
+
+
+def _expire_overdue_attempt(endpoint, values) -> None:
+    """Runs before the sandbox loads the workspace: an exam whose time is up ends (and its workspace
+    freezes) here, so the request that meets the deadline already sees it read-only."""
+    if not endpoint or not endpoint.startswith("sandbox.") or not values or "ws_id" not in values:
+        return
+    from .practical import services as practical
+
+    practical.expire_workspace_if_overdue(values["ws_id"])
+
+
+def _practical_sheet() -> dict:
+    """The task sheet (and an exam's clock) for the sandbox layout, when the page shows a workspace."""
+    workspace = g.get("workspace")
+    if workspace is None or request.blueprint != "sandbox":
+        return {"practical_sheet": None}
+    from .practical import services as practical
+
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    return {"practical_sheet": practical.sheet_for_workspace(workspace, user)}
 
 
 def init_app(app: Flask) -> None:
@@ -37,3 +75,6 @@ def init_app(app: Flask) -> None:
         SandboxHost(session=lambda: db.session, actor=_actor, can_access=_can_access,
                     layout_template="sandbox_layout.html"),
     )
+    # App-wide URL preprocessors run before the sandbox blueprint's own (which checks write access).
+    app.url_value_preprocessor(_expire_overdue_attempt)
+    app.context_processor(_practical_sheet)

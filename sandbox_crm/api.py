@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy import select
 
@@ -11,9 +11,17 @@ from .actionlog import as_xapi, record
 from .models import ActionStatement, Workspace
 from .registry import SEEDERS
 
+if TYPE_CHECKING:
+    from .evidence import CheckResult
+
 
 class SeedError(ValueError):
     """The scenario's seed data has a section no seeder knows, or a row it cannot load."""
+
+
+def seed_sections() -> frozenset[str]:
+    """The seed-data sections the sandbox can load (so a host can check its scenarios)."""
+    return frozenset(SEEDERS)
 
 
 def create_workspace(
@@ -74,3 +82,17 @@ def action_log(workspace_id: int) -> list[ActionStatement]:
 def export_xapi(workspace_id: int) -> list[dict]:
     """The workspace's action log as a list of xAPI statements."""
     return [as_xapi(statement) for statement in action_log(workspace_id)]
+
+
+def run_evidence_checks(workspace_id: int) -> dict[str, "CheckResult"]:
+    """Every simulation criterion's evidence check on the workspace, by criterion code.
+
+    Raises :class:`LookupError` for an unknown workspace. The checks only read.
+    """
+    # Imported here: the checks use the services, and some services import this module.
+    from .evidence import run_checks
+
+    workspace = session().get(Workspace, workspace_id)
+    if workspace is None:
+        raise LookupError(f"no sandbox workspace {workspace_id}")
+    return run_checks(workspace)

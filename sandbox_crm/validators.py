@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 from email_validator import EmailNotValidError, validate_email
@@ -147,17 +148,25 @@ _LEGAL_FORMS = sorted(
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip Polish diacritics (ł included, which NFKD leaves alone)."""
-    text = (text or "").lower().replace("ł", "l")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text or ""
+    # Twice: lower-casing can produce decomposable letters (İ) and decomposing can produce upper case (𝑨).
+    for _ in range(2):
+        text = unicodedata.normalize("NFKD", text.lower().replace("ł", "l"))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return text
 
 
 def normalize_company_name(name: str) -> str:
     """The form duplicate detection compares: folded, legal form and punctuation removed."""
-    text = " " + re.sub(r"\s+", " ", fold(name)) + " "
-    for form in _LEGAL_FORMS:
-        text = re.sub(r"(?<=[\s,\"'])" + re.escape(form) + r"(?=[\s,\"'])", " ", text)
-    text = re.sub(r"[^\w]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    previous, text = None, fold(name)
+    # Removing one form can bring two words together into another ("sp sa z oo"): repeat until stable.
+    while text != previous:
+        previous = text
+        text = " " + re.sub(r"\s+", " ", text) + " "
+        for form in _LEGAL_FORMS:
+            text = re.sub(r"(?<=[\s,\"'])" + re.escape(form) + r"(?=[\s,\"'])", " ", text)
+        text = re.sub(r"\s+", " ", re.sub(r"[^\w]+", " ", fold(text))).strip()
+    return text
 
 
 def normalize_person_name(first_name: str, last_name: str) -> str:
@@ -186,3 +195,18 @@ def csv_safe(value: object) -> str:
     """A cell for a CSV export that a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
     return neutralize_formula(text)[0]
+
+
+def parse_amount(value: object) -> Decimal:
+    """An amount as typed in Poland (``25 000,50``, ``25000.5``) as a Decimal with 2 places.
+
+    Raises ``ValueError`` for text that is not a finite number.
+    """
+    text = str(value).strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not amount.is_finite():
+        raise ValueError(value)
+    return amount.quantize(Decimal("0.01"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
+
+from ..forms import PortalForm
 
 # Outside this range a date is a typo (and 9999-12-31 + 1 day would overflow).
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
@@ -18,7 +19,7 @@ def _plausible(form, field):
                                  earliest=EARLIEST.isoformat(), latest=LATEST.isoformat()))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortalForm):
     class Meta:
         csrf = False  # a GET filter form changes nothing
 

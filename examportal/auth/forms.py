@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from ..forms import PortalForm
 from ..validators import is_valid_pesel, pesel_birth_date
 
 DOCUMENT_TYPES = [
@@ -21,13 +21,13 @@ DOCUMENT_TYPES = [
 PASSWORD_RULES = [DataRequired(), Length(min=10, max=128, message=_l("The password must have 10 to 128 characters."))]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Remember me on this computer"))
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(PortalForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
@@ -78,16 +78,16 @@ class RegistrationForm(FlaskForm):
             raise ValidationError(_l("Enter a real date of birth."))
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password = PasswordField(_l("New password"), validators=PASSWORD_RULES)
     password_confirm = PasswordField(
         _l("Repeat the new password"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]
     )
 
 
-class ResendConfirmationForm(FlaskForm):
+class ResendConfirmationForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])

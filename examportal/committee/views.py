@@ -1,12 +1,16 @@
 """The committee assesses a candidate: blind scoring, consolidation, results, decision, protocol."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Enrolment, Role
+from ..practical import services as practical_services
 from ..security import roles_required
 from . import services
 from .forms import DecisionForm, ResultsForm, ScoresheetForm, VerdictError, parse_verdicts
@@ -36,6 +40,7 @@ def _case_page(enrolment, member, form=None, status=200, typed=None):
         submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
         typed=typed or {}, decision=services.decision_for(enrolment),
         interview_sets=services.interview_sets(enrolment) if refusal is None else {},
+        practical=practical_services.committee_view(enrolment, str(get_locale())) if refusal is None else None,
     ), status
 
 
@@ -66,6 +71,19 @@ def save_scores(enrolment_id: int):
         return _case_page(enrolment, member, form, 400, request.form)
     flash(_("Your scores have been submitted.") if form.submit.data else _("Draft saved."), "success")
     return redirect(url_for("committee.case", enrolment_id=enrolment.id))
+
+
+@bp.route("/enrolments/<int:enrolment_id>/practical/xapi.json")
+@roles_required(Role.ASSESSOR)
+def practical_xapi(enrolment_id: int):
+    """The candidate's practical-exam action log as xAPI statements, for the committee."""
+    enrolment, member = _assessed(enrolment_id)
+    attempt = practical_services.attempt_for(enrolment)
+    if services.scoring_refusal(member, enrolment) is not None or attempt is None:
+        abort(404)
+    body = json.dumps(practical_services.xapi_export(attempt), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="praktyka-{enrolment.id}-xapi.json"'})
 
 
 def _consolidation_page(enrolment, member, results_form=None, decision_form=None, status=200, typed=None):

@@ -84,11 +84,10 @@ def detail(session_id: int):
 @roles_required(Role.STAFF)
 def edit(session_id: int):
     session = _staff_session(session_id)
-    form = _session_form(SessionForm(obj=session))
-    if form.is_submitted():
-        # Institution and qualification are fixed once candidates can be enrolled.
-        form.institution_id.data, form.qualification_id.data = session.institution_id, session.qualification_id
-    else:
+    form = SessionForm(obj=session)
+    # Institution and qualification are fixed once candidates can be enrolled: not part of the edit.
+    del form.institution_id, form.qualification_id
+    if not form.is_submitted():
         # The form shows Warsaw time (it is read back as such) and the enum's value, not its name.
         form.starts_at.data, form.mode.data = services.utc_to_local(session.starts_at), session.mode.value
     if form.validate_on_submit():

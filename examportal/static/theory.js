@@ -91,11 +91,15 @@
     var entry = queue[0];
     show(messages.saving, "saving");
     post(root.dataset.autosaveUrl, entry.body).then(function (response) {
-      return response.json().then(function (data) { return {ok: response.ok, code: response.status, data: data}; });
+      // Not JSON (a login page after the session ended, a proxy's error page): keep the answer queued.
+      return response.json().catch(function () { return {status: state, unreadable: true}; })
+        .then(function (data) { return {ok: response.ok && !data.unreadable, code: response.status, data: data}; });
     }).then(function (result) {
       flushing = false;
       sync(result.data);
-      if (result.ok || result.code === 400 || result.code === 404) {
+      if (result.data.unreadable) {
+        show(messages.error + " " + messages.reload, "error");
+      } else if (result.ok || result.code === 400 || result.code === 404) {
         var rest = loadQueue().filter(function (e) { return e.seq !== entry.seq; });
         saveQueue(rest);
         if (result.ok) {

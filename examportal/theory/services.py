@@ -353,6 +353,7 @@ def _audit(action: str, attempt: TheoryAttempt, before: Optional[dict], extra: O
 def start(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
     """Draw the candidate's items and start the clock (only once the operator has unlocked the attempt)."""
     now = _now(now)
+    attempt = _locked(attempt)  # a double click must not draw twice
     if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED, AttemptStatus.SUBMITTED):
         return attempt
     if attempt.status != AttemptStatus.UNLOCKED:

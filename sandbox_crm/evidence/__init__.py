@@ -62,3 +62,7 @@ def run_checks(workspace: Workspace, criteria: Optional[list[str]] = None) -> di
     """Run the checks of ``criteria`` (all registered ones by default), in criterion order."""
     codes = sorted(criteria if criteria is not None else CHECKS)
     return {code: CHECKS[code](workspace) for code in codes if code in CHECKS}
+
+
+# The checks register themselves on import; importing this package registers them all.
+from . import customers, funnels, monitoring, offers, opportunities, reports  # noqa: E402,F401

@@ -91,9 +91,12 @@ class TagForm(FlaskForm):
 
 
 class SegmentForm(FlaskForm):
+    """A segment's purpose and rules; the segments service checks and cleans the rules."""
+
     name = StringField(_l("Segment name"), validators=[DataRequired(_l("Give the segment a name.")),
                                                        Length(max=150)])
-    target = SelectField(_l("Segment of"), choices=choices([("company", _l("Companies")), ("contact", _l("Contacts"))]))
+    target = SelectField(_l("Segment of"), choices=choices([("company", _l("Companies")), ("contact", _l("Contacts"))]),
+                         validate_choice=False)
     sales_goal = TextAreaField(_l("Sales goal"), validators=[Length(max=2000)],
                                description=_l("What the segment is for, e.g. offer the new service to big buyers"))
     product = StringField(_l("Product or service"), validators=[Length(max=200)])
@@ -105,9 +108,10 @@ class SegmentForm(FlaskForm):
     max_value = StringField(_l("Potential value to (PLN)"), validators=[Length(max=30)])
     tags = SelectMultipleField(_l("Tags"), choices=[], validate_choice=False)
     tag_mode = RadioField(_l("Tags must match"), choices=choices([("any", _l("any of them")), ("all", _l("all of them"))]),
-                          default="any")
+                          default="any", validate_choice=False)
     marketing_consent = SelectField(_l("Marketing consent"), choices=choices([
-        ("", _l("does not matter")), ("yes", _l("with marketing consent")), ("no", _l("without marketing consent"))]))
+        ("", _l("does not matter")), ("yes", _l("with marketing consent")), ("no", _l("without marketing consent"))]),
+        validate_choice=False)
 
     def rules(self) -> dict:
         consent = {"yes": True, "no": False}.get(self.marketing_consent.data or "")

@@ -156,7 +156,8 @@ class StageTaskForm(FlaskForm):
     submit = SubmitField(_l("Add task"))
 
     def validate_due_offset_days(self, field):
-        if field.data is None and self.due_date.data is None and not self.due_date.errors:
+        typed_date = bool(self.due_date.raw_data and self.due_date.raw_data[0].strip())
+        if field.data is None and self.due_date.data is None and not typed_date:
             raise ValidationError(_l("Give either the number of days after entering the stage or a fixed date."))
 
     def validate_due_date(self, field):

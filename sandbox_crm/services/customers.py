@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional, Union
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, update
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, tuple_, update
+from sqlalchemy.orm import selectinload
 
 from .. import host, session
 from ..actionlog import diff, record
@@ -130,14 +130,14 @@ def clean_company_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
             clean["potential_value"] = None
         else:
             try:
-                amount = Decimal(str(raw).replace(" ", "").replace("\u00a0", "").replace(",", "."))
-            except InvalidOperation:
+                amount = v.parse_amount(raw)
+            except ValueError:
                 errors["potential_value"] = _l("Enter an amount, e.g. 25000 or 25000.50.")
             else:
-                if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+                if amount < 0 or amount >= Decimal("1e12"):
                     errors["potential_value"] = _l("Enter an amount between 0 and 999,999,999,999.")
                 else:
-                    clean["potential_value"] = amount.quantize(Decimal("0.01"))
+                    clean["potential_value"] = amount
     return clean, errors
 
 
@@ -411,36 +411,29 @@ def find_contact_duplicates(workspace: Workspace, *, first_name: Optional[str] =
     return found
 
 
-def company_duplicate_condition() -> ColumnElement:
-    """SQL: the company shares its NIP, e-mail or normalised name with another company of its workspace."""
-    other = aliased(Company)
-    return exists(
-        select(1).where(
-            other.workspace_id == Company.workspace_id,
-            other.id != Company.id,
-            or_(
-                and_(Company.nip.is_not(None), other.nip == Company.nip),
-                and_(Company.email.is_not(None), other.email == Company.email),
-                and_(Company.name_normalized != "", other.name_normalized == Company.name_normalized),
-            ),
-        )
-    )
+def _repeated(column, workspace: Workspace):
+    """The values of ``column`` that occur more than once in the workspace (computed once, not per row)."""
+    table = column.class_
+    return (select(column).where(table.workspace_id == workspace.id, column.is_not(None), column != "")
+            .group_by(column).having(func.count() > 1))
 
 
-def contact_duplicate_condition() -> ColumnElement:
-    other = aliased(Contact)
-    return exists(
-        select(1).where(
-            other.workspace_id == Contact.workspace_id,
-            other.id != Contact.id,
-            or_(
-                and_(Contact.email.is_not(None), other.email == Contact.email),
-                and_(Contact.pesel.is_not(None), other.pesel == Contact.pesel),
-                and_(other.name_normalized == Contact.name_normalized,
-                     other.company_id.is_not_distinct_from(Contact.company_id)),
-            ),
-        )
-    )
+def company_duplicate_condition(workspace: Workspace) -> ColumnElement:
+    """SQL: the company shares its NIP, e-mail or normalised name with another company of the workspace."""
+    return or_(Company.nip.in_(_repeated(Company.nip, workspace)),
+               Company.email.in_(_repeated(Company.email, workspace)),
+               Company.name_normalized.in_(_repeated(Company.name_normalized, workspace)))
+
+
+def contact_duplicate_condition(workspace: Workspace) -> ColumnElement:
+    """SQL: same e-mail or PESEL as another contact, or the same normalised name at the same company."""
+    company_key = func.coalesce(Contact.company_id, 0)
+    same_name = (select(Contact.name_normalized, company_key)
+                 .where(Contact.workspace_id == workspace.id, Contact.name_normalized != "")
+                 .group_by(Contact.name_normalized, company_key).having(func.count() > 1))
+    return or_(Contact.email.in_(_repeated(Contact.email, workspace)),
+               Contact.pesel.in_(_repeated(Contact.pesel, workspace)),
+               tuple_(Contact.name_normalized, company_key).in_(same_name))
 
 
 # --- completeness -----------------------------------------------------------------------------
@@ -799,7 +792,7 @@ def companies_query(workspace: Workspace, filters: CompanyFilters) -> Select:
     if filters.incomplete in PROFILES:
         stmt = stmt.where(incomplete_condition(filters.incomplete))
     if filters.duplicates:
-        stmt = stmt.where(company_duplicate_condition())
+        stmt = stmt.where(company_duplicate_condition(workspace))
     return stmt.order_by(*COMPANY_SORTS.get(filters.sort, COMPANY_SORTS["name"]))
 
 
@@ -814,7 +807,7 @@ def list_companies(workspace: Workspace, filters: CompanyFilters, page: int = 1)
             select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids)).group_by(Contact.company_id)
         ).all())
         duplicated = set(session().scalars(
-            select(Company.id).where(Company.id.in_(ids), company_duplicate_condition())))
+            select(Company.id).where(Company.id.in_(ids), company_duplicate_condition(workspace))))
     result.extra.update(contact_counts=counts, duplicated=duplicated)
     _record_filter(workspace, "company", filters.active(), result.total, page)
     return result
@@ -848,7 +841,7 @@ def contacts_query(workspace: Workspace, filters: ContactFilters) -> Select:
     if filters.incomplete:
         stmt = stmt.where(contact_incomplete_condition())
     if filters.duplicates:
-        stmt = stmt.where(contact_duplicate_condition())
+        stmt = stmt.where(contact_duplicate_condition(workspace))
     return stmt.order_by(Contact.last_name, Contact.first_name, Contact.id)
 
 
@@ -859,7 +852,7 @@ def list_contacts(workspace: Workspace, filters: ContactFilters, page: int = 1) 
     duplicated: set[int] = set()
     if ids:
         duplicated = set(session().scalars(
-            select(Contact.id).where(Contact.id.in_(ids), contact_duplicate_condition())))
+            select(Contact.id).where(Contact.id.in_(ids), contact_duplicate_condition(workspace))))
     result.extra["duplicated"] = duplicated
     _record_filter(workspace, "contact", filters.active(), result.total, page)
     return result

@@ -402,15 +402,17 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
         row.contact = clean
         if not clean.get("legal_basis"):
             row.warnings.append(_("No legal basis of processing: the contact will be flagged."))
-    if row.errors:
-        return
+    # A row with errors is still checked for duplicates (so every problem shows at once), but it
+    # does not claim its company or person: later rows must not wait for a row that cannot go in.
+    register = not row.errors
     if has_company:
-        _match_company(workspace, row, seen, has_contact)
+        _match_company(workspace, row, seen, has_contact, register)
     if has_contact:
-        _match_contact(workspace, row, seen)
+        _match_contact(workspace, row, seen, register)
 
 
-def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has_contact: bool) -> None:
+def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has_contact: bool,
+                   register: bool) -> None:
     company = row.company
     duplicates = customer_service.find_company_duplicates(
         workspace, name=company.get("name"), nip=company.get("nip"), email=company.get("email"))
@@ -423,6 +425,8 @@ def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has
         else:
             row.errors.append(_("Duplicate: the company already exists (%(name)s).", name=existing.name))
         return
+    if not company.get("name"):
+        return
     keys = [f"nip:{company['nip']}"] if company.get("nip") else []
     keys.append("name:" + v.normalize_company_name(company["name"]))
     for key in keys:
@@ -434,11 +438,12 @@ def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has
             else:
                 row.errors.append(_("Duplicate of row %(n)d.", n=earlier))
             return
-    for key in keys:
-        seen["companies"][key] = row.number
+    if register:
+        for key in keys:
+            seen["companies"][key] = row.number
 
 
-def _match_contact(workspace: Workspace, row: LeadRow, seen: dict[str, Any]) -> None:
+def _match_contact(workspace: Workspace, row: LeadRow, seen: dict[str, Any], register: bool) -> None:
     contact = row.contact
     company_id = row.existing_company.id if row.existing_company is not None else None
     duplicates = customer_service.find_contact_duplicates(
@@ -447,11 +452,14 @@ def _match_contact(workspace: Workspace, row: LeadRow, seen: dict[str, Any]) -> 
     if duplicates:
         row.errors.append(_("Duplicate: the person already exists (%(name)s).", name=duplicates[0].record.full_name))
         return
-    key = contact.get("email") or v.normalize_person_name(contact.get("first_name", ""), contact.get("last_name", ""))
+    key = contact.get("email") or "|".join((
+        v.normalize_person_name(contact.get("first_name") or "", contact.get("last_name") or ""),
+        v.normalize_company_name((row.company or {}).get("name") or "")))
     if key in seen["contacts"]:
         row.errors.append(_("Duplicate of row %(n)d.", n=seen["contacts"][key]))
         return
-    seen["contacts"][key] = row.number
+    if register and key:
+        seen["contacts"][key] = row.number
 
 
 def _source_rows(source: ImportSource, mapping: Optional[list[str]]) -> tuple[list[str], list[str], list[LeadRow], Optional[str]]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import host, session
@@ -130,8 +130,9 @@ def create_opportunity(workspace: Workspace, data: dict) -> Opportunity:
     session().add(opportunity)
     tasks = _enter_stage(workspace, opportunity, stage, None)
     session().flush()
-    result = diff({}, snapshot(opportunity, OPPORTUNITY_FIELDS))
-    result["stage"] = [None, stage.name]
+    changes = diff({}, snapshot(opportunity, OPPORTUNITY_FIELDS))
+    changes["stage"] = [None, stage.name]
+    result: dict[str, Any] = {"diff": changes}
     if tasks:
         result["tasks_created"] = [task.title for task in tasks]
     record(workspace, "create", "opportunity", opportunity.id, opportunity.name, result)
@@ -142,6 +143,9 @@ def update_opportunity(workspace: Workspace, opportunity: Opportunity, data: dic
     """Change an opportunity. A new stage here is a move (history, stage tasks, a "move" statement);
     a closed opportunity's stage cannot change."""
     merged = {name: getattr(opportunity, name) for name in OPPORTUNITY_FIELDS} | data
+    if "stage_id" in data and "pipeline_id" not in data:
+        # The stage names its pipeline: choosing another pipeline's stage moves the opportunity there.
+        merged.pop("pipeline_id")
     _check_values(merged)
     company, contact, stage = _resolve_links(workspace, merged)
     before = snapshot(opportunity, OPPORTUNITY_FIELDS)
@@ -164,7 +168,7 @@ def update_opportunity(workspace: Workspace, opportunity: Opportunity, data: dic
     changes = diff(before, after)
     changes.pop("stage_id", None)
     if changes:
-        record(workspace, "update", "opportunity", opportunity.id, opportunity.name, changes)
+        record(workspace, "update", "opportunity", opportunity.id, opportunity.name, {"diff": changes})
     if moved_from is not None:
         _record_move(workspace, opportunity, moved_from, stage, tasks)
     return opportunity
@@ -172,13 +176,14 @@ def update_opportunity(workspace: Workspace, opportunity: Opportunity, data: dic
 
 def _record_move(workspace: Workspace, opportunity: Opportunity, from_stage: PipelineStage,
                  to_stage: PipelineStage, tasks: list[Task]) -> None:
-    result: dict[str, Any] = {
+    changes: dict[str, Any] = {
         "stage": [from_stage.name, to_stage.name],
         "stage_id": [from_stage.id, to_stage.id],
         "probability": [from_stage.probability, to_stage.probability],
     }
     if from_stage.pipeline_id != to_stage.pipeline_id:
-        result["pipeline_id"] = [from_stage.pipeline_id, to_stage.pipeline_id]
+        changes["pipeline_id"] = [from_stage.pipeline_id, to_stage.pipeline_id]
+    result: dict[str, Any] = {"diff": changes, "value": plain(opportunity.value)}
     if tasks:
         result["tasks_created"] = [task.title for task in tasks]
     record(workspace, "move", "opportunity", opportunity.id, opportunity.name, result)
@@ -224,9 +229,8 @@ def close_opportunity(workspace: Workspace, opportunity: Opportunity, won: bool,
         value=opportunity.value, changed_at=closed, actor_name=_actor_name(), note=reason,
     ))
     session().flush()
-    result = diff(before, snapshot(opportunity, ("status", "close_reason", "closed_at")))
-    result["value"] = plain(opportunity.value)
-    result["stage"] = opportunity.stage.name
+    result = {"diff": diff(before, snapshot(opportunity, ("status", "close_reason", "closed_at"))),
+              "value": plain(opportunity.value), "stage": opportunity.stage.name}
     record(workspace, opportunity.status, "opportunity", opportunity.id, opportunity.name, result)
     return opportunity
 
@@ -244,7 +248,7 @@ def reopen_opportunity(workspace: Workspace, opportunity: Opportunity) -> Opport
     ))
     session().flush()
     record(workspace, "update", "opportunity", opportunity.id, opportunity.name,
-           diff(before, snapshot(opportunity, ("status", "close_reason", "closed_at"))))
+           {"diff": diff(before, snapshot(opportunity, ("status", "close_reason", "closed_at")))})
     return opportunity
 
 
@@ -252,7 +256,7 @@ def delete_opportunity(workspace: Workspace, opportunity: Opportunity) -> None:
     """Delete an opportunity with its history and its tasks; logged with its last values."""
     db = session()
     record(workspace, "delete", "opportunity", opportunity.id, opportunity.name,
-           diff(snapshot(opportunity, OPPORTUNITY_FIELDS + ("status",)), {}))
+           {"diff": diff(snapshot(opportunity, OPPORTUNITY_FIELDS + ("status",)), {})})
     for task in db.scalars(select(Task).where(Task.opportunity_id == opportunity.id)):
         db.delete(task)
     db.delete(opportunity)
@@ -353,9 +357,9 @@ def filter_totals(workspace: Workspace, filters: OpportunityFilters) -> dict:
             "weighted": money(Decimal(weighted) / Decimal(100))}
 
 
-def record_filter(workspace: Workspace, object_type: str, params: dict) -> None:
-    """Log that the user applied a filter to a list (``params``: the filters set)."""
-    record(workspace, "filter", object_type, None, None, {"filters": params})
+def record_filter(workspace: Workspace, object_type: str, params: dict, count: int) -> None:
+    """Log that the user applied a filter to a list (``params``: the filters set; ``count``: rows found)."""
+    record(workspace, "filter", object_type, None, None, {"filters": params, "count": count})
 
 
 @dataclass
@@ -396,6 +400,10 @@ class PipelineSummary:
     def weighted(self) -> Decimal:
         return sum((s.weighted for s in self.stages), Decimal("0.00"))
 
+    def share(self, row: StageSummary) -> float:
+        """The stage's part of the open value, in percent."""
+        return round(float(100 * row.value / self.open_value), 1) if self.open_value else 0.0
+
     @property
     def win_rate(self) -> Optional[float]:
         """Won among closed, in percent (``None`` while nothing is closed)."""
@@ -406,8 +414,8 @@ class PipelineSummary:
 def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: int = 0,
                      close_from: Optional[date] = None, close_to: Optional[date] = None) -> PipelineSummary:
     """Count and value of open opportunities per stage of ``pipeline`` (aggregated in SQL), won and
-    lost totals, and optionally the first ``cards_per_stage`` opportunities of each stage (one query,
-    numbered per stage by a window function), by expected close date."""
+    lost totals, and optionally the first ``cards_per_stage`` open opportunities of each stage, by
+    expected close date."""
     db = session()
     conditions = [Opportunity.workspace_id == workspace.id, Opportunity.pipeline_id == pipeline.id]
     if close_from:
@@ -429,20 +437,16 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
     ):
         closed[status] = {"count": count, "value": Decimal(total)}
     if cards_per_stage:
-        number = func.row_number().over(
-            partition_by=Opportunity.stage_id,
-            order_by=(Opportunity.expected_close_date.asc().nulls_last(), Opportunity.id),
-        ).label("number")
-        ranked = select(Opportunity.id, number).where(*conditions, Opportunity.status == "open").subquery()
-        cards = db.scalars(
-            select(Opportunity).join(ranked, ranked.c.id == Opportunity.id)
-            .where(ranked.c.number <= cards_per_stage)
-            .options(joinedload(Opportunity.company))
-            .order_by(Opportunity.stage_id, ranked.c.number)
-        )
-        for card in cards:
-            if card.stage_id in summaries:
-                summaries[card.stage_id].cards.append(card)
+        # One small query per stage (stages are few), each read in index order and cut at the limit.
+        for stage_id, summary in summaries.items():
+            if summary.count:
+                summary.cards = list(db.scalars(
+                    select(Opportunity).where(*conditions, Opportunity.stage_id == stage_id,
+                                              Opportunity.status == "open")
+                    .options(joinedload(Opportunity.company))
+                    .order_by(Opportunity.expected_close_date.asc().nulls_last(), Opportunity.id)
+                    .limit(cards_per_stage)
+                ))
     return PipelineSummary(pipeline=pipeline, stages=[summaries[s.id] for s in pipeline.stages], closed=closed)
 
 
@@ -486,7 +490,10 @@ def seed_opportunities(workspace: Workspace, rows: list, context: dict) -> None:
         pipeline = pipelines.get(row.get("pipeline")) if row.get("pipeline") else next(iter(pipelines.values()), None)
         if pipeline is None:
             raise SeedError(f"opportunity {row['name']!r}: unknown pipeline {row.get('pipeline')!r}")
-        stage = next((s for s in pipeline.stages if s.name == row.get("stage")), first_stage(pipeline))
+        stage = next((s for s in pipeline.stages if s.name == row["stage"]), None) if row.get("stage") \
+            else first_stage(pipeline)
+        if stage is None and row.get("stage"):
+            raise SeedError(f"opportunity {row['name']!r}: pipeline {pipeline.name!r} has no stage {row['stage']!r}")
         if stage is None:
             raise SeedError(f"opportunity {row['name']!r}: pipeline {pipeline.name!r} has no stages")
         contact = contacts.get(row["contact"]) if row.get("contact") else None

@@ -82,7 +82,7 @@ def create_pipeline(workspace: Workspace, data: dict) -> Pipeline:
     session().add(pipeline)
     session().flush()
     record(workspace, "create", "pipeline", pipeline.id, pipeline.name,
-           diff({}, snapshot(pipeline, PIPELINE_FIELDS)))
+           {"diff": diff({}, snapshot(pipeline, PIPELINE_FIELDS))})
     return pipeline
 
 
@@ -94,7 +94,7 @@ def update_pipeline(workspace: Workspace, pipeline: Pipeline, data: dict) -> Pip
     changes = diff(before, snapshot(pipeline, PIPELINE_FIELDS))
     if changes:
         session().flush()
-        record(workspace, "update", "pipeline", pipeline.id, pipeline.name, changes)
+        record(workspace, "update", "pipeline", pipeline.id, pipeline.name, {"diff": changes})
     return pipeline
 
 
@@ -108,7 +108,7 @@ def delete_pipeline(workspace: Workspace, pipeline: Pipeline) -> None:
     stage_ids = [stage.id for stage in pipeline.stages]
     _detach_stages(workspace, stage_ids)
     record(workspace, "delete", "pipeline", pipeline.id, pipeline.name,
-           diff(snapshot(pipeline, PIPELINE_FIELDS), {}) | {"stages": [[s.name for s in pipeline.stages], None]})
+           {"diff": diff(snapshot(pipeline, PIPELINE_FIELDS), {}), "stages": [s.name for s in pipeline.stages]})
     db.delete(pipeline)
     db.flush()
 
@@ -150,7 +150,7 @@ def add_stage(workspace: Workspace, pipeline: Pipeline, data: dict) -> PipelineS
     session().add(stage)
     session().flush()
     record(workspace, "create", "pipeline_stage", stage.id, stage.name,
-           diff({}, snapshot(stage, ("position",) + STAGE_FIELDS)) | {"pipeline": [None, pipeline.name]})
+           {"diff": diff({}, snapshot(stage, ("position",) + STAGE_FIELDS)), "pipeline": pipeline.name})
     return stage
 
 
@@ -163,7 +163,8 @@ def update_stage(workspace: Workspace, stage: PipelineStage, data: dict) -> Pipe
     changes = diff(before, snapshot(stage, STAGE_FIELDS))
     if changes:
         session().flush()
-        record(workspace, "update", "pipeline_stage", stage.id, stage.name, changes)
+        record(workspace, "update", "pipeline_stage", stage.id, stage.name,
+               {"diff": changes, "pipeline": stage.pipeline.name})
     return stage
 
 
@@ -187,7 +188,8 @@ def move_stage(workspace: Workspace, stage: PipelineStage, direction: str) -> Pi
     session().flush()
     session().expire(pipeline, ["stages"])
     record(workspace, "move", "pipeline_stage", stage.id, stage.name,
-           {"position": [before, stage.position], "order": [s.name for s in stages]})
+           {"diff": {"position": [before, stage.position]}, "order": [s.name for s in stages],
+            "pipeline": pipeline.name})
     return stage
 
 
@@ -201,7 +203,7 @@ def delete_stage(workspace: Workspace, stage: PipelineStage) -> None:
     pipeline = stage.pipeline
     _detach_stages(workspace, [stage.id])
     record(workspace, "delete", "pipeline_stage", stage.id, stage.name,
-           diff(snapshot(stage, ("position",) + STAGE_FIELDS), {}) | {"pipeline": [pipeline.name, None]})
+           {"diff": diff(snapshot(stage, ("position",) + STAGE_FIELDS), {}), "pipeline": pipeline.name})
     pipeline.stages.remove(stage)
     db.flush()
     for number, item in enumerate(pipeline.stages, start=1):
@@ -237,7 +239,7 @@ def add_stage_task(workspace: Workspace, stage: PipelineStage, data: dict) -> St
     session().add(template)
     session().flush()
     record(workspace, "create", "stage_task", template.id, template.title,
-           diff({}, snapshot(template, STAGE_TASK_FIELDS)) | {"stage": [None, stage.name]})
+           {"diff": diff({}, snapshot(template, STAGE_TASK_FIELDS)), "stage": stage.name})
     return template
 
 
@@ -251,7 +253,8 @@ def update_stage_task(workspace: Workspace, template: StageTask, data: dict) -> 
     changes = diff(before, snapshot(template, STAGE_TASK_FIELDS))
     if changes:
         session().flush()
-        record(workspace, "update", "stage_task", template.id, template.title, changes)
+        record(workspace, "update", "stage_task", template.id, template.title,
+               {"diff": changes, "stage": template.stage.name})
     return template
 
 
@@ -261,7 +264,7 @@ def delete_stage_task(workspace: Workspace, template: StageTask) -> None:
     db.execute(update(Task).where(Task.workspace_id == workspace.id, Task.stage_task_id == template.id)
                .values(stage_task_id=None))
     record(workspace, "delete", "stage_task", template.id, template.title,
-           diff(snapshot(template, STAGE_TASK_FIELDS), {}) | {"stage": [template.stage.name, None]})
+           {"diff": diff(snapshot(template, STAGE_TASK_FIELDS), {}), "stage": template.stage.name})
     template.stage.task_templates.remove(template)
     db.flush()
 
@@ -364,7 +367,8 @@ def seed_pipelines(workspace: Workspace, rows: list, context: dict) -> None:
     goal_deadline_in_days?, stages: [{name, probability, duration_days?, goal_*?,
     tasks: [{title, priority?, due_offset_days? | due_date?}]}]}``.
 
-    Pipelines are left in ``context["pipelines"][name]`` for the opportunities seeder.
+    Pipelines are left in ``context["pipelines"]`` under their name (and ``key``, if given) for the
+    opportunities seeder.
     Seeding is the scenario's starting state, not the candidate's work, so nothing is logged.
     """
     db = session()
@@ -390,5 +394,7 @@ def seed_pipelines(workspace: Workspace, rows: list, context: dict) -> None:
                     due_offset_days=None if fixed else int(task_row.get("due_offset_days", 0)),
                     due_date=date.fromisoformat(fixed) if fixed else None,
                 ))
-        pipelines[row.get("key", row["name"])] = pipeline
+        pipelines[row["name"]] = pipeline
+        if row.get("key"):
+            pipelines[row["key"]] = pipeline
     db.flush()

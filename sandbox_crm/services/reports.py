@@ -51,7 +51,6 @@ from ..models import (
     Task,
     Workspace,
 )
-from ..models.sales import OPPORTUNITY_STATUSES, PRIORITIES, TASK_STATUSES
 from ..scoping import scoped
 from . import pdf as pdf_service
 from . import segments as segment_service
@@ -580,6 +579,11 @@ class ReportResult:
             return str(int(value))
         return str(value.quantize(CENT, ROUND_HALF_UP)).replace(".", ",")
 
+    @staticmethod
+    def format_percent(percent: Optional[Decimal]) -> str:
+        """A change in percent with a decimal comma, or a dash when it cannot be computed."""
+        return "—" if percent is None else str(percent).replace(".", ",") + " %"
+
     def change(self, row: ReportRow) -> tuple[Decimal, Optional[Decimal]]:
         """Difference B − A and the change in percent (``None`` when A is zero)."""
         a, b = row.values[0], row.values[1]
@@ -820,10 +824,41 @@ def _pie(result: ReportResult) -> Optional[str]:
 
 @chart_kind("funnel", _l("Funnel"), _l("Opportunities through the sales stages"))
 def _funnel(result: ReportResult) -> Optional[str]:
-    chart = pygal.Funnel(**_chart_config(result))
-    for row in result.rows:
-        chart.add(row.label, _floats(row.values))
-    return _svg(chart)
+    """A sales funnel: one centred bar per group (in stage order), its width proportional to the value.
+
+    Drawn directly as SVG (pygal's funnel is a different, stacked shape); with a
+    comparison the two series stand side by side.
+    """
+    width, row_height, top = 800, 40, 48
+    columns = len(result.series)
+    column_width = width / columns
+    peak = max((v for row in result.rows for v in row.values), default=Decimal("0")) or Decimal("1")
+    colors = CHART_STYLE.colors
+    parts = [f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="16">{escape(result.title)}</text>']
+    for column, name in enumerate(result.series):
+        left = column_width * column
+        label_width = column_width * 0.3
+        bar_space = column_width - label_width - 12
+        centre = left + label_width + bar_space / 2
+        if columns > 1:
+            parts.append(f'<text x="{centre:.1f}" y="40" text-anchor="middle" font-size="12">{escape(name)}</text>')
+        for index, row in enumerate(result.rows):
+            value = row.values[column]
+            bar = max(float(value / peak) * bar_space, 1.0)
+            y = top + index * row_height
+            text_y = y + row_height / 2
+            parts.append(f'<text x="{left + 4:.1f}" y="{text_y:.1f}" font-size="12" fill="#222">'
+                         f'{escape(row.label[:32])}</text>')
+            parts.append(f'<rect x="{centre - bar / 2:.1f}" y="{y}" width="{bar:.1f}" height="{row_height - 6}" '
+                         f'fill="{colors[index % len(colors)]}"><title>{escape(row.label)}: '
+                         f'{escape(result.format(value))}</title></rect>')
+            parts.append(f'<text x="{centre:.1f}" y="{text_y:.1f}" text-anchor="middle" font-size="12" '
+                         f'font-weight="bold" fill="#111">{escape(result.format(value))}</text>')
+    height = top + len(result.rows) * row_height + 10
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="funnel-chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="{CHART_STYLE.font_family}" role="img" '
+            f'aria-label="{escape(result.title)}"><rect width="100%" height="100%" fill="white"/>'
+            + "".join(parts) + "</svg>")
 
 
 def render_chart(result: ReportResult) -> Optional[str]:
@@ -882,7 +917,7 @@ def report_html(result: ReportResult, svg: Optional[str]) -> str:
         if result.comparing:
             difference, percent = result.change(row)
             cells += [Markup('<td class="num">{}</td>').format(result.format(difference)),
-                      Markup('<td class="num">{}</td>').format("" if percent is None else f"{percent}%")]
+                      Markup('<td class="num">{}</td>').format(result.format_percent(percent))]
         rows.append(Markup("<tr><td>{}</td>{}</tr>").format(cells[0], Markup("").join(cells[1:])))
     if result.totals:
         rows.append(Markup('<tr class="totals"><th>{}</th>{}</tr>').format(

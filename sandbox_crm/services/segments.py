@@ -1,7 +1,7 @@
 """Segments: customers selected by rules (industry, size, region, potential value, tags, consent)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import ColumnElement, and_, exists, func, select, true
@@ -14,6 +14,7 @@ from ..models import Company, Contact, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
 from ..pagination import Page, paginate
 from ..scoping import scoped
+from ..validators import parse_amount
 
 TARGETS = ("company", "contact")
 RULE_KEYS = ("industries", "sizes", "regions", "min_value", "max_value", "tags", "tag_mode", "marketing_consent")
@@ -38,9 +39,12 @@ def clean_rules(rules: dict[str, Any]) -> dict[str, Any]:
         value = rules.get(key)
         if value not in (None, ""):
             try:
-                clean[key] = str(Decimal(str(value)).quantize(Decimal("0.01")))
-            except InvalidOperation:
+                amount = parse_amount(value)
+            except ValueError:
                 raise SegmentError(_l("Enter a number."), key) from None
+            if abs(amount) >= Decimal("1e12"):
+                raise SegmentError(_l("Enter a number."), key)
+            clean[key] = str(amount)
     if "min_value" in clean and "max_value" in clean and Decimal(clean["min_value"]) > Decimal(clean["max_value"]):
         raise SegmentError(_l("The minimum value is greater than the maximum."), "min_value")
     if clean.get("tags"):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import session
 from ..actionlog import diff, record
+from ..api import SeedError
 from ..models import Workspace
 from ..models.customers import Company, Contact
 from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, PipelineStage, Task
@@ -208,23 +209,31 @@ def completion_by_stage(workspace: Workspace, pipeline: Optional[Pipeline] = Non
 
 def completion_by_opportunity(workspace: Workspace, page: int = 1, per_page: int = 50,
                               at: Optional[datetime] = None) -> Page:
-    """Completion of tasks per opportunity (one page, least advanced first), grouped in SQL."""
+    """Completion of tasks per opportunity (one page, least advanced first), grouped in SQL.
+
+    The tasks are grouped on their own table (its opportunity index); only the page's
+    opportunities are then looked up for their names.
+    """
     at = at or now()
+    db = session()
     columns = _completion_columns(at)
-    query = (
-        select(Opportunity.id, Opportunity.name, Opportunity.status, *columns)
-        .select_from(Task).join(Opportunity, Opportunity.id == Task.opportunity_id)
-        .where(Task.workspace_id == workspace.id)
-        .group_by(Opportunity.id, Opportunity.name, Opportunity.status)
-        .order_by(columns[4], Opportunity.name, Opportunity.id)
-    )
-    result = paginate(query, page, per_page, scalars=False)
-    result.items = [
-        Completion(name, total, done, cancelled, overdue, round(float(average), 1), key=opportunity_id,
-                   extra=status)
-        for opportunity_id, name, status, total, done, cancelled, overdue, average in result.items
+    in_workspace = (Task.workspace_id == workspace.id, Task.opportunity_id.is_not(None))
+    total = db.scalar(select(func.count(func.distinct(Task.opportunity_id))).where(*in_workspace)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = list(db.execute(
+        select(Task.opportunity_id, *columns).where(*in_workspace).group_by(Task.opportunity_id)
+        .order_by(columns[4], Task.opportunity_id).limit(per_page).offset((page - 1) * per_page)
+    ))
+    names = {row.id: row for row in db.execute(
+        select(Opportunity.id, Opportunity.name, Opportunity.status)
+        .where(Opportunity.id.in_([row[0] for row in rows])))}
+    items = [
+        Completion(names[opportunity_id].name, total_, done, cancelled, overdue, round(float(average), 1),
+                   key=opportunity_id, extra=names[opportunity_id].status)
+        for opportunity_id, total_, done, cancelled, overdue, average in rows if opportunity_id in names
     ]
-    return result
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 def assignees(workspace: Workspace) -> list[str]:
@@ -324,7 +333,7 @@ def create_task(workspace: Workspace, data: dict) -> Task:
     _settle_progress(task, percent_given=True)
     session().add(task)
     session().flush()
-    record(workspace, "create", "task", task.id, task.title, diff({}, snapshot(task, TASK_FIELDS)))
+    record(workspace, "create", "task", task.id, task.title, {"diff": diff({}, snapshot(task, TASK_FIELDS))})
     return task
 
 
@@ -350,7 +359,7 @@ def update_task(workspace: Workspace, task: Task, data: dict) -> Task:
     changes = diff(before, snapshot(task, TASK_FIELDS))
     if changes:
         verb = "complete" if task.status == "done" and not was_done else "update"
-        record(workspace, verb, "task", task.id, task.title, changes)
+        record(workspace, verb, "task", task.id, task.title, {"diff": changes})
     return task
 
 
@@ -370,7 +379,7 @@ def set_progress(workspace: Workspace, task: Task, percent: int) -> Task:
     if changes:
         session().flush()
         verb = "complete" if task.status == "done" and not was_done else "update"
-        record(workspace, verb, "task", task.id, task.title, changes)
+        record(workspace, verb, "task", task.id, task.title, {"diff": changes})
     return task
 
 
@@ -383,13 +392,13 @@ def complete_task(workspace: Workspace, task: Task) -> Task:
     _settle_progress(task, percent_given=False)
     session().flush()
     record(workspace, "complete", "task", task.id, task.title,
-           diff(before, snapshot(task, ("status", "percent_complete", "completed_at"))))
+           {"diff": diff(before, snapshot(task, ("status", "percent_complete", "completed_at")))})
     return task
 
 
 def delete_task(workspace: Workspace, task: Task) -> None:
     """Delete a task and log its last values."""
-    record(workspace, "delete", "task", task.id, task.title, diff(snapshot(task, TASK_FIELDS), {}))
+    record(workspace, "delete", "task", task.id, task.title, {"diff": diff(snapshot(task, TASK_FIELDS), {})})
     session().delete(task)
     session().flush()
 
@@ -410,6 +419,8 @@ def seed_tasks(workspace: Workspace, rows: list, context: dict) -> None:
     for row in rows:
         opportunity = opportunities.get(row["opportunity"]) if row.get("opportunity") else None
         company = companies.get(row["company"]) if row.get("company") else None
+        if (row.get("opportunity") and opportunity is None) or (row.get("company") and company is None):
+            raise SeedError(f"task {row['title']!r}: unknown opportunity or company key")
         if row.get("due_in_days") is not None:
             due = today + timedelta(days=int(row["due_in_days"]))
         else:

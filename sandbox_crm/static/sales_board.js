@@ -23,17 +23,19 @@
   }
 
   function updateSums(data) {
+    // Column headers on the board and rows of the "values by stage" table carry data-stage-id.
     Object.keys(data.columns || {}).forEach(function (stageId) {
-      var column = board.querySelector('[data-stage-id="' + stageId + '"]');
-      if (!column) { return; }
-      ["count", "value", "weighted"].forEach(function (key) {
-        var cell = column.querySelector('[data-col="' + key + '"]');
-        if (cell) { cell.textContent = data.columns[stageId][key]; }
+      document.querySelectorAll('[data-stage-id="' + stageId + '"]').forEach(function (holder) {
+        Object.keys(data.columns[stageId]).forEach(function (key) {
+          var cell = holder.querySelector('[data-col="' + key + '"]');
+          if (cell && cell.closest("[data-stage-id]") === holder) { cell.textContent = data.columns[stageId][key]; }
+        });
       });
     });
     ["count", "value", "weighted"].forEach(function (key) {
-      var cell = document.querySelector('[data-total="' + key + '"]');
-      if (cell && data.totals) { cell.textContent = data.totals[key]; }
+      document.querySelectorAll('[data-total="' + key + '"]').forEach(function (cell) {
+        if (data.totals) { cell.textContent = data.totals[key]; }
+      });
     });
   }
 

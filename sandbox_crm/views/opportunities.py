@@ -58,7 +58,11 @@ def opportunities():
     form = _filter_form(list_pipelines(g.workspace))
     company_picker(form.company)
     company: Optional[Company] = None
-    if form.company.data and not form.company.errors:
+    if int_arg("company_id"):
+        # A link from a company's page names it by id.
+        company = get_or_404(Company, g.workspace, int_arg("company_id"))
+        form.company.data = company_reference(company)
+    elif form.company.data and not form.company.errors:
         _ok, company = resolve_company(form.company)
 
     def valid(name: str) -> Any:
@@ -77,7 +81,7 @@ def opportunities():
     page = service.list_opportunities(g.workspace, filters, _page(), PER_PAGE, sort)
     totals = service.filter_totals(g.workspace, filters)
     if "apply" in request.args:
-        service.record_filter(g.workspace, "opportunity", filters.active() | {"sort": sort, "results": page.total})
+        service.record_filter(g.workspace, "opportunity", filters.active() | {"sort": sort}, page.total)
         session().commit()
     args = request.args.to_dict()
     return render_template(
@@ -231,9 +235,10 @@ def opportunity_move(opportunity_id: int):
         currency = opportunity.pipeline.currency
         return jsonify({
             "ok": True, "message": message, "stage_id": stage.id, "tasks_created": [t.title for t in tasks],
-            "columns": {str(row.stage.id): {"count": row.count, "value": sales_amount(row.value, currency),
-                                            "weighted": sales_amount(row.weighted, currency)}
-                        for row in summary.stages},
+            "columns": {str(row.stage.id): {
+                "count": row.count, "value": sales_amount(row.value, currency),
+                "weighted": sales_amount(row.weighted, currency), "average": sales_amount(row.average, currency),
+                "share": f"{summary.share(row)}%"} for row in summary.stages},
             "totals": {"count": summary.open_count, "value": sales_amount(summary.open_value, currency),
                        "weighted": sales_amount(summary.weighted, currency)},
         })
@@ -301,10 +306,10 @@ def opportunity_delete(opportunity_id: int):
 @bp.route("/w/<int:ws_id>/board")
 def board():
     pipelines = list_pipelines(g.workspace)
-    if not pipelines:
-        return render_template("sandbox_crm/opportunities/board.html", pipelines=[], pipeline=None)
     pipeline_id = int_arg("pipeline")
-    pipeline = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else pipelines[0]
+    pipeline = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else next(iter(pipelines), None)
+    if pipeline is None:
+        return render_template("sandbox_crm/opportunities/board.html", pipelines=[], pipeline=None)
     form = _filter_form(pipelines)
     close_from = None if form.close_from.errors else form.close_from.data
     close_to = None if form.close_to.errors else form.close_to.data
@@ -316,7 +321,7 @@ def board():
             params["close_from"] = close_from.isoformat()
         if close_to:
             params["close_to"] = close_to.isoformat()
-        service.record_filter(g.workspace, "board", params)
+        service.record_filter(g.workspace, "board", params, summary.open_count)
         session().commit()
     stage_options = [(s.id, f"{s.position}. {s.name}") for s in pipeline.stages]
     return render_template("sandbox_crm/opportunities/board.html", pipelines=pipelines, pipeline=pipeline,

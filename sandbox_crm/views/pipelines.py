@@ -34,6 +34,12 @@ register_nav("sandbox.pipelines", _l("Sales pipelines"), 40)
 GOAL_FIELDS = service.GOAL_FIELDS
 
 
+def _require_csrf() -> None:
+    """Refuse a button-only POST without a valid CSRF token (it has no form of its own to validate)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
 def _form_data(form: Any, fields: tuple[str, ...]) -> dict:
     return {name: getattr(form, name).data for name in fields if hasattr(form, name)}
 
@@ -120,6 +126,7 @@ def pipeline_edit(pipeline_id: int):
 @bp.route("/w/<int:ws_id>/pipelines/<int:pipeline_id>/delete", methods=["POST"])
 def pipeline_delete(pipeline_id: int):
     pipeline = get_or_404(Pipeline, g.workspace, pipeline_id)
+    _require_csrf()
     name = pipeline.name
     try:
         service.delete_pipeline(g.workspace, pipeline)
@@ -179,6 +186,7 @@ def stage_move(stage_id: int, direction: str):
     stage = get_or_404(PipelineStage, g.workspace, stage_id)
     if direction not in ("up", "down"):
         abort(404)
+    _require_csrf()
     pipeline_id = stage.pipeline_id
     try:
         service.move_stage(g.workspace, stage, direction)
@@ -192,6 +200,7 @@ def stage_move(stage_id: int, direction: str):
 @bp.route("/w/<int:ws_id>/stages/<int:stage_id>/delete", methods=["POST"])
 def stage_delete(stage_id: int):
     stage = get_or_404(PipelineStage, g.workspace, stage_id)
+    _require_csrf()
     pipeline_id, name = stage.pipeline_id, stage.name
     try:
         service.delete_stage(g.workspace, stage)
@@ -242,6 +251,7 @@ def stage_task_edit(template_id: int):
 @bp.route("/w/<int:ws_id>/stage-tasks/<int:template_id>/delete", methods=["POST"])
 def stage_task_delete(template_id: int):
     template = get_or_404(StageTask, g.workspace, template_id)
+    _require_csrf()
     stage_id = template.stage_id
     service.delete_stage_task(g.workspace, template)
     session().commit()

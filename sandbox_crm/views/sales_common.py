@@ -45,7 +45,8 @@ def safe_next(default: str) -> str:
     """The ``next`` form/query value when it is a path of this site, else ``default``."""
     target = request.form.get("next") or request.args.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not parts.scheme and not parts.netloc):
         return target
     return default
 

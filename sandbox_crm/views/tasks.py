@@ -51,7 +51,11 @@ def tasks():
     form.validate()
     company_picker(form.company)
     company: Optional[Company] = None
-    if form.company.data and not form.company.errors:
+    if int_arg("company_id"):
+        # A link from a company's page names it by id.
+        company = get_or_404(Company, g.workspace, int_arg("company_id"))
+        form.company.data = company_reference(company)
+    elif form.company.data and not form.company.errors:
         _ok, company = resolve_company(form.company)
 
     def valid(name: str) -> Any:
@@ -77,7 +81,7 @@ def tasks():
     page = service.list_tasks(g.workspace, filters, _page(), PER_PAGE, sort)
     totals = service.completion_totals(g.workspace, filters)
     if "apply" in request.args:
-        record_filter(g.workspace, "task", filters.active() | {"sort": sort, "results": page.total})
+        record_filter(g.workspace, "task", filters.active() | {"sort": sort}, page.total)
         session().commit()
     args = request.args.to_dict()
     args.pop("apply", None)

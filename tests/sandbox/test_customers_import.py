@@ -240,7 +240,7 @@ def test_seeded_sources_are_offered_on_the_import_page(login_as, sandbox_app):
         ws = create_workspace("Seeded", "user:1", {"leads_csv": [LEADS], "leads_pasted": ["Ewa Lis, Gamma S.A."]})
         sandbox_crm.session().commit()
     page = login_as("user:1").get(url(ws, "import")).get_data(as_text=True)
-    assert "leady.csv" in page and "wizytówki.txt" in page and "scenario&#39;s source" in page
+    assert "leady.csv" in page and "wizytówki.txt" in page and "scenario's source" in page
 
 
 def test_import_sources_are_isolated(login_as, workspace, sandbox_app):

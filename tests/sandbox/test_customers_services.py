@@ -249,3 +249,15 @@ def test_seeders_load_companies_contacts_and_lead_sources(ctx):
 def test_bad_seed_rows_raise_seed_error(ctx, seed):
     with pytest.raises(SeedError):
         create_workspace("Bad", "user:1", seed)
+
+
+def test_delete_is_refused_while_other_areas_use_the_customer(ws):
+    from sales_factories import make_opportunity, make_pipeline
+
+    firm = company(ws, name="Klient z szansą")
+    make_opportunity(ws, firm, make_pipeline(ws))
+    with pytest.raises(service.CustomerError) as error:
+        service.delete_company(ws, firm)
+    assert "crm_opportunity" in str(error.value.errors["company"])
+    assert statements(ws, "delete") == []
+    assert sandbox_crm.session().get(Company, firm.id) is not None

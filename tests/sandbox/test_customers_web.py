@@ -282,3 +282,21 @@ def test_frozen_workspace_refuses_writes_and_hides_write_buttons(login_as, works
     assert client.get(url(workspace, "companies?industry=IT")).status_code == 200
     assert len(statements(workspace)) == before  # viewing a frozen workspace leaves no trace
     assert sandbox_crm.session().scalar(select(Tag).where(Tag.name == "x")) is None
+
+
+def test_translated_messages_escape_their_variables(client, workspace, sandbox_app):
+    ids = make_rows(sandbox_app, workspace)
+    client.post(url(workspace, f"companies/{ids['company']}/tags"), data={"name": "<i>x</i>"})
+    page = client.get(url(workspace, f"companies/{ids['company']}")).get_data(as_text=True)
+    assert "<i>x</i>" not in page and "&lt;i&gt;x&lt;/i&gt;" in page
+
+
+def test_delete_of_a_used_company_shows_why(client, workspace, sandbox_app):
+    from sales_factories import make_opportunity, make_pipeline
+
+    ids = make_rows(sandbox_app, workspace)
+    with sandbox_app.test_request_context():
+        make_opportunity(workspace, sandbox_crm.session().get(Company, ids["company"]), make_pipeline(workspace))
+        sandbox_crm.session().commit()
+    response = client.post(url(workspace, f"companies/{ids['company']}/delete"), follow_redirects=True)
+    assert response.status_code == 200 and "used by other records" in response.get_data(as_text=True)

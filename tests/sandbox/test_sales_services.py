@@ -2,7 +2,7 @@
 won/lost, tasks, periods and completion, values per stage, seeding."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -87,8 +87,8 @@ def test_create_pipeline_logs_goal(ctx, workspace):
     })
     assert pipeline_service.goal_report(pipeline).ok
     [created] = statements(workspace, "create", "pipeline")
-    assert created.result["goal_target"] == [None, "150000"]
-    assert created.result["goal_deadline"] == [None, "2030-06-30"]
+    assert created.result["diff"]["goal_target"] == [None, "150000"]
+    assert created.result["diff"]["goal_deadline"] == [None, "2030-06-30"]
 
 
 def test_pipeline_needs_a_name(ctx, workspace):
@@ -101,7 +101,7 @@ def test_update_pipeline_logs_only_changes(ctx, workspace):
     pipeline = make_pipeline(workspace)
     pipeline_service.update_pipeline(workspace, pipeline, {"name": "B2B wholesale", "goal_metric": "won_count"})
     [updated] = statements(workspace, "update", "pipeline")
-    assert updated.result == {"goal_metric": [None, "won_count"]}
+    assert updated.result["diff"] == {"goal_metric": [None, "won_count"]}
     pipeline_service.update_pipeline(workspace, pipeline, {"goal_metric": "won_count"})
     assert len(statements(workspace, "update", "pipeline")) == 1
 
@@ -112,7 +112,7 @@ def test_stages_are_appended_in_order_and_reordered(ctx, workspace):
     pipeline_service.move_stage(workspace, stage_named(pipeline, "Negotiation"), "up")
     assert [s.name for s in sorted(pipeline.stages, key=lambda s: s.position)] == ["Qualification", "Negotiation", "Offer"]
     [moved] = statements(workspace, "move", "pipeline_stage")
-    assert moved.result["position"] == [3, 2]
+    assert moved.result["diff"]["position"] == [3, 2]
     with pytest.raises(SalesError):
         pipeline_service.move_stage(workspace, stage_named(pipeline, "Qualification"), "up")
     with pytest.raises(SalesError):
@@ -152,7 +152,7 @@ def test_stage_task_needs_one_due_rule(ctx, workspace):
     template = pipeline_service.add_stage_task(workspace, stage, {"title": "Call", "due_date": date(2030, 1, 1)})
     pipeline_service.update_stage_task(workspace, template, {"due_date": None, "due_offset_days": 2})
     assert (template.due_offset_days, template.due_date) == (2, None)
-    assert statements(workspace, "update", "stage_task")[0].result["due_offset_days"] == [None, 2]
+    assert statements(workspace, "update", "stage_task")[0].result["diff"]["due_offset_days"] == [None, 2]
 
 
 def test_schedule_lays_stages_and_tasks_on_a_time_axis(ctx, workspace):
@@ -187,9 +187,9 @@ def test_create_opportunity_enters_first_stage_and_creates_its_tasks(ctx, worksp
     assert task.company_id == company.id and task.stage_id == opportunity.stage_id
     assert to_local(task.due_at).date() == local_today() + timedelta(days=1)
     [created] = statements(workspace, "create", "opportunity")
-    assert created.result["stage"] == [None, "Qualification"]
+    assert created.result["diff"]["stage"] == [None, "Qualification"]
     assert created.result["tasks_created"] == ["Call the customer"]
-    assert created.result["company_id"] == [None, company.id]
+    assert created.result["diff"]["company_id"] == [None, company.id]
 
 
 def test_opportunity_needs_company_of_this_workspace(ctx, workspace, sandbox_session):
@@ -244,8 +244,8 @@ def test_move_creates_stage_tasks_with_due_dates_and_history(ctx, workspace, san
         (None, "Qualification"), ("Qualification", "Offer")]
     assert opportunity.history[-1].note == "Needs analysed"
     [moved] = statements(workspace, "move", "opportunity")
-    assert moved.result["stage"] == ["Qualification", "Offer"]
-    assert moved.result["stage_id"] == [pipeline.stages[0].id, offer.id]
+    assert moved.result["diff"]["stage"] == ["Qualification", "Offer"]
+    assert moved.result["diff"]["stage_id"] == [pipeline.stages[0].id, offer.id]
     assert sorted(moved.result["tasks_created"]) == ["Follow-up call", "Send the offer", "Tender deadline"]
 
 
@@ -279,8 +279,8 @@ def test_won_and_lost_need_a_reason(ctx, workspace):
     opp_service.close_opportunity(workspace, opportunity, won=False, reason="Competitor 15% cheaper")
     assert opportunity.status == "lost" and opportunity.closed_at is not None
     [lost] = statements(workspace, "lost", "opportunity")
-    assert lost.result["status"] == ["open", "lost"]
-    assert lost.result["close_reason"] == [None, "Competitor 15% cheaper"]
+    assert lost.result["diff"]["status"] == ["open", "lost"]
+    assert lost.result["diff"]["close_reason"] == [None, "Competitor 15% cheaper"]
     assert opportunity.history[-1].status == "lost"
 
 
@@ -305,9 +305,9 @@ def test_update_opportunity_with_new_stage_is_a_move(ctx, workspace):
     opp_service.update_opportunity(workspace, opportunity, {"value": Decimal("12500.50"),
                                                             "stage_id": stage_named(pipeline, "Negotiation").id})
     [updated] = statements(workspace, "update", "opportunity")
-    assert updated.result == {"value": ["10000", "12500.50"]}
+    assert updated.result["diff"] == {"value": ["10000", "12500.50"]}
     [moved] = statements(workspace, "move", "opportunity")
-    assert moved.result["stage"] == ["Qualification", "Negotiation"]
+    assert moved.result["diff"]["stage"] == ["Qualification", "Negotiation"]
 
 
 def test_update_opportunity_to_another_pipeline(ctx, workspace):
@@ -431,7 +431,7 @@ def test_progress_and_completion(ctx, workspace):
         task_service.set_progress(workspace, task, 101)
     verbs = [s.verb for s in statements(workspace, object_type="task")]
     assert verbs == ["create", "update", "complete", "update", "complete"]
-    assert statements(workspace, "complete", "task")[-1].result["status"] == ["in_progress", "done"]
+    assert statements(workspace, "complete", "task")[-1].result["diff"]["status"] == ["in_progress", "done"]
 
 
 def test_task_of_opportunity_takes_its_company_and_stage(ctx, workspace):
@@ -454,11 +454,11 @@ def test_task_of_opportunity_takes_its_company_and_stage(ctx, workspace):
 def test_update_task_logs_diff_and_complete(ctx, workspace):
     task = _task(workspace, "Call", TODAY)
     task_service.update_task(workspace, task, {"priority": "high", "title": "Call back"})
-    assert statements(workspace, "update", "task")[0].result == {"priority": ["normal", "high"],
+    assert statements(workspace, "update", "task")[0].result["diff"] == {"priority": ["normal", "high"],
                                                                  "title": ["Call", "Call back"]}
     task_service.update_task(workspace, task, {"status": "done"})
     assert task.percent_complete == 100
-    assert statements(workspace, "complete", "task")[0].result["status"] == ["open", "done"]
+    assert statements(workspace, "complete", "task")[0].result["diff"]["status"] == ["open", "done"]
 
 
 def test_completion_summaries(ctx, workspace):
@@ -517,3 +517,16 @@ def test_seed_with_unknown_company_key_fails(ctx):
     bad = SEED | {"opportunities": [{"name": "X", "company": "nope"}]}
     with pytest.raises(SeedError):
         create_workspace("Bad", "user:1", seed=bad)
+
+
+@pytest.mark.parametrize("section, rows", [
+    ("opportunities", [{"name": "X", "company": "hotel", "stage": "No such stage"}]),
+    ("opportunities", [{"name": "X", "company": "hotel", "pipeline": "No such pipeline"}]),
+    ("tasks", [{"title": "X", "opportunity": "nope"}]),
+    ("tasks", [{"title": "X", "company": "nope"}]),
+])
+def test_seed_with_unknown_reference_fails(ctx, section, rows):
+    from sandbox_crm.api import SeedError
+
+    with pytest.raises(SeedError):
+        create_workspace("Bad", "user:1", seed=SEED | {section: rows})

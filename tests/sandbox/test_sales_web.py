@@ -104,7 +104,7 @@ def test_create_pipeline_and_see_smart_hints(workspace, client, sandbox_session)
     assert pipeline.goal_target == Decimal("150000.00") and pipeline.customer_type == "b2b"
     assert "SMART" in page and "smart-missing" in page
     [created] = statements(workspace, "create", "pipeline")
-    assert created.result["name"] == [None, "Hotels"]
+    assert created.result["diff"]["name"] == [None, "Hotels"]
 
 
 def test_pipeline_form_bad_input_keeps_values(workspace, client, sandbox_session):
@@ -134,7 +134,7 @@ def test_stages_add_reorder_and_delete_through_pages(workspace, client, sandbox_
     assert client.post(base(workspace) + f"/stages/{stage.id}/move/up").status_code == 302
     assert one(sandbox_session, PipelineStage, workspace, name="Negotiation").position == 2
     assert client.post(base(workspace) + f"/stages/{stage.id}/move/sideways").status_code == 404
-    assert statements(workspace, "move", "pipeline_stage")[0].result["position"] == [3, 2]
+    assert statements(workspace, "move", "pipeline_stage")[0].result["diff"]["position"] == [3, 2]
     assert client.post(base(workspace) + f"/stages/{stage.id}/delete").status_code == 302
     assert statements(workspace, "delete", "pipeline_stage")[0].object_name == "Negotiation"
 
@@ -155,7 +155,7 @@ def test_stage_tasks_through_pages(workspace, client, sandbox_session, build):
     edit = client.post(base(workspace) + f"/stage-tasks/{template.id}/edit",
                        data={"title": "Call back", "priority": "urgent", "due_offset_days": "3"})
     assert edit.status_code == 302
-    assert statements(workspace, "update", "stage_task")[0].result["title"] == ["Call", "Call back"]
+    assert statements(workspace, "update", "stage_task")[0].result["diff"]["title"] == ["Call", "Call back"]
 
 
 # --- opportunities ---------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_create_opportunity_through_form(seeded, client, sandbox_session):
     assert opportunity.value == Decimal("12500.50") and opportunity.stage_id == stage.id
     assert [t.title for t in sandbox_session.scalars(select(Task).where(Task.opportunity_id == opportunity.id))] == [
         "Qualify"]
-    assert statements(seeded, "create", "opportunity")[0].result["value"] == [None, "12500.50"]
+    assert statements(seeded, "create", "opportunity")[0].result["diff"]["value"] == [None, "12500.50"]
 
 
 def test_opportunity_form_bad_input_keeps_values(seeded, client, sandbox_session):
@@ -195,8 +195,8 @@ def test_edit_opportunity_value_and_stage(seeded, client, sandbox_session):
         "name": "Coffee for Wawel", "company": "Hotel Pod Wawelem sp. z o.o.", "stage_id": str(lead.id),
         "value": "50000", "currency": "PLN"})
     assert response.status_code == 302
-    assert statements(seeded, "update", "opportunity")[0].result["value"] == ["48000", "50000"]
-    assert statements(seeded, "move", "opportunity")[0].result["stage"] == ["Offer", "Lead"]
+    assert statements(seeded, "update", "opportunity")[0].result["diff"]["value"] == ["48000", "50000"]
+    assert statements(seeded, "move", "opportunity")[0].result["diff"]["stage"] == ["Offer", "Lead"]
 
 
 def test_board_move_endpoint_json(seeded, client, sandbox_session):
@@ -209,7 +209,7 @@ def test_board_move_endpoint_json(seeded, client, sandbox_session):
     assert body["ok"] and body["stage_id"] == lead.id and body["tasks_created"] == ["Qualify"]
     assert body["columns"][str(lead.id)]["count"] == 1
     [moved] = statements(seeded, "move", "opportunity")
-    assert moved.result["stage"] == ["Offer", "Lead"]
+    assert moved.result["diff"]["stage"] == ["Offer", "Lead"]
 
 
 def test_board_move_form_without_js_redirects(seeded, client, sandbox_session):
@@ -221,6 +221,9 @@ def test_board_move_form_without_js_redirects(seeded, client, sandbox_session):
     evil = client.post(base(seeded) + f"/opportunities/{opportunity.id}/move",
                        data={"stage_id": lead.id, "next": "//evil.example/x"})
     assert "evil.example" not in evil.headers["Location"]
+    backslash = client.post(base(seeded) + f"/opportunities/{opportunity.id}/move",
+                            data={"stage_id": lead.id, "next": "/\\evil.example/x"})
+    assert "evil.example" not in backslash.headers["Location"]
 
 
 def test_board_move_bad_stage_ids(seeded, client, sandbox_session, build):
@@ -258,7 +261,7 @@ def test_won_lost_need_reason_through_page(seeded, client, sandbox_session):
     assert client.post(url, data={"outcome": "won", "reason": "Signed for 3 years"}).status_code == 302
     assert one(sandbox_session, Opportunity, seeded, name="Coffee for Wawel").status == "won"
     [won] = statements(seeded, "won", "opportunity")
-    assert won.result["close_reason"] == [None, "Signed for 3 years"]
+    assert won.result["diff"]["close_reason"] == [None, "Signed for 3 years"]
     again = client.post(url, data={"outcome": "lost", "reason": "Changed mind"})
     assert again.status_code == 400
     assert client.post(base(seeded) + f"/opportunities/{opportunity.id}/reopen").status_code == 302
@@ -278,7 +281,7 @@ def test_filters_log_only_when_applied(seeded, client):
     assert page.status_code == 200 and "Coffee for Wawel" in page.get_data(as_text=True)
     [applied] = statements(seeded, "filter", "opportunity")
     assert applied.result["filters"]["status"] == "open" and applied.result["filters"]["value_min"] == "40000"
-    assert applied.result["filters"]["results"] == 1
+    assert applied.result["count"] == 1
     client.get(base(seeded) + "/tasks/?period=week&priority=high&apply=1")
     client.get(base(seeded) + "/board?close_from=2020-01-01&apply=1")
     assert [s.object_type for s in statements(seeded, "filter")] == ["opportunity", "task", "board"]
@@ -427,3 +430,49 @@ def test_board_and_list_queries_do_not_grow_with_rows(seeded, client, sandbox_ap
     build(add(40))
     large = {path: queries(path) for path in small}
     assert large == small
+
+
+def test_edit_moves_opportunity_to_another_pipeline(seeded, client, sandbox_session, build):
+    retail = build(lambda: make_pipeline(seeded, "Retail"))
+    opportunity = one(sandbox_session, Opportunity, seeded, name="Coffee for Wawel")
+    old_pipeline_id = opportunity.pipeline_id
+    response = client.post(base(seeded) + f"/opportunities/{opportunity.id}/edit", data={
+        "name": "Coffee for Wawel", "company": "Hotel Pod Wawelem sp. z o.o.", "stage_id": str(retail.stages[1].id),
+        "value": "48000", "currency": "PLN"})
+    assert response.status_code == 302
+    moved = one(sandbox_session, Opportunity, seeded, name="Coffee for Wawel")
+    assert (moved.pipeline_id, moved.stage_id) == (retail.id, retail.stages[1].id)
+    [statement] = statements(seeded, "move", "opportunity")
+    assert statement.result["diff"]["pipeline_id"] == [old_pipeline_id, retail.id]
+
+
+def test_lists_accept_a_company_id_from_the_company_page(seeded, client, sandbox_session, build):
+    other = build(lambda: make_company(seeded, "Unrelated S.A."))
+    hotel = one(sandbox_session, Opportunity, seeded, name="Coffee for Wawel").company_id
+    assert "Coffee for Wawel" in client.get(base(seeded) + f"/opportunities/?company_id={hotel}").get_data(as_text=True)
+    assert "Coffee for Wawel" not in client.get(base(seeded) + f"/opportunities/?company_id={other.id}").get_data(
+        as_text=True)
+    assert "Prepare demo" in client.get(base(seeded) + f"/tasks/?company_id={hotel}").get_data(as_text=True)
+    assert client.get(base(seeded) + "/tasks/?company_id=999999").status_code == 404
+
+
+def test_board_move_needs_the_csrf_token_the_page_carries(seeded, client, sandbox_app, sandbox_session):
+    import re
+
+    opportunity = one(sandbox_session, Opportunity, seeded, name="Coffee for Wawel")
+    lead = one(sandbox_session, PipelineStage, seeded, name="Lead")
+    sandbox_app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        url = base(seeded) + f"/opportunities/{opportunity.id}/move"
+        json_headers = {"Accept": "application/json"}
+        assert client.post(url, data={"stage_id": lead.id}, headers=json_headers).status_code == 400
+        page = client.get(base(seeded) + "/board").get_data(as_text=True)
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+        # What sales_board.js sends: the token in the header and in the body.
+        response = client.post(url, data={"stage_id": lead.id, "csrf_token": token},
+                               headers=json_headers | {"X-CSRFToken": token})
+        assert response.status_code == 200 and response.get_json()["ok"]
+        stage_button = client.post(base(seeded) + f"/stages/{lead.id}/move/down")
+        assert stage_button.status_code == 400
+    finally:
+        sandbox_app.config["WTF_CSRF_ENABLED"] = False

@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from flask_babel import force_locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -183,7 +184,7 @@ def test_older_autosave_arriving_late_does_not_overwrite_newer(running, db_sessi
 
 
 def test_bad_answer_is_a_clear_error_not_a_crash(running):
-    with pytest.raises(services.TheoryError, match="could not be read"):
+    with force_locale("en"), pytest.raises(services.TheoryError, match="could not be read"):
         services.save_answer(running, 1, {"nonsense": [1, 2]} if running.items[0].snapshot["item"]["type"] != "matching"
                              else 42, 1, now=T0)
     with pytest.raises(services.TheoryError):
@@ -216,7 +217,7 @@ def test_pause_refuses_answers_and_resume_restores_the_clock(running, db_session
 
 def test_operator_action_needs_a_reason(running):
     operator = factories.make_user(factories.Role.OPERATOR)
-    with pytest.raises(services.TheoryError, match="reason"):
+    with force_locale("en"), pytest.raises(services.TheoryError, match="reason"):
         services.operator_action(running.session, operator, OperatorActionKind.INCIDENT, "   ")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from examportal.extensions import db
 from examportal.models import AuditEntry, OutboxMail, Role, User
 from examportal.security import check_password
+from examportal.validators import pesel_with_checksum
 from tests.factories import PASSWORD, fresh_globals_per_request, make_user, valid_pesel
 
 
@@ -222,7 +223,7 @@ BAD_INPUTS = {
     "no consent": ({"rodo_consent": None}, "rodo_consent"),
     "pesel missing": ({"pesel": ""}, "pesel"),
     "pesel wrong check digit": ({"pesel": valid_pesel(BIRTH)[:10] + str((int(valid_pesel(BIRTH)[10]) + 1) % 10)}, "pesel"),
-    "pesel impossible date": ({"pesel": "90023001236"}, "pesel"),
+    "pesel impossible date": ({"pesel": pesel_with_checksum("9002300123")}, "pesel"),  # 30 February
     "pesel of another birth date": ({"pesel": valid_pesel(date(1991, 5, 17))}, "pesel"),
     "pesel with letters": ({"pesel": "9005170123a"}, "pesel"),
     "pesel with a superscript digit": ({"pesel": "9005170123²"}, "pesel"),
@@ -384,7 +385,7 @@ def test_login_email_is_case_insensitive(client):
     user = make_user(Role.CANDIDATE, email="jan.nowak@example.pl")
     assert post_login(client, "Jan.Nowak@Example.PL", PASSWORD).status_code == 302
     assert is_logged_in(client)
-    assert user.id
+    assert audit_actions("account.login")[0].actor_id == user.id
 
 
 @pytest.mark.parametrize("email, password", [

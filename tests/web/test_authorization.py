@@ -105,8 +105,14 @@ DECISIONS = {
     ("theory.session_results", "POST"): STAFF_ONLY_ON_B,
     ("theory.committee_results", "GET"): decide(403, assessor=404),
     ("theory.committee_attempt", "GET"): decide(403, assessor=404),
+    # The practical exam: only the candidate's own enrolment.
+    ("practical.overview", "GET"): decide(403, candidate=404),
+    ("practical.start", "POST"): decide(403, candidate=404),
+    ("practical.finish", "POST"): decide(403, candidate=404),
+    ("practical.practice", "POST"): decide(403, candidate=404),
     # The committee's assessment: only members of that session's committee.
     ("committee.case", "GET"): decide(403, assessor=404),
+    ("committee.practical_xapi", "GET"): decide(403, assessor=404),
     ("committee.save_scores", "POST"): decide(403, assessor=404),
     ("committee.consolidation", "GET"): decide(403, assessor=404),
     ("committee.record_results", "POST"): decide(403, assessor=404),

@@ -149,8 +149,11 @@ def test_autosave_json_ack_replay_and_bad_input(app, world):
     replay = candidate.post(url, data=data).get_json()
     assert replay["saved_at"] == ack["saved_at"]
     # Bad input: a clear JSON error, never a 500.
+    choice = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == "single_choice")
+    ordering = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == "ordering")
     for bad in ({"position": "x", "seq": "2"}, {"position": "1", "seq": ""}, {"position": "77", "seq": "3"},
-                {"position": "1", "seq": "4", "answer": "<script>", "order-zz": "9"}):
+                {"position": str(choice), "seq": "4", "answer": "<script>"},
+                {"position": str(ordering), "seq": "5", "order-s1": "1", "order-s2": "1", "order-s3": "9"}):
         response = candidate.post(url, data=bad)
         assert response.status_code in (400, 404) and response.get_json()["error"]
     heartbeat = candidate.post(f"/theory/attempts/{attempt.id}/heartbeat").get_json()
@@ -163,13 +166,13 @@ def test_plain_form_bad_answer_shows_an_error(app, world):
     candidate = client_as(app, world["candidate"])
     candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
     attempt = _attempt(world)
-    response = candidate.post(f"/theory/attempts/{attempt.id}/q/1", data={"answer": "not-an-option!", "go": "next",
-                                                                          "order-x": "99"})
-    ordering = attempt.items[0].snapshot["item"]["type"]
-    if ordering in ("single_choice", "multiple_choice", "true_false"):
-        assert response.status_code == 400 and "role=\"alert\"" in response.get_data(as_text=True)
-    else:  # ordering/matching ignore an "answer" field: nothing chosen, nothing wrong
-        assert response.status_code == 302
+    choice = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == "single_choice")
+    response = candidate.post(f"/theory/attempts/{attempt.id}/q/{choice}", data={"answer": "not-an-option!", "go": "next"})
+    assert response.status_code == 400 and 'role="alert"' in response.get_data(as_text=True)
+    assert not _attempt(world).items[choice - 1].is_answered
+    # Moving on without choosing anything is not an error.
+    response = candidate.post(f"/theory/attempts/{attempt.id}/q/{choice}", data={"go": "next"})
+    assert response.status_code == 302
 
 
 def test_operator_actions_require_a_reason_and_are_recorded(app, world):

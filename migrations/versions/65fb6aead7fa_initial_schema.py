@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: afbe63d900c8
+Revision ID: 65fb6aead7fa
 Revises: 
-Create Date: 2026-11-26 05:15:16.413080
+Create Date: 2026-11-26 05:31:08.088815
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'afbe63d900c8'
+revision = '65fb6aead7fa'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -146,6 +146,22 @@ def upgrade():
     with op.batch_alter_table('outcome_set', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outcome_set_qualification_id'), ['qualification_id'], unique=False)
 
+    op.create_table('practice_workspace',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('qualification_id', sa.Integer(), nullable=False),
+    sa.Column('scenario_code', sa.String(length=80), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['qualification_id'], ['qualification.id'], name=op.f('fk_practice_workspace_qualification_id_qualification')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_practice_workspace_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_practice_workspace')),
+    sa.UniqueConstraint('workspace_id', name=op.f('uq_practice_workspace_workspace'))
+    )
+    with op.batch_alter_table('practice_workspace', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_practice_workspace_qualification_id'), ['qualification_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_practice_workspace_user_id'), ['user_id'], unique=False)
+
     op.create_table('training_record',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trainer_id', sa.Integer(), nullable=False),
@@ -265,6 +281,32 @@ def upgrade():
     )
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_criterion_outcome_id'), ['outcome_id'], unique=False)
+
+    op.create_table('practical_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('scenario_code', sa.String(length=80), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.Enum('in_progress', 'finished', 'timed_out', name='practicalstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(status = 'in_progress') = (finished_at IS NULL)", name=op.f('ck_practical_attempt_finished_has_time')),
+    sa.CheckConstraint('deadline_at > started_at', name=op.f('ck_practical_attempt_deadline_after_start')),
+    sa.ForeignKeyConstraint(['candidate_id'], ['user_account.id'], name=op.f('fk_practical_attempt_candidate_id_user_account')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_practical_attempt_enrolment_id_enrolment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['validation_session.id'], name=op.f('fk_practical_attempt_session_id_validation_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_practical_attempt')),
+    sa.UniqueConstraint('enrolment_id', name=op.f('uq_practical_attempt_enrolment')),
+    sa.UniqueConstraint('workspace_id', name=op.f('uq_practical_attempt_workspace'))
+    )
+    with op.batch_alter_table('practical_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_practical_attempt_candidate_id'), ['candidate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_practical_attempt_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_practical_attempt_status_deadline', ['status', 'deadline_at'], unique=False)
 
     op.create_table('scoresheet',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -774,7 +816,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_crm_opportunity_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_crm_opportunity_ws_close_date', ['workspace_id', 'expected_close_date'], unique=False)
         batch_op.create_index('ix_crm_opportunity_ws_pipeline_status', ['workspace_id', 'pipeline_id', 'status'], unique=False)
-        batch_op.create_index('ix_crm_opportunity_ws_stage', ['workspace_id', 'stage_id'], unique=False)
+        batch_op.create_index('ix_crm_opportunity_ws_stage', ['workspace_id', 'stage_id', 'status', 'expected_close_date'], unique=False)
         batch_op.create_index('ix_crm_opportunity_ws_status', ['workspace_id', 'status'], unique=False)
         batch_op.create_index('ix_crm_opportunity_ws_value', ['workspace_id', 'value'], unique=False)
 
@@ -1157,6 +1199,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_scoresheet_enrolment_id'))
 
     op.drop_table('scoresheet')
+    with op.batch_alter_table('practical_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_practical_attempt_status_deadline')
+        batch_op.drop_index(batch_op.f('ix_practical_attempt_session_id'))
+        batch_op.drop_index(batch_op.f('ix_practical_attempt_candidate_id'))
+
+    op.drop_table('practical_attempt')
     with op.batch_alter_table('criterion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_criterion_outcome_id'))
 
@@ -1193,6 +1241,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_training_record_candidate_id'))
 
     op.drop_table('training_record')
+    with op.batch_alter_table('practice_workspace', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_practice_workspace_user_id'))
+        batch_op.drop_index(batch_op.f('ix_practice_workspace_qualification_id'))
+
+    op.drop_table('practice_workspace')
     with op.batch_alter_table('outcome_set', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outcome_set_qualification_id'))
 

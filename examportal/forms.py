@@ -1,0 +1,22 @@
+"""The base of every form: Flask-WTF plus the checks every field needs, whatever its type."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.validators import StopValidation
+
+
+def reject_nul(form, field) -> None:
+    """A NUL byte is never meaningful in a form, and PostgreSQL cannot store one in text."""
+    if any(isinstance(value, str) and "\x00" in value for value in field.raw_data or ()):
+        raise StopValidation(_l("Remove the invisible control character (NUL) from this field."))
+
+
+class PortalForm(FlaskForm):
+    """Every examportal form: each field first refuses NUL bytes, before any other check or query."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [reject_nul, *field.validators]
+            return field

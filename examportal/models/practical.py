@@ -1,0 +1,80 @@
+"""The practical exam: one attempt per enrolment in a fresh sandbox workspace, and practice workspaces.
+
+The sandbox's workspace is referred to by its id only (a plain integer, no foreign key): the
+sandbox owns its tables and examportal reaches them through ``sandbox_crm.api`` alone.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Timestamped, UTCDateTime
+from .people import User
+from .qualification import Qualification
+from .sessions import Enrolment, ValidationSession
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class PracticalStatus(str, enum.Enum):
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"  # the candidate ended it
+    TIMED_OUT = "timed_out"  # the deadline ended it
+
+
+class PracticalAttempt(Timestamped, db.Model):
+    """A candidate's practical exam: the scenario, its workspace and the server-side clock."""
+
+    __tablename__ = "practical_attempt"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", name="enrolment"),
+        UniqueConstraint("workspace_id", name="workspace"),
+        CheckConstraint("deadline_at > started_at", name="deadline_after_start"),
+        CheckConstraint("(status = 'in_progress') = (finished_at IS NULL)", name="finished_has_time"),
+        Index("ix_practical_attempt_status_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), nullable=False)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), index=True,
+                                            nullable=False)
+    scenario_code: Mapped[str] = mapped_column(String(80), nullable=False)
+    workspace_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    status: Mapped[PracticalStatus] = mapped_column(_enum(PracticalStatus), default=PracticalStatus.IN_PROGRESS,
+                                                    nullable=False)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    candidate: Mapped[User] = relationship()
+    session: Mapped[ValidationSession] = relationship()
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == PracticalStatus.IN_PROGRESS
+
+
+class PracticeWorkspace(Timestamped, db.Model):
+    """A free practice workspace a candidate opened from a scenario (not assessed)."""
+
+    __tablename__ = "practice_workspace"
+    __table_args__ = (UniqueConstraint("workspace_id", name="workspace"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True,
+                                         nullable=False)
+    qualification_id: Mapped[int] = mapped_column(ForeignKey("qualification.id"), index=True, nullable=False)
+    scenario_code: Mapped[str] = mapped_column(String(80), nullable=False)
+    workspace_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    user: Mapped[User] = relationship()
+    qualification: Mapped[Qualification] = relationship()

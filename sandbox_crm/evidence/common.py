@@ -1,0 +1,153 @@
+"""What every evidence check needs: the candidate's statements, their diffs, evidence rows.
+
+The candidate's work is what the action log attributes to someone other than ``system``:
+seeding, and anything a host does without a signed-in person, is logged as ``system`` (or not
+at all), so a scenario's starting records never count as the candidate's work.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable, Optional, Sequence
+
+from sqlalchemy import select
+
+from .. import session
+from ..models import ActionStatement, Workspace
+from ..scoping import scoped
+from ..services.sales_util import local_today
+from . import CheckResult, EvidenceRow, Verdict
+
+SYSTEM_ACTOR = "system"
+# Evidence rows of one kind shown per check: enough to find the work, not a dump of the log.
+MAX_ROWS = 10
+EMPTY_VALUES = (None, "", [], {})
+
+# Where each kind of record is shown: (endpoint, URL argument naming the record).
+RECORD_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "company": ("sandbox.company", "company_id"),
+    "contact": ("sandbox.contact", "contact_id"),
+    "segment": ("sandbox.segment", "segment_id"),
+    "pipeline": ("sandbox.pipeline", "pipeline_id"),
+    "opportunity": ("sandbox.opportunity", "opportunity_id"),
+    "task": ("sandbox.task_edit", "task_id"),
+    "offer_template": ("sandbox.offer_template_edit", "template_id"),
+    "offer": ("sandbox.offer", "offer_id"),
+    "outbox_message": ("sandbox.outbox_message", "message_id"),
+    "saved_report": ("sandbox.saved_report", "report_id"),
+    "import_source": ("sandbox.import_preview", "source_id"),
+}
+
+
+def candidate_statements(
+    workspace: Workspace,
+    verbs: Optional[Iterable[str]] = None,
+    object_types: Optional[Iterable[str]] = None,
+) -> list[ActionStatement]:
+    """The candidate's statements (actor other than ``system``), oldest first, by verb and object type."""
+    stmt = select(ActionStatement).where(ActionStatement.workspace_id == workspace.id,
+                                         ActionStatement.actor_ref != SYSTEM_ACTOR)
+    if verbs is not None:
+        stmt = stmt.where(ActionStatement.verb.in_(list(verbs)))
+    if object_types is not None:
+        stmt = stmt.where(ActionStatement.object_type.in_(list(object_types)))
+    return list(session().scalars(stmt.order_by(ActionStatement.timestamp, ActionStatement.id)))
+
+
+def changes_of(statement: ActionStatement) -> dict[str, Any]:
+    """The ``{field: [before, after]}`` diff of a statement.
+
+    Areas store it either as the whole result (sales) or under ``"diff"`` (customers, offers).
+    """
+    result = statement.result or {}
+    inner = result.get("diff")
+    return inner if isinstance(inner, dict) else result
+
+
+def pair(changes: dict[str, Any], name: str) -> Optional[tuple[Any, Any]]:
+    """``(before, after)`` of ``name`` in a diff, or ``None`` if it did not change."""
+    value = changes.get(name)
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return value[0], value[1]
+    return None
+
+
+def object_id_of(statement: ActionStatement) -> Optional[int]:
+    """The statement's object id as an integer (``None`` when it has none or it is not a number)."""
+    if statement.object_id is None or not statement.object_id.isdigit():
+        return None
+    return int(statement.object_id)
+
+
+def ids_of(statements: Iterable[ActionStatement]) -> list[int]:
+    """The distinct object ids of ``statements``, in order of first appearance."""
+    seen: dict[int, None] = {}
+    for statement in statements:
+        object_id = object_id_of(statement)
+        if object_id is not None:
+            seen.setdefault(object_id, None)
+    return list(seen)
+
+
+def existing(workspace: Workspace, model: type, ids: Iterable[int]) -> list[Any]:
+    """The rows of ``model`` in ``workspace`` among ``ids`` (one query), ordered by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(session().scalars(scoped(model, workspace).where(model.id.in_(wanted)).order_by(model.id)))
+
+
+def statement_day(statement: ActionStatement) -> date:
+    """The local calendar day a statement was made (rules about "today" are judged as of then)."""
+    return local_today(statement.timestamp)
+
+
+def record_row(workspace: Workspace, label: str, object_type: str, object_id: int,
+               endpoint: Optional[str] = None, **args: Any) -> EvidenceRow:
+    """An evidence row pointing at a record and the sandbox page that shows it."""
+    if endpoint is None and object_type in RECORD_ENDPOINTS:
+        endpoint, arg = RECORD_ENDPOINTS[object_type]
+        args = {arg: object_id} | args
+    return EvidenceRow(label=label, object_type=object_type, object_id=object_id, endpoint=endpoint,
+                       endpoint_args={"ws_id": workspace.id, **args} if endpoint else {})
+
+
+def page_row(workspace: Workspace, label: str, endpoint: str, **args: Any) -> EvidenceRow:
+    """An evidence row pointing at a sandbox page that is not one record's (the board, a summary)."""
+    return EvidenceRow(label=label, endpoint=endpoint, endpoint_args={"ws_id": workspace.id, **args})
+
+
+def statement_row(workspace: Workspace, statement: ActionStatement, label: Optional[str] = None,
+                  page: Optional[tuple[str, dict[str, Any]]] = None) -> EvidenceRow:
+    """An evidence row pointing at a log statement and at its object's page: ``page`` (endpoint,
+    arguments) when given, else the page of its object type, else the filtered action log."""
+    object_id = object_id_of(statement)
+    text = label or f"{statement.verb} {statement.object_type}" + (
+        f": {statement.object_name}" if statement.object_name else "")
+    if page is not None:
+        endpoint, args = page[0], {"ws_id": workspace.id, **page[1]}
+    elif object_id is not None and statement.object_type in RECORD_ENDPOINTS:
+        endpoint, arg = RECORD_ENDPOINTS[statement.object_type]
+        args: dict[str, Any] = {"ws_id": workspace.id, arg: object_id}
+    else:
+        endpoint = "sandbox.action_log"
+        args = {"ws_id": workspace.id, "verb": statement.verb, "object_type": statement.object_type}
+    return EvidenceRow(label=text, object_type=statement.object_type, object_id=object_id,
+                       statement_id=statement.id, endpoint=endpoint, endpoint_args=args)
+
+
+def statement_rows(workspace: Workspace, statements: Sequence[ActionStatement],
+                   pages: Optional[dict[tuple[str, int], tuple[str, dict[str, Any]]]] = None) -> list[EvidenceRow]:
+    """Evidence rows of the first :data:`MAX_ROWS` statements (``pages``: the page showing an
+    object, by (object type, id), for objects without a page of their own)."""
+    pages = pages or {}
+    return [statement_row(workspace, statement,
+                          page=pages.get((statement.object_type, object_id_of(statement) or 0)))
+            for statement in statements[:MAX_ROWS]]
+
+
+def result(criterion: str, verdict: Verdict, summary: str, *groups: Iterable[EvidenceRow]) -> CheckResult:
+    """A check result with the evidence rows of ``groups`` (each cut to :data:`MAX_ROWS`)."""
+    rows: list[EvidenceRow] = []
+    for group in groups:
+        rows.extend(list(group)[:MAX_ROWS])
+    return CheckResult(criterion=criterion, verdict=verdict, summary=summary, evidence=tuple(rows))
