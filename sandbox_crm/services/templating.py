@@ -432,7 +432,7 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "%" and isinstance(left, str):
-            raise SecurityError(_("Formatting text with % is not allowed; use the filters."))
+            raise SecurityError(_("Formatting text with the percent operator is not allowed; use the filters."))
         if operator_ == "**":
             if not isinstance(right, (int, float, Decimal)) or abs(right) > 64:
                 raise TemplateLimitError(_("The exponent is too large."))

@@ -300,3 +300,11 @@ def test_delete_of_a_used_company_shows_why(client, workspace, sandbox_app):
         sandbox_crm.session().commit()
     response = client.post(url(workspace, f"companies/{ids['company']}/delete"), follow_redirects=True)
     assert response.status_code == 200 and "used by other records" in response.get_data(as_text=True)
+
+
+def test_delete_contact_through_the_web_is_logged(client, workspace, sandbox_app):
+    ids = make_rows(sandbox_app, workspace)
+    assert client.post(url(workspace, f"contacts/{ids['contact']}/delete")).status_code == 302
+    assert client.get(url(workspace, f"contacts/{ids['contact']}")).status_code == 404
+    [deleted] = statements(workspace, "delete", "contact")
+    assert deleted.object_id == str(ids["contact"]) and deleted.result["diff"]["email"] == ["jan@alfa.pl", None]
