@@ -62,7 +62,9 @@ def _empty_tables() -> None:
 @pytest.fixture
 def app(database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
+    from tests.factories import fresh_globals_per_request
+
+    with app.app_context(), fresh_globals_per_request(app):
         _empty_tables()
         limiter.reset()
         yield app

@@ -204,14 +204,12 @@ def make_theory_result(enrolment, qualification, passed: bool = True, failed_cri
 # The app fixture keeps one app context pushed for the whole test, and Flask reuses it for every
 # request of the test client, so `g` (Flask-Login's user, Flask-Babel's locale, Flask-WTF's
 # token) would carry over from one request — and one client — to the next.
-_REQUEST_GLOBALS = ("_login_user", "_flask_babel", "csrf_token")
-
-
 def _clear_request_globals(sender, **extra) -> None:
     from flask import g
 
-    for name in _REQUEST_GLOBALS:
-        g.pop(name, None)
+    # Everything a request may leave in g: the user, the locale, the CSRF token, the sandbox
+    # workspace ... A real request starts with an empty g.
+    g.__dict__.clear()
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "examportal" / "translations"
 METHOD_MAP = [("examportal/**.py", "python"), ("sandbox_crm/**.py", "python"),
               ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
-KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 
 
 def _source_messages() -> set[str]:

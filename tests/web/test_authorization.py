@@ -47,6 +47,7 @@ STAFF_ONLY_ON_B = decide(403, staff=404, child_staff=404)  # staff: B's object i
 # Every (endpoint, method) of the app, with what each role gets when the URL points at B's objects.
 DECISIONS = {
     ("main.index", "GET"): everyone(200),
+    ("main.healthz", "GET"): everyone(200),
     ("main.dashboard", "GET"): decide(200),
     ("main.set_language", "POST"): everyone(redirect("/")),
     ("qualifications.show", "GET"): everyone(200),
