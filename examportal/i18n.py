@@ -1,7 +1,7 @@
 """Languages: Polish by default, English selectable (Flask-Babel)."""
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, session
 from flask_login import current_user
 
 from .extensions import babel

@@ -33,6 +33,14 @@ def load_workspace(endpoint, values):
     g.workspace = workspace
 
 
+@bp.before_request
+def refuse_nul_bytes():
+    """No form field or query parameter may carry a NUL byte (PostgreSQL cannot store one in text)."""
+    values = list(request.args.values()) + list(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, description=_("The form contained an invisible control character (NUL). Remove it and send the form again."))
+
+
 @bp.url_defaults
 def add_workspace(endpoint, values):
     """Let ``url_for`` inside a workspace omit ``ws_id``."""

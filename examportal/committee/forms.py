@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Mapping, Optional
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import PortalForm
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional as OptionalValue
 
 VERDICTS = {"met": True, "not_met": False, "": None}
 
 
-class ScoresheetForm(FlaskForm):
+class ScoresheetForm(PortalForm):
     save = SubmitField(_l("Save draft"))
     submit = SubmitField(_l("Submit my scores"))
 
 
-class ResultsForm(FlaskForm):
+class ResultsForm(PortalForm):
     record = SubmitField(_l("Record the committee's results"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     outcome = RadioField(_l("Decision"), choices=[("positive", _l("Positive")), ("negative", _l("Negative"))],
                          validators=[DataRequired(message=_l("Choose the decision."))])
     justification = TextAreaField(_l("Justification (required for a negative decision: name every unmet criterion)"),
@@ -44,5 +44,7 @@ def parse_verdicts(data: Mapping[str, str], criterion_ids, prefix: str) -> dict[
             raise VerdictError(raw)
         comment = data.get(f"{prefix}-{criterion_id}-comment", "")[:5000]
         notes = data.get(f"{prefix}-{criterion_id}-notes", "")[:5000]
+        if "\x00" in comment or "\x00" in notes:
+            raise VerdictError("NUL")
         parsed[criterion_id] = (VERDICTS[raw], comment, notes)
     return parsed

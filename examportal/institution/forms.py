@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import PortalForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -14,14 +14,14 @@ INSTITUTION_ROLE_CHOICES = [
 ]
 
 
-class PersonRoleForm(FlaskForm):
+class PersonRoleForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
     first_name = StringField(_l("First name (for a new account)"), validators=[Optional(), Length(max=100)])
     last_name = StringField(_l("Last name (for a new account)"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Role"), choices=INSTITUTION_ROLE_CHOICES, validators=[DataRequired()])
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(PortalForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=60)])
     kind = SelectField(_l("Kind"), choices=[("certifying", _l("Certifying institution")), ("validating", _l("Validating institution"))])

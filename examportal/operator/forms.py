@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import PortalForm
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     target = SelectField(_l("For whom"), coerce=int, default=0)
     kind = RadioField(_l("Action"), default="incident", choices=[
         ("unlock", _l("Unlock the test")),

@@ -2,26 +2,26 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import PortalForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired
 
 
-class StartForm(FlaskForm):
+class StartForm(PortalForm):
     confirm = BooleanField(
         _l("I am at my exam workstation and ready to start. The clock starts now and cannot be stopped."),
         validators=[DataRequired(message=_l("Tick the box to confirm that you want to start the practical exam."))],
     )
 
 
-class FinishForm(FlaskForm):
+class FinishForm(PortalForm):
     confirm = BooleanField(
         _l("I have finished my work. The workspace will be closed and I cannot change it afterwards."),
         validators=[DataRequired(message=_l("Tick the box to confirm that you want to finish the practical exam."))],
     )
 
 
-class PracticeForm(FlaskForm):
+class PracticeForm(PortalForm):
     """A fresh practice workspace from the chosen scenario (choices set by the view)."""
 
     scenario = SelectField(_l("Scenario"), choices=[], validate_choice=True,

@@ -346,9 +346,8 @@ def test_an_assessor_cannot_open_the_committee_view_of_a_session_they_are_not_on
     client = client_as(app, a[ASSESSOR])
     assert client.get(f"/sessions/{a['session'].id}/committee-view").status_code == 200
     for session in (same_institution, world.b["session"]):
-        for method in (client.get, client.post):
-            response = method(f"/sessions/{session.id}/committee-view", data={"confirm": "y"}) \
-                if method == client.post else method(f"/sessions/{session.id}/committee-view")
+        url = f"/sessions/{session.id}/committee-view"
+        for response in (client.get(url), client.post(url, data={"confirm": "y"})):
             assert response.status_code == 404
             page = response.get_data(as_text=True)
             assert session.title not in page and "Niewidoczna" not in page

@@ -4,7 +4,6 @@ never raw markup, never an echoed password."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

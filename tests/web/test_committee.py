@@ -235,3 +235,11 @@ def test_case_page_shows_the_structured_interview_questions(world, client, login
     page = client.get(f"/committee/enrolments/{world['enrolment'].id}").get_data(as_text=True)
     assert "Proszę omówić wartości szans sprzedaży" in page  # 2.3.e
     assert "zabezpieczania danych klientów" in page         # 1.3.c
+
+
+def test_nul_byte_in_a_comment_is_refused_without_500(world, client, login):
+    e = world["enrolment"]
+    login(world["chair"])
+    data = _sheet_data(e, submit=False)
+    data[f"c-{_scored(e)[0].id}-comment"] = "zły\x00znak"
+    assert client.post(f"/committee/enrolments/{e.id}/scores", data=data).status_code == 400
