@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
+
+from .yamlio import load_strict
 
 QUALIFICATIONS_DIR = Path(__file__).resolve().parent / "qualifications"
 
@@ -375,37 +377,9 @@ def parse_definition(data: Any, source: str) -> QualificationDefinition:
     return _Parser(source).definition(data)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate mapping keys, which PyYAML would silently drop."""
-
-
-def _construct_mapping_without_duplicates(
-    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: set[Hashable] = set()
-    for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, Hashable):
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates
-)
-
-
 def _parse_yaml(content: str, source: str) -> Any:
     try:
-        return yaml.load(content, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_strict(content)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

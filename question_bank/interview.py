@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from .yamlio import load_strict
 
 INTERVIEW_DIR = Path(__file__).resolve().parent / "interview"
 
@@ -41,7 +41,7 @@ def load_sets(code: str, criteria_methods: Mapping[str, tuple[str, bool]]) -> di
     only verify an interview criterion or a test criterion marked for a follow-up.
     """
     path = INTERVIEW_DIR / f"{code}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_strict(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("qualification") != code or not isinstance(data.get("sets"), list):
         raise InterviewSetError(f"{path.name}: expected 'qualification: \"{code}\"' and a list 'sets'")
     result: dict[str, QuestionSet] = {}

@@ -30,6 +30,8 @@ from typing import Any, ClassVar, TypeVar, Union
 
 import yaml
 
+from .yamlio import load_strict
+
 __all__ = [
     "BankError",
     "BankReport",
@@ -751,21 +753,6 @@ def fingerprint(item: Item) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with a repeated key (PyYAML silently keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def _bank_files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
@@ -787,7 +774,7 @@ def load_items(path: str | Path, *, strict: bool = True) -> list[Item]:
     for file in _bank_files(Path(path)):
         name = file.name
         try:
-            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+            data = load_strict(file.read_text(encoding="utf-8"))
         except UnicodeDecodeError:
             problems.append(f"{name}: not UTF-8 text")
             continue

@@ -23,7 +23,8 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .definition import Text, _StrictLoader
+from .definition import Text
+from .yamlio import load_strict
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 SIMULATION_METHOD = "simulation"
@@ -228,7 +229,7 @@ class _Checker:
 
 def _parse_yaml(content: str, source: str) -> Any:
     try:
-        return yaml.load(content, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return load_strict(content)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.problem, exc.context and f"({exc.context})") if part) or "invalid YAML"

@@ -502,6 +502,7 @@ def compare_periods(crm: Crm) -> None:
     last_month = (this_month - timedelta(days=1)).replace(day=1)
 
     def fill(page: Page) -> None:
+        page.select_option("#date_field", "created_at")
         page.fill("#date_from", this_month.isoformat())
         page.fill("#date_to", crm.today.isoformat())
         page.select_option("#compare", "periods")

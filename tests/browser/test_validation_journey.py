@@ -232,7 +232,8 @@ def _prepare_offer(page: Page) -> None:
     # Choosing the company reloads the form with that company's contacts.
     with page.expect_navigation():
         page.select_option("#company_id", label=COMPANY)
-    page.select_option("#contact_id", label=re.compile("Wróbel"))
+    contact = page.locator("#contact_id option").filter(has_text="Wróbel").get_attribute("value")
+    page.select_option("#contact_id", contact)
     page.select_option("#template_id", label=TEMPLATE)
     page.fill("#title", "Obsługa księgowa — abonament roczny")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -395,7 +396,8 @@ def test_validation_journey(app, qualification, tmp_path, new_page, live_server)
     _declare_and_open_case(second_page, session_title, candidate.full_name)
     _check_evidence(second_page)
     expect(second_page.get_by_text("Submitted so far: 1 of 2 members.")).to_be_visible()
-    expect(second_page.locator("table.scoresheet input[type=radio]:checked")).to_have_count(0)
+    # Nothing of the chair's verdicts shows through: only the follow-ups' default "not examined" is ticked.
+    expect(second_page.locator("table.scoresheet input[type=radio]:not([value='']):checked")).to_have_count(0)
     expect(second_page.get_by_text("Szansa zamknięta jako wygrana")).to_have_count(0)
     second_page.goto(f"/committee/enrolments/{enrolment_id}/consolidation")
     second_page.wait_for_url(f"**/committee/enrolments/{enrolment_id}")
