@@ -642,3 +642,31 @@ def criterion_texts(qualification_id: int, locale: str) -> dict[str, str]:
     rows = db.session.scalars(select(Criterion).join(LearningOutcome).join(OutcomeSet)
                               .where(OutcomeSet.qualification_id == qualification_id))
     return {c.code: c.text(locale) for c in rows}
+
+
+# --------------------------------------------------------------------------- item statistics
+
+
+def item_statistics(institution_ids: set[int], session_id: Optional[int] = None) -> list:
+    """Item statistics over the submitted attempts of the institutions' sessions (or one session)."""
+    from .statistics import Response, compute
+
+    if not institution_ids:
+        return []
+    query = (
+        select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.points, AttemptItem.response, AttemptItem.snapshot)
+        .join(TheoryAttempt, AttemptItem.attempt_id == TheoryAttempt.id)
+        .join(ValidationSession, TheoryAttempt.session_id == ValidationSession.id)
+        .where(TheoryAttempt.status == AttemptStatus.SUBMITTED, ValidationSession.institution_id.in_(institution_ids))
+    )
+    if session_id is not None:
+        query = query.where(TheoryAttempt.session_id == session_id)
+    rows = []
+    for attempt_id, item_id, points, response, snapshot in db.session.execute(query):
+        item = (snapshot or {}).get("item", {})
+        options = tuple(o["id"] for o in item.get("options", ()) if isinstance(o, dict) and "id" in o)
+        if item.get("type") == "true_false":
+            options = ("true", "false")
+        rows.append(Response(attempt_id=attempt_id, item_id=item_id, points=points or 0.0, response=response,
+                             key=item.get("key"), options=options))
+    return compute(rows)

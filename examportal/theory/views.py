@@ -1,7 +1,7 @@
 """The candidate's theory test, the staff release of results and the committee's view of them."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -238,3 +238,44 @@ def committee_attempt(session_id: int, attempt_id: int):
     return render_template("theory/committee_attempt.html", session=session, attempt=attempt,
                            locale=str(get_locale()),
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
+
+
+# --------------------------------------------------------------------------- item statistics
+
+
+def _statistics_scope():
+    """The staff member's institutions and the optional session filter (404 for a foreign session)."""
+    institution_ids = staff_institution_ids()
+    raw = request.args.get("session", "").strip()
+    if not raw:
+        return institution_ids, None
+    if not raw.isdigit():
+        abort(400, description=_("Choose a session from the list."))
+    return institution_ids, _staff_session(int(raw)).id
+
+
+@bp.route("/statistics")
+@roles_required(Role.STAFF)
+def item_statistics():
+    institution_ids, session_id = _statistics_scope()
+    sessions = db.session.scalars(
+        db.select(ValidationSession).where(ValidationSession.institution_id.in_(institution_ids))
+        .order_by(ValidationSession.starts_at.desc())
+    ).all() if institution_ids else []
+    from .statistics import MIN_RESPONSES
+
+    flag_labels = {"too_hard": _("too hard"), "too_easy": _("too easy"),
+                   "low_discrimination": _("does not discriminate"), "dead_distractor": _("distractor nobody chooses")}
+    return render_template("theory/statistics.html", statistics=services.item_statistics(institution_ids, session_id),
+                           sessions=sessions, session_id=session_id, flag_labels=flag_labels,
+                           min_responses=MIN_RESPONSES)
+
+
+@bp.route("/statistics.csv")
+@roles_required(Role.STAFF)
+def item_statistics_csv():
+    from .statistics import to_csv
+
+    institution_ids, session_id = _statistics_scope()
+    return Response(to_csv(services.item_statistics(institution_ids, session_id)), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="statystyki-pytan.csv"'})

@@ -363,10 +363,14 @@ def test_validation_journey(app, qualification, tmp_path, new_page, live_server)
     _flash(console, "The action has been recorded.")
     expect(console.locator("#actions li").filter(has_text="tożsamość kandydatów sprawdzona")).to_be_visible()
     expect(console.locator("#console .c-status").first).to_have_text("unlocked")
+    expect(console.locator("#console .c-answered").first).to_have_text("0 / 0")
     _shot(console, "01-operator-console")
 
     me = new_page(candidate)
     _take_theory_test(me, enrolment_id)
+    console.reload()
+    expect(console.locator("#console .c-status").first).to_have_text("submitted")
+    expect(console.locator("#console .c-answered").first).to_have_text("30 / 30")
 
     office = new_page(staff)
     office.goto(f"/sessions/{session_id}")
@@ -436,6 +440,7 @@ def test_validation_journey(app, qualification, tmp_path, new_page, live_server)
     db.session.expire_all()
     decision = db.session.scalar(select(ValidationDecision).where(ValidationDecision.enrolment_id == enrolment_id))
     assert pdf == decision.protocol_pdf
+    (SHOTS / "protocol.pdf").write_bytes(pdf)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     flat = re.sub(r"\s+", " ", text)
     assert "Zażółć Gęślińska" in flat

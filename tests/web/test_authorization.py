@@ -102,6 +102,8 @@ DECISIONS = {
     ("theory.heartbeat", "POST"): decide(403, candidate=404),
     ("theory.review", "GET"): decide(403, candidate=404),
     ("theory.submit", "POST"): decide(403, candidate=404),
+    ("theory.item_statistics", "GET"): decide(403, staff=200, child_staff=200),
+    ("theory.item_statistics_csv", "GET"): decide(403, staff=200, child_staff=200),
     ("theory.session_results", "GET"): STAFF_ONLY_ON_B,
     ("theory.session_results", "POST"): STAFF_ONLY_ON_B,
     ("theory.committee_results", "GET"): decide(403, assessor=404),
