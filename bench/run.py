@@ -165,7 +165,109 @@ def suite_pdf(args) -> dict:
     return {"baseline_s": baseline, "protocol_s": protocol, "protocol_ratio": protocol / baseline}
 
 
-SUITES = {"load": suite_load, "pdf": suite_pdf}
+def _populate(workspace, companies: int, contacts: int, opportunities: int) -> None:
+    """Bulk rows into a workspace (bench set-up only; the timed part goes through the pages)."""
+    import random
+    from decimal import Decimal
+
+    from sqlalchemy import insert, select
+
+    import sandbox_crm
+    from sandbox_crm.models.customers import Company, Contact
+    from sandbox_crm.models.sales import Opportunity, Pipeline, PipelineStage
+
+    db = sandbox_crm.session()
+    rng = random.Random(7)
+    industries = ["produkcja", "handel", "usługi", "IT", "logistyka", "budownictwo"]
+    regions = ["małopolskie", "mazowieckie", "śląskie", "pomorskie", "wielkopolskie"]
+    db.execute(insert(Company), [{"workspace_id": workspace.id, "name": f"Firma {i} sp. z o.o.",
+                                  "industry": rng.choice(industries), "region": rng.choice(regions),
+                                  "city": "Kraków", "potential_value": Decimal(rng.randrange(1000, 500000))}
+                                 for i in range(companies)])
+    company_ids = db.scalars(select(Company.id).where(Company.workspace_id == workspace.id)).all()
+    db.execute(insert(Contact), [{"workspace_id": workspace.id, "first_name": f"Imię{i}", "last_name": f"Nazwisko{i}",
+                                  "company_id": rng.choice(company_ids), "email": f"osoba{i}@example.pl"}
+                                 for i in range(contacts)])
+    pipeline = db.scalar(select(Pipeline).where(Pipeline.workspace_id == workspace.id))
+    stage_ids = db.scalars(select(PipelineStage.id).where(PipelineStage.pipeline_id == pipeline.id)).all()
+    for start in range(0, opportunities, 10000):
+        db.execute(insert(Opportunity), [{"workspace_id": workspace.id, "name": f"Szansa {i}",
+                                          "company_id": rng.choice(company_ids), "pipeline_id": pipeline.id,
+                                          "stage_id": rng.choice(stage_ids), "value": Decimal(rng.randrange(500, 200000))}
+                                         for i in range(start, min(start + 10000, opportunities))])
+    db.commit()
+
+
+def suite_sandbox(args) -> dict:
+    """Pages of a workspace with 50,000 opportunities and 20,000 contacts vs. an empty workspace's dashboard."""
+    from flask import session as flask_session
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = prepared_environment(Path(tmp))
+        from examportal import create_app
+        from examportal.extensions import db
+        from examportal.models import Qualification, User
+        from examportal.practical.services import scenario_catalogue
+        from sandbox_crm.api import create_workspace
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "WTF_CSRF_ENABLED": False})
+        with app.app_context():
+            user = db.session.scalar(db.select(User).where(User.email == "kandydat@demo.examportal.pl"))
+            user_id = user.id
+            owner = f"user:{user_id}"
+            qualification = db.session.scalar(db.select(Qualification).where(Qualification.code == "13881"))
+            scenario = next(iter(scenario_catalogue(qualification).values()))
+
+            def timed_creation(seed):
+                start = time.perf_counter()
+                create_workspace("bench", owner, seed=seed, purpose="practice")
+                db.session.commit()
+                return time.perf_counter() - start
+
+            empty_creation = statistics.median(timed_creation({}) for _ in range(5))
+            scenario_creation = statistics.median(timed_creation(scenario.seed) for _ in range(5))
+            empty = create_workspace("empty", owner, purpose="practice")
+            big = create_workspace("big", owner, seed=scenario.seed, purpose="practice")
+            db.session.commit()
+            _populate(big, args.companies, args.contacts, args.opportunities)
+            empty_id, big_id = empty.id, big.id
+
+        client = app.test_client()
+        login = client.post("/auth/login", data={"email": "kandydat@demo.examportal.pl", "password": "demo-haslo-2026"})
+        if login.status_code != 302:
+            raise RuntimeError(f"bench login failed: {login.status_code}")
+
+        def page_time(url, repeat=args.page_repeat):
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                response = client.get(url)
+                times.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url}: {response.status_code}")
+            return statistics.median(times)
+
+        baseline = page_time(f"/sandbox/w/{empty_id}/")
+        pages = {
+            "dashboard": f"/sandbox/w/{big_id}/",
+            "companies": f"/sandbox/w/{big_id}/companies",
+            "contacts": f"/sandbox/w/{big_id}/contacts",
+            "contacts filtered": f"/sandbox/w/{big_id}/contacts?q=Nazwisko1999",
+            "opportunities": f"/sandbox/w/{big_id}/opportunities/",
+            "opportunities page 200": f"/sandbox/w/{big_id}/opportunities/?page=200",
+            "board": f"/sandbox/w/{big_id}/board",
+            "tasks": f"/sandbox/w/{big_id}/tasks/",
+            "report by stage": f"/sandbox/w/{big_id}/reports?source=opportunities&group_by=stage&measure=sum_value&chart=bar",
+            "action log": f"/sandbox/w/{big_id}/log",
+        }
+        rows = {name: {"seconds": t, "ratio": t / baseline} for name, t in ((n, page_time(u)) for n, u in pages.items())}
+    return {"baseline_empty_dashboard_s": baseline, "pages": rows,
+            "workspace_creation": {"empty_s": empty_creation, "scenario_s": scenario_creation,
+                                   "ratio": scenario_creation / empty_creation},
+            "rows": {"companies": args.companies, "contacts": args.contacts, "opportunities": args.opportunities}}
+
+
+SUITES = {"load": suite_load, "pdf": suite_pdf, "sandbox": suite_sandbox}
 
 
 def main() -> None:
@@ -174,6 +276,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per page in the load suite")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pdf-repeat", type=int, default=5)
+    parser.add_argument("--companies", type=int, default=5000)
+    parser.add_argument("--contacts", type=int, default=20000)
+    parser.add_argument("--opportunities", type=int, default=50000)
+    parser.add_argument("--page-repeat", type=int, default=3)
     args = parser.parse_args()
     results = {}
     for name in args.suites or sorted(SUITES):

@@ -96,6 +96,10 @@ class Crm:
         self.page.locator("nav.crm-nav").get_by_role("link", name=label, exact=True).click()
         expect(self.page.locator("nav.crm-nav a.active")).to_have_text(label)
 
+    def scripts_ready(self) -> None:
+        """Wait for the page's deferred scripts (they run before "load"), for widgets that need them."""
+        self.page.wait_for_load_state("load")
+
     def submit(self, button, flash: str) -> None:
         """Click a submit button and wait for the page that says ``flash``."""
         button.click()
@@ -288,6 +292,8 @@ def insert_merge_tags(crm: Crm) -> None:
     page = crm.page
     crm.nav("Offer templates")
     crm.main().get_by_role("link", name=TEMPLATE).click()
+    expect(page.locator("h1")).to_have_text("Edit offer template")
+    crm.scripts_ready()
     body = page.locator("#body")
     body.press("Control+End")
     body.press_sequentially("\n<p>Osoba kontaktowa: ")
@@ -303,6 +309,8 @@ def generate_offer(crm: Crm) -> None:
     page = crm.page
     crm.nav("Offers")
     crm.main().get_by_role("link", name="+ New offer").click()
+    expect(page.locator("h1")).to_have_text("New offer")
+    crm.scripts_ready()
     # Choosing the company reloads the form with that company's contacts.
     with page.expect_navigation():
         page.select_option("#company_id", label=COMPANY)
@@ -318,6 +326,9 @@ def generate_offer(crm: Crm) -> None:
     crm.submit(page.get_by_role("button", name="Add line"), "Line added.")
     crm.submit(crm.main().get_by_role("button", name="Generate offer (PDF)"), "Offer generated: the PDF is ready.")
     expect(crm.main().get_by_role("link", name="Download PDF")).to_be_visible()
+    document = page.frame_locator("iframe.offer-frame")
+    expect(document.locator("body")).to_contain_text("Pełna księgowość i kadry dla Pracowni Forma")
+    expect(document.locator("body")).to_contain_text(f"Osoba kontaktowa: {' '.join(CONTACT)}")
     crm.shot("offer-generated")
 
 
@@ -469,6 +480,7 @@ def _report(crm: Crm, title: str, source: str = "opportunities", group_by: str =
     page = crm.page
     crm.nav("Reports")
     if source != "opportunities":
+        crm.scripts_ready()
         # Choosing the data reloads the builder with that data's groupings and filters.
         with page.expect_navigation():
             page.select_option("#source", source)

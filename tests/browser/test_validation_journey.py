@@ -54,7 +54,7 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _flash(page: Page, text: str) -> None:
-    expect(page.locator(".flash, .flash--success").filter(has_text=text).first).to_be_visible()
+    expect(page.locator(".flash").filter(has_text=text).first).to_be_visible()
 
 
 # --------------------------------------------------------------------------- theory
@@ -337,7 +337,7 @@ def _consolidation_agrees(page: Page, scored: int) -> None:
 # --------------------------------------------------------------------------- the journey
 
 
-def test_validation_journey(app, qualification, tmp_path, new_page, live_server):
+def test_validation_journey(app, qualification, tmp_path, new_page):
     app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
     institution = make_institution(name="Centrum Kształcenia Łódź", qualifications=[qualification])
     operator = make_user((Role.OPERATOR, institution), first_name="Olga", last_name="Operatorska", locale="en")

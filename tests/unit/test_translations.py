@@ -55,3 +55,19 @@ def test_compiled_catalogues_match_their_sources():
         expected = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
         actual = {m.id: m.string for m in compiled if m.id}
         assert actual == expected, f"{locale}: run `pybabel compile -d examportal/translations`"
+
+
+def test_no_bare_percent_sign_in_a_translation():
+    """Jinja's gettext always %-formats, so a lone "%" in a translation breaks the page (500)."""
+    import re
+
+    markers = re.compile(r"%\(\w+\)[sdf]|%%|%[sd]")
+    wrong = []
+    for m in _catalog("pl"):
+        if not m.id or not m.string:
+            continue
+        msgid = m.id if isinstance(m.id, str) else m.id[0]
+        for text in (m.string if isinstance(m.string, tuple) else (m.string,)):
+            if markers.sub("", text).count("%") != markers.sub("", msgid).count("%"):
+                wrong.append((msgid, text))
+    assert not wrong, f"a lone % in: {wrong[:5]}"
