@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import EmailField
 from wtforms.validators import StopValidation
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 def reject_nul(form, field) -> None:
@@ -19,4 +24,7 @@ class PortalForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             field = super().bind_field(form, unbound_field, options)
             field.validators = [reject_nul, *field.validators]
+            if isinstance(field, EmailField):
+                # A pasted address often carries spaces around it; they are never part of it.
+                field.filters = (_strip, *field.filters)
             return field

@@ -25,11 +25,11 @@ def index():
         query = query.where(AuditEntry.institution_id.in_(staff_institution_ids()))
     if form.validate():
         if form.action.data:
-            query = query.where(AuditEntry.action.contains(form.action.data.strip()))
+            query = query.where(AuditEntry.action.contains(form.action.data.strip(), autoescape=True))
         if form.object_type.data:
             query = query.where(AuditEntry.object_type == form.object_type.data.strip())
         if form.actor.data:
-            query = query.where(AuditEntry.actor_label.contains(form.actor.data.strip()))
+            query = query.where(AuditEntry.actor_label.contains(form.actor.data.strip(), autoescape=True))
         if form.date_from.data:
             query = query.where(AuditEntry.at >= datetime.combine(form.date_from.data, time.min, timezone.utc))
         if form.date_to.data:

@@ -221,6 +221,20 @@ def committee_ready(session: ValidationSession) -> bool:
     return len(session.committee) >= minimum and all(m.has_declared for m in session.committee)
 
 
+def trainer_institution(trainer: User, institutions: list[Institution]) -> Institution:
+    """Of the staff member's institutions, the one the trainer works for (the record belongs there).
+
+    A trainer with a role at a validating institution is recorded there; one known only through
+    the certifying institution, at the certifying institution.
+    """
+    held = {r.institution_id for r in trainer.roles}
+    for institution in sorted(institutions, key=lambda i: i.id):
+        if institution.id in held:
+            return institution
+    certifying = [i for i in institutions if i.parent_id is None]
+    return min(certifying or institutions, key=lambda i: i.id)
+
+
 def record_training(actor: User, institution: Institution, trainer: User, candidate: Optional[User], course: Optional[str]) -> TrainingRecord:
     """Record that ``trainer`` prepared ``candidate``; the trainer may then never assess them."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):

@@ -189,7 +189,8 @@ def training():
     form.trainer_id.choices = [(u.id, u.full_name) for u in sorted(trainers.values(), key=lambda u: (u.last_name, u.first_name))]
     if form.validate_on_submit():
         try:
-            services.record_training(current_user, institutions[0], trainers[form.trainer_id.data],
+            trainer = trainers[form.trainer_id.data]
+            services.record_training(current_user, services.trainer_institution(trainer, institutions), trainer,
                                      find_by_email(form.candidate_email.data), form.course.data)
         except services.SessionRuleError as error:
             form.candidate_email.errors.append(str(error))

@@ -330,6 +330,7 @@ def generate_offer(crm: Crm) -> None:
     expect(document.locator("body")).to_contain_text("Pełna księgowość i kadry dla Pracowni Forma")
     expect(document.locator("body")).to_contain_text(f"Osoba kontaktowa: {' '.join(CONTACT)}")
     crm.shot("offer-generated")
+    page.locator("iframe.offer-frame").screenshot(path=str(SCREENSHOTS / "offer-document.png"))
 
 
 def send_offer(crm: Crm) -> None:

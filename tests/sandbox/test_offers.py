@@ -298,6 +298,9 @@ def test_offer_flow_through_pages(seeded, login_as, sandbox_session):
     assert "Download PDF" in detail and 'sandbox title=' in detail
     document = client.get(f"{url}/document")
     assert "sandbox" in document.headers["Content-Security-Policy"]
+    # The offer page frames the document; a host denying frames by default must not blank it.
+    assert "frame-ancestors 'self'" in document.headers["Content-Security-Policy"]
+    assert document.headers["X-Frame-Options"] == "SAMEORIGIN"
     pdf = client.get(f"{url}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.mimetype == "application/pdf"
     assert client.get(f"{url}/send").status_code == 200

@@ -99,6 +99,8 @@ def test_anonymous_is_sent_to_login(app, log):
     ("date_to=2026-02-15", {"alpha.created", "alpha.updated"}),  # the end date is inclusive
     ("date_from=2026-02-01&date_to=2026-02-28", {"alpha.updated"}),
     ("date_from=2026-02-01&object_type=validation_session&actor=Nowak", {"alpha.updated"}),
+    ("action=%25", set()),          # "%" and "_" are literal characters, not wildcards
+    ("action=alpha_created", set()),
 ])
 def test_filters(app, log, query, expected):
     response = client_as(app, log["staff_a"]).get(f"/audit/?{query}")

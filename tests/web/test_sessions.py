@@ -489,3 +489,20 @@ def test_my_committees_lists_only_my_memberships(app, world):
     page = body(client.get("/sessions/committees"))
     assert "Moja sesja" in page and "Cudza sesja" not in page
     assert client.get(f"/sessions/{not_mine.id}/committee-view").status_code == 404
+
+
+def test_training_is_recorded_at_the_trainers_own_institution(app, login):
+    from examportal.models import TrainingRecord
+    from tests.factories import make_institution, make_user
+
+    parent = make_institution("Certyfikująca X")
+    child = make_institution("Walidująca X", parent=parent)
+    staff = make_user((Role.STAFF, parent))
+    trainer = make_user((Role.ASSESSOR, child))
+    candidate = make_user(Role.CANDIDATE, email="kursant@example.pl")
+    client = login(staff)
+    response = client.post("/sessions/training", data={"trainer_id": trainer.id, "candidate_email": " kursant@example.pl ",
+                                                       "course": "Kurs CRM"})
+    assert response.status_code == 302
+    record = db.session.scalar(select(TrainingRecord))
+    assert record.institution_id == child.id and record.candidate_id == candidate.id
