@@ -73,6 +73,9 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast in tests; production uses scrypt
 
 
+MIN_SECRET_DISTINCT_CHARS = 12
+
+
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
@@ -82,8 +85,12 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         """Refuse to start without a real secret or with the throw-away SQLite default."""
-        if not cls.SECRET_KEY or len(cls.SECRET_KEY) < 32:
-            raise RuntimeError("SECRET_KEY must be set to at least 32 random characters in production")
+        key = cls.SECRET_KEY or ""
+        # Length alone lets "changeme" * 4 through; a random key (secrets.token_hex(32) or
+        # token_urlsafe(32)) uses many different characters.
+        if len(key) < 32 or len(set(key)) < MIN_SECRET_DISTINCT_CHARS:
+            raise RuntimeError("SECRET_KEY must be set to at least 32 random characters in production "
+                               "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

@@ -5,7 +5,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 from typing import Iterable
 
-from flask import Flask, abort, current_app
+from flask import Flask, abort, current_app, url_for
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +28,17 @@ def is_safe_local_path(target: str | None) -> bool:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return False
     return not target.startswith("//") and not urlsplit(target).netloc
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link to ``endpoint`` for use outside the site (mail, QR codes).
+
+    Built on PUBLIC_BASE_URL (scheme and host), never on the request's Host header: whoever sends
+    a request chooses that header, and a password-reset link pointing at their host would hand
+    them the token.
+    """
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return base + url_for(endpoint, **values)
 
 
 def hash_password(password: str) -> str:

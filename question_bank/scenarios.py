@@ -4,6 +4,9 @@ A scenario file (``question_bank/scenarios/<code>.yaml``) describes one business
 works for: what it sells, where its raw leads come from, the sales goal, the numbered tasks
 (each tagged with the verification criteria it gives evidence for) and the seed data the
 sandbox CRM workspace starts from (sections such as ``companies`` or ``leads_csv``).
+Every file states its ``purposes``: ``[exam]`` (drawn for exam attempts only), ``[practice]``
+(offered for free practice only) or both; there is no default, because a sheet offered for
+practice can be read before the exam.
 
 This module loads and checks such files. It is pure: no Flask, no database, no sandbox. The
 caller passes in what the checks need — the qualification's criteria with their methods and
@@ -32,8 +35,8 @@ PURPOSES: tuple[str, ...] = ("exam", "practice")
 MAX_TIME_LIMIT_MINUTES = 480
 
 _CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_TOP_KEYS_REQUIRED = ("code", "qualification", "title", "time_limit_minutes", "sheet", "seed")
-_TOP_KEYS_OPTIONAL = ("purposes",)
+_TOP_KEYS_REQUIRED = ("code", "qualification", "title", "time_limit_minutes", "purposes", "sheet", "seed")
+_TOP_KEYS_OPTIONAL: tuple[str, ...] = ()
 _SHEET_KEYS_REQUIRED = ("business", "lead_source", "goal", "tasks")
 _SHEET_KEYS_OPTIONAL = ("notes",)
 
@@ -73,7 +76,7 @@ class Scenario:
     goal: str
     tasks: tuple[ScenarioTask, ...]
     seed: Mapping[str, list] = field(compare=False, repr=False)
-    purposes: tuple[str, ...] = PURPOSES
+    purposes: tuple[str, ...]
     notes: str = ""
 
     @property
@@ -149,7 +152,7 @@ class _Checker:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TIME_LIMIT_MINUTES:
             self.fail("time_limit_minutes",
                       f"expected whole minutes between 1 and {MAX_TIME_LIMIT_MINUTES}, got {_describe(limit)}")
-        purposes = self.purposes(data.get("purposes", list(PURPOSES)))
+        purposes = self.purposes(data["purposes"])
         sheet = self.mapping(data["sheet"], "sheet", _SHEET_KEYS_REQUIRED, _SHEET_KEYS_OPTIONAL)
         tasks = self.tasks(sheet["tasks"])
         self.coverage(tasks)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from flask import g, has_request_context
+
 from . import Actor, host, session
 from .models import ActionStatement, Workspace
 
@@ -35,8 +37,28 @@ def record(
         object_name=object_name,
         result=result,
     )
+    if log_is_closed_to_request(workspace):
+        # A read (filter, export, download) by someone who may only look, or in a frozen
+        # workspace, is not the owner's action: it must not become evidence in their log.
+        return statement
     session().add(statement)
     return statement
+
+
+def log_is_closed_to_request(workspace: Workspace) -> bool:
+    """Whether the current request may not add to ``workspace``'s log.
+
+    The workspace guard (``blueprint.load_workspace``) decides once per request whether the
+    user may write to the workspace it opened; a viewer (an examiner, or anyone once the
+    workspace is frozen) leaves no statements. Outside such a request (the host's API, a
+    command) the log is open.
+    """
+    if not has_request_context():
+        return False
+    current = g.get("workspace")
+    if current is None or current.id != workspace.id:
+        return False
+    return not g.get("workspace_log_open", True)
 
 
 def diff(before: dict, after: dict) -> dict:

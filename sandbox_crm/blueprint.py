@@ -31,6 +31,9 @@ def load_workspace(endpoint, values):
     if write and workspace.is_frozen:
         abort(403, description=_("This workspace is frozen: it can be viewed but not changed."))
     g.workspace = workspace
+    # Only someone who may change the workspace adds to its action log, even by a read
+    # (a filter, an export): see actionlog.record.
+    g.workspace_log_open = not workspace.is_frozen and host().can_access(workspace, True)
 
 
 @bp.before_request

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from ..audit import services as audit_log
 from ..extensions import db
 from ..mail.services import queue_template
 from ..models import Role, User, UserRole, utcnow
-from ..security import check_password, hash_password
+from ..security import check_password, hash_password, public_url
 
 RODO_CLAUSE_VERSION = "2026-11"
 CONFIRM_MAX_AGE = 3 * 24 * 3600
@@ -78,7 +78,7 @@ def send_confirmation(user: User) -> None:
     """Queue the e-mail confirmation link."""
     token = _serializer("confirm-email").dumps({"id": user.id, "email": user.email})
     queue_template(user, _("Confirm your e-mail address"), "confirm_email",
-                   link=url_for("auth.confirm_email", token=token, _external=True))
+                   link=public_url("auth.confirm_email", token=token))
 
 
 def resend_confirmation(user: User) -> None:
@@ -136,7 +136,7 @@ def request_password_reset(email: str) -> None:
         return
     token = _serializer("reset-password").dumps({"id": user.id, "fp": _reset_fingerprint(user)})
     queue_template(user, _("Reset your password"), "reset_password",
-                   link=url_for("auth.reset_password", token=token, _external=True))
+                   link=public_url("auth.reset_password", token=token))
     audit_log.record("account.password_reset_requested", user, actor=None)
     db.session.commit()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from ..forms import PortalForm
 from wtforms import BooleanField, SelectField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, ValidationError
 
 
 class StartForm(PortalForm):
@@ -22,7 +22,12 @@ class FinishForm(PortalForm):
 
 
 class PracticeForm(PortalForm):
-    """A fresh practice workspace from the chosen scenario (choices set by the view)."""
+    """A fresh practice workspace from the chosen scenario (choices set by the view: only the
+    practice scenarios, so a forged code — an exam scenario's among them — is refused here)."""
 
-    scenario = SelectField(_l("Scenario"), choices=[], validate_choice=True,
+    scenario = SelectField(_l("Scenario"), choices=[], validate_choice=False,
                            validators=[DataRequired(message=_l("Choose a scenario."))])
+
+    def validate_scenario(self, field) -> None:
+        if field.data not in {code for code, _label in field.choices}:
+            raise ValidationError(_l("Choose one of the listed practice scenarios."))

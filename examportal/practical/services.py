@@ -300,6 +300,9 @@ def sheet_for_workspace(workspace: Any, user: Optional[User], now: Optional[date
         return None
     if scenario is None:
         return None
+    if attempt is None and "practice" not in scenario.purposes:
+        # A practice workspace opened before its scenario became exam-only: never show an exam sheet there.
+        return None
     is_candidate = attempt is not None and user is not None and user.id == attempt.candidate_id
     return Sheet(scenario=scenario, attempt=attempt,
                  seconds_left=seconds_left(attempt, now) if attempt is not None else 0,

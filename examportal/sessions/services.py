@@ -19,6 +19,7 @@ from ..models import (
     Institution,
     Qualification,
     Role,
+    Scoresheet,
     SessionMode,
     TrainingRecord,
     User,
@@ -150,7 +151,11 @@ def add_assessor(session: ValidationSession, assessor: User, is_chair: bool = Fa
 
 
 def remove_assessor(member: CommitteeMember) -> None:
-    """Take an assessor off the committee."""
+    """Take an assessor off the committee, unless they have submitted scores (their scoresheets
+    are part of the validation record and would go with the membership)."""
+    if db.session.scalar(select(Scoresheet.id).where(Scoresheet.member_id == member.id,
+                                                     Scoresheet.submitted_at.is_not(None)).limit(1)):
+        raise SessionRuleError(_("This assessor has already submitted scores: they stay on the committee."))
     session = member.session
     audit_log.record("committee.member_removed", member, before={"session_id": session.id, "assessor_id": member.assessor_id},
                      institution_id=session.institution_id)

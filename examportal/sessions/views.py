@@ -141,8 +141,12 @@ def remove_assessor(session_id: int, member_id: int):
     member = db.get_or_404(CommitteeMember, member_id)
     if member.session_id != session.id:
         abort(404)
-    services.remove_assessor(member)
-    flash(_("The assessor has been removed from the committee."), "info")
+    try:
+        services.remove_assessor(member)
+    except services.SessionRuleError as error:
+        flash(str(error), "warning")
+    else:
+        flash(_("The assessor has been removed from the committee."), "info")
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from .. import session
@@ -151,7 +152,7 @@ def opportunity_new():
                 flash(_("Opportunity %(name)s created in stage %(stage)s.", name=opportunity.name,
                         stage=opportunity.stage.name), "success")
                 if made:
-                    flash(_("%(n)d tasks of the stage were added to it.", n=made), "info")
+                    flash(ngettext("%(num)d task of the stage was added to it.", "%(num)d tasks of the stage were added to it.", made), "info")
                 return redirect(url_for("sandbox.opportunity", opportunity_id=opportunity.id))
     else:
         _ok, company = resolve_company(form.company) if form.company.data else (True, None)
@@ -229,7 +230,7 @@ def opportunity_move(opportunity_id: int):
     message = _("%(name)s moved from %(from)s to %(to)s.", name=opportunity.name, **{"from": from_stage.name},
                 to=stage.name)
     if tasks:
-        message += " " + _("%(n)d tasks of the stage were added.", n=len(tasks))
+        message += " " + ngettext("%(num)d task of the stage was added.", "%(num)d tasks of the stage were added.", len(tasks))
     if wants_json():
         summary = service.pipeline_summary(g.workspace, opportunity.pipeline)
         currency = opportunity.pipeline.currency

@@ -19,22 +19,39 @@ def sandbox_chrome() -> dict:
     workspace = g.get("workspace")
     can_write = bool(workspace is not None and not workspace.is_frozen and host().can_access(workspace, True))
     return {"sandbox_layout": host().layout_template, "sandbox_nav": NAV, "workspace": workspace,
-            "can_write": can_write, "nav_active": _active_nav(), "page_url": page_url}
+            "can_write": can_write, "nav_active": active_nav(request.endpoint or ""), "page_url": page_url}
 
 
-def _active_nav() -> str | None:
-    """The menu entry the current page belongs to: the one whose endpoint shares the longest prefix."""
-    current = (request.endpoint or "").partition(".")[2]
-    best, best_length = None, 3
+def _tokens(endpoint: str) -> list[str]:
+    """``sandbox.offer_templates`` → ["offer", "template"]: words, singular, for matching areas."""
+    def singular(word: str) -> str:
+        if word.endswith("ies"):
+            return word[:-3] + "y"
+        return word[:-1] if word.endswith("s") else word
+
+    return [singular(word) for word in endpoint.partition(".")[2].split("_") if word]
+
+
+def active_nav(endpoint: str) -> str | None:
+    """The menu entry the current page belongs to: most leading words in common, the shorter entry on a tie.
+
+    ``offer_send`` belongs to "offers" (1 word, shorter) rather than "offer_templates" (also 1);
+    ``offer_template_edit`` to "offer_templates" (2 words).
+    """
+    current = _tokens(endpoint)
+    best, best_key = None, (0, 0)
     for entry in NAV:
-        name = entry.endpoint.partition(".")[2]
-        length = 0
-        for a, b in zip(current, name):
+        words = _tokens(entry.endpoint)
+        common = 0
+        for a, b in zip(current, words):
             if a != b:
                 break
-            length += 1
-        if length > best_length or current == name:
-            best, best_length = entry.endpoint, length if current != name else 10_000
+            common += 1
+        key = (common, -len(words))
+        if common and key > best_key:
+            best, best_key = entry.endpoint, key
+    if best is None:  # e.g. "saved_report" belongs to "reports"
+        best = next((entry.endpoint for entry in NAV if _tokens(entry.endpoint)[0] in current), None)
     return best
 
 

@@ -3,6 +3,7 @@ malformed files are refused with the file, the place and what is wrong."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -26,7 +27,7 @@ def _load(directory=SCENARIOS_DIR):
 def _minimal() -> dict:
     return {
         "code": "mini", "qualification": "13881", "title": {"pl": "Mała firma", "en": "Small firm"},
-        "time_limit_minutes": 60,
+        "time_limit_minutes": 60, "purposes": ["exam"],
         "sheet": {"business": "Firma.", "lead_source": "Plik.", "goal": "Cel.",
                   "tasks": [{"number": 1, "text": "Wszystko.", "criteria": list(SIMULATION)}]},
         "seed": {"companies": [{"name": "Firma A"}]},
@@ -89,10 +90,62 @@ def test_seeded_companies_have_valid_tax_numbers():
                 assert check_regon(company["regon"]).ok, (scenario.code, company["name"])
 
 
+# --------------------------------------------------------------------------- exam and practice apart
+
+
+def _by_purpose(purpose):
+    return {code: s for code, s in _load().items() if purpose in s.purposes}
+
+
+def test_exam_sheets_are_never_offered_for_practice():
+    """Every shipped scenario serves exactly one purpose: what a candidate may open for free practice
+    is never a sheet (or seed) they could be given in the exam."""
+    exam, practice = _by_purpose("exam"), _by_purpose("practice")
+    assert len(exam) >= 3  # neighbours in a session get different exam scenarios
+    assert practice, "at least one practice scenario"
+    assert not set(exam) & set(practice)
+    assert set(exam) | set(practice) == set(_load())
+    for code, scenario in practice.items():
+        assert scenario.purposes == ("practice",)
+        assert code.startswith("praktyka-"), "practice-only files are named praktyka-*.yaml"
+    for code, scenario in exam.items():
+        assert scenario.purposes == ("exam",)
+        assert not code.startswith("praktyka-")
+
+
+def _seed_names_and_numbers(scenario) -> set[str]:
+    """Company names and tax numbers of the seed, lead files and pasted lists (what a candidate sees)."""
+    found = set()
+    for company in scenario.seed["companies"]:
+        found |= {company["name"], company["nip"]} | ({company["regon"]} if company.get("regon") else set())
+    for section in ("leads_csv", "leads_pasted"):
+        for source in scenario.seed[section]:
+            found |= set(re.findall(r"\b\d{10}\b", source["content"]))
+    return found
+
+
+def test_the_practice_scenario_shares_no_data_with_the_exam_scenarios():
+    exam = set().union(*(_seed_names_and_numbers(s) for s in _by_purpose("exam").values()))
+    for code, scenario in _by_purpose("practice").items():
+        shared = _seed_names_and_numbers(scenario) & exam
+        assert not shared, f"{code} reveals exam data: {sorted(shared)}"
+        assert not {s.business for s in _by_purpose("exam").values()} & {scenario.business}
+
+
+def test_the_practice_scenario_is_a_full_rehearsal():
+    for code, scenario in _by_purpose("practice").items():
+        assert scenario.criteria == frozenset(SIMULATION), code
+        assert len(scenario.tasks) >= 8
+        assert scenario.time_limit_minutes <= min(s.time_limit_minutes for s in _by_purpose("exam").values())
+        assert {"companies", "contacts", "leads_csv", "leads_pasted", "products", "pipelines", "opportunities",
+                "tasks"} <= set(scenario.seed)
+        assert "(ćwiczenie)" in scenario.title.pl and "(practice)" in scenario.title.en
+
+
 def test_a_minimal_scenario_parses():
     scenario = _parse(_minimal())
     assert scenario.code == "mini"
-    assert scenario.purposes == ("exam", "practice")
+    assert scenario.purposes == ("exam",)
     assert scenario.tasks[0].criteria == tuple(SIMULATION)
 
 
@@ -116,6 +169,9 @@ def test_a_minimal_scenario_parses():
     (lambda d: d["seed"].update(companies={"name": "x"}), "seed.companies", "non-empty list"),
     (lambda d: d["seed"].update(companies=[7]), "seed.companies[0]", "a mapping"),
     (lambda d: d.update(purposes=["exam", "demo"]), "purposes", "exam, practice"),
+    (lambda d: d.pop("purposes"), "", "missing required key 'purposes'"),
+    (lambda d: d.update(purposes=[]), "purposes", "non-empty list"),
+    (lambda d: d.update(purposes="practice"), "purposes", "non-empty list"),
 ])
 def test_malformed_scenarios_name_the_place(change, location, words):
     data = copy.deepcopy(_minimal())

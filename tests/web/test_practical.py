@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from examportal.extensions import db
 from examportal.models import AuditEntry, PracticalAttempt, PracticalStatus, PracticeWorkspace, Role, utcnow
 from examportal.practical import services
+from question_bank.scenarios import SCENARIOS_DIR
 from sandbox_crm import api as sandbox_api
+from sandbox_crm.models.workspace import Workspace
 from tests.factories import (
     add_member,
     client_as,
@@ -334,6 +337,116 @@ def test_practice_with_a_bad_scenario_is_a_clear_400(app, world, data):
     response = client.post(f"/practical/enrolments/{world['enrolment'].id}/practice", data=data)
     assert response.status_code == 400
     assert db.session.scalar(select(PracticeWorkspace)) is None
+
+
+# --------------------------------------------------------------------------- exam and practice apart
+
+
+def _codes(world, purpose):
+    return {s.code for s in services.scenarios_for(world["qualification"], purpose)}
+
+
+def test_practice_offers_only_practice_scenarios(app, world):
+    exam, practice = _codes(world, "exam"), _codes(world, "practice")
+    assert len(exam) >= 3 and practice and not exam & practice
+    page = client_as(app, world["candidate"]).get(f"/practical/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    offered = set(re.findall(r'<option[^>]*value="([^"]+)"', page))
+    assert offered == practice
+    catalogue = services.scenario_catalogue(world["qualification"])
+    for code in exam:
+        assert catalogue[code].title.en not in page and catalogue[code].title.pl not in page
+        assert catalogue[code].tasks[0].text[:60] not in page
+
+
+@pytest.mark.parametrize("code", ["biuro-rachunkowe", "hurtownia-czesci", "sklep-internetowy"])
+def test_a_forged_exam_scenario_for_practice_is_a_clear_400(app, world, code):
+    assert code in _codes(world, "exam")
+    workspaces_before = db.session.scalar(select(func.count()).select_from(Workspace))
+    client = client_as(app, world["candidate"])
+    response = client.post(f"/practical/enrolments/{world['enrolment'].id}/practice", data={"scenario": code})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Choose one of the listed practice scenarios." in body
+    assert services.scenario_catalogue(world["qualification"])[code].tasks[0].text[:60] not in body
+    assert db.session.scalar(select(PracticeWorkspace)) is None
+    assert db.session.scalar(select(func.count()).select_from(Workspace)) == workspaces_before
+    assert "practical.practice_opened" not in _audit_actions()
+
+
+def test_the_service_refuses_an_exam_scenario_for_practice(app, world):
+    for code in _codes(world, "exam"):
+        with pytest.raises(services.PracticalError, match="practice scenarios|scenariuszy ćwiczeniowych"):
+            services.open_practice(world["candidate"], world["qualification"], code)
+    assert db.session.scalar(select(PracticeWorkspace)) is None
+
+
+def test_the_exam_never_assigns_the_practice_scenario(app, world, qualification):
+    exam, practice = _codes(world, "exam"), _codes(world, "practice")
+    # More candidates than scenarios of both kinds, so the round robin goes all the way round.
+    enrolments = [world["enrolment"], world["rival_enrolment"]]
+    for n in range(len(exam) + len(practice)):
+        extra = make_user(Role.CANDIDATE, first_name="Kandydat", last_name=f"Nr {n}")
+        enrolments.append(enrol(world["session"], extra))
+        make_theory_result(enrolments[-1], qualification)
+    assigned = set()
+    for enrolment in enrolments:
+        attempt = services.start(enrolment)
+        assigned.add(attempt.scenario_code)
+        assert sandbox_api.get_workspace(attempt.workspace_id).scenario_code == attempt.scenario_code
+    assert assigned == exam
+    assert not assigned & practice
+
+
+def test_the_exam_does_not_fall_back_to_a_practice_scenario(app, world, tmp_path):
+    for code in _codes(world, "practice"):
+        shutil.copy(SCENARIOS_DIR / f"{code}.yaml", tmp_path)
+    app.config["PRACTICAL_SCENARIOS_DIR"] = str(tmp_path)
+    assert _codes(world, "exam") == set()
+    client = client_as(app, world["candidate"])
+    response = client.post(f"/practical/enrolments/{world['enrolment'].id}/start", data={"confirm": "y"})
+    assert response.status_code == 409
+    assert "No practical scenario is available" in response.get_data(as_text=True)
+    assert db.session.scalar(select(PracticalAttempt)) is None
+
+
+def test_the_practice_scenario_opens_a_real_workspace_with_its_sheet(app, world):
+    client = client_as(app, world["candidate"])
+    for code in _codes(world, "practice"):
+        scenario = services.scenario_of(world["qualification"], code)
+        response = client.post(f"/practical/enrolments/{world['enrolment'].id}/practice", data={"scenario": code})
+        assert response.status_code == 302, response.get_data(as_text=True)[:800]
+        practice = db.session.scalar(select(PracticeWorkspace).where(PracticeWorkspace.scenario_code == code))
+        workspace = sandbox_api.get_workspace(practice.workspace_id)
+        assert workspace.purpose == "practice" and workspace.scenario_code == code
+        assert sandbox_api.action_log(workspace.id) == []
+        dashboard = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "Practice — not assessed" in dashboard and 'role="timer"' not in dashboard
+        assert scenario.tasks[-1].text[:60] in dashboard
+        companies = client.get(f"/sandbox/w/{workspace.id}/companies").get_data(as_text=True)
+        for company in scenario.seed["companies"]:
+            assert company["name"] in companies
+        for path in ("contacts", "products", "tasks/", "import"):
+            assert client.get(f"/sandbox/w/{workspace.id}/{path}").status_code == 200, path
+        # The candidate can do the work: add the company of task 2.
+        assert client.post(f"/sandbox/w/{workspace.id}/companies/new",
+                           data={"name": "Meble Nowy Dom Sp. z o.o.", "nip": "7399282186"}).status_code == 302
+
+
+def test_an_old_practice_workspace_of_an_exam_scenario_shows_no_exam_sheet(app, world):
+    """Practice workspaces opened before the scenarios became exam-only keep working, without the sheet."""
+    code = sorted(_codes(world, "exam"))[0]
+    scenario = services.scenario_of(world["qualification"], code)
+    workspace = sandbox_api.create_workspace(label="Stara praktyka", owner_ref=f"user:{world['candidate'].id}",
+                                             seed={"companies": [{"name": "Firma Ćwiczebna"}]},
+                                             purpose="practice", scenario_code=code)
+    db.session.add(PracticeWorkspace(user_id=world["candidate"].id, qualification_id=world["qualification"].id,
+                                     scenario_code=code, workspace_id=workspace.id))
+    db.session.commit()
+    page = client_as(app, world["candidate"]).get(f"/sandbox/w/{workspace.id}/")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert 'class="task-sheet"' not in body
+    assert scenario.tasks[0].text[:60] not in body
 
 
 # --------------------------------------------------------------------------- every scenario seeds
