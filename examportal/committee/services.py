@@ -69,6 +69,8 @@ def scoring_refusal(member: Optional[CommitteeMember], enrolment: Enrolment) -> 
     """Why this member may not assess the candidate, or None when they may."""
     if member is None:
         return _("You are not on this session's committee.")
+    if member.assessor_id == enrolment.candidate_id:
+        return _("You are the candidate: you may not assess yourself.")
     if not member.has_declared:
         return _("Sign the declaration of impartiality for this session first.")
     if trained_pairs([member.assessor_id], [enrolment.candidate_id]):

@@ -198,3 +198,23 @@ def test_staff_can_still_remove_an_assessor_who_has_not_scored(app, qualificatio
     assert client_as(app, staff).post(f"/sessions/{session.id}/committee/{member_id}/remove").status_code == 302
     db.session.expire_all()
     assert db.session.get(CommitteeMember, member_id) is None
+
+
+def test_a_committee_member_enrolled_in_the_same_session_cannot_assess_themselves(app, qualification):
+    """Someone who is both on the committee and a candidate of the session must not reach their
+    own case: no scoring, no consolidation, no decision on themselves."""
+    from examportal.committee import services as committee
+
+    vcc = make_institution("Fundacja VCC", qualifications=[qualification])
+    session = make_session(vcc, qualification)
+    person = make_user((Role.ASSESSOR, vcc), Role.CANDIDATE)
+    add_member(session, person, declared=True)
+    add_member(session, make_user((Role.ASSESSOR, vcc)), declared=True)
+    enrolment = enrol(session, person)
+    make_theory_result(enrolment, qualification)
+    db.session.commit()
+    member = committee.member_of(enrolment, person)
+    assert committee.scoring_refusal(member, enrolment) is not None
+    assert not committee.may_record(member, enrolment)
+    page = client_as(app, person).get(f"/committee/enrolments/{enrolment.id}").get_data(as_text=True)
+    assert 'name="submit"' not in page
