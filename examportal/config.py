@@ -55,6 +55,9 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "examportal <no-reply@examportal.local>")
     DEV_MAILBOX = True
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, trust nothing).
+    # Behind a proxy this must be set, or every client shares the proxy's address for rate limits.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     QUALIFICATION_DIR = ROOT / "question_bank" / "qualifications"
 
 

@@ -15,6 +15,9 @@ def only_in_development():
     # The dev mailbox shows everyone's mail: it exists only where no real mail goes out.
     if not current_app.config.get("DEV_MAILBOX") or current_app.config.get("MAIL_SERVER"):
         abort(404)
+    # Even in development, only a browser on this machine may read everyone's mail.
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        abort(404)
 
 
 @bp.route("/")

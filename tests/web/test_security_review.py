@@ -218,3 +218,26 @@ def test_a_committee_member_enrolled_in_the_same_session_cannot_assess_themselve
     assert not committee.may_record(member, enrolment)
     page = client_as(app, person).get(f"/committee/enrolments/{enrolment.id}").get_data(as_text=True)
     assert 'name="submit"' not in page
+
+
+def test_dev_mailbox_is_only_for_this_machine(client):
+    assert client.get("/dev/mailbox/").status_code == 200
+    assert client.get("/dev/mailbox/", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 404
+
+
+def test_rate_limits_see_the_client_behind_a_trusted_proxy(database_url):
+    from examportal import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1, "LOGIN_RATE_LIMIT": "2 per minute"})
+    with app.app_context():
+        from examportal.extensions import limiter
+
+        limiter.reset()  # counters may live in Redis between runs
+        client = app.test_client()
+
+        def attempt(ip):
+            return client.post("/auth/login", data={"email": "x@example.pl", "password": "wrong"},
+                               headers={"X-Forwarded-For": ip}, environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code
+
+        assert [attempt("198.51.100.1") for _ in range(3)] == [200, 200, 429]
+        assert attempt("198.51.100.2") == 200  # another client behind the same proxy is not locked out
