@@ -8,5 +8,5 @@ flask db upgrade
 flask qualification load
 flask demo load
 echo
-echo "examportal runs at http://127.0.0.1:5000  (Ctrl+C stops it)"
+echo "examportal runs at http://127.0.0.1:${PORT:-5000}  (Ctrl+C stops it)"
 exec flask run --host 127.0.0.1 --port "${PORT:-5000}"
