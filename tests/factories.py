@@ -123,7 +123,8 @@ def client_as(app, user=None, lang: str | None = "en"):
     request_started.connect(_clear_request_globals, app)  # idempotent; lives as long as the app
     n = next(_client_addresses)
     client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    # Loopback addresses (127.0.0.0/8), as the development mailbox answers only this machine.
+    client.environ_base["REMOTE_ADDR"] = f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
     if lang:
         client.post(f"/lang/{lang}")
     if user is not None:

@@ -1,6 +1,8 @@
 """The development mailbox: read the outbox when no SMTP server is configured."""
 from __future__ import annotations
 
+import ipaddress
+
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
@@ -10,13 +12,20 @@ from ..models import OutboxMail
 bp = Blueprint("mail", __name__)
 
 
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.before_request
 def only_in_development():
     # The dev mailbox shows everyone's mail: it exists only where no real mail goes out.
     if not current_app.config.get("DEV_MAILBOX") or current_app.config.get("MAIL_SERVER"):
         abort(404)
     # Even in development, only a browser on this machine may read everyone's mail.
-    if request.remote_addr not in ("127.0.0.1", "::1"):
+    if not _is_loopback(request.remote_addr):
         abort(404)
 
 
