@@ -200,7 +200,6 @@ def _populate(workspace, companies: int, contacts: int, opportunities: int) -> N
 
 def suite_sandbox(args) -> dict:
     """Pages of a workspace with 50,000 opportunities and 20,000 contacts vs. an empty workspace's dashboard."""
-    from flask import session as flask_session
 
     with tempfile.TemporaryDirectory() as tmp:
         env = prepared_environment(Path(tmp))

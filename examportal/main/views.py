@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..extensions import db
 from ..models import Qualification

@@ -1,7 +1,6 @@
 """The qualification as data: loaded from question_bank/qualifications/<code>.yaml."""
 from __future__ import annotations
 
-from typing import Optional
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Table, Column, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -20,6 +20,8 @@ from ..services import opportunities as service
 from ..services.pipelines import first_stage, list_pipelines
 from ..services.sales_util import SalesError, local_today
 from .sales_common import (
+    filter_company,
+    valid_data,
     company_picker,
     company_reference,
     company_suggestions,
@@ -57,18 +59,10 @@ def list_url(**args: Any) -> str:
 @bp.route("/w/<int:ws_id>/opportunities/")
 def opportunities():
     form = _filter_form(list_pipelines(g.workspace))
-    company_picker(form.company)
-    company: Optional[Company] = None
-    if int_arg("company_id"):
-        # A link from a company's page names it by id.
-        company = get_or_404(Company, g.workspace, int_arg("company_id"))
-        form.company.data = company_reference(company)
-    elif form.company.data and not form.company.errors:
-        _ok, company = resolve_company(form.company)
+    company = filter_company(form)
 
     def valid(name: str) -> Any:
-        field = getattr(form, name)
-        return None if field.errors else field.data
+        return valid_data(form, name)
 
     filters = service.OpportunityFilters(
         pipeline_id=valid("pipeline"), stage_id=valid("stage"), status=valid("status"),

@@ -20,7 +20,7 @@ from .. import session
 from ..blueprint import bp
 from ..models import Company, Contact
 from ..models.sales import Opportunity
-from ..scoping import scoped
+from ..scoping import get_or_404, scoped
 from ..services import customers as customer_service
 from ..services.opportunities import stage_choices
 from ..services.sales_util import SalesError, as_utc, now, to_local
@@ -81,6 +81,24 @@ def company_picker(field: Any) -> None:
         "list": "company-options", "autocomplete": "off",
         "data-company-lookup": url_for("sandbox.company_lookup"),
     }
+
+
+def filter_company(form: Any) -> Optional[Company]:
+    """The company a list is filtered by: named by ``?company_id=`` (a link from its page) or typed in the picker."""
+    company_picker(form.company)
+    if int_arg("company_id"):
+        company = get_or_404(Company, g.workspace, int_arg("company_id"))
+        form.company.data = company_reference(company)
+        return company
+    if form.company.data and not form.company.errors:
+        return resolve_company(form.company)[1]
+    return None
+
+
+def valid_data(form: Any, name: str) -> Any:
+    """A filter field's value, or None when it did not validate (an invalid filter is not applied)."""
+    field = getattr(form, name)
+    return None if field.errors else field.data
 
 
 def company_reference(company: Optional[Company]) -> str:

@@ -20,6 +20,8 @@ from ..services.opportunities import record_filter
 from ..services.pipelines import list_pipelines
 from ..services.sales_util import SalesError, local_today, to_local
 from .sales_common import (
+    filter_company,
+    valid_data,
     company_picker,
     company_reference,
     company_suggestions,
@@ -49,18 +51,10 @@ def tasks():
     form = TaskFilterForm(request.args)
     form.stage.choices = grouped_stage_choices(blank=_("Any"))
     form.validate()
-    company_picker(form.company)
-    company: Optional[Company] = None
-    if int_arg("company_id"):
-        # A link from a company's page names it by id.
-        company = get_or_404(Company, g.workspace, int_arg("company_id"))
-        form.company.data = company_reference(company)
-    elif form.company.data and not form.company.errors:
-        _ok, company = resolve_company(form.company)
+    company = filter_company(form)
 
     def valid(name: str) -> Any:
-        field = getattr(form, name)
-        return None if field.errors else field.data
+        return valid_data(form, name)
 
     period = valid("period")
     if period == "custom" and not (valid("date_from") or valid("date_to")):

@@ -1,11 +1,10 @@
 """Every UI string has a Polish translation, and the compiled catalogues are current."""
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import read_mo, write_mo
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
