@@ -162,12 +162,23 @@
     if (window.history && window.history.replaceState) { window.history.replaceState(null, "", url); }
     window.scrollTo(0, 0);
   }
+  // The review page counts the answers the server holds: let pending saves land first
+  // (for at most 3 seconds; offline, the queue stays in localStorage and replays later).
+  function leaveForReview() {
+    var giveUpAt = Date.now() + 3000;
+    (function wait() {
+      if (!loadQueue().length || Date.now() > giveUpAt) { window.location.href = root.dataset.reviewUrl; return; }
+      flush();
+      window.setTimeout(wait, 100);
+    }());
+  }
+
   function go(target) {
     var here = current();
-    if (target === "review") { window.location.href = root.dataset.reviewUrl; return; }
+    if (target === "review") { leaveForReview(); return; }
     if (target === "stay") { return; }
     var position = target === "prev" ? here - 1 : target === "next" ? here + 1 : parseInt(target, 10);
-    if (position > forms.length) { window.location.href = root.dataset.reviewUrl; return; }
+    if (position > forms.length) { leaveForReview(); return; }
     if (position >= 1) { showQuestion(position); }
   }
 

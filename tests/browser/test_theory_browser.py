@@ -132,3 +132,13 @@ def test_operator_extra_time_reaches_the_candidate_clock(new_page, exam):
     _answer_visible_question(candidate_page)
     candidate_page.wait_for_function(f"() => parseInt(document.getElementById('clock').dataset.seconds) > {before + 9 * 60}")
     assert _clock(candidate_page) <= before + 10 * 60
+
+
+def test_going_to_review_right_after_answering_counts_that_answer(new_page, exam):
+    page = _start(new_page, exam)
+    # Slow every autosave down, so the click on "Review and submit" comes while the save is in flight.
+    page.route("**/answer", lambda route: (time.sleep(0.8), route.continue_()))
+    _answer_visible_question(page)
+    page.locator(".question-map button[data-go=review]").click()
+    page.wait_for_url("**/review")
+    assert page.locator("main tbody .badge.ok").count() == 1  # question 1 shows as answered
