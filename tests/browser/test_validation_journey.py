@@ -229,6 +229,8 @@ def _prepare_offer(page: Page) -> None:
 
     _crm_nav(page, "Offers")
     page.get_by_role("link", name="+ New offer").click()
+    page.wait_for_url("**/offers/new**")
+    page.wait_for_load_state("load")  # the script that reloads on a company change must be attached
     # Choosing the company reloads the form with that company's contacts.
     with page.expect_navigation():
         page.select_option("#company_id", label=COMPANY)
