@@ -118,8 +118,16 @@ def check_email(value: str) -> Check:
 _PHONE_CHARS = re.compile(r"[\s\-().]")
 
 
+# Prefixes of Polish mobile numbers (the rest of the 9-digit numbers are landlines with a 2-digit area code).
+_MOBILE_PREFIXES = ("45", "50", "51", "53", "57", "60", "66", "69", "72", "73", "78", "79", "88")
+
+
 def check_phone(value: str) -> Check:
-    """A Polish phone number: 9 digits, optionally after +48 / 0048 / 48; stored as ``+48 600 100 200``."""
+    """A Polish phone number: 9 digits, optionally after +48 / 0048 / 48.
+
+    Stored grouped as people write them: mobile ``+48 600 100 200``, landline with its area code
+    ``+48 12 345 67 89``.
+    """
     raw = _PHONE_CHARS.sub("", value or "")
     if raw.startswith("+48"):
         raw = raw[3:]
@@ -129,7 +137,9 @@ def check_phone(value: str) -> Check:
         raw = raw[2:]
     if not re.fullmatch(r"[1-9]\d{8}", raw):
         return Check(False, error=N_("Enter a Polish phone number: 9 digits, optionally with +48."))
-    return Check(True, f"+48 {raw[0:3]} {raw[3:6]} {raw[6:9]}")
+    if raw.startswith(_MOBILE_PREFIXES):
+        return Check(True, f"+48 {raw[0:3]} {raw[3:6]} {raw[6:9]}")
+    return Check(True, f"+48 {raw[0:2]} {raw[2:5]} {raw[5:7]} {raw[7:9]}")
 
 
 # Legal forms removed before names are compared, longest first so "sp. z o.o." wins over "sp.".
