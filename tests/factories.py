@@ -182,8 +182,8 @@ def make_attempt(enrolment: Enrolment, status=None, **kwargs):
     return attempt
 
 
-def make_theory_result(enrolment, qualification, passed: bool = True, failed_criteria=()):
-    """A submitted, scored theory attempt for ``enrolment`` (per-criterion results given)."""
+def make_theory_result(enrolment, qualification, passed: bool = True, failed_criteria=(), released: bool = True):
+    """A submitted, scored theory attempt for ``enrolment`` (per-criterion results given), released by default."""
     from examportal.models import AttemptStatus, TheoryAttempt
 
     codes = [c.code for s in qualification.outcome_sets for o in s.outcomes for c in o.criteria if c.method == "test"]
@@ -195,7 +195,7 @@ def make_theory_result(enrolment, qualification, passed: bool = True, failed_cri
         enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id, session_id=enrolment.session_id,
         status=AttemptStatus.SUBMITTED, seed=1, time_limit_seconds=2700, started_at=now, deadline_at=now,
         submitted_at=now, score_points=27, score_max=30, score_percent=90.0 if passed else 40.0, passed=passed,
-        criterion_scores=scores,
+        criterion_scores=scores, released_at=now if released else None,
     )
     db.session.add(attempt)
     db.session.commit()

@@ -119,9 +119,14 @@ def attempt_for_workspace(workspace_id: int) -> Optional[PracticalAttempt]:
 
 
 def theory_passed(enrolment: Enrolment) -> bool:
-    """Whether the enrolment's theory test is submitted and passed."""
+    """Whether the enrolment's theory test is submitted, its result released by staff, and passed.
+
+    Until the release the practical stays closed for everyone, so being refused tells a
+    candidate nothing about a result they may not see yet.
+    """
     attempt = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
-    return attempt is not None and attempt.status == AttemptStatus.SUBMITTED and attempt.passed is True
+    return (attempt is not None and attempt.status == AttemptStatus.SUBMITTED and attempt.released_at is not None
+            and attempt.passed is True)
 
 
 def eligibility_refusal(enrolment: Enrolment) -> Optional[str]:
@@ -136,7 +141,7 @@ def eligibility_refusal(enrolment: Enrolment) -> Optional[str]:
         return _("The committee has already decided on your validation.")
     required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
     if required and not theory_passed(enrolment):
-        return _("The practical exam opens once you have passed the theory test.")
+        return _("The practical exam opens once your theory test result has been released and is a pass.")
     return None
 
 

@@ -101,13 +101,25 @@ def test_refused_before_the_theory_is_passed(app, world, qualification):
     enrolment = enrol(world["session"], late)
     client = client_as(app, late)
     page = client.get(f"/practical/enrolments/{enrolment.id}").get_data(as_text=True)
-    assert "opens once you have passed the theory test" in page
+    assert "result has been released and is a pass" in page
     response = client.post(f"/practical/enrolments/{enrolment.id}/start", data={"confirm": "y"})
     assert response.status_code == 409
-    assert "passed the theory test" in response.get_data(as_text=True)
+    assert "result has been released and is a pass" in response.get_data(as_text=True)
     make_theory_result(enrolment, qualification, passed=False)
     assert client.post(f"/practical/enrolments/{enrolment.id}/start", data={"confirm": "y"}).status_code == 409
     assert db.session.scalar(select(PracticalAttempt)) is None
+
+
+def test_a_passed_theory_opens_the_practical_only_once_released(app, world, qualification):
+    """Before the release every candidate is refused alike, so a refusal reveals no result."""
+    late = make_user(Role.CANDIDATE)
+    enrolment = enrol(world["session"], late)
+    attempt = make_theory_result(enrolment, qualification, passed=True, released=False)
+    client = client_as(app, late)
+    assert client.post(f"/practical/enrolments/{enrolment.id}/start", data={"confirm": "y"}).status_code == 409
+    attempt.released_at = attempt.submitted_at
+    db.session.commit()
+    assert client.post(f"/practical/enrolments/{enrolment.id}/start", data={"confirm": "y"}).status_code == 302
 
 
 def test_the_theory_is_not_required_when_the_qualification_says_so(app, world, qualification):
