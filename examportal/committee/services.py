@@ -200,7 +200,7 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
     if decision_for(enrolment) is not None:
         raise CommitteeRuleError(_("The decision has been made; the results can no longer change."))
     criteria = {c.id: c for c in all_criteria(enrolment)}
-    if set(verdicts) != set(criteria):
+    if set(verdicts) != set(criteria) or any(met is None for met, _note in verdicts.values()):
         raise CommitteeRuleError(_("Record a result for every criterion."))
     existing = {r.criterion_id: r for r in db.session.scalars(
         select(CriterionResult).where(CriterionResult.enrolment_id == enrolment.id))}

@@ -115,8 +115,6 @@ def record_results(enrolment_id: int):
     if form.validate_on_submit():
         try:
             parsed = parse_verdicts(request.form, [c.id for c in services.all_criteria(enrolment)], "r")
-            if any(met is None for met, _c, _n in parsed.values()):
-                raise services.CommitteeRuleError(_("Record a result for every criterion."))
             services.record_results(member, enrolment, {cid: (met, comment) for cid, (met, comment, _n) in parsed.items()})
         except VerdictError:
             flash(_("The form contained a value that is not one of the choices. Check your answers."), "danger")

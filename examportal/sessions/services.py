@@ -226,6 +226,14 @@ def committee_ready(session: ValidationSession) -> bool:
     return len(session.committee) >= minimum and all(m.has_declared for m in session.committee)
 
 
+def possible_trainers(institutions: list[Institution]) -> list[User]:
+    """Everyone working for the institutions (assessors, operators, staff) who could have trained a
+    candidate, by name."""
+    people = {u.id: u for i in institutions for role in (Role.ASSESSOR, Role.OPERATOR, Role.STAFF)
+              for u in institution_people(i, role)}
+    return sorted(people.values(), key=lambda u: (u.last_name, u.first_name))
+
+
 def trainer_institution(trainer: User, institutions: list[Institution]) -> Institution:
     """Of the staff member's institutions, the one the trainer works for (the record belongs there).
 

@@ -187,10 +187,9 @@ def withdraw(session_id: int, enrolment_id: int):
 def training():
     institution_ids = staff_institution_ids()
     institutions = db.session.scalars(select(Institution).where(Institution.id.in_(institution_ids))).all()
-    trainers = {u.id: u for i in institutions for role in (Role.ASSESSOR, Role.OPERATOR, Role.STAFF)
-                for u in services.institution_people(i, role)}
+    trainers = {u.id: u for u in services.possible_trainers(institutions)}
     form = TrainingForm()
-    form.trainer_id.choices = [(u.id, u.full_name) for u in sorted(trainers.values(), key=lambda u: (u.last_name, u.first_name))]
+    form.trainer_id.choices = [(u.id, u.full_name) for u in trainers.values()]
     if form.validate_on_submit():
         try:
             trainer = trainers[form.trainer_id.data]
