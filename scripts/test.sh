@@ -16,4 +16,5 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # The item bank must cover every test criterion, with sound keys and no duplicates.
 EXAMPORTAL_CONFIG=test flask bank check
-python -m pytest "$@"
+# One worker per core (pytest-xdist); each worker has its own database. PYTEST_WORKERS=0 runs in-process.
+python -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"

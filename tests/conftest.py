@@ -1,41 +1,65 @@
 """Fixtures for examportal's tests.
 
-The schema is built once per run by the Alembic migrations (not create_all), on
-SQLite by default or on PostgreSQL when TEST_DATABASE_URL is set; every test
-starts from empty tables.
+The schema is built once per run (and per xdist worker) by the Alembic migrations, never by
+create_all, on SQLite by default or on PostgreSQL when TEST_DATABASE_URL is set. Each test runs
+in one transaction that is rolled back at its end (see tests/dbtools.py); a test marked
+``committing`` (every browser test is) really commits, and the tables are emptied after it.
 """
 from __future__ import annotations
 
 import os
 
 import pytest
-from sqlalchemy import create_engine, text
 
 os.environ["EXAMPORTAL_CONFIG"] = "test"
 
-from examportal import create_app
-from examportal.extensions import db, limiter
-from sandbox_crm.models import Base as SandboxBase
+from examportal import create_app  # noqa: E402  (the config name must be set first)
+from examportal.extensions import db, limiter  # noqa: E402
+from sandbox_crm.models import Base as SandboxBase  # noqa: E402
+from tests.dbtools import (  # noqa: E402
+    empty_tables,
+    own_postgres_database,
+    postgres_url,
+    reset_postgres_schema,
+    rolled_back,
+    xdist_worker,
+)
+
+# A session joining the test's outer transaction does so with a SAVEPOINT; bound to an engine
+# (the committing tests), the setting has no effect.
+db.session.session_factory.configure(join_transaction_mode="create_savepoint")
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "committing: the test needs real commits (other connections or threads must see its data)"
+    )
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.committing)
+
+
+def _app_overrides(url: str) -> dict:
+    overrides = {"SQLALCHEMY_DATABASE_URI": url}
+    worker = xdist_worker()
+    if worker:
+        # Rate-limit counters of one worker must not be reset by another's limiter.reset().
+        overrides["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"LIMITS-test-{worker}"}
+    return overrides
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        _reset_postgres(url)
+        url = own_postgres_database(postgres_url(url))
+        reset_postgres_schema(url)
     else:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "examportal-test.db")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(_app_overrides(url))
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -44,32 +68,26 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
-def _all_tables():
-    return list(reversed(db.metadata.sorted_tables)) + list(reversed(SandboxBase.metadata.sorted_tables))
-
-
-def _empty_tables() -> None:
-    db.session.remove()
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in _all_tables())
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in _all_tables():
-                conn.execute(table.delete())
+def _all_metadata():
+    return [db.metadata, SandboxBase.metadata]
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+def app(database_url, request):
+    app = create_app(_app_overrides(database_url))
     from tests.factories import fresh_globals_per_request
 
     with app.app_context(), fresh_globals_per_request(app):
-        _empty_tables()
         limiter.reset()
-        yield app
-        db.session.remove()
-        _empty_tables()
+        if request.node.get_closest_marker("committing"):
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                empty_tables(db.engine, _all_metadata())
+        else:
+            with rolled_back(db):
+                yield app
         db.engine.dispose()
 
 

@@ -13,52 +13,33 @@ from flask import Flask, session as flask_session
 from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 import sandbox_crm
 from sandbox_crm import Actor, SandboxHost
 from sandbox_crm.models import Base
+from tests.dbtools import own_postgres_database, postgres_url, rolled_back
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _database_url(tmp_path_factory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url and url.startswith("postgresql"):
-        # A database of its own, so the sandbox's create_all never meets examportal's migrations:
-        # "test" (examportal's) becomes "test_sandbox"; any other name is taken as the sandbox's
-        # own, so runs on separate databases (e.g. in parallel) do not drop each other's tables.
-        base, name = url.rsplit("/", 1)
-        name = "test_sandbox" if name == "test" else name
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return f"{base}/{name}"
-    return "sqlite:///" + str(tmp_path_factory.mktemp("sandbox") / "sandbox.db")
-
-
 @pytest.fixture(scope="session")
 def sandbox_db_url(tmp_path_factory):
-    """The sandbox test database, with the schema built once per run."""
-    url = _database_url(tmp_path_factory)
+    """The sandbox test database, with the schema built once per run (and per xdist worker).
+
+    On PostgreSQL a database of its own (``<name>_sandbox``), so the sandbox's create_all never
+    meets examportal's migrations.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url and url.startswith("postgresql"):
+        url = own_postgres_database(postgres_url(url), "sandbox")
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("sandbox") / "sandbox.db")
     engine = create_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
     return url
-
-
-def _empty_tables(engine) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
 
 
 @pytest.fixture
@@ -85,11 +66,10 @@ def sandbox_app(sandbox_db_url):
         return current is not None and workspace.owner_ref == current.ref
 
     sandbox_crm.init_app(app, SandboxHost(session=lambda: db.session, actor=actor, can_access=can_access))
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     with app.app_context():
-        _empty_tables(db.engine)
-        yield app
-        db.session.remove()
-        _empty_tables(db.engine)
+        with rolled_back(db):
+            yield app
         db.engine.dispose()
 
 
