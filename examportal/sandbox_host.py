@@ -14,11 +14,8 @@ from sandbox_crm import Actor, SandboxHost
 
 from .extensions import db
 from .models import Role
-
-
-def owner_ref(user) -> str:
-    """How the sandbox refers to one of our users."""
-    return f"user:{user.id}"
+from .practical import services as practical
+from .practical.services import owner_ref
 
 
 def _actor():
@@ -42,8 +39,6 @@ def _can_access(workspace, write: bool) -> bool:
     if current_user.has_role(Role.ADMIN):
         return True
     if workspace.purpose == "exam":
-        from .practical import services as practical
-
         return practical.may_read_exam_workspace(current_user, workspace.id)
     return False
 
@@ -53,8 +48,6 @@ def _expire_overdue_attempt(endpoint, values) -> None:
     freezes) here, so the request that meets the deadline already sees it read-only."""
     if not endpoint or not endpoint.startswith("sandbox.") or not values or "ws_id" not in values:
         return
-    from .practical import services as practical
-
     practical.expire_workspace_if_overdue(values["ws_id"])
 
 
@@ -63,8 +56,6 @@ def _practical_sheet() -> dict:
     workspace = g.get("workspace")
     if workspace is None or request.blueprint != "sandbox":
         return {"practical_sheet": None}
-    from .practical import services as practical
-
     user = current_user._get_current_object() if current_user.is_authenticated else None
     return {"practical_sheet": practical.sheet_for_workspace(workspace, user)}
 

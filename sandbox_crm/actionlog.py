@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from flask import g, has_request_context
 
-from . import Actor, host, session
+from .host import Actor, host, session
 from .models import ActionStatement, Workspace
 
 XAPI_VERB_BASE = "https://examportal.local/xapi/verbs/"

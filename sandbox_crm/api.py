@@ -2,21 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from sqlalchemy import select
 
-from . import session
 from .actionlog import as_xapi, record
+from .errors import SeedError
+from .host import session
 from .models import ActionStatement, Workspace
+from .evidence import CheckResult, run_checks
 from .registry import SEEDERS
-
-if TYPE_CHECKING:
-    from .evidence import CheckResult
-
-
-class SeedError(ValueError):
-    """The scenario's seed data has a section no seeder knows, or a row it cannot load."""
 
 
 def seed_sections() -> frozenset[str]:
@@ -84,14 +79,11 @@ def export_xapi(workspace_id: int) -> list[dict]:
     return [as_xapi(statement) for statement in action_log(workspace_id)]
 
 
-def run_evidence_checks(workspace_id: int) -> dict[str, "CheckResult"]:
+def run_evidence_checks(workspace_id: int) -> dict[str, CheckResult]:
     """Every simulation criterion's evidence check on the workspace, by criterion code.
 
     Raises :class:`LookupError` for an unknown workspace. The checks only read.
     """
-    # Imported here: the checks use the services, and some services import this module.
-    from .evidence import run_checks
-
     workspace = session().get(Workspace, workspace_id)
     if workspace is None:
         raise LookupError(f"no sandbox workspace {workspace_id}")

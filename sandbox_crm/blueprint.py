@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, request
 from flask_babel import gettext as _
 
-from . import host, session
+from .host import host, session
 from .models import Workspace
 
 bp = Blueprint("sandbox", __name__, static_folder="static", static_url_path="/static")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from . import session
+from .host import session
 
 PER_PAGE = 25
 

@@ -6,7 +6,7 @@ from typing import TypeVar
 from flask import abort
 from sqlalchemy import select
 
-from . import session
+from .host import session
 
 T = TypeVar("T")
 

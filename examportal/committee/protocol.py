@@ -1,25 +1,35 @@
 """The validation protocol: a PDF rendered by WeasyPrint and stored unchanged with its hash."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from flask import current_app, render_template
 from flask_babel import force_locale
 from weasyprint import HTML
 
-from ..models import Enrolment, ValidationDecision
+from ..models import Criterion, CriterionResult, Enrolment, TheoryAttempt, ValidationDecision
 from . import rules
 
 
-def render_protocol(enrolment: Enrolment, decision: ValidationDecision, summary: rules.Summary) -> bytes:
-    """The protocol PDF (always in Polish: it is the official record of the validation)."""
-    from . import services
+def render_protocol(
+    enrolment: Enrolment,
+    decision: ValidationDecision,
+    summary: rules.Summary,
+    *,
+    results: Mapping[str, CriterionResult],
+    theory: TheoryAttempt | None,
+    criteria: Sequence[Criterion],
+) -> bytes:
+    """The protocol PDF (always in Polish: it is the official record of the validation).
 
-    results = services.results(enrolment)
+    The committee's records come in from :mod:`.services`, which owns them.
+    """
     with force_locale("pl"):
         html = render_template(
             "committee/protocol.html", enrolment=enrolment, session=enrolment.session,
             qualification=enrolment.session.qualification, candidate=enrolment.candidate,
             decision=decision, summary=summary, results=results,
-            theory=services.theory_attempt(enrolment), criteria=services.all_criteria(enrolment),
+            theory=theory, criteria=criteria,
             outcomes_by_code={o.code: o for s in summary.sets for o in s.outcomes},
         )
     return HTML(string=html, base_url=current_app.root_path).write_pdf()

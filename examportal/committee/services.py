@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..sessions.services import trained_pairs
 from . import rules
+from .protocol import render_protocol
 
 SCORED_METHODS = ("simulation", "interview")
 
@@ -231,8 +232,6 @@ def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justif
     Positive only when every outcome is confirmed; negative only with a justification that
     names every unmet criterion.
     """
-    from .protocol import render_protocol
-
     if not may_record(member, enrolment):
         raise CommitteeRuleError(_("Only the chair of the committee records the decision."))
     if decision_for(enrolment) is not None:
@@ -254,7 +253,8 @@ def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justif
                                   justification=(justification or "").strip() or None,
                                   decided_by_id=member.assessor_id, decided_at=utcnow())
     decision.enrolment = enrolment
-    decision.protocol_pdf = render_protocol(enrolment, decision, result)
+    decision.protocol_pdf = render_protocol(enrolment, decision, result, results=results(enrolment),
+                                            theory=theory_attempt(enrolment), criteria=all_criteria(enrolment))
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
     candidate = enrolment.candidate

@@ -37,9 +37,13 @@ from ..models import (
     User,
     utcnow,
 )
-from ..sandbox_host import owner_ref
 
 ATTEMPT_FIELDS = ("status", "scenario_code", "workspace_id", "started_at", "deadline_at", "finished_at")
+
+
+def owner_ref(user) -> str:
+    """How the sandbox refers to one of our users."""
+    return f"user:{user.id}"
 
 
 class PracticalError(ValueError):

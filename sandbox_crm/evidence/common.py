@@ -11,11 +11,11 @@ from typing import Any, Iterable, Optional, Sequence
 
 from sqlalchemy import select
 
-from .. import session
+from ..host import session
 from ..models import ActionStatement, Workspace
 from ..scoping import scoped
 from ..services.sales_util import local_today
-from . import CheckResult, EvidenceRow, Verdict
+from .base import CheckResult, EvidenceRow, Verdict
 
 SYSTEM_ACTOR = "system"
 # Evidence rows of one kind shown per check: enough to find the work, not a dump of the log.

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .. import session
+from ..host import session
 from ..models import Company, Contact, Segment, Workspace
 from ..services import segments as segment_service
-from . import CheckResult, Verdict, check
+from .base import CheckResult, Verdict, check
 from .common import (
     EMPTY_VALUES,
     candidate_statements,

@@ -9,7 +9,7 @@ from ..models import ActionStatement, Workspace
 from ..models.sales import Pipeline, PipelineStage, StageTask, Task
 from ..services.pipelines import GOAL_FIELDS, pipeline_schedule
 from ..services.smart import ELEMENT_LABELS, check_goal_of
-from . import CheckResult, EvidenceRow, Verdict, check
+from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     changes_of,

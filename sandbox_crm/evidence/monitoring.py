@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .. import session
+from ..host import session
 from ..models import ActionStatement, Workspace
 from ..models.sales import Opportunity, StageTask, Task
-from . import CheckResult, EvidenceRow, Verdict, check
+from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     changes_of,

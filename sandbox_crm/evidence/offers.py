@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .. import session
+from ..host import session
 from ..models import ActionStatement, CustomerEvent, Offer, OfferTemplate, OutboxMessage, Workspace
 from ..services import templating
 from ..services.offers import used_tags
-from . import CheckResult, EvidenceRow, Verdict, check
+from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     existing,

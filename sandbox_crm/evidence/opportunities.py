@@ -6,7 +6,7 @@ from typing import Optional
 
 from ..models import ActionStatement, Company, Workspace
 from ..models.sales import Opportunity, PipelineStage, Task
-from . import CheckResult, EvidenceRow, Verdict, check
+from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     changes_of,

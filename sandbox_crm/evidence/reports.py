@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..models import ActionStatement, SavedReport, Workspace
 from ..services.reports import CHART_KINDS, DATA_SOURCES
-from . import CheckResult, EvidenceRow, Verdict, check
+from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import candidate_statements, existing, ids_of, record_row, result, statement_row, statement_rows
 
 # What the builder runs when nothing is chosen: the data, grouping and measure a candidate

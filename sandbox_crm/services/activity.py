@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from sqlalchemy import Select, func, select
 
-from .. import session
+from ..host import session
 from ..actionlog import as_xapi, record
 from ..models import ActionStatement, Workspace
 from ..pagination import Page, paginate

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, tuple_, update
 from sqlalchemy.orm import selectinload
 
-from .. import host, session
+from ..host import host, session
 from ..actionlog import diff, record
 from ..models import Base, Company, Contact, CustomerEvent, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
@@ -935,7 +935,7 @@ def counts(workspace: Workspace) -> dict[str, int]:
 # --- seeding ----------------------------------------------------------------------------------
 
 def _seed_error(section: str, index: int, detail: Any) -> Exception:
-    from ..api import SeedError
+    from ..errors import SeedError
 
     return SeedError(f"{section}[{index}]: {detail}")
 

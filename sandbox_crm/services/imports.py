@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..actionlog import record
 from ..models import Company, ImportSource, Workspace
 from ..registry import seeder
@@ -565,7 +565,7 @@ def _seed_sources(workspace: Workspace, rows: list, kind: str, default_name: str
         return
     for index, row in enumerate(rows):
         if not isinstance(row, dict) or not str(row.get("content", "")).strip():
-            from ..api import SeedError
+            from ..errors import SeedError
 
             raise SeedError(f"leads_{kind}[{index}]: expected a string or {{'name', 'content'}}")
         save_source(workspace, name=row.get("name") or default_name, kind=kind, content=str(row["content"]),

@@ -27,7 +27,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import host, session
+from ..host import host, session
 from ..actionlog import diff, record
 from ..models import Company, Contact, Offer, OfferLine, OfferTemplate, Opportunity, OutboxMessage, Product, Workspace
 from ..models.base import utcnow

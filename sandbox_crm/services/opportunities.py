@@ -12,9 +12,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
-from .. import host, session
+from ..host import host, session
 from ..actionlog import diff, record
-from ..api import SeedError
+from ..errors import SeedError
 from ..models import Workspace
 from ..models.customers import Company, Contact
 from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, Task

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from .. import session
+from ..host import session
 from ..actionlog import diff, record
 from ..models import Workspace
 from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, StageTask, Task

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
 
-from .. import session
+from ..host import session
 from ..actionlog import diff, record
 from ..models import Product, Workspace
 from ..models.offers import PRODUCT_KINDS, VAT_RATES

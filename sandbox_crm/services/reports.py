@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from pygal.style import Style
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, select, true
 
-from .. import session
+from ..host import session
 from ..actionlog import record
 from ..models import (
     Company,

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, select, true
 from sqlalchemy.orm import selectinload
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..actionlog import diff, record
 from ..models import Company, Contact, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag

@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
-from .. import session
+from ..host import session
 from ..actionlog import diff, record
-from ..api import SeedError
+from ..errors import SeedError
 from ..models import Workspace
 from ..models.customers import Company, Contact
 from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, PipelineStage, Task

@@ -7,7 +7,7 @@ from datetime import date
 from flask import Response, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..pagination import parse_page
 from ..registry import register_nav

@@ -7,7 +7,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..forms.customers import CompanyForm, ConfirmForm, ContactForm, NoteForm, TagForm
 from ..models import Company, Contact, Tag

@@ -5,7 +5,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..forms.customers import ConfirmForm, PasteForm, UploadForm
 from ..models import ImportSource

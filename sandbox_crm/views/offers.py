@@ -7,7 +7,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import host, session
+from ..host import host, session
 from ..blueprint import bp
 from ..forms.offers import ActionForm, OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage

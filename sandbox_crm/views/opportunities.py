@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..forms.sales import CloseForm, ConfirmForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
 from ..models import Company

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..forms.offers import ActionForm, SaveReportForm
 from ..models import SavedReport

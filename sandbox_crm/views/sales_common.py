@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import session
+from ..host import session
 from ..blueprint import bp
 from ..models import Company, Contact
 from ..models.sales import Opportunity

@@ -5,7 +5,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import models, session
+from .. import models
+from ..host import session
 from ..blueprint import bp
 from ..forms.customers import ConfirmForm, SegmentForm, choices
 from ..models import Company, Segment

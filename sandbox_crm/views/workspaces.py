@@ -5,7 +5,8 @@ from flask import current_app, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import host, models, session
+from .. import models
+from ..host import host, session
 from ..blueprint import bp
 from ..registry import NAV, register_nav
 from ..services import activity

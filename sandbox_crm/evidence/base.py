@@ -1,0 +1,56 @@
+"""The shape of an evidence check and its registry (see the package's docstring)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Optional
+
+from ..models import Workspace
+
+
+class Verdict(str, Enum):
+    MET = "met"
+    NOT_MET = "not_met"
+    CANT_TELL = "cant_tell"
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One piece of evidence: a record (object type + id) or a log statement, with a label."""
+
+    label: str
+    object_type: Optional[str] = None
+    object_id: Optional[int] = None
+    statement_id: Optional[int] = None
+    endpoint: Optional[str] = None  # sandbox endpoint showing the record, e.g. "sandbox.company_detail"
+    endpoint_args: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    criterion: str
+    verdict: Verdict
+    summary: str  # English msgid-style sentence; the host may translate
+    evidence: tuple[EvidenceRow, ...] = ()
+
+
+CheckFunction = Callable[[Workspace], CheckResult]
+CHECKS: dict[str, CheckFunction] = {}
+
+
+def check(criterion: str):
+    """Register ``func`` as the evidence check of ``criterion``."""
+
+    def decorate(func: CheckFunction) -> CheckFunction:
+        if criterion in CHECKS:
+            raise ValueError(f"a second evidence check for {criterion}")
+        CHECKS[criterion] = func
+        return func
+
+    return decorate
+
+
+def run_checks(workspace: Workspace, criteria: Optional[list[str]] = None) -> dict[str, CheckResult]:
+    """Run the checks of ``criteria`` (all registered ones by default), in criterion order."""
+    codes = sorted(criteria if criteria is not None else CHECKS)
+    return {code: CHECKS[code](workspace) for code in codes if code in CHECKS}
