@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -286,7 +286,7 @@ def main() -> None:
         results[name] = SUITES[name](args)
         print(json.dumps(results[name], indent=2, ensure_ascii=False), flush=True)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"written {out.relative_to(ROOT)}")
 

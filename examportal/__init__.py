@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Union
 
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: Optional[Union[str, type, dict]] = None) -> Flask:
+def create_app(config: str | type | dict | None = None) -> Flask:
     """The application factory.
 
     ``config`` is a config name ("development", "test", "production"), a config
@@ -79,12 +78,12 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .committee.views import bp as committee_bp
-    from .mail.views import bp as mail_bp
     from .institution.views import bp as institution_bp
+    from .mail.views import bp as mail_bp
     from .main.views import bp as main_bp
-    from .qualifications.views import bp as qualifications_bp
     from .operator.views import bp as operator_bp
     from .practical.views import bp as practical_bp
+    from .qualifications.views import bp as qualifications_bp
     from .sessions.views import bp as sessions_bp
     from .theory.views import bp as theory_bp
 

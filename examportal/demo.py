@@ -2,7 +2,7 @@
 institutions, one account for every role, a scheduled session with its committee."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -27,7 +27,7 @@ from .qualifications.services import load_file
 from .security import hash_password
 from .validators import pesel_with_checksum
 
-DEMO_PASSWORD = "demo-haslo-2026"
+DEMO_PASSWORD = "demo-haslo-2026"  # noqa: S105  (printed for the demo accounts on purpose)
 
 INSTITUTIONS = [
     # name, short name, kind, parent short name, city
@@ -93,7 +93,7 @@ def load_demo() -> list[str]:
         session = ValidationSession(
             institution_id=institutions["VCC Kraków"].id, qualification_id=qualification.id,
             title="Sesja walidacyjna CRM — demo",
-            starts_at=(datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0),
+            starts_at=(datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0),
             place="ul. Długa 1, Kraków, sala 12", mode=SessionMode.ONSITE, capacity=12,
             operator_id=people["operator@demo.examportal.pl"].id, created_by_id=people["staff.vcc@demo.examportal.pl"].id,
         )
@@ -107,7 +107,7 @@ def load_demo() -> list[str]:
                                       institution_id=institutions["VCC"].id, course="Kurs CRM dla handlowców"))
     db.session.commit()
 
-    lines = ["", "Demo accounts (password for all: %s):" % DEMO_PASSWORD]
-    for email, first, last, roles in PEOPLE:
+    lines = ["", f"Demo accounts (password for all: {DEMO_PASSWORD}):"]
+    for email, _first, _last, roles in PEOPLE:
         lines.append(f"  {', '.join(r.value for r, _ in roles):<20} {email}")
     return lines

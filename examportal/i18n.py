@@ -34,7 +34,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject_role_label():
-        from flask_babel import get_locale, gettext as _
+        from flask_babel import get_locale
+        from flask_babel import gettext as _
 
         labels = {
             "candidate": _("Candidate"), "operator": _("Exam-system operator"), "assessor": _("Assessor"),

@@ -1,9 +1,9 @@
 """Authorization helpers, security headers and password hashing."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import wraps
 from urllib.parse import urlsplit
-from typing import Iterable
 
 from flask import Flask, abort, current_app, url_for
 from flask_login import current_user

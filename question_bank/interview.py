@@ -1,9 +1,10 @@
 """Structured interview question sets: loading and validation against the qualification."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .yamlio import load_strict
 

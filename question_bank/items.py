@@ -26,13 +26,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, Union
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
 from .yamlio import load_strict
 
 __all__ = [
+    "REGISTRY",
+    "TEST_METHOD",
     "BankError",
     "BankReport",
     "CriterionCoverage",
@@ -42,9 +44,7 @@ __all__ = [
     "MatchingKey",
     "Option",
     "QuestionType",
-    "REGISTRY",
     "ResponseError",
-    "TEST_METHOD",
     "Text",
     "check_bank",
     "fingerprint",
@@ -118,7 +118,7 @@ class Option:
 MatchingKey = tuple[tuple[str, str], ...]
 """A matching key: (premise id, response id) pairs, in the order the author wrote them."""
 
-Key = Union[tuple[str, ...], bool, MatchingKey, None]
+Key = tuple[str, ...] | bool | MatchingKey | None
 """Option ids (choice, ordering), a truth value (true/false) or pairs (matching); None if missing."""
 
 
@@ -514,11 +514,11 @@ class Matching(QuestionType):
             problems.append(f"id {shared!r} is used by both a premise and a response")
         key = item.key
         if key is None:
-            return problems + ["key is missing"]
+            return [*problems, "key is missing"]
         if not isinstance(key, tuple) or not key or not all(
             isinstance(pair, tuple) and len(pair) == 2 for pair in key
         ):
-            return problems + ["matching key must map each premise id to a response id"]
+            return [*problems, "matching key must map each premise id to a response id"]
         keyed_premises = [premise for premise, _ in key]
         for premise in keyed_premises:
             if premise not in premise_ids:
@@ -563,12 +563,13 @@ class Matching(QuestionType):
         if len(pairs) > MAX_RESPONSE_PARTS:
             raise ResponseError(f"Too many matches ({len(pairs)}).")
         result: dict[str, str] = {}
-        for premise_raw, response_raw in pairs:
+        for premise_raw, given in pairs:
             premise = _response_id(premise_raw, "A matched item")
-            if isinstance(response_raw, (list, tuple)):
-                if len(response_raw) > 1:
+            response_raw = given
+            if isinstance(given, (list, tuple)):
+                if len(given) > 1:
                     raise ResponseError("Choose one answer for each item.")
-                response_raw = response_raw[0] if response_raw else None
+                response_raw = given[0] if given else None
             if response_raw is None or (isinstance(response_raw, str) and not response_raw.strip()):
                 continue  # a premise left unanswered
             response = _response_id(response_raw, "A matched answer")
@@ -593,7 +594,7 @@ def validate(item: Item) -> list[str]:
     try:
         question_type = get_type(item.type)
     except ItemFormatError as error:
-        return _common_problems(item) + [str(error)]
+        return [*_common_problems(item), str(error)]
     return question_type.validate(item)
 
 
@@ -633,7 +634,7 @@ def _key_to_data(key: Key) -> Any:
     if key is None or isinstance(key, bool):
         return key
     if key and all(isinstance(part, tuple) for part in key):
-        return {premise: response for premise, response in key}  # type: ignore[misc]
+        return dict(key)  # type: ignore[misc]
     return list(key)
 
 

@@ -179,9 +179,9 @@ class _Checker:
         if not isinstance(value, list) or not value:
             self.fail("sheet.tasks", f"expected a non-empty list of tasks, got {_describe(value)}")
         tasks = []
-        for index, raw in enumerate(value):
+        for index, entry in enumerate(value):
             where = f"sheet.tasks[{index}]"
-            raw = self.mapping(raw, where, ("number", "text", "criteria"))
+            raw = self.mapping(entry, where, ("number", "text", "criteria"))
             if raw["number"] != index + 1 or isinstance(raw["number"], bool):
                 self.fail(f"{where}.number", f"expected task number {index + 1} (tasks are numbered 1, 2, 3… "
                                              f"in order), got {_describe(raw['number'])}")

@@ -1,7 +1,7 @@
 """The action log: every mutating, filtering and exporting action as an xAPI-shaped statement."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import g, has_request_context
 
@@ -16,9 +16,9 @@ def record(
     verb: str,
     object_type: str,
     object_id: Any = None,
-    object_name: Optional[str] = None,
-    result: Optional[dict] = None,
-    actor: Optional[Actor] = None,
+    object_name: str | None = None,
+    result: dict | None = None,
+    actor: Actor | None = None,
 ) -> ActionStatement:
     """Append a statement to ``workspace``'s log (added to the session, not committed).
 

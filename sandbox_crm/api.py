@@ -1,16 +1,16 @@
 """The narrow API examportal (or any host) uses: create, seed, freeze, read the log, check evidence."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from .actionlog import as_xapi, record
 from .errors import SeedError
+from .evidence import CheckResult, run_checks
 from .host import session
 from .models import ActionStatement, Workspace
-from .evidence import CheckResult, run_checks
 from .registry import SEEDERS
 
 
@@ -22,9 +22,9 @@ def seed_sections() -> frozenset[str]:
 def create_workspace(
     label: str,
     owner_ref: str,
-    seed: Optional[dict[str, list]] = None,
+    seed: dict[str, list] | None = None,
     purpose: str = "practice",
-    scenario_code: Optional[str] = None,
+    scenario_code: str | None = None,
 ) -> Workspace:
     """Create an isolated workspace and load ``seed`` (sections → rows) into it.
 
@@ -53,12 +53,12 @@ def freeze_workspace(workspace_id: int) -> Workspace:
     if workspace is None:
         raise LookupError(f"no sandbox workspace {workspace_id}")
     if workspace.frozen_at is None:
-        workspace.frozen_at = datetime.now(timezone.utc)
+        workspace.frozen_at = datetime.now(UTC)
         record(workspace, "freeze", "workspace", workspace.id, workspace.label)
     return workspace
 
 
-def get_workspace(workspace_id: int) -> Optional[Workspace]:
+def get_workspace(workspace_id: int) -> Workspace | None:
     """The workspace, or ``None``."""
     return session().get(Workspace, workspace_id)
 

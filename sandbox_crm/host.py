@@ -5,8 +5,8 @@ Every sandbox module gets its session and the host adapter from here (not from t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ class SandboxHost:
     """
 
     session: Callable[[], Session]
-    actor: Callable[[], Optional[Actor]]
+    actor: Callable[[], Actor | None]
     can_access: Callable[[object, bool], bool]
     # Template the sandbox layout extends, so the host can wrap it in its chrome.
     layout_template: str = "sandbox_crm/standalone_layout.html"

@@ -5,11 +5,12 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-NAV: list["NavEntry"] = []
-SEEDERS: dict[str, "Seeder"] = {}
+NAV: list[NavEntry] = []
+SEEDERS: dict[str, Seeder] = {}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Optional
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -23,8 +22,8 @@ def N_(message: str) -> str:
 @dataclass(frozen=True)
 class Check:
     ok: bool
-    value: Optional[str] = None  # normalised form, when ok
-    error: Optional[str] = None  # English reason, when not ok (translated by the caller)
+    value: str | None = None  # normalised form, when ok
+    error: str | None = None  # English reason, when not ok (translated by the caller)
 
 
 NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
@@ -41,7 +40,7 @@ def _digits(value: str) -> str:
 
 def nip_checksum(first9: str) -> int:
     """The NIP control digit for the first nine digits (10 means: no valid NIP exists)."""
-    return sum(int(d) * w for d, w in zip(first9, NIP_WEIGHTS)) % 11
+    return sum(int(d) * w for d, w in zip(first9, NIP_WEIGHTS, strict=False)) % 11
 
 
 def check_nip(value: str) -> Check:
@@ -60,7 +59,7 @@ def check_nip(value: str) -> Check:
 def regon_checksum(body: str) -> int:
     """The REGON control digit for an 8- or 13-digit body."""
     weights = REGON9_WEIGHTS if len(body) == 8 else REGON14_WEIGHTS
-    return sum(int(d) * w for d, w in zip(body, weights)) % 11 % 10
+    return sum(int(d) * w for d, w in zip(body, weights, strict=False)) % 11 % 10
 
 
 def check_regon(value: str) -> Check:
@@ -76,13 +75,13 @@ def check_regon(value: str) -> Check:
 
 
 def pesel_checksum(first10: str) -> int:
-    return (10 - sum(int(d) * w for d, w in zip(first10, PESEL_WEIGHTS)) % 10) % 10
+    return (10 - sum(int(d) * w for d, w in zip(first10, PESEL_WEIGHTS, strict=False)) % 10) % 10
 
 
 _PESEL_CENTURY = {0: 1900, 20: 2000, 40: 2100, 60: 2200, 80: 1800}
 
 
-def pesel_birth_date(pesel: str) -> Optional[date]:
+def pesel_birth_date(pesel: str) -> date | None:
     """The birth date a PESEL encodes (the month carries the century), or ``None`` if impossible."""
     year, month, day = int(pesel[0:2]), int(pesel[2:4]), int(pesel[4:6])
     offset = (month // 20) * 20
@@ -92,7 +91,7 @@ def pesel_birth_date(pesel: str) -> Optional[date]:
         return None
 
 
-def check_pesel(value: str, today: Optional[date] = None) -> Check:
+def check_pesel(value: str, today: date | None = None) -> Check:
     """A PESEL: 11 digits, a valid checksum and a real birth date not in the future."""
     raw = _digits(value)
     if not re.fullmatch(r"\d{11}", raw):

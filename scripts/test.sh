@@ -14,6 +14,8 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+# Lint: import order and the bug-prone rule sets (configuration in pyproject.toml).
+ruff check .
 # The item bank must cover every test criterion, with sound keys and no duplicates.
 EXAMPORTAL_CONFIG=test flask bank check
 # One worker per core (pytest-xdist); each worker has its own database. PYTEST_WORKERS=0 runs in-process.

@@ -13,10 +13,10 @@ import pytest
 
 os.environ["EXAMPORTAL_CONFIG"] = "test"
 
-from examportal import create_app  # noqa: E402  (the config name must be set first)
-from examportal.extensions import db, limiter  # noqa: E402
-from sandbox_crm.models import Base as SandboxBase  # noqa: E402
-from tests.dbtools import (  # noqa: E402
+from examportal import create_app
+from examportal.extensions import db, limiter
+from sandbox_crm.models import Base as SandboxBase
+from tests.dbtools import (
     empty_tables,
     own_postgres_database,
     postgres_url,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from examportal.extensions import db
 from examportal.models import (
@@ -56,8 +56,8 @@ def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = 
         birth_place=kwargs.pop("birth_place", "Kraków"),
         **kwargs,
     )
-    for role in roles:
-        role, institution = role if isinstance(role, tuple) else (role, None)
+    for entry in roles:
+        role, institution = entry if isinstance(entry, tuple) else (entry, None)
         user.roles.append(UserRole(role=role, institution_id=institution.id if institution else None))
     db.session.add(user)
     db.session.commit()
@@ -69,7 +69,7 @@ def make_session(institution: Institution, qualification, **kwargs) -> Validatio
         institution_id=institution.id,
         qualification_id=qualification.id,
         title=kwargs.pop("title", f"Sesja {next(_counter)}"),
-        starts_at=kwargs.pop("starts_at", datetime.now(timezone.utc) + timedelta(days=7)),
+        starts_at=kwargs.pop("starts_at", datetime.now(UTC) + timedelta(days=7)),
         place=kwargs.pop("place", "Kraków, ul. Długa 1"),
         mode=kwargs.pop("mode", SessionMode.ONSITE),
         capacity=kwargs.pop("capacity", 10),

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
@@ -52,7 +53,7 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _current_actor() -> Optional[User]:
+def _current_actor() -> User | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
     return None
@@ -62,12 +63,12 @@ def record(
     action: str,
     obj: Any = None,
     *,
-    object_type: Optional[str] = None,
+    object_type: str | None = None,
     object_id: Any = None,
-    before: Optional[dict] = None,
-    after: Optional[dict] = None,
-    actor: Optional[User] = None,
-    institution_id: Optional[int] = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    actor: User | None = None,
+    institution_id: int | None = None,
 ) -> AuditEntry:
     """Append an entry (in the caller's transaction, which the caller commits).
 
@@ -109,14 +110,14 @@ def record(
 
 @dataclass(frozen=True)
 class ChainProblem:
-    seq: Optional[int]
+    seq: int | None
     message: str
 
     def __str__(self) -> str:
         return f"seq {self.seq}: {self.message}" if self.seq is not None else self.message
 
 
-def verify_chain(entries: Optional[Iterable[AuditEntry]] = None) -> list[ChainProblem]:
+def verify_chain(entries: Iterable[AuditEntry] | None = None) -> list[ChainProblem]:
     """Every place where the chain is broken: an edited, deleted, inserted or reordered row."""
     if entries is None:
         entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000)
@@ -136,9 +137,11 @@ def verify_chain(entries: Optional[Iterable[AuditEntry]] = None) -> list[ChainPr
         if last_seq:
             problems.append(ChainProblem(None, f"the chain head is missing but the chain has {last_seq} entries"))
     elif head.last_seq > last_seq:
-        problems.append(ChainProblem(head.last_seq, f"the head records {head.last_seq} entries but the chain ends at {last_seq}: rows were removed from the end"))
+        problems.append(ChainProblem(head.last_seq, f"the head records {head.last_seq} entries but the chain ends at {last_seq}: "
+                                                    "rows were removed from the end"))
     elif head.last_seq < last_seq:
-        problems.append(ChainProblem(head.last_seq + 1, f"the head records {head.last_seq} entries but the chain goes on to {last_seq}: rows were added outside the log"))
+        problems.append(ChainProblem(head.last_seq + 1, f"the head records {head.last_seq} entries but the chain goes on to "
+                                                        f"{last_seq}: rows were added outside the log"))
     elif head.last_hash != prev_hash:
         problems.append(ChainProblem(last_seq, "the last entry does not match the hash the head records: it was replaced"))
     return problems

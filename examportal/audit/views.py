@@ -1,7 +1,7 @@
 """Staff browse and filter the audit log of their institution."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
@@ -31,8 +31,8 @@ def index():
         if form.actor.data:
             query = query.where(AuditEntry.actor_label.contains(form.actor.data.strip(), autoescape=True))
         if form.date_from.data:
-            query = query.where(AuditEntry.at >= datetime.combine(form.date_from.data, time.min, timezone.utc))
+            query = query.where(AuditEntry.at >= datetime.combine(form.date_from.data, time.min, UTC))
         if form.date_to.data:
-            query = query.where(AuditEntry.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, timezone.utc))
+            query = query.where(AuditEntry.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, UTC))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template("audit/index.html", form=form, page=page), 200 if not form.errors else 400

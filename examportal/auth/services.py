@@ -1,8 +1,6 @@
 """Accounts: registration, e-mail confirmation, authentication and password reset."""
 from __future__ import annotations
 
-from typing import Optional
-
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -38,7 +36,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def find_by_email(email: str) -> Optional[User]:
+def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
 
 
@@ -93,9 +91,9 @@ def confirm_email(token: str) -> User:
     try:
         data = _serializer("confirm-email").loads(token, max_age=CONFIRM_MAX_AGE)
     except SignatureExpired:
-        raise AccountError(_("The confirmation link has expired. Ask for a new one below."))
+        raise AccountError(_("The confirmation link has expired. Ask for a new one below.")) from None
     except BadSignature:
-        raise AccountError(_("The confirmation link is not valid. Copy the whole link from the e-mail."))
+        raise AccountError(_("The confirmation link is not valid. Copy the whole link from the e-mail.")) from None
     user = db.session.get(User, data.get("id")) if isinstance(data, dict) else None
     if user is None or user.email != data.get("email"):
         raise AccountError(_("The confirmation link is not valid. Copy the whole link from the e-mail."))
@@ -106,7 +104,7 @@ def confirm_email(token: str) -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> Optional[User]:
+def authenticate(email: str, password: str) -> User | None:
     """The user with these credentials, or ``None`` (same answer whether the e-mail exists or not)."""
     user = find_by_email(email)
     if user is None:
@@ -146,9 +144,9 @@ def user_for_reset_token(token: str) -> User:
     try:
         data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
     except SignatureExpired:
-        raise AccountError(_("The reset link has expired. Ask for a new one."))
+        raise AccountError(_("The reset link has expired. Ask for a new one.")) from None
     except BadSignature:
-        raise AccountError(_("The reset link is not valid. Ask for a new one."))
+        raise AccountError(_("The reset link is not valid. Ask for a new one.")) from None
     user = db.session.get(User, data.get("id")) if isinstance(data, dict) else None
     if user is None or data.get("fp") != _reset_fingerprint(user):
         raise AccountError(_("The reset link has already been used. Ask for a new one."))

@@ -2,12 +2,14 @@
 parsed by :func:`parse_verdicts` (their number depends on the qualification)."""
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
-from ..forms import PortalForm
 from wtforms import RadioField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional as OptionalValue
+from wtforms.validators import DataRequired, Length
+from wtforms.validators import Optional as OptionalValue
+
+from ..forms import PortalForm
 
 VERDICTS = {"met": True, "not_met": False, "": None}
 
@@ -32,7 +34,7 @@ class VerdictError(ValueError):
     pass
 
 
-def parse_verdicts(data: Mapping[str, str], criterion_ids, prefix: str) -> dict[int, tuple[Optional[bool], str, str]]:
+def parse_verdicts(data: Mapping[str, str], criterion_ids, prefix: str) -> dict[int, tuple[bool | None, str, str]]:
     """Read ``{prefix}-{id}-met``, ``-comment`` and ``-notes`` for each criterion id.
 
     Raises VerdictError for a value that no radio button offers (a forged form).

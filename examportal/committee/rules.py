@@ -6,17 +6,17 @@ outcomes are; the qualification when both sets are (the seed's rule, DESIGN.md "
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 
 @dataclass(frozen=True)
 class OutcomeResult:
     code: str
-    criteria: dict[str, Optional[bool]]  # None: no result recorded yet
+    criteria: dict[str, bool | None]  # None: no result recorded yet
 
     @property
-    def confirmed(self) -> Optional[bool]:
+    def confirmed(self) -> bool | None:
         """True when every criterion is met, False when any is not met, None while incomplete."""
         values = list(self.criteria.values())
         if any(v is False for v in values):
@@ -32,7 +32,7 @@ class SetResult:
     outcomes: list[OutcomeResult]
 
     @property
-    def confirmed(self) -> Optional[bool]:
+    def confirmed(self) -> bool | None:
         values = [o.confirmed for o in self.outcomes]
         if any(v is False for v in values):
             return False
@@ -48,7 +48,7 @@ class Summary:
     missing: list[str] = field(default_factory=list)
 
     @property
-    def granted(self) -> Optional[bool]:
+    def granted(self) -> bool | None:
         """Whether the qualification can be granted (None while results are missing)."""
         values = [s.confirmed for s in self.sets]
         if any(v is False for v in values):
@@ -75,7 +75,7 @@ def summarise(structure: Sequence[tuple[int, Sequence[tuple[str, Sequence[str]]]
     return Summary(sets, unmet, missing)
 
 
-def agreement(verdicts: Mapping[str, Optional[bool]]) -> Optional[bool]:
+def agreement(verdicts: Mapping[str, bool | None]) -> bool | None:
     """The verdict all assessors share, or None when they differ or someone gave none."""
     values = set(verdicts.values())
     if len(values) == 1 and None not in values:
@@ -86,7 +86,7 @@ def agreement(verdicts: Mapping[str, Optional[bool]]) -> Optional[bool]:
 CODE = re.compile(r"\b\d\.\d\.[a-z]\b")
 
 
-def justification_problems(justification: Optional[str], unmet: Sequence[str]) -> list[str]:
+def justification_problems(justification: str | None, unmet: Sequence[str]) -> list[str]:
     """What a negative decision's justification lacks: its text, or the unmet criteria it must name.
 
     Returns the codes of unmet criteria not named (``["__empty__"]`` when there is no text).

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Optional
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -61,12 +60,12 @@ def structure(enrolment: Enrolment):
             for s in enrolment.session.qualification.outcome_sets]
 
 
-def member_of(enrolment: Enrolment, user: User) -> Optional[CommitteeMember]:
+def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
     """The user's committee membership in the candidate's session, if any."""
     return next((m for m in enrolment.session.committee if m.assessor_id == user.id), None)
 
 
-def scoring_refusal(member: Optional[CommitteeMember], enrolment: Enrolment) -> Optional[str]:
+def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | None:
     """Why this member may not assess the candidate, or None when they may."""
     if member is None:
         return _("You are not on this session's committee.")
@@ -81,11 +80,11 @@ def scoring_refusal(member: Optional[CommitteeMember], enrolment: Enrolment) -> 
     return None
 
 
-def theory_attempt(enrolment: Enrolment) -> Optional[TheoryAttempt]:
+def theory_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
 
 
-def theory_results(enrolment: Enrolment) -> dict[str, Optional[bool]]:
+def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
     """Per test criterion: met by the theory test (None when no scored attempt exists)."""
     attempt = theory_attempt(enrolment)
     scores = (attempt.criterion_scores or {}) if attempt and attempt.passed is not None else {}
@@ -106,7 +105,7 @@ def scoresheet(member: CommitteeMember, enrolment: Enrolment) -> Scoresheet:
 
 @dataclass
 class ScoreEntry:
-    met: Optional[bool]
+    met: bool | None
     comment: str = ""
     interview_notes: str = ""
 
@@ -179,7 +178,7 @@ def all_submitted(enrolment: Enrolment) -> bool:
     return bool(enrolment.session.committee) and all(m.id in submitted for m in enrolment.session.committee)
 
 
-def may_record(member: Optional[CommitteeMember], enrolment: Enrolment) -> bool:
+def may_record(member: CommitteeMember | None, enrolment: Enrolment) -> bool:
     """The chair records the committee's results and decision (any member if no chair is set)."""
     if member is None or scoring_refusal(member, enrolment):
         return False
@@ -222,11 +221,11 @@ def summary(enrolment: Enrolment) -> rules.Summary:
     return rules.summarise(structure(enrolment), {code: r.met for code, r in results(enrolment).items()})
 
 
-def decision_for(enrolment: Enrolment) -> Optional[ValidationDecision]:
+def decision_for(enrolment: Enrolment) -> ValidationDecision | None:
     return db.session.scalar(select(ValidationDecision).where(ValidationDecision.enrolment_id == enrolment.id))
 
 
-def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: Optional[str]) -> ValidationDecision:
+def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: str | None) -> ValidationDecision:
     """Record the decision, render and store the protocol, notify the candidate.
 
     Positive only when every outcome is confirmed; negative only with a justification that

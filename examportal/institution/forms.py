@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from ..forms import PortalForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ..forms import PortalForm
 
 INSTITUTION_ROLE_CHOICES = [
     ("operator", _l("Exam-system operator")),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Optional
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -25,7 +24,7 @@ def people_of(institution: Institution) -> list[UserRole]:
     ))
 
 
-def grant_role(institution: Institution, email: str, role: Role, first_name: Optional[str], last_name: Optional[str]) -> UserRole:
+def grant_role(institution: Institution, email: str, role: Role, first_name: str | None, last_name: str | None) -> UserRole:
     """Give a person a role at the institution, creating their account if needed.
 
     A new account gets an unguessable password and a link to set their own

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from typing import Optional
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from ..extensions import db
 from ..models import OutboxMail, User, utcnow
 
 
-def queue_mail(recipient: str, subject: str, body: str, user: Optional[User] = None) -> OutboxMail:
+def queue_mail(recipient: str, subject: str, body: str, user: User | None = None) -> OutboxMail:
     """Put a message in the outbox (in the caller's transaction)."""
     mail = OutboxMail(recipient=recipient, subject=subject, body=body, user_id=user.id if user else None)
     db.session.add(mail)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_required
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Qualification
 from ..security import is_safe_local_path
-from sqlalchemy import select
 
 bp = Blueprint("main", __name__)
 

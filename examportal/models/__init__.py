@@ -3,8 +3,8 @@ from .audit import AuditEntry, AuditHead  # noqa: F401
 from .base import utcnow  # noqa: F401
 from .committee import CriterionResult, CriterionScore, Scoresheet, ValidationDecision  # noqa: F401
 from .mail import OutboxMail  # noqa: F401
-from .practical import PracticalAttempt, PracticalStatus, PracticeWorkspace  # noqa: F401
 from .people import INSTITUTION_ROLES, Institution, InstitutionKind, Role, TrainingRecord, User, UserRole  # noqa: F401
+from .practical import PracticalAttempt, PracticalStatus, PracticeWorkspace  # noqa: F401
 from .qualification import Criterion, LearningOutcome, OutcomeSet, Qualification  # noqa: F401
 from .sessions import (  # noqa: F401
     CommitteeMember,

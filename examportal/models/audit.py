@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,14 +18,14 @@ class AuditEntry(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True, nullable=False)
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(200), nullable=False)
-    institution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institution.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     action: Mapped[str] = mapped_column(String(80), index=True, nullable=False)
     object_type: Mapped[str] = mapped_column(String(60), index=True, nullable=False)
-    object_id: Mapped[Optional[str]] = mapped_column(String(60), index=True)
-    before: Mapped[Optional[dict]] = mapped_column(JSON)
-    after: Mapped[Optional[dict]] = mapped_column(JSON)
+    object_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,17 +22,17 @@ class Scoresheet(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True, nullable=False)
     member_id: Mapped[int] = mapped_column(ForeignKey("committee_member.id", ondelete="CASCADE"), index=True, nullable=False)
-    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrolment: Mapped[Enrolment] = relationship()
     member: Mapped[CommitteeMember] = relationship()
-    scores: Mapped[list["CriterionScore"]] = relationship(back_populates="scoresheet", cascade="all, delete-orphan")
+    scores: Mapped[list[CriterionScore]] = relationship(back_populates="scoresheet", cascade="all, delete-orphan")
 
     @property
     def is_submitted(self) -> bool:
         return self.submitted_at is not None
 
-    def score_for(self, criterion_id: int) -> Optional["CriterionScore"]:
+    def score_for(self, criterion_id: int) -> CriterionScore | None:
         return next((s for s in self.scores if s.criterion_id == criterion_id), None)
 
 
@@ -46,9 +45,9 @@ class CriterionScore(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scoresheet_id: Mapped[int] = mapped_column(ForeignKey("scoresheet.id", ondelete="CASCADE"), index=True, nullable=False)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id"), index=True, nullable=False)
-    met: Mapped[Optional[bool]] = mapped_column(Boolean)
-    comment: Mapped[Optional[str]] = mapped_column(Text)
-    interview_notes: Mapped[Optional[str]] = mapped_column(Text)
+    met: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    interview_notes: Mapped[str | None] = mapped_column(Text)
 
     scoresheet: Mapped[Scoresheet] = relationship(back_populates="scores")
     criterion: Mapped[Criterion] = relationship()
@@ -64,7 +63,7 @@ class CriterionResult(db.Model):
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True, nullable=False)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id"), index=True, nullable=False)
     met: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
@@ -83,10 +82,10 @@ class ValidationDecision(Timestamped, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), nullable=False)
     positive: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    justification: Mapped[Optional[str]] = mapped_column(Text)
+    justification: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    notified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     protocol_pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     protocol_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -49,15 +48,15 @@ class Institution(Timestamped, db.Model):
         Enum(InstitutionKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
         nullable=False,
     )
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institution.id"), index=True)
-    city: Mapped[Optional[str]] = mapped_column(String(100))
-    address: Mapped[Optional[str]] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    city: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
 
-    parent: Mapped[Optional["Institution"]] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Institution"]] = relationship(back_populates="parent")
+    parent: Mapped[Institution | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Institution]] = relationship(back_populates="parent")
 
     @property
-    def certifying(self) -> "Institution":
+    def certifying(self) -> Institution:
         """The certifying institution this one acts for (itself if it is one)."""
         return self.parent if self.parent_id else self
 
@@ -76,20 +75,20 @@ class User(UserMixin, Timestamped, db.Model):
     first_name: Mapped[str] = mapped_column(String(100), nullable=False)
     last_name: Mapped[str] = mapped_column(String(100), nullable=False)
     # Identity data a certificate needs: a PESEL, or for a person without one a document.
-    pesel: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
-    id_document_type: Mapped[Optional[str]] = mapped_column(String(30))
-    id_document_number: Mapped[Optional[str]] = mapped_column(String(40))
-    birth_date: Mapped[Optional[date]] = mapped_column(Date)
-    birth_place: Mapped[Optional[str]] = mapped_column(String(100))
-    phone: Mapped[Optional[str]] = mapped_column(String(30))
-    email_confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    rodo_consent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    rodo_clause_version: Mapped[Optional[str]] = mapped_column(String(20))
-    locale: Mapped[Optional[str]] = mapped_column(String(5))
+    pesel: Mapped[str | None] = mapped_column(String(11), unique=True)
+    id_document_type: Mapped[str | None] = mapped_column(String(30))
+    id_document_number: Mapped[str | None] = mapped_column(String(40))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_place: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rodo_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rodo_clause_version: Mapped[str | None] = mapped_column(String(20))
+    locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    roles: Mapped[list["UserRole"]] = relationship(
+    roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
 
@@ -101,7 +100,7 @@ class User(UserMixin, Timestamped, db.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
-    def has_role(self, role: Role, institution_id: Optional[int] = None) -> bool:
+    def has_role(self, role: Role, institution_id: int | None = None) -> bool:
         """Whether the person holds ``role`` (at ``institution_id`` when given)."""
         return any(
             r.role == role and (institution_id is None or r.institution_id == institution_id) for r in self.roles
@@ -130,10 +129,10 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]), nullable=False
     )
-    institution_id: Mapped[Optional[int]] = mapped_column(ForeignKey("institution.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
 
     user: Mapped[User] = relationship(back_populates="roles")
-    institution: Mapped[Optional[Institution]] = relationship()
+    institution: Mapped[Institution | None] = relationship()
 
 
 class TrainingRecord(Timestamped, db.Model):
@@ -146,9 +145,9 @@ class TrainingRecord(Timestamped, db.Model):
     trainer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True, nullable=False)
-    course: Mapped[Optional[str]] = mapped_column(String(200))
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+    course: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     trainer: Mapped[User] = relationship(foreign_keys=[trainer_id])
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])

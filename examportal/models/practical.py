@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,7 +49,7 @@ class PracticalAttempt(Timestamped, db.Model):
     workspace_id: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[PracticalStatus] = mapped_column(_enum(PracticalStatus), default=PracticalStatus.IN_PROGRESS,
                                                     nullable=False)
 

@@ -1,8 +1,7 @@
 """The qualification as data: loaded from question_bank/qualifications/<code>.yaml."""
 from __future__ import annotations
 
-
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Table, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,7 +31,7 @@ class Qualification(Timestamped, db.Model):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     loaded_at = mapped_column(UTCDateTime, nullable=False)
 
-    outcome_sets: Mapped[list["OutcomeSet"]] = relationship(
+    outcome_sets: Mapped[list[OutcomeSet]] = relationship(
         back_populates="qualification", order_by="OutcomeSet.number", cascade="all, delete-orphan"
     )
     institutions = relationship("Institution", secondary=institution_qualification, backref="qualifications")
@@ -63,7 +62,7 @@ class OutcomeSet(db.Model):
     name_en: Mapped[str] = mapped_column(String(300), nullable=False)
 
     qualification: Mapped[Qualification] = relationship(back_populates="outcome_sets")
-    outcomes: Mapped[list["LearningOutcome"]] = relationship(
+    outcomes: Mapped[list[LearningOutcome]] = relationship(
         back_populates="outcome_set", order_by="LearningOutcome.code", cascade="all, delete-orphan"
     )
 
@@ -81,7 +80,7 @@ class LearningOutcome(db.Model):
     name_en: Mapped[str] = mapped_column(String(300), nullable=False)
 
     outcome_set: Mapped[OutcomeSet] = relationship(back_populates="outcomes")
-    criteria: Mapped[list["Criterion"]] = relationship(
+    criteria: Mapped[list[Criterion]] = relationship(
         back_populates="outcome", order_by="Criterion.code", cascade="all, delete-orphan"
     )
 

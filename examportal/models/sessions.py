@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,16 +41,16 @@ class ValidationSession(Timestamped, db.Model):
     mode: Mapped[SessionMode] = mapped_column(_enum(SessionMode), nullable=False)
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.PLANNED, nullable=False)
     capacity: Mapped[int] = mapped_column(Integer, default=20, nullable=False)
-    operator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"), index=True)
-    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     institution: Mapped[Institution] = relationship()
     qualification: Mapped[Qualification] = relationship()
-    operator: Mapped[Optional[User]] = relationship(foreign_keys=[operator_id])
-    committee: Mapped[list["CommitteeMember"]] = relationship(
+    operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    committee: Mapped[list[CommitteeMember]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="CommitteeMember.id"
     )
-    enrolments: Mapped[list["Enrolment"]] = relationship(
+    enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="Enrolment.id"
     )
 
@@ -68,8 +67,8 @@ class CommitteeMember(Timestamped, db.Model):
     )
     assessor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
     is_chair: Mapped[bool] = mapped_column(default=False, nullable=False)
-    declared_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    declaration_text: Mapped[Optional[str]] = mapped_column(Text)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declaration_text: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[ValidationSession] = relationship(back_populates="committee")
     assessor: Mapped[User] = relationship()

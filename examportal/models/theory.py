@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -69,27 +69,27 @@ class TheoryAttempt(Timestamped, db.Model):
                                                   nullable=False)
     seed: Mapped[int] = mapped_column(BigInteger, nullable=False)
     time_limit_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
-    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    deadline_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    paused_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds_total: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     extra_seconds: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_deadline: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    last_contact_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
-    score_points: Mapped[Optional[float]] = mapped_column(Float)
-    score_max: Mapped[Optional[int]] = mapped_column(Integer)
-    score_percent: Mapped[Optional[float]] = mapped_column(Float)
-    passed: Mapped[Optional[bool]] = mapped_column(Boolean)
-    criterion_scores: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    released_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    released_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+    score_points: Mapped[float | None] = mapped_column(Float)
+    score_max: Mapped[int | None] = mapped_column(Integer)
+    score_percent: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    criterion_scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     enrolment: Mapped[Enrolment] = relationship()
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
     session: Mapped[ValidationSession] = relationship()
-    items: Mapped[list["AttemptItem"]] = relationship(
+    items: Mapped[list[AttemptItem]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptItem.position"
     )
 
@@ -114,11 +114,11 @@ class AttemptItem(db.Model):
     # {"item": item_to_dict(item), "presented": present(item, rng)}: frozen when drawn.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     # The current answer: the one with the highest client sequence number seen so far.
-    response: Mapped[Optional[Any]] = mapped_column(JSON)
+    response: Mapped[Any | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     answer_seq: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
-    answered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    points: Mapped[Optional[float]] = mapped_column(Float)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    points: Mapped[float | None] = mapped_column(Float)
 
     attempt: Mapped[TheoryAttempt] = relationship(back_populates="items")
 
@@ -142,7 +142,7 @@ class AttemptAnswer(db.Model):
     attempt_item_id: Mapped[int] = mapped_column(ForeignKey("attempt_item.id", ondelete="CASCADE"), index=True,
                                                  nullable=False)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    response: Mapped[Optional[Any]] = mapped_column(JSON)
+    response: Mapped[Any | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     applied: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -170,12 +170,12 @@ class OperatorAction(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), nullable=False)
-    attempt_id: Mapped[Optional[int]] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True)
     kind: Mapped[OperatorActionKind] = mapped_column(_enum(OperatorActionKind), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    minutes: Mapped[Optional[int]] = mapped_column(Integer)
+    minutes: Mapped[int | None] = mapped_column(Integer)
     operator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     operator: Mapped[User] = relationship()
-    attempt: Mapped[Optional[TheoryAttempt]] = relationship()
+    attempt: Mapped[TheoryAttempt | None] = relationship()

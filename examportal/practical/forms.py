@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from ..forms import PortalForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, ValidationError
+
+from ..forms import PortalForm
 
 
 class StartForm(PortalForm):

@@ -8,10 +8,11 @@ read and write the database and commit.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -83,7 +84,7 @@ def scenarios_for(qualification: Qualification, purpose: str) -> list[Scenario]:
     return [s for code, s in sorted(scenario_catalogue(qualification).items()) if purpose in s.purposes]
 
 
-def scenario_of(qualification: Qualification, code: str) -> Optional[Scenario]:
+def scenario_of(qualification: Qualification, code: str) -> Scenario | None:
     """The scenario ``code`` of the qualification, or ``None`` when it no longer exists."""
     return scenario_catalogue(qualification).get(code)
 
@@ -112,12 +113,12 @@ def seconds_left(attempt: PracticalAttempt, now: datetime) -> int:
     return max(0, int((attempt.deadline_at - now).total_seconds()))
 
 
-def attempt_for(enrolment: Enrolment) -> Optional[PracticalAttempt]:
+def attempt_for(enrolment: Enrolment) -> PracticalAttempt | None:
     """The enrolment's practical attempt, or ``None`` before it was started."""
     return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == enrolment.id))
 
 
-def attempt_for_workspace(workspace_id: int) -> Optional[PracticalAttempt]:
+def attempt_for_workspace(workspace_id: int) -> PracticalAttempt | None:
     """The practical attempt working in this sandbox workspace, or ``None`` (e.g. a practice one)."""
     return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.workspace_id == workspace_id))
 
@@ -133,7 +134,7 @@ def theory_passed(enrolment: Enrolment) -> bool:
             and attempt.passed is True)
 
 
-def eligibility_refusal(enrolment: Enrolment) -> Optional[str]:
+def eligibility_refusal(enrolment: Enrolment) -> str | None:
     """Why the candidate may not start the practical exam now, or ``None`` when they may."""
     from ..committee.services import decision_for
 
@@ -149,12 +150,12 @@ def eligibility_refusal(enrolment: Enrolment) -> Optional[str]:
     return None
 
 
-def _audit(action: str, attempt: PracticalAttempt, before: Optional[dict]) -> None:
+def _audit(action: str, attempt: PracticalAttempt, before: dict | None) -> None:
     audit_log.record(action, attempt, before=before, after=audit_log.snapshot(attempt, ATTEMPT_FIELDS),
                      institution_id=attempt.session.institution_id)
 
 
-def start(enrolment: Enrolment, now: Optional[datetime] = None) -> PracticalAttempt:
+def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt:
     """Start the candidate's practical exam: assign a scenario, create its workspace, start the clock.
 
     Idempotent: a second call returns the attempt already started.
@@ -211,7 +212,7 @@ def _locked(attempt: PracticalAttempt) -> PracticalAttempt:
                              .execution_options(populate_existing=True))
 
 
-def finish(attempt: PracticalAttempt, now: Optional[datetime] = None) -> PracticalAttempt:
+def finish(attempt: PracticalAttempt, now: datetime | None = None) -> PracticalAttempt:
     """The candidate ends the attempt: the workspace is frozen and kept for the committee."""
     now = now or utcnow()
     attempt = _locked(attempt)
@@ -221,7 +222,7 @@ def finish(attempt: PracticalAttempt, now: Optional[datetime] = None) -> Practic
     return attempt
 
 
-def expire_if_overdue(attempt: PracticalAttempt, now: Optional[datetime] = None) -> bool:
+def expire_if_overdue(attempt: PracticalAttempt, now: datetime | None = None) -> bool:
     """End the attempt if its time is up (any request that meets it does this); True if it ended now."""
     now = now or utcnow()
     if not attempt.is_running or now < attempt.deadline_at:
@@ -234,13 +235,13 @@ def expire_if_overdue(attempt: PracticalAttempt, now: Optional[datetime] = None)
     return True
 
 
-def expire_workspace_if_overdue(workspace_id: int, now: Optional[datetime] = None) -> bool:
+def expire_workspace_if_overdue(workspace_id: int, now: datetime | None = None) -> bool:
     """Before a sandbox request: end the exam attempt of this workspace if its time is up."""
     attempt = attempt_for_workspace(workspace_id)
     return attempt is not None and expire_if_overdue(attempt, now)
 
 
-def expire_overdue(now: Optional[datetime] = None) -> list[PracticalAttempt]:
+def expire_overdue(now: datetime | None = None) -> list[PracticalAttempt]:
     """End every running attempt whose time is up (``flask practical expire``); returns them."""
     now = now or utcnow()
     overdue = db.session.scalars(select(PracticalAttempt).where(
@@ -287,12 +288,12 @@ class Sheet:
     """What the sandbox layout shows beside a workspace: the task sheet, and the clock of an exam."""
 
     scenario: Scenario
-    attempt: Optional[PracticalAttempt]
+    attempt: PracticalAttempt | None
     seconds_left: int
     may_finish: bool
 
 
-def sheet_for_workspace(workspace: Any, user: Optional[User], now: Optional[datetime] = None) -> Optional[Sheet]:
+def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None = None) -> Sheet | None:
     """The task sheet of an exam or practice workspace (``None`` for any other workspace)."""
     now = now or utcnow()
     attempt = attempt_for_workspace(workspace.id) if workspace.purpose == "exam" else None
@@ -340,7 +341,7 @@ def may_read_exam_workspace(user: User, workspace_id: int) -> bool:
 @dataclass(frozen=True)
 class EvidenceLink:
     label: str
-    url: Optional[str]
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,7 @@ class CheckRow:
     code: str
     text: str
     tasks: tuple[int, ...]
-    verdict: Optional[str]  # met | not_met | cant_tell | None when no check exists
+    verdict: str | None  # met | not_met | cant_tell | None when no check exists
     summary: str
     evidence: tuple[EvidenceLink, ...]
 
@@ -364,8 +365,8 @@ class ReplayRow:
     actor: str
     verb: str
     object_type: str
-    object_id: Optional[str]
-    object_name: Optional[str]
+    object_id: str | None
+    object_name: str | None
     changes: tuple[tuple[str, Any, Any], ...]
     details: tuple[tuple[str, Any], ...]
 
@@ -404,7 +405,7 @@ def _evidence_links(rows: Iterable[Any], workspace_id: int) -> tuple[EvidenceLin
     return tuple(links)
 
 
-def check_rows(attempt: PracticalAttempt, scenario: Optional[Scenario], locale: str) -> list[CheckRow]:
+def check_rows(attempt: PracticalAttempt, scenario: Scenario | None, locale: str) -> list[CheckRow]:
     """Every simulation criterion in the official order, with the sandbox's evidence check beside it."""
     results: Mapping[str, Any] = sandbox_api.run_evidence_checks(attempt.workspace_id)
     qualification = attempt.session.qualification
@@ -425,12 +426,12 @@ def check_rows(attempt: PracticalAttempt, scenario: Optional[Scenario], locale: 
 @dataclass(frozen=True)
 class CommitteeView:
     attempt: PracticalAttempt
-    scenario: Optional[Scenario]
+    scenario: Scenario | None
     checks: list[CheckRow]
     replay: list[ReplayRow]
 
 
-def committee_view(enrolment: Enrolment, locale: str, now: Optional[datetime] = None) -> Optional[CommitteeView]:
+def committee_view(enrolment: Enrolment, locale: str, now: datetime | None = None) -> CommitteeView | None:
     """What the assessor's case page shows of the practical part (``None`` before it was started)."""
     attempt = attempt_for(enrolment)
     if attempt is None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import select
 
@@ -66,7 +65,7 @@ def load_file(path: Path) -> tuple[Qualification, bool]:
     return upsert_definition(load_definition(path))
 
 
-def get_by_code(code: str) -> Optional[Qualification]:
+def get_by_code(code: str) -> Qualification | None:
     return db.session.scalar(select(Qualification).where(Qualification.code == code))
 
 

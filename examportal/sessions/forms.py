@@ -9,7 +9,6 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from ..forms import PortalForm
 
-
 # Outside this range a date is a typo (and year 1 would not even convert to UTC).
 EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2100, 12, 31, 23, 59)
 
@@ -50,7 +49,8 @@ class EnrolForm(PortalForm):
 
 class DeclarationForm(PortalForm):
     confirm = BooleanField(
-        _l("I declare that I am impartial towards the candidates of this session: I did not prepare any of them for this qualification and I have no conflict of interest."),
+        _l("I declare that I am impartial towards the candidates of this session: I did not prepare any of them "
+           "for this qualification and I have no conflict of interest."),
         validators=[DataRequired(message=_l("You must confirm the declaration to take part in the committee."))],
     )
     remarks = TextAreaField(_l("Remarks (optional)"), validators=[Optional(), Length(max=2000)])

@@ -1,8 +1,8 @@
 """Rules for validation sessions: who may run them, who may sit on a committee, who may be enrolled."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -38,7 +38,7 @@ class SessionRuleError(ValueError):
 
 def local_to_utc(value: datetime) -> datetime:
     """A naive local (Warsaw) date-time from a form as an aware UTC datetime."""
-    return value.replace(tzinfo=WARSAW).astimezone(timezone.utc)
+    return value.replace(tzinfo=WARSAW).astimezone(UTC)
 
 
 def utc_to_local(value: datetime) -> datetime:
@@ -163,7 +163,7 @@ def remove_assessor(member: CommitteeMember) -> None:
     db.session.commit()
 
 
-def enrol_candidate(session: ValidationSession, candidate: Optional[User]) -> Enrolment:
+def enrol_candidate(session: ValidationSession, candidate: User | None) -> Enrolment:
     """Enrol a registered candidate, refusing one trained by a committee member."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
         raise SessionRuleError(_("No candidate account uses this e-mail address. The candidate must register first."))
@@ -204,7 +204,7 @@ def withdraw_enrolment(enrolment: Enrolment) -> None:
     db.session.commit()
 
 
-def declare_impartiality(member: CommitteeMember, declaration: str, remarks: Optional[str]) -> None:
+def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str | None) -> None:
     """Record the assessor's signed declaration of impartiality for the session."""
     if member.has_declared:
         raise SessionRuleError(_("You have already signed the declaration for this session."))
@@ -248,7 +248,7 @@ def trainer_institution(trainer: User, institutions: list[Institution]) -> Insti
     return min(certifying or institutions, key=lambda i: i.id)
 
 
-def record_training(actor: User, institution: Institution, trainer: User, candidate: Optional[User], course: Optional[str]) -> TrainingRecord:
+def record_training(actor: User, institution: Institution, trainer: User, candidate: User | None, course: str | None) -> TrainingRecord:
     """Record that ``trainer`` prepared ``candidate``; the trainer may then never assess them."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
         raise SessionRuleError(_("No candidate account uses this e-mail address."))

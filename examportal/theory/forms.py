@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from ..forms import PortalForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
+
+from ..forms import PortalForm
 
 
 class StartForm(PortalForm):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import random
 import secrets
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -87,7 +88,7 @@ def draw(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: 
     test stays balanced across criteria; then the order of the items and of each item's options is
     shuffled. Only items tagged with at least one of ``criteria`` are eligible.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (a reproducible draw from a stored seed, not a secret)
     wanted = sorted(set(criteria))
     pool = sorted((i for i in items if set(i.criteria) & set(wanted)), key=lambda i: i.id)
     if count < len(wanted):
@@ -145,7 +146,7 @@ def time_left(attempt: TheoryAttempt, now: datetime) -> float:
     return max(0.0, (end - reference).total_seconds())
 
 
-def connection_state(last_contact_at: Optional[datetime], now: datetime) -> str:
+def connection_state(last_contact_at: datetime | None, now: datetime) -> str:
     """"online", "stale", "offline" or "never" from when the candidate's page last reached the server."""
     if last_contact_at is None:
         return "never"
@@ -213,7 +214,7 @@ def read_form_answer(form, presented: Mapping[str, Any]) -> Any:
 # --------------------------------------------------------------------------- pure: display
 
 
-def _text(text: Optional[Mapping[str, str]], locale: str) -> str:
+def _text(text: Mapping[str, str] | None, locale: str) -> str:
     if not text:
         return ""
     return text.get(locale) or text["pl"]
@@ -285,7 +286,7 @@ def score_items(scored: Iterable[tuple[Sequence[str], float]], criteria: Sequenc
 # --------------------------------------------------------------------------- the database side
 
 
-def _now(now: Optional[datetime]) -> datetime:
+def _now(now: datetime | None) -> datetime:
     return now or utcnow()
 
 
@@ -339,18 +340,18 @@ def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
                   key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
 
 
-def attempt_for_enrolment(enrolment: Enrolment) -> Optional[TheoryAttempt]:
+def attempt_for_enrolment(enrolment: Enrolment) -> TheoryAttempt | None:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
 
 
-def _audit(action: str, attempt: TheoryAttempt, before: Optional[dict], extra: Optional[dict] = None) -> None:
+def _audit(action: str, attempt: TheoryAttempt, before: dict | None, extra: dict | None = None) -> None:
     after = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
     if extra:
         after.update(extra)
     audit_log.record(action, attempt, before=before, after=after, institution_id=attempt.session.institution_id)
 
 
-def start(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+def start(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     """Draw the candidate's items and start the clock (only once the operator has unlocked the attempt)."""
     now = _now(now)
     attempt = _locked(attempt)  # a double click must not draw twice
@@ -376,7 +377,7 @@ def start(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttem
     return attempt
 
 
-def touch(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+def touch(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     """Record that the candidate's page reached the server; submit the attempt if its time is up."""
     now = _now(now)
     attempt.last_contact_at = now
@@ -401,7 +402,7 @@ def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, app
 
 
 def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: int, flagged: bool = False,
-                now: Optional[datetime] = None) -> dict[str, Any]:
+                now: datetime | None = None) -> dict[str, Any]:
     """Autosave one answer; idempotent by ``seq`` and last-writer-by-seq per item.
 
     A replay of a sequence number already stored returns the original acknowledgement. An answer
@@ -494,7 +495,7 @@ def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
 
 
-def submit(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAttempt:
+def submit(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     """The candidate's final submission: score and close the attempt."""
     now = _now(now)
     attempt = _locked(attempt)
@@ -510,7 +511,7 @@ def submit(attempt: TheoryAttempt, now: Optional[datetime] = None) -> TheoryAtte
     return attempt
 
 
-def expire_overdue(now: Optional[datetime] = None) -> list[TheoryAttempt]:
+def expire_overdue(now: datetime | None = None) -> list[TheoryAttempt]:
     """Submit every attempt in progress whose time is up (``flask theory expire``); returns them."""
     now = _now(now)
     candidates = db.session.scalars(
@@ -528,13 +529,13 @@ def expire_overdue(now: Optional[datetime] = None) -> list[TheoryAttempt]:
 # --------------------------------------------------------------------------- operator actions
 
 
-def _targets(session: ValidationSession, attempt: Optional[TheoryAttempt]) -> list[TheoryAttempt]:
+def _targets(session: ValidationSession, attempt: TheoryAttempt | None) -> list[TheoryAttempt]:
     return [attempt] if attempt is not None else ensure_attempts(session)
 
 
 def operator_action(session: ValidationSession, operator: User, kind: OperatorActionKind, reason: str,
-                    attempt: Optional[TheoryAttempt] = None, minutes: Optional[int] = None,
-                    now: Optional[datetime] = None) -> OperatorAction:
+                    attempt: TheoryAttempt | None = None, minutes: int | None = None,
+                    now: datetime | None = None) -> OperatorAction:
     """Unlock, add time, pause, resume or note an incident for one attempt or the whole session.
 
     Every action needs a reason; it is stored as an OperatorAction and audited per attempt changed.
@@ -585,7 +586,7 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
     return action
 
 
-def console_rows(session: ValidationSession, now: Optional[datetime] = None) -> list[dict[str, Any]]:
+def console_rows(session: ValidationSession, now: datetime | None = None) -> list[dict[str, Any]]:
     """One row per candidate for the operator's live table (also the JSON the console polls)."""
     now = _now(now)
     rows = []
@@ -613,7 +614,7 @@ def session_actions(session: ValidationSession) -> list[OperatorAction]:
 # --------------------------------------------------------------------------- results
 
 
-def release_results(session: ValidationSession, actor: User, now: Optional[datetime] = None) -> int:
+def release_results(session: ValidationSession, actor: User, now: datetime | None = None) -> int:
     """Make the scored attempts of the session visible to their candidates; returns how many were released."""
     now = _now(now)
     released = 0
@@ -647,7 +648,7 @@ def criterion_texts(qualification_id: int, locale: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- item statistics
 
 
-def item_statistics(institution_ids: set[int], session_id: Optional[int] = None) -> list:
+def item_statistics(institution_ids: set[int], session_id: int | None = None) -> list:
     """Item statistics over the submitted attempts of the institutions' sessions (or one session)."""
     from .statistics import Response, compute
 

@@ -11,8 +11,9 @@ import csv
 import io
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any
 
 # Review thresholds (common practice for criterion-referenced tests).
 TOO_HARD, TOO_EASY = 0.20, 0.90
@@ -37,20 +38,20 @@ class Response:
 class ItemStatistics:
     item_id: str
     responses: int
-    facility: Optional[float]
-    discrimination: Optional[float]
+    facility: float | None
+    discrimination: float | None
     option_counts: dict[str, int] = field(default_factory=dict)
     key: tuple[str, ...] = ()
     flags: list[str] = field(default_factory=list)
 
 
-def point_biserial(item_scores: list[float], rest_scores: list[float]) -> Optional[float]:
+def point_biserial(item_scores: list[float], rest_scores: list[float]) -> float | None:
     """Pearson correlation of the item score with the rest score; None when either does not vary."""
     n = len(item_scores)
     if n < 2:
         return None
     mean_i, mean_r = sum(item_scores) / n, sum(rest_scores) / n
-    cov = sum((i - mean_i) * (r - mean_r) for i, r in zip(item_scores, rest_scores))
+    cov = sum((i - mean_i) * (r - mean_r) for i, r in zip(item_scores, rest_scores, strict=True))
     var_i = sum((i - mean_i) ** 2 for i in item_scores)
     var_r = sum((r - mean_r) ** 2 for r in rest_scores)
     if var_i == 0 or var_r == 0:

@@ -1,9 +1,9 @@
 """The shape of an evidence check and its registry (see the package's docstring)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Optional
 
 from ..models import Workspace
 
@@ -19,10 +19,10 @@ class EvidenceRow:
     """One piece of evidence: a record (object type + id) or a log statement, with a label."""
 
     label: str
-    object_type: Optional[str] = None
-    object_id: Optional[int] = None
-    statement_id: Optional[int] = None
-    endpoint: Optional[str] = None  # sandbox endpoint showing the record, e.g. "sandbox.company_detail"
+    object_type: str | None = None
+    object_id: int | None = None
+    statement_id: int | None = None
+    endpoint: str | None = None  # sandbox endpoint showing the record, e.g. "sandbox.company_detail"
     endpoint_args: dict = field(default_factory=dict)
 
 
@@ -50,7 +50,7 @@ def check(criterion: str):
     return decorate
 
 
-def run_checks(workspace: Workspace, criteria: Optional[list[str]] = None) -> dict[str, CheckResult]:
+def run_checks(workspace: Workspace, criteria: list[str] | None = None) -> dict[str, CheckResult]:
     """Run the checks of ``criteria`` (all registered ones by default), in criterion order."""
     codes = sorted(criteria if criteria is not None else CHECKS)
     return {code: CHECKS[code](workspace) for code in codes if code in CHECKS}

@@ -6,8 +6,9 @@ at all), so a scenario's starting records never count as the candidate's work.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any
 
 from sqlalchemy import select
 
@@ -40,8 +41,8 @@ RECORD_ENDPOINTS: dict[str, tuple[str, str]] = {
 
 def candidate_statements(
     workspace: Workspace,
-    verbs: Optional[Iterable[str]] = None,
-    object_types: Optional[Iterable[str]] = None,
+    verbs: Iterable[str] | None = None,
+    object_types: Iterable[str] | None = None,
 ) -> list[ActionStatement]:
     """The candidate's statements (actor other than ``system``), oldest first, by verb and object type."""
     stmt = select(ActionStatement).where(ActionStatement.workspace_id == workspace.id,
@@ -63,7 +64,7 @@ def changes_of(statement: ActionStatement) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else result
 
 
-def pair(changes: dict[str, Any], name: str) -> Optional[tuple[Any, Any]]:
+def pair(changes: dict[str, Any], name: str) -> tuple[Any, Any] | None:
     """``(before, after)`` of ``name`` in a diff, or ``None`` if it did not change."""
     value = changes.get(name)
     if isinstance(value, (list, tuple)) and len(value) == 2:
@@ -71,7 +72,7 @@ def pair(changes: dict[str, Any], name: str) -> Optional[tuple[Any, Any]]:
     return None
 
 
-def object_id_of(statement: ActionStatement) -> Optional[int]:
+def object_id_of(statement: ActionStatement) -> int | None:
     """The statement's object id as an integer (``None`` when it has none or it is not a number)."""
     if statement.object_id is None or not statement.object_id.isdigit():
         return None
@@ -102,7 +103,7 @@ def statement_day(statement: ActionStatement) -> date:
 
 
 def record_row(workspace: Workspace, label: str, object_type: str, object_id: int,
-               endpoint: Optional[str] = None, **args: Any) -> EvidenceRow:
+               endpoint: str | None = None, **args: Any) -> EvidenceRow:
     """An evidence row pointing at a record and the sandbox page that shows it."""
     if endpoint is None and object_type in RECORD_ENDPOINTS:
         endpoint, arg = RECORD_ENDPOINTS[object_type]
@@ -116,8 +117,8 @@ def page_row(workspace: Workspace, label: str, endpoint: str, **args: Any) -> Ev
     return EvidenceRow(label=label, endpoint=endpoint, endpoint_args={"ws_id": workspace.id, **args})
 
 
-def statement_row(workspace: Workspace, statement: ActionStatement, label: Optional[str] = None,
-                  page: Optional[tuple[str, dict[str, Any]]] = None) -> EvidenceRow:
+def statement_row(workspace: Workspace, statement: ActionStatement, label: str | None = None,
+                  page: tuple[str, dict[str, Any]] | None = None) -> EvidenceRow:
     """An evidence row pointing at a log statement and at its object's page: ``page`` (endpoint,
     arguments) when given, else the page of its object type, else the filtered action log."""
     object_id = object_id_of(statement)
@@ -136,7 +137,7 @@ def statement_row(workspace: Workspace, statement: ActionStatement, label: Optio
 
 
 def statement_rows(workspace: Workspace, statements: Sequence[ActionStatement],
-                   pages: Optional[dict[tuple[str, int], tuple[str, dict[str, Any]]]] = None) -> list[EvidenceRow]:
+                   pages: dict[tuple[str, int], tuple[str, dict[str, Any]]] | None = None) -> list[EvidenceRow]:
     """Evidence rows of the first :data:`MAX_ROWS` statements (``pages``: the page showing an
     object, by (object type, id), for objects without a page of their own)."""
     pages = pages or {}

@@ -2,8 +2,9 @@
 order with probabilities, stages entered, tasks attached to stages, their schedule)."""
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 from ..models import ActionStatement, Workspace
 from ..models.sales import Pipeline, PipelineStage, StageTask, Task
@@ -22,14 +23,14 @@ from .common import (
     statement_rows,
 )
 
-Goal = Union[Pipeline, PipelineStage]
+Goal = Pipeline | PipelineStage
 
 
-def _pipeline_row(workspace: Workspace, pipeline: Pipeline, label: Optional[str] = None) -> EvidenceRow:
+def _pipeline_row(workspace: Workspace, pipeline: Pipeline, label: str | None = None) -> EvidenceRow:
     return record_row(workspace, label or f"Pipeline: {pipeline.name}", "pipeline", pipeline.id)
 
 
-def _stage_row(workspace: Workspace, stage: PipelineStage, label: Optional[str] = None) -> EvidenceRow:
+def _stage_row(workspace: Workspace, stage: PipelineStage, label: str | None = None) -> EvidenceRow:
     """A stage is shown on its pipeline's page."""
     return record_row(workspace, label or f"Stage: {stage.pipeline.name} / {stage.name}", "pipeline_stage",
                       stage.id, "sandbox.pipeline", pipeline_id=stage.pipeline_id)
@@ -98,7 +99,7 @@ def _stage_statements(workspace: Workspace) -> list[ActionStatement]:
 def _rising(stages: list[PipelineStage]) -> bool:
     """Probabilities never fall from one stage to the next and do not all stay the same."""
     probabilities = [s.probability for s in stages]
-    return all(a <= b for a, b in zip(probabilities, probabilities[1:])) and len(set(probabilities)) > 1
+    return all(a <= b for a, b in itertools.pairwise(probabilities)) and len(set(probabilities)) > 1
 
 
 @check("2.1.b")
@@ -115,7 +116,7 @@ def stages_defined(workspace: Workspace) -> CheckResult:
     for stage in stages:
         by_pipeline[stage.pipeline_id].append(stage)
     good, other = [], []
-    for pipeline_id, touched in by_pipeline.items():
+    for _pipeline_id, touched in by_pipeline.items():
         pipeline = touched[0].pipeline
         ordered = list(pipeline.stages)
         (good if len(touched) >= 3 and _rising(ordered) else other).append(pipeline)
@@ -161,7 +162,7 @@ def _candidate_templates(workspace: Workspace) -> tuple[list[StageTask], list[Ac
     return existing(workspace, StageTask, ids_of(statements)), statements
 
 
-def _template_row(workspace: Workspace, template: StageTask, label: Optional[str] = None) -> EvidenceRow:
+def _template_row(workspace: Workspace, template: StageTask, label: str | None = None) -> EvidenceRow:
     stage = template.stage
     return record_row(workspace, label or f"Task of stage {stage.pipeline.name} / {stage.name}: {template.title}",
                       "stage_task", template.id, "sandbox.pipeline", pipeline_id=stage.pipeline_id)
@@ -204,7 +205,7 @@ def task_schedule_set(workspace: Workspace) -> CheckResult:
     by_pipeline: dict[int, set[int]] = defaultdict(set)
     for template in templates:
         by_pipeline[template.stage.pipeline_id].add(template.id)
-    best: Optional[tuple[Pipeline, list]] = None
+    best: tuple[Pipeline, list] | None = None
     for pipeline in existing(workspace, Pipeline, by_pipeline):
         schedule = pipeline_schedule(pipeline, start)
         mine = [(s, t) for s, t in schedule.tasks if t.template.id in by_pipeline[pipeline.id]]

@@ -146,7 +146,7 @@ def stage_values_read(workspace: Workspace) -> CheckResult:
     """
     board = candidate_statements(workspace, ["filter"], ["board"])
     lists = [s for s in candidate_statements(workspace, ["filter"], ["opportunity"])
-             if {"pipeline_id", "stage_id"} & set(((s.result or {}).get("filters") or {}))]
+             if {"pipeline_id", "stage_id"} & set((s.result or {}).get("filters") or {})]
     reports = [s for s in candidate_statements(workspace, ["generate", "export"], ["report"])
                if _report_config(s).get("source") == "opportunities" and _report_config(s).get("group_by") == "stage"]
     found = board + lists + reports

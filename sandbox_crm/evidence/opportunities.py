@@ -2,8 +2,6 @@
 value and stage, moving forward, a customer assigned, won or lost."""
 from __future__ import annotations
 
-from typing import Optional
-
 from ..models import ActionStatement, Company, Workspace
 from ..models.sales import Opportunity, PipelineStage, Task
 from .base import CheckResult, EvidenceRow, Verdict, check
@@ -105,7 +103,7 @@ def value_and_stage_assigned(workspace: Workspace) -> CheckResult:
     return result("2.4.c", Verdict.NOT_MET, "The candidate assigned no value and stage to an opportunity.")
 
 
-def _forward(statement: ActionStatement, positions: dict[int, int]) -> Optional[bool]:
+def _forward(statement: ActionStatement, positions: dict[int, int]) -> bool | None:
     """Whether a move went to a later stage (by stage position, else by probability); ``None`` if unknown."""
     changes = changes_of(statement)
     stage_ids = changes.get("stage_id")

@@ -19,7 +19,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..services.customers import EVENT_KINDS, LEGAL_BASES, REGIONS, SIZES
 
 
-
 def choices(pairs) -> list[SelectChoice]:
     """``(value, label)`` pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -60,7 +60,7 @@ class OfferLineForm(FlaskForm):
     discount_pct = StringField(_l("Discount %"), default="0", validators=[Length(max=10)])
     unit_price = StringField(_l("Net unit price"), validators=[Length(max=30)],
                              description=_l("Empty: the price-list price"))
-    vat_rate = SelectField(_l("VAT rate"), choices=[("", _l("as in the price list"))] + VAT_CHOICES, default="")
+    vat_rate = SelectField(_l("VAT rate"), choices=[("", _l("as in the price list")), *VAT_CHOICES], default="")
 
 
 class SendOfferForm(FlaskForm):

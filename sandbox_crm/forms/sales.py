@@ -95,7 +95,7 @@ class AmountField(Field):
             number = Decimal(text)
         except InvalidOperation:
             self.data = None
-            raise ValueError(_l("Enter a number, e.g. 12500,50."))
+            raise ValueError(_l("Enter a number, e.g. 12500,50.")) from None
         if not number.is_finite() or abs(number) >= Decimal("1e12"):
             self.data = None
             raise ValueError(_l("Enter a number, e.g. 12500,50."))
@@ -291,8 +291,8 @@ class TaskFilterForm(FlaskForm):
     ])
     date_from = _date(_l("From"))
     date_to = _date(_l("To"))
-    priority = OptionalSelect(_l("Priority"), [("", _l("Any"))] + PRIORITY_CHOICES)
-    status = OptionalSelect(_l("Status"), [("", _l("Any")), ("active", _l("Not done"))] + TASK_STATUS_CHOICES)
+    priority = OptionalSelect(_l("Priority"), [("", _l("Any")), *PRIORITY_CHOICES])
+    status = OptionalSelect(_l("Status"), [("", _l("Any")), ("active", _l("Not done")), *TASK_STATUS_CHOICES])
     assignee = StringField(_l("Assigned to"), validators=[Optional(), Length(max=120)], filters=[none_if_blank])
     opportunity = IntegerField(_l("Opportunity"), widget=NumberInput(), validators=[Optional()])
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank])

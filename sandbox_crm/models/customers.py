@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import (
     JSON,
@@ -56,22 +55,22 @@ class Company(WorkspaceScoped, Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     # Lower-cased, diacritics folded, legal form removed: what duplicate detection compares.
     name_normalized: Mapped[str] = mapped_column(String(200), index=True, nullable=False, default="")
-    nip: Mapped[Optional[str]] = mapped_column(String(10), index=True)
-    regon: Mapped[Optional[str]] = mapped_column(String(14), index=True)
-    industry: Mapped[Optional[str]] = mapped_column(String(100), index=True)
-    size: Mapped[Optional[str]] = mapped_column(String(20), index=True)  # micro | small | medium | large
-    region: Mapped[Optional[str]] = mapped_column(String(60), index=True)
-    city: Mapped[Optional[str]] = mapped_column(String(100), index=True)
-    address: Mapped[Optional[str]] = mapped_column(String(300))
-    website: Mapped[Optional[str]] = mapped_column(String(300))
-    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(40))
-    source: Mapped[Optional[str]] = mapped_column(String(200))
-    potential_value: Mapped[Optional[Decimal]] = mapped_column(Numeric(14, 2), index=True)
-    notes: Mapped[Optional[str]] = mapped_column(Text)
+    nip: Mapped[str | None] = mapped_column(String(10), index=True)
+    regon: Mapped[str | None] = mapped_column(String(14), index=True)
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    size: Mapped[str | None] = mapped_column(String(20), index=True)  # micro | small | medium | large
+    region: Mapped[str | None] = mapped_column(String(60), index=True)
+    city: Mapped[str | None] = mapped_column(String(100), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(200))
+    potential_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
 
     tags: Mapped[list[Tag]] = relationship(secondary=company_tag, order_by=Tag.name, lazy="selectin")
-    contacts: Mapped[list["Contact"]] = relationship(
+    contacts: Mapped[list[Contact]] = relationship(
         back_populates="company", order_by="Contact.last_name", passive_deletes=True
     )
 
@@ -84,26 +83,26 @@ class Contact(WorkspaceScoped, Base):
 
     __tablename__ = "crm_contact"
 
-    company_id: Mapped[Optional[int]] = mapped_column(
+    company_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_company.id", ondelete="SET NULL"), index=True
     )
     first_name: Mapped[str] = mapped_column(String(100), nullable=False)
     last_name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
     name_normalized: Mapped[str] = mapped_column(String(210), index=True, nullable=False, default="")
-    position: Mapped[Optional[str]] = mapped_column(String(150))
-    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(40))
-    pesel: Mapped[Optional[str]] = mapped_column(String(11), index=True)
-    source: Mapped[Optional[str]] = mapped_column(String(200))
+    position: Mapped[str | None] = mapped_column(String(150))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    pesel: Mapped[str | None] = mapped_column(String(11), index=True)
+    source: Mapped[str | None] = mapped_column(String(200))
     # consent | contract | legitimate_interest | legal_obligation; NULL = no basis (flagged)
-    legal_basis: Mapped[Optional[str]] = mapped_column(String(30), index=True)
+    legal_basis: Mapped[str | None] = mapped_column(String(30), index=True)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False, index=True)
-    consent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    consent_method: Mapped[Optional[str]] = mapped_column(String(200))
-    consent_withdrawn_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    notes: Mapped[Optional[str]] = mapped_column(Text)
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_method: Mapped[str | None] = mapped_column(String(200))
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str | None] = mapped_column(Text)
 
-    company: Mapped[Optional[Company]] = relationship(back_populates="contacts")
+    company: Mapped[Company | None] = relationship(back_populates="contacts")
     tags: Mapped[list[Tag]] = relationship(secondary=contact_tag, order_by=Tag.name, lazy="selectin")
 
     @property
@@ -128,9 +127,9 @@ class Segment(WorkspaceScoped, Base):
 
     name: Mapped[str] = mapped_column(String(150), nullable=False)
     target: Mapped[str] = mapped_column(String(20), nullable=False, default="company")
-    sales_goal: Mapped[Optional[str]] = mapped_column(Text)
-    product: Mapped[Optional[str]] = mapped_column(String(200))
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    sales_goal: Mapped[str | None] = mapped_column(Text)
+    product: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
     rules: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 
     @property
@@ -144,21 +143,21 @@ class CustomerEvent(WorkspaceScoped, Base):
     __tablename__ = "crm_customer_event"
     __table_args__ = (Index("ix_crm_customer_event_ws_occurred", "workspace_id", "occurred_at"),)
 
-    company_id: Mapped[Optional[int]] = mapped_column(
+    company_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_company.id", ondelete="CASCADE"), index=True
     )
-    contact_id: Mapped[Optional[int]] = mapped_column(
+    contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True
     )
     kind: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
     summary: Mapped[str] = mapped_column(Text, nullable=False)
-    object_type: Mapped[Optional[str]] = mapped_column(String(40))
-    object_id: Mapped[Optional[str]] = mapped_column(String(80))
-    actor_name: Mapped[Optional[str]] = mapped_column(String(200))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
-    company: Mapped[Optional[Company]] = relationship()
-    contact: Mapped[Optional[Contact]] = relationship()
+    company: Mapped[Company | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
 
 
 class ImportSource(WorkspaceScoped, Base):
@@ -172,4 +171,4 @@ class ImportSource(WorkspaceScoped, Base):
     content: Mapped[str] = mapped_column(Text, nullable=False)
     # Row numbers (1-based, data rows) already imported, so the preview can mark them.
     imported_rows: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    last_imported_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    last_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import (
     Boolean,
@@ -39,12 +38,12 @@ class Product(WorkspaceScoped, Base):
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    sku: Mapped[Optional[str]] = mapped_column(String(60))
+    sku: Mapped[str | None] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="product", index=True)
     unit: Mapped[str] = mapped_column(String(20), nullable=False, default="szt.")
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     vat_rate: Mapped[str] = mapped_column(String(3), nullable=False, default="23")
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
     def __str__(self) -> str:
@@ -58,7 +57,7 @@ class OfferTemplate(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="workspace_name"),)
 
     name: Mapped[str] = mapped_column(String(150), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
     validity_days: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
 
@@ -82,31 +81,31 @@ class Offer(WorkspaceScoped, Base):
 
     number: Mapped[str] = mapped_column(String(40), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
-    opportunity_id: Mapped[Optional[int]] = mapped_column(
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_opportunity.id", ondelete="SET NULL"), index=True
     )
-    template_id: Mapped[Optional[int]] = mapped_column(
+    template_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_offer_template.id", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft")
     issue_date: Mapped[date] = mapped_column(Date, nullable=False)
-    valid_until: Mapped[Optional[date]] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="PLN")
-    notes: Mapped[Optional[str]] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
     total_net: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=Decimal("0"))
     total_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=Decimal("0"))
     total_gross: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=Decimal("0"), index=True)
-    recipient_name: Mapped[Optional[str]] = mapped_column(String(300))
-    recipient_email: Mapped[Optional[str]] = mapped_column(String(254))
-    html: Mapped[Optional[str]] = deferred(mapped_column(Text))
-    pdf: Mapped[Optional[bytes]] = deferred(mapped_column(LargeBinary))
-    pdf_sha256: Mapped[Optional[str]] = mapped_column(String(64))
-    generated_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    recipient_name: Mapped[str | None] = mapped_column(String(300))
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
+    html: Mapped[str | None] = deferred(mapped_column(Text))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    lines: Mapped[list["OfferLine"]] = relationship(
+    lines: Mapped[list[OfferLine]] = relationship(
         back_populates="offer", order_by="OfferLine.position", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -125,9 +124,9 @@ class OfferLine(WorkspaceScoped, Base):
 
     offer_id: Mapped[int] = mapped_column(ForeignKey("crm_offer.id", ondelete="CASCADE"), index=True, nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    product_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_product.id", ondelete="SET NULL"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("crm_product.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     unit: Mapped[str] = mapped_column(String(20), nullable=False, default="szt.")
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3), nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
@@ -144,15 +143,15 @@ class OutboxMessage(WorkspaceScoped, Base):
     __table_args__ = (Index("ix_crm_outbox_message_ws_sent", "workspace_id", "sent_at"),)
 
     to_address: Mapped[str] = mapped_column(String(254), nullable=False)
-    to_name: Mapped[Optional[str]] = mapped_column(String(300))
+    to_name: Mapped[str | None] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
-    offer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_offer.id", ondelete="SET NULL"), index=True)
-    attachment_name: Mapped[Optional[str]] = mapped_column(String(200))
-    attachment_sha256: Mapped[Optional[str]] = mapped_column(String(64))
-    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
-    sent_by: Mapped[Optional[str]] = mapped_column(String(200))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("crm_offer.id", ondelete="SET NULL"), index=True)
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment_sha256: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
+    sent_by: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
-    offer: Mapped[Optional[Offer]] = relationship()
+    offer: Mapped[Offer | None] = relationship()

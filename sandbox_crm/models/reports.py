@@ -1,8 +1,6 @@
 """Saved reports: a name and the report builder's configuration."""
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,7 +14,7 @@ class SavedReport(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="workspace_name"),)
 
     name: Mapped[str] = mapped_column(String(150), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     config: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 
     def __str__(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import (
     CheckConstraint,
@@ -37,12 +36,12 @@ class SmartGoal:
     (why it is realistic), Relevant (why it matters), Time-bound (deadline).
     """
 
-    goal_specific: Mapped[Optional[str]] = mapped_column(Text)
-    goal_metric: Mapped[Optional[str]] = mapped_column(String(40))
-    goal_target: Mapped[Optional[Decimal]] = mapped_column(Numeric(14, 2))
-    goal_deadline: Mapped[Optional[date]] = mapped_column(Date)
-    goal_achievable: Mapped[Optional[str]] = mapped_column(Text)
-    goal_relevance: Mapped[Optional[str]] = mapped_column(Text)
+    goal_specific: Mapped[str | None] = mapped_column(Text)
+    goal_metric: Mapped[str | None] = mapped_column(String(40))
+    goal_target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    goal_deadline: Mapped[date | None] = mapped_column(Date)
+    goal_achievable: Mapped[str | None] = mapped_column(Text)
+    goal_relevance: Mapped[str | None] = mapped_column(Text)
 
 
 class Pipeline(WorkspaceScoped, SmartGoal, Base):
@@ -51,13 +50,13 @@ class Pipeline(WorkspaceScoped, SmartGoal, Base):
     __tablename__ = "crm_pipeline"
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
-    customer_type: Mapped[Optional[str]] = mapped_column(String(20))
-    offer_kind: Mapped[Optional[str]] = mapped_column(String(20))
-    sales_form: Mapped[Optional[str]] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+    customer_type: Mapped[str | None] = mapped_column(String(20))
+    offer_kind: Mapped[str | None] = mapped_column(String(20))
+    sales_form: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="PLN")
 
-    stages: Mapped[list["PipelineStage"]] = relationship(
+    stages: Mapped[list[PipelineStage]] = relationship(
         back_populates="pipeline", order_by="PipelineStage.position", cascade="all, delete-orphan"
     )
 
@@ -77,11 +76,11 @@ class PipelineStage(WorkspaceScoped, SmartGoal, Base):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     probability: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Planned length of the stage, used to lay the pipeline out on a time axis.
-    duration_days: Mapped[Optional[int]] = mapped_column(Integer)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
-    task_templates: Mapped[list["StageTask"]] = relationship(
+    task_templates: Mapped[list[StageTask]] = relationship(
         back_populates="stage", order_by="StageTask.position", cascade="all, delete-orphan"
     )
 
@@ -104,10 +103,10 @@ class StageTask(WorkspaceScoped, Base):
     stage_id: Mapped[int] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="CASCADE"), index=True, nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(10), nullable=False, default="normal")
-    due_offset_days: Mapped[Optional[int]] = mapped_column(Integer)
-    due_date: Mapped[Optional[date]] = mapped_column(Date)
+    due_offset_days: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date | None] = mapped_column(Date)
 
     stage: Mapped[PipelineStage] = relationship(back_populates="task_templates")
 
@@ -129,24 +128,24 @@ class Opportunity(WorkspaceScoped, Base):
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     company_id: Mapped[int] = mapped_column(ForeignKey("crm_company.id"), index=True, nullable=False)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("crm_pipeline.id"), index=True, nullable=False)
     stage_id: Mapped[int] = mapped_column(ForeignKey("crm_pipeline_stage.id"), index=True, nullable=False)
-    value: Mapped[Optional[Decimal]] = mapped_column(Numeric(14, 2))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="PLN")
-    expected_close_date: Mapped[Optional[date]] = mapped_column(Date)
+    expected_close_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
-    close_reason: Mapped[Optional[str]] = mapped_column(Text)
-    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    owner_name: Mapped[Optional[str]] = mapped_column(String(120))
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    owner_name: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
 
     company = relationship("Company")
     contact = relationship("Contact")
     pipeline: Mapped[Pipeline] = relationship()
     stage: Mapped[PipelineStage] = relationship()
-    history: Mapped[list["OpportunityStageChange"]] = relationship(
+    history: Mapped[list[OpportunityStageChange]] = relationship(
         back_populates="opportunity",
         order_by="OpportunityStageChange.changed_at, OpportunityStageChange.id",
         cascade="all, delete-orphan",
@@ -165,15 +164,15 @@ class OpportunityStageChange(WorkspaceScoped, Base):
     opportunity_id: Mapped[int] = mapped_column(
         ForeignKey("crm_opportunity.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    from_stage_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"))
-    to_stage_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"))
-    from_stage_name: Mapped[Optional[str]] = mapped_column(String(120))
-    to_stage_name: Mapped[Optional[str]] = mapped_column(String(120))
+    from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"))
+    to_stage_id: Mapped[int | None] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"))
+    from_stage_name: Mapped[str | None] = mapped_column(String(120))
+    to_stage_name: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
-    value: Mapped[Optional[Decimal]] = mapped_column(Numeric(14, 2))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    actor_name: Mapped[Optional[str]] = mapped_column(String(200))
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
 
     opportunity: Mapped[Opportunity] = relationship(back_populates="history")
 
@@ -193,22 +192,22 @@ class Task(WorkspaceScoped, Base):
     )
 
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    description: Mapped[Optional[str]] = mapped_column(Text)
-    due_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    description: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     priority: Mapped[str] = mapped_column(String(10), nullable=False, default="normal")
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="open")
     percent_complete: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    assignee: Mapped[Optional[str]] = mapped_column(String(120))
-    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
-    opportunity_id: Mapped[Optional[int]] = mapped_column(
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_opportunity.id", ondelete="CASCADE"), index=True
     )
-    stage_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"), index=True)
-    stage_task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("crm_stage_task.id", ondelete="SET NULL"), index=True)
-    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"), index=True)
+    stage_task_id: Mapped[int | None] = mapped_column(ForeignKey("crm_stage_task.id", ondelete="SET NULL"), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     company = relationship("Company")
     contact = relationship("Contact")
-    opportunity: Mapped[Optional[Opportunity]] = relationship()
-    stage: Mapped[Optional[PipelineStage]] = relationship()
+    opportunity: Mapped[Opportunity | None] = relationship()
+    stage: Mapped[PipelineStage | None] = relationship()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,9 +18,9 @@ class Workspace(Base):
     label: Mapped[str] = mapped_column(String(200), nullable=False)
     owner_ref: Mapped[str] = mapped_column(String(80), index=True, nullable=False)
     purpose: Mapped[str] = mapped_column(String(20), nullable=False, default="practice")  # practice | exam
-    scenario_code: Mapped[Optional[str]] = mapped_column(String(80))
+    scenario_code: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    frozen_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def is_frozen(self) -> bool:
@@ -41,8 +40,8 @@ class ActionStatement(Base):
     actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
     verb: Mapped[str] = mapped_column(String(40), index=True, nullable=False)
     object_type: Mapped[str] = mapped_column(String(40), index=True, nullable=False)
-    object_id: Mapped[Optional[str]] = mapped_column(String(80))
-    object_name: Mapped[Optional[str]] = mapped_column(String(300))
-    result: Mapped[Optional[dict]] = mapped_column(JSON)
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    object_name: Mapped[str | None] = mapped_column(String(300))
+    result: Mapped[dict | None] = mapped_column(JSON)
     timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True, nullable=False)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Optional
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from ..host import session
 from ..actionlog import as_xapi, record
+from ..host import session
 from ..models import ActionStatement, Workspace
 from ..pagination import Page, paginate
 
@@ -19,8 +19,8 @@ PER_PAGE = 50
 class LogFilters:
     verb: str = ""
     object_type: str = ""
-    date_from: Optional[date] = None
-    date_to: Optional[date] = None
+    date_from: date | None = None
+    date_to: date | None = None
 
     def active(self) -> dict[str, Any]:
         return {k: (val.isoformat() if isinstance(val, date) else val)
@@ -35,9 +35,9 @@ def log_query(workspace: Workspace, filters: LogFilters) -> Select:
     if filters.object_type:
         stmt = stmt.where(ActionStatement.object_type == filters.object_type)
     if filters.date_from:
-        stmt = stmt.where(ActionStatement.timestamp >= datetime.combine(filters.date_from, time.min, timezone.utc))
+        stmt = stmt.where(ActionStatement.timestamp >= datetime.combine(filters.date_from, time.min, UTC))
     if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, timezone.utc)
+        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC)
         stmt = stmt.where(ActionStatement.timestamp < end)
     return stmt.order_by(ActionStatement.timestamp.desc(), ActionStatement.id.desc())
 
@@ -60,7 +60,7 @@ def log_choices(workspace: Workspace) -> tuple[list[str], list[str]]:
     return distinct(ActionStatement.verb), distinct(ActionStatement.object_type)
 
 
-def export_statements(workspace: Workspace, filters: Optional[LogFilters] = None) -> list[dict]:
+def export_statements(workspace: Workspace, filters: LogFilters | None = None) -> list[dict]:
     """The (filtered) log as xAPI statements, oldest first; the export itself is recorded first."""
     filters = filters or LogFilters()
     statements = list(session().scalars(log_query(workspace, filters).order_by(None)

@@ -6,27 +6,28 @@ Functions flush but never commit: the view commits once per request.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, true, tuple_, update
 from sqlalchemy.orm import selectinload
 
-from ..host import host, session
+from .. import validators as v
 from ..actionlog import diff, record
+from ..host import host, session
 from ..models import Base, Company, Contact, CustomerEvent, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
-from .. import validators as v
 from . import segments as segment_service
 
-Customer = Union[Company, Contact]
+Customer = Company | Contact
 
 SIZES = [
     ("micro", _l("Micro (up to 9 staff)")),
@@ -85,7 +86,7 @@ class CustomerError(ValueError):
 
 # --- cleaning and verification ----------------------------------------------------------------
 
-def _text(value: Any, limit: int) -> Optional[str]:
+def _text(value: Any, limit: int) -> str | None:
     text = "" if value is None else str(value).strip()
     return text[:limit] or None
 
@@ -141,19 +142,19 @@ def clean_company_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return clean, errors
 
 
-def _as_datetime(value: Any) -> Optional[datetime]:
+def _as_datetime(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(12, 0), tzinfo=timezone.utc)
+        return datetime.combine(value, time(12, 0), tzinfo=UTC)
     text = str(value).strip()
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(text) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def clean_contact_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -210,7 +211,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value
@@ -229,7 +230,7 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
     return snap
 
 
-def _actor_name() -> Optional[str]:
+def _actor_name() -> str | None:
     actor = host().actor()
     return actor.name if actor else None
 
@@ -243,9 +244,9 @@ def add_event(
     *,
     kind: str,
     summary: str,
-    company: Optional[Company] = None,
-    contact: Optional[Contact] = None,
-    object_type: Optional[str] = None,
+    company: Company | None = None,
+    contact: Contact | None = None,
+    object_type: str | None = None,
     object_id: Any = None,
 ) -> CustomerEvent:
     """Add an entry to a customer's history (e.g. kind="offer_sent" by the offers area).
@@ -300,7 +301,7 @@ def get_or_create_tag(workspace: Workspace, name: str) -> Tag:
     return tag
 
 
-def parse_tags(text: Optional[str]) -> list[str]:
+def parse_tags(text: str | None) -> list[str]:
     """Tag names from a comma- or semicolon-separated text, without repeats."""
     seen: dict[str, str] = {}
     for part in (text or "").replace(";", ",").split(","):
@@ -364,8 +365,8 @@ class Duplicate:
     reason: str  # "nip" | "email" | "name" | "pesel"
 
 
-def find_company_duplicates(workspace: Workspace, *, name: Optional[str] = None, nip: Optional[str] = None,
-                            email: Optional[str] = None, exclude_id: Optional[int] = None) -> list[Duplicate]:
+def find_company_duplicates(workspace: Workspace, *, name: str | None = None, nip: str | None = None,
+                            email: str | None = None, exclude_id: int | None = None) -> list[Duplicate]:
     """Companies of the workspace with the same NIP, e-mail or normalised name."""
     found: list[Duplicate] = []
     seen: set[int] = set()
@@ -384,10 +385,10 @@ def find_company_duplicates(workspace: Workspace, *, name: Optional[str] = None,
     return found
 
 
-def find_contact_duplicates(workspace: Workspace, *, first_name: Optional[str] = None,
-                            last_name: Optional[str] = None, email: Optional[str] = None,
-                            pesel: Optional[str] = None, company_id: Optional[int] = None,
-                            exclude_id: Optional[int] = None) -> list[Duplicate]:
+def find_contact_duplicates(workspace: Workspace, *, first_name: str | None = None,
+                            last_name: str | None = None, email: str | None = None,
+                            pesel: str | None = None, company_id: int | None = None,
+                            exclude_id: int | None = None) -> list[Duplicate]:
     """Contacts with the same e-mail or PESEL, or the same normalised name at the same company."""
     found: list[Duplicate] = []
     seen: set[int] = set()
@@ -497,13 +498,13 @@ PROFILES: dict[str, Profile] = {
     p.key: p
     for p in (
         Profile("prospecting", _l("First contact (phone prospecting)"),
-                _fields("name", "industry", "phone") + (CONTACT_PERSON, LEGAL_BASIS_ALL)),
+                (*_fields("name", "industry", "phone"), CONTACT_PERSON, LEGAL_BASIS_ALL)),
         Profile("offer", _l("Sending a commercial offer"),
-                _fields("name", "nip", "address", "city", "email") + (CONTACT_EMAIL, LEGAL_BASIS_ALL)),
+                (*_fields("name", "nip", "address", "city", "email"), CONTACT_EMAIL, LEGAL_BASIS_ALL)),
         Profile("contract", _l("Contract and invoicing"),
                 _fields("name", "nip", "regon", "address", "city", "email", "phone")),
         Profile("marketing", _l("E-mail marketing campaign"),
-                _fields("industry", "size", "region") + (CONTACT_EMAIL, CONTACT_CONSENT)),
+                (*_fields("industry", "size", "region"), CONTACT_EMAIL, CONTACT_CONSENT)),
         Profile("segmentation", _l("Segmentation by potential"),
                 _fields("industry", "size", "region", "potential_value")),
     )
@@ -552,7 +553,7 @@ def _apply(row: Any, clean: dict[str, Any]) -> None:
 
 
 def create_company(workspace: Workspace, data: dict[str, Any], tags: Iterable[str] = (), *,
-                   event_summary: Optional[str] = None, log: bool = True) -> Company:
+                   event_summary: str | None = None, log: bool = True) -> Company:
     """Create a customer account from ``data`` (raises :class:`CustomerError` on bad values)."""
     clean, errors = clean_company_data({key: data.get(key) for key in COMPANY_FIELDS if key in data} | {
         "name": data.get("name")})
@@ -570,7 +571,7 @@ def create_company(workspace: Workspace, data: dict[str, Any], tags: Iterable[st
 
 
 def update_company(workspace: Workspace, company: Company, data: dict[str, Any],
-                   tags: Optional[Iterable[str]] = None) -> dict:
+                   tags: Iterable[str] | None = None) -> dict:
     """Change a company's fields (and tags, when given); returns and records the diff."""
     clean, errors = clean_company_data({key: data[key] for key in COMPANY_FIELDS if key in data})
     if errors:
@@ -625,13 +626,13 @@ def delete_company(workspace: Workspace, company: Company) -> None:
 
 # --- contacts -----------------------------------------------------------------------------------
 
-def _check_company(workspace: Workspace, company_id: Optional[int]) -> None:
+def _check_company(workspace: Workspace, company_id: int | None) -> None:
     if company_id is not None and session().scalar(scoped(Company, workspace).where(Company.id == company_id)) is None:
         raise CustomerError({"company": _l("Choose a company of this workspace.")})
 
 
 def create_contact(workspace: Workspace, data: dict[str, Any], tags: Iterable[str] = (), *,
-                   event_summary: Optional[str] = None, log: bool = True) -> Contact:
+                   event_summary: str | None = None, log: bool = True) -> Contact:
     """Create a contact person (raises :class:`CustomerError` on bad values)."""
     clean, errors = clean_contact_data({key: data.get(key) for key in CONTACT_FIELDS if key in data} | {
         "first_name": data.get("first_name"), "last_name": data.get("last_name")})
@@ -640,7 +641,7 @@ def create_contact(workspace: Workspace, data: dict[str, Any], tags: Iterable[st
     _check_company(workspace, clean.get("company_id"))
     contact = Contact(workspace_id=workspace.id, **clean)
     if contact.marketing_consent and contact.consent_at is None:
-        contact.consent_at = datetime.now(timezone.utc)
+        contact.consent_at = datetime.now(UTC)
     contact.name_normalized = v.normalize_person_name(contact.first_name, contact.last_name)
     session().add(contact)
     _set_tags(workspace, contact, tags)
@@ -653,7 +654,7 @@ def create_contact(workspace: Workspace, data: dict[str, Any], tags: Iterable[st
 
 
 def update_contact(workspace: Workspace, contact: Contact, data: dict[str, Any],
-                   tags: Optional[Iterable[str]] = None) -> dict:
+                   tags: Iterable[str] | None = None) -> dict:
     """Change a contact's fields (RODO fields included); returns and records the diff."""
     clean, errors = clean_contact_data({key: data[key] for key in CONTACT_FIELDS if key in data})
     if errors:
@@ -666,9 +667,9 @@ def update_contact(workspace: Workspace, contact: Contact, data: dict[str, Any],
     if contact.marketing_consent and not was_consenting:
         contact.consent_withdrawn_at = None
         if contact.consent_at is None:
-            contact.consent_at = datetime.now(timezone.utc)
+            contact.consent_at = datetime.now(UTC)
     if was_consenting and not contact.marketing_consent:
-        contact.consent_withdrawn_at = datetime.now(timezone.utc)
+        contact.consent_withdrawn_at = datetime.now(UTC)
     contact.name_normalized = v.normalize_person_name(contact.first_name, contact.last_name)
     if tags is not None:
         _set_tags(workspace, contact, tags)
@@ -690,7 +691,7 @@ def withdraw_consent(workspace: Workspace, contact: Contact) -> dict:
         return {}
     before = contact_snapshot(contact)
     contact.marketing_consent = False
-    contact.consent_withdrawn_at = datetime.now(timezone.utc)
+    contact.consent_withdrawn_at = datetime.now(UTC)
     changes = diff(before, contact_snapshot(contact))
     changes["consent_withdrawn_at"] = [None, contact.consent_withdrawn_at.isoformat()]
     record(workspace, "update", "contact", contact.id, contact.full_name,
@@ -723,8 +724,8 @@ class CompanyFilters:
     industry: str = ""
     size: str = ""
     region: str = ""
-    tag: Optional[int] = None
-    segment: Optional[int] = None
+    tag: int | None = None
+    segment: int | None = None
     incomplete: str = ""  # a PROFILES key
     duplicates: bool = False
     sort: str = "name"
@@ -736,11 +737,11 @@ class CompanyFilters:
 @dataclass
 class ContactFilters:
     q: str = ""
-    company: Optional[int] = None
+    company: int | None = None
     legal_basis: str = ""  # a LEGAL_BASES key or "none"
     consent: str = ""  # yes | no
-    tag: Optional[int] = None
-    segment: Optional[int] = None
+    tag: int | None = None
+    segment: int | None = None
     incomplete: bool = False
     duplicates: bool = False
 
@@ -873,7 +874,7 @@ def distinct_values(workspace: Workspace, column) -> list[str]:
     """The distinct non-empty values of a Company column in the workspace (for filter choices)."""
     stmt = (select(column).where(Company.workspace_id == workspace.id, column.is_not(None), column != "")
             .distinct().order_by(column))
-    return [value for value in session().scalars(stmt)]
+    return list(session().scalars(stmt))
 
 
 def company_history(workspace: Workspace, company: Company, limit: int = 200) -> list[CustomerEvent]:

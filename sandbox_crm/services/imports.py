@@ -11,20 +11,21 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
+from .. import validators as v
 from ..actionlog import record
+from ..host import session
 from ..models import Company, ImportSource, Workspace
 from ..registry import seeder
 from ..scoping import scoped
-from .. import validators as v
 from . import customers as customer_service
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -142,7 +143,7 @@ def decode_bytes(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_upload(filename: str, mimetype: Optional[str], data: bytes) -> str:
+def read_upload(filename: str, mimetype: str | None, data: bytes) -> str:
     """Check an uploaded CSV file (name, type, size, encoding) and return its text."""
     extension = os.path.splitext(filename or "")[1].lower()
     if extension not in ALLOWED_EXTENSIONS:
@@ -299,8 +300,8 @@ class LeadRow:
     tags: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    existing_company: Optional[Company] = None
-    same_company_as: Optional[int] = None  # an earlier row of this source creating the same company
+    existing_company: Company | None = None
+    same_company_as: int | None = None  # an earlier row of this source creating the same company
     imported: bool = False
 
     @property
@@ -314,7 +315,7 @@ class Preview:
     header: list[str]
     mapping: list[str]
     rows: list[LeadRow]
-    delimiter: Optional[str] = None
+    delimiter: str | None = None
 
     @property
     def importable_count(self) -> int:
@@ -390,7 +391,7 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
         contact_data["source"] = data_source
         contact_data["marketing_consent"] = consent
         if consent:
-            contact_data["consent_at"] = datetime.now(timezone.utc)
+            contact_data["consent_at"] = datetime.now(UTC)
             contact_data["consent_method"] = _("Stated in the lead source %(name)s", name=source.name)
         if values.get("notes"):
             contact_data["notes"] = values["notes"]
@@ -462,7 +463,7 @@ def _match_contact(workspace: Workspace, row: LeadRow, seen: dict[str, Any], reg
         seen["contacts"][key] = row.number
 
 
-def _source_rows(source: ImportSource, mapping: Optional[list[str]]) -> tuple[list[str], list[str], list[LeadRow], Optional[str]]:
+def _source_rows(source: ImportSource, mapping: list[str] | None) -> tuple[list[str], list[str], list[LeadRow], str | None]:
     if source.kind == "pasted":
         lines = [line for line in source.content.split("\n") if line.strip()]
         if len(lines) > MAX_ROWS:
@@ -478,7 +479,7 @@ def _source_rows(source: ImportSource, mapping: Optional[list[str]]) -> tuple[li
     return header, mapping, rows, delimiter
 
 
-def preview(workspace: Workspace, source: ImportSource, mapping: Optional[list[str]] = None) -> Preview:
+def preview(workspace: Workspace, source: ImportSource, mapping: list[str] | None = None) -> Preview:
     """Every row of ``source`` mapped to fields and verified (NIP, e-mail, duplicates...)."""
     header, mapping, rows, delimiter = _source_rows(source, mapping)
     seen: dict[str, Any] = {"companies": {}, "contacts": {}}
@@ -500,7 +501,7 @@ class ImportResult:
 
 
 def import_rows(workspace: Workspace, source: ImportSource, selected: Iterable[int],
-                mapping: Optional[list[str]] = None) -> ImportResult:
+                mapping: list[str] | None = None) -> ImportResult:
     """Import the chosen rows that verify; the others are skipped with their reasons. Recorded as "import"."""
     chosen = set(selected)
     result = ImportResult()
@@ -536,7 +537,7 @@ def import_rows(workspace: Workspace, source: ImportSource, selected: Iterable[i
             result.contacts.append(contact)
         result.imported_rows.append(row.number)
     source.imported_rows = sorted(set(source.imported_rows or []) | set(result.imported_rows))
-    source.last_imported_at = datetime.now(timezone.utc)
+    source.last_imported_at = datetime.now(UTC)
     record(workspace, "import", "import_source", source.id, source.name, {
         "rows_chosen": sorted(chosen), "rows_imported": result.imported_rows,
         "rows_skipped": {str(k): [str(m) for m in msgs] for k, msgs in result.skipped.items()},
@@ -548,7 +549,7 @@ def import_rows(workspace: Workspace, source: ImportSource, selected: Iterable[i
     return result
 
 
-def _company_from_earlier_import(workspace: Workspace, row: LeadRow) -> Optional[Company]:
+def _company_from_earlier_import(workspace: Workspace, row: LeadRow) -> Company | None:
     duplicates = customer_service.find_company_duplicates(
         workspace, name=row.company.get("name"), nip=row.company.get("nip"))
     return duplicates[0].record if duplicates else None

@@ -15,10 +15,11 @@ send, export). Functions flush but never commit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,8 +28,8 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..host import host, session
 from ..actionlog import diff, record
+from ..host import host, session
 from ..models import Company, Contact, Offer, OfferLine, OfferTemplate, Opportunity, OutboxMessage, Product, Workspace
 from ..models.base import utcnow
 from ..models.offers import OFFER_STATUSES, VAT_RATES
@@ -115,7 +116,7 @@ def offer_totals(lines: Iterable[OfferLine]) -> Totals:
     return totals
 
 
-def format_money(value: Optional[Decimal]) -> str:
+def format_money(value: Decimal | None) -> str:
     """Polish money format: ``12 345,60`` (thousands separated by a non-breaking space)."""
     if value is None:
         return ""
@@ -131,7 +132,7 @@ def format_quantity(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
-def format_date(value: Optional[date]) -> str:
+def format_date(value: date | None) -> str:
     return value.strftime("%d.%m.%Y") if value else ""
 
 
@@ -169,7 +170,7 @@ def template_snapshot(template: OfferTemplate) -> dict[str, Any]:
             "validity_days": template.validity_days}
 
 
-def _check_template_name(workspace: Workspace, name: str, template_id: Optional[int] = None) -> None:
+def _check_template_name(workspace: Workspace, name: str, template_id: int | None = None) -> None:
     stmt = scoped(OfferTemplate, workspace).where(OfferTemplate.name == name)
     if template_id is not None:
         stmt = stmt.where(OfferTemplate.id != template_id)
@@ -246,7 +247,7 @@ OFFER_FIELDS = ("title", "company_id", "contact_id", "opportunity_id", "template
                 "valid_until", "currency", "notes")
 
 
-def _as_id(value: Any) -> Optional[int]:
+def _as_id(value: Any) -> int | None:
     if value in (None, "", 0, "0"):
         return None
     try:
@@ -255,7 +256,7 @@ def _as_id(value: Any) -> Optional[int]:
         return -1
 
 
-def _as_date(value: Any) -> Optional[date]:
+def _as_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -266,7 +267,7 @@ def _as_date(value: Any) -> Optional[date]:
         return None
 
 
-def _scoped_get(model: type, workspace: Workspace, row_id: Optional[int]):
+def _scoped_get(model: type, workspace: Workspace, row_id: int | None):
     if row_id is None:
         return None
     return session().scalar(scoped(model, workspace).where(model.id == row_id))
@@ -638,7 +639,7 @@ def set_outcome(workspace: Workspace, offer: Offer, status: str) -> None:
     record(workspace, "update", "offer", offer.id, offer.number, {"diff": {"status": [before, status]}})
 
 
-def list_offers(workspace: Workspace, *, status: str = "", company_id: Optional[int] = None,
+def list_offers(workspace: Workspace, *, status: str = "", company_id: int | None = None,
                 page: int = 1) -> Page:
     """One page of offers, newest first, filtered by status and company."""
     stmt = scoped(Offer, workspace)
@@ -661,7 +662,7 @@ def offer_messages(workspace: Workspace, offer: Offer) -> list[OutboxMessage]:
                                   .order_by(OutboxMessage.sent_at.desc())))
 
 
-def company_names(workspace: Workspace, ids: Iterable[Optional[int]]) -> dict[int, str]:
+def company_names(workspace: Workspace, ids: Iterable[int | None]) -> dict[int, str]:
     """Names of the given companies of the workspace (one query, for list pages)."""
     wanted = {i for i in ids if i}
     if not wanted:
@@ -671,7 +672,7 @@ def company_names(workspace: Workspace, ids: Iterable[Optional[int]]) -> dict[in
     return {row.id: row.name for row in rows}
 
 
-def recipient_choices(workspace: Workspace, company_id: Optional[int] = None) -> dict[str, list]:
+def recipient_choices(workspace: Workspace, company_id: int | None = None) -> dict[str, list]:
     """Companies, contacts, opportunities and templates for the offer form, as (id, label) pairs.
 
     Bounded lists: the first 500 companies by name (plus the chosen one), and the

@@ -6,24 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
-from ..host import host, session
 from ..actionlog import diff, record
 from ..errors import SeedError
+from ..host import host, session
 from ..models import Workspace
 from ..models.customers import Company, Contact
 from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, Task
+from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
 from .pipelines import first_stage, template_due_date
-from ..pagination import Page, paginate
-from .sales_util import (SalesError, clean_text, local_datetime, local_today, money, now, plain, snapshot, to_local,
-                         weighted_value)
+from .sales_util import SalesError, clean_text, local_datetime, local_today, money, now, plain, snapshot, to_local, weighted_value
 
 OPPORTUNITY_FIELDS = ("name", "company_id", "contact_id", "pipeline_id", "stage_id", "value", "currency",
                       "expected_close_date", "owner_name", "description")
@@ -32,12 +31,12 @@ MIN_REASON_CHARS = 3
 BOARD_CARDS_PER_STAGE = 30
 
 
-def _actor_name() -> Optional[str]:
+def _actor_name() -> str | None:
     actor = host().actor()
     return actor.name if actor else None
 
 
-def _resolve_links(workspace: Workspace, data: dict) -> tuple[Company, Optional[Contact], PipelineStage]:
+def _resolve_links(workspace: Workspace, data: dict) -> tuple[Company, Contact | None, PipelineStage]:
     """The company, contact and stage ``data`` names, all checked to be this workspace's."""
     db = session()
     company = db.scalar(scoped(Company, workspace).where(Company.id == data.get("company_id"))) \
@@ -73,7 +72,7 @@ def _check_values(data: dict) -> None:
 
 
 def _enter_stage(workspace: Workspace, opportunity: Opportunity, stage: PipelineStage,
-                 from_stage: Optional[PipelineStage], note: Optional[str] = None) -> list[Task]:
+                 from_stage: PipelineStage | None, note: str | None = None) -> list[Task]:
     """Put ``opportunity`` in ``stage``: history entry, and the stage's task templates as real tasks.
 
     A template already turned into a task for this opportunity (it was in the stage before)
@@ -190,7 +189,7 @@ def _record_move(workspace: Workspace, opportunity: Opportunity, from_stage: Pip
 
 
 def move_opportunity(workspace: Workspace, opportunity: Opportunity, stage: PipelineStage,
-                     note: Optional[str] = None) -> list[Task]:
+                     note: str | None = None) -> list[Task]:
     """Move an open opportunity to another stage of its pipeline (forward or back).
 
     Entering the stage creates its tasks (returned) with due dates from the stage's schedule;
@@ -210,7 +209,7 @@ def move_opportunity(workspace: Workspace, opportunity: Opportunity, stage: Pipe
     return tasks
 
 
-def close_opportunity(workspace: Workspace, opportunity: Opportunity, won: bool, reason: Optional[str]) -> Opportunity:
+def close_opportunity(workspace: Workspace, opportunity: Opportunity, won: bool, reason: str | None) -> Opportunity:
     """Mark an open opportunity won or lost; a reason is required. Kept in the history and logged
     with the verb "won" or "lost"."""
     reason = clean_text(reason)
@@ -256,14 +255,14 @@ def delete_opportunity(workspace: Workspace, opportunity: Opportunity) -> None:
     """Delete an opportunity with its history and its tasks; logged with its last values."""
     db = session()
     record(workspace, "delete", "opportunity", opportunity.id, opportunity.name,
-           {"diff": diff(snapshot(opportunity, OPPORTUNITY_FIELDS + ("status",)), {})})
+           {"diff": diff(snapshot(opportunity, (*OPPORTUNITY_FIELDS, "status")), {})})
     for task in db.scalars(select(Task).where(Task.opportunity_id == opportunity.id)):
         db.delete(task)
     db.delete(opportunity)
     db.flush()
 
 
-def get_opportunity(workspace: Workspace, opportunity_id: int) -> Optional[Opportunity]:
+def get_opportunity(workspace: Workspace, opportunity_id: int) -> Opportunity | None:
     """The workspace's opportunity with its company, contact, pipeline and stage loaded, or ``None``."""
     return session().scalar(
         scoped(Opportunity, workspace).where(Opportunity.id == opportunity_id)
@@ -288,15 +287,15 @@ def opportunity_tasks(workspace: Workspace, opportunity: Opportunity) -> list[Ta
 class OpportunityFilters:
     """What the opportunity list is filtered by (all optional)."""
 
-    pipeline_id: Optional[int] = None
-    stage_id: Optional[int] = None
-    status: Optional[str] = None
-    company_id: Optional[int] = None
-    value_min: Optional[Decimal] = None
-    value_max: Optional[Decimal] = None
-    close_from: Optional[date] = None
-    close_to: Optional[date] = None
-    query: Optional[str] = None
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    status: str | None = None
+    company_id: int | None = None
+    value_min: Decimal | None = None
+    value_max: Decimal | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    query: str | None = None
 
     def active(self) -> dict:
         """The filters set, JSON-safe (what a "filter" statement records)."""
@@ -405,14 +404,14 @@ class PipelineSummary:
         return round(float(100 * row.value / self.open_value), 1) if self.open_value else 0.0
 
     @property
-    def win_rate(self) -> Optional[float]:
+    def win_rate(self) -> float | None:
         """Won among closed, in percent (``None`` while nothing is closed)."""
         won, lost = self.closed["won"]["count"], self.closed["lost"]["count"]
         return round(100 * won / (won + lost), 1) if won + lost else None
 
 
 def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: int = 0,
-                     close_from: Optional[date] = None, close_to: Optional[date] = None) -> PipelineSummary:
+                     close_from: date | None = None, close_to: date | None = None) -> PipelineSummary:
     """Count and value of open opportunities per stage of ``pipeline`` (aggregated in SQL), won and
     lost totals, and optionally the first ``cards_per_stage`` open opportunities of each stage, by
     expected close date."""
@@ -460,7 +459,7 @@ def stage_choices(workspace: Workspace) -> list[tuple[Pipeline, list[PipelineSta
 
 # --- seed ------------------------------------------------------------------------------------
 
-def _seed_date(row: dict, name: str, today: date) -> Optional[date]:
+def _seed_date(row: dict, name: str, today: date) -> date | None:
     if row.get(f"{name}_in_days") is not None:
         return today + timedelta(days=int(row[f"{name}_in_days"]))
     return date.fromisoformat(row[name]) if row.get(name) else None

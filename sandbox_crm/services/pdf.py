@@ -14,19 +14,19 @@ from weasyprint.urls import URLFetcher
 
 FONT_STACK = '"DejaVu Sans", "Liberation Sans", "Noto Sans", Arial, sans-serif'
 
-BASE_CSS = """
-@page { size: A4; margin: 18mm 16mm 20mm 16mm;
-        @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
-html { font-family: %(font)s; font-size: 10pt; line-height: 1.35; color: #111; }
-h1 { font-size: 16pt; margin: 0 0 6pt; } h2 { font-size: 13pt; margin: 12pt 0 4pt; }
-table { border-collapse: collapse; width: 100%%; margin: 6pt 0; }
-th, td { border: 0.5pt solid #999; padding: 3pt 4pt; vertical-align: top; text-align: left; }
-th { background: #eee; }
-td.num, th.num { text-align: right; }
-table.offer-lines td:nth-child(n+3) { text-align: right; }
-tr.totals th { text-align: right; }
-img, svg { max-width: 100%%; }
-""" % {"font": FONT_STACK}
+BASE_CSS = f"""
+@page {{ size: A4; margin: 18mm 16mm 20mm 16mm;
+        @bottom-right {{ content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; }} }}
+html {{ font-family: {FONT_STACK}; font-size: 10pt; line-height: 1.35; color: #111; }}
+h1 {{ font-size: 16pt; margin: 0 0 6pt; }} h2 {{ font-size: 13pt; margin: 12pt 0 4pt; }}
+table {{ border-collapse: collapse; width: 100%; margin: 6pt 0; }}
+th, td {{ border: 0.5pt solid #999; padding: 3pt 4pt; vertical-align: top; text-align: left; }}
+th {{ background: #eee; }}
+td.num, th.num {{ text-align: right; }}
+table.offer-lines td:nth-child(n+3) {{ text-align: right; }}
+tr.totals th {{ text-align: right; }}
+img, svg {{ max-width: 100%; }}
+"""
 
 
 def data_only_fetcher() -> URLFetcher:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from ..host import session
 from ..actionlog import diff, record
+from ..host import session
 from ..models import Workspace
 from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, StageTask, Task
 from ..registry import seeder
@@ -20,8 +20,8 @@ from .sales_util import SalesError, clean_text, local_today, snapshot
 from .smart import SmartReport, check_goal_of
 
 GOAL_FIELDS = ("goal_specific", "goal_metric", "goal_target", "goal_deadline", "goal_achievable", "goal_relevance")
-PIPELINE_FIELDS = ("name", "description", "customer_type", "offer_kind", "sales_form", "currency") + GOAL_FIELDS
-STAGE_FIELDS = ("name", "probability", "duration_days", "description") + GOAL_FIELDS
+PIPELINE_FIELDS = ("name", "description", "customer_type", "offer_kind", "sales_form", "currency", *GOAL_FIELDS)
+STAGE_FIELDS = ("name", "probability", "duration_days", "description", *GOAL_FIELDS)
 STAGE_TASK_FIELDS = ("title", "description", "priority", "due_offset_days", "due_date")
 # Stage length assumed on the schedule when the designer gave none.
 DEFAULT_STAGE_DAYS = 7
@@ -133,7 +133,7 @@ def _detach_stages(workspace: Workspace, stage_ids: list[int]) -> None:
                .values(to_stage_id=None))
 
 
-def goal_report(obj: Pipeline | PipelineStage, today: Optional[date] = None) -> SmartReport:
+def goal_report(obj: Pipeline | PipelineStage, today: date | None = None) -> SmartReport:
     """The SMART check of a pipeline's or a stage's goal as of ``today`` (local date by default)."""
     return check_goal_of(obj, today or local_today())
 
@@ -150,7 +150,7 @@ def add_stage(workspace: Workspace, pipeline: Pipeline, data: dict) -> PipelineS
     session().add(stage)
     session().flush()
     record(workspace, "create", "pipeline_stage", stage.id, stage.name,
-           {"diff": diff({}, snapshot(stage, ("position",) + STAGE_FIELDS)), "pipeline": pipeline.name})
+           {"diff": diff({}, snapshot(stage, ("position", *STAGE_FIELDS))), "pipeline": pipeline.name})
     return stage
 
 
@@ -203,7 +203,7 @@ def delete_stage(workspace: Workspace, stage: PipelineStage) -> None:
     pipeline = stage.pipeline
     _detach_stages(workspace, [stage.id])
     record(workspace, "delete", "pipeline_stage", stage.id, stage.name,
-           {"diff": diff(snapshot(stage, ("position",) + STAGE_FIELDS), {}), "pipeline": pipeline.name})
+           {"diff": diff(snapshot(stage, ("position", *STAGE_FIELDS)), {}), "pipeline": pipeline.name})
     pipeline.stages.remove(stage)
     db.flush()
     for number, item in enumerate(pipeline.stages, start=1):
@@ -211,7 +211,7 @@ def delete_stage(workspace: Workspace, stage: PipelineStage) -> None:
     db.flush()
 
 
-def first_stage(pipeline: Pipeline) -> Optional[PipelineStage]:
+def first_stage(pipeline: Pipeline) -> PipelineStage | None:
     return pipeline.stages[0] if pipeline.stages else None
 
 

@@ -6,14 +6,14 @@ is recorded in the action log with its diff.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_
 
-from ..host import session
 from ..actionlog import diff, record
+from ..host import session
 from ..models import Product, Workspace
 from ..models.offers import PRODUCT_KINDS, VAT_RATES
 from ..pagination import Page, paginate
@@ -35,7 +35,7 @@ class ProductError(ValueError):
         self.errors = errors
 
 
-def parse_decimal(value: Any) -> Optional[Decimal]:
+def parse_decimal(value: Any) -> Decimal | None:
     """A Decimal from a number or a text typed the Polish way ("1 234,50"); ``None`` if not a number."""
     if value is None:
         return None
@@ -103,7 +103,7 @@ def snapshot(product: Product) -> dict[str, Any]:
     }
 
 
-def _check_sku_free(workspace: Workspace, sku: Optional[str], product_id: Optional[int] = None) -> None:
+def _check_sku_free(workspace: Workspace, sku: str | None, product_id: int | None = None) -> None:
     if not sku:
         return
     stmt = scoped(Product, workspace).where(Product.sku == sku)

@@ -24,10 +24,11 @@ import base64
 import csv
 import io
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import pygal
 from flask_babel import gettext as _
@@ -36,8 +37,8 @@ from markupsafe import Markup, escape
 from pygal.style import Style
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, select, true
 
-from ..host import session
 from ..actionlog import record
+from ..host import session
 from ..models import (
     Company,
     Contact,
@@ -95,8 +96,8 @@ class Dimension:
     label: Any
     expr: Callable[[], ColumnElement]
     joins: tuple[str, ...] = ()
-    order: Optional[Callable[[], ColumnElement]] = None  # aggregate ordering groups (e.g. stage position)
-    labels: Optional[Mapping[str, Any]] = None  # stored value → shown label
+    order: Callable[[], ColumnElement] | None = None  # aggregate ordering groups (e.g. stage position)
+    labels: Mapping[str, Any] | None = None  # stored value → shown label
     top: bool = False  # many distinct values: show the largest TOP_GROUPS by the measure
 
 
@@ -120,7 +121,7 @@ class FilterSpec:
     kind: str  # choice | text
     condition: Callable[[Workspace, str], ColumnElement]
     joins: tuple[str, ...] = ()
-    choices: Optional[Callable[[Workspace], list[tuple[str, str]]]] = None
+    choices: Callable[[Workspace], list[tuple[str, str]]] | None = None
     comparable: bool = True  # may be used to compare two of its values side by side
 
 
@@ -435,7 +436,7 @@ register_source(DataSource(
 COMPARE_KINDS = {"none": _l("No comparison"), "periods": _l("Two periods"), "values": _l("Two segments / values")}
 
 
-def _parse_date(value: Any) -> Optional[date]:
+def _parse_date(value: Any) -> date | None:
     if value in (None, ""):
         return None
     try:
@@ -542,7 +543,7 @@ def config_to_args(config: Mapping[str, Any]) -> dict[str, str]:
 
 @dataclass
 class ReportRow:
-    key: Optional[str]
+    key: str | None
     label: str
     values: list[Decimal]
 
@@ -580,11 +581,11 @@ class ReportResult:
         return str(value.quantize(CENT, ROUND_HALF_UP)).replace(".", ",")
 
     @staticmethod
-    def format_percent(percent: Optional[Decimal]) -> str:
+    def format_percent(percent: Decimal | None) -> str:
         """A change in percent with a decimal comma, or a dash when it cannot be computed."""
         return "—" if percent is None else str(percent).replace(".", ",") + " %"
 
-    def change(self, row: ReportRow) -> tuple[Decimal, Optional[Decimal]]:
+    def change(self, row: ReportRow) -> tuple[Decimal, Decimal | None]:
         """Difference B − A and the change in percent (``None`` when A is zero)."""
         a, b = row.values[0], row.values[1]
         percent = None if a == 0 else ((b - a) * 100 / a).quantize(Decimal("0.1"), ROUND_HALF_UP)
@@ -592,10 +593,10 @@ class ReportResult:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _date_conditions(date_field: DateField, date_from: Optional[date], date_to: Optional[date]) -> list:
+def _date_conditions(date_field: DateField, date_from: date | None, date_to: date | None) -> list:
     column = date_field.column()
     conditions = []
     if date_field.is_datetime:
@@ -612,8 +613,8 @@ def _date_conditions(date_field: DateField, date_from: Optional[date], date_to: 
 
 
 def _query_series(workspace: Workspace, source: DataSource, dimension: Dimension, measure: Measure,
-                  filters: Mapping[str, str], date_field: DateField, date_from: Optional[date],
-                  date_to: Optional[date]) -> list[tuple[Any, Decimal]]:
+                  filters: Mapping[str, str], date_field: DateField, date_from: date | None,
+                  date_to: date | None) -> list[tuple[Any, Decimal]]:
     """One ``GROUP BY`` query: (group value, measure) pairs."""
     key = dimension.expr()
     value = measure.expr()
@@ -702,7 +703,7 @@ def run_report(workspace: Workspace, config: Mapping[str, Any], *, log: bool = T
     date_from, date_to = _parse_date(config.get("date_from")), _parse_date(config.get("date_to"))
     filters = dict(config.get("filters") or {})
     compare = config.get("compare") or {"kind": "none"}
-    runs: list[tuple[str, dict, Optional[date], Optional[date]]]
+    runs: list[tuple[str, dict, date | None, date | None]]
     if compare.get("kind") == "periods":
         runs = [(f"{date_from} – {date_to}", filters, date_from, date_to),
                 (f"{compare['b_from']} – {compare['b_to']}", filters, _parse_date(compare["b_from"]),
@@ -747,7 +748,7 @@ class ChartKind:
     key: str
     label: Any
     hint: Any
-    render: Callable[[ReportResult], Optional[str]]
+    render: Callable[[ReportResult], str | None]
 
 
 CHART_KINDS: dict[str, ChartKind] = {}
@@ -756,7 +757,7 @@ CHART_KINDS: dict[str, ChartKind] = {}
 def chart_kind(key: str, label: Any, hint: Any):
     """Decorator registering a chart kind."""
 
-    def decorate(func: Callable[[ReportResult], Optional[str]]):
+    def decorate(func: Callable[[ReportResult], str | None]):
         CHART_KINDS[key] = ChartKind(key, label, hint, func)
         return func
 
@@ -800,22 +801,22 @@ def _series_chart(chart_class: type, result: ReportResult) -> str:
 
 
 @chart_kind("table", _l("Table"), _l("Exact figures; any data"))
-def _table(result: ReportResult) -> Optional[str]:
+def _table(result: ReportResult) -> str | None:
     return None
 
 
 @chart_kind("bar", _l("Bar chart"), _l("Compare values between groups or two periods"))
-def _bar(result: ReportResult) -> Optional[str]:
+def _bar(result: ReportResult) -> str | None:
     return _series_chart(pygal.Bar, result)
 
 
 @chart_kind("line", _l("Line chart"), _l("A trend over time (group by month)"))
-def _line(result: ReportResult) -> Optional[str]:
+def _line(result: ReportResult) -> str | None:
     return _series_chart(pygal.Line, result)
 
 
 @chart_kind("pie", _l("Pie chart"), _l("Shares of a whole (few groups)"))
-def _pie(result: ReportResult) -> Optional[str]:
+def _pie(result: ReportResult) -> str | None:
     chart = pygal.Pie(**_chart_config(result, inner_radius=0.0))
     for row in result.rows:
         chart.add(row.label, _floats(row.values))
@@ -823,7 +824,7 @@ def _pie(result: ReportResult) -> Optional[str]:
 
 
 @chart_kind("funnel", _l("Funnel"), _l("Opportunities through the sales stages"))
-def _funnel(result: ReportResult) -> Optional[str]:
+def _funnel(result: ReportResult) -> str | None:
     """A sales funnel: one centred bar per group (in stage order), its width proportional to the value.
 
     Drawn directly as SVG (pygal's funnel is a different, stacked shape); with a
@@ -861,7 +862,7 @@ def _funnel(result: ReportResult) -> Optional[str]:
             + "".join(parts) + "</svg>")
 
 
-def render_chart(result: ReportResult) -> Optional[str]:
+def render_chart(result: ReportResult) -> str | None:
     """The result's chart as SVG text, or ``None`` for a table (or when there is nothing to draw)."""
     if not result.rows:
         return None
@@ -883,7 +884,7 @@ def export_csv(result: ReportResult) -> bytes:
     """The report table as CSV for Excel: UTF-8 with BOM, ``;`` separated, decimal comma, injection-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    header = [result.dimension_label] + result.series
+    header = [result.dimension_label, *result.series]
     if result.comparing:
         header += [_("Difference"), _("Change %")]
     writer.writerow([safe_cell(h) for h in header])
@@ -907,7 +908,7 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def report_html(result: ReportResult, svg: Optional[str]) -> str:
+def report_html(result: ReportResult, svg: str | None) -> str:
     """The printable report (title, criteria, chart, table) as a full HTML document."""
     criteria = Markup("").join(Markup("<tr><th>{}</th><td>{}</td></tr>").format(k, v) for k, v in result.criteria)
     head = [result.dimension_label] + result.series + ([_("Difference"), _("Change %")] if result.comparing else [])

@@ -2,11 +2,11 @@
 local time and JSON-safe snapshots for the action log."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
-
 
 # The sandbox CRM is used in Poland: calendar days ("today", "this week", due dates) are local.
 LOCAL_TZ = ZoneInfo("Europe/Warsaw")
@@ -17,7 +17,7 @@ DEFAULT_DUE_TIME = time(16, 0)
 class SalesError(ValueError):
     """A sales rule was broken; ``field`` names the form field the message belongs to, if any."""
 
-    def __init__(self, message: Any, field: Optional[str] = None):
+    def __init__(self, message: Any, field: str | None = None):
         super().__init__(str(message))
         self.message = message
         self.field = field
@@ -25,37 +25,37 @@ class SalesError(ValueError):
 
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def as_utc(value: Optional[datetime]) -> Optional[datetime]:
+def as_utc(value: datetime | None) -> datetime | None:
     """``value`` as aware UTC; naive values (as SQLite returns them) are taken to be UTC."""
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
-def to_local(value: Optional[datetime]) -> Optional[datetime]:
+def to_local(value: datetime | None) -> datetime | None:
     """``value`` in the local (Polish) time zone."""
     utc = as_utc(value)
     return utc.astimezone(LOCAL_TZ) if utc else None
 
 
-def local_today(at: Optional[datetime] = None) -> date:
+def local_today(at: datetime | None = None) -> date:
     """The local calendar date at ``at`` (default: now)."""
     return to_local(at or now()).date()
 
 
-def local_datetime(day: date, at: Optional[time] = None) -> datetime:
+def local_datetime(day: date, at: time | None = None) -> datetime:
     """The UTC instant of local ``day`` at ``at`` (default: the end of the working day)."""
-    return datetime.combine(day, at or DEFAULT_DUE_TIME, LOCAL_TZ).astimezone(timezone.utc)
+    return datetime.combine(day, at or DEFAULT_DUE_TIME, LOCAL_TZ).astimezone(UTC)
 
 
 def local_day_start(day: date) -> datetime:
     """The UTC instant local ``day`` begins."""
-    return datetime.combine(day, time(0, 0), LOCAL_TZ).astimezone(timezone.utc)
+    return datetime.combine(day, time(0, 0), LOCAL_TZ).astimezone(UTC)
 
 
 def plain(value: Any) -> Any:
@@ -74,7 +74,7 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict:
     return {name: plain(getattr(obj, name)) for name in fields}
 
 
-def clean_text(value: Any) -> Optional[str]:
+def clean_text(value: Any) -> str | None:
     """A stripped string, or ``None`` for blank input."""
     if value is None:
         return None
@@ -82,7 +82,7 @@ def clean_text(value: Any) -> Optional[str]:
     return text or None
 
 
-def weighted_value(value: Optional[Decimal], probability: int) -> Decimal:
+def weighted_value(value: Decimal | None, probability: int) -> Decimal:
     """``value × probability`` (a percentage), rounded to grosze."""
     if value is None:
         return Decimal("0.00")

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, select, true
 from sqlalchemy.orm import selectinload
-from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..actionlog import diff, record
+from ..host import session
 from ..models import Company, Contact, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
 from ..pagination import Page, paginate
@@ -23,7 +23,7 @@ RULE_KEYS = ("industries", "sizes", "regions", "min_value", "max_value", "tags",
 class SegmentError(ValueError):
     """A segment that cannot be saved (e.g. its name is taken); ``field`` names the culprit."""
 
-    def __init__(self, message: str, field: Optional[str] = None):
+    def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
 
@@ -150,7 +150,7 @@ def _snapshot(segment: Segment) -> dict[str, Any]:
     }
 
 
-def _check_name(workspace: Workspace, name: str, exclude_id: Optional[int] = None) -> str:
+def _check_name(workspace: Workspace, name: str, exclude_id: int | None = None) -> str:
     name = (name or "").strip()
     if not name:
         raise SegmentError(_l("Give the segment a name."), "name")
@@ -163,8 +163,8 @@ def _check_name(workspace: Workspace, name: str, exclude_id: Optional[int] = Non
 
 
 def create_segment(workspace: Workspace, *, name: str, target: str = "company", rules: dict[str, Any],
-                   sales_goal: Optional[str] = None, product: Optional[str] = None,
-                   description: Optional[str] = None) -> Segment:
+                   sales_goal: str | None = None, product: str | None = None,
+                   description: str | None = None) -> Segment:
     """Save a new segment and record it."""
     if target not in TARGETS:
         raise SegmentError(_l("Choose companies or contacts."), "target")
@@ -180,8 +180,8 @@ def create_segment(workspace: Workspace, *, name: str, target: str = "company", 
 
 
 def update_segment(workspace: Workspace, segment: Segment, *, name: str, target: str, rules: dict[str, Any],
-                   sales_goal: Optional[str] = None, product: Optional[str] = None,
-                   description: Optional[str] = None) -> dict:
+                   sales_goal: str | None = None, product: str | None = None,
+                   description: str | None = None) -> dict:
     """Change a segment; returns and records the diff."""
     if target not in TARGETS:
         raise SegmentError(_l("Choose companies or contacts."), "target")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -65,18 +65,18 @@ class SmartReport:
         return grouped
 
 
-def _words(text: Optional[str]) -> int:
+def _words(text: str | None) -> int:
     return len(_WORD.findall(text or ""))
 
 
 def check_goal(
     *,
-    specific: Optional[str],
-    metric: Optional[str],
-    target: Optional[Decimal | int | float],
-    deadline: Optional[date],
-    achievable: Optional[str] = None,
-    relevance: Optional[str] = None,
+    specific: str | None,
+    metric: str | None,
+    target: Decimal | int | float | None,
+    deadline: date | None,
+    achievable: str | None = None,
+    relevance: str | None = None,
     today: date,
 ) -> SmartReport:
     """Check a goal against the SMART rule.

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
-from ..host import session
 from ..actionlog import diff, record
 from ..errors import SeedError
+from ..host import session
 from ..models import Workspace
 from ..models.customers import Company, Contact
 from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, PipelineStage, Task
@@ -46,8 +46,8 @@ def priority_rank(priority: str) -> int:
 
 # --- periods ---------------------------------------------------------------------------------
 
-def period_bounds(period: Optional[str], today: date, date_from: Optional[date] = None,
-                  date_to: Optional[date] = None) -> tuple[Optional[date], Optional[date]]:
+def period_bounds(period: str | None, today: date, date_from: date | None = None,
+                  date_to: date | None = None) -> tuple[date | None, date | None]:
     """The first and last local day (both inclusive, either may be open) of a named period.
 
     ``week`` is the calendar week (Monday–Sunday) of ``today``; ``custom`` uses ``date_from``
@@ -76,23 +76,23 @@ def period_bounds(period: Optional[str], today: date, date_from: Optional[date] 
 class TaskFilters:
     """What the task list is filtered by (all optional)."""
 
-    period: Optional[str] = None
-    date_from: Optional[date] = None
-    date_to: Optional[date] = None
-    priority: Optional[str] = None
-    status: Optional[str] = None  # a status, or "active" (open or in progress)
-    assignee: Optional[str] = None
-    opportunity_id: Optional[int] = None
-    company_id: Optional[int] = None
-    stage_id: Optional[int] = None
-    query: Optional[str] = None
+    period: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    priority: str | None = None
+    status: str | None = None  # a status, or "active" (open or in progress)
+    assignee: str | None = None
+    opportunity_id: int | None = None
+    company_id: int | None = None
+    stage_id: int | None = None
+    query: str | None = None
 
     def active(self) -> dict:
         """The filters set, JSON-safe (what a "filter" statement records)."""
         return {k: plain(v) for k, v in self.__dict__.items() if v not in (None, "")}
 
 
-def is_overdue(task: Task, at: Optional[datetime] = None) -> bool:
+def is_overdue(task: Task, at: datetime | None = None) -> bool:
     """A task not done (nor cancelled) whose due time has passed."""
     return task.status in ACTIVE_STATUSES and task.due_at is not None and as_utc(task.due_at) < (at or now())
 
@@ -135,7 +135,7 @@ SORTS = {
 
 
 def list_tasks(workspace: Workspace, filters: TaskFilters, page: int = 1, per_page: int = 50,
-               sort: str = "due", today: Optional[date] = None, at: Optional[datetime] = None) -> Page:
+               sort: str = "due", today: date | None = None, at: datetime | None = None) -> Page:
     """One page of tasks matching ``filters``, sorted by due date or priority, links loaded."""
     at = at or now()
     query = _filtered(workspace, filters, today or local_today(at), at).options(
@@ -174,8 +174,8 @@ def _completion_columns(at: datetime) -> tuple:
     )
 
 
-def completion_totals(workspace: Workspace, filters: TaskFilters, today: Optional[date] = None,
-                      at: Optional[datetime] = None) -> Completion:
+def completion_totals(workspace: Workspace, filters: TaskFilters, today: date | None = None,
+                      at: datetime | None = None) -> Completion:
     """Totals of the tasks matching ``filters``: how many, done, overdue, average percent complete."""
     at = at or now()
     subquery = _filtered(workspace, filters, today or local_today(at), at).with_only_columns(Task.id).subquery()
@@ -185,8 +185,8 @@ def completion_totals(workspace: Workspace, filters: TaskFilters, today: Optiona
     return Completion(str(_l("All")), total, done, cancelled, overdue, round(float(average), 1))
 
 
-def completion_by_stage(workspace: Workspace, pipeline: Optional[Pipeline] = None,
-                        at: Optional[datetime] = None) -> list[Completion]:
+def completion_by_stage(workspace: Workspace, pipeline: Pipeline | None = None,
+                        at: datetime | None = None) -> list[Completion]:
     """Completion of tasks per pipeline stage (tasks of no stage last), grouped in SQL."""
     at = at or now()
     query = (
@@ -208,7 +208,7 @@ def completion_by_stage(workspace: Workspace, pipeline: Optional[Pipeline] = Non
 
 
 def completion_by_opportunity(workspace: Workspace, page: int = 1, per_page: int = 50,
-                              at: Optional[datetime] = None) -> Page:
+                              at: datetime | None = None) -> Page:
     """Completion of tasks per opportunity (one page, least advanced first), grouped in SQL.
 
     The tasks are grouped on their own table (its opportunity index); only the page's
@@ -238,15 +238,15 @@ def completion_by_opportunity(workspace: Workspace, page: int = 1, per_page: int
 
 def assignees(workspace: Workspace) -> list[str]:
     """The distinct people tasks are assigned to, for the filter."""
-    return [name for name in session().scalars(
+    return list(session().scalars(
         select(Task.assignee).where(Task.workspace_id == workspace.id, Task.assignee.is_not(None))
         .distinct().order_by(Task.assignee).limit(200)
-    )]
+    ))
 
 
 # --- changes ---------------------------------------------------------------------------------
 
-def due_at_from(day: Optional[date], at: Optional[time] = None) -> Optional[datetime]:
+def due_at_from(day: date | None, at: time | None = None) -> datetime | None:
     """The UTC instant of a local due day and time (the end of the working day by default)."""
     return local_datetime(day, at) if day else None
 
@@ -438,7 +438,7 @@ def seed_tasks(workspace: Workspace, rows: list, context: dict) -> None:
     db.flush()
 
 
-def progress_value(value: Any) -> Optional[int]:
+def progress_value(value: Any) -> int | None:
     """A percentage typed by the user ("40", "40 %", "40,0"), or ``None`` if it is not one."""
     text = str(value or "").replace("%", "").replace(",", ".").strip()
     try:

@@ -25,12 +25,13 @@ while their descriptions in :data:`TAG_GROUPS` are translated.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from types import BuiltinMethodType, MethodType
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -210,7 +211,7 @@ class Problem:
 
     kind: str  # syntax | forbidden | unknown_tag | security | limit | error
     message: str
-    line: Optional[int] = None
+    line: int | None = None
 
     def __str__(self) -> str:
         if self.line:
@@ -222,7 +223,7 @@ class Problem:
 class RenderResult:
     """The rendered HTML, or the problems that prevented it."""
 
-    html: Optional[str] = None
+    html: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -295,7 +296,7 @@ def _precheck(name: str, value: Any, args: tuple, kwargs: dict) -> None:
             raise TemplateLimitError(_("The replaced text would be too long."))
 
 
-def _wrap_filter(env: "OfferTemplateEnvironment", name: str, func: Callable) -> Callable:
+def _wrap_filter(env: OfferTemplateEnvironment, name: str, func: Callable) -> Callable:
     """``func`` charging the budget by the size of its input and refusing an oversized result."""
 
     @wraps(func)
@@ -371,7 +372,7 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
     code_generator_class = _BudgetedCodeGenerator
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
-    def __init__(self, budget: Optional[Budget] = None) -> None:
+    def __init__(self, budget: Budget | None = None) -> None:
         self.budget = budget or Budget()
         super().__init__(autoescape=True, undefined=OfferUndefined, finalize=self._finalize,
                          trim_blocks=True, lstrip_blocks=True, cache_size=0, auto_reload=False)
@@ -379,7 +380,7 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
         self.filters = {name: _wrap_filter(self, name, JINJA_FILTERS[name]) for name in SAFE_FILTERS}
         self.filters["_budgeted"] = self._budgeted
 
-    def _generate(self, source: Any, name: Optional[str], filename: Optional[str], defer_init: bool = False) -> str:
+    def _generate(self, source: Any, name: str | None, filename: str | None, defer_init: bool = False) -> str:
         # Compiling (not parsing for checks) puts every loop on the budget.
         if isinstance(source, str):
             source = self._parse(source, name, filename)
@@ -424,7 +425,7 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
         # Block references (``self.block()``, ``super()``) render a block of this very template.
         return type(obj).__name__ == "BlockReference" or getattr(obj, "__name__", "") == "super"
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         __self.budget.charge(CALL_COST + sum(_size(a) for a in args) // 10)
         if not __self.is_safe_callable(__obj):
             raise SecurityError(_("Calling this is not allowed in an offer template."))
@@ -517,7 +518,7 @@ def check_template(source: str) -> list[Problem]:
     try:
         undeclared = meta.find_undeclared_variables(ast)
     except TemplateSyntaxError as exc:  # an unknown filter or test is found while compiling
-        return problems + [Problem("syntax", _("Syntax error: %(message)s", message=exc.message or ""), exc.lineno)]
+        return [*problems, Problem("syntax", _("Syntax error: %(message)s", message=exc.message or ""), exc.lineno)]
     lines = _name_lines(ast)
     for name in sorted(undeclared - set(TAG_ROOTS) - ALLOWED_GLOBALS):
         problems.append(Problem("unknown_tag", _("Unknown tag: %(tag)s", tag=name), lines.get(name)))
@@ -544,7 +545,7 @@ def ensure_plain(value: Any, path: str = "context") -> None:
         raise TypeError(f"{path}: {type(value).__name__} is not a plain value")
 
 
-def _template_line(exc: BaseException) -> Optional[int]:
+def _template_line(exc: BaseException) -> int | None:
     """The template line an exception was raised at (Jinja rewrites the traceback to show it)."""
     line = None
     tb = exc.__traceback__

@@ -7,8 +7,8 @@ from datetime import date
 from flask import Response, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
+from ..host import session
 from ..pagination import parse_page
 from ..registry import register_nav
 from ..services import activity as service

@@ -7,9 +7,9 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.customers import CompanyForm, ConfirmForm, ContactForm, NoteForm, TagForm
+from ..host import session
 from ..models import Company, Contact, Tag
 from ..pagination import parse_page
 from ..registry import register_nav
@@ -32,7 +32,7 @@ def _attach_errors(form, errors: dict[str, Any]) -> None:
         field = getattr(form, key, None) or (form.company if key == "company" and hasattr(form, "company") else None)
         text = _(str(message))
         if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [text]
+            field.errors = [*list(field.errors), text]
         else:
             flash(text, "error")
 
@@ -261,9 +261,9 @@ def _resolve_company(form: ContactForm) -> tuple[bool, int | None]:
     found = service.find_company_by_reference(g.workspace, reference)
     if len(found) == 1:
         return True, found[0].id
-    form.company.errors = list(form.company.errors) + [
-        _("No such company: type its exact name or NIP, or create it first.") if not found else
-        _("Several companies match: type the NIP or pick one from the list.")]
+    form.company.errors = [*list(form.company.errors),
+                  _("No such company: type its exact name or NIP, or create it first.") if not found
+                  else _("Several companies match: type the NIP or pick one from the list.")]
     return False, None
 
 

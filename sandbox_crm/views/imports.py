@@ -5,9 +5,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.customers import ConfirmForm, PasteForm, UploadForm
+from ..host import session
 from ..models import ImportSource
 from ..registry import register_nav
 from ..scoping import get_or_404

@@ -1,15 +1,15 @@
 """Offer templates, offers (lines, generate, PDF, send) and the sandbox outbox."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import host, session
 from ..blueprint import bp
 from ..forms.offers import ActionForm, OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
+from ..host import host, session
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage
 from ..pagination import parse_page
 from ..registry import register_nav
@@ -34,7 +34,7 @@ def may_log() -> bool:
     return not workspace.is_frozen and host().can_access(workspace, True)
 
 
-def _int(value: Any) -> Optional[int]:
+def _int(value: Any) -> int | None:
     text = str(value or "")
     return int(text) if text.isdigit() else None
 
@@ -47,7 +47,7 @@ def offer_templates():
     return render_template("sandbox_crm/offers/templates.html", templates=service.list_templates(g.workspace))
 
 
-def _template_page(form: OfferTemplateForm, template: Optional[OfferTemplate], preview=None):
+def _template_page(form: OfferTemplateForm, template: OfferTemplate | None, preview=None):
     return render_template("sandbox_crm/offers/template_form.html", form=form, template=template, preview=preview,
                            palette=templating.palette(), rules=templating.RULES, delete_form=ActionForm(),
                            preview_doc=service.document_html(preview.html, "") if preview and preview.ok else None)
@@ -120,7 +120,7 @@ def offers():
                            companies=service.company_names(g.workspace, [o.company_id for o in page.items]))
 
 
-def _fill_choices(form: OfferForm, company_id: Optional[int]) -> None:
+def _fill_choices(form: OfferForm, company_id: int | None) -> None:
     choices = service.recipient_choices(g.workspace, company_id)
     none = [("", _("— choose —"))]
     form.company_id.choices = none + [(str(i), label) for i, label in choices["companies"]]
@@ -186,7 +186,7 @@ def _line_form() -> OfferLineForm:
     return form
 
 
-def _offer_page(offer: Offer, line_form: Optional[OfferLineForm] = None, problems=None, send_form=None):
+def _offer_page(offer: Offer, line_form: OfferLineForm | None = None, problems=None, send_form=None):
     company = session().get(Company, offer.company_id) if offer.company_id else None
     contact = session().get(Contact, offer.contact_id) if offer.contact_id else None
     template = session().get(OfferTemplate, offer.template_id) if offer.template_id else None

@@ -2,16 +2,16 @@
 won/lost), and the kanban board with its per-stage values."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.sales import CloseForm, ConfirmForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
+from ..host import session
 from ..models import Company
 from ..models.sales import Opportunity, Pipeline, PipelineStage
 from ..registry import register_nav
@@ -20,18 +20,18 @@ from ..services import opportunities as service
 from ..services.pipelines import first_stage, list_pipelines
 from ..services.sales_util import SalesError, local_today
 from .sales_common import (
-    filter_company,
-    valid_data,
     company_picker,
     company_reference,
     company_suggestions,
     contact_choices,
+    filter_company,
     grouped_stage_choices,
     int_arg,
     resolve_company,
     safe_next,
     sales_amount,
     show_error,
+    valid_data,
     wants_json,
 )
 
@@ -101,7 +101,7 @@ def _page() -> int:
 
 # --- add and edit ----------------------------------------------------------------------------
 
-def _form_page(form: OpportunityForm, opportunity: Optional[Opportunity], company_id: Optional[int], status: int):
+def _form_page(form: OpportunityForm, opportunity: Opportunity | None, company_id: int | None, status: int):
     company_picker(form.company)
     form.contact_id.choices = contact_choices(company_id, form.contact_id.data)
     return render_template("sandbox_crm/opportunities/form.html", form=form, opportunity=opportunity,
@@ -159,7 +159,7 @@ def opportunity_edit(opportunity_id: int):
     opportunity = _get(opportunity_id)
     form = OpportunityForm(obj=opportunity)
     form.stage_id.choices = grouped_stage_choices()
-    company_id: Optional[int] = opportunity.company_id
+    company_id: int | None = opportunity.company_id
     if request.method == "GET":
         form.company.data = company_reference(opportunity.company)
     elif form.validate_on_submit():

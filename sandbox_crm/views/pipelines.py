@@ -8,7 +8,6 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.sales import (
     CUSTOMER_TYPE_CHOICES,
@@ -20,6 +19,7 @@ from ..forms.sales import (
     StageForm,
     StageTaskForm,
 )
+from ..host import session
 from ..models.sales import Pipeline, PipelineStage, StageTask
 from ..registry import register_nav
 from ..scoping import get_or_404

@@ -7,9 +7,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.offers import ActionForm, ProductForm
+from ..host import session
 from ..models import Product
 from ..pagination import parse_page
 from ..registry import register_nav
@@ -24,7 +24,7 @@ def attach_errors(form: Any, errors: dict[str, Any]) -> None:
     for key, message in errors.items():
         field = getattr(form, key, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [str(message)]
+            field.errors = [*list(field.errors), str(message)]
         else:
             flash(str(message), "error")
 

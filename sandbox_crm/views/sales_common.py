@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
@@ -16,8 +16,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..host import session
 from ..blueprint import bp
+from ..host import session
 from ..models import Company, Contact
 from ..models.sales import Opportunity
 from ..scoping import get_or_404, scoped
@@ -36,7 +36,7 @@ def show_error(form: Any, error: SalesError) -> None:
         field = getattr(form, error.field[:-3], None)
     message = str(error.message)
     if field is not None and hasattr(field, "errors"):
-        field.errors = list(field.errors) + [message]
+        field.errors = [*list(field.errors), message]
     else:
         flash(message, "error")
 
@@ -56,12 +56,12 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
-def int_arg(name: str) -> Optional[int]:
+def int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-def resolve_company(field: Any) -> tuple[bool, Optional[Company]]:
+def resolve_company(field: Any) -> tuple[bool, Company | None]:
     """The company a picker field names (name, NIP or ``#id``); an error on the field when it is unclear."""
     reference = (field.data or "").strip()
     if not reference:
@@ -69,9 +69,9 @@ def resolve_company(field: Any) -> tuple[bool, Optional[Company]]:
     found = customer_service.find_company_by_reference(g.workspace, reference)
     if len(found) == 1:
         return True, found[0]
-    field.errors = list(field.errors) + [
-        _("No such company: type its exact name or NIP, or create it first.") if not found else
-        _("Several companies match: type the NIP or pick one from the list.")]
+    field.errors = [*list(field.errors),
+                  _("No such company: type its exact name or NIP, or create it first.") if not found
+                  else _("Several companies match: type the NIP or pick one from the list.")]
     return False, None
 
 
@@ -83,7 +83,7 @@ def company_picker(field: Any) -> None:
     }
 
 
-def filter_company(form: Any) -> Optional[Company]:
+def filter_company(form: Any) -> Company | None:
     """The company a list is filtered by: named by ``?company_id=`` (a link from its page) or typed in the picker."""
     company_picker(form.company)
     if int_arg("company_id"):
@@ -101,7 +101,7 @@ def valid_data(form: Any, name: str) -> Any:
     return None if field.errors else field.data
 
 
-def company_reference(company: Optional[Company]) -> str:
+def company_reference(company: Company | None) -> str:
     """What to put in a company picker so that it names exactly ``company``."""
     if company is None:
         return ""
@@ -114,7 +114,7 @@ def company_suggestions(limit: int = 200) -> list[Company]:
     return customer_service.company_choices(g.workspace, limit=limit)
 
 
-def contact_choices(company_id: Optional[int], selected: Optional[int] = None) -> list[tuple[Any, str]]:
+def contact_choices(company_id: int | None, selected: int | None = None) -> list[tuple[Any, str]]:
     """Contacts for a select: those of ``company_id`` (or the first ones of the workspace), plus ``selected``."""
     query = scoped(Contact, g.workspace).options(joinedload(Contact.company)).order_by(
         Contact.last_name, Contact.first_name, Contact.id)
@@ -134,7 +134,7 @@ def contact_choices(company_id: Optional[int], selected: Optional[int] = None) -
     return choices
 
 
-def grouped_stage_choices(blank: Optional[str] = None) -> dict[str, list[tuple[Any, str]]] | list:
+def grouped_stage_choices(blank: str | None = None) -> dict[str, list[tuple[Any, str]]] | list:
     """Every stage of the workspace, grouped by pipeline (``<optgroup>``), for a stage select."""
     groups: dict[str, list[tuple[Any, str]]] = {}
     if blank is not None:
@@ -144,7 +144,7 @@ def grouped_stage_choices(blank: Optional[str] = None) -> dict[str, list[tuple[A
     return groups
 
 
-def opportunity_choices(selected: Optional[int] = None) -> list[tuple[Any, str]]:
+def opportunity_choices(selected: int | None = None) -> list[tuple[Any, str]]:
     """Open opportunities for a select (the most recent first), plus ``selected``."""
     rows = list(session().execute(
         select(Opportunity.id, Opportunity.name).where(Opportunity.workspace_id == g.workspace.id,
@@ -159,7 +159,7 @@ def opportunity_choices(selected: Optional[int] = None) -> list[tuple[Any, str]]
 # --- formatting ------------------------------------------------------------------------------
 
 @bp.app_template_filter("sales_amount")
-def sales_amount(value: Optional[Decimal], currency: str = "PLN") -> str:
+def sales_amount(value: Decimal | None, currency: str = "PLN") -> str:
     """Money in the user's language: ``12 500,50 zł``."""
     if value is None:
         return "—"
@@ -174,7 +174,7 @@ def sales_number(value: Any) -> str:
 
 
 @bp.app_template_filter("sales_date")
-def sales_date(value: Optional[date]) -> str:
+def sales_date(value: date | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
@@ -183,7 +183,7 @@ def sales_date(value: Optional[date]) -> str:
 
 
 @bp.app_template_filter("sales_datetime")
-def sales_datetime(value: Optional[datetime]) -> Markup | str:
+def sales_datetime(value: datetime | None) -> Markup | str:
     """A UTC instant shown in Polish local time, in a ``<time>`` element."""
     if value is None:
         return "—"
@@ -193,6 +193,6 @@ def sales_datetime(value: Optional[datetime]) -> Markup | str:
 
 
 @bp.app_template_filter("sales_is_past")
-def sales_is_past(value: Optional[datetime]) -> bool:
+def sales_is_past(value: datetime | None) -> bool:
     """Whether the instant has passed (for marking overdue tasks)."""
     return value is not None and as_utc(value) < now()

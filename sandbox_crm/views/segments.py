@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import models
-from ..host import session
 from ..blueprint import bp
 from ..forms.customers import ConfirmForm, SegmentForm, choices
+from ..host import session
 from ..models import Company, Segment
 from ..pagination import parse_page
 from ..registry import register_nav
@@ -40,8 +40,8 @@ def _products() -> list[str]:
 
 
 def _save(form: SegmentForm, segment: Segment | None):
-    data = dict(name=form.name.data, target=form.target.data, rules=form.rules(), sales_goal=form.sales_goal.data,
-                product=form.product.data, description=form.description.data)
+    data = {"name": form.name.data, "target": form.target.data, "rules": form.rules(), "sales_goal": form.sales_goal.data,
+                "product": form.product.data, "description": form.description.data}
     try:
         if segment is None:
             segment = service.create_segment(g.workspace, **data)
@@ -51,7 +51,7 @@ def _save(form: SegmentForm, segment: Segment | None):
         session().rollback()
         field = getattr(form, error.field or "", None)
         if field is not None:
-            field.errors = list(field.errors) + [str(error)]
+            field.errors = [*list(field.errors), str(error)]
         else:
             flash(str(error), "error")
         return None

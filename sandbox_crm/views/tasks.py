@@ -2,15 +2,15 @@
 completion summary per stage and per opportunity."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..host import session
 from ..blueprint import bp
 from ..forms.sales import ConfirmForm, ProgressForm, TaskFilterForm, TaskForm
+from ..host import session
 from ..models import Company
 from ..models.sales import Opportunity, Pipeline, Task
 from ..registry import register_nav
@@ -20,18 +20,18 @@ from ..services.opportunities import record_filter
 from ..services.pipelines import list_pipelines
 from ..services.sales_util import SalesError, local_today, to_local
 from .sales_common import (
-    filter_company,
-    valid_data,
     company_picker,
     company_reference,
     company_suggestions,
     contact_choices,
+    filter_company,
     grouped_stage_choices,
     int_arg,
     opportunity_choices,
     resolve_company,
     safe_next,
     show_error,
+    valid_data,
 )
 
 register_nav("sandbox.tasks", _l("Tasks"), 60)
@@ -58,7 +58,7 @@ def tasks():
 
     period = valid("period")
     if period == "custom" and not (valid("date_from") or valid("date_to")):
-        form.date_from.errors = list(form.date_from.errors) + [_("Give the first or the last day of the period.")]
+        form.date_from.errors = [*list(form.date_from.errors), _("Give the first or the last day of the period.")]
     opportunity = None
     if valid("opportunity"):
         opportunity = session().get(Opportunity, valid("opportunity"))
@@ -97,13 +97,13 @@ def tasks():
 
 # --- add and edit ----------------------------------------------------------------------------
 
-def _prepare(form: TaskForm, opportunity_id: Optional[int]) -> None:
+def _prepare(form: TaskForm, opportunity_id: int | None) -> None:
     form.opportunity_id.choices = opportunity_choices(opportunity_id)
     form.stage_id.choices = grouped_stage_choices(blank=_("— none —"))
     company_picker(form.company)
 
 
-def _data(form: TaskForm, company: Optional[Company]) -> dict:
+def _data(form: TaskForm, company: Company | None) -> dict:
     return {
         "title": form.title.data, "description": form.description.data,
         "due_at": service.due_at_from(form.due_date.data, form.due_time.data),
@@ -113,7 +113,7 @@ def _data(form: TaskForm, company: Optional[Company]) -> dict:
     }
 
 
-def _form_page(form: TaskForm, task: Optional[Task], company_id: Optional[int], status: int):
+def _form_page(form: TaskForm, task: Task | None, company_id: int | None, status: int):
     form.contact_id.choices = contact_choices(company_id, form.contact_id.data)
     return render_template("sandbox_crm/tasks/form.html", form=form, task=task,
                            companies=company_suggestions()), status
@@ -122,7 +122,7 @@ def _form_page(form: TaskForm, task: Optional[Task], company_id: Optional[int], 
 @bp.route("/w/<int:ws_id>/tasks/new", methods=["GET", "POST"])
 def task_new():
     form = TaskForm()
-    company_id: Optional[int] = None
+    company_id: int | None = None
     if request.method == "GET":
         opportunity = get_or_404(Opportunity, g.workspace, int_arg("opportunity_id")) \
             if int_arg("opportunity_id") else None
@@ -235,7 +235,7 @@ def task_delete(task_id: int):
 def task_summary():
     pipelines = list_pipelines(g.workspace)
     pipeline_id = int_arg("pipeline")
-    pipeline: Optional[Pipeline] = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else None
+    pipeline: Pipeline | None = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else None
     by_stage = service.completion_by_stage(g.workspace, pipeline)
     by_opportunity = service.completion_by_opportunity(g.workspace, _page(), PER_PAGE)
     totals = service.completion_totals(g.workspace, service.TaskFilters())

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import models
-from ..host import host, session
 from ..blueprint import bp
+from ..host import host, session
 from ..registry import NAV, register_nav
 from ..services import activity
 
@@ -44,7 +44,7 @@ def active_nav(endpoint: str) -> str | None:
     for entry in NAV:
         words = _tokens(entry.endpoint)
         common = 0
-        for a, b in zip(current, words):
+        for a, b in zip(current, words, strict=False):
             if a != b:
                 break
             common += 1

@@ -12,10 +12,10 @@ that does its work and to the log rows that work must leave, so a failure names 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Optional
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -133,7 +133,7 @@ class Crm:
     tmp: Path
     seed: SeedFacts
     today: date = field(default_factory=date.today)
-    offer_number: Optional[str] = None
+    offer_number: str | None = None
 
     def nav(self, label: str) -> None:
         """Open an area from the CRM menu."""
@@ -519,7 +519,7 @@ def mark_won(crm: Crm) -> None:
 
 
 def _report(crm: Crm, title: str, source: str = "opportunities", group_by: str = "stage",
-            measure: Optional[str] = None, chart: str = "table", fill: Optional[Callable[[Page], None]] = None) -> None:
+            measure: str | None = None, chart: str = "table", fill: Callable[[Page], None] | None = None) -> None:
     page = crm.page
     crm.nav("Reports")
     if source != "opportunities":
@@ -596,8 +596,8 @@ class Expected:
 
     verb: str
     object_type: str
-    name: Optional[str | Callable[[Crm], str]] = None
-    details: Optional[str | Callable[[Crm], str]] = None
+    name: str | Callable[[Crm], str] | None = None
+    details: str | Callable[[Crm], str] | None = None
 
 
 ACTIONS: dict[str, tuple[Callable[[Crm], None], tuple[Expected, ...]]] = {

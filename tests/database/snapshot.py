@@ -12,7 +12,7 @@ import base64
 import json
 import sys
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ def _decode(column_type: Any, value: Any) -> Any:
         moment = datetime.fromisoformat(value)
         # SQLite keeps UTC moments without a zone; a zone-aware column must be told it is UTC.
         if column_type.timezone and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment
     if isinstance(column_type, Date):
         return date.fromisoformat(value)

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from flask import Flask, session as flask_session
+from flask import Flask
+from flask import session as flask_session
 from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect

@@ -2,8 +2,8 @@
 through the services, so each test states only what matters to it."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Optional, Sequence
 
 from sandbox_crm import session
 from sandbox_crm.models import Company, Contact
@@ -17,7 +17,7 @@ def make_company(workspace, name: str = "Hurtownia Wisła sp. z o.o.") -> Compan
     return create_company(workspace, {"name": name}, log=False)
 
 
-def make_contact(workspace, company: Optional[Company], first_name: str = "Anna",
+def make_contact(workspace, company: Company | None, first_name: str = "Anna",
                  last_name: str = "Nowak") -> Contact:
     data = {"first_name": first_name, "last_name": last_name}
     if company is not None:
@@ -49,7 +49,7 @@ def stage_named(pipeline: Pipeline, name: str) -> PipelineStage:
 
 
 def make_opportunity(workspace, company: Company, pipeline: Pipeline, name: str = "Coffee machines",
-                     value: Optional[str] = "10000", stage: Optional[PipelineStage] = None, **extra) -> Opportunity:
+                     value: str | None = "10000", stage: PipelineStage | None = None, **extra) -> Opportunity:
     data = {"name": name, "company_id": company.id, "pipeline_id": pipeline.id,
             "stage_id": (stage or pipeline.stages[0]).id, "value": Decimal(value) if value is not None else None}
     return opp_service.create_opportunity(workspace, data | extra)

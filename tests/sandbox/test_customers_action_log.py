@@ -3,12 +3,11 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from customers_helpers import company, statements
 
 import sandbox_crm
 from sandbox_crm.api import freeze_workspace
 from sandbox_crm.services import activity
-
-from customers_helpers import company, statements
 
 
 @pytest.fixture

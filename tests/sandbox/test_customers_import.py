@@ -2,14 +2,13 @@
 import io
 
 import pytest
+from customers_helpers import company, make_nip, statements
 from sqlalchemy import select
 
 import sandbox_crm
 from sandbox_crm.api import create_workspace
 from sandbox_crm.models import Company, Contact, ImportSource
 from sandbox_crm.services import imports as service
-
-from customers_helpers import company, make_nip, statements
 
 NIP_A, NIP_B, NIP_C = make_nip(11), make_nip(12), make_nip(13)
 

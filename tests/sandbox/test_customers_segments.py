@@ -2,14 +2,13 @@
 from decimal import Decimal
 
 import pytest
+from customers_helpers import company, contact, statements
 from sqlalchemy import select
 
 import sandbox_crm
 from sandbox_crm.api import create_workspace
 from sandbox_crm.models import Segment
 from sandbox_crm.services import segments as service
-
-from customers_helpers import company, contact, statements
 
 
 @pytest.fixture

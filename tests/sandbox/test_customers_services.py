@@ -2,14 +2,13 @@
 from decimal import Decimal
 
 import pytest
+from customers_helpers import company, contact, make_nip, make_pesel, make_regon, statements
 from sqlalchemy import select
 
 import sandbox_crm
 from sandbox_crm.api import SeedError, create_workspace
 from sandbox_crm.models import Company, Contact, CustomerEvent, ImportSource
 from sandbox_crm.services import customers as service
-
-from customers_helpers import company, contact, make_nip, make_pesel, make_regon, statements
 
 
 @pytest.fixture
@@ -152,7 +151,7 @@ def test_withdraw_consent_is_logged_and_in_history(ws):
     assert person.consent_withdrawn_at is not None
     [logged] = [s for s in statements(ws, "update", "contact") if s.result.get("action") == "withdraw_consent"]
     assert logged.object_id == str(person.id)
-    assert [e.kind for e in service.contact_history(ws, person)][0] == "consent_withdrawn"
+    assert next(e.kind for e in service.contact_history(ws, person)) == "consent_withdrawn"
     assert service.withdraw_consent(ws, person) == {}
 
 

@@ -2,12 +2,11 @@
 from datetime import date
 
 import pytest
+from customers_helpers import make_nip, make_pesel, make_regon
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox_crm import validators as v
-
-from customers_helpers import make_nip, make_pesel, make_regon
 
 
 @pytest.mark.parametrize("raw", ["5260001246", "526-000-12-46", "526 000 12 46", "PL5260001246", "pl 526-000-12-46"])

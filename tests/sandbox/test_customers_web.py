@@ -2,13 +2,12 @@
 import re
 
 import pytest
+from customers_helpers import company, contact, make_nip, statements
 from sqlalchemy import select
 
 import sandbox_crm
 from sandbox_crm.api import create_workspace, freeze_workspace
 from sandbox_crm.models import Company, Contact, Tag
-
-from customers_helpers import company, contact, make_nip, statements
 
 
 @pytest.fixture
@@ -257,10 +256,9 @@ def test_rows_of_workspace_a_are_404_through_workspace_b(login_as, workspace, sa
 def test_another_user_gets_404_on_every_url(login_as, workspace, sandbox_app):
     ids = make_rows(sandbox_app, workspace)
     intruder = login_as("user:2")
-    for path in GET_URLS + ["", "companies", "contacts", "import", "segments", "log", "log/xapi.json",
-                            "companies/lookup.json"]:
+    for path in [*GET_URLS, "", "companies", "contacts", "import", "segments", "log", "log/xapi.json", "companies/lookup.json"]:
         assert intruder.get(url(workspace, path.format(**ids))).status_code == 404, path
-    for path, data in POST_URLS + [("companies/new", {"name": "x"}), ("contacts/new", {"first_name": "x"})]:
+    for path, data in [*POST_URLS, ("companies/new", {"name": "x"}), ("contacts/new", {"first_name": "x"})]:
         assert intruder.post(url(workspace, path.format(**ids)), data=data).status_code == 404, path
 
 
@@ -271,8 +269,9 @@ def test_frozen_workspace_refuses_writes_and_hides_write_buttons(login_as, works
         sandbox_crm.session().commit()
     before = len(statements(workspace))
     client = login_as("user:1")
-    for path, data in POST_URLS + [("companies/new", {"name": "x"}), ("contacts/new", {"first_name": "x"}),
-                                   ("segments/new", {"name": "x"}), ("import/paste", {"text": "Jan Nowak, Firma X"})]:
+    extra = [("companies/new", {"name": "x"}), ("contacts/new", {"first_name": "x"}), ("segments/new", {"name": "x"}),
+             ("import/paste", {"text": "Jan Nowak, Firma X"})]
+    for path, data in [*POST_URLS, *extra]:
         assert client.post(url(workspace, path.format(**ids)), data=data).status_code == 403, path
     page = client.get(url(workspace, f"companies/{ids['company']}")).get_data(as_text=True)
     assert "Frozen — read-only." in page

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import yaml
+from customers_helpers import company, contact, make_nip
 from flask import session as flask_session
 from flask import url_for
+from sales_factories import SEED as SALES_SEED
+from sales_factories import make_company, make_opportunity, make_pipeline, stage_named
 from sqlalchemy import select
 
 import sandbox_crm
@@ -27,10 +30,6 @@ from sandbox_crm.services import pipelines as pipeline_service
 from sandbox_crm.services import reports as report_service
 from sandbox_crm.services import segments as segment_service
 from sandbox_crm.services import tasks as task_service
-
-from customers_helpers import company, contact, make_nip
-from sales_factories import SEED as SALES_SEED
-from sales_factories import make_company, make_opportunity, make_pipeline, stage_named
 
 ROOT = Path(__file__).resolve().parents[2]
 CANDIDATE = "user:1"
@@ -67,7 +66,7 @@ def act_as(sandbox_app):
     """Run services in a request acting as the given actor (``None``: nobody, logged as system)."""
     with sandbox_app.test_request_context():
 
-        def switch(ref: Optional[str]) -> None:
+        def switch(ref: str | None) -> None:
             if ref is None:
                 flask_session.pop("actor", None)
             else:
@@ -118,12 +117,12 @@ class Work:
 
     companies: list[Company]
     contacts: list[Contact]
-    segment: Optional[Segment] = None
-    pipeline: Optional[Pipeline] = None
-    template: Optional[OfferTemplate] = None
-    offer: Optional[Offer] = None
-    message: Optional[OutboxMessage] = None
-    opportunity: Optional[Opportunity] = None
+    segment: Segment | None = None
+    pipeline: Pipeline | None = None
+    template: OfferTemplate | None = None
+    offer: Offer | None = None
+    message: OutboxMessage | None = None
+    opportunity: Opportunity | None = None
     tasks: tuple[Task, ...] = ()
     reports: tuple[Any, ...] = ()
 
@@ -165,7 +164,7 @@ def offer_work(ws, customer: Company, person: Contact, send: bool = True) -> Wor
     return Work(companies=[customer], contacts=[person], template=template, offer=offer, message=message)
 
 
-def sales_work(ws, customer: Optional[Company] = None) -> Work:
+def sales_work(ws, customer: Company | None = None) -> Work:
     """Add an opportunity, give it a value, move it forward, add a task, and win another one."""
     customer = customer or make_company(ws, "Hotel Kraków")
     pipeline = funnel_work(ws)
@@ -173,10 +172,10 @@ def sales_work(ws, customer: Optional[Company] = None) -> Work:
     opp_service.update_opportunity(ws, opportunity, {"value": Decimal("52000")})
     opp_service.move_opportunity(ws, opportunity, stage_named(pipeline, "Offer"))
     demo = task_service.create_task(ws, {"title": "Prepare a demo", "opportunity_id": opportunity.id,
-                                         "due_at": datetime.now(timezone.utc) + timedelta(days=2),
+                                         "due_at": datetime.now(UTC) + timedelta(days=2),
                                          "priority": "urgent"})
     call = task_service.create_task(ws, {"title": "Call the buyer", "company_id": customer.id,
-                                         "due_at": datetime.now(timezone.utc) + timedelta(days=4)})
+                                         "due_at": datetime.now(UTC) + timedelta(days=4)})
     task_service.set_progress(ws, demo, 40)
     opp_service.record_filter(ws, "task", {"period": "week"}, 2)
     opp_service.record_filter(ws, "board", {"pipeline_id": pipeline.id}, 1)
@@ -277,7 +276,7 @@ def test_all_work_meets_every_criterion(seeded, sandbox_session):
     all_work(seeded)
     sandbox_session.commit()
     results = run_evidence_checks(seeded.id)
-    assert {code: r.verdict for code, r in results.items()} == {code: Verdict.MET for code in SIMULATION_CRITERIA}
+    assert {code: r.verdict for code, r in results.items()} == dict.fromkeys(SIMULATION_CRITERIA, Verdict.MET)
     candidate = {s.id for s in action_log(seeded.id) if s.actor_ref == CANDIDATE}
     for result in results.values():
         assert statement_ids(result) <= candidate

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sales_factories import SEED, make_company, make_contact, make_opportunity, make_pipeline, stage_named
 from sqlalchemy import select
 
 from sandbox_crm.api import action_log, create_workspace
@@ -15,8 +16,6 @@ from sandbox_crm.services import pipelines as pipeline_service
 from sandbox_crm.services import tasks as task_service
 from sandbox_crm.services.sales_util import DEFAULT_DUE_TIME, SalesError, local_datetime, local_today, to_local, weighted_value
 from sandbox_crm.services.smart import check_goal
-
-from sales_factories import SEED, make_company, make_contact, make_opportunity, make_pipeline, stage_named
 
 TODAY = date(2025, 3, 10)  # a Monday
 
@@ -34,12 +33,12 @@ def statements(workspace, verb=None, object_type=None):
 
 # --- SMART -----------------------------------------------------------------------------------
 
-GOOD_GOAL = dict(
-    specific="Sell coffee machines to 20 new hotels in Małopolska",
-    metric="revenue", target=Decimal("150000"), deadline=date(2025, 6, 30),
-    achievable="Last year we sold 120 000 PLN with two reps",
-    relevance="Hotels are our most profitable segment",
-)
+GOOD_GOAL = {
+    "specific": "Sell coffee machines to 20 new hotels in Małopolska",
+    "metric": "revenue", "target": Decimal("150000"), "deadline": date(2025, 6, 30),
+    "achievable": "Last year we sold 120 000 PLN with two reps",
+    "relevance": "Hotels are our most profitable segment",
+}
 
 
 def test_smart_goal_complete_passes():

@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sales_factories import SEED, make_company, make_opportunity, make_pipeline
 from sqlalchemy import event, select
 
 from sandbox_crm.api import action_log, create_workspace, freeze_workspace
 from sandbox_crm.models.sales import Opportunity, Pipeline, PipelineStage, Task
-
-from sales_factories import SEED, make_company, make_opportunity, make_pipeline
 
 
 @pytest.fixture
@@ -348,9 +347,10 @@ def test_task_create_progress_complete(seeded, client, sandbox_session):
 
 
 def test_task_list_marks_overdue_and_sorts(seeded, client, build):
+    from datetime import timedelta
+
     from sandbox_crm.services import tasks as task_service
     from sandbox_crm.services.sales_util import local_today
-    from datetime import timedelta
 
     build(lambda: task_service.create_task(seeded, {
         "title": "Late call", "priority": "low", "due_at": task_service.due_at_from(local_today() - timedelta(days=2))}))

@@ -2,8 +2,9 @@
 behind the application's back (raw SQL) is found by verify_chain() and by `flask audit verify`."""
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -18,7 +19,7 @@ from tests.factories import make_user
 def append(n: int) -> list[AuditEntry]:
     for i in range(n):
         audit_log.record("thing.changed", object_type="thing", object_id=i + 1,
-                         before={"value": i}, after={"value": i + 1, "when": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+                         before={"value": i}, after={"value": i + 1, "when": datetime(2026, 1, 1, tzinfo=UTC)})
         db.session.commit()
     return chain()
 
@@ -52,7 +53,7 @@ def test_appending_builds_a_valid_chain(app):
     entries = append(3)
     assert [e.seq for e in entries] == [1, 2, 3, 4]
     assert entries[0].prev_hash == GENESIS
-    for previous, entry in zip(entries, entries[1:]):
+    for previous, entry in itertools.pairwise(entries):
         assert entry.prev_hash == previous.hash
     for entry in entries:
         assert entry.hash == entry_hash(entry) and len(entry.hash) == 64
@@ -118,7 +119,7 @@ def test_swapped_rows_are_found(app):
 
 def _forge(seq: int, prev_hash: str) -> None:
     """A row crafted with the public hashing rule, inserted without going through record()."""
-    forged = AuditEntry(seq=seq, at=datetime.now(timezone.utc), actor_id=None, actor_label="system",
+    forged = AuditEntry(seq=seq, at=datetime.now(UTC), actor_id=None, actor_label="system",
                         institution_id=None, action="certificate.issued", object_type="certificate",
                         object_id="1", before=None, after={"forged": True}, prev_hash=prev_hash)
     forged.hash = entry_hash(forged)
@@ -145,7 +146,7 @@ def test_a_forged_row_with_a_made_up_hash_is_found(app):
     append(2)
     raw("INSERT INTO audit_entry (seq, at, actor_label, action, object_type, prev_hash, hash) "
         "VALUES (3, :at, 'system', 'forged', 'thing', :prev, :hash)",
-        at=datetime.now(timezone.utc), prev=GENESIS, hash="f" * 64)
+        at=datetime.now(UTC), prev=GENESIS, hash="f" * 64)
     assert 3 in broken_seqs()
 
 
@@ -176,7 +177,7 @@ TAMPERING = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(TAMPERING) + ["forged"])
+@pytest.mark.parametrize("kind", [*sorted(TAMPERING), "forged"])
 def test_cli_verify_fails_listing_the_broken_seq(app, runner, kind):
     entries = append(4)
     if kind == "forged":

@@ -1,6 +1,7 @@
 """Outcome confirmation, consensus and the justification rule, without a database."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from examportal.committee import rules
 
@@ -12,13 +13,13 @@ CODES = ["1.1.a", "1.1.b", "1.2.a", "2.1.a", "2.1.b"]
 
 
 def test_all_met_grants_the_qualification():
-    summary = rules.summarise(STRUCTURE, {c: True for c in CODES})
+    summary = rules.summarise(STRUCTURE, dict.fromkeys(CODES, True))
     assert summary.granted is True and summary.unmet == [] and summary.missing == []
     assert all(o.confirmed for s in summary.sets for o in s.outcomes)
 
 
 def test_one_unmet_criterion_fails_its_outcome_its_set_and_the_whole():
-    results = {c: True for c in CODES} | {"2.1.b": False}
+    results = dict.fromkeys(CODES, True) | {"2.1.b": False}
     summary = rules.summarise(STRUCTURE, results)
     assert summary.granted is False
     assert summary.unmet == ["2.1.b"]

@@ -239,9 +239,9 @@ def test_text_for_locale() -> None:
 
 
 def test_lookups_refuse_unknown_codes(definition: QualificationDefinition) -> None:
-    with pytest.raises(KeyError, match="9.9.z"):
+    with pytest.raises(KeyError, match=re.escape("9.9.z")):
         definition.criterion("9.9.z")
-    with pytest.raises(KeyError, match="3.1"):
+    with pytest.raises(KeyError, match=re.escape("3.1")):
         definition.outcome("3.1")
     with pytest.raises(ValueError, match="unknown method 'quiz'"):
         definition.criteria_by_method("quiz")

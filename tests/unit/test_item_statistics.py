@@ -2,7 +2,8 @@
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from examportal.theory import statistics as stats
 from examportal.theory.statistics import Response
@@ -23,7 +24,7 @@ def test_point_biserial_matches_the_textbook_value():
     item = [1, 1, 1, 0, 0]
     rest = [9, 8, 5, 6, 2]
     mean_i, mean_r = 0.6, 6.0
-    expected = sum((i - mean_i) * (r - mean_r) for i, r in zip(item, rest)) / math.sqrt(
+    expected = sum((i - mean_i) * (r - mean_r) for i, r in zip(item, rest, strict=True)) / math.sqrt(
         sum((i - mean_i) ** 2 for i in item) * sum((r - mean_r) ** 2 for r in rest))
     assert stats.point_biserial(item, rest) == pytest.approx(expected)
     assert stats.point_biserial([1, 1, 1], [3, 4, 5]) is None  # the item does not vary

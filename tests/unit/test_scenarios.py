@@ -8,11 +8,10 @@ import re
 import pytest
 import yaml
 
+import sandbox_crm.views  # noqa: F401  (importing the views registers every seeder)
 from question_bank.definition import definition_path, load_definition
 from question_bank.scenarios import SCENARIOS_DIR, ScenarioError, load_scenario, load_scenarios, parse_scenario
 from sandbox_crm.api import seed_sections
-
-import sandbox_crm.views  # noqa: F401  (importing the views registers every seeder)
 
 DEFINITION = load_definition(definition_path("13881"))
 CRITERIA = {c.code: c.method for c in DEFINITION.criteria()}

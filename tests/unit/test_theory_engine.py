@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -14,7 +14,7 @@ from examportal.theory import services
 from question_bank import items as bank
 from tests import factories
 
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 BANK = [bank.item_from_dict(d) for d in factories.theory_item_dicts(per_criterion=5)]
 CRITERIA = list(factories.TEST_CRITERIA)
 
@@ -72,8 +72,8 @@ def test_draw_ignores_items_of_other_criteria():
 
 
 def _attempt(**kwargs) -> TheoryAttempt:
-    values = dict(status=AttemptStatus.IN_PROGRESS, time_limit_seconds=45 * 60, started_at=T0,
-                  deadline_at=T0 + timedelta(minutes=45), paused_seconds_total=0.0, extra_seconds=0)
+    values = {"status": AttemptStatus.IN_PROGRESS, "time_limit_seconds": 45 * 60, "started_at": T0,
+                  "deadline_at": T0 + timedelta(minutes=45), "paused_seconds_total": 0.0, "extra_seconds": 0}
     values.update(kwargs)
     return TheoryAttempt(**values)
 

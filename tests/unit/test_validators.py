@@ -31,7 +31,7 @@ def test_check_digit_is_computed_with_weights_1_3_7_9():
     assert pesel_with_checksum("4405140135") == "44051401359"
     # A sum ending in 0 gives check digit 0, not 10.
     ten = next(t for t in (f"90051701{n:02d}" for n in range(100))
-               if sum(int(d) * w for d, w in zip(t, (1, 3, 7, 9, 1, 3, 7, 9, 1, 3))) % 10 == 0)
+               if sum(int(d) * w for d, w in zip(t, (1, 3, 7, 9, 1, 3, 7, 9, 1, 3), strict=True)) % 10 == 0)
     assert pesel_with_checksum(ten)[-1] == "0"
     assert is_valid_pesel(pesel_with_checksum(ten))
 

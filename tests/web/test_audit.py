@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +35,7 @@ def log(app, monkeypatch):
                          before={"state": "old"}, after={"state": "new", "html": "<b>x</b>"})
         db.session.commit()
 
-    jan, feb, mar = (datetime(2026, m, d, 12, 0, tzinfo=timezone.utc) for m, d in ((1, 10), (2, 15), (3, 20)))
+    jan, feb, mar = (datetime(2026, m, d, 12, 0, tzinfo=UTC) for m, d in ((1, 10), (2, 15), (3, 20)))
     add("alpha.created", "validation_session", a, people["staff_a"], jan)
     add("alpha.updated", "validation_session", a, people["staff_a"], feb)
     add("alphachild.enrolled", "enrolment", a_child, people["staff_a_child"], mar)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -34,7 +34,7 @@ NEW_PASSWORD = "zupelnie-nowe-haslo-42"
 class _FormPage(HTMLParser):
     """The values a re-rendered form shows and the fields marked with an error."""
 
-    VOID = {"input", "br", "img", "meta", "link", "hr"}
+    VOID = frozenset({"input", "br", "img", "meta", "link", "hr"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,7 +122,7 @@ def outbox(recipient: str) -> list[OutboxMail]:
 
 def link_path(mail: OutboxMail, kind: str) -> str:
     """The path of the /auth/<kind>/<token> link in a mail body."""
-    match = re.search(r"https?://\S+/auth/%s/\S+" % kind, mail.body)
+    match = re.search(rf"https?://\S+/auth/{kind}/\S+", mail.body)
     assert match, mail.body
     return urlsplit(match.group(0)).path
 
@@ -179,7 +179,7 @@ def test_registration_page_shows_the_rodo_clause_and_a_consent_box(client):
 
 
 def test_registration_creates_a_candidate_with_hashed_password_and_consent_time(client, app):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     response = client.post("/auth/register", data=registration(email="Anna.Kowalska@Example.PL"))
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/auth/login"
@@ -190,7 +190,7 @@ def test_registration_creates_a_candidate_with_hashed_password_and_consent_time(
     assert "bardzo-tajne-haslo" not in user.password_hash
     assert check_password(user.password_hash, "bardzo-tajne-haslo")
     assert user.rodo_consent_at is not None
-    assert before - timedelta(seconds=1) <= user.rodo_consent_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert before - timedelta(seconds=1) <= user.rodo_consent_at <= datetime.now(UTC) + timedelta(seconds=1)
     assert user.rodo_clause_version
     assert user.pesel == valid_pesel(BIRTH)
     assert user.birth_date == BIRTH
@@ -446,7 +446,7 @@ def test_eleventh_login_attempt_within_a_minute_is_refused_with_a_translated_pag
     user = make_user(Role.CANDIDATE)
     english(client)
     for attempt in range(10):
-        response = post_login(client, user.email, "wrong-password-%d" % attempt)
+        response = post_login(client, user.email, f"wrong-password-{attempt}")
         assert response.status_code == 200, attempt
     response = post_login(client, user.email, PASSWORD)
     assert response.status_code == 429
@@ -463,7 +463,7 @@ def test_eleventh_login_attempt_within_a_minute_is_refused_with_a_translated_pag
 
 def test_rate_limit_page_is_polish_by_default(client):
     user = make_user(Role.CANDIDATE)
-    for attempt in range(10):
+    for _attempt in range(10):
         post_login(client, user.email, "wrong-password")
     response = post_login(client, user.email, "wrong-password")
     assert response.status_code == 429

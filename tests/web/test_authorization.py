@@ -39,7 +39,7 @@ def decide(default, anonymous=LOGIN, **roles) -> dict:
 
 
 def everyone(outcome) -> dict:
-    return {role: outcome for role in ROLES}
+    return dict.fromkeys(ROLES, outcome)
 
 
 STAFF_ONLY_ON_B = decide(403, staff=404, child_staff=404)  # staff: B's object is "not found", no hint it exists
@@ -358,8 +358,8 @@ def test_an_assessor_cannot_open_the_committee_view_of_a_session_they_are_not_on
 
 @pytest.mark.parametrize("settings", [{"DEV_MAILBOX": False}, {"DEV_MAILBOX": True, "MAIL_SERVER": "smtp.example.pl"}])
 def test_the_development_mailbox_is_404_outside_development(app, world, settings):
-    from examportal.mail.services import queue_mail
     from examportal.extensions import db
+    from examportal.mail.services import queue_mail
 
     mail = queue_mail("kandydat.b@b.example", "Tajny temat", "Tajna treść")
     db.session.commit()
@@ -373,8 +373,8 @@ def test_the_development_mailbox_is_404_outside_development(app, world, settings
 
 
 def test_the_development_mailbox_works_in_development(app):
-    from examportal.mail.services import queue_mail
     from examportal.extensions import db
+    from examportal.mail.services import queue_mail
 
     mail = queue_mail("kto@example.pl", "Temat próbny", "Treść")
     db.session.commit()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -314,7 +315,7 @@ def test_operator_and_assessor_garbage(app, staff_world, value):
     assert session.operator_id is None and session.committee == []
 
 
-@pytest.mark.parametrize("kind", sorted(GARBAGE) + ["not-an-email"])
+@pytest.mark.parametrize("kind", [*sorted(GARBAGE), "not-an-email"])
 def test_enrol_garbage(app, staff_world, kind):
     value = GARBAGE.get(kind, "not-an-email")
     response = staff_world["client"].post(f"/sessions/{staff_world['session'].id}/enrol", data={"email": value})

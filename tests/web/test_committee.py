@@ -98,7 +98,7 @@ def test_submit_needs_every_verdict_and_a_comment_for_not_met(world, client, log
     response = client.post(f"/committee/enrolments/{e.id}/scores", data=data)
     assert response.status_code == 400 and first.code in response.get_data(as_text=True)
     data = _sheet_data(e, not_met=("2.2.a",))
-    data[f"c-{[c for c in _scored(e) if c.code == '2.2.a'][0].id}-comment"] = ""
+    data[f"c-{next(c for c in _scored(e) if c.code == '2.2.a').id}-comment"] = ""
     response = client.post(f"/committee/enrolments/{e.id}/scores", data=data)
     assert response.status_code == 400
     sheet = db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == e.id))

@@ -15,7 +15,7 @@ def _staff_world():
 
 
 def test_staff_grant_role_to_existing_account(app, login):
-    vcc, child, other, staff = _staff_world()
+    _vcc, child, _other, staff = _staff_world()
     person = make_user(Role.CANDIDATE, email="ekspert@example.pl")
     client = login(staff)
     response = client.post(f"/institution/{child.id}/people", data={"email": "EKSPERT@example.pl", "role": "assessor"})
@@ -26,7 +26,7 @@ def test_staff_grant_role_to_existing_account(app, login):
 
 
 def test_new_person_gets_an_account_and_a_link_to_set_the_password(app, login):
-    vcc, child, other, staff = _staff_world()
+    vcc, _child, _other, staff = _staff_world()
     client = login(staff)
     response = client.post(f"/institution/{vcc.id}/people",
                            data={"email": "nowa@example.pl", "role": "operator", "first_name": "Nina", "last_name": "Nowa"})
@@ -38,7 +38,7 @@ def test_new_person_gets_an_account_and_a_link_to_set_the_password(app, login):
 
 
 def test_new_person_without_a_name_is_refused_and_the_email_is_kept(app, login):
-    vcc, child, other, staff = _staff_world()
+    vcc, _child, _other, staff = _staff_world()
     client = login(staff)
     response = client.post(f"/institution/{vcc.id}/people", data={"email": "ktos@example.pl", "role": "operator"})
     assert response.status_code == 400
@@ -48,7 +48,7 @@ def test_new_person_without_a_name_is_refused_and_the_email_is_kept(app, login):
 
 
 def test_duplicate_role_and_bad_role_are_refused(app, login):
-    vcc, child, other, staff = _staff_world()
+    vcc, _child, _other, staff = _staff_world()
     make_user((Role.ASSESSOR, vcc), email="a@example.pl")
     client = login(staff)
     assert client.post(f"/institution/{vcc.id}/people", data={"email": "a@example.pl", "role": "assessor"}).status_code == 400
@@ -57,7 +57,7 @@ def test_duplicate_role_and_bad_role_are_refused(app, login):
 
 
 def test_staff_cannot_touch_another_institution(app, login):
-    vcc, child, other, staff = _staff_world()
+    vcc, _child, other, staff = _staff_world()
     foreign = make_user((Role.ASSESSOR, other), email="obcy@example.pl")
     client = login(staff)
     assert client.get(f"/institution/{other.id}/people").status_code == 404
@@ -71,7 +71,7 @@ def test_staff_cannot_touch_another_institution(app, login):
 
 
 def test_revoke_role_but_not_ones_own_staff_role(app, login):
-    vcc, child, other, staff = _staff_world()
+    vcc, _child, _other, staff = _staff_world()
     assessor = make_user((Role.ASSESSOR, vcc))
     client = login(staff)
     assessor_role = assessor.roles[0]

@@ -387,7 +387,7 @@ def test_a_forged_exam_scenario_for_practice_is_a_clear_400(app, world, code):
 
 def test_the_service_refuses_an_exam_scenario_for_practice(app, world):
     for code in _codes(world, "exam"):
-        with pytest.raises(services.PracticalError, match="practice scenarios|scenariuszy ćwiczeniowych"):
+        with pytest.raises(services.PracticalError, match=r"practice scenarios|scenariuszy ćwiczeniowych"):
             services.open_practice(world["candidate"], world["qualification"], code)
     assert db.session.scalar(select(PracticeWorkspace)) is None
 

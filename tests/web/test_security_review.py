@@ -12,7 +12,6 @@ from sandbox_crm import api as sandbox_api
 from sandbox_crm.models import ActionStatement
 from tests.factories import add_member, client_as, enrol, make_institution, make_session, make_theory_result, make_user
 
-
 # --------------------------------------------------------------------------- the exam workspace's action log
 
 

@@ -2,7 +2,7 @@
 the declaration of impartiality, and the audit entry each change leaves."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -66,7 +66,7 @@ def test_staff_schedule_a_session_at_their_institution(app, world):
     assert session.place == "Pokój wideo 7"
     assert session.capacity == 12
     # 10:00 in Warsaw in December is 09:00 UTC.
-    assert session.starts_at == datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert session.starts_at == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     assert session.created_by_id == world["staff"].id
 
     [entry] = entries("session.created")
@@ -136,7 +136,7 @@ def test_edit_a_session_keeps_its_date_and_form_and_is_audited(app, world):
     assert session.title == "Sesja przeniesiona"
     assert session.mode == SessionMode.ONSITE
     assert session.capacity == 15
-    assert session.starts_at == datetime(2026, 12, 2, 10, 30, tzinfo=timezone.utc)
+    assert session.starts_at == datetime(2026, 12, 2, 10, 30, tzinfo=UTC)
 
     [entry] = entries("session.updated")
     assert entry.actor_id == world["staff"].id
@@ -147,7 +147,7 @@ def test_edit_a_session_keeps_its_date_and_form_and_is_audited(app, world):
 
 def test_saving_the_edit_form_unchanged_does_not_move_the_session(app, world):
     session = make_session(world["ic"], world["qualification"], mode=SessionMode.REMOTE,
-                           starts_at=datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc))
+                           starts_at=datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
     client = client_as(app, world["staff"])
     page = body(client.get(f"/sessions/{session.id}/edit"))
     assert 'value="2026-06-01T10:00"' in page  # 08:00 UTC is 10:00 in Warsaw in summer
@@ -156,7 +156,7 @@ def test_saving_the_edit_form_unchanged_does_not_move_the_session(app, world):
         "capacity": str(session.capacity)})
     assert response.status_code == 302
     db.session.expire_all()
-    assert session.starts_at == datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
+    assert session.starts_at == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     assert session.mode == SessionMode.REMOTE
 
 
