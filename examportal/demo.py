@@ -38,7 +38,7 @@ INSTITUTIONS = [
 ]
 
 # e-mail, first, last, roles as (role, institution short name or None)
-PEOPLE = [
+PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
     ("admin@demo.examportal.pl", "Adam", "Administrator", [(Role.ADMIN, None)]),
     ("staff.vcc@demo.examportal.pl", "Beata", "Nowak", [(Role.STAFF, "VCC")]),
     ("staff.ws@demo.examportal.pl", "Cezary", "Wiśniewski", [(Role.STAFF, "Warto Szkolić")]),
@@ -71,6 +71,8 @@ def load_demo() -> list[str]:
     for path in available_definitions():
         load_file(path)
     qualification = db.session.scalar(select(Qualification).where(Qualification.code == "13881"))
+    if qualification is None:
+        raise LookupError("the demo needs the qualification 13881 in question_bank/qualifications")
 
     institutions: dict[str, Institution] = {}
     for name, short, kind, parent, city in INSTITUTIONS:

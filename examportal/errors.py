@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        message = MESSAGES.get(error.code, lambda: error.description)()
+        message = MESSAGES.get(error.code or 500, lambda: error.description)()
         # A description set deliberately by abort(..., description=...) is more specific;
         # Flask-Limiter's is the untranslated limit ("10 per 1 minute"), not a message.
         if (error.description and error.description != type(error).description

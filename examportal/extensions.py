@@ -1,4 +1,6 @@
 """Flask extensions, created once and bound to the app in :func:`examportal.create_app`."""
+from typing import TYPE_CHECKING, Any
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,7 +11,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-NAMING_CONVENTION = {
+NAMING_CONVENTION: dict[str, Any] = {
     "ix": "ix_%(column_0_label)s",
     # Unique constraints become indexes, which share one namespace with tables in PostgreSQL:
     # prefix every name (explicit or derived) with the table so "name" never collides.
@@ -28,6 +30,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The declarative base every model derives from. Flask-SQLAlchemy builds ``db.Model`` at run time
+# (adding ``query`` and automatic table names); to a type checker it is our typed Base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -63,7 +63,7 @@ def _practical_sheet() -> dict:
 def init_app(app: Flask) -> None:
     sandbox_crm.init_app(
         app,
-        SandboxHost(session=lambda: db.session, actor=_actor, can_access=_can_access,
+        SandboxHost(session=db.session, actor=_actor, can_access=_can_access,
                     layout_template="sandbox_layout.html"),
     )
     # App-wide URL preprocessors run before the sandbox blueprint's own (which checks write access).

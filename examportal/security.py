@@ -9,6 +9,7 @@ from flask import Flask, abort, current_app, url_for
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .extensions import login_manager
 from .models import Role
 
 CSP = (
@@ -56,7 +57,7 @@ def roles_required(*roles: Role):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
+                return login_manager.unauthorized()
             if not any(current_user.has_role(role) for role in roles):
                 abort(403)
             return view(*args, **kwargs)

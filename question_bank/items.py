@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import yaml
 
@@ -209,6 +209,7 @@ def _id_list_key(item: Item) -> tuple[list[str], list[str]]:
         return [], ["key is missing"]
     if isinstance(key, bool) or not isinstance(key, tuple) or not all(isinstance(k, str) for k in key):
         return [], ["key must be a list of option ids"]
+    key = cast("tuple[str, ...]", key)  # narrowed by the check above
     if not key:
         return [], ["key is empty"]
     problems = []
@@ -519,6 +520,7 @@ class Matching(QuestionType):
             isinstance(pair, tuple) and len(pair) == 2 for pair in key
         ):
             return [*problems, "matching key must map each premise id to a response id"]
+        key = cast("MatchingKey", key)  # narrowed by the check above
         keyed_premises = [premise for premise, _ in key]
         for premise in keyed_premises:
             if premise not in premise_ids:
@@ -634,7 +636,7 @@ def _key_to_data(key: Key) -> Any:
     if key is None or isinstance(key, bool):
         return key
     if key and all(isinstance(part, tuple) for part in key):
-        return dict(key)  # type: ignore[misc]
+        return dict(cast("MatchingKey", key))
     return list(key)
 
 

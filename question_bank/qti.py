@@ -349,7 +349,7 @@ def export_package(items: Sequence[Item]) -> bytes:
 def parse_xml(data: bytes, source: str) -> ET.Element:
     """Parse untrusted XML; a DOCTYPE or any entity declaration is refused with a QtiError."""
 
-    def refuse(*_args: Any) -> None:
+    def refuse(*_args: Any) -> Any:
         raise QtiError(f"{source}: DOCTYPE and entity declarations are not allowed")
 
     checker = expat.ParserCreate()

@@ -1,6 +1,7 @@
 """The narrow API examportal (or any host) uses: create, seed, freeze, read the log, check evidence."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ def seed_sections() -> frozenset[str]:
 def create_workspace(
     label: str,
     owner_ref: str,
-    seed: dict[str, list] | None = None,
+    seed: Mapping[str, list[Any]] | None = None,
     purpose: str = "practice",
     scenario_code: str | None = None,
 ) -> Workspace:

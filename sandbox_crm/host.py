@@ -40,7 +40,8 @@ class SandboxHost:
 
 def host() -> SandboxHost:
     """The host adapter of the current application."""
-    return current_app.extensions["sandbox_crm"]
+    adapter: SandboxHost = current_app.extensions["sandbox_crm"]
+    return adapter
 
 
 def session() -> Session:

@@ -46,7 +46,7 @@ def parse_page(value: Any) -> int:
     return number if number > 0 else 1
 
 
-def paginate(stmt: Select, page: int = 1, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
+def paginate(stmt: Select[Any], page: int = 1, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
     """Run ``stmt`` for one page; ``page`` is clamped to the pages that exist."""
     db = session()
     total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

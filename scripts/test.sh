@@ -16,6 +16,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # Lint: import order and the bug-prone rule sets (configuration in pyproject.toml).
 ruff check .
+# Types: examportal, question_bank and sandbox_crm (strict for every module not listed as legacy).
+mypy
 # The item bank must cover every test criterion, with sound keys and no duplicates.
 EXAMPORTAL_CONFIG=test flask bank check
 # One worker per core (pytest-xdist); each worker has its own database. PYTEST_WORKERS=0 runs in-process.

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from ..forms import PortalForm
+from ..forms import PortalForm, select_choices
 from ..validators import is_valid_pesel, pesel_birth_date
 
 DOCUMENT_TYPES = [
@@ -34,14 +34,14 @@ class RegistrationForm(PortalForm):
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
     has_pesel = RadioField(
         _l("Do you have a PESEL number?"),
-        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        choices=select_choices([("yes", _l("Yes")), ("no", _l("No"))]),
         default="yes",
         validators=[DataRequired()],
     )
     # No Optional() on these three: it would stop the chain on an empty value before the
     # validate_* methods below, which require them depending on the has_pesel answer.
     pesel = StringField(_l("PESEL"), validators=[Length(max=11)])
-    id_document_type = SelectField(_l("Identity document"), choices=DOCUMENT_TYPES, default="")
+    id_document_type = SelectField(_l("Identity document"), choices=select_choices(DOCUMENT_TYPES), default="")
     id_document_number = StringField(_l("Document number"), validators=[Length(max=40)])
     birth_date = DateField(_l("Date of birth"), validators=[DataRequired(message=_l("Enter your date of birth (YYYY-MM-DD)."))])
     birth_place = StringField(_l("Place of birth"), validators=[DataRequired(), Length(max=100)])

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..forms import add_error
 from ..security import is_safe_local_path
 from . import services
 from .forms import LoginForm, RegistrationForm, ResendConfirmationForm, ResetPasswordForm, ResetRequestForm
@@ -15,7 +16,7 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only local paths are followed after login (no open redirect)."""
-    if is_safe_local_path(target):
+    if target is not None and is_safe_local_path(target):
         return target
     return url_for("main.dashboard")
 
@@ -27,9 +28,9 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
-            form.password.errors.append(_("Wrong e-mail or password."))
+            add_error(form.password, _("Wrong e-mail or password."))
         elif user.email_confirmed_at is None:
             flash(_("Confirm your e-mail address first: we sent you a link. You can ask for a new one below."), "warning")
             return redirect(url_for("auth.resend_confirmation", email=user.email))
@@ -84,7 +85,7 @@ def confirm_email(token: str):
 def resend_confirmation():
     form = ResendConfirmationForm(email=request.args.get("email"))
     if form.validate_on_submit():
-        user = services.find_by_email(form.email.data)
+        user = services.find_by_email(form.email.data or "")
         if user is not None and user.email_confirmed_at is None:
             services.resend_confirmation(user)
         flash(_("If an unconfirmed account uses this address, we have sent it a new link."), "info")
@@ -97,7 +98,7 @@ def resend_confirmation():
 def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(form.email.data or "")
         flash(_("If an account uses this address, we have sent it a link to set a new password."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/request_reset.html", form=form)
@@ -112,7 +113,7 @@ def reset_password(token: str):
         return redirect(url_for("auth.request_reset"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        services.reset_password(token, form.password.data)
+        services.reset_password(token, form.password.data or "")
         flash(_("Your password has been changed. You can log in now."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)

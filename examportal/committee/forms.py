@@ -9,7 +9,7 @@ from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.validators import Optional as OptionalValue
 
-from ..forms import PortalForm
+from ..forms import PortalForm, select_choices
 
 VERDICTS = {"met": True, "not_met": False, "": None}
 
@@ -24,7 +24,7 @@ class ResultsForm(PortalForm):
 
 
 class DecisionForm(PortalForm):
-    outcome = RadioField(_l("Decision"), choices=[("positive", _l("Positive")), ("negative", _l("Negative"))],
+    outcome = RadioField(_l("Decision"), choices=select_choices([("positive", _l("Positive")), ("negative", _l("Negative"))]),
                          validators=[DataRequired(message=_l("Choose the decision."))])
     justification = TextAreaField(_l("Justification (required for a negative decision: name every unmet criterion)"),
                                   validators=[OptionalValue(), Length(max=10000)])

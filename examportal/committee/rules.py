@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def summarise(structure: Sequence[tuple[int, Sequence[tuple[str, Sequence[str]]]
     return Summary(sets, unmet, missing)
 
 
-def agreement(verdicts: Mapping[str, bool | None]) -> bool | None:
+def agreement(verdicts: Mapping[Any, bool | None]) -> bool | None:
     """The verdict all assessors share, or None when they differ or someone gave none."""
     values = set(verdicts.values())
     if len(values) == 1 and None not in values:

@@ -134,7 +134,7 @@ def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int
         score.interview_notes = entry.interview_notes.strip() or None
     if submit:
         missing = [c.code for c in criteria.values() if not c.interview_follow_up
-                   and (sheet.score_for(c.id) is None or sheet.score_for(c.id).met is None)]
+                   and ((score := sheet.score_for(c.id)) is None or score.met is None)]
         if missing:
             raise CommitteeRuleError(_("Give a verdict on every criterion before submitting. Missing: %(codes)s",
                                        codes=", ".join(missing)))
@@ -191,7 +191,7 @@ def results(enrolment: Enrolment) -> dict[str, CriterionResult]:
     return {r.criterion.code: r for r in rows}
 
 
-def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict[int, tuple[bool, str]]) -> None:
+def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict[int, tuple[bool | None, str]]) -> None:
     """Record the committee's final result on every criterion (after every member submitted)."""
     if not may_record(member, enrolment):
         raise CommitteeRuleError(_("Only the chair of the committee records the results."))
@@ -208,7 +208,7 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
     now = utcnow()
     for criterion_id, (met, note) in verdicts.items():
         row = existing.get(criterion_id) or CriterionResult(enrolment_id=enrolment.id, criterion_id=criterion_id)
-        row.met, row.note = met, (note or "").strip() or None
+        row.met, row.note = bool(met), (note or "").strip() or None  # None refused above
         row.recorded_by_id, row.recorded_at = member.assessor_id, now
         db.session.add(row)
     audit_log.record("committee.results_recorded", enrolment, before=before or None,

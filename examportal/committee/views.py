@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..forms import add_error
 from ..models import Enrolment, Role
 from ..practical import services as practical_services
 from ..security import roles_required
@@ -137,7 +138,7 @@ def decide(enrolment_id: int):
             services.decide(member, enrolment, form.outcome.data == "positive", form.justification.data)
         except services.CommitteeRuleError as error:
             db.session.rollback()
-            form.justification.errors.append(str(error))
+            add_error(form.justification, str(error))
         else:
             flash(_("The decision has been recorded and the candidate notified."), "success")
             return redirect(url_for("committee.consolidation", enrolment_id=enrolment.id))

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..forms import PortalForm
+from ..forms import PortalForm, select_choices
 
 INSTITUTION_ROLE_CHOICES = [
     ("operator", _l("Exam-system operator")),
@@ -19,12 +19,13 @@ class PersonRoleForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
     first_name = StringField(_l("First name (for a new account)"), validators=[Optional(), Length(max=100)])
     last_name = StringField(_l("Last name (for a new account)"), validators=[Optional(), Length(max=100)])
-    role = SelectField(_l("Role"), choices=INSTITUTION_ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=select_choices(INSTITUTION_ROLE_CHOICES), validators=[DataRequired()])
 
 
 class InstitutionForm(PortalForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[DataRequired(), Length(max=60)])
-    kind = SelectField(_l("Kind"), choices=[("certifying", _l("Certifying institution")), ("validating", _l("Validating institution"))])
+    kind = SelectField(_l("Kind"), choices=select_choices([("certifying", _l("Certifying institution")),
+                                                           ("validating", _l("Validating institution"))]))
     parent_id = SelectField(_l("Certifying institution it validates for"), coerce=int, validators=[Optional()])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])

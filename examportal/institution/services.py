@@ -33,7 +33,7 @@ def grant_role(institution: Institution, email: str, role: Role, first_name: str
     user = find_by_email(email)
     created = False
     if user is None:
-        if not (first_name or "").strip() or not (last_name or "").strip():
+        if first_name is None or last_name is None or not first_name.strip() or not last_name.strip():
             raise InstitutionRuleError(_("No account uses this e-mail address: give the person's first and last name to create one."))
         # Nobody knows this password; the person sets their own through the mailed link,
         # which also proves the address, so the account counts as confirmed.

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
+from ..forms import add_error, select_choices
 from ..models import Institution, InstitutionKind, Role, UserRole
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
@@ -42,9 +43,9 @@ def people(institution_id: int):
     form = PersonRoleForm()
     if form.validate_on_submit():
         try:
-            services.grant_role(institution, form.email.data, Role(form.role.data), form.first_name.data, form.last_name.data)
+            services.grant_role(institution, form.email.data or "", Role(form.role.data), form.first_name.data, form.last_name.data)
         except services.InstitutionRuleError as error:
-            form.email.errors.append(str(error))
+            add_error(form.email, str(error))
         else:
             flash(_("The role has been granted."), "success")
             return redirect(url_for("institution.people", institution_id=institution.id))
@@ -72,12 +73,12 @@ def revoke(institution_id: int, assignment_id: int):
 def admin_institutions():
     form = InstitutionForm()
     certifying = db.session.scalars(select(Institution).where(Institution.kind == InstitutionKind.CERTIFYING).order_by(Institution.name)).all()
-    form.parent_id.choices = [(0, "—")] + [(i.id, i.name) for i in certifying]
+    form.parent_id.choices = select_choices([(0, "—"), *((i.id, i.name) for i in certifying)])
     if form.validate_on_submit():
         try:
             services.create_institution(form.data)
         except services.InstitutionRuleError as error:
-            form.parent_id.errors.append(str(error))
+            add_error(form.parent_id, str(error))
         else:
             flash(_("The institution has been registered."), "success")
             return redirect(url_for("institution.admin_institutions"))

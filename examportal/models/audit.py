@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One state change or decision. ``hash`` chains it to the previous entry by ``seq``."""
 
     __tablename__ = "audit_entry"
@@ -30,7 +30,7 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """A single row locked while appending, so concurrent writers cannot fork the chain."""
 
     __tablename__ = "audit_head"

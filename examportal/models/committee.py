@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime
 from .people import User
 from .qualification import Criterion
 from .sessions import CommitteeMember, Enrolment
 
 
-class Scoresheet(Timestamped, db.Model):
+class Scoresheet(Timestamped, Model):
     """One assessor's independent scoring of one candidate; read-only once submitted."""
 
     __tablename__ = "scoresheet"
@@ -36,7 +36,7 @@ class Scoresheet(Timestamped, db.Model):
         return next((s for s in self.scores if s.criterion_id == criterion_id), None)
 
 
-class CriterionScore(db.Model):
+class CriterionScore(Model):
     """An assessor's verdict on one criterion: met / not met (None: not examined), with a comment."""
 
     __tablename__ = "criterion_score"
@@ -53,7 +53,7 @@ class CriterionScore(db.Model):
     criterion: Mapped[Criterion] = relationship()
 
 
-class CriterionResult(db.Model):
+class CriterionResult(Model):
     """The committee's final result on one criterion for one candidate."""
 
     __tablename__ = "criterion_result"
@@ -70,7 +70,7 @@ class CriterionResult(db.Model):
     criterion: Mapped[Criterion] = relationship()
 
 
-class ValidationDecision(Timestamped, db.Model):
+class ValidationDecision(Timestamped, Model):
     """The committee's decision ending validation; a negative one always carries its justification."""
 
     __tablename__ = "validation_decision"

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime
 
 
-class OutboxMail(Timestamped, db.Model):
+class OutboxMail(Timestamped, Model):
     __tablename__ = "outbox_mail"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

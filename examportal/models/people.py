@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime
+
+if TYPE_CHECKING:
+    from .qualification import Qualification
 
 
 class Role(str, enum.Enum):
@@ -30,7 +34,7 @@ class InstitutionKind(str, enum.Enum):
     VALIDATING = "validating"
 
 
-class Institution(Timestamped, db.Model):
+class Institution(Timestamped, Model):
     """A certifying institution (IC) or a validating institution linked to one."""
 
     __tablename__ = "institution"
@@ -54,17 +58,20 @@ class Institution(Timestamped, db.Model):
 
     parent: Mapped[Institution | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Institution]] = relationship(back_populates="parent")
+    #: The qualifications a certifying institution is authorised for.
+    qualifications: Mapped[list[Qualification]] = relationship(
+        secondary="institution_qualification", back_populates="institutions")
 
     @property
     def certifying(self) -> Institution:
         """The certifying institution this one acts for (itself if it is one)."""
-        return self.parent if self.parent_id else self
+        return self.parent if self.parent is not None else self
 
     def __str__(self) -> str:
         return self.short_name
 
 
-class User(UserMixin, Timestamped, db.Model):
+class User(UserMixin, Timestamped, Model):
     """A person: candidate, operator, assessor, staff … (one person may hold several roles)."""
 
     __tablename__ = "user_account"
@@ -118,7 +125,7 @@ class User(UserMixin, Timestamped, db.Model):
         return self.full_name
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     """A role a person holds, at an institution for the institution-bound roles."""
 
     __tablename__ = "user_role"
@@ -135,7 +142,7 @@ class UserRole(db.Model):
     institution: Mapped[Institution | None] = relationship()
 
 
-class TrainingRecord(Timestamped, db.Model):
+class TrainingRecord(Timestamped, Model):
     """A trainer prepared a candidate for the qualification: they may never assess that candidate."""
 
     __tablename__ = "training_record"

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime
 from .people import User
 from .qualification import Qualification
@@ -28,7 +28,7 @@ class PracticalStatus(str, enum.Enum):
     TIMED_OUT = "timed_out"  # the deadline ended it
 
 
-class PracticalAttempt(Timestamped, db.Model):
+class PracticalAttempt(Timestamped, Model):
     """A candidate's practical exam: the scenario, its workspace and the server-side clock."""
 
     __tablename__ = "practical_attempt"
@@ -62,7 +62,7 @@ class PracticalAttempt(Timestamped, db.Model):
         return self.status == PracticalStatus.IN_PROGRESS
 
 
-class PracticeWorkspace(Timestamped, db.Model):
+class PracticeWorkspace(Timestamped, Model):
     """A free practice workspace a candidate opened from a scenario (not assessed)."""
 
     __tablename__ = "practice_workspace"

@@ -1,11 +1,16 @@
 """The qualification as data: loaded from question_bank/qualifications/<code>.yaml."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .base import Timestamped, UTCDateTime
+
+if TYPE_CHECKING:
+    from .people import Institution
 
 institution_qualification = Table(
     "institution_qualification",
@@ -15,7 +20,7 @@ institution_qualification = Table(
 )
 
 
-class Qualification(Timestamped, db.Model):
+class Qualification(Timestamped, Model):
     __tablename__ = "qualification"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -34,7 +39,7 @@ class Qualification(Timestamped, db.Model):
     outcome_sets: Mapped[list[OutcomeSet]] = relationship(
         back_populates="qualification", order_by="OutcomeSet.number", cascade="all, delete-orphan"
     )
-    institutions = relationship("Institution", secondary=institution_qualification, backref="qualifications")
+    institutions: Mapped[list[Institution]] = relationship(secondary=institution_qualification, back_populates="qualifications")
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_pl
@@ -49,7 +54,7 @@ class Qualification(Timestamped, db.Model):
         return node
 
 
-class OutcomeSet(db.Model):
+class OutcomeSet(Model):
     __tablename__ = "outcome_set"
     __table_args__ = (UniqueConstraint("qualification_id", "number", name="qualification_set_number"),)
 
@@ -67,7 +72,7 @@ class OutcomeSet(db.Model):
     )
 
 
-class LearningOutcome(db.Model):
+class LearningOutcome(Model):
     __tablename__ = "learning_outcome"
     __table_args__ = (UniqueConstraint("outcome_set_id", "code", name="set_outcome_code"),)
 
@@ -85,7 +90,7 @@ class LearningOutcome(db.Model):
     )
 
 
-class Criterion(db.Model):
+class Criterion(Model):
     """A verification criterion, e.g. ``1.2.d``, with its official Polish wording."""
 
     __tablename__ = "criterion"

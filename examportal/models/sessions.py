@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime
 from .people import Institution, User
 from .qualification import Qualification
@@ -29,7 +29,7 @@ class SessionStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-class ValidationSession(Timestamped, db.Model):
+class ValidationSession(Timestamped, Model):
     __tablename__ = "validation_session"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,7 +55,7 @@ class ValidationSession(Timestamped, db.Model):
     )
 
 
-class CommitteeMember(Timestamped, db.Model):
+class CommitteeMember(Timestamped, Model):
     """An assessor on a session's committee, and their declaration of impartiality."""
 
     __tablename__ = "committee_member"
@@ -83,7 +83,7 @@ class EnrolmentStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
-class Enrolment(Timestamped, db.Model):
+class Enrolment(Timestamped, Model):
     __tablename__ = "enrolment"
     __table_args__ = (UniqueConstraint("session_id", "candidate_id", name="session_candidate"),)
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import Timestamped, UTCDateTime, utcnow
 from .people import User
 from .sessions import Enrolment, ValidationSession
@@ -39,7 +39,7 @@ class AttemptStatus(str, enum.Enum):
     SUBMITTED = "submitted"
 
 
-class TheoryAttempt(Timestamped, db.Model):
+class TheoryAttempt(Timestamped, Model):
     """One candidate's theory test in one session; all clock arithmetic is server-side.
 
     The time left is ``deadline_at + extra_seconds + paused_seconds_total - now`` (and, while
@@ -94,7 +94,7 @@ class TheoryAttempt(Timestamped, db.Model):
     )
 
 
-class AttemptItem(db.Model):
+class AttemptItem(Model):
     """One drawn item as the candidate saw it (snapshot incl. shuffled order) and its current answer."""
 
     __tablename__ = "attempt_item"
@@ -127,7 +127,7 @@ class AttemptItem(db.Model):
         return self.response not in (None, [], {}, "")
 
 
-class AttemptAnswer(db.Model):
+class AttemptAnswer(Model):
     """Every autosave as received (the history); unique per (attempt, seq) so a replay is a no-op."""
 
     __tablename__ = "attempt_answer"
@@ -158,7 +158,7 @@ class OperatorActionKind(str, enum.Enum):
     INCIDENT = "incident"
 
 
-class OperatorAction(db.Model):
+class OperatorAction(Model):
     """What the exam-system operator did, to whom (one attempt, or the whole session) and why."""
 
     __tablename__ = "operator_action"

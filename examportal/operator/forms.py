@@ -5,18 +5,18 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import PortalForm
+from ..forms import PortalForm, select_choices
 
 
 class ActionForm(PortalForm):
     target = SelectField(_l("For whom"), coerce=int, default=0)
-    kind = RadioField(_l("Action"), default="incident", choices=[
+    kind = RadioField(_l("Action"), default="incident", choices=select_choices([
         ("unlock", _l("Unlock the test")),
         ("extra_time", _l("Add time")),
         ("pause", _l("Pause (the clock stops)")),
         ("resume", _l("Resume")),
         ("incident", _l("Record an incident")),
-    ], validators=[DataRequired(message=_l("Choose an action."))])
+    ]), validators=[DataRequired(message=_l("Choose an action."))])
     minutes = IntegerField(_l("Extra minutes"), validators=[
         Optional(), NumberRange(min=1, max=240, message=_l("Enter a whole number of minutes from 1 to 240."))])
     reason = TextAreaField(_l("Reason (goes into the session record)"), validators=[

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..forms import add_error, select_choices
 from ..models import OperatorActionKind, Role, TheoryAttempt, ValidationSession
 from ..security import roles_required
 from ..theory import services
@@ -24,7 +25,7 @@ def _operated_session(session_id: int) -> ValidationSession:
 
 def _action_form(session: ValidationSession, rows: list[dict], form: ActionForm | None = None) -> ActionForm:
     form = form or ActionForm()
-    form.target.choices = [(0, _("All candidates"))] + [(r["attempt_id"], r["candidate"]) for r in rows]
+    form.target.choices = select_choices([(0, _("All candidates")), *((r["attempt_id"], r["candidate"]) for r in rows)])
     return form
 
 
@@ -59,11 +60,11 @@ def act(session_id: int):
             if attempt is None or attempt.session_id != session.id:
                 abort(404)
         try:
-            services.operator_action(session, current_user, OperatorActionKind(form.kind.data), form.reason.data,
+            services.operator_action(session, current_user, OperatorActionKind(form.kind.data), form.reason.data or "",
                                      attempt=attempt, minutes=form.minutes.data)
         except services.TheoryError as error:
             db.session.rollback()
-            form.reason.errors.append(str(error))
+            add_error(form.reason, str(error))
         else:
             flash(_("The action has been recorded."), "success")
             return redirect(url_for("operator.console", session_id=session.id))

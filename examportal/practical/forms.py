@@ -30,5 +30,5 @@ class PracticeForm(PortalForm):
                            validators=[DataRequired(message=_l("Choose a scenario."))])
 
     def validate_scenario(self, field) -> None:
-        if field.data not in {code for code, _label in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose one of the listed practice scenarios."))

@@ -191,7 +191,10 @@ def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt
     except IntegrityError:
         # Two starts at once (a double click): the other one won; use its attempt.
         db.session.rollback()
-        return attempt_for(enrolment)
+        winner = attempt_for(enrolment)
+        if winner is None:
+            raise
+        return winner
     _audit("practical.started", attempt, None)
     db.session.commit()
     return attempt
@@ -208,8 +211,8 @@ def _end(attempt: PracticalAttempt, now: datetime, by_deadline: bool) -> None:
 
 def _locked(attempt: PracticalAttempt) -> PracticalAttempt:
     """Re-read the attempt FOR UPDATE so a finish and an expiry run one after the other."""
-    return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.id == attempt.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    return db.session.scalars(select(PracticalAttempt).where(PracticalAttempt.id == attempt.id).with_for_update()
+                              .execution_options(populate_existing=True)).one()
 
 
 def finish(attempt: PracticalAttempt, now: datetime | None = None) -> PracticalAttempt:
@@ -316,7 +319,7 @@ def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None 
     is_candidate = attempt is not None and user is not None and user.id == attempt.candidate_id
     return Sheet(scenario=scenario, attempt=attempt,
                  seconds_left=seconds_left(attempt, now) if attempt is not None else 0,
-                 may_finish=bool(is_candidate and attempt.is_running))
+                 may_finish=bool(is_candidate and attempt is not None and attempt.is_running))
 
 
 # --------------------------------------------------------------------------- access and the committee

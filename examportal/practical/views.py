@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..forms import select_choices
 from ..models import Enrolment, Role, utcnow
 from ..security import roles_required
 from . import services
@@ -24,7 +25,7 @@ def _own_enrolment(enrolment_id: int) -> Enrolment:
 
 def _practice_form(scenarios) -> PracticeForm:
     form = PracticeForm()
-    form.scenario.choices = [(s.code, s.title.for_locale(str(get_locale()))) for s in scenarios]
+    form.scenario.choices = select_choices((s.code, s.title.for_locale(str(get_locale()))) for s in scenarios)
     return form
 
 

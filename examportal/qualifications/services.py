@@ -36,20 +36,23 @@ def upsert_definition(definition: QualificationDefinition) -> tuple[Qualificatio
 
     sets = {s.number: s for s in qualification.outcome_sets}
     for set_def in definition.outcome_sets:
-        outcome_set = sets.get(set_def.number) or OutcomeSet(number=set_def.number)
-        if outcome_set.id is None:
+        outcome_set = sets.get(set_def.number)
+        if outcome_set is None:
+            outcome_set = OutcomeSet(number=set_def.number)
             qualification.outcome_sets.append(outcome_set)
         outcome_set.name_pl, outcome_set.name_en = set_def.name.pl, set_def.name.en
         outcomes = {o.code: o for o in outcome_set.outcomes}
         for outcome_def in set_def.outcomes:
-            outcome = outcomes.get(outcome_def.code) or LearningOutcome(code=outcome_def.code)
-            if outcome.id is None:
+            outcome = outcomes.get(outcome_def.code)
+            if outcome is None:
+                outcome = LearningOutcome(code=outcome_def.code)
                 outcome_set.outcomes.append(outcome)
             outcome.name_pl, outcome.name_en = outcome_def.name.pl, outcome_def.name.en
             criteria = {c.code: c for c in outcome.criteria}
             for criterion_def in outcome_def.criteria:
-                criterion = criteria.get(criterion_def.code) or Criterion(code=criterion_def.code)
-                if criterion.id is None:
+                criterion = criteria.get(criterion_def.code)
+                if criterion is None:
+                    criterion = Criterion(code=criterion_def.code)
                     outcome.criteria.append(criterion)
                 criterion.text_pl, criterion.text_en = criterion_def.text.pl, criterion_def.text.en
                 criterion.method = criterion_def.method

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from ..forms import PortalForm
+from ..forms import PortalForm, select_choices
 
 # Outside this range a date is a typo (and year 1 would not even convert to UTC).
 EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2100, 12, 31, 23, 59)
@@ -21,7 +21,7 @@ class SessionForm(PortalForm):
         _l("Date and time"), format="%Y-%m-%dT%H:%M",
         validators=[DataRequired(message=_l("Enter the date and time as YYYY-MM-DD HH:MM."))],
     )
-    mode = SelectField(_l("Form"), choices=[("onsite", _l("On site")), ("remote", _l("Remote"))])
+    mode = SelectField(_l("Form"), choices=select_choices([("onsite", _l("On site")), ("remote", _l("Remote"))]))
     place = StringField(_l("Place (address or video-call room)"), validators=[DataRequired(), Length(max=300)])
     capacity = IntegerField(
         _l("Places"), default=20,

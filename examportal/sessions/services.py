@@ -1,8 +1,9 @@
 """Rules for validation sessions: who may run them, who may sit on a committee, who may be enrolled."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -111,9 +112,9 @@ def update_session(session: ValidationSession, data: dict) -> ValidationSession:
     return session
 
 
-def assign_operator(session: ValidationSession, operator: User) -> None:
+def assign_operator(session: ValidationSession, operator: User | None) -> None:
     """Make ``operator`` the exam-system operator of the session."""
-    if operator not in institution_people(session.institution, Role.OPERATOR):
+    if operator is None or operator not in institution_people(session.institution, Role.OPERATOR):
         raise SessionRuleError(_("This person is not an exam-system operator of the institution."))
     before = {"operator_id": session.operator_id}
     session.operator_id = operator.id
@@ -126,9 +127,9 @@ def active_enrolments(session: ValidationSession) -> list[Enrolment]:
     return [e for e in session.enrolments if e.status == EnrolmentStatus.ENROLLED]
 
 
-def add_assessor(session: ValidationSession, assessor: User, is_chair: bool = False) -> CommitteeMember:
+def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bool = False) -> CommitteeMember:
     """Put an assessor on the committee, refusing anyone who trained an enrolled candidate."""
-    if assessor not in institution_people(session.institution, Role.ASSESSOR):
+    if assessor is None or assessor not in institution_people(session.institution, Role.ASSESSOR):
         raise SessionRuleError(_("This person is not an assessor of the institution."))
     if any(m.assessor_id == assessor.id for m in session.committee):
         raise SessionRuleError(_("This assessor is already on the committee."))
@@ -179,7 +180,8 @@ def enrol_candidate(session: ValidationSession, candidate: User | None) -> Enrol
             _("%(candidate)s cannot be enrolled here: committee member(s) %(names)s trained them. Change the committee or choose another session.",
               candidate=candidate.full_name, names=names)
         )
-    before, after = None, {"session_id": session.id, "candidate_id": candidate.id}
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] = {"session_id": session.id, "candidate_id": candidate.id}
     if existing is not None:
         # Enrolled again after a withdrawal: the same row changes status.
         before, after["status"] = {"status": existing.status.value}, EnrolmentStatus.ENROLLED.value
@@ -226,7 +228,7 @@ def committee_ready(session: ValidationSession) -> bool:
     return len(session.committee) >= minimum and all(m.has_declared for m in session.committee)
 
 
-def possible_trainers(institutions: list[Institution]) -> list[User]:
+def possible_trainers(institutions: Sequence[Institution]) -> list[User]:
     """Everyone working for the institutions (assessors, operators, staff) who could have trained a
     candidate, by name."""
     people = {u.id: u for i in institutions for role in (Role.ASSESSOR, Role.OPERATOR, Role.STAFF)
@@ -234,7 +236,7 @@ def possible_trainers(institutions: list[Institution]) -> list[User]:
     return sorted(people.values(), key=lambda u: (u.last_name, u.first_name))
 
 
-def trainer_institution(trainer: User, institutions: list[Institution]) -> Institution:
+def trainer_institution(trainer: User, institutions: Sequence[Institution]) -> Institution:
     """Of the staff member's institutions, the one the trainer works for (the record belongs there).
 
     A trainer with a role at a validating institution is recorded there; one known only through

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..auth.services import find_by_email
 from ..extensions import db
+from ..forms import add_error, select_choices
 from ..models import CommitteeMember, Enrolment, Institution, Qualification, Role, TrainingRecord, User, ValidationSession
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
@@ -26,21 +27,22 @@ def _session_form(form: SessionForm) -> SessionForm:
     institutions = db.session.scalars(
         select(Institution).where(Institution.id.in_(staff_institution_ids())).order_by(Institution.name)
     ).all()
-    form.institution_id.choices = [(i.id, i.name) for i in institutions]
-    form.qualification_id.choices = [
+    form.institution_id.choices = select_choices((i.id, i.name) for i in institutions)
+    form.qualification_id.choices = select_choices(
         (q.id, f"{q.code} — {q.name_pl}") for q in db.session.scalars(select(Qualification).order_by(Qualification.code))
-    ]
+    )
     return form
 
 
 def _people_forms(session: ValidationSession, operator_form=None, assessor_form=None, enrol_form=None):
     operator_form = operator_form or OperatorForm(operator_id=session.operator_id)
-    operator_form.operator_id.choices = [(u.id, u.full_name) for u in services.institution_people(session.institution, Role.OPERATOR)]
+    operator_form.operator_id.choices = select_choices(
+        (u.id, u.full_name) for u in services.institution_people(session.institution, Role.OPERATOR))
     assessor_form = assessor_form or AssessorForm()
     on_committee = {m.assessor_id for m in session.committee}
-    assessor_form.assessor_id.choices = [
+    assessor_form.assessor_id.choices = select_choices(
         (u.id, u.full_name) for u in services.institution_people(session.institution, Role.ASSESSOR) if u.id not in on_committee
-    ]
+    )
     return operator_form, assessor_form, enrol_form or EnrolForm()
 
 
@@ -67,7 +69,7 @@ def create():
         try:
             session = services.create_session(current_user, form.data)
         except services.SessionRuleError as error:
-            form.qualification_id.errors.append(str(error))
+            add_error(form.qualification_id, str(error))
         else:
             flash(_("The session has been scheduled."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -95,7 +97,7 @@ def edit(session_id: int):
             services.update_session(session, form.data)
         except services.SessionRuleError as error:
             db.session.rollback()
-            form.capacity.errors.append(str(error))
+            add_error(form.capacity, str(error))
         else:
             flash(_("The session has been updated."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -111,7 +113,7 @@ def set_operator(session_id: int):
         try:
             services.assign_operator(session, db.session.get(User, form.operator_id.data))
         except services.SessionRuleError as error:
-            form.operator_id.errors.append(str(error))
+            add_error(form.operator_id, str(error))
         else:
             flash(_("The operator has been assigned."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -127,7 +129,7 @@ def add_assessor(session_id: int):
         try:
             services.add_assessor(session, db.session.get(User, form.assessor_id.data), form.is_chair.data)
         except services.SessionRuleError as error:
-            form.assessor_id.errors.append(str(error))
+            add_error(form.assessor_id, str(error))
         else:
             flash(_("The assessor has been added to the committee."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -157,9 +159,9 @@ def enrol(session_id: int):
     form = EnrolForm()
     if form.validate_on_submit():
         try:
-            services.enrol_candidate(session, find_by_email(form.email.data))
+            services.enrol_candidate(session, find_by_email(form.email.data or ""))
         except services.SessionRuleError as error:
-            form.email.errors.append(str(error))
+            add_error(form.email, str(error))
         else:
             flash(_("The candidate has been enrolled."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -189,14 +191,14 @@ def training():
     institutions = db.session.scalars(select(Institution).where(Institution.id.in_(institution_ids))).all()
     trainers = {u.id: u for u in services.possible_trainers(institutions)}
     form = TrainingForm()
-    form.trainer_id.choices = [(u.id, u.full_name) for u in trainers.values()]
+    form.trainer_id.choices = select_choices((u.id, u.full_name) for u in trainers.values())
     if form.validate_on_submit():
         try:
             trainer = trainers[form.trainer_id.data]
             services.record_training(current_user, services.trainer_institution(trainer, institutions), trainer,
-                                     find_by_email(form.candidate_email.data), form.course.data)
+                                     find_by_email(form.candidate_email.data or ""), form.course.data)
         except services.SessionRuleError as error:
-            form.candidate_email.errors.append(str(error))
+            add_error(form.candidate_email, str(error))
         else:
             flash(_("The training has been recorded."), "success")
             return redirect(url_for("sessions.training"))
@@ -224,7 +226,7 @@ def committee_view(session_id: int):
         try:
             services.declare_impartiality(member, str(form.confirm.label.text), form.remarks.data)
         except services.SessionRuleError as error:
-            form.confirm.errors.append(str(error))
+            add_error(form.confirm, str(error))
         else:
             flash(_("Your declaration of impartiality has been recorded."), "success")
             return redirect(url_for("sessions.committee_view", session_id=session.id))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -184,7 +184,7 @@ def _ordering(form, presented: Mapping[str, Any]) -> Any:
         return None
     if len(positions) != len(options) or len(set(positions.values())) != len(options):
         raise bank.ResponseError(_("Give every option a different position from 1 to %(n)d.", n=len(options)))
-    return sorted(positions, key=positions.get)
+    return sorted(positions, key=lambda option: positions[option])
 
 
 def _matching(form, presented: Mapping[str, Any]) -> Any:
@@ -205,7 +205,7 @@ FORM_READERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
 
 def read_form_answer(form, presented: Mapping[str, Any]) -> Any:
     """The raw answer in ``form`` for an item shown as ``presented``; None when nothing was chosen."""
-    reader = FORM_READERS.get(presented.get("type"))
+    reader = FORM_READERS.get(str(presented.get("type")))
     if reader is None:
         raise bank.ResponseError(_("This question type cannot be answered here."))
     return reader(form, presented)
@@ -389,10 +389,10 @@ def touch(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
 
 def _locked(attempt: TheoryAttempt) -> TheoryAttempt:
     """Re-read the attempt FOR UPDATE so two saves of one attempt run one after the other."""
-    return db.session.scalar(
+    return db.session.scalars(
         select(TheoryAttempt).where(TheoryAttempt.id == attempt.id).with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).one()
 
 
 def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, applied: bool = True) -> dict[str, Any]:
@@ -471,7 +471,7 @@ def next_seq(attempt: TheoryAttempt) -> int:
 
 def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
-    if by_deadline:
+    if by_deadline and attempt.deadline_at is not None:
         # The attempt ends at its deadline, not at the moment someone noticed.
         end = attempt.deadline_at + timedelta(seconds=attempt.extra_seconds + attempt.paused_seconds_total)
         attempt.submitted_at = min(now, end)
@@ -558,14 +558,14 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
         elif kind == OperatorActionKind.EXTRA_TIME:
             if target.status == AttemptStatus.SUBMITTED:
                 continue
-            target.extra_seconds += minutes * 60
+            target.extra_seconds += (minutes or 0) * 60  # minutes checked above for extra time
         elif kind == OperatorActionKind.PAUSE:
             if target.status != AttemptStatus.IN_PROGRESS or time_left(target, now) <= 0:
                 continue
             target.status = AttemptStatus.PAUSED
             target.paused_at = now
         elif kind == OperatorActionKind.RESUME:
-            if target.status != AttemptStatus.PAUSED:
+            if target.status != AttemptStatus.PAUSED or target.paused_at is None:
                 continue
             target.paused_seconds_total += (now - target.paused_at).total_seconds()
             target.paused_at = None
@@ -663,7 +663,9 @@ def item_statistics(institution_ids: set[int], session_id: int | None = None) ->
     if session_id is not None:
         query = query.where(TheoryAttempt.session_id == session_id)
     rows = []
-    for attempt_id, item_id, points, response, snapshot in db.session.execute(query):
+    # mypy 1.x cannot unpack SQLAlchemy 2.1's variadic Row: name the column types here.
+    result = cast("Iterable[tuple[int, str, float | None, Any, dict[str, Any] | None]]", db.session.execute(query))
+    for attempt_id, item_id, points, response, snapshot in result:
         item = (snapshot or {}).get("item", {})
         options = tuple(o["id"] for o in item.get("options", ()) if isinstance(o, dict) and "id" in o)
         if item.get("type") == "true_false":

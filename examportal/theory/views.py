@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..forms import add_error
 from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
@@ -197,7 +198,7 @@ def session_results(session_id: int):
         try:
             count = services.release_results(session, current_user)
         except services.TheoryError as error:
-            form.confirm.errors.append(str(error))
+            add_error(form.confirm, str(error))
         else:
             flash(_("Released the results of %(n)d candidate(s).", n=count), "success")
             return redirect(url_for("theory.session_results", session_id=session.id))

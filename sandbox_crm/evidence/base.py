@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from ..models import Workspace
 
@@ -23,7 +24,7 @@ class EvidenceRow:
     object_id: int | None = None
     statement_id: int | None = None
     endpoint: str | None = None  # sandbox endpoint showing the record, e.g. "sandbox.company_detail"
-    endpoint_args: dict = field(default_factory=dict)
+    endpoint_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ CheckFunction = Callable[[Workspace], CheckResult]
 CHECKS: dict[str, CheckFunction] = {}
 
 
-def check(criterion: str):
+def check(criterion: str) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``func`` as the evidence check of ``criterion``."""
 
     def decorate(func: CheckFunction) -> CheckFunction:

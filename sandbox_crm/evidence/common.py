@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
 from ..host import session
-from ..models import ActionStatement, Workspace
+from ..models import ActionStatement, Workspace, WorkspaceScoped
 from ..scoping import scoped
 from ..services.sales_util import local_today
 from .base import CheckResult, EvidenceRow, Verdict
@@ -21,7 +21,8 @@ from .base import CheckResult, EvidenceRow, Verdict
 SYSTEM_ACTOR = "system"
 # Evidence rows of one kind shown per check: enough to find the work, not a dump of the log.
 MAX_ROWS = 10
-EMPTY_VALUES = (None, "", [], {})
+_Row = TypeVar("_Row", bound=WorkspaceScoped)
+EMPTY_VALUES: tuple[object, ...] = (None, "", [], {})
 
 # Where each kind of record is shown: (endpoint, URL argument naming the record).
 RECORD_ENDPOINTS: dict[str, tuple[str, str]] = {
@@ -89,7 +90,7 @@ def ids_of(statements: Iterable[ActionStatement]) -> list[int]:
     return list(seen)
 
 
-def existing(workspace: Workspace, model: type, ids: Iterable[int]) -> list[Any]:
+def existing(workspace: Workspace, model: type[_Row], ids: Iterable[int]) -> list[_Row]:
     """The rows of ``model`` in ``workspace`` among ``ids`` (one query), ordered by id."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -124,11 +125,12 @@ def statement_row(workspace: Workspace, statement: ActionStatement, label: str |
     object_id = object_id_of(statement)
     text = label or f"{statement.verb} {statement.object_type}" + (
         f": {statement.object_name}" if statement.object_name else "")
+    args: dict[str, Any]
     if page is not None:
         endpoint, args = page[0], {"ws_id": workspace.id, **page[1]}
     elif object_id is not None and statement.object_type in RECORD_ENDPOINTS:
         endpoint, arg = RECORD_ENDPOINTS[statement.object_type]
-        args: dict[str, Any] = {"ws_id": workspace.id, arg: object_id}
+        args = {"ws_id": workspace.id, arg: object_id}
     else:
         endpoint = "sandbox.action_log"
         args = {"ws_id": workspace.id, "verb": statement.verb, "object_type": statement.object_type}

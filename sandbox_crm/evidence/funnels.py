@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..models import ActionStatement, Workspace
 from ..models.sales import Pipeline, PipelineStage, StageTask, Task
 from ..services.pipelines import GOAL_FIELDS, pipeline_schedule
-from ..services.smart import ELEMENT_LABELS, check_goal_of
+from ..services.smart import ELEMENT_LABELS, SmartReport, check_goal_of
 from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
@@ -61,10 +61,12 @@ def smart_goal_set(workspace: Workspace) -> CheckResult:
         if object_id is not None:
             last[(statement.object_type, object_id)] = statement
     goals: list[tuple[Goal, ActionStatement]] = []
-    for model, object_type in ((Pipeline, "pipeline"), (PipelineStage, "pipeline_stage")):
-        for row in existing(workspace, model, [i for (t, i) in last if t == object_type]):
-            goals.append((row, last[(object_type, row.id)]))
-    complete, partial = [], []
+    goal_models: tuple[tuple[type[Goal], str], ...] = ((Pipeline, "pipeline"), (PipelineStage, "pipeline_stage"))
+    for model, object_type in goal_models:
+        for record in existing(workspace, model, [i for (t, i) in last if t == object_type]):
+            goals.append((record, last[(object_type, record.id)]))
+    complete: list[tuple[Goal, ActionStatement, SmartReport]] = []
+    partial: list[tuple[Goal, ActionStatement, SmartReport]] = []
     for goal, statement in goals:
         report = check_goal_of(goal, statement_day(statement))
         (complete if report.ok else partial).append((goal, statement, report))
@@ -115,7 +117,8 @@ def stages_defined(workspace: Workspace) -> CheckResult:
     by_pipeline: dict[int, list[PipelineStage]] = defaultdict(list)
     for stage in stages:
         by_pipeline[stage.pipeline_id].append(stage)
-    good, other = [], []
+    good: list[Pipeline] = []
+    other: list[Pipeline] = []
     for _pipeline_id, touched in by_pipeline.items():
         pipeline = touched[0].pipeline
         ordered = list(pipeline.stages)
@@ -211,6 +214,8 @@ def task_schedule_set(workspace: Workspace) -> CheckResult:
         mine = [(s, t) for s, t in schedule.tasks if t.template.id in by_pipeline[pipeline.id]]
         if best is None or len({t.day for _s, t in mine}) > len({t.day for _s, t in best[1]}):
             best = (pipeline, mine)
+    if best is None:  # cannot happen: the templates' pipelines are the workspace's
+        return result("2.1.e", Verdict.NOT_MET, "The candidate scheduled no stage tasks.")
     pipeline, mine = best
     rows = [record_row(workspace, f"Pipeline schedule: {pipeline.name}", "pipeline", pipeline.id,
                        "sandbox.pipeline_schedule", pipeline_id=pipeline.id)]

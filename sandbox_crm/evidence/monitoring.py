@@ -73,17 +73,19 @@ def task_priorities_set(workspace: Workspace) -> CheckResult:
     """
     statements = candidate_statements(workspace, ["create", "update", "complete"], ["task", "stage_task"])
     prioritised = []
+    levels_set = set()
     for statement in statements:
         change = pair(changes_of(statement), "priority")
         if change is not None and change[1] not in (None, "normal"):
             prioritised.append(statement)
+            levels_set.add(change[1])
     tasks = existing(workspace, Task, ids_of(s for s in prioritised if s.object_type == "task"))
     templates = existing(workspace, StageTask, ids_of(s for s in prioritised if s.object_type == "stage_task"))
     rows = [_task_row(workspace, t, f"priority {t.priority}") for t in tasks] + [
         record_row(workspace, f"Stage task: {t.title} (priority {t.priority})", "stage_task", t.id,
                    "sandbox.stage_task_edit", template_id=t.id) for t in templates]
     if prioritised:
-        levels = sorted({pair(changes_of(s), "priority")[1] for s in prioritised})
+        levels = sorted(levels_set)
         return result("2.3.b", Verdict.MET,
                       f"The candidate set task priorities ({', '.join(levels)}) {len(prioritised)} time(s).",
                       rows, statement_rows(workspace, prioritised))

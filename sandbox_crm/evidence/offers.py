@@ -53,7 +53,8 @@ def merge_tags_used(workspace: Workspace) -> CheckResult:
     merge tags, or there are none: not met.
     """
     templates, statements = _candidate_templates(workspace)
-    rendering, broken = [], []
+    rendering: list[tuple[OfferTemplate, list[str]]] = []
+    broken: list[tuple[OfferTemplate, list[str]]] = []
     for template in templates:
         tags = used_tags(template.body)
         if tags:
@@ -118,14 +119,13 @@ def offer_sent_and_recorded(workspace: Workspace) -> CheckResult:
         return result("2.2.d", Verdict.NOT_MET, "The candidate sent no offer.")
     db = session()
     offer_ids = ids_of(statements)
-    messages = {m.id: m for m in existing(
-        workspace, OutboxMessage,
-        [s.result.get("outbox_message_id") for s in statements
-         if s.result and isinstance(s.result.get("outbox_message_id"), int)])}
+    message_ids: list[int] = [s.result["outbox_message_id"] for s in statements
+                              if s.result and isinstance(s.result.get("outbox_message_id"), int)]
+    messages = {m.id: m for m in existing(workspace, OutboxMessage, message_ids)}
     events = list(db.scalars(select(CustomerEvent).where(
         CustomerEvent.workspace_id == workspace.id, CustomerEvent.kind == "offer_sent",
         CustomerEvent.object_type == "offer", CustomerEvent.object_id.in_([str(i) for i in offer_ids]))))
-    event_offers = {int(e.object_id) for e in events}
+    event_offers = {int(e.object_id) for e in events if e.object_id is not None}  # (none is: see the query)
     complete = [s for s in statements
                 if object_id_of(s) in event_offers
                 and (s.result or {}).get("outbox_message_id") in messages]

@@ -112,7 +112,7 @@ def presentation_chosen(workspace: Workspace) -> CheckResult:
     Only tables: can't tell (the default may have been chosen on purpose). No report: not met.
     """
     statements = candidate_statements(workspace, ["generate", "export"], ["report"])
-    charts = {_config(s).get("chart") for s in statements} & set(CHART_KINDS)
+    charts = set(CHART_KINDS) & {_config(s).get("chart") for s in statements}
     chosen = [s for s in statements if _config(s).get("chart") not in (None, DEFAULT_CHART)]
     if chosen or len(charts) > 1:
         labels = sorted(str(CHART_KINDS[c].label) for c in charts)

@@ -13,16 +13,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.customers import EVENT_KINDS, LEGAL_BASES, REGIONS, SIZES
-
-
-def choices(pairs) -> list[SelectChoice]:
-    """``(value, label)`` pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
+from .choices import SelectChoice, choices, choices_of
 
 NONE_CHOICE = ("", _l("— not set —"))
 
@@ -51,8 +45,8 @@ class CompanyForm(FlaskForm):
 
     def keep_region(self, value: str | None) -> None:
         """Offer a stored region that is not a voivodeship (e.g. from imported data) as a choice."""
-        if value and value not in {choice.value for choice in self.region.choices}:
-            self.region.choices = [*self.region.choices, SelectChoice(value, value)]
+        if value and value not in {choice.value for choice in choices_of(self.region)}:
+            self.region.choices = [*choices_of(self.region), SelectChoice(value, value)]
 
 
 class ContactForm(FlaskForm):

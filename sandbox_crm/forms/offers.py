@@ -7,6 +7,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..services.products import KIND_LABELS, VAT_LABELS
+from .choices import choices
 
 VAT_CHOICES = [(key, label) for key, label in VAT_LABELS.items()]
 KIND_CHOICES = list(KIND_LABELS.items())
@@ -16,13 +17,13 @@ class ProductForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the product or service name.")),
                                                Length(max=200)])
     sku = StringField(_l("Code (SKU)"), validators=[Length(max=60)], description=_l("Optional, unique"))
-    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    kind = SelectField(_l("Kind"), choices=choices(KIND_CHOICES))
     unit = StringField(_l("Unit"), default="szt.", validators=[DataRequired(_l("Enter the unit, e.g. szt., godz., usł.")),
                                                                Length(max=20)])
     unit_price = StringField(_l("Net unit price"), validators=[DataRequired(_l("Enter the net unit price.")),
                                                                Length(max=30)],
                              description=_l("Net, e.g. 1200,00"))
-    vat_rate = SelectField(_l("VAT rate"), choices=VAT_CHOICES, default="23")
+    vat_rate = SelectField(_l("VAT rate"), choices=choices(VAT_CHOICES), default="23")
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     active = BooleanField(_l("Active (offered)"), default=True)
 
@@ -60,7 +61,7 @@ class OfferLineForm(FlaskForm):
     discount_pct = StringField(_l("Discount %"), default="0", validators=[Length(max=10)])
     unit_price = StringField(_l("Net unit price"), validators=[Length(max=30)],
                              description=_l("Empty: the price-list price"))
-    vat_rate = SelectField(_l("VAT rate"), choices=[("", _l("as in the price list")), *VAT_CHOICES], default="")
+    vat_rate = SelectField(_l("VAT rate"), choices=choices([("", _l("as in the price list")), *VAT_CHOICES]), default="")
 
 
 class SendOfferForm(FlaskForm):

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import NumberInput, TextInput
 
 from ..models.sales import GOAL_METRICS
+from .choices import choices
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 BAD_DATE = _l("Enter a date as DD.MM.YYYY or pick it from the calendar.")
@@ -60,9 +61,10 @@ def optional_str(value) -> str | None:
     return None if value in ("", None) else str(value)
 
 
-def OptionalSelect(label, choices, **kwargs) -> SelectField:
-    """A select whose first choice is empty (``""`` → ``None``)."""
-    return SelectField(label, choices=choices, coerce=optional_str, validators=[Optional()],
+def OptionalSelect(label, pairs, **kwargs) -> SelectField:
+    """A select of ``(value, label)`` pairs whose first choice is empty (``""`` → ``None``)."""
+    # invalid_choice_message (WTForms 3.3) is not in the types-WTForms stubs (3.2) yet.
+    return SelectField(label, choices=choices(pairs), coerce=optional_str, validators=[Optional()],  # type: ignore[call-arg]
                        invalid_choice_message=_l("Choose an option from the list."), **kwargs)
 
 
@@ -103,7 +105,9 @@ class AmountField(Field):
 
 
 def _date(label, *validators):
-    return DateField(label, validators=[Optional(), *validators], format=DATE_FORMATS, invalid_value_message=BAD_DATE)
+    # invalid_value_message (WTForms 3.3) is not in the types-WTForms stubs (3.2) yet.
+    return DateField(label, validators=[Optional(), *validators], format=DATE_FORMATS,  # type: ignore[call-arg]
+                     invalid_value_message=BAD_DATE)
 
 
 class SmartGoalMixin:
@@ -128,7 +132,7 @@ class PipelineForm(SmartGoalMixin, FlaskForm):
     customer_type = OptionalSelect(_l("Customer type"), CUSTOMER_TYPE_CHOICES)
     offer_kind = OptionalSelect(_l("Offer"), OFFER_KIND_CHOICES)
     sales_form = OptionalSelect(_l("Form of sale"), SALES_FORM_CHOICES)
-    currency = SelectField(_l("Currency"), choices=CURRENCY_CHOICES, default="PLN")
+    currency = SelectField(_l("Currency"), choices=choices(CURRENCY_CHOICES), default="PLN")
     submit = SubmitField(_l("Save"))
 
 
@@ -149,7 +153,7 @@ class StageForm(SmartGoalMixin, FlaskForm):
 class StageTaskForm(FlaskForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)], filters=[none_if_blank])
-    priority = SelectField(_l("Priority"), choices=PRIORITY_CHOICES, default="normal")
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITY_CHOICES), default="normal")
     due_offset_days = IntegerField(_l("Due days after entering the stage"), widget=NumberInput(min=0),
                                    validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
     due_date = _date(_l("or on a fixed date"))
@@ -183,7 +187,7 @@ class OpportunityForm(FlaskForm):
     contact_id = CoercedSelectField(_l("Contact person"), validators=[Optional()], validate_choice=False)
     stage_id = CoercedSelectField(_l("Pipeline and stage"), validators=[InputRequired(_l("Choose a stage."))])
     value = AmountField(_l("Value"))
-    currency = SelectField(_l("Currency"), choices=CURRENCY_CHOICES, default="PLN")
+    currency = SelectField(_l("Currency"), choices=choices(CURRENCY_CHOICES), default="PLN")
     expected_close_date = _date(_l("Expected close date"))
     owner_name = StringField(_l("Owner"), validators=[Optional(), Length(max=120)], filters=[none_if_blank])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)], filters=[none_if_blank])
@@ -203,7 +207,7 @@ class MoveForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=[("won", _l("Won")), ("lost", _l("Lost"))])
+    outcome = SelectField(_l("Outcome"), choices=choices([("won", _l("Won")), ("lost", _l("Lost"))]))
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why the opportunity was won or lost.")),
                                                      Length(min=3, max=2000)])
     submit = SubmitField(_l("Close opportunity"))
@@ -220,9 +224,10 @@ class TaskForm(FlaskForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=4000)], filters=[none_if_blank])
     due_date = _date(_l("Due date"))
-    due_time = TimeField(_l("Time"), validators=[Optional()], invalid_value_message=_l("Enter a time as HH:MM."))
-    priority = SelectField(_l("Priority"), choices=PRIORITY_CHOICES, default="normal")
-    status = SelectField(_l("Status"), choices=TASK_STATUS_CHOICES, default="open")
+    due_time = TimeField(_l("Time"), validators=[Optional()],  # type: ignore[call-arg]  # (as in _date)
+                         invalid_value_message=_l("Enter a time as HH:MM."))
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITY_CHOICES), default="normal")
+    status = SelectField(_l("Status"), choices=choices(TASK_STATUS_CHOICES), default="open")
     percent_complete = IntegerField(_l("Percent complete"), default=0, widget=NumberInput(min=0, max=100, step=5),
                                     validators=[InputRequired(_l("Give a number from 0 to 100.")),
                                                 NumberRange(0, 100, _l("Percent complete is a number from 0 to 100."))])
@@ -264,9 +269,9 @@ class OpportunityFilterForm(FlaskForm):
     value_max = AmountField(_l("Value to"))
     close_from = _date(_l("Expected close from"))
     close_to = _date(_l("Expected close to"))
-    sort = SelectField(_l("Sort by"), choices=[("close", _l("Expected close date")), ("-value", _l("Value, highest")),
-                                               ("value", _l("Value, lowest")), ("name", _l("Name")),
-                                               ("-created", _l("Newest"))], default="close")
+    sort = SelectField(_l("Sort by"), choices=choices([("close", _l("Expected close date")), ("-value", _l("Value, highest")),
+                                                       ("value", _l("Value, lowest")), ("name", _l("Name")),
+                                                       ("-created", _l("Newest"))]), default="close")
     apply = SubmitField(_l("Filter"))
 
     def validate_value_max(self, field):
@@ -298,9 +303,9 @@ class TaskFilterForm(FlaskForm):
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     stage = CoercedSelectField(_l("Stage"), validators=[Optional()])
     q = StringField(_l("Title contains"), validators=[Optional(), Length(max=100)], filters=[none_if_blank])
-    sort = SelectField(_l("Sort by"), choices=[("due", _l("Due date")), ("-due", _l("Due date, latest first")),
-                                               ("priority", _l("Priority, highest first")),
-                                               ("-priority", _l("Priority, lowest first"))], default="due")
+    sort = SelectField(_l("Sort by"), choices=choices([("due", _l("Due date")), ("-due", _l("Due date, latest first")),
+                                                       ("priority", _l("Priority, highest first")),
+                                                       ("-priority", _l("Priority, lowest first"))]), default="due")
     apply = SubmitField(_l("Filter"))
 
     def validate_date_to(self, field):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-NAMING_CONVENTION = {
+NAMING_CONVENTION: dict[str, Any] = {
     "ix": "ix_%(column_0_label)s",
     # Unique constraints become indexes, which share one namespace with tables in PostgreSQL:
     # prefix every name (explicit or derived) with the table so "name" never collides.

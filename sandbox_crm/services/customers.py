@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -269,7 +269,7 @@ def add_event(
     return event
 
 
-def add_note(workspace: Workspace, customer: Customer, kind: str, text: str) -> CustomerEvent:
+def add_note(workspace: Workspace, customer: Customer, kind: str, text: str | None) -> CustomerEvent:
     """Record a contact with the customer (note, call, meeting, e-mail) in its history."""
     text = (text or "").strip()
     if kind not in dict(EVENT_KINDS):
@@ -277,8 +277,8 @@ def add_note(workspace: Workspace, customer: Customer, kind: str, text: str) -> 
     if not text:
         raise CustomerError({"text": _l("Write what happened.")})
     is_company = isinstance(customer, Company)
-    event = add_event(workspace, kind=kind, summary=text, company=customer if is_company else None,
-                      contact=None if is_company else customer)
+    event = add_event(workspace, kind=kind, summary=text, company=customer if isinstance(customer, Company) else None,
+                      contact=None if isinstance(customer, Company) else customer)
     session().flush()
     record(workspace, "create", "customer_event", event.id, f"{customer}: {kind}",
            {"customer_type": "company" if is_company else "contact", "customer_id": customer.id, "kind": kind,
@@ -288,7 +288,7 @@ def add_note(workspace: Workspace, customer: Customer, kind: str, text: str) -> 
 
 # --- tags ---------------------------------------------------------------------------------------
 
-def get_or_create_tag(workspace: Workspace, name: str) -> Tag:
+def get_or_create_tag(workspace: Workspace, name: str | None) -> Tag:
     """The workspace's tag called ``name`` (case-insensitively), created if new."""
     name = " ".join((name or "").split())[:60]
     if not name:
@@ -315,7 +315,7 @@ def _object_type(customer: Customer) -> str:
     return "company" if isinstance(customer, Company) else "contact"
 
 
-def add_tag(workspace: Workspace, customer: Customer, name: str) -> Tag:
+def add_tag(workspace: Workspace, customer: Customer, name: str | None) -> Tag:
     """Put a tag on a company or contact (no-op if it is already there) and record it."""
     tag = get_or_create_tag(workspace, name)
     before = [t.name for t in customer.tags]
@@ -347,28 +347,33 @@ def list_tags(workspace: Workspace) -> list[tuple[Tag, int, int]]:
                  .subquery())
     contacts = (select(contact_tag.c.tag_id, func.count().label("n")).group_by(contact_tag.c.tag_id)
                 .subquery())
+    company_count: ColumnElement[int] = func.coalesce(companies.c.n, 0)
+    contact_count: ColumnElement[int] = func.coalesce(contacts.c.n, 0)
     stmt = (
-        select(Tag, func.coalesce(companies.c.n, 0), func.coalesce(contacts.c.n, 0))
+        select(Tag, company_count, contact_count)
         .outerjoin(companies, companies.c.tag_id == Tag.id)
         .outerjoin(contacts, contacts.c.tag_id == Tag.id)
         .where(Tag.workspace_id == workspace.id)
         .order_by(Tag.name)
     )
-    return [tuple(row) for row in session().execute(stmt)]
+    return [(tag, in_companies, in_contacts) for tag, in_companies, in_contacts in session().execute(stmt)]
 
 
 # --- duplicates -------------------------------------------------------------------------------
 
+CustomerT = TypeVar("CustomerT", Company, Contact)
+
+
 @dataclass(frozen=True)
-class Duplicate:
-    record: Customer
+class Duplicate(Generic[CustomerT]):
+    record: CustomerT
     reason: str  # "nip" | "email" | "name" | "pesel"
 
 
 def find_company_duplicates(workspace: Workspace, *, name: str | None = None, nip: str | None = None,
-                            email: str | None = None, exclude_id: int | None = None) -> list[Duplicate]:
+                            email: str | None = None, exclude_id: int | None = None) -> list[Duplicate[Company]]:
     """Companies of the workspace with the same NIP, e-mail or normalised name."""
-    found: list[Duplicate] = []
+    found: list[Duplicate[Company]] = []
     seen: set[int] = set()
     probes = [("nip", Company.nip, nip), ("email", Company.email, (email or "").lower() or None),
               ("name", Company.name_normalized, v.normalize_company_name(name or "") or None)]
@@ -388,9 +393,9 @@ def find_company_duplicates(workspace: Workspace, *, name: str | None = None, ni
 def find_contact_duplicates(workspace: Workspace, *, first_name: str | None = None,
                             last_name: str | None = None, email: str | None = None,
                             pesel: str | None = None, company_id: int | None = None,
-                            exclude_id: int | None = None) -> list[Duplicate]:
+                            exclude_id: int | None = None) -> list[Duplicate[Contact]]:
     """Contacts with the same e-mail or PESEL, or the same normalised name at the same company."""
-    found: list[Duplicate] = []
+    found: list[Duplicate[Contact]] = []
     seen: set[int] = set()
     name = v.normalize_person_name(first_name or "", last_name or "")
     probes: list[tuple[str, ColumnElement]] = []
@@ -589,7 +594,7 @@ def update_company(workspace: Workspace, company: Company, data: dict[str, Any],
     return changes
 
 
-def _references(model: type, row_id: int, skip: set[str]) -> dict[str, int]:
+def _references(model: type[Base], row_id: int, skip: set[str]) -> dict[str, int]:
     """Rows of other areas' tables pointing at ``row_id`` (so a delete never breaks them)."""
     counts: dict[str, int] = {}
     target = model.__table__
@@ -801,7 +806,7 @@ def list_companies(workspace: Workspace, filters: CompanyFilters, page: int = 1)
     """One page of companies with per-row contact counts and duplicate flags; records a filter."""
     result = paginate(companies_query(workspace, filters), page)
     ids = [c.id for c in result.items]
-    counts: dict[int, int] = {}
+    counts: dict[int | None, int] = {}
     duplicated: set[int] = set()
     if ids:
         counts = dict(session().execute(
@@ -926,10 +931,10 @@ def counts(workspace: Workspace) -> dict[str, int]:
     """How many companies, contacts and contacts without a legal basis the workspace has."""
     db = session()
     return {
-        "companies": db.scalar(select(func.count()).select_from(Company).where(Company.workspace_id == workspace.id)),
-        "contacts": db.scalar(select(func.count()).select_from(Contact).where(Contact.workspace_id == workspace.id)),
+        "companies": db.scalar(select(func.count()).select_from(Company).where(Company.workspace_id == workspace.id)) or 0,
+        "contacts": db.scalar(select(func.count()).select_from(Contact).where(Contact.workspace_id == workspace.id)) or 0,
         "no_legal_basis": db.scalar(select(func.count()).select_from(Contact).where(
-            Contact.workspace_id == workspace.id, Contact.legal_basis.is_(None))),
+            Contact.workspace_id == workspace.id, Contact.legal_basis.is_(None))) or 0,
     }
 
 

@@ -263,9 +263,9 @@ def parse_pasted_line(line: str) -> dict[str, str]:
             values["company.website"] = plain
         elif _looks_like_company(token) and "company.name" not in values:
             values["company.name"] = token
-        elif _POSTAL.search(token) and "company.address" not in values:
+        elif (postal := _POSTAL.search(token)) and "company.address" not in values:
             values["company.address"] = token
-            values["company.city"] = _POSTAL.search(token).group(1).strip()
+            values["company.city"] = postal.group(1).strip()
         elif _PERSON.match(token) and "contact.full_name" not in values:
             values["contact.full_name"] = token
         elif "contact.position" not in values and "contact.full_name" in values and not any(c.isdigit() for c in token):
@@ -353,8 +353,8 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
             row.warnings.append(_("%(field)s looked like a spreadsheet formula and was defused.",
                                   field=FIELD_LABELS.get(key, key)))
         values[key] = safe
-    company_data = {k.split(".", 1)[1]: val for k, val in values.items() if k.startswith("company.")}
-    contact_data = {k.split(".", 1)[1]: val for k, val in values.items() if k.startswith("contact.")}
+    company_data: dict[str, Any] = {k.split(".", 1)[1]: val for k, val in values.items() if k.startswith("company.")}
+    contact_data: dict[str, Any] = {k.split(".", 1)[1]: val for k, val in values.items() if k.startswith("contact.")}
     if "full_name" in contact_data:
         first, last = _split_name(contact_data.pop("full_name"))
         contact_data.setdefault("first_name", first)

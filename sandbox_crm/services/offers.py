@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 
 from ..actionlog import diff, record
 from ..host import host, session
-from ..models import Company, Contact, Offer, OfferLine, OfferTemplate, Opportunity, OutboxMessage, Product, Workspace
+from ..models import Company, Contact, Offer, OfferLine, OfferTemplate, Opportunity, OutboxMessage, Product, Workspace, WorkspaceScoped
 from ..models.base import utcnow
 from ..models.offers import OFFER_STATUSES, VAT_RATES
 from ..pagination import Page, paginate
@@ -40,6 +40,8 @@ from . import customers as customer_service
 from . import pdf as pdf_service
 from . import templating
 from .products import parse_decimal
+
+_Row = TypeVar("_Row", bound=WorkspaceScoped)
 
 CENT = Decimal("0.01")
 MAX_QUANTITY = Decimal("999999999")
@@ -267,7 +269,7 @@ def _as_date(value: Any) -> date | None:
         return None
 
 
-def _scoped_get(model: type, workspace: Workspace, row_id: int | None):
+def _scoped_get(model: type[_Row], workspace: Workspace, row_id: int | None) -> _Row | None:
     if row_id is None:
         return None
     return session().scalar(scoped(model, workspace).where(model.id == row_id))
@@ -427,7 +429,7 @@ def _clean_line(workspace: Workspace, data: dict[str, Any]) -> dict[str, Any]:
     vat = str(data.get("vat_rate") or (product.vat_rate if product else "23"))
     if vat not in VAT_RATES:
         errors["vat_rate"] = _("Choose a VAT rate: 23, 8, 5, 0 or zw.")
-    if errors:
+    if errors or quantity is None or discount is None or price is None:  # (None only with an error)
         raise OfferError(errors)
     return {
         "product_id": product.id if product else None, "name": name[:200],
@@ -575,7 +577,8 @@ def default_message(offer: Offer) -> dict[str, str]:
     }
 
 
-def send_offer(workspace: Workspace, offer: Offer, *, to_address: str, subject: str, body: str) -> OutboxMessage:
+def send_offer(workspace: Workspace, offer: Offer, *, to_address: str | None, subject: str | None,
+               body: str | None) -> OutboxMessage:
     """"Send" the generated offer: an outbox message with the PDF attached, status sent, customer history.
 
     Records ``send`` in the action log and an ``offer_sent`` event in the history

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import joinedload
 
 from ..actionlog import diff, record
@@ -63,12 +63,15 @@ def _resolve_links(workspace: Workspace, data: dict) -> tuple[Company, Contact |
     return company, contact, stage
 
 
-def _check_values(data: dict) -> None:
-    if not clean_text(data.get("name")):
+def _check_values(data: dict) -> str:
+    """Check the name and value of ``data``; the clean name."""
+    name = clean_text(data.get("name"))
+    if not name:
         raise SalesError(_l("Enter a name."), "name")
     value = data.get("value")
     if value is not None and Decimal(value) < 0:
         raise SalesError(_l("The value cannot be negative."), "value")
+    return name
 
 
 def _enter_stage(workspace: Workspace, opportunity: Opportunity, stage: PipelineStage,
@@ -145,12 +148,12 @@ def update_opportunity(workspace: Workspace, opportunity: Opportunity, data: dic
     if "stage_id" in data and "pipeline_id" not in data:
         # The stage names its pipeline: choosing another pipeline's stage moves the opportunity there.
         merged.pop("pipeline_id")
-    _check_values(merged)
+    name = _check_values(merged)
     company, contact, stage = _resolve_links(workspace, merged)
     before = snapshot(opportunity, OPPORTUNITY_FIELDS)
     if stage.id != opportunity.stage_id and opportunity.status != "open":
         raise SalesError(_l("A closed opportunity stays in its stage: reopen it first."), "stage_id")
-    opportunity.name = clean_text(merged["name"])
+    opportunity.name = name
     opportunity.company, opportunity.company_id = company, company.id
     opportunity.contact, opportunity.contact_id = contact, contact.id if contact else None
     opportunity.value = merged.get("value")
@@ -347,9 +350,10 @@ def list_opportunities(workspace: Workspace, filters: OpportunityFilters, page: 
 def filter_totals(workspace: Workspace, filters: OpportunityFilters) -> dict:
     """Count, value and weighted value of all opportunities matching ``filters`` (in SQL)."""
     subquery = _filtered(workspace, filters).subquery()
+    value_sum: ColumnElement[Decimal] = func.coalesce(func.sum(subquery.c.value), 0)
+    weighted_sum: ColumnElement[Decimal] = func.coalesce(func.sum(subquery.c.value * PipelineStage.probability), 0)
     count, total, weighted = session().execute(
-        select(func.count(), func.coalesce(func.sum(subquery.c.value), 0),
-               func.coalesce(func.sum(subquery.c.value * PipelineStage.probability), 0))
+        select(func.count(), value_sum, weighted_sum)
         .select_from(subquery).join(PipelineStage, PipelineStage.id == subquery.c.stage_id)
     ).one()
     return {"count": count, "value": Decimal(total),
@@ -422,8 +426,9 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
     if close_to:
         conditions.append(Opportunity.expected_close_date <= close_to)
     summaries = {stage.id: StageSummary(stage=stage) for stage in pipeline.stages}
+    value_sum: ColumnElement[Decimal] = func.coalesce(func.sum(Opportunity.value), 0)  # never NULL
     rows = db.execute(
-        select(Opportunity.stage_id, func.count(), func.coalesce(func.sum(Opportunity.value), 0))
+        select(Opportunity.stage_id, func.count(), value_sum)
         .where(*conditions, Opportunity.status == "open").group_by(Opportunity.stage_id)
     )
     for stage_id, count, total in rows:
@@ -431,7 +436,7 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
             summaries[stage_id].count, summaries[stage_id].value = count, Decimal(total)
     closed = {"won": {"count": 0, "value": Decimal("0.00")}, "lost": {"count": 0, "value": Decimal("0.00")}}
     for status, count, total in db.execute(
-        select(Opportunity.status, func.count(), func.coalesce(func.sum(Opportunity.value), 0))
+        select(Opportunity.status, func.count(), value_sum)
         .where(*conditions, Opportunity.status.in_(("won", "lost"))).group_by(Opportunity.status)
     ):
         closed[status] = {"count": count, "value": Decimal(total)}

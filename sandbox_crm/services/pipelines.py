@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from ..actionlog import diff, record
 from ..host import session
@@ -62,8 +62,9 @@ def pipeline_stats(workspace: Workspace) -> dict[int, dict]:
     )
     for pipeline_id, count in stage_counts:
         stats.setdefault(pipeline_id, {"stages": 0, "open": 0, "value": Decimal(0)})["stages"] = count
+    open_value: ColumnElement[Decimal] = func.coalesce(func.sum(Opportunity.value), 0)  # never NULL
     opportunity_sums = db.execute(
-        select(Opportunity.pipeline_id, func.count(), func.coalesce(func.sum(Opportunity.value), 0))
+        select(Opportunity.pipeline_id, func.count(), open_value)
         .where(Opportunity.workspace_id == workspace.id, Opportunity.status == "open")
         .group_by(Opportunity.pipeline_id)
     )
@@ -354,8 +355,9 @@ def _seed_goal(row: dict, today: date) -> dict:
     goal = {name: row.get(name) for name in GOAL_FIELDS if name in row}
     if "goal_target" in goal and goal["goal_target"] is not None:
         goal["goal_target"] = Decimal(str(goal["goal_target"]))
-    if isinstance(goal.get("goal_deadline"), str):
-        goal["goal_deadline"] = date.fromisoformat(goal["goal_deadline"])
+    deadline = goal.get("goal_deadline")
+    if isinstance(deadline, str):
+        goal["goal_deadline"] = date.fromisoformat(deadline)
     if row.get("goal_deadline_in_days") is not None:
         goal["goal_deadline"] = today + timedelta(days=int(row["goal_deadline_in_days"]))
     return goal

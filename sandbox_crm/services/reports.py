@@ -36,6 +36,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from pygal.style import Style
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal_column, select, true
+from sqlalchemy.orm import QueryableAttribute
 
 from ..actionlog import record
 from ..host import session
@@ -51,6 +52,7 @@ from ..models import (
     Segment,
     Task,
     Workspace,
+    WorkspaceScoped,
 )
 from ..scoping import scoped
 from . import pdf as pdf_service
@@ -80,6 +82,10 @@ class ReportError(ValueError):
 
 # --------------------------------------------------------------------------- registry types
 
+# An SQL expression to group or filter by: a mapped column (``Company.name``) or a core
+# expression (``func.count(...)``, ``month_of(...)``).
+SqlExpression = ColumnElement[Any] | QueryableAttribute[Any]
+
 
 def month_of(column: Any) -> ColumnElement:
     """``YYYY-MM`` of a date/datetime column, in the dialect of the current database."""
@@ -94,7 +100,7 @@ class Dimension:
 
     key: str
     label: Any
-    expr: Callable[[], ColumnElement]
+    expr: Callable[[], SqlExpression]
     joins: tuple[str, ...] = ()
     order: Callable[[], ColumnElement] | None = None  # aggregate ordering groups (e.g. stage position)
     labels: Mapping[str, Any] | None = None  # stored value → shown label
@@ -139,7 +145,7 @@ class DataSource:
 
     key: str
     label: Any
-    model: type
+    model: type[WorkspaceScoped]
     joins: dict[str, Callable[[Select], Select]]
     dimensions: dict[str, Dimension]
     measures: dict[str, Measure]
@@ -162,7 +168,7 @@ def _by_key(*items: Any) -> dict:
     return {item.key: item for item in items}
 
 
-def _distinct(column: Any) -> Callable[[Workspace], list[tuple[str, str]]]:
+def _distinct(column: QueryableAttribute[str | None]) -> Callable[[Workspace], list[tuple[str, str]]]:
     """Choices from the distinct non-empty values of ``column`` in the workspace (one SQL query)."""
 
     def load(workspace: Workspace) -> list[tuple[str, str]]:
@@ -500,9 +506,9 @@ def parse_config(args: Mapping[str, Any]) -> dict[str, Any]:
         compare.update(b_from=b_from.isoformat() if b_from else None, b_to=b_to.isoformat() if b_to else None)
     elif compare["kind"] == "values":
         cmp_field = str(args.get("cmp_field") or "")
-        spec = source.filters.get(cmp_field)
+        cmp_spec = source.filters.get(cmp_field)
         cmp_a, cmp_b = str(args.get("cmp_a") or "").strip(), str(args.get("cmp_b") or "").strip()
-        if spec is None or not spec.comparable:
+        if cmp_spec is None or not cmp_spec.comparable:
             errors["cmp_field"] = _("Choose the field whose values are compared.")
         elif cmp_field in filters:
             errors["cmp_field"] = _("Do not filter by the field you compare.")
@@ -952,7 +958,7 @@ def record_export(workspace: Workspace, result: ReportResult, fmt: str) -> None:
 # --------------------------------------------------------------------------- saved reports
 
 
-def save_report(workspace: Workspace, name: str, config: Mapping[str, Any], description: str = "") -> SavedReport:
+def save_report(workspace: Workspace, name: str | None, config: Mapping[str, Any], description: str = "") -> SavedReport:
     """Save (or overwrite, by name) a report configuration; records create or update."""
     name = (name or "").strip()
     if not name:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..actionlog import diff, record
@@ -164,7 +164,9 @@ class Completion:
         return round(100 * self.done / counted, 1) if counted else 0.0
 
 
-def _completion_columns(at: datetime) -> tuple:
+def _completion_columns(at: datetime) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int],
+                                                ColumnElement[int], ColumnElement[Decimal | float]]:
+    """Count, done, cancelled, overdue and the average percent complete (a Decimal or a float, by database)."""
     return (
         func.count(Task.id),
         func.coalesce(func.sum(case((Task.status == "done", 1), else_=0)), 0),
@@ -179,8 +181,9 @@ def completion_totals(workspace: Workspace, filters: TaskFilters, today: date | 
     """Totals of the tasks matching ``filters``: how many, done, overdue, average percent complete."""
     at = at or now()
     subquery = _filtered(workspace, filters, today or local_today(at), at).with_only_columns(Task.id).subquery()
+    count_, done_, cancelled_, overdue_, average_ = _completion_columns(at)
     total, done, cancelled, overdue, average = session().execute(
-        select(*_completion_columns(at)).where(Task.id.in_(select(subquery.c.id)))
+        select(count_, done_, cancelled_, overdue_, average_).where(Task.id.in_(select(subquery.c.id)))
     ).one()
     return Completion(str(_l("All")), total, done, cancelled, overdue, round(float(average), 1))
 
@@ -189,8 +192,9 @@ def completion_by_stage(workspace: Workspace, pipeline: Pipeline | None = None,
                         at: datetime | None = None) -> list[Completion]:
     """Completion of tasks per pipeline stage (tasks of no stage last), grouped in SQL."""
     at = at or now()
+    count_, done_, cancelled_, overdue_, average_ = _completion_columns(at)
     query = (
-        select(Task.stage_id, PipelineStage.name, Pipeline.name, *_completion_columns(at))
+        select(Task.stage_id, PipelineStage.name, Pipeline.name, count_, done_, cancelled_, overdue_, average_)
         .select_from(Task)
         .outerjoin(PipelineStage, PipelineStage.id == Task.stage_id)
         .outerjoin(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
@@ -216,14 +220,14 @@ def completion_by_opportunity(workspace: Workspace, page: int = 1, per_page: int
     """
     at = at or now()
     db = session()
-    columns = _completion_columns(at)
+    count_, done_, cancelled_, overdue_, average_ = _completion_columns(at)
     in_workspace = (Task.workspace_id == workspace.id, Task.opportunity_id.is_not(None))
     total = db.scalar(select(func.count(func.distinct(Task.opportunity_id))).where(*in_workspace)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = list(db.execute(
-        select(Task.opportunity_id, *columns).where(*in_workspace).group_by(Task.opportunity_id)
-        .order_by(columns[4], Task.opportunity_id).limit(per_page).offset((page - 1) * per_page)
+        select(Task.opportunity_id, count_, done_, cancelled_, overdue_, average_).where(*in_workspace)
+        .group_by(Task.opportunity_id).order_by(average_, Task.opportunity_id).limit(per_page).offset((page - 1) * per_page)
     ))
     names = {row.id: row for row in db.execute(
         select(Opportunity.id, Opportunity.name, Opportunity.status)
@@ -363,7 +367,7 @@ def update_task(workspace: Workspace, task: Task, data: dict) -> Task:
     return task
 
 
-def set_progress(workspace: Workspace, task: Task, percent: int) -> Task:
+def set_progress(workspace: Workspace, task: Task, percent: int | None) -> Task:
     """Set how far a task has got (0–100); 100 % completes it. Logged as update or complete."""
     if percent is None or not 0 <= int(percent) <= 100:
         raise SalesError(_l("Percent complete is a number from 0 to 100."), "percent_complete")
@@ -421,6 +425,7 @@ def seed_tasks(workspace: Workspace, rows: list, context: dict) -> None:
         company = companies.get(row["company"]) if row.get("company") else None
         if (row.get("opportunity") and opportunity is None) or (row.get("company") and company is None):
             raise SeedError(f"task {row['title']!r}: unknown opportunity or company key")
+        due: date | None
         if row.get("due_in_days") is not None:
             due = today + timedelta(days=int(row["due_in_days"]))
         else:

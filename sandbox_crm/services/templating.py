@@ -31,7 +31,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from types import BuiltinMethodType, MethodType
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -435,7 +435,8 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
         if operator_ == "%" and isinstance(left, str):
             raise SecurityError(_("Formatting text with the percent operator is not allowed; use the filters."))
         if operator_ == "**":
-            if not isinstance(right, (int, float, Decimal)) or abs(right) > 64:
+            # (mypy infers abs() of a union as object)
+            if not isinstance(right, (int, float, Decimal)) or cast("int | float | Decimal", abs(right)) > 64:
                 raise TemplateLimitError(_("The exponent is too large."))
         if operator_ == "*":
             for seq, times in ((left, right), (right, left)):
@@ -452,7 +453,7 @@ class OfferTemplateEnvironment(ImmutableSandboxedEnvironment):
 # --------------------------------------------------------------------------- checks
 
 
-FORBIDDEN_NODES: dict[type, Any] = {
+FORBIDDEN_NODES: dict[type[nodes.Node], Any] = {
     nodes.Extends: _l("{% extends %} is not available in offer templates."),
     nodes.Include: _l("{% include %} is not available in offer templates."),
     nodes.Import: _l("{% import %} is not available in offer templates."),
@@ -478,7 +479,9 @@ def _field_problems(ast: nodes.Template) -> list[Problem]:
             group = TAG_ROOTS.get(loop.iter.name)
             if group is not None and group.is_list:
                 item_vars[loop.target.name] = group
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+    # find_all() yields only the node types asked for (typed as their common base, Expr).
+    accesses = cast("Iterator[nodes.Getattr | nodes.Getitem]", ast.find_all((nodes.Getattr, nodes.Getitem)))
+    for node in accesses:
         if not isinstance(node.node, nodes.Name):
             continue
         if isinstance(node, nodes.Getattr):

@@ -287,8 +287,9 @@ def _contact_form_page(form: ContactForm, contact: Contact | None, duplicates=()
 @bp.route("/w/<int:ws_id>/contacts/new", methods=["GET", "POST"])
 def contact_new():
     form = ContactForm()
-    if request.method == "GET" and _int_arg("company_id"):
-        preset = get_or_404(Company, g.workspace, _int_arg("company_id"))
+    company_arg = _int_arg("company_id") if request.method == "GET" else None
+    if company_arg:
+        preset = get_or_404(Company, g.workspace, company_arg)
         form.company.data = _company_reference(preset)
     duplicates = []
     if form.validate_on_submit():

@@ -56,7 +56,7 @@ def import_paste():
         return _page(paste_form=form, status=400)
     try:
         source = service.save_source(g.workspace, name=form.name.data or _("Pasted list"), kind="pasted",
-                                     content=form.text.data)
+                                     content=form.text.data or "")  # (required: never empty here)
     except service.LeadImportError as error:
         session().rollback()
         form.text.errors = [str(error)]

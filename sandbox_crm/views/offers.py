@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
+from ..forms.choices import choices, choices_of
 from ..forms.offers import ActionForm, OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
 from ..host import host, session
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage
@@ -121,12 +122,12 @@ def offers():
 
 
 def _fill_choices(form: OfferForm, company_id: int | None) -> None:
-    choices = service.recipient_choices(g.workspace, company_id)
+    recipients = service.recipient_choices(g.workspace, company_id)
     none = [("", _("— choose —"))]
-    form.company_id.choices = none + [(str(i), label) for i, label in choices["companies"]]
-    form.contact_id.choices = [("", _("— none —"))] + [(str(i), label) for i, label in choices["contacts"]]
-    form.opportunity_id.choices = [("", _("— none —"))] + [(str(i), label) for i, label in choices["opportunities"]]
-    form.template_id.choices = none + [(str(i), label) for i, label in choices["templates"]]
+    form.company_id.choices = choices(none + [(str(i), label) for i, label in recipients["companies"]])
+    form.contact_id.choices = choices([("", _("— none —"))] + [(str(i), label) for i, label in recipients["contacts"]])
+    form.opportunity_id.choices = choices([("", _("— none —"))] + [(str(i), label) for i, label in recipients["opportunities"]])
+    form.template_id.choices = choices(none + [(str(i), label) for i, label in recipients["templates"]])
 
 
 def _offer_data(form: OfferForm) -> dict[str, Any]:
@@ -142,9 +143,9 @@ def offer_new():
         form.company_id.data = str(company_id or "")
         form.contact_id.data = request.args.get("contact_id", "")
         form.opportunity_id.data = request.args.get("opportunity_id", "")
-        templates = form.template_id.choices
+        templates = choices_of(form.template_id)
         if len(templates) == 2:
-            form.template_id.data = templates[1][0]
+            form.template_id.data = templates[1].value
     if "reload" not in request.form and form.validate_on_submit():
         try:
             offer = service.create_offer(g.workspace, _offer_data(form))
@@ -180,9 +181,9 @@ def offer_edit(offer_id: int):
 
 def _line_form() -> OfferLineForm:
     form = OfferLineForm()
-    form.product_id.choices = [("", _("— choose —"))] + [
+    form.product_id.choices = choices([("", _("— choose —"))] + [
         (str(p.id), f"{p.name} ({service.format_money(p.unit_price)} / {p.unit})")
-        for p in product_service.active_products(g.workspace)]
+        for p in product_service.active_products(g.workspace)])
     return form
 
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ..blueprint import bp
+from ..forms.choices import choices
 from ..forms.sales import CloseForm, ConfirmForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
 from ..host import session
 from ..models import Company
@@ -88,7 +89,7 @@ def opportunities():
 def _filter_form(pipelines: list[Pipeline]) -> OpportunityFilterForm:
     """The filter form read from the query string and validated (a bad value is shown, not used)."""
     form = OpportunityFilterForm(request.args)
-    form.pipeline.choices = [("", _("Any"))] + [(p.id, p.name) for p in pipelines]
+    form.pipeline.choices = choices([("", _("Any"))] + [(p.id, p.name) for p in pipelines])
     form.stage.choices = grouped_stage_choices(blank=_("Any"))
     form.validate()
     return form
@@ -121,10 +122,12 @@ def opportunity_new():
     form.stage_id.choices = grouped_stage_choices()
     company_id = None
     if request.method == "GET":
-        preset = get_or_404(Company, g.workspace, int_arg("company_id")) if int_arg("company_id") else None
+        company_arg = int_arg("company_id")
+        preset = get_or_404(Company, g.workspace, company_arg) if company_arg else None
         if preset is not None:
             form.company.data, company_id = company_reference(preset), preset.id
-        stage = get_or_404(PipelineStage, g.workspace, int_arg("stage_id")) if int_arg("stage_id") else None
+        stage_arg = int_arg("stage_id")
+        stage = get_or_404(PipelineStage, g.workspace, stage_arg) if stage_arg else None
         if stage is None:
             pipelines = list_pipelines(g.workspace)
             pipeline = next((p for p in pipelines if p.id == int_arg("pipeline")), pipelines[0] if pipelines else None)
@@ -189,10 +192,10 @@ def opportunity(opportunity_id: int):
 
 def _detail_page(opportunity: Opportunity, close_form: CloseForm, status: int = 200):
     move_form = MoveForm(formdata=None, stage_id=opportunity.stage_id)
-    move_form.stage_id.choices = [(s.id, f"{s.position}. {s.name} ({s.probability}%)")
-                                  for s in opportunity.pipeline.stages]
+    move_form.stage_id.choices = choices((s.id, f"{s.position}. {s.name} ({s.probability}%)")
+                                         for s in opportunity.pipeline.stages)
     task_form = TaskForm(formdata=None, opportunity_id=opportunity.id, stage_id=opportunity.stage_id)
-    task_form.stage_id.choices = [("", _("— none —"))] + [(s.id, s.name) for s in opportunity.pipeline.stages]
+    task_form.stage_id.choices = choices([("", _("— none —"))] + [(s.id, s.name) for s in opportunity.pipeline.stages])
     tasks = service.opportunity_tasks(g.workspace, opportunity)
     return render_template(
         "sandbox_crm/opportunities/detail.html", opportunity=opportunity, move_form=move_form,
@@ -206,7 +209,7 @@ def opportunity_move(opportunity_id: int):
     """Move to another stage: from the board's drag and drop (JSON) or the "Move to" form."""
     opportunity = _get(opportunity_id)
     form = MoveForm()
-    form.stage_id.choices = [(s.id, s.name) for s in opportunity.pipeline.stages]
+    form.stage_id.choices = choices((s.id, s.name) for s in opportunity.pipeline.stages)
     if not form.validate_on_submit():
         return _move_refused(opportunity, _("Choose a stage to move to."), 400)
     stage = session().scalar(scoped(PipelineStage, g.workspace).where(PipelineStage.id == form.stage_id.data))

@@ -39,7 +39,8 @@ def _run(config: dict, log: bool) -> service.ReportResult:
 @bp.route("/w/<int:ws_id>/reports")
 def reports():
     args = request.args
-    source_key = args.get("source") if args.get("source") in service.DATA_SOURCES else "opportunities"
+    requested = args.get("source", "")
+    source_key = requested if requested in service.DATA_SOURCES else "opportunities"
     source = service.DATA_SOURCES[source_key]
     wants_run = "run" in args and "reload" not in args
     config, errors = _build(args) if wants_run else (None, {})
@@ -71,6 +72,12 @@ def _result_or_redirect():
     return service.run_report(g.workspace, config, log=False)
 
 
+def _builder_url() -> str:
+    """The builder with the query string of this request (it shows what is wrong)."""
+    args: dict[str, Any] = request.args.to_dict()
+    return url_for("sandbox.reports", **args)
+
+
 def _filename(result: service.ReportResult, ext: str) -> str:
     safe = "".join(ch if ch.isalnum() else "-" for ch in result.config["source"] + "-" + result.config["group_by"])
     return f"raport-{safe}.{ext}"
@@ -80,7 +87,7 @@ def _filename(result: service.ReportResult, ext: str) -> str:
 def report_csv():
     result = _result_or_redirect()
     if result is None:
-        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+        return redirect(_builder_url())
     if may_log():
         service.record_export(g.workspace, result, "csv")
         session().commit()
@@ -92,7 +99,7 @@ def report_csv():
 def report_pdf():
     result = _result_or_redirect()
     if result is None:
-        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+        return redirect(_builder_url())
     pdf = service.export_pdf(result)
     if may_log():
         service.record_export(g.workspace, result, "pdf")
@@ -105,7 +112,7 @@ def report_pdf():
 def report_print():
     result = _result_or_redirect()
     if result is None:
-        return redirect(url_for("sandbox.reports", **request.args.to_dict()))
+        return redirect(_builder_url())
     if may_log():
         service.record_export(g.workspace, result, "print")
         session().commit()
@@ -141,7 +148,8 @@ def report_save():
 @bp.route("/w/<int:ws_id>/reports/saved/<int:report_id>")
 def saved_report(report_id: int):
     report = get_or_404(SavedReport, g.workspace, report_id)
-    return redirect(url_for("sandbox.reports", run=1, **service.config_to_args(report.config)))
+    args: dict[str, Any] = service.config_to_args(report.config)
+    return redirect(url_for("sandbox.reports", run=1, **args))
 
 
 @bp.route("/w/<int:ws_id>/reports/saved/<int:report_id>/delete", methods=["POST"])

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..blueprint import bp
+from ..forms.choices import SelectChoice, choices
 from ..host import session
 from ..models import Company, Contact
 from ..models.sales import Opportunity
@@ -86,8 +87,9 @@ def company_picker(field: Any) -> None:
 def filter_company(form: Any) -> Company | None:
     """The company a list is filtered by: named by ``?company_id=`` (a link from its page) or typed in the picker."""
     company_picker(form.company)
-    if int_arg("company_id"):
-        company = get_or_404(Company, g.workspace, int_arg("company_id"))
+    company_id = int_arg("company_id")
+    if company_id:
+        company = get_or_404(Company, g.workspace, company_id)
         form.company.data = company_reference(company)
         return company
     if form.company.data and not form.company.errors:
@@ -114,7 +116,7 @@ def company_suggestions(limit: int = 200) -> list[Company]:
     return customer_service.company_choices(g.workspace, limit=limit)
 
 
-def contact_choices(company_id: int | None, selected: int | None = None) -> list[tuple[Any, str]]:
+def contact_choices(company_id: int | None, selected: int | None = None) -> list[SelectChoice]:
     """Contacts for a select: those of ``company_id`` (or the first ones of the workspace), plus ``selected``."""
     query = scoped(Contact, g.workspace).options(joinedload(Contact.company)).order_by(
         Contact.last_name, Contact.first_name, Contact.id)
@@ -125,26 +127,27 @@ def contact_choices(company_id: int | None, selected: int | None = None) -> list
         extra = session().scalar(scoped(Contact, g.workspace).where(Contact.id == selected))
         if extra is not None:
             contacts.append(extra)
-    choices: list[tuple[Any, str]] = [("", _("— none —"))]
+    pairs: list[tuple[Any, str]] = [("", _("— none —"))]
     for contact in contacts:
         label = contact.full_name
         if not company_id and contact.company is not None:
             label = f"{label} — {contact.company.name}"
-        choices.append((contact.id, label))
-    return choices
+        pairs.append((contact.id, label))
+    return choices(pairs)
 
 
-def grouped_stage_choices(blank: str | None = None) -> dict[str, list[tuple[Any, str]]] | list:
+def grouped_stage_choices(blank: str | None = None) -> list[SelectChoice]:
     """Every stage of the workspace, grouped by pipeline (``<optgroup>``), for a stage select."""
-    groups: dict[str, list[tuple[Any, str]]] = {}
+    groups: dict[str, list[SelectChoice]] = {}  # by group name (pipelines of one name: the last one's stages)
     if blank is not None:
-        groups[""] = [("", blank)]
+        groups[""] = choices([("", blank)], optgroup="")
     for pipeline, stages in stage_choices(g.workspace):
-        groups[pipeline.name] = [(stage.id, f"{stage.name} ({stage.probability}%)") for stage in stages]
-    return groups
+        groups[pipeline.name] = choices(((stage.id, f"{stage.name} ({stage.probability}%)") for stage in stages),
+                                        optgroup=pipeline.name)
+    return [choice for group in groups.values() for choice in group]
 
 
-def opportunity_choices(selected: int | None = None) -> list[tuple[Any, str]]:
+def opportunity_choices(selected: int | None = None) -> list[SelectChoice]:
     """Open opportunities for a select (the most recent first), plus ``selected``."""
     rows = list(session().execute(
         select(Opportunity.id, Opportunity.name).where(Opportunity.workspace_id == g.workspace.id,
@@ -153,7 +156,7 @@ def opportunity_choices(selected: int | None = None) -> list[tuple[Any, str]]:
     if selected and all(row[0] != selected for row in rows):
         rows += list(session().execute(select(Opportunity.id, Opportunity.name).where(
             Opportunity.workspace_id == g.workspace.id, Opportunity.id == selected)))
-    return [("", _("— none —"))] + [(row[0], row[1]) for row in rows]
+    return choices([("", _("— none —"))] + [(row[0], row[1]) for row in rows])
 
 
 # --- formatting ------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 from .. import models
 from ..blueprint import bp
-from ..forms.customers import ConfirmForm, SegmentForm, choices
+from ..forms.choices import choices
+from ..forms.customers import ConfirmForm, SegmentForm
 from ..host import session
 from ..models import Company, Segment
 from ..pagination import parse_page

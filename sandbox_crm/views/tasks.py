@@ -77,7 +77,7 @@ def tasks():
     if "apply" in request.args:
         record_filter(g.workspace, "task", filters.active() | {"sort": sort}, page.total)
         session().commit()
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     args.pop("apply", None)
 
     def page_url(number: int) -> str:
@@ -124,9 +124,10 @@ def task_new():
     form = TaskForm()
     company_id: int | None = None
     if request.method == "GET":
-        opportunity = get_or_404(Opportunity, g.workspace, int_arg("opportunity_id")) \
-            if int_arg("opportunity_id") else None
-        company = get_or_404(Company, g.workspace, int_arg("company_id")) if int_arg("company_id") else None
+        opportunity_arg = int_arg("opportunity_id")
+        opportunity = get_or_404(Opportunity, g.workspace, opportunity_arg) if opportunity_arg else None
+        company_arg = int_arg("company_id")
+        company = get_or_404(Company, g.workspace, company_arg) if company_arg else None
         if opportunity is not None:
             form.opportunity_id.data, form.stage_id.data = opportunity.id, opportunity.stage_id
             company = company or opportunity.company
@@ -239,7 +240,7 @@ def task_summary():
     by_stage = service.completion_by_stage(g.workspace, pipeline)
     by_opportunity = service.completion_by_opportunity(g.workspace, _page(), PER_PAGE)
     totals = service.completion_totals(g.workspace, service.TaskFilters())
-    args = request.args.to_dict()
+    args: dict[str, Any] = request.args.to_dict()
     return render_template(
         "sandbox_crm/tasks/summary.html", pipelines=pipelines, pipeline=pipeline, by_stage=by_stage,
         page=by_opportunity, totals=totals,

@@ -1,6 +1,8 @@
 """Workspace home (dashboard) and the workspace chrome every page gets."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -58,9 +60,12 @@ def active_nav(endpoint: str) -> str | None:
 
 def page_url(number: int) -> str:
     """The current page's URL with its query string, at page ``number``."""
-    args = request.args.to_dict()
+    endpoint = request.endpoint
+    if endpoint is None:  # only outside a matched route, never on a paged list
+        raise RuntimeError("page_url() needs the request's endpoint")
+    args: dict[str, Any] = request.args.to_dict()
     args["page"] = number
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(endpoint, **(request.view_args or {}), **args)
 
 
 def _count(model_name: str, *conditions) -> int | None:
@@ -76,7 +81,7 @@ def _count(model_name: str, *conditions) -> int | None:
 def dashboard():
     opportunity = getattr(models, "Opportunity", None)
     task = getattr(models, "Task", None)
-    cards = [
+    cards: list[tuple[str, Any, int | None, str | None]] = [
         ("companies", _l("Companies"), _count("Company"), "sandbox.companies"),
         ("contacts", _l("Contacts"), _count("Contact"), "sandbox.contacts"),
         ("no_basis", _l("Contacts without a legal basis"),
