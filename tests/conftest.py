@@ -92,6 +92,21 @@ def app(database_url, request):
 
 
 @pytest.fixture
+def app_factory(database_url):
+    """Build another app on the test database with config overrides (its engine is disposed after)."""
+    made = []
+
+    def make(**config):
+        made.append(create_app(_app_overrides(database_url) | config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def db_session(app):
     return db.session
 

@@ -39,7 +39,8 @@ def test_workspace_chrome_has_menu_csrf_meta_and_stylesheet(client, workspace):
     assert "/sandbox/static/sandbox.css" in page
     for label in ("Dashboard", "Companies", "Contacts", "Import", "Segments", "Action log"):
         assert f">{label}</a>" in page
-    assert client.get("/sandbox/static/sandbox.css").status_code == 200
+    with client.get("/sandbox/static/sandbox.css") as stylesheet:  # a file response: close it
+        assert stylesheet.status_code == 200
     companies = client.get(url(workspace, "companies/new")).get_data(as_text=True)
     assert re.search(r'class="active" aria-current="page">Companies<', companies)
 

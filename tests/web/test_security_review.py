@@ -224,10 +224,8 @@ def test_dev_mailbox_is_only_for_this_machine(client):
     assert client.get("/dev/mailbox/", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 404
 
 
-def test_rate_limits_see_the_client_behind_a_trusted_proxy(database_url):
-    from examportal import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1, "LOGIN_RATE_LIMIT": "2 per minute"})
+def test_rate_limits_see_the_client_behind_a_trusted_proxy(app_factory):
+    app = app_factory(TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="2 per minute")
     with app.app_context():
         from examportal.extensions import limiter
 
