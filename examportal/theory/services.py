@@ -5,6 +5,8 @@ and are unit-tested without a request; the rest read and write the database and 
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import secrets
 from collections import Counter, defaultdict
@@ -209,6 +211,62 @@ def read_form_answer(form, presented: Mapping[str, Any]) -> Any:
     if reader is None:
         raise bank.ResponseError(_("This question type cannot be answered here."))
     return reader(form, presented)
+
+
+# --------------------------------------------------------------------------- the candidate's page: opaque ids
+
+PRESENTED_PARTS = ("options", "premises", "responses")
+
+
+def page_ids(attempt_item: AttemptItem) -> dict[str, str]:
+    """Each option, premise and response id of the item → the opaque id the candidate's page uses.
+
+    The bank's ids follow the author's order (a matching key is often p1→r1, p2→r2), so a page
+    that carried them would give the key away to anyone reading its source. Page ids are keyed
+    hashes of the attempt item and the id: stable for the attempt (a reload, an offline replay),
+    unrelated between attempts, and meaningless without the server's secret.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    presented = attempt_item.snapshot["presented"]
+    ids = [i for part in PRESENTED_PARTS for i in presented.get(part, [])]
+    return {i: "v" + hmac.new(secret, f"theory-page-id:{attempt_item.id}:{i}".encode(), hashlib.sha256).hexdigest()[:16]
+            for i in ids}
+
+
+def _translate(value: Any, mapping: Mapping[str, str]) -> Any:
+    """``value`` (an answer: an id, a list of ids, premise → response) with every id mapped."""
+    if isinstance(value, str):
+        if value not in mapping:
+            raise bank.ResponseError(_("This answer is not one of the question's options. Reload the page."))
+        return mapping[value]
+    if isinstance(value, list):
+        return [_translate(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {_translate(k, mapping): _translate(v, mapping) for k, v in value.items()}
+    return value
+
+
+def read_page_answer(form, attempt_item: AttemptItem) -> Any:
+    """The answer in a form sent from the candidate's page, in the bank's ids (see :func:`page_ids`)."""
+    to_page = page_ids(attempt_item)
+    presented = attempt_item.snapshot["presented"]
+    shown = {**presented, **{part: [to_page[i] for i in presented.get(part, [])] for part in PRESENTED_PARTS}}
+    return _translate(read_form_answer(form, shown), {page: internal for internal, page in to_page.items()})
+
+
+def candidate_display(attempt_item: AttemptItem, locale: str) -> dict[str, Any]:
+    """What the candidate's page shows of an item: :func:`display` with page ids, no key, and the
+    stored answer in page ids."""
+    to_page = page_ids(attempt_item)
+    shown = display(attempt_item.snapshot, locale)
+    for part in PRESENTED_PARTS:
+        shown[part] = [(to_page[i], text) for i, text in shown[part]]
+    shown["choices"] = [(to_page[c], c) for c in shown["choices"]]
+    shown.pop("key", None)
+    shown.pop("rationale", None)
+    response = attempt_item.response
+    shown["response"] = response if isinstance(response, bool) or response is None else _translate(response, to_page)
+    return shown
 
 
 # --------------------------------------------------------------------------- pure: display

@@ -15,6 +15,7 @@ from .forms import ReleaseForm, StartForm, SubmitForm
 
 bp = Blueprint("theory", __name__)
 bp.add_app_template_global(services.display, "theory_display")
+bp.add_app_template_global(services.candidate_display, "theory_candidate_display")
 
 
 def _own_enrolment(enrolment_id: int) -> Enrolment:
@@ -91,7 +92,7 @@ def question(attempt_id: int, position: int):
     if attempt_item is None:
         abort(404)
     try:
-        raw = services.read_form_answer(request.form, attempt_item.snapshot["presented"])
+        raw = services.read_page_answer(request.form, attempt_item)
         services.save_answer(attempt, position, raw, services.next_seq(attempt), request.form.get("flagged") == "1")
     except services.AttemptClosed as error:
         flash(str(error), "warning")
@@ -129,7 +130,7 @@ def autosave(attempt_id: int):
     if attempt_item is None:
         return jsonify(error=_("There is no question number %(n)s in this test.", n=position)), 404
     try:
-        raw = services.read_form_answer(request.form, attempt_item.snapshot["presented"])
+        raw = services.read_page_answer(request.form, attempt_item)
         result = services.save_answer(attempt, int(position), raw, int(seq), request.form.get("flagged") == "1")
     except services.TheoryError as error:
         db.session.rollback()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from examportal.extensions import db
 from examportal.models import AttemptStatus, AuditEntry, OperatorAction, Role, TheoryAttempt
+from examportal.theory.services import page_ids
 from tests.factories import (
     add_member,
     client_as,
@@ -49,16 +50,16 @@ def _attempt(world, who="enrolment") -> TheoryAttempt:
 
 
 def _form_answer(attempt_item) -> dict:
-    """The correct answer to a synthetic item as the plain form sends it."""
+    """The correct answer to a synthetic item as the plain form sends it (in the page's opaque ids)."""
     item, presented = attempt_item.snapshot["item"], attempt_item.snapshot["presented"]
-    key = item["key"]
+    key, page = item["key"], page_ids(attempt_item)
     if item["type"] == "true_false":
-        return {"answer": "true" if key else "false"}
+        return {"answer": page["true" if key else "false"]}
     if item["type"] == "ordering":
-        return {f"order-{oid}": str(key.index(oid) + 1) for oid in presented["options"]}
+        return {f"order-{page[oid]}": str(key.index(oid) + 1) for oid in presented["options"]}
     if item["type"] == "matching":
-        return {f"match-{p}": r for p, r in key.items()}
-    return {"answer": key if item["type"] == "multiple_choice" else key[0]}
+        return {f"match-{page[p]}": page[r] for p, r in key.items()}
+    return {"answer": [page[k] for k in key] if item["type"] == "multiple_choice" else page[key[0]]}
 
 
 def test_the_whole_flow_without_javascript(app, world):
@@ -110,7 +111,8 @@ def test_the_whole_flow_without_javascript(app, world):
     assert {"theory.started", "theory.submitted", "theory.operator.unlock", "operator.unlock"} <= actions
 
     # Nothing is accepted after the submission.
-    response = candidate.post(f"/theory/attempts/{attempt.id}/answer", data={"position": "1", "seq": "999", "answer": "a"})
+    response = candidate.post(f"/theory/attempts/{attempt.id}/answer",
+                              data=_form_answer(attempt.items[0]) | {"position": "1", "seq": "999"})
     assert response.status_code == 409
 
     # Results are hidden until staff release them.
@@ -149,11 +151,14 @@ def test_autosave_json_ack_replay_and_bad_input(app, world):
     replay = candidate.post(url, data=data).get_json()
     assert replay["saved_at"] == ack["saved_at"]
     # Bad input: a clear JSON error, never a 500.
-    choice = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == "single_choice")
-    ordering = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == "ordering")
+    choice_item = next(i for i in attempt.items if i.snapshot["item"]["type"] == "single_choice")
+    choice, bank_id = choice_item.position, choice_item.snapshot["presented"]["options"][0]
+    ordering = next(i for i in attempt.items if i.snapshot["item"]["type"] == "ordering")
+    clash = dict(zip((f"order-{p}" for p in page_ids(ordering).values()), ("1", "1", "9"), strict=False))
     for bad in ({"position": "x", "seq": "2"}, {"position": "1", "seq": ""}, {"position": "77", "seq": "3"},
                 {"position": str(choice), "seq": "4", "answer": "<script>"},
-                {"position": str(ordering), "seq": "5", "order-s1": "1", "order-s2": "1", "order-s3": "9"}):
+                {"position": str(ordering.position), "seq": "5", **clash},
+                {"position": str(choice), "seq": "6", "answer": bank_id}):  # a bank id, not the page's
         response = candidate.post(url, data=bad)
         assert response.status_code in (400, 404) and response.get_json()["error"]
     heartbeat = candidate.post(f"/theory/attempts/{attempt.id}/heartbeat").get_json()
@@ -271,3 +276,53 @@ def test_expire_command(app, world, runner):
     result = runner.invoke(args=["theory", "expire"])
     assert result.exit_code == 0 and "submitted 1" in result.output
     assert _attempt(world).status == AttemptStatus.SUBMITTED
+
+
+def _answer_fields(html: str) -> tuple[set[str], set[str]]:
+    """The names and values of every answer field in the question page's forms."""
+    names = set(re.findall(r'name="((?:answer|order-|match-)[^"]*)"', html))
+    values = set(re.findall(r'<(?:input|option)[^>]*name="answer"[^>]*value="([^"]*)"', html))
+    values |= set(re.findall(r'<option value="([^"]+)"', html))
+    return names, values
+
+
+def test_the_page_never_gives_the_key_away(app, world):
+    """No option, premise or response id of any item type reaches the page, its forms or the
+    autosave answer; the page's ids are unrelated between two attempts at the same items."""
+    console = client_as(app, world["operator"])
+    _act(console, world["session"].id, kind="unlock", reason="start")
+    pages = {}
+    for who, enrolment in (("candidate", "enrolment"), ("rival", "rival_enrolment")):
+        client = client_as(app, world[who])
+        client.post(f"/theory/enrolments/{world[enrolment].id}/start")
+        attempt = _attempt(world, enrolment)
+        html = client.get(f"/theory/attempts/{attempt.id}/q/1").get_data(as_text=True)
+        pages[who] = (attempt, html, client)
+    seen_types = set()
+    page_ids_by_item: dict[str, list[set[str]]] = {}
+    for attempt, html, _client in pages.values():
+        names, values = _answer_fields(html)
+        suffixes = {name.split("-", 1)[1] for name in names if "-" in name}
+        for attempt_item in attempt.items:
+            presented = attempt_item.snapshot["presented"]
+            seen_types.add(attempt_item.snapshot["item"]["type"])
+            bank_ids = {i for part in ("options", "premises", "responses") for i in presented.get(part, [])}
+            assert not bank_ids & (values | suffixes), attempt_item.item_id
+            assert not bank_ids & set(re.findall(r'(?:value|name|id|for|data-[a-z-]+)="([^"]*)"', html))
+            page_ids_by_item.setdefault(attempt_item.item_id, []).append(set(page_ids(attempt_item).values()))
+    assert seen_types == {"single_choice", "multiple_choice", "true_false", "ordering", "matching"}
+    shared = [ids for ids in page_ids_by_item.values() if len(ids) == 2]
+    assert shared, "the two attempts drew no item in common"
+    assert all(not first & second for first, second in shared)
+    # The autosave round trip speaks page ids in and says nothing of the key back.
+    attempt, _html, client = pages["candidate"]
+    item = attempt.items[0]
+    response = client.post(f"/theory/attempts/{attempt.id}/answer",
+                           data=_form_answer(item) | {"position": "1", "seq": "1"})
+    assert response.status_code == 200
+    bank_ids = {i for part in ("options", "premises", "responses") for i in item.snapshot["presented"].get(part, [])}
+    assert not any(f'"{i}"' in response.get_data(as_text=True) for i in bank_ids)
+    db.session.expire_all()
+    from examportal.theory.services import item_of, points_for
+
+    assert points_for(item_of(item), item.response) == 1.0  # stored in the bank's ids: the key scores it
