@@ -223,3 +223,25 @@ def fresh_globals_per_request(app):
         yield
     finally:
         request_started.disconnect(_clear_request_globals, app)
+
+
+def make_practical_attempt(enrolment, finished: bool = True, **kwargs):
+    """A practical attempt for ``enrolment`` in an empty exam workspace: finished by the candidate by
+    default, else still running."""
+    from examportal.models import PracticalAttempt, PracticalStatus
+    from examportal.practical.services import owner_ref
+    from sandbox_crm import api as sandbox_api
+
+    now = utcnow()
+    workspace = sandbox_api.create_workspace("Egzamin", owner_ref(enrolment.candidate), purpose="exam",
+                                             scenario_code=kwargs.get("scenario_code", "hurtownia-czesci"))
+    attempt = PracticalAttempt(
+        enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id, session_id=enrolment.session_id,
+        scenario_code=kwargs.pop("scenario_code", "hurtownia-czesci"), workspace_id=workspace.id,
+        started_at=now - timedelta(minutes=60), deadline_at=now + timedelta(minutes=30),
+        status=PracticalStatus.FINISHED if finished else PracticalStatus.IN_PROGRESS,
+        finished_at=now if finished else None, **kwargs,
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -17,6 +18,7 @@ from ..models import (
     CriterionScore,
     Enrolment,
     EnrolmentStatus,
+    PracticalAttempt,
     Role,
     Scoresheet,
     TheoryAttempt,
@@ -65,6 +67,20 @@ def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
     return next((m for m in enrolment.session.committee if m.assessor_id == user.id), None)
 
 
+def quorum_refusal(enrolment: Enrolment) -> str | None:
+    """Why the committee cannot act yet: fewer members with a signed declaration than the minimum.
+
+    One person is never a committee: scoring, recording results and deciding all wait until the
+    qualification's minimum of members (``min_committee_size``) have declared impartiality.
+    """
+    minimum = int(enrolment.session.qualification.setting("min_committee_size", default=2))
+    declared = [m for m in enrolment.session.committee if m.has_declared]
+    if len(declared) < minimum:
+        return _("The committee needs at least %(n)d members who have signed the declaration of impartiality "
+                 "(now %(have)d). Ask the institution to complete the committee.", n=minimum, have=len(declared))
+    return None
+
+
 def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | None:
     """Why this member may not assess the candidate, or None when they may."""
     if member is None:
@@ -80,14 +96,28 @@ def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str
     return None
 
 
+def acting_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | None:
+    """Why this member may not score, record or decide now: their own eligibility, then the quorum."""
+    return scoring_refusal(member, enrolment) or quorum_refusal(enrolment)
+
+
 def theory_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
 
 
-def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
-    """Per test criterion: met by the theory test (None when no scored attempt exists)."""
+def theory_released(enrolment: Enrolment) -> bool:
+    """Whether the candidate's theory result is scored and released by the institution."""
     attempt = theory_attempt(enrolment)
-    scores = (attempt.criterion_scores or {}) if attempt and attempt.passed is not None else {}
+    return attempt is not None and attempt.passed is not None and attempt.released_at is not None
+
+
+def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
+    """Per test criterion: met by the released theory test (None while there is no released result).
+
+    These are the only source of the test criteria's results: the committee cannot edit them.
+    """
+    attempt = theory_attempt(enrolment)
+    scores = (attempt.criterion_scores or {}) if attempt is not None and theory_released(enrolment) else {}
     return {c.code: (scores[c.code]["passed"] if c.code in scores else None)
             for c in all_criteria(enrolment) if c.method == "test"}
 
@@ -116,7 +146,7 @@ def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int
     Submitting needs a verdict on every practical and interview criterion; a "not met" needs
     a comment, since it may end up in the justification.
     """
-    refusal = scoring_refusal(member, enrolment)
+    refusal = acting_refusal(member, enrolment)
     if refusal:
         raise CommitteeRuleError(refusal)
     sheet = scoresheet(member, enrolment)
@@ -180,7 +210,7 @@ def all_submitted(enrolment: Enrolment) -> bool:
 
 def may_record(member: CommitteeMember | None, enrolment: Enrolment) -> bool:
     """The chair records the committee's results and decision (any member if no chair is set)."""
-    if member is None or scoring_refusal(member, enrolment):
+    if member is None or acting_refusal(member, enrolment):
         return False
     has_chair = any(m.is_chair for m in enrolment.session.committee)
     return member.is_chair or not has_chair
@@ -191,28 +221,72 @@ def results(enrolment: Enrolment) -> dict[str, CriterionResult]:
     return {r.criterion.code: r for r in rows}
 
 
+def committee_criteria(enrolment: Enrolment) -> list[Criterion]:
+    """The criteria whose result the committee records: simulation and interview ones.
+
+    Test-method criteria follow the released theory result (see :func:`theory_results`); an
+    interview follow-up on one of them is a note for the protocol, never a change of its result.
+    """
+    return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS]
+
+
+def override_problems(enrolment: Enrolment, verdicts: Mapping[int, tuple[bool | None, str]]) -> list[str]:
+    """Codes of criteria whose recorded result differs from a member's submitted score with no reason given."""
+    submitted = [s for s in sheets(enrolment) if s.is_submitted]
+    codes = {c.id: c.code for c in committee_criteria(enrolment)}
+    missing = []
+    for criterion_id, (met, note) in verdicts.items():
+        scores = [score.met for sheet in submitted if (score := sheet.score_for(criterion_id)) is not None]
+        if any(score is not None and score != met for score in scores) and not (note or "").strip():
+            missing.append(codes[criterion_id])
+    return missing
+
+
 def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict[int, tuple[bool | None, str]]) -> None:
-    """Record the committee's final result on every criterion (after every member submitted)."""
+    """Record the committee's final result on every simulation and interview criterion.
+
+    Only after every member submitted their independent scores. Where the result differs from any
+    member's score, the note must give the reason (it is shown in the protocol). The test criteria
+    are written from the released theory result; a verdict sent for one of them is refused.
+    """
     if not may_record(member, enrolment):
-        raise CommitteeRuleError(_("Only the chair of the committee records the results."))
+        raise CommitteeRuleError(acting_refusal(member, enrolment)
+                                 or _("Only the chair of the committee records the results."))
     if not all_submitted(enrolment):
         raise CommitteeRuleError(_("Every member must submit their scores first."))
     if decision_for(enrolment) is not None:
         raise CommitteeRuleError(_("The decision has been made; the results can no longer change."))
-    criteria = {c.id: c for c in all_criteria(enrolment)}
+    every = {c.id: c for c in all_criteria(enrolment)}
+    criteria = {c.id: c for c in committee_criteria(enrolment)}
+    tests = sorted(every[k].code for k in verdicts if k in every and k not in criteria)
+    if tests:
+        raise CommitteeRuleError(_("The results of the test criteria come from the released theory test and cannot "
+                                   "be changed by the committee: %(codes)s", codes=", ".join(tests)))
     if set(verdicts) != set(criteria) or any(met is None for met, _note in verdicts.values()):
         raise CommitteeRuleError(_("Record a result for every criterion."))
+    if not theory_released(enrolment):
+        raise CommitteeRuleError(_("The theory result has not been released yet; the results wait for it."))
+    unexplained = override_problems(enrolment, verdicts)
+    if unexplained:
+        raise CommitteeRuleError(_("A result that differs from a member's score needs the reason in its note: %(codes)s",
+                                   codes=", ".join(unexplained)))
+    theory = theory_results(enrolment)
+    rows: dict[int, tuple[bool, str | None]] = {k: (bool(met), (note or "").strip() or None)  # None refused above
+                                                for k, (met, note) in verdicts.items()}
+    for criterion_id, criterion in every.items():
+        if criterion_id not in criteria:
+            rows[criterion_id] = (bool(theory.get(criterion.code)), None)
     existing = {r.criterion_id: r for r in db.session.scalars(
         select(CriterionResult).where(CriterionResult.enrolment_id == enrolment.id))}
-    before = {criteria[k].code: r.met for k, r in existing.items()}
+    before = {every[k].code: r.met for k, r in existing.items()}
     now = utcnow()
-    for criterion_id, (met, note) in verdicts.items():
+    for criterion_id, (met, note) in rows.items():
         row = existing.get(criterion_id) or CriterionResult(enrolment_id=enrolment.id, criterion_id=criterion_id)
-        row.met, row.note = bool(met), (note or "").strip() or None  # None refused above
+        row.met, row.note = met, note
         row.recorded_by_id, row.recorded_at = member.assessor_id, now
         db.session.add(row)
     audit_log.record("committee.results_recorded", enrolment, before=before or None,
-                     after={criteria[k].code: v[0] for k, v in verdicts.items()},
+                     after={every[k].code: v[0] for k, v in rows.items()},
                      institution_id=enrolment.session.institution_id)
     db.session.commit()
 
@@ -225,6 +299,34 @@ def decision_for(enrolment: Enrolment) -> ValidationDecision | None:
     return db.session.scalar(select(ValidationDecision).where(ValidationDecision.enrolment_id == enrolment.id))
 
 
+def practical_attempt(enrolment: Enrolment) -> PracticalAttempt | None:
+    return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == enrolment.id))
+
+
+def missing_parts(enrolment: Enrolment) -> str | None:
+    """What the decision still waits for, or None: a decision never rests on a part not taken.
+
+    The released theory result, a finished practical attempt, and notes from at least one member
+    on every interview criterion.
+    """
+    if not theory_released(enrolment):
+        return _("The theory result has not been released yet.")
+    attempt = practical_attempt(enrolment)
+    if attempt is None:
+        return _("The candidate has not taken the practical part.")
+    if attempt.is_running:
+        return _("The candidate's practical part is still running.")
+    submitted = [s for s in sheets(enrolment) if s.is_submitted]
+    without_notes = [
+        c.code for c in all_criteria(enrolment) if c.method == "interview"
+        and not any((score := sheet.score_for(c.id)) is not None and (score.interview_notes or "").strip()
+                    for sheet in submitted)
+    ]
+    if without_notes:
+        return _("No member has written interview notes for: %(codes)s", codes=", ".join(without_notes))
+    return None
+
+
 def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: str | None) -> ValidationDecision:
     """Record the decision, render and store the protocol, notify the candidate.
 
@@ -232,9 +334,13 @@ def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justif
     names every unmet criterion.
     """
     if not may_record(member, enrolment):
-        raise CommitteeRuleError(_("Only the chair of the committee records the decision."))
+        raise CommitteeRuleError(acting_refusal(member, enrolment)
+                                 or _("Only the chair of the committee records the decision."))
     if decision_for(enrolment) is not None:
         raise CommitteeRuleError(_("The decision has already been made."))
+    missing_part = missing_parts(enrolment)
+    if missing_part:
+        raise CommitteeRuleError(missing_part)
     result = summary(enrolment)
     if result.missing:
         raise CommitteeRuleError(_("Record the results of all criteria first."))

@@ -35,6 +35,7 @@ def _case_page(enrolment, member, form=None, status=200, typed=None):
         db.session.commit()
     return render_template(
         "committee/case.html", enrolment=enrolment, member=member, refusal=refusal, sheet=sheet,
+        quorum_refusal=services.quorum_refusal(enrolment),
         form=form or ScoresheetForm(), criteria=services.scored_criteria(enrolment),
         theory=services.theory_results(enrolment), attempt=services.theory_attempt(enrolment),
         others_visible=sheet is not None and sheet.is_submitted,
@@ -95,6 +96,8 @@ def _consolidation_page(enrolment, member, results_form=None, decision_form=None
         "committee/consolidation.html", enrolment=enrolment, member=member,
         rows=services.consolidation(enrolment), all_submitted=services.all_submitted(enrolment),
         may_record=services.may_record(member, enrolment), criteria=services.all_criteria(enrolment),
+        committee_codes={c.code for c in services.committee_criteria(enrolment)},
+        quorum_refusal=services.quorum_refusal(enrolment), missing_part=services.missing_parts(enrolment),
         theory=services.theory_results(enrolment), results=services.results(enrolment),
         summary=services.summary(enrolment), decision=services.decision_for(enrolment),
         results_form=results_form or ResultsForm(), decision_form=decision_form or DecisionForm(), typed=typed or {},
@@ -115,7 +118,10 @@ def record_results(enrolment_id: int):
     form = ResultsForm()
     if form.validate_on_submit():
         try:
-            parsed = parse_verdicts(request.form, [c.id for c in services.all_criteria(enrolment)], "r")
+            # The committee's criteria, and any test criterion the form (forged) tries to set: the service refuses those.
+            sent = [c.id for c in services.all_criteria(enrolment)
+                    if c.method in services.SCORED_METHODS or request.form.get(f"r-{c.id}-met")]
+            parsed = parse_verdicts(request.form, sent, "r")
             services.record_results(member, enrolment, {cid: (met, comment) for cid, (met, comment, _n) in parsed.items()})
         except VerdictError:
             flash(_("The form contained a value that is not one of the choices. Check your answers."), "danger")

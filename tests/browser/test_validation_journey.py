@@ -64,24 +64,28 @@ ITEMS_BY_STEM = {item["stem"]["en"]: item for item in theory_item_dicts()}
 
 
 def _answer_correctly(page: Page) -> None:
-    """Give the bank's key as the answer to the question on screen (the stem names the item)."""
+    """Give the bank's key as the answer to the question on screen, by the texts a person reads
+    (the page's ids are opaque: they do not reveal the bank's ids)."""
     form = page.locator("form.question:not([hidden])")
     item = ITEMS_BY_STEM[form.locator("h1.stem").inner_text().strip()]
     key = item["key"]
     kind = item["type"]
-    if kind == "single_choice":
-        form.locator(f"input[name=answer][value='{key[0]}']").check()
-    elif kind == "multiple_choice":
+
+    def text(part: str, oid: str) -> str:
+        return next(o["text"]["pl"] for o in item[part] if o["id"] == oid)
+
+    if kind in ("single_choice", "multiple_choice"):
         for option in key:
-            form.locator(f"input[name=answer][value='{option}']").check()
+            form.locator("label.radio", has_text=text("options", option)).locator("input").check()
     elif kind == "true_false":
-        form.locator(f"input[name=answer][value='{'true' if key else 'false'}']").check()
+        form.locator("label.radio", has_text=re.compile(r"^\s*(True)\s*$" if key else r"^\s*(False)\s*$")).locator("input").check()
     elif kind == "ordering":
         for place, option in enumerate(key, start=1):
-            form.locator(f"select[name='order-{option}']").select_option(str(place))
+            form.locator("label.order", has_text=text("options", option)).locator("select").select_option(str(place))
     elif kind == "matching":
         for premise, response in key.items():
-            form.locator(f"select[name='match-{premise}']").select_option(response)
+            select = form.locator("label.match", has_text=text("premises", premise)).locator("select")
+            select.select_option(label=text("responses", response))
     else:  # pragma: no cover - the synthetic bank has only these types
         raise AssertionError(kind)
 
@@ -322,6 +326,9 @@ def _score_all_met(page: Page, comment: str) -> int:
         rows.nth(index).locator("input[type=radio][value=met]").check()
     # A remark where the evidence deserves one (a "not met" would require it).
     page.get_by_label("Comment 2.4.f").fill(comment)
+    # The interview: what the candidate answered (the decision needs notes on each interview criterion).
+    page.get_by_label("Interview notes 1.3.c").fill("Omówił szyfrowanie, blokadę ekranu i zasadę czystego biurka.")
+    page.get_by_label("Interview notes 2.3.e").fill("Omówił wartość szans w lejku i sposób jej aktualizacji.")
     page.get_by_role("button", name="Submit my scores").click()
     _flash(page, "Your scores have been submitted.")
     expect(page.locator("table.scoresheet input[type=radio][value=met]:checked")).to_have_count(count)
@@ -395,11 +402,16 @@ def test_validation_journey(app, qualification, tmp_path, new_page):
     # 3. Two assessors, each in their own browser context, score blind.
     chair_page, second_page = new_page(chair), new_page(second)
     _declare_and_open_case(chair_page, session_title, candidate.full_name)
+    # Alone, the chair reads the evidence but cannot score: one person is never a committee.
+    expect(chair_page.locator(".flash-danger").filter(has_text="at least 2 members")).to_be_visible()
+    _declare_and_open_case(second_page, session_title, candidate.full_name)
+    chair_page.reload()
+    expect(chair_page.locator(".flash-danger")).to_have_count(0)
     _check_evidence(chair_page)
     _shot(chair_page, "06-committee-case")
     scored = _score_all_met(chair_page, "Szansa zamknięta jako wygrana z podanym powodem.")
 
-    _declare_and_open_case(second_page, session_title, candidate.full_name)
+    second_page.reload()
     _check_evidence(second_page)
     expect(second_page.get_by_text("Submitted so far: 1 of 2 members.")).to_be_visible()
     # Nothing of the chair's verdicts shows through: only the follow-ups' default "not examined" is ticked.

@@ -2,16 +2,29 @@
 from io import BytesIO
 
 import pytest
+from flask_babel import force_locale
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from examportal.committee import services
 from examportal.extensions import db
-from examportal.models import AuditEntry, CriterionResult, OutboxMail, Role, Scoresheet, ValidationDecision
+from examportal.models import (
+    AuditEntry,
+    CriterionResult,
+    CriterionScore,
+    OutboxMail,
+    PracticalAttempt,
+    PracticalStatus,
+    Role,
+    Scoresheet,
+    TheoryAttempt,
+    ValidationDecision,
+)
 from tests.factories import (
     add_member,
     enrol,
     make_institution,
+    make_practical_attempt,
     make_session,
     make_theory_result,
     make_user,
@@ -31,6 +44,7 @@ def world(app, qualification):
     candidate = make_user(Role.CANDIDATE, first_name="Zofia", last_name="Żółkiewska-Gęślak")
     enrolment = enrol(session, candidate)
     make_theory_result(enrolment, qualification)
+    make_practical_attempt(enrolment)
     db.session.commit()
     return {"vcc": vcc, "session": session, "chair": chair, "member": member, "candidate": candidate,
             "enrolment": enrolment, "qualification": qualification}
@@ -48,13 +62,23 @@ def _sheet_data(enrolment, not_met=(), submit=True):
             continue
         data[f"c-{c.id}-met"] = "not_met" if c.code in not_met else "met"
         data[f"c-{c.id}-comment"] = f"Brak dowodu dla {c.code}" if c.code in not_met else ""
+        if c.method == "interview":
+            data[f"c-{c.id}-notes"] = f"Odpowiedź kandydata na pytania do {c.code}."
     data["submit" if submit else "save"] = "1"
     return data
 
 
-def _results_data(enrolment, not_met=()):
-    return {**{f"r-{c.id}-met": "not_met" if c.code in not_met else "met" for c in services.all_criteria(enrolment)},
-            "record": "1"}
+def _results_data(enrolment, not_met=(), notes=None):
+    """The chair's results form: a verdict on every simulation and interview criterion (the test
+    criteria follow the theory result and are not in the form)."""
+    data = {f"r-{c.id}-met": "not_met" if c.code in not_met else "met" for c in services.committee_criteria(enrolment)}
+    for code, note in (notes or {}).items():
+        data[f"r-{_criterion(enrolment, code).id}-comment"] = note
+    return {**data, "record": "1"}
+
+
+def _criterion(enrolment, code):
+    return next(c for c in services.all_criteria(enrolment) if c.code == code)
 
 
 def test_assessor_scores_blind_until_they_submit(world, client, login):
@@ -243,3 +267,164 @@ def test_nul_byte_in_a_comment_is_refused_without_500(world, client, login):
     data = _sheet_data(e, submit=False)
     data[f"c-{_scored(e)[0].id}-comment"] = "zły\x00znak"
     assert client.post(f"/committee/enrolments/{e.id}/scores", data=data).status_code == 400
+
+
+# --------------------------------------------------------------------------- a decision no single person can bend
+
+
+@pytest.fixture
+def one_member_world(app, qualification):
+    """The probe: a session whose committee has one member, the chair, and a candidate who failed
+    the theory test and never started the practical part."""
+    vcc = make_institution("Fundacja VCC", qualifications=[qualification])
+    session = make_session(vcc, qualification)
+    chair = make_user((Role.ASSESSOR, vcc))
+    add_member(session, chair, declared=True).is_chair = True
+    candidate = make_user(Role.CANDIDATE)
+    enrolment = enrol(session, candidate)
+    make_theory_result(enrolment, qualification, passed=False, failed_criteria=("1.1.a", "1.3.b"))
+    db.session.commit()
+    return {"session": session, "chair": chair, "enrolment": enrolment}
+
+
+def test_a_one_member_committee_can_neither_score_nor_record_nor_decide(one_member_world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e, chair = one_member_world["enrolment"], one_member_world["chair"]
+    login(chair)
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    assert response.status_code == 400
+    assert "at least 2 members" in response.get_data(as_text=True)
+    assert db.session.scalar(select(CriterionScore)) is None  # nothing scored, nothing submitted
+    assert db.session.scalar(select(Scoresheet).where(Scoresheet.submitted_at.is_not(None))) is None
+    member = services.member_of(e, chair)
+    assert services.quorum_refusal(e) is not None and not services.may_record(member, e)
+    every_met = {c.id: (True, "") for c in services.all_criteria(e)}
+    with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="at least 2 members"):
+        services.record_results(member, e, every_met)
+    with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="at least 2 members"):
+        services.decide(member, e, True, None)
+    assert db.session.scalar(select(CriterionResult)) is None
+    assert db.session.scalar(select(ValidationDecision)) is None
+
+
+def test_members_without_a_declaration_do_not_count_towards_the_quorum(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    for m in world["session"].committee:
+        if m.assessor_id == world["member"].id:
+            m.declared_at = None
+    db.session.commit()
+    login(world["chair"])  # the chair has declared, but is alone
+    response = client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
+    assert response.status_code == 400 and "at least 2 members" in response.get_data(as_text=True)
+    assert "at least 2 members" in client.get(f"/committee/enrolments/{e.id}").get_data(as_text=True)
+
+
+def test_the_chair_cannot_change_a_test_criterion(world, client, login, qualification):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    failed = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == e.id))
+    failed.criterion_scores = dict(failed.criterion_scores, **{"1.1.a": {"points": 0, "max": 3, "percent": 0.0, "passed": False}})
+    db.session.commit()
+    _both_submit(world, client, login)
+    login(world["chair"])
+    forged = _results_data(e)
+    forged[f"r-{_criterion(e, '1.1.a').id}-met"] = "met"  # override the failed test criterion
+    response = client.post(f"/committee/enrolments/{e.id}/results", data=forged)
+    assert response.status_code == 400
+    assert "cannot be changed by the committee" in response.get_data(as_text=True)
+    assert db.session.scalar(select(CriterionResult)) is None
+    # Without the forgery the results are recorded, and the test criteria follow the theory result.
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 302
+    recorded = services.results(e)
+    assert recorded["1.1.a"].met is False and recorded["1.1.b"].met is True
+    assert services.summary(e).unmet == ["1.1.a"]
+    assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 400
+
+
+def test_an_interview_follow_up_on_a_test_criterion_never_changes_its_result(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    follow_up = next(c for c in services.scored_criteria(e) if c.interview_follow_up)
+    for who in ("chair", "member"):
+        login(world[who])
+        data = _sheet_data(e)
+        data[f"c-{follow_up.id}-met"] = "not_met"
+        data[f"c-{follow_up.id}-comment"] = "W rozmowie kandydat nie umiał tego wyjaśnić."
+        assert client.post(f"/committee/enrolments/{e.id}/scores", data=data).status_code == 302
+        client.post("/auth/logout")
+    login(world["chair"])
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 302
+    assert services.results(e)[follow_up.code].met is True  # the released theory result stands
+
+
+def test_a_result_against_the_members_scores_needs_a_reason_shown_in_the_protocol(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    _both_submit(world, client, login)  # both members: 2.4.a met
+    login(world["chair"])
+    response = client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e, not_met=("2.4.a",)))
+    assert response.status_code == 400
+    assert "needs the reason in its note: 2.4.a" in response.get_data(as_text=True)
+    assert db.session.scalar(select(CriterionResult)) is None
+    reason = "Nagranie pokazuje, że szansę utworzył system, nie kandydat."
+    data = _results_data(e, not_met=("2.4.a",), notes={"2.4.a": reason})
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=data).status_code == 302
+    justification = "Kandydat nie utworzył szansy sprzedaży samodzielnie (2.4.a), co potwierdza dziennik działań."
+    assert client.post(f"/committee/enrolments/{e.id}/decision",
+                       data={"outcome": "negative", "justification": justification}).status_code == 302
+    decision = db.session.scalar(select(ValidationDecision))
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(BytesIO(decision.protocol_pdf)).pages).split())
+    assert reason in text
+
+
+def test_the_decision_waits_for_a_finished_practical_part(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    attempt = db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == e.id))
+    _both_submit(world, client, login)
+    login(world["chair"])
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 302
+    attempt.status, attempt.finished_at = PracticalStatus.IN_PROGRESS, None
+    db.session.commit()
+    response = client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"})
+    assert response.status_code == 400 and "still running" in response.get_data(as_text=True)
+    db.session.delete(attempt)
+    db.session.commit()
+    response = client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"})
+    assert response.status_code == 400 and "has not taken the practical part" in response.get_data(as_text=True)
+    assert db.session.scalar(select(ValidationDecision)) is None
+
+
+def test_the_results_and_decision_wait_for_the_released_theory_result(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    attempt = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == e.id))
+    attempt.released_at = None
+    db.session.commit()
+    _both_submit(world, client, login)
+    login(world["chair"])
+    response = client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e))
+    assert response.status_code == 400 and "has not been released" in response.get_data(as_text=True)
+    member = services.member_of(e, world["chair"])
+    with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="has not been released"):
+        services.decide(member, e, True, None)
+
+
+def test_the_decision_needs_interview_notes_from_a_member(world, client, login):
+    client.post("/lang/en")  # assert on the English messages
+    e = world["enrolment"]
+    for who in ("chair", "member"):
+        login(world[who])
+        data = _sheet_data(e)
+        for c in services.scored_criteria(e):
+            if c.code == "1.3.c":
+                data[f"c-{c.id}-notes"] = ""
+        assert client.post(f"/committee/enrolments/{e.id}/scores", data=data).status_code == 302
+        client.post("/auth/logout")
+    login(world["chair"])
+    assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 302
+    response = client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"})
+    assert response.status_code == 400
+    assert "No member has written interview notes for: 1.3.c" in response.get_data(as_text=True)
+    assert db.session.scalar(select(ValidationDecision)) is None
