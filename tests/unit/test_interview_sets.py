@@ -17,7 +17,22 @@ def test_real_sets_load_and_cover_both_interview_criteria(criteria):
     sets = interview.load_sets("13881", criteria)
     assert {"1.3.c", "2.3.e"} <= set(sets)
     assert not sets["1.3.c"].follow_up and sets["1.1.c"].follow_up
-    assert all(q.look_for for s in sets.values() for q in s.questions)
+    for code in ("1.3.c", "2.3.e"):
+        assert len(sets[code].variants) >= interview.MIN_VARIANTS
+        rubric = sets[code].rubric
+        assert rubric.look_for and rubric.not_met and 1 <= rubric.met_when <= len(rubric.look_for)
+    assert all(v.questions for s in sets.values() for v in s.variants)
+
+
+def test_variants_rotate_through_a_sessions_candidates(criteria):
+    sets = interview.load_sets("13881", criteria)
+    first = [sets["1.3.c"].variant_for(position).id for position in range(6)]
+    assert len(set(first[:3])) == 3 and first[:3] == first[3:]
+
+
+def test_the_language_is_fixed():
+    text = interview.INTERVIEW_DIR.joinpath("13881.yaml").read_text(encoding="utf-8")
+    assert "czysty biurko" not in text and "stosuje Pan/Pani na co dzień" not in text
 
 
 def test_a_set_for_a_simulation_criterion_is_refused(criteria):
