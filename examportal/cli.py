@@ -21,7 +21,8 @@ ITEMS_DIR = Path(__file__).resolve().parent.parent / "question_bank" / "items"
 
 @bank_cli.command("check")
 @click.option("--qualification", "code", default="13881", show_default=True, help="Qualification whose criteria the items must cover.")
-@click.option("--min-per-criterion", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--min-per-criterion", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Approved items each test criterion needs (one sitting then shows at most 20 %% of a pool).")
 @click.option("--items", "items_dir", default=ITEMS_DIR, type=click.Path(exists=True, path_type=Path), show_default=True)
 def bank_check(code, min_per_criterion, items_dir):
     """Coverage per test criterion; duplicates, missing or impossible keys, unknown criteria. Exit 1 on any problem."""
@@ -136,6 +137,42 @@ def theory_expire():
 
     expired = expire_overdue()
     click.echo(f"submitted {len(expired)} overdue attempt(s)")
+
+
+@theory_cli.command("reliability")
+@click.option("--qualification", "code", default="13881", show_default=True)
+@click.option("--forms", default=100, show_default=True, type=click.IntRange(min=1, max=10000),
+              help="Forms drawn by the blueprint.")
+@click.option("--trials", default=4000, show_default=True, type=click.IntRange(min=100, max=1000000),
+              help="Simulated sittings per ability.")
+def theory_reliability(code, forms, trials):
+    """The probability of passing the theory part by true ability (simulation, fixed seed)."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Qualification
+    from .theory.reliability import COMPETENT, COMPETENT_MIN_PASS, WEAK, WEAK_MAX_PASS
+    from .theory.services import DrawError, reliability
+
+    qualification = db.session.scalar(select(Qualification).where(Qualification.code == code))
+    if qualification is None:
+        click.echo(f"error: qualification {code} is not loaded (flask qualification load)", err=True)
+        sys.exit(1)
+    try:
+        figures = reliability(qualification, forms=forms, trials=trials)
+    except DrawError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    theory = qualification.setting("theory")
+    click.echo(f"{theory['item_count']} items, pass mark {theory['pass_mark_percent']} %, rule {theory['decision_rule']}")
+    click.echo("true ability  P(pass)")
+    for ability, probability in figures.items():
+        click.echo(f"{ability:>12.2f}  {probability:7.3f}")
+    ok = figures[COMPETENT] >= COMPETENT_MIN_PASS and figures[WEAK] <= WEAK_MAX_PASS
+    click.echo(f"goal: P(pass | {COMPETENT}) >= {COMPETENT_MIN_PASS} and P(pass | {WEAK}) <= {WEAK_MAX_PASS}: "
+               + ("met" if ok else "NOT met"))
+    if not ok:
+        sys.exit(1)
 
 
 practical_cli = AppGroup("practical", help="The practical exam and its scenarios.")

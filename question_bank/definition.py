@@ -158,6 +158,15 @@ class TheorySettings:
     item_count: int
     time_limit_minutes: int
     pass_mark_percent: int
+    #: How the test decides: "compensatory" (the overall percentage reaches the mark; the test
+    #: criteria are confirmed together) or "per_criterion" (every criterion's own percentage must).
+    decision_rule: str = "compensatory"
+    #: Matching and ordering items: "all_or_nothing" or "per_pair" (see question_bank.items.PARTIAL_CREDIT).
+    partial_credit: str = "all_or_nothing"
+
+
+THEORY_PARTIAL_CREDIT = ("all_or_nothing", "per_pair")
+THEORY_DECISION_RULES = ("compensatory", "per_criterion")
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,8 @@ class QualificationDefinition:
                     "item_count": settings.theory.item_count,
                     "time_limit_minutes": settings.theory.time_limit_minutes,
                     "pass_mark_percent": settings.theory.pass_mark_percent,
+                    "decision_rule": settings.theory.decision_rule,
+                    "partial_credit": settings.theory.partial_credit,
                 },
                 "practical": {
                     "time_limit_minutes": settings.practical.time_limit_minutes,
@@ -583,8 +594,17 @@ class _Parser:
         )
         theory_at = _at(location, "theory")
         theory = self.mapping(
-            data["theory"], theory_at, ("item_count", "time_limit_minutes", "pass_mark_percent")
+            data["theory"], theory_at, ("item_count", "time_limit_minutes", "pass_mark_percent", "decision_rule"),
+            ("partial_credit",),
         )
+        partial_credit = theory.get("partial_credit", "all_or_nothing")
+        if partial_credit not in THEORY_PARTIAL_CREDIT:
+            self.fail(_at(theory_at, "partial_credit"),
+                      f"expected one of {', '.join(THEORY_PARTIAL_CREDIT)}, got {_describe(partial_credit)}")
+        rule = theory["decision_rule"]
+        if rule not in THEORY_DECISION_RULES:
+            self.fail(_at(theory_at, "decision_rule"),
+                      f"expected one of {', '.join(THEORY_DECISION_RULES)}, got {_describe(rule)}")
         practical_at = _at(location, "practical")
         practical = self.mapping(
             data["practical"], practical_at, ("time_limit_minutes", "pass_mark_percent")
@@ -602,6 +622,8 @@ class _Parser:
                 item_count=positive(theory, theory_at, "item_count"),
                 time_limit_minutes=positive(theory, theory_at, "time_limit_minutes"),
                 pass_mark_percent=percent(theory, theory_at, "pass_mark_percent"),
+                decision_rule=rule,
+                partial_credit=partial_credit,
             ),
             practical=PracticalSettings(
                 time_limit_minutes=positive(practical, practical_at, "time_limit_minutes"),

@@ -25,6 +25,8 @@ from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -115,6 +117,32 @@ class Option:
     text: Text
 
 
+REVIEW_STATES = ("draft", "reviewed", "approved", "retired")
+"""An item's life: written (draft), checked by a second person (reviewed), cleared for tests
+(approved), withdrawn (retired). Only approved items are drawn."""
+
+LEGAL_DATE_MAX_AGE_DAYS = 2 * 365
+"""An item on the law whose "law as of" date is older than this is reported for a re-check."""
+
+# Words that give a false true/false statement away: test-wise candidates learn that absolute
+# claims are usually false. (Polish, in the forms the bank uses.)
+ABSOLUTE_WORDS = re.compile(
+    r"\b(zawsze|nigdy|wyłącznie|jedynie|każd[aey]|żaden|żadn[aey]|wszystk[ieo]|wszelk[aiey]|"
+    r"bezterminowo|całkowicie|jak najwięcej|bez wyjątku|w ogóle)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Who wrote and who checked an item, where it stands, and the law it reflects."""
+
+    state: str = "draft"
+    author: str | None = None
+    reviewer: str | None = None
+    law_as_of: str | None = None  # ISO date of the legal state the item reflects (legal items only)
+
+
 MatchingKey = tuple[tuple[str, str], ...]
 """A matching key: (premise id, response id) pairs, in the order the author wrote them."""
 
@@ -141,6 +169,14 @@ class Item:
     premises: tuple[Option, ...] = ()
     responses: tuple[Option, ...] = ()
     rationale: Text | None = None
+    #: The author's estimate of the proportion of competent candidates answering correctly (0–1),
+    #: replaced by the item statistics' facility once enough attempts exist.
+    difficulty: float | None = None
+    review: Review = field(default_factory=Review)
+
+    @property
+    def approved(self) -> bool:
+        return self.review.state == "approved"
 
     @property
     def key_map(self) -> dict[str, str]:
@@ -290,10 +326,22 @@ class QuestionType(ABC):
     def is_correct(self, item: Item, response: Any) -> bool:
         """Whether a canonical response is exactly the key."""
 
-    def score(self, item: Item, response: Any) -> float:
-        """Score a response in [0, 1]; all-or-nothing (see the module docstring)."""
+    def score(self, item: Item, response: Any, partial: bool = False) -> float:
+        """Score a response in [0, 1]: all-or-nothing, or with ``partial`` the share of the key's
+        pairs the response gets right (matching and ordering; the other types have no parts)."""
         canonical = self.normalize_response(response, item)
-        return 1.0 if self.is_correct(item, canonical) else 0.0
+        if self.is_correct(item, canonical):
+            return 1.0
+        return self.partial_score(item, canonical) if partial else 0.0
+
+    def partial_score(self, item: Item, response: Any) -> float:
+        """The share of the key's pairs in a (wrong) canonical response; 0 for types without parts."""
+        return 0.0
+
+
+PARTIAL_CREDIT = ("all_or_nothing", "per_pair")
+"""``theory.partial_credit``: matching and ordering items score all-or-nothing, or per pair (the
+share of premises matched to their key response; of the key's consecutive pairs kept in order)."""
 
 
 REGISTRY: dict[str, QuestionType] = {}
@@ -337,6 +385,27 @@ def _common_problems(item: Item) -> list[str]:
             problems.append(f"criteria lists {code!r} more than once")
     problems.extend(_text_problems(item.stem, "stem"))
     problems.extend(_text_problems(item.rationale, "rationale", required=False))
+    problems.extend(_metadata_problems(item))
+    return problems
+
+
+def _metadata_problems(item: Item) -> list[str]:
+    problems = []
+    if item.difficulty is not None and (isinstance(item.difficulty, bool) or not 0 < item.difficulty < 1):
+        problems.append("difficulty must be a proportion between 0 and 1 (exclusive)")
+    review = item.review
+    if review.state not in REVIEW_STATES:
+        problems.append(f"review.state {review.state!r} must be one of {', '.join(REVIEW_STATES)}")
+    if review.state in ("reviewed", "approved", "retired"):
+        if _blank(review.author) or _blank(review.reviewer):
+            problems.append(f"a {review.state} item names its author and its reviewer")
+        elif (review.author or "").strip().casefold() == (review.reviewer or "").strip().casefold():
+            problems.append("the reviewer must be another person than the author")
+    if review.law_as_of is not None:
+        try:
+            date.fromisoformat(review.law_as_of)
+        except ValueError:
+            problems.append(f"review.law_as_of {review.law_as_of!r} must be a date like 2026-11-01")
     return problems
 
 
@@ -492,6 +561,15 @@ class Ordering(QuestionType):
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, tuple) and list(response) == list(item.key)
 
+    def partial_score(self, item: Item, response: Any) -> float:
+        key = list(cast("tuple[str, ...]", item.key)) if isinstance(item.key, tuple) else []
+        if len(key) < 2 or not response:
+            return 0.0
+        place = {option: n for n, option in enumerate(response)}
+        kept = sum(1 for first, second in pairwise(key)
+                   if first in place and second in place and place[first] < place[second])
+        return round(kept / (len(key) - 1), 4)
+
 
 @register
 class Matching(QuestionType):
@@ -587,6 +665,13 @@ class Matching(QuestionType):
         key = item.key_map
         return bool(key) and dict(response) == key
 
+    def partial_score(self, item: Item, response: Any) -> float:
+        key = item.key_map
+        if not key or not response:
+            return 0.0
+        given = dict(response)
+        return round(sum(1 for premise, answer in key.items() if given.get(premise) == answer) / len(key), 4)
+
 
 # --------------------------------------------------------------------------- dispatch
 
@@ -610,15 +695,17 @@ def normalize_response(item: Item, raw: Any) -> Any:
     return get_type(item.type).normalize_response(raw, item)
 
 
-def score(item: Item, response: Any) -> float:
-    """Score of an answer to ``item`` in [0, 1] (all-or-nothing)."""
-    return get_type(item.type).score(item, response)
+def score(item: Item, response: Any, partial: bool = False) -> float:
+    """Score of an answer to ``item`` in [0, 1]: all-or-nothing, or per pair with ``partial``."""
+    return get_type(item.type).score(item, response, partial)
 
 
 # --------------------------------------------------------------------------- dict round trip
 
 
-_ITEM_FIELDS = ("id", "version", "type", "criteria", "stem", "options", "premises", "responses", "key", "rationale")
+_ITEM_FIELDS = ("id", "version", "type", "criteria", "stem", "options", "premises", "responses", "key", "rationale",
+                "difficulty", "review")
+_REVIEW_FIELDS = ("state", "author", "reviewer", "law_as_of")
 
 
 def _text_to_dict(text: Text) -> dict[str, str]:
@@ -658,6 +745,10 @@ def item_to_dict(item: Item) -> dict[str, Any]:
     data["key"] = _key_to_data(item.key)
     if item.rationale is not None:
         data["rationale"] = _text_to_dict(item.rationale)
+    if item.difficulty is not None:
+        data["difficulty"] = item.difficulty
+    if item.review != Review():
+        data["review"] = {name: getattr(item.review, name) for name in _REVIEW_FIELDS if getattr(item.review, name) is not None}
     return data
 
 
@@ -744,12 +835,44 @@ def item_from_dict(data: Mapping[str, Any]) -> Item:
         premises=_options_from(data.get("premises"), "premises"),
         responses=_options_from(data.get("responses"), "responses"),
         rationale=None if rationale is None else _text_from(rationale, "rationale"),
+        difficulty=_difficulty_from(data.get("difficulty")),
+        review=_review_from(data.get("review")),
     )
 
 
+def _difficulty_from(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ItemFormatError("difficulty must be a number between 0 and 1")
+    return float(value)
+
+
+def _review_from(value: Any) -> Review:
+    if value is None:
+        return Review()
+    if not isinstance(value, Mapping):
+        raise ItemFormatError("review must be a mapping with state, author, reviewer and law_as_of")
+    unknown = sorted(set(value) - set(_REVIEW_FIELDS))
+    if unknown:
+        raise ItemFormatError(f"review: unknown field {unknown[0]!r}")
+    fields = {}
+    for name in _REVIEW_FIELDS:
+        raw = value.get(name)
+        if isinstance(raw, date):  # an unquoted YAML date
+            raw = raw.isoformat()
+        if raw is not None:
+            fields[name] = _require_str(raw, f"review.{name}")
+    return Review(**fields)
+
+
 def fingerprint(item: Item) -> str:
-    """SHA-256 of the item's canonical JSON: stored with an attempt to pin the exact version shown."""
-    canonical = json.dumps(item_to_dict(item), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 of the item's canonical JSON: stored with an attempt to pin the exact version shown.
+
+    Only what is shown and scored counts: the review record and the difficulty estimate do not.
+    """
+    content = {k: v for k, v in item_to_dict(item).items() if k not in ("review", "difficulty")}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -841,6 +964,12 @@ class BankReport:
     invalid: list[tuple[str, str]] = field(default_factory=list)
     unknown_criteria: list[tuple[str, str]] = field(default_factory=list)
     non_test_criteria: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Items (not retired) without the author's difficulty estimate.
+    missing_difficulty: list[str] = field(default_factory=list)
+    #: False true/false statements given away by an absolute word: (item id, word).
+    absolute_words: list[tuple[str, str]] = field(default_factory=list)
+    #: Worth a look, not a defect: legal items due for a re-check, key-position bias.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def short(self) -> list[CriterionCoverage]:
@@ -857,6 +986,8 @@ class BankReport:
             or self.invalid
             or self.unknown_criteria
             or self.non_test_criteria
+            or self.missing_difficulty
+            or self.absolute_words
         )
 
     def render(self) -> str:
@@ -882,14 +1013,50 @@ class BankReport:
             f"{item_id}: criterion {code!r} is verified by {method}, not by the test"
             for item_id, code, method in self.non_test_criteria
         ]
+        problems += [f"{item_id}: no difficulty estimate" for item_id in self.missing_difficulty]
+        problems += [f"{item_id}: a false statement with the absolute word {word!r} gives itself away"
+                     for item_id, word in self.absolute_words]
         if problems:
             lines += ["", f"Problems ({len(problems)}):"] + [f"  - {p}" for p in problems]
+        if self.warnings:
+            lines += ["", f"Warnings ({len(self.warnings)}):"] + [f"  - {w}" for w in self.warnings]
         lines += ["", "Bank OK" if self.ok else "Bank NOT OK"]
         return "\n".join(lines)
 
 
+def _warnings(items: Sequence[Item], today: date) -> list[str]:
+    """Legal items due for a re-check, and key patterns a test-wise candidate could learn."""
+    warnings = []
+    for item in items:
+        if item.review.law_as_of:
+            try:
+                as_of = date.fromisoformat(item.review.law_as_of)
+            except ValueError:
+                continue  # reported by validate
+            if today - as_of > timedelta(days=LEGAL_DATE_MAX_AGE_DAYS):
+                warnings.append(f"{item.id}: the law as of {as_of.isoformat()} is over 2 years old; check the item")
+    choice = [i for i in items if i.type in ("single_choice", "multiple_choice") and isinstance(i.key, tuple) and i.options]
+    for kind in ("single_choice", "multiple_choice"):
+        of_type = [i for i in choice if i.type == kind]
+        if len(of_type) < 5:
+            continue
+        if kind == "single_choice":
+            # Options are shuffled when shown, but an exported form keeps the author's order.
+            first = Counter(next((n for n, o in enumerate(i.options) if o.id in cast("tuple[str, ...]", i.key)), -1)
+                            for i in of_type)
+            position, count = first.most_common(1)[0]
+            if count > len(of_type) / 2:
+                warnings.append(f"{kind}: {count} of {len(of_type)} keys are at option {position + 1} in the author's order")
+        else:
+            shapes = Counter(f"{len(cast('tuple[str, ...]', i.key))} of {len(i.options)}" for i in of_type)
+            shape, count = shapes.most_common(1)[0]
+            if count > len(of_type) / 2:
+                warnings.append(f"multiple_choice: {count} of {len(of_type)} keys select {shape} options; vary it")
+    return warnings
+
+
 def check_bank(
-    items: Sequence[Item], known_criteria: Mapping[str, str], min_per_criterion: int = 8
+    items: Sequence[Item], known_criteria: Mapping[str, str], min_per_criterion: int = 8, today: date | None = None
 ) -> BankReport:
     """Check a whole bank against the qualification's criteria.
 
@@ -918,7 +1085,7 @@ def check_bank(
                 unknown.append((item.id, code))
             elif method != TEST_METHOD:
                 non_test.append((item.id, code, method))
-            elif item.id not in broken_ids:
+            elif item.id not in broken_ids and item.approved:
                 per_criterion[code][item.type] += 1
 
     coverage = [
@@ -931,7 +1098,14 @@ def check_bank(
         for code, method in known_criteria.items()
         if method == TEST_METHOD
     ]
+    live = [item for item in items if item.review.state != "retired"]
+    missing_difficulty = [item.id for item in live if item.difficulty is None]
+    absolute = [(item.id, match.group(0)) for item in live if item.type == "true_false" and item.key is False
+                and (match := ABSOLUTE_WORDS.search(item.stem.pl))]
     return BankReport(
+        missing_difficulty=missing_difficulty,
+        absolute_words=absolute,
+        warnings=_warnings([item for item in live if item.id not in broken_ids], today or date.today()),
         total=len(items),
         type_counts=dict(Counter(item.type for item in items)),
         coverage=coverage,

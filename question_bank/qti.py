@@ -35,13 +35,13 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
-from .items import Item, Option, Text, validate
+from .items import Item, Option, Review, Text, validate
 
 __all__ = [
     "CP_NS",
@@ -93,6 +93,11 @@ class ItemMeta:
     version: int
     type: str
     criteria: tuple[str, ...]
+    difficulty: float | None = None
+    review: Review = field(default_factory=Review)
+
+
+REVIEW_ATTRIBUTES = ("state", "author", "reviewer", "law_as_of")
 
 
 def _q(tag: str) -> str:
@@ -317,6 +322,11 @@ def _manifest(items: Sequence[Item]) -> bytes:
         })
         for code in item.criteria:
             ET.SubElement(ext, "ep:criterion").text = code
+        if item.difficulty is not None:
+            ext.set("difficulty", repr(item.difficulty))
+        if item.review != Review():
+            ET.SubElement(ext, "ep:review", {name: value for name in REVIEW_ATTRIBUTES
+                                             if (value := getattr(item.review, name)) is not None})
         ET.SubElement(resource, "file", {"href": href})
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -475,6 +485,8 @@ def item_from_qti(data: bytes, meta: ItemMeta | None = None, source: str = "item
         version=meta.version if meta is not None else 1,
         type=item_type,
         criteria=meta.criteria if meta is not None else (),
+        difficulty=meta.difficulty if meta is not None else None,
+        review=meta.review if meta is not None else Review(),
         stem=stem,
         key=key,
         options=options,
@@ -504,11 +516,20 @@ def _resource_meta(resource: ET.Element) -> ItemMeta | None:
     version_text = ext.get("version", "1")
     if not version_text.isdigit():
         raise QtiError(f"{MANIFEST}: resource {resource.get('identifier')!r} has version {version_text!r}")
+    difficulty_text = ext.get("difficulty")
+    try:
+        difficulty = None if difficulty_text is None else float(difficulty_text)
+    except ValueError:
+        raise QtiError(f"{MANIFEST}: resource {resource.get('identifier')!r} has difficulty {difficulty_text!r}") from None
+    review = ext.find(_ext("review"))
     return ItemMeta(
         id=ext.get("id", ""),
         version=int(version_text),
         type=ext.get("type", ""),
         criteria=tuple((c.text or "").strip() for c in ext.findall(_ext("criterion"))),
+        difficulty=difficulty,
+        review=Review() if review is None else Review(**{
+            name: value for name in REVIEW_ATTRIBUTES if (value := review.get(name)) is not None}),
     )
 
 

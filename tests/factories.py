@@ -138,7 +138,7 @@ def client_as(app, user=None, lang: str | None = "en"):
 TEST_CRITERIA = ("1.1.a", "1.1.b", "1.1.c", "1.1.d", "1.1.e", "1.2.a", "1.3.a", "1.3.b", "2.5.c")
 
 
-def theory_item_dicts(per_criterion: int = 4, criteria=TEST_CRITERIA) -> list[dict]:
+def theory_item_dicts(per_criterion: int = 5, criteria=TEST_CRITERIA) -> list[dict]:
     """A small synthetic item bank: every question type, ``per_criterion`` items per test criterion."""
     shapes = [
         {"type": "single_choice", "options": ["a", "b", "c", "d"], "key": ["b"]},
@@ -152,7 +152,9 @@ def theory_item_dicts(per_criterion: int = 4, criteria=TEST_CRITERIA) -> list[di
         for n in range(per_criterion):
             shape = shapes[(len(items)) % len(shapes)]
             item = {"id": f"t-{code}-{n:03d}", "version": 1, "type": shape["type"], "criteria": [code],
-                    "stem": {"pl": f"Pytanie {code} nr {n}", "en": f"Question {code} no. {n}"}, "key": shape["key"]}
+                    "stem": {"pl": f"Pytanie {code} nr {n}", "en": f"Question {code} no. {n}"}, "key": shape["key"],
+                    "difficulty": round(0.45 + 0.1 * (n % 5), 2),
+                    "review": {"state": "approved", "author": "Autor testowy", "reviewer": "Recenzent testowy"}}
             for part in ("options", "premises", "responses"):
                 if part in shape:
                     item[part] = [{"id": i, "text": {"pl": f"{part} {i} ({code}/{n})"}} for i in shape[part]]
@@ -160,7 +162,7 @@ def theory_item_dicts(per_criterion: int = 4, criteria=TEST_CRITERIA) -> list[di
     return items
 
 
-def write_theory_bank(directory, per_criterion: int = 4) -> str:
+def write_theory_bank(directory, per_criterion: int = 5) -> str:
     """Write the synthetic bank as one YAML file in ``directory``; returns the directory path."""
     import yaml
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from ..models import (
     utcnow,
 )
 from ..sessions.services import trained_pairs
+from ..theory.scoring import criteria_confirmed_together
 from . import rules
 from .protocol import render_protocol
 
@@ -48,12 +50,20 @@ def scored_criteria(enrolment: Enrolment) -> list[Criterion]:
     return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS or c.interview_follow_up]
 
 
-def interview_sets(enrolment: Enrolment) -> dict:
-    """The structured interview question sets of the qualification, by criterion code."""
+def interview_sets(enrolment: Enrolment) -> dict[str, dict[str, Any]]:
+    """The structured interview for the candidate, by criterion code: the rubric and the variant
+    of the questions this candidate is asked.
+
+    Variants rotate through the session's candidates (in enrolment order, starting at a place set
+    by the session), so candidates of one session do not all get the same questions.
+    """
     from question_bank.interview import load_sets
 
-    return load_sets(enrolment.session.qualification.code,
+    sets = load_sets(enrolment.session.qualification.code,
                      {c.code: (c.method, c.interview_follow_up) for c in all_criteria(enrolment)})
+    order = sorted(e.id for e in enrolment.session.enrolments)
+    position = enrolment.session_id + (order.index(enrolment.id) if enrolment.id in order else 0)
+    return {code: {"set": qs, "rubric": qs.rubric, "variant": qs.variant_for(position)} for code, qs in sets.items()}
 
 
 def structure(enrolment: Enrolment):
@@ -115,9 +125,16 @@ def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
     """Per test criterion: met by the released theory test (None while there is no released result).
 
     These are the only source of the test criteria's results: the committee cannot edit them.
+    Under a compensatory decision rule the test criteria are confirmed together by passing the
+    theory part (their sub-scores are diagnostics); under a per-criterion rule each by its own.
     """
     attempt = theory_attempt(enrolment)
-    scores = (attempt.criterion_scores or {}) if attempt is not None and theory_released(enrolment) else {}
+    if attempt is None or not theory_released(enrolment):
+        return {c.code: None for c in all_criteria(enrolment) if c.method == "test"}
+    rule = str(enrolment.session.qualification.setting("theory", "decision_rule", default="compensatory"))
+    if criteria_confirmed_together(rule):
+        return {c.code: bool(attempt.passed) for c in all_criteria(enrolment) if c.method == "test"}
+    scores = attempt.criterion_scores or {}
     return {c.code: (scores[c.code]["passed"] if c.code in scores else None)
             for c in all_criteria(enrolment) if c.method == "test"}
 

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import random
 import secrets
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,11 +36,14 @@ from ..models import (
     OperatorAction,
     OperatorActionKind,
     OutcomeSet,
+    Qualification,
     TheoryAttempt,
     User,
     ValidationSession,
     utcnow,
 )
+from .reliability import FormItem, pass_probabilities
+from .scoring import decides_pass, score_items
 
 DEFAULT_BANK = Path(__file__).resolve().parents[2] / "question_bank" / "items"
 ONLINE_SECONDS = 30
@@ -126,6 +129,34 @@ def draw(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: 
         take(rng.choice([i for i in by_criterion[code] if i.id not in chosen_ids]))
     rng.shuffle(chosen)
     return [DrawnItem(item, bank.present(item, rng)) for item in chosen]
+
+
+FORM_CANDIDATES = 16
+"""How many forms :func:`draw_balanced` draws to pick the one nearest the bank's difficulty."""
+
+
+def form_difficulty(form: Sequence[DrawnItem]) -> float | None:
+    """The mean difficulty estimate of a drawn form (None when no item has one)."""
+    known = [d.item.difficulty for d in form if d.item.difficulty is not None]
+    return sum(known) / len(known) if known else None
+
+
+def draw_balanced(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: int,
+                  candidates: int = FORM_CANDIDATES) -> list[DrawnItem]:
+    """Like :func:`draw`, but the form's mean difficulty is near the eligible pool's.
+
+    ``candidates`` forms are drawn from seeds derived from ``seed`` and the one nearest the pool's
+    mean difficulty is kept, so the candidates of one session sit forms of about the same
+    difficulty. Deterministic from ``seed``.
+    """
+    wanted = set(criteria)
+    pool = [i.difficulty for i in items if set(i.criteria) & wanted and i.difficulty is not None]
+    if not pool:
+        return draw(items, criteria, count, seed)
+    target = sum(pool) / len(pool)
+    seeds = random.Random(seed)  # noqa: S311  (derives reproducible seeds, not a secret)
+    forms = [draw(items, criteria, count, seeds.getrandbits(62)) for _ in range(candidates)]
+    return min(forms, key=lambda form: abs((form_difficulty(form) or target) - target))
 
 
 # --------------------------------------------------------------------------- pure: the clock
@@ -307,38 +338,15 @@ def item_of(attempt_item: AttemptItem) -> bank.Item:
     return bank.item_from_dict(attempt_item.snapshot["item"])
 
 
-def points_for(item: bank.Item, response: Any) -> float:
-    """Points for one answer: 0 for no answer or an unreadable one, else the type's score."""
+def points_for(item: bank.Item, response: Any, partial: bool = False) -> float:
+    """Points for one answer: 0 for no answer or an unreadable one, else the type's score
+    (per pair for matching and ordering items when ``partial``)."""
     if response in (None, [], {}, ""):
         return 0.0
     try:
-        return bank.score(item, response)
+        return bank.score(item, response, partial)
     except bank.ResponseError:
         return 0.0
-
-
-def score_items(scored: Iterable[tuple[Sequence[str], float]], criteria: Sequence[str], pass_mark: float) -> dict[str, Any]:
-    """Overall and per-criterion results from (criteria of the item, points) pairs.
-
-    An item tagged with several criteria counts towards each. The theory part is passed when the
-    overall percentage reaches ``pass_mark``; a criterion is met when its own percentage does.
-    """
-    per: dict[str, list[float]] = defaultdict(list)
-    total, count = 0.0, 0
-    for item_criteria, points in scored:
-        total += points
-        count += 1
-        for code in item_criteria:
-            per[code].append(points)
-    percent = round(100.0 * total / count, 2) if count else 0.0
-    by_criterion = {}
-    for code in sorted(set(criteria) | set(per)):
-        values = per.get(code, [])
-        crit_percent = round(100.0 * sum(values) / len(values), 2) if values else 0.0
-        by_criterion[code] = {"points": sum(values), "max": len(values), "percent": crit_percent,
-                              "passed": bool(values) and crit_percent >= pass_mark}
-    return {"points": total, "max": count, "percent": percent, "passed": count > 0 and percent >= pass_mark,
-            "criteria": by_criterion}
 
 
 # --------------------------------------------------------------------------- the database side
@@ -355,6 +363,8 @@ def settings(session: ValidationSession) -> dict[str, Any]:
         "item_count": int(qualification.setting("theory", "item_count", default=30)),
         "time_limit_minutes": int(qualification.setting("theory", "time_limit_minutes", default=45)),
         "pass_mark_percent": float(qualification.setting("theory", "pass_mark_percent", default=55)),
+        "decision_rule": str(qualification.setting("theory", "decision_rule", default="compensatory")),
+        "partial_credit": str(qualification.setting("theory", "partial_credit", default="all_or_nothing")),
     }
 
 
@@ -368,13 +378,34 @@ def test_criteria(qualification_id: int) -> list[str]:
 
 
 def bank_items() -> list[bank.Item]:
-    """The item bank (THEORY_ITEM_BANK, else question_bank/items); DrawError if it cannot be loaded."""
+    """The approved items of the bank (THEORY_ITEM_BANK, else question_bank/items); DrawError if it
+    cannot be loaded. Drafts, items under review and retired items are never drawn."""
     path = current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK
     try:
-        return bank.load_items(path)
+        return [item for item in bank.load_items(path) if item.approved]
     except bank.BankError as error:
         current_app.logger.error("theory item bank unusable: %s", error)
         raise DrawError(_("The item bank cannot be used at the moment. Tell the operator.")) from error
+
+
+def reliability(qualification: Qualification, forms: int = 100, trials: int = 4000,
+                seed: int = 13881) -> dict[float, float]:
+    """The probability of passing the theory part by true ability, for the current bank, blueprint
+    and decision rule (see :mod:`.reliability`): ``forms`` forms drawn as attempts are, facilities
+    from the item statistics of every institution where an item has enough responses."""
+    from .statistics import MIN_RESPONSES
+
+    item_count = int(qualification.setting("theory", "item_count", default=30))
+    pass_mark = float(qualification.setting("theory", "pass_mark_percent", default=55))
+    rule = str(qualification.setting("theory", "decision_rule", default="compensatory"))
+    criteria = test_criteria(qualification.id)
+    items = bank_items()
+    institution_ids = set(db.session.scalars(select(ValidationSession.institution_id).distinct()))
+    facilities = {s.item_id: s.facility for s in item_statistics(institution_ids)
+                  if s.responses >= MIN_RESPONSES and s.facility is not None}
+    drawn = [draw_balanced(items, criteria, item_count, seed + n) for n in range(forms)]
+    form_items = [[FormItem(tuple(d.item.criteria), facilities.get(d.item.id)) for d in form] for form in drawn]
+    return pass_probabilities(form_items, criteria, pass_mark, rule, trials=trials, seed=seed)
 
 
 def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
@@ -418,7 +449,7 @@ def start(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     if attempt.status != AttemptStatus.UNLOCKED:
         raise TheoryError(_("The operator has not unlocked the test for you yet. Wait for their signal and reload the page."))
     config = settings(attempt.session)
-    drawn = draw(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"], attempt.seed)
+    drawn = draw_balanced(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"], attempt.seed)
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
     for position, entry in enumerate(drawn, start=1):
         attempt.items.append(AttemptItem(
@@ -542,13 +573,13 @@ def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     scored = []
     for attempt_item in attempt.items:
         item = item_of(attempt_item)
-        attempt_item.points = points_for(item, attempt_item.response)
+        attempt_item.points = points_for(item, attempt_item.response, config["partial_credit"] == "per_pair")
         scored.append((item.criteria, attempt_item.points))
     result = score_items(scored, test_criteria(attempt.session.qualification_id), config["pass_mark_percent"])
     attempt.score_points = result["points"]
     attempt.score_max = result["max"]
     attempt.score_percent = result["percent"]
-    attempt.passed = result["passed"]
+    attempt.passed = decides_pass(result, config["decision_rule"], config["pass_mark_percent"])
     attempt.criterion_scores = result["criteria"]
     _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
 

@@ -1,6 +1,8 @@
 """The candidate's theory test, the staff release of results and the committee's view of them."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -270,7 +272,18 @@ def item_statistics():
                    "low_discrimination": _("does not discriminate"), "dead_distractor": _("distractor nobody chooses")}
     return render_template("theory/statistics.html", statistics=services.item_statistics(institution_ids, session_id),
                            sessions=sessions, session_id=session_id, flag_labels=flag_labels,
-                           min_responses=MIN_RESPONSES)
+                           min_responses=MIN_RESPONSES, reliability=_reliability({s.qualification for s in sessions}))
+
+
+def _reliability(qualifications) -> list[tuple[Any, dict[float, float] | None]]:
+    """Pass probability by true ability for each qualification (a quick simulation; the command runs a longer one)."""
+    rows: list[tuple[Any, dict[float, float] | None]] = []
+    for qualification in sorted(qualifications, key=lambda q: q.code):
+        try:
+            rows.append((qualification, services.reliability(qualification, forms=10, trials=1000)))
+        except services.DrawError:
+            rows.append((qualification, None))
+    return rows
 
 
 @bp.route("/statistics.csv")

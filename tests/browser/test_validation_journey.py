@@ -379,7 +379,7 @@ def test_validation_journey(app, qualification, tmp_path, new_page):
     _take_theory_test(me, enrolment_id)
     console.reload()
     expect(console.locator("#console .c-status").first).to_have_text("submitted")
-    expect(console.locator("#console .c-answered").first).to_have_text("30 / 30")
+    expect(console.locator("#console .c-answered").first).to_have_text("36 / 36")
 
     office = new_page(staff)
     office.goto(f"/sessions/{session_id}")

@@ -144,7 +144,10 @@ def test_upgrade_from_the_previous_revision_with_demo_data(database_url, tmp_pat
 
         load_demo()
         with db.engine.connect() as connection:
-            assert {t: len(r) for t, r in dump(connection).items()} == {t: len(r) for t, r in after.items()}
+            again = dump(connection)
+        # Nothing is duplicated (the audit log may record a definition that changed since the snapshot).
+        audit = {"audit_entry", "audit_head"}
+        assert {t: len(r) for t, r in again.items() if t not in audit} == {t: len(r) for t, r in after.items() if t not in audit}
         client = app.test_client()
         response = client.post("/auth/login", data={"email": "staff.vcc@demo.examportal.pl",
                                                     "password": "demo-haslo-2026"})

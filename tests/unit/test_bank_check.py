@@ -3,11 +3,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from question_bank.items import Item, Option, Text, check_bank, load_items
+from question_bank.items import (
+    Item,
+    Option,
+    Review,
+    Text,
+    check_bank,
+    fingerprint,
+    item_from_dict,
+    item_to_dict,
+    load_items,
+    validate,
+)
 
 ITEMS_DIR = Path(__file__).resolve().parents[2] / "question_bank" / "items"
 
@@ -99,7 +111,7 @@ def _item(number: int, code: str = "1.1.a", **changes) -> Item:
         id=f"t-{code}-{number:03d}", version=1, type="single_choice", criteria=(code,),
         stem=Text(pl=f"Pytanie numer {number} o kryterium {code}?"),
         options=tuple(Option(i, Text(pl=f"Odpowiedź {i}")) for i in "abcd"),
-        key=("a",),
+        key=("a",), difficulty=0.6, review=Review(state="approved", author="Autor", reviewer="Recenzent"),
     )
     return dataclasses.replace(item, **changes)
 
@@ -178,3 +190,75 @@ def test_criterion_with_no_items_at_all_is_short():
     bank = [item for item in _full_bank() if item.criteria != ("1.3.b",)]
     report = check_bank(bank, KNOWN, min_per_criterion=1)
     assert [(c.code, c.count) for c in report.short] == [("1.3.b", 0)]
+
+
+# --------------------------------------------------------------------------- review, difficulty, cues
+
+
+def _true_false(number: int, statement: str, key: bool, code: str = "1.1.a") -> Item:
+    return _item(number, code, type="true_false", stem=Text(pl=statement), options=(), key=key)
+
+
+def test_only_approved_items_count_towards_coverage():
+    bank = _full_bank()
+    bank[0] = dataclasses.replace(bank[0], review=Review(state="draft", author="Autor"))
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert not report.ok and [c.code for c in report.short] == ["1.1.a"]
+
+
+def test_a_live_item_needs_a_difficulty_estimate():
+    bank = _full_bank()
+    bank[3] = dataclasses.replace(bank[3], difficulty=None)
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert report.missing_difficulty == [bank[3].id] and not report.ok
+    bank[3] = dataclasses.replace(bank[3], review=Review(state="retired", author="A", reviewer="B"))
+    assert check_bank(bank, KNOWN, min_per_criterion=1).missing_difficulty == []
+
+
+@pytest.mark.parametrize("word", ["zawsze", "wyłącznie", "jak najwięcej", "bezterminowo", "Nigdy"])
+def test_a_false_statement_with_an_absolute_word_is_caught(word):
+    bank = [*_full_bank(), _true_false(50, f"Zgodę na marketing można {word} przechowywać w CRM.", False)]
+    report = check_bank(bank, KNOWN, min_per_criterion=2)
+    assert report.absolute_words == [(bank[-1].id, word)] and not report.ok
+    assert "gives itself away" in report.render()
+
+
+def test_a_true_statement_or_a_plain_false_one_is_not_flagged():
+    bank = [*_full_bank(), _true_false(50, "Administrator zawsze prowadzi rejestr czynności przetwarzania.", True),
+            _true_false(51, "Zgoda na newsletter obejmuje też telefoniczną ofertę handlową.", False)]
+    assert check_bank(bank, KNOWN, min_per_criterion=2).absolute_words == []
+
+
+@pytest.mark.parametrize(("review", "problem"), [
+    (Review(state="approved", author="Anna Nowak"), "names its author and its reviewer"),
+    (Review(state="approved", author="Anna Nowak", reviewer=" anna nowak "), "another person than the author"),
+    (Review(state="published", author="A", reviewer="B"), "review.state 'published' must be one of"),
+    (Review(state="draft", author="A", law_as_of="1 listopada"), "must be a date like"),
+])
+def test_review_records_are_validated(review, problem):
+    item = dataclasses.replace(_item(1), review=review)
+    assert any(problem in p for p in validate(item)), validate(item)
+
+
+def test_difficulty_must_be_a_proportion():
+    assert any("difficulty" in p for p in validate(dataclasses.replace(_item(1), difficulty=1.5)))
+
+
+def test_stale_legal_items_and_key_patterns_are_warned_about_but_do_not_fail():
+    bank = _full_bank()
+    bank[0] = dataclasses.replace(bank[0], review=Review(state="approved", author="A", reviewer="B",
+                                                         law_as_of="2023-01-15"))
+    shaped = [_item(60 + n, "1.1.b", type="multiple_choice", key=("a", "b", "c"),
+                    options=tuple(Option(i, Text(pl=f"Opcja {i}")) for i in "abcde")) for n in range(6)]
+    report = check_bank([*bank, *shaped], KNOWN, min_per_criterion=2, today=date(2026, 12, 2))
+    assert report.ok, report.render()
+    assert any("2023-01-15 is over 2 years old" in w for w in report.warnings)
+    assert any("6 of 6 keys select 3 of 5 options" in w for w in report.warnings)
+    assert "Warnings (" in report.render() and "Bank OK" in report.render()
+
+
+def test_review_and_difficulty_survive_the_yaml_round_trip():
+    item = dataclasses.replace(_item(1), difficulty=0.55, review=Review(state="approved", author="A", reviewer="B",
+                                                                        law_as_of="2026-12-01"))
+    again = item_from_dict(item_to_dict(item))
+    assert again == item and fingerprint(again) == fingerprint(dataclasses.replace(item, review=Review()))

@@ -218,8 +218,9 @@ def test_validation_text_covers_the_rules_of_the_description(
 def test_settings(definition: QualificationDefinition) -> None:
     settings_ = definition.settings
     assert settings_.certificate_validity_years == 5
-    assert (settings_.theory.item_count, settings_.theory.time_limit_minutes) == (30, 45)
-    assert settings_.theory.pass_mark_percent == 55
+    assert (settings_.theory.item_count, settings_.theory.time_limit_minutes) == (36, 54)
+    assert settings_.theory.pass_mark_percent == 60
+    assert settings_.theory.decision_rule == "compensatory"
     assert settings_.practical.time_limit_minutes == 120
     assert settings_.practical.pass_mark_percent == 75
     assert (
@@ -282,7 +283,7 @@ def test_content_hash_changes_with_content(definition: QualificationDefinition) 
     set_at(data, "outcome_sets[1].outcomes[4].criteria[2].text.en", "names ways to show data")
     assert parse_definition(data, "copy").content_hash != definition.content_hash
     data = raw_copy()
-    set_at(data, "settings.theory.pass_mark_percent", 60)
+    set_at(data, "settings.theory.pass_mark_percent", 65)
     assert parse_definition(data, "copy").content_hash != definition.content_hash
 
 
@@ -411,8 +412,12 @@ MALFORMED = [
     ("flag-not-boolean", _set("settings.theory_required_for_practical", "true"),
      "settings.theory_required_for_practical", "expected true or false, got a string ('true')"),
     ("theory-not-a-mapping", _set("settings.theory", 30), "settings.theory",
-     "expected a mapping with keys item_count, time_limit_minutes, pass_mark_percent, "
-     "got an integer (30)"),
+     "expected a mapping with keys item_count, time_limit_minutes, pass_mark_percent, decision_rule, "
+     "partial_credit, got an integer (30)"),
+    ("theory-unknown-partial-credit", _set("settings.theory.partial_credit", "half"), "settings.theory.partial_credit",
+     "expected one of all_or_nothing, per_pair, got a string ('half')"),
+    ("theory-unknown-rule", _set("settings.theory.decision_rule", "majority"), "settings.theory.decision_rule",
+     "expected one of compensatory, per_criterion, got a string ('majority')"),
 ]  # fmt: skip
 
 

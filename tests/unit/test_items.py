@@ -431,3 +431,42 @@ def test_load_items_single_file_and_missing_path(tmp_path):
     assert load_items(path) == [single(), matching()]
     with pytest.raises(BankError, match="no such file"):
         load_items(tmp_path / "missing")
+
+
+# --------------------------------------------------------------------------- partial credit (a setting)
+
+
+def _keyed(kind: str):
+    from question_bank.items import Item, Option, Text
+
+    if kind == "matching":
+        return Item(id="m", version=1, type="matching", criteria=("1.1.a",), stem=Text(pl="Dopasuj"),
+                    premises=tuple(Option(p, Text(pl=p)) for p in ("p1", "p2", "p3", "p4")),
+                    responses=tuple(Option(r, Text(pl=r)) for r in ("r1", "r2", "r3", "r4")),
+                    key=(("p1", "r1"), ("p2", "r2"), ("p3", "r3"), ("p4", "r4")))
+    return Item(id="o", version=1, type="ordering", criteria=("1.1.a",), stem=Text(pl="Uporządkuj"),
+                options=tuple(Option(o, Text(pl=o)) for o in "abcd"), key=("a", "b", "c", "d"))
+
+
+def test_matching_scores_per_pair_only_when_partial_credit_is_set():
+    item = _keyed("matching")
+    half = {"p1": "r1", "p2": "r2", "p3": "r4", "p4": "r3"}
+    assert score(item, half) == 0.0
+    assert score(item, half, partial=True) == 0.5
+    assert score(item, dict(item.key), partial=True) == 1.0
+
+
+def test_ordering_scores_the_key_pairs_kept_in_order():
+    item = _keyed("ordering")
+    assert score(item, ["b", "a", "c", "d"]) == 0.0
+    assert score(item, ["b", "a", "c", "d"], partial=True) == pytest.approx(2 / 3, abs=1e-3)
+    assert score(item, ["d", "c", "b", "a"], partial=True) == 0.0
+    assert score(item, ["a", "b", "c", "d"], partial=True) == 1.0
+
+
+def test_other_types_have_no_partial_credit():
+    from question_bank.items import Item, Option, Text
+
+    item = Item(id="mc", version=1, type="multiple_choice", criteria=("1.1.a",), stem=Text(pl="?"),
+                options=tuple(Option(o, Text(pl=o)) for o in "abcd"), key=("a", "b"))
+    assert score(item, ["a"], partial=True) == 0.0

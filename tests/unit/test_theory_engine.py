@@ -156,8 +156,8 @@ def _answer_for(attempt_item):
 
 def test_start_draws_the_settings_item_count_and_freezes_snapshots(running):
     assert running.status == AttemptStatus.IN_PROGRESS
-    assert len(running.items) == 30
-    assert running.deadline_at == T0 + timedelta(minutes=45)
+    assert len(running.items) == 36
+    assert running.deadline_at == T0 + timedelta(minutes=45)  # the factory attempt has 45 minutes
     first = running.items[0]
     assert first.fingerprint == bank.fingerprint(bank.item_from_dict(first.snapshot["item"]))
     assert sorted(first.snapshot["presented"].get("options", first.snapshot["presented"].get("premises", [])))
@@ -222,17 +222,41 @@ def test_operator_action_needs_a_reason(running):
 
 
 def test_scoring_all_correct_half_correct(running):
-    for ai in running.items[:17]:
+    for ai in running.items[:22]:
         services.save_answer(running, ai.position, _answer_for(ai), ai.position, now=T0 + timedelta(minutes=1))
     services.submit(running, now=T0 + timedelta(minutes=20))
-    assert running.score_points == 17 and running.score_max == 30
-    assert running.score_percent == pytest.approx(56.67) and running.passed
+    assert running.score_points == 22 and running.score_max == 36
+    assert running.score_percent == pytest.approx(61.11) and running.passed  # 22 of 36 reach the 60 % mark
     assert set(running.criterion_scores) == set(CRITERIA)
-    assert sum(c["max"] for c in running.criterion_scores.values()) == 30
+    assert sum(c["max"] for c in running.criterion_scores.values()) == 36
 
 
 def test_expire_submits_overdue_attempts_only(running):
     assert services.expire_overdue(now=T0 + timedelta(minutes=44)) == []
     expired = services.expire_overdue(now=T0 + timedelta(minutes=46))
     assert [a.id for a in expired] == [running.id]
-    assert running.status == AttemptStatus.SUBMITTED and running.score_max == 30
+    assert running.status == AttemptStatus.SUBMITTED and running.score_max == 36
+
+
+def test_forms_of_one_session_are_balanced_in_difficulty():
+    """Every form's mean difficulty stays near the pool's; unbalanced draws spread much wider."""
+    import dataclasses
+
+    varied = [dataclasses.replace(item, difficulty=0.3 + 0.6 * (n % 7) / 6) for n, item in enumerate(BANK)]
+    target = sum(i.difficulty for i in varied) / len(varied)
+    balanced = [services.form_difficulty(services.draw_balanced(varied, CRITERIA, 20, seed)) for seed in range(30)]
+    plain = [services.form_difficulty(services.draw(varied, CRITERIA, 20, seed)) for seed in range(30)]
+    assert max(abs(d - target) for d in balanced) <= 0.03
+    assert max(abs(d - target) for d in balanced) < max(abs(d - target) for d in plain)
+    assert services.draw_balanced(varied, CRITERIA, 20, 7) == services.draw_balanced(varied, CRITERIA, 20, 7)
+
+
+@pytest.mark.parametrize(("partial_credit", "points"), [("all_or_nothing", 0.0), ("per_pair", 0.5)])
+def test_the_partial_credit_setting_scores_a_half_right_matching_item(running, partial_credit, points):
+    qualification = running.session.qualification
+    qualification.settings = dict(qualification.settings, theory=dict(qualification.settings["theory"],
+                                                                      partial_credit=partial_credit))
+    matching = next(ai for ai in running.items if ai.snapshot["item"]["type"] == "matching")
+    services.save_answer(running, matching.position, {"p1": "r2", "p2": "r3"}, 1, now=T0 + timedelta(minutes=1))
+    services.submit(running, now=T0 + timedelta(minutes=2))
+    assert matching.points == points

@@ -238,6 +238,7 @@ def test_positive_decision_protocol_pdf(world, client, login):
     for code in ("1.1.a", "1.2.b", "2.5.f", "1.3.c"):
         assert code in flat
     assert "spełnione" in flat and "niespełnione" not in flat
+    assert "potwierdzane łącznie przez zaliczenie części teoretycznej" in flat
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "committee.decision"))
     assert entry.after["protocol_sha256"] == decision.protocol_sha256
     # The decision cannot be taken twice.
@@ -254,11 +255,22 @@ def test_positive_decision_protocol_pdf(world, client, login):
     assert client.get(f"/committee/enrolments/{e.id}/protocol.pdf").status_code == 200
 
 
-def test_case_page_shows_the_structured_interview_questions(world, client, login):
+def test_case_page_shows_the_candidates_interview_variant_and_the_rubric(world, client, login):
+    e = world["enrolment"]
+    sets = services.interview_sets(e)
     login(world["chair"])
-    page = client.get(f"/committee/enrolments/{world['enrolment'].id}").get_data(as_text=True)
-    assert "Proszę omówić wartości szans sprzedaży" in page  # 2.3.e
-    assert "zabezpieczania danych klientów" in page         # 1.3.c
+    page = client.get(f"/committee/enrolments/{e.id}").get_data(as_text=True)
+    for code in ("1.3.c", "2.3.e"):
+        variant, rubric = sets[code]["variant"], sets[code]["rubric"]
+        assert f'data-variant="{variant.id}"' in page
+        assert variant.questions[0].text["pl"] in page
+        assert rubric.look_for[0]["pl"] in page and rubric.not_met[0]["pl"] in page
+
+
+def test_candidates_of_one_session_get_different_interview_variants(world, client, login):
+    others = [enrol(world["session"], make_user(Role.CANDIDATE)) for _ in range(2)]
+    variants = {services.interview_sets(e)["1.3.c"]["variant"].id for e in [world["enrolment"], *others]}
+    assert len(variants) == 3
 
 
 def test_nul_byte_in_a_comment_is_refused_without_500(world, client, login):
@@ -324,7 +336,7 @@ def test_the_chair_cannot_change_a_test_criterion(world, client, login, qualific
     client.post("/lang/en")  # assert on the English messages
     e = world["enrolment"]
     failed = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == e.id))
-    failed.criterion_scores = dict(failed.criterion_scores, **{"1.1.a": {"points": 0, "max": 3, "percent": 0.0, "passed": False}})
+    failed.passed, failed.score_percent = False, 40.0
     db.session.commit()
     _both_submit(world, client, login)
     login(world["chair"])
@@ -337,8 +349,10 @@ def test_the_chair_cannot_change_a_test_criterion(world, client, login, qualific
     # Without the forgery the results are recorded, and the test criteria follow the theory result.
     assert client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e)).status_code == 302
     recorded = services.results(e)
-    assert recorded["1.1.a"].met is False and recorded["1.1.b"].met is True
-    assert services.summary(e).unmet == ["1.1.a"]
+    tests = [c.code for c in services.all_criteria(e) if c.method == "test"]
+    assert all(recorded[code].met is False for code in tests)  # confirmed (or not) together by the test
+    assert recorded["2.4.a"].met is True
+    assert services.summary(e).unmet == tests
     assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 400
 
 
@@ -428,3 +442,17 @@ def test_the_decision_needs_interview_notes_from_a_member(world, client, login):
     assert response.status_code == 400
     assert "No member has written interview notes for: 1.3.c" in response.get_data(as_text=True)
     assert db.session.scalar(select(ValidationDecision)) is None
+
+
+def test_a_passed_theory_confirms_every_test_criterion_together(world, client, login):
+    """Under the compensatory rule a weak sub-score is a diagnostic, not a failed criterion."""
+    e = world["enrolment"]
+    attempt = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == e.id))
+    attempt.criterion_scores = dict(attempt.criterion_scores,
+                                    **{"1.3.b": {"points": 1, "max": 4, "percent": 25.0, "passed": False}})
+    db.session.commit()
+    assert set(services.theory_results(e).values()) == {True}
+    e.session.qualification.settings = dict(e.session.qualification.settings, theory=dict(
+        e.session.qualification.settings["theory"], decision_rule="per_criterion"))
+    db.session.commit()
+    assert services.theory_results(e)["1.3.b"] is False and services.theory_results(e)["1.1.a"] is True

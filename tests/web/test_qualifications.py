@@ -87,7 +87,7 @@ def test_qualification_page_shows_methods_and_settings(app, client, qualificatio
         assert sum(1 for c in DEFINITION.criteria() if c.method == method) == n
         assert translated(app, "%(n)s criteria", "pl", n=n) in html
     assert translated(app, "%(items)s questions, %(minutes)s minutes, pass mark %(mark)s%%", "pl",
-                      items=30, minutes=45, mark=55) in html
+                      items=36, minutes=54, mark=60) in html
     assert translated(app, "%(n)s years", "pl", n=5) in html
     assert translated(app, "within %(n)s days of receiving the result", "pl", n=14) in html
     # A criterion the committee may follow up in the interview is marked.
@@ -101,7 +101,7 @@ def test_qualification_page_in_english_adds_the_translation(client, qualificatio
     html = response.get_data(as_text=True)
     assert 'lang="en"' in html
     assert str(escape(DEFINITION.name.en)) in html
-    assert "Theory test" in html and "45 minutes" in html and "pass mark 55%" in html
+    assert "Theory test" in html and "54 minutes" in html and "pass mark 60%" in html
     assert "5 years" in html
     for outcome_set in DEFINITION.outcome_sets:
         assert str(escape(outcome_set.name.en)) in html
@@ -154,7 +154,7 @@ def test_loaded_rows_match_the_definition(runner):
     runner.invoke(args=["qualification", "load"])
     qualification = db.session.scalar(select(Qualification).where(Qualification.code == "13881"))
     assert qualification.content_hash == DEFINITION.content_hash
-    assert qualification.setting("theory", "item_count") == 30
+    assert qualification.setting("theory", "item_count") == 36
     assert qualification.setting("certificate_validity_years") == 5
     criterion = db.session.scalar(select(Criterion).where(Criterion.code == "1.1.c"))
     source = DEFINITION.criterion("1.1.c")

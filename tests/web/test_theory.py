@@ -83,11 +83,11 @@ def test_the_whole_flow_without_javascript(app, world):
     response = candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
     attempt = _attempt(world)
     assert response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/1")
-    assert attempt.status == AttemptStatus.IN_PROGRESS and len(attempt.items) == 30
+    assert attempt.status == AttemptStatus.IN_PROGRESS and len(attempt.items) == 36
 
     page = candidate.get(f"/theory/attempts/{attempt.id}/q/1")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Question 1 of 30" in html and "theory.js" in html
+    assert page.status_code == 200 and "Question 1 of 36" in html and "theory.js" in html
     assert "<script>" not in html  # CSP: scripts only from files
 
     # Answer every question correctly by plain form posts; flag question 2.
@@ -99,14 +99,14 @@ def test_the_whole_flow_without_javascript(app, world):
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
     assert response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/review")
     review = candidate.get(f"/theory/attempts/{attempt.id}/review").get_data(as_text=True)
-    assert "You have answered 30 of 30 questions." in review and "flagged" in review
+    assert "You have answered 36 of 36 questions." in review and "flagged" in review
 
     # The submission needs the confirmation tick.
     assert candidate.post(f"/theory/attempts/{attempt.id}/submit", data={}).status_code == 400
     response = candidate.post(f"/theory/attempts/{attempt.id}/submit", data={"confirm": "y"})
     assert response.status_code == 302
     attempt = _attempt(world)
-    assert attempt.status == AttemptStatus.SUBMITTED and attempt.score_points == 30 and attempt.passed
+    assert attempt.status == AttemptStatus.SUBMITTED and attempt.score_points == 36 and attempt.passed
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"theory.started", "theory.submitted", "theory.operator.unlock", "operator.unlock"} <= actions
 
@@ -147,7 +147,7 @@ def test_autosave_json_ack_replay_and_bad_input(app, world):
     response = candidate.post(url, data=data, headers={"Accept": "application/json"})
     assert response.status_code == 200
     ack = response.get_json()
-    assert ack["seq"] == 1 and ack["applied"] and 0 < ack["time_left"] <= 45 * 60
+    assert ack["seq"] == 1 and ack["applied"] and 0 < ack["time_left"] <= 54 * 60
     replay = candidate.post(url, data=data).get_json()
     assert replay["saved_at"] == ack["saved_at"]
     # Bad input: a clear JSON error, never a 500.
@@ -249,7 +249,7 @@ def test_refresh_resumes_with_the_server_time(app, world):
     again = client_as(app, world["candidate"])
     html = again.get(f"/theory/attempts/{attempt.id}/q/3").get_data(as_text=True)
     seconds = int(re.search(r'data-time-left="(\d+)"', html).group(1))
-    assert 29 * 60 <= seconds <= 30 * 60 + 1
+    assert 35 * 60 <= seconds <= 36 * 60 + 1  # two thirds of 54 minutes
 
 
 def test_deadline_passed_on_contact_submits(app, world):
