@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, create_engine, event, text
@@ -64,17 +64,12 @@ def reset_postgres_schema(url: str) -> None:
 def empty_tables(engine: Engine | Connection, metadatas: Iterable[MetaData]) -> None:
     """Delete every row of every table of ``metadatas`` (children first)."""
     tables = [table for metadata in metadatas for table in reversed(metadata.sorted_tables)]
-    with engine.begin() if isinstance(engine, Engine) else _nullcontext(engine) as conn:
+    with engine.begin() if isinstance(engine, Engine) else nullcontext(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 conn.execute(table.delete())
-
-
-@contextmanager
-def _nullcontext(value):
-    yield value
 
 
 def _sqlite_savepoints(connection: Connection) -> None:

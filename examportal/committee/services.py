@@ -27,8 +27,9 @@ from ..models import (
     ValidationDecision,
     utcnow,
 )
-from ..sessions.services import trained_pairs
+from ..sessions.services import min_committee_size, trained_pairs
 from ..theory.scoring import criteria_confirmed_together
+from ..theory.services import settings as theory_settings
 from . import rules
 from .protocol import render_protocol
 
@@ -83,7 +84,7 @@ def quorum_refusal(enrolment: Enrolment) -> str | None:
     One person is never a committee: scoring, recording results and deciding all wait until the
     qualification's minimum of members (``min_committee_size``) have declared impartiality.
     """
-    minimum = int(enrolment.session.qualification.setting("min_committee_size", default=2))
+    minimum = min_committee_size(enrolment.session)
     declared = [m for m in enrolment.session.committee if m.has_declared]
     if len(declared) < minimum:
         return _("The committee needs at least %(n)d members who have signed the declaration of impartiality "
@@ -115,10 +116,13 @@ def theory_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
 
 
+def _released(attempt: TheoryAttempt | None) -> bool:
+    return attempt is not None and attempt.passed is not None and attempt.released_at is not None
+
+
 def theory_released(enrolment: Enrolment) -> bool:
     """Whether the candidate's theory result is scored and released by the institution."""
-    attempt = theory_attempt(enrolment)
-    return attempt is not None and attempt.passed is not None and attempt.released_at is not None
+    return _released(theory_attempt(enrolment))
 
 
 def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
@@ -129,10 +133,9 @@ def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
     theory part (their sub-scores are diagnostics); under a per-criterion rule each by its own.
     """
     attempt = theory_attempt(enrolment)
-    if attempt is None or not theory_released(enrolment):
+    if attempt is None or not _released(attempt):
         return {c.code: None for c in all_criteria(enrolment) if c.method == "test"}
-    rule = str(enrolment.session.qualification.setting("theory", "decision_rule", default="compensatory"))
-    if criteria_confirmed_together(rule):
+    if criteria_confirmed_together(theory_settings(enrolment.session)["decision_rule"]):
         return {c.code: bool(attempt.passed) for c in all_criteria(enrolment) if c.method == "test"}
     scores = attempt.criterion_scores or {}
     return {c.code: (scores[c.code]["passed"] if c.code in scores else None)

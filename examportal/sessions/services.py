@@ -222,10 +222,14 @@ def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str
     db.session.commit()
 
 
+def min_committee_size(session: ValidationSession) -> int:
+    """The fewest committee members the session's qualification allows (2 for 13881)."""
+    return int(session.qualification.setting("min_committee_size", default=2))
+
+
 def committee_ready(session: ValidationSession) -> bool:
     """At least the qualification's minimum of members, all of whom have declared impartiality."""
-    minimum = session.qualification.setting("min_committee_size", default=2)
-    return len(session.committee) >= minimum and all(m.has_declared for m in session.committee)
+    return len(session.committee) >= min_committee_size(session) and all(m.has_declared for m in session.committee)
 
 
 def possible_trainers(institutions: Sequence[Institution]) -> list[User]:

@@ -357,8 +357,12 @@ def _now(now: datetime | None) -> datetime:
 
 
 def settings(session: ValidationSession) -> dict[str, Any]:
-    """The theory settings of the session's qualification (item count, minutes, pass mark)."""
-    qualification = session.qualification
+    """The theory settings of the session's qualification (see :func:`qualification_settings`)."""
+    return qualification_settings(session.qualification)
+
+
+def qualification_settings(qualification: Qualification) -> dict[str, Any]:
+    """The theory settings of a qualification: item count, minutes, pass mark, decision rule, partial credit."""
     return {
         "item_count": int(qualification.setting("theory", "item_count", default=30)),
         "time_limit_minutes": int(qualification.setting("theory", "time_limit_minutes", default=45)),
@@ -395,17 +399,16 @@ def reliability(qualification: Qualification, forms: int = 100, trials: int = 40
     from the item statistics of every institution where an item has enough responses."""
     from .statistics import MIN_RESPONSES
 
-    item_count = int(qualification.setting("theory", "item_count", default=30))
-    pass_mark = float(qualification.setting("theory", "pass_mark_percent", default=55))
-    rule = str(qualification.setting("theory", "decision_rule", default="compensatory"))
+    config = qualification_settings(qualification)
     criteria = test_criteria(qualification.id)
     items = bank_items()
     institution_ids = set(db.session.scalars(select(ValidationSession.institution_id).distinct()))
     facilities = {s.item_id: s.facility for s in item_statistics(institution_ids)
                   if s.responses >= MIN_RESPONSES and s.facility is not None}
-    drawn = [draw_balanced(items, criteria, item_count, seed + n) for n in range(forms)]
+    drawn = [draw_balanced(items, criteria, config["item_count"], seed + n) for n in range(forms)]
     form_items = [[FormItem(tuple(d.item.criteria), facilities.get(d.item.id)) for d in form] for form in drawn]
-    return pass_probabilities(form_items, criteria, pass_mark, rule, trials=trials, seed=seed)
+    return pass_probabilities(form_items, criteria, config["pass_mark_percent"], config["decision_rule"],
+                              trials=trials, seed=seed)
 
 
 def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
