@@ -43,3 +43,16 @@ class PortalForm(FlaskForm):
                 # A pasted address often carries spaces around it; they are never part of it.
                 field.filters = (_strip, *field.filters)
             return field
+
+
+MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds on every supported database
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id sent by a form or in a query string, or None when it is not one (empty,
+    signed, non-ASCII digits, too long, or beyond an INTEGER column)."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None

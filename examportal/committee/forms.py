@@ -30,6 +30,18 @@ class DecisionForm(PortalForm):
                                   validators=[OptionalValue(), Length(max=10000)])
 
 
+class VoteForm(PortalForm):
+    vote = RadioField(_l("Your vote"), choices=select_choices([("approve", _l("I approve the proposed decision")),
+                                                               ("dissent", _l("I dissent"))]),
+                      validators=[DataRequired(message=_l("Choose whether you approve or dissent."))])
+    reason = TextAreaField(_l("Reason for the dissent (it goes into the protocol)"), validators=[OptionalValue(), Length(max=5000)])
+
+
+class AbsenceForm(PortalForm):
+    note = TextAreaField(_l("How the absence was established"),
+                         validators=[DataRequired(message=_l("Say how the absence was established.")), Length(max=2000)])
+
+
 class VerdictError(ValueError):
     pass
 

@@ -7,7 +7,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from weasyprint import HTML
 
-from ..models import Criterion, CriterionResult, Enrolment, TheoryAttempt, ValidationDecision
+from ..models import CommitteeMember, Criterion, CriterionResult, DecisionProposal, Enrolment, TheoryAttempt, ValidationDecision
 from . import rules
 
 
@@ -19,6 +19,9 @@ def render_protocol(
     results: Mapping[str, CriterionResult],
     theory: TheoryAttempt | None,
     criteria: Sequence[Criterion],
+    members: Sequence[CommitteeMember],
+    proposals: Sequence[DecisionProposal],
+    practical_state: str,
 ) -> bytes:
     """The protocol PDF (always in Polish: it is the official record of the validation).
 
@@ -29,7 +32,7 @@ def render_protocol(
             "committee/protocol.html", enrolment=enrolment, session=enrolment.session,
             qualification=enrolment.session.qualification, candidate=enrolment.candidate,
             decision=decision, summary=summary, results=results,
-            theory=theory, criteria=criteria,
+            theory=theory, criteria=criteria, members=members, proposals=proposals, practical_state=practical_state,
             outcomes_by_code={o.code: o for s in summary.sets for o in s.outcomes},
         )
     return HTML(string=html, base_url=current_app.root_path).write_pdf()

@@ -13,21 +13,27 @@ from ..audit import services as audit_log
 from ..extensions import db
 from ..mail.services import queue_template
 from ..models import (
+    AttemptItem,
     CommitteeMember,
     Criterion,
     CriterionResult,
     CriterionScore,
+    DecisionProposal,
+    DecisionVote,
     Enrolment,
     EnrolmentStatus,
     PracticalAttempt,
+    ProposalStatus,
     Role,
     Scoresheet,
     TheoryAttempt,
     User,
     ValidationDecision,
+    ValidationSession,
+    VoidedItem,
     utcnow,
 )
-from ..sessions.services import min_committee_size, trained_pairs
+from ..sessions.services import institution_people, min_committee_size, trained_pairs
 from ..theory.scoring import criteria_confirmed_together
 from ..theory.services import settings as theory_settings
 from . import rules
@@ -47,8 +53,18 @@ def all_criteria(enrolment: Enrolment) -> list[Criterion]:
 
 def scored_criteria(enrolment: Enrolment) -> list[Criterion]:
     """Criteria each assessor scores: the practical (simulation) and interview ones, and the
-    test criteria the committee may take a second look at in the interview (optional)."""
-    return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS or c.interview_follow_up]
+    test criteria the committee may take a second look at in the interview (optional).
+
+    Without a practical part to assess (absent, or not admitted after a failed theory test) the
+    simulation criteria are not met by the system and not scored.
+    """
+    scored = committee_methods(enrolment)
+    return [c for c in all_criteria(enrolment) if c.method in scored or c.interview_follow_up]
+
+
+def committee_methods(enrolment: Enrolment) -> tuple[str, ...]:
+    """The methods whose criteria the committee assesses for this candidate."""
+    return ("interview",) if practical_state(enrolment) in NO_PRACTICAL else SCORED_METHODS
 
 
 def interview_sets(enrolment: Enrolment) -> dict[str, dict[str, Any]]:
@@ -73,9 +89,27 @@ def structure(enrolment: Enrolment):
             for s in enrolment.session.qualification.outcome_sets]
 
 
+def extra_member(enrolment: Enrolment) -> CommitteeMember | None:
+    """The member the institution appointed for this candidate after a dissent, if any."""
+    return db.session.scalar(select(CommitteeMember).where(CommitteeMember.enrolment_id == enrolment.id))
+
+
+def committee_for(enrolment: Enrolment) -> list[CommitteeMember]:
+    """The committee assessing the candidate: the session's committee, and the member appointed
+    for this candidate after a dissent (see :func:`appoint_extra_member`)."""
+    extra = extra_member(enrolment)
+    return [*enrolment.session.committee, *([extra] if extra else [])]
+
+
 def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
-    """The user's committee membership in the candidate's session, if any."""
-    return next((m for m in enrolment.session.committee if m.assessor_id == user.id), None)
+    """The user's membership in the candidate's committee, if any."""
+    return next((m for m in committee_for(enrolment) if m.assessor_id == user.id), None)
+
+
+def lock(enrolment: Enrolment) -> None:
+    """Serialise the committee's writes on one candidate (a row lock on PostgreSQL; SQLite has one
+    writer at a time anyway), so two clicks or two members at once cannot both pass a check."""
+    db.session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
 
 
 def quorum_refusal(enrolment: Enrolment) -> str | None:
@@ -215,9 +249,9 @@ def consolidation(enrolment: Enrolment) -> list[dict]:
     """Per scored criterion: each member's submitted verdict and comment, and whether they agree."""
     submitted = {s.member_id: s for s in sheets(enrolment) if s.is_submitted}
     rows = []
+    members = committee_for(enrolment)
     for criterion in scored_criteria(enrolment):
-        scores = {m.id: (submitted[m.id].score_for(criterion.id) if m.id in submitted else None)
-                  for m in enrolment.session.committee}
+        scores = {m.id: (submitted[m.id].score_for(criterion.id) if m.id in submitted else None) for m in members}
         verdicts = {member_id: (score.met if score else None) for member_id, score in scores.items()}
         rows.append({"criterion": criterion, "scores": scores, "agreed": rules.agreement(verdicts)})
     return rows
@@ -225,12 +259,13 @@ def consolidation(enrolment: Enrolment) -> list[dict]:
 
 def all_submitted(enrolment: Enrolment) -> bool:
     submitted = {s.member_id for s in sheets(enrolment) if s.is_submitted}
-    return bool(enrolment.session.committee) and all(m.id in submitted for m in enrolment.session.committee)
+    members = committee_for(enrolment)
+    return bool(members) and all(m.id in submitted for m in members)
 
 
 def may_record(member: CommitteeMember | None, enrolment: Enrolment) -> bool:
     """The chair records the committee's results and decision (any member if no chair is set)."""
-    if member is None or acting_refusal(member, enrolment):
+    if member is None or member.enrolment_id is not None or acting_refusal(member, enrolment):
         return False
     has_chair = any(m.is_chair for m in enrolment.session.committee)
     return member.is_chair or not has_chair
@@ -246,8 +281,19 @@ def committee_criteria(enrolment: Enrolment) -> list[Criterion]:
 
     Test-method criteria follow the released theory result (see :func:`theory_results`); an
     interview follow-up on one of them is a note for the protocol, never a change of its result.
+    Without a practical part the simulation criteria are not met (see :func:`system_results`).
     """
-    return [c for c in all_criteria(enrolment) if c.method in SCORED_METHODS]
+    methods = committee_methods(enrolment)
+    return [c for c in all_criteria(enrolment) if c.method in methods]
+
+
+def system_results(enrolment: Enrolment) -> dict[str, bool | None]:
+    """The results the committee cannot set, by criterion code: the test criteria from the released
+    theory result, and the simulation criteria as not met when there is no practical part to assess."""
+    fixed = dict(theory_results(enrolment))
+    if practical_state(enrolment) in NO_PRACTICAL:
+        fixed.update({c.code: False for c in all_criteria(enrolment) if c.method == "simulation"})
+    return fixed
 
 
 def override_problems(enrolment: Enrolment, verdicts: Mapping[int, tuple[bool | None, str]]) -> list[str]:
@@ -269,6 +315,7 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
     member's score, the note must give the reason (it is shown in the protocol). The test criteria
     are written from the released theory result; a verdict sent for one of them is refused.
     """
+    lock(enrolment)
     if not may_record(member, enrolment):
         raise CommitteeRuleError(acting_refusal(member, enrolment)
                                  or _("Only the chair of the committee records the results."))
@@ -276,12 +323,16 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
         raise CommitteeRuleError(_("Every member must submit their scores first."))
     if decision_for(enrolment) is not None:
         raise CommitteeRuleError(_("The decision has been made; the results can no longer change."))
+    if open_proposal(enrolment) is not None:
+        raise CommitteeRuleError(_("A decision has been proposed on these results: they cannot change while the "
+                                   "committee votes on it."))
     every = {c.id: c for c in all_criteria(enrolment)}
     criteria = {c.id: c for c in committee_criteria(enrolment)}
-    tests = sorted(every[k].code for k in verdicts if k in every and k not in criteria)
-    if tests:
-        raise CommitteeRuleError(_("The results of the test criteria come from the released theory test and cannot "
-                                   "be changed by the committee: %(codes)s", codes=", ".join(tests)))
+    fixed = sorted(every[k].code for k in verdicts if k in every and k not in criteria)
+    if fixed:
+        raise CommitteeRuleError(_("These results are set by the system and cannot be changed by the committee "
+                                   "(the test criteria follow the released theory test; without a practical part "
+                                   "its criteria are not met): %(codes)s", codes=", ".join(fixed)))
     if set(verdicts) != set(criteria) or any(met is None for met, _note in verdicts.values()):
         raise CommitteeRuleError(_("Record a result for every criterion."))
     if not theory_released(enrolment):
@@ -290,12 +341,12 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
     if unexplained:
         raise CommitteeRuleError(_("A result that differs from a member's score needs the reason in its note: %(codes)s",
                                    codes=", ".join(unexplained)))
-    theory = theory_results(enrolment)
+    fixed_results = system_results(enrolment)
     rows: dict[int, tuple[bool, str | None]] = {k: (bool(met), (note or "").strip() or None)  # None refused above
                                                 for k, (met, note) in verdicts.items()}
     for criterion_id, criterion in every.items():
         if criterion_id not in criteria:
-            rows[criterion_id] = (bool(theory.get(criterion.code)), None)
+            rows[criterion_id] = (bool(fixed_results.get(criterion.code)), None)
     existing = {r.criterion_id: r for r in db.session.scalars(
         select(CriterionResult).where(CriterionResult.enrolment_id == enrolment.id))}
     before = {every[k].code: r.met for k, r in existing.items()}
@@ -323,6 +374,55 @@ def practical_attempt(enrolment: Enrolment) -> PracticalAttempt | None:
     return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == enrolment.id))
 
 
+# The practical part's states with no work to assess: its simulation criteria are then not met.
+NO_PRACTICAL = ("absent", "not_admitted")
+
+
+def practical_state(enrolment: Enrolment) -> str:
+    """Where the candidate's practical part stands for the committee.
+
+    ``taken`` (finished), ``running``, ``absent`` (recorded by the operator or the chair),
+    ``not_admitted`` (the qualification opens the practical only after a passed theory test, and
+    the released result is a fail), or ``missing`` (not taken yet).
+    """
+    attempt = practical_attempt(enrolment)
+    if attempt is not None:
+        return "running" if attempt.is_running else "taken"
+    if enrolment.absent_from_practical:
+        return "absent"
+    theory = theory_attempt(enrolment)
+    required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
+    if required and _released(theory) and theory is not None and theory.passed is False:
+        return "not_admitted"
+    return "missing"
+
+
+def record_practical_absence(actor: User, enrolment: Enrolment, note: str) -> None:
+    """Record that the candidate did not come to the practical part (the session's operator or the
+    committee's chair); its simulation criteria are then not met. Audited."""
+    lock(enrolment)
+    member = member_of(enrolment, actor)
+    if actor.id != enrolment.session.operator_id and not may_record(member, enrolment):
+        raise CommitteeRuleError(_("Only the session's operator or the committee's chair records an absence."))
+    if enrolment.status != EnrolmentStatus.ENROLLED:
+        raise CommitteeRuleError(_("This candidate was withdrawn from the session."))
+    if enrolment.absent_from_practical:
+        raise CommitteeRuleError(_("The absence has already been recorded."))
+    if practical_attempt(enrolment) is not None:
+        raise CommitteeRuleError(_("The candidate has started the practical part: they are not absent."))
+    if decision_for(enrolment) is not None or open_proposal(enrolment) is not None:
+        raise CommitteeRuleError(_("A decision has already been proposed or made for this candidate."))
+    note = (note or "").strip()
+    if not note:
+        raise CommitteeRuleError(_("Say how the absence was established (e.g. the candidate did not come by the start)."))
+    enrolment.practical_absent_at = utcnow()
+    enrolment.practical_absent_by_id = actor.id
+    enrolment.practical_absent_note = note
+    audit_log.record("practical.absence_recorded", enrolment, after={
+        "enrolment_id": enrolment.id, "by": actor.id, "note": note}, institution_id=enrolment.session.institution_id)
+    db.session.commit()
+
+
 def missing_parts(enrolment: Enrolment) -> str | None:
     """What the decision still waits for, or None: a decision never rests on a part not taken.
 
@@ -331,10 +431,11 @@ def missing_parts(enrolment: Enrolment) -> str | None:
     """
     if not theory_released(enrolment):
         return _("The theory result has not been released yet.")
-    attempt = practical_attempt(enrolment)
-    if attempt is None:
-        return _("The candidate has not taken the practical part.")
-    if attempt.is_running:
+    state = practical_state(enrolment)
+    if state == "missing":
+        return _("The candidate has not taken the practical part. If they did not come, the operator or the chair "
+                 "records them as absent.")
+    if state == "running":
         return _("The candidate's practical part is still running.")
     submitted = [s for s in sheets(enrolment) if s.is_submitted]
     without_notes = [
@@ -347,17 +448,20 @@ def missing_parts(enrolment: Enrolment) -> str | None:
     return None
 
 
-def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: str | None) -> ValidationDecision:
-    """Record the decision, render and store the protocol, notify the candidate.
+def proposals(enrolment: Enrolment) -> list[DecisionProposal]:
+    """Every decision proposed for the candidate, oldest first."""
+    return list(db.session.scalars(select(DecisionProposal).where(DecisionProposal.enrolment_id == enrolment.id)
+                                   .order_by(DecisionProposal.id)))
 
-    Positive only when every outcome is confirmed; negative only with a justification that
-    names every unmet criterion.
-    """
-    if not may_record(member, enrolment):
-        raise CommitteeRuleError(acting_refusal(member, enrolment)
-                                 or _("Only the chair of the committee records the decision."))
-    if decision_for(enrolment) is not None:
-        raise CommitteeRuleError(_("The decision has already been made."))
+
+def open_proposal(enrolment: Enrolment) -> DecisionProposal | None:
+    """The proposal the committee is voting on (or waiting for one more member on), if any."""
+    return next((p for p in proposals(enrolment) if p.is_open), None)
+
+
+def _check_decision(enrolment: Enrolment, positive: bool, justification: str | None) -> rules.Summary:
+    """Refuse a decision the results do not support: missing parts or results, a positive decision with
+    an unmet criterion, a negative one without a justification naming every unmet criterion."""
     missing_part = missing_parts(enrolment)
     if missing_part:
         raise CommitteeRuleError(missing_part)
@@ -374,24 +478,226 @@ def decide(member: CommitteeMember, enrolment: Enrolment, positive: bool, justif
         if problems:
             raise CommitteeRuleError(_("The justification must name every unmet criterion. Not named: %(codes)s",
                                        codes=", ".join(problems)))
-    decision = ValidationDecision(enrolment_id=enrolment.id, positive=positive,
-                                  justification=(justification or "").strip() or None,
-                                  decided_by_id=member.assessor_id, decided_at=utcnow())
-    decision.enrolment = enrolment
+    return result
+
+
+def propose(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: str | None) -> DecisionProposal:
+    """The chair proposes the decision; it counts as the chair's approval.
+
+    The decision is final only when the committee approves it (see :func:`vote`); until then the
+    candidate is told nothing.
+    """
+    lock(enrolment)
+    if not may_record(member, enrolment):
+        raise CommitteeRuleError(acting_refusal(member, enrolment)
+                                 or _("Only the chair of the committee proposes the decision."))
+    if decision_for(enrolment) is not None:
+        raise CommitteeRuleError(_("The decision has already been made."))
+    if open_proposal(enrolment) is not None:
+        raise CommitteeRuleError(_("A decision has already been proposed; the committee is voting on it."))
+    _check_decision(enrolment, positive, justification)
+    now = utcnow()
+    proposal = DecisionProposal(enrolment_id=enrolment.id, positive=positive,
+                                justification=(justification or "").strip() or None,
+                                proposed_by_id=member.assessor_id, proposed_at=now, status=ProposalStatus.OPEN)
+    proposal.votes.append(DecisionVote(member_id=member.id, approve=True, voted_at=now))
+    db.session.add(proposal)
+    db.session.flush()
+    audit_log.record("committee.decision_proposed", proposal, after={
+        "enrolment_id": enrolment.id, "positive": positive, "justification": proposal.justification},
+        institution_id=enrolment.session.institution_id)
+    _settle(proposal, enrolment)
+    db.session.commit()
+    return proposal
+
+
+def vote_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | None:
+    """Why this member may not vote on the open proposal now, or None."""
+    refusal = acting_refusal(member, enrolment)
+    if refusal or member is None:
+        return refusal
+    proposal = open_proposal(enrolment)
+    if proposal is None:
+        return _("There is no proposed decision to vote on.")
+    if any(v.member_id == member.id for v in proposal.votes):
+        return _("You have already voted on this proposal; a vote cannot be changed.")
+    if proposal.status == ProposalStatus.DISPUTED:
+        return _("A member dissented: the institution appoints one more member, who votes next.")
+    if not any(s.member_id == member.id and s.is_submitted for s in sheets(enrolment)):
+        return _("Submit your own scores first: you vote on the decision after your independent assessment.")
+    return None
+
+
+def vote(member: CommitteeMember, enrolment: Enrolment, approve: bool, reason: str | None) -> DecisionProposal:
+    """A member approves the proposed decision or dissents from it with a reason."""
+    lock(enrolment)
+    refusal = vote_refusal(member, enrolment)
+    if refusal:
+        raise CommitteeRuleError(refusal)
+    proposal = open_proposal(enrolment)
+    if proposal is None:  # vote_refusal checked it; a concurrent change may have closed it since
+        raise CommitteeRuleError(_("There is no proposed decision to vote on."))
+    reason = (reason or "").strip() or None
+    if not approve and reason is None:
+        raise CommitteeRuleError(_("A dissent needs its reason: it goes into the protocol."))
+    proposal.votes.append(DecisionVote(member_id=member.id, approve=approve, reason=reason, voted_at=utcnow()))
+    db.session.flush()
+    audit_log.record("committee.decision_vote", proposal, after={
+        "enrolment_id": enrolment.id, "assessor_id": member.assessor_id, "approve": approve, "reason": reason},
+        institution_id=enrolment.session.institution_id)
+    _settle(proposal, enrolment)
+    db.session.commit()
+    return proposal
+
+
+def _settle(proposal: DecisionProposal, enrolment: Enrolment) -> None:
+    """Once every member has voted: all approving makes the proposal final; a dissent asks the
+    institution for one more member; with that member, the majority of the enlarged committee decides."""
+    members = committee_for(enrolment)
+    votes = {v.member_id: v for v in proposal.votes}
+    if any(m.id not in votes for m in members):
+        return
+    approvals = sum(1 for m in members if votes[m.id].approve)
+    if approvals == len(members):
+        _finalise(proposal, enrolment)
+    elif extra_member(enrolment) is None:
+        proposal.status = ProposalStatus.DISPUTED
+        audit_log.record("committee.decision_disputed", proposal, after={
+            "enrolment_id": enrolment.id, "dissents": len(members) - approvals},
+            institution_id=enrolment.session.institution_id)
+    elif 2 * approvals > len(members):
+        _finalise(proposal, enrolment)
+    else:
+        proposal.status, proposal.closed_at = ProposalStatus.REJECTED, utcnow()
+        audit_log.record("committee.decision_rejected", proposal, after={
+            "enrolment_id": enrolment.id, "approvals": approvals, "members": len(members)},
+            institution_id=enrolment.session.institution_id)
+
+
+def _finalise(proposal: DecisionProposal, enrolment: Enrolment) -> ValidationDecision:
+    """The approved proposal becomes the decision: the protocol is rendered and stored, the candidate told."""
+    result = summary(enrolment)
+    proposal.status, proposal.closed_at = ProposalStatus.FINAL, utcnow()
+    decision = ValidationDecision(enrolment_id=enrolment.id, positive=proposal.positive,
+                                  justification=proposal.justification, decided_by_id=proposal.proposed_by_id,
+                                  decided_at=proposal.closed_at, proposal_id=proposal.id)
+    decision.enrolment, decision.proposal = enrolment, proposal
     decision.protocol_pdf = render_protocol(enrolment, decision, result, results=results(enrolment),
-                                            theory=theory_attempt(enrolment), criteria=all_criteria(enrolment))
+                                            theory=theory_attempt(enrolment), criteria=all_criteria(enrolment),
+                                            members=committee_for(enrolment), proposals=proposals(enrolment),
+                                            practical_state=practical_state(enrolment))
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
-    candidate = enrolment.candidate
-    queue_template(candidate, _("The result of your validation"), "validation_result", decision=decision,
+    queue_template(enrolment.candidate, _("The result of your validation"), "validation_result", decision=decision,
                    enrolment=enrolment, appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))
     decision.notified_at = utcnow()
     audit_log.record("committee.decision", decision, after={
-        "enrolment_id": enrolment.id, "positive": positive, "justification": decision.justification,
-        "unmet": result.unmet, "protocol_sha256": decision.protocol_sha256},
+        "enrolment_id": enrolment.id, "positive": decision.positive, "justification": decision.justification,
+        "unmet": result.unmet, "protocol_sha256": decision.protocol_sha256,
+        "votes": {v.member.assessor_id: v.approve for v in proposal.votes}},
         institution_id=enrolment.session.institution_id)
-    db.session.commit()
     return decision
+
+
+def extra_member_candidates(enrolment: Enrolment) -> list[User]:
+    """Assessors the institution may appoint as the extra member: eligible and not involved so far."""
+    involved = set(db.session.scalars(select(CommitteeMember.assessor_id)
+                                      .where(CommitteeMember.session_id == enrolment.session_id)))
+    trainers = {r.trainer_id for r in trained_pairs([u.id for u in institution_people(enrolment.session.institution,
+                                                                                         Role.ASSESSOR)],
+                                                    [enrolment.candidate_id])}
+    return [u for u in institution_people(enrolment.session.institution, Role.ASSESSOR)
+            if u.id not in involved and u.id not in trainers and u.id != enrolment.candidate_id]
+
+
+def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | None) -> CommitteeMember:
+    """The institution appoints one more member for the candidate after a dissent.
+
+    They must be an assessor of the institution, impartial (not the candidate's trainer) and not
+    involved in the session so far; they declare impartiality, score independently and vote.
+    """
+    lock(enrolment)
+    proposal = open_proposal(enrolment)
+    if proposal is None or proposal.status != ProposalStatus.DISPUTED:
+        raise CommitteeRuleError(_("One more member is appointed only when a member has dissented from the proposed decision."))
+    if extra_member(enrolment) is not None:
+        raise CommitteeRuleError(_("One more member has already been appointed for this candidate."))
+    if assessor is None or assessor not in extra_member_candidates(enrolment):
+        raise CommitteeRuleError(_("Choose an assessor of the institution who has not been involved in this session "
+                                   "and did not train the candidate."))
+    member = CommitteeMember(session_id=enrolment.session_id, assessor_id=assessor.id, enrolment_id=enrolment.id)
+    db.session.add(member)
+    proposal.status = ProposalStatus.OPEN  # the new member votes on it after their own assessment
+    db.session.flush()
+    audit_log.record("committee.extra_member_appointed", member, after={
+        "enrolment_id": enrolment.id, "assessor_id": assessor.id, "appointed_by": actor.id},
+        institution_id=enrolment.session.institution_id)
+    queue_template(assessor, _("You have been appointed to a validation committee"), "extra_member",
+                   enrolment=enrolment, member=member)
+    db.session.commit()
+    return member
+
+
+def test_results_changed(enrolment: Enrolment) -> dict[str, tuple[bool, bool | None]]:
+    """Test criteria whose recorded result differs from the theory result now: {code: (recorded, now)}."""
+    now = theory_results(enrolment)
+    return {code: (row.met, now.get(code)) for code, row in results(enrolment).items()
+            if row.criterion.method == "test" and now.get(code) is not None and row.met != now.get(code)}
+
+
+def follow_rescored_theory(enrolment: Enrolment) -> str | None:
+    """Bring the recorded test-criterion results in line with a rescored theory attempt.
+
+    The route by which a test criterion changes (after staff voided a faulty item). A final decision
+    is never changed here: ``"decision"`` tells the caller to list it for correction. Results under
+    an open proposal are updated and the proposal withdrawn (``"withdrawn"``), since the committee
+    voted on other results; otherwise ``"updated"``, or None when nothing differs.
+    """
+    changed = test_results_changed(enrolment)
+    if not changed:
+        return None
+    if decision_for(enrolment) is not None:
+        return "decision"
+    rows = results(enrolment)
+    for code, (_recorded, now) in changed.items():
+        rows[code].met = bool(now)
+    audit_log.record("committee.test_results_rescored", enrolment, before={c: r for c, (r, _n) in changed.items()},
+                     after={c: n for c, (_r, n) in changed.items()}, institution_id=enrolment.session.institution_id)
+    proposal = open_proposal(enrolment)
+    if proposal is not None:
+        proposal.status, proposal.closed_at = ProposalStatus.WITHDRAWN, utcnow()
+        audit_log.record("committee.decision_withdrawn", proposal, after={
+            "enrolment_id": enrolment.id, "reason": "theory rescored"}, institution_id=enrolment.session.institution_id)
+        return "withdrawn"
+    return "updated"
+
+
+def decisions_to_correct(institution_ids: set[int]) -> list[tuple[ValidationDecision, dict[str, tuple[bool, bool | None]]]]:
+    """Final decisions resting on test results that a rescoring has since changed, with what changed.
+
+    Staff correct them through the recorded-correction route; nothing here changes a decision.
+    """
+    if not institution_ids:
+        return []
+    decisions = db.session.scalars(
+        select(ValidationDecision).join(Enrolment, ValidationDecision.enrolment_id == Enrolment.id)
+        .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
+        .join(TheoryAttempt, TheoryAttempt.enrolment_id == Enrolment.id)
+        .join(AttemptItem, AttemptItem.attempt_id == TheoryAttempt.id)
+        .where(ValidationSession.institution_id.in_(institution_ids), AttemptItem.item_id.in_(select(VoidedItem.item_id)))
+        .distinct().order_by(ValidationDecision.id))
+    return [(d, changed) for d in decisions if (changed := test_results_changed(d.enrolment))]
+
+
+def disputed(institution_ids: set[int]) -> list[DecisionProposal]:
+    """Proposals waiting for the institution to appoint one more member."""
+    if not institution_ids:
+        return []
+    return list(db.session.scalars(
+        select(DecisionProposal).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
+        .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
+        .where(DecisionProposal.status == ProposalStatus.DISPUTED, ValidationSession.institution_id.in_(institution_ids))
+        .order_by(DecisionProposal.id)))
 
 
 def can_read_decision(user: User, enrolment: Enrolment) -> bool:

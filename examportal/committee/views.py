@@ -14,7 +14,7 @@ from ..models import Enrolment, Role
 from ..practical import services as practical_services
 from ..security import roles_required
 from . import services
-from .forms import DecisionForm, ResultsForm, ScoresheetForm, VerdictError, parse_verdicts
+from .forms import AbsenceForm, DecisionForm, ResultsForm, ScoresheetForm, VerdictError, VoteForm, parse_verdicts
 
 bp = Blueprint("committee", __name__)
 
@@ -28,7 +28,7 @@ def _assessed(enrolment_id: int):
     return enrolment, member
 
 
-def _case_page(enrolment, member, form=None, status=200, typed=None):
+def _case_page(enrolment, member, form=None, status=200, typed=None, absence_form=None):
     refusal = services.scoring_refusal(member, enrolment)
     sheet = services.scoresheet(member, enrolment) if refusal is None else None
     if sheet is not None:
@@ -41,6 +41,8 @@ def _case_page(enrolment, member, form=None, status=200, typed=None):
         others_visible=sheet is not None and sheet.is_submitted,
         submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
         typed=typed or {}, decision=services.decision_for(enrolment),
+        practical_state=services.practical_state(enrolment), may_record=services.may_record(member, enrolment),
+        absence_form=absence_form or AbsenceForm(),
         interview_sets=services.interview_sets(enrolment) if refusal is None else {},
         practical=practical_services.committee_view(enrolment, str(get_locale())) if refusal is None else None,
     ), status
@@ -88,8 +90,10 @@ def practical_xapi(enrolment_id: int):
         "Content-Disposition": f'attachment; filename="praktyka-{enrolment.id}-xapi.json"'})
 
 
-def _consolidation_page(enrolment, member, results_form=None, decision_form=None, status=200, typed=None):
+def _consolidation_page(enrolment, member, results_form=None, decision_form=None, status=200, typed=None, vote_form=None):
     if not services.can_see_others(member, enrolment):
+        if status != 200:  # a refused post: its message (flashed) shows on the member's own page
+            return _case_page(enrolment, member, status=status)
         flash(_("Submit your own scores first: the others' scores stay hidden until then."), "warning")
         return redirect(url_for("committee.case", enrolment_id=enrolment.id))
     return render_template(
@@ -98,9 +102,13 @@ def _consolidation_page(enrolment, member, results_form=None, decision_form=None
         may_record=services.may_record(member, enrolment), criteria=services.all_criteria(enrolment),
         committee_codes={c.code for c in services.committee_criteria(enrolment)},
         quorum_refusal=services.quorum_refusal(enrolment), missing_part=services.missing_parts(enrolment),
-        theory=services.theory_results(enrolment), results=services.results(enrolment),
+        fixed=services.system_results(enrolment), results=services.results(enrolment),
         summary=services.summary(enrolment), decision=services.decision_for(enrolment),
+        members=services.committee_for(enrolment), practical_state=services.practical_state(enrolment),
+        proposals=services.proposals(enrolment), proposal=services.open_proposal(enrolment),
+        vote_refusal=services.vote_refusal(member, enrolment),
         results_form=results_form or ResultsForm(), decision_form=decision_form or DecisionForm(), typed=typed or {},
+        vote_form=vote_form or VoteForm(),
     ), status
 
 
@@ -119,8 +127,8 @@ def record_results(enrolment_id: int):
     if form.validate_on_submit():
         try:
             # The committee's criteria, and any test criterion the form (forged) tries to set: the service refuses those.
-            sent = [c.id for c in services.all_criteria(enrolment)
-                    if c.method in services.SCORED_METHODS or request.form.get(f"r-{c.id}-met")]
+            committee_ids = {c.id for c in services.committee_criteria(enrolment)}
+            sent = [c.id for c in services.all_criteria(enrolment) if c.id in committee_ids or request.form.get(f"r-{c.id}-met")]
             parsed = parse_verdicts(request.form, sent, "r")
             services.record_results(member, enrolment, {cid: (met, comment) for cid, (met, comment, _n) in parsed.items()})
         except VerdictError:
@@ -136,19 +144,57 @@ def record_results(enrolment_id: int):
 
 @bp.route("/enrolments/<int:enrolment_id>/decision", methods=["POST"])
 @roles_required(Role.ASSESSOR)
-def decide(enrolment_id: int):
+def propose(enrolment_id: int):
+    """The chair proposes the decision; the committee approves or dissents."""
     enrolment, member = _assessed(enrolment_id)
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            services.decide(member, enrolment, form.outcome.data == "positive", form.justification.data)
+            proposal = services.propose(member, enrolment, form.outcome.data == "positive", form.justification.data)
         except services.CommitteeRuleError as error:
             db.session.rollback()
             add_error(form.justification, str(error))
         else:
-            flash(_("The decision has been recorded and the candidate notified."), "success")
+            flash(_("The decision has been recorded and the candidate notified.") if proposal.status.value == "final"
+                  else _("The decision has been proposed. It is final when every member has approved it."), "success")
             return redirect(url_for("committee.consolidation", enrolment_id=enrolment.id))
     return _consolidation_page(enrolment, member, decision_form=form, status=400)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/vote", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def vote(enrolment_id: int):
+    """A member approves the proposed decision or dissents with a reason."""
+    enrolment, member = _assessed(enrolment_id)
+    form = VoteForm()
+    if form.validate_on_submit():
+        try:
+            services.vote(member, enrolment, form.vote.data == "approve", form.reason.data)
+        except services.CommitteeRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")  # the vote form may not be on the page (e.g. already voted)
+        else:
+            flash(_("Your vote has been recorded."), "success")
+            return redirect(url_for("committee.consolidation", enrolment_id=enrolment.id))
+    return _consolidation_page(enrolment, member, vote_form=form, status=400)
+
+
+@bp.route("/enrolments/<int:enrolment_id>/absence", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def record_absence(enrolment_id: int):
+    """The chair records that the candidate did not come to the practical part."""
+    enrolment, member = _assessed(enrolment_id)
+    form = AbsenceForm()
+    if form.validate_on_submit():
+        try:
+            services.record_practical_absence(current_user, enrolment, form.note.data or "")
+        except services.CommitteeRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")  # the absence form is shown only while it may be recorded
+        else:
+            flash(_("The absence from the practical part has been recorded."), "success")
+            return redirect(url_for("committee.case", enrolment_id=enrolment.id))
+    return _case_page(enrolment, member, status=400, absence_form=form)
 
 
 @bp.route("/enrolments/<int:enrolment_id>/protocol.pdf")

@@ -1,7 +1,15 @@
 """examportal models by domain; importing this module registers every table."""
 from .audit import AuditEntry, AuditHead  # noqa: F401
 from .base import utcnow  # noqa: F401
-from .committee import CriterionResult, CriterionScore, Scoresheet, ValidationDecision  # noqa: F401
+from .committee import (  # noqa: F401
+    CriterionResult,
+    CriterionScore,
+    DecisionProposal,
+    DecisionVote,
+    ProposalStatus,
+    Scoresheet,
+    ValidationDecision,
+)
 from .mail import OutboxMail  # noqa: F401
 from .people import INSTITUTION_ROLES, Institution, InstitutionKind, Role, TrainingRecord, User, UserRole  # noqa: F401
 from .practical import PracticalAttempt, PracticalStatus, PracticeWorkspace  # noqa: F401
@@ -14,4 +22,12 @@ from .sessions import (  # noqa: F401
     SessionStatus,
     ValidationSession,
 )
-from .theory import AttemptAnswer, AttemptItem, AttemptStatus, OperatorAction, OperatorActionKind, TheoryAttempt  # noqa: F401
+from .theory import (  # noqa: F401
+    AttemptAnswer,
+    AttemptItem,
+    AttemptStatus,
+    OperatorAction,
+    OperatorActionKind,
+    TheoryAttempt,
+    VoidedItem,
+)

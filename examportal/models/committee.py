@@ -1,9 +1,10 @@
 """The committee's work on one candidate: independent scoresheets, final results, the decision."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -70,6 +71,67 @@ class CriterionResult(Model):
     criterion: Mapped[Criterion] = relationship()
 
 
+class ProposalStatus(str, enum.Enum):
+    OPEN = "open"  # members are voting
+    DISPUTED = "disputed"  # a member dissented: waiting for the institution to appoint one more member
+    FINAL = "final"  # became the decision
+    REJECTED = "rejected"  # the enlarged committee's majority did not approve it
+    WITHDRAWN = "withdrawn"  # the results it rested on changed (a theory item was voided)
+
+
+class DecisionProposal(Timestamped, Model):
+    """The decision as the chair proposes it; final only when the committee approves it.
+
+    Every member approves or dissents (with a reason). All approving makes it final; a dissent makes
+    the institution appoint one more member, and then the majority of the enlarged committee decides.
+    """
+
+    __tablename__ = "decision_proposal"
+    __table_args__ = (
+        CheckConstraint("positive OR (justification IS NOT NULL AND justification <> '')", name="negative_justified"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True, nullable=False)
+    positive: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    justification: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ProposalStatus] = mapped_column(
+        Enum(ProposalStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=ProposalStatus.OPEN, nullable=False)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrolment: Mapped[Enrolment] = relationship()
+    proposed_by: Mapped[User] = relationship()
+    votes: Mapped[list[DecisionVote]] = relationship(back_populates="proposal", cascade="all, delete-orphan",
+                                                      order_by="DecisionVote.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ProposalStatus.OPEN, ProposalStatus.DISPUTED)
+
+
+class DecisionVote(Model):
+    """One member's approval of a proposed decision, or their dissent with its reason."""
+
+    __tablename__ = "decision_vote"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "member_id", name="proposal_member"),
+        CheckConstraint("approve OR (reason IS NOT NULL AND reason <> '')", name="dissent_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("decision_proposal.id", ondelete="CASCADE"), index=True, nullable=False)
+    member_id: Mapped[int] = mapped_column(ForeignKey("committee_member.id", ondelete="CASCADE"), index=True, nullable=False)
+    approve: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    proposal: Mapped[DecisionProposal] = relationship(back_populates="votes")
+    member: Mapped[CommitteeMember] = relationship()
+
+
 class ValidationDecision(Timestamped, Model):
     """The committee's decision ending validation; a negative one always carries its justification."""
 
@@ -88,6 +150,9 @@ class ValidationDecision(Timestamped, Model):
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     protocol_pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     protocol_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The approved proposal it came from (None for decisions taken before proposals existed).
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("decision_proposal.id"))
 
     enrolment: Mapped[Enrolment] = relationship()
     decided_by: Mapped[User] = relationship()
+    proposal: Mapped[DecisionProposal | None] = relationship()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -47,8 +47,11 @@ class ValidationSession(Timestamped, Model):
     institution: Mapped[Institution] = relationship()
     qualification: Mapped[Qualification] = relationship()
     operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    # The standing committee; a member appointed for one candidate after a dissent is not on it
+    # (see :attr:`CommitteeMember.enrolment_id`).
     committee: Mapped[list[CommitteeMember]] = relationship(
-        back_populates="session", cascade="all, delete-orphan", order_by="CommitteeMember.id"
+        primaryjoin=lambda: and_(CommitteeMember.session_id == ValidationSession.id, CommitteeMember.enrolment_id.is_(None)),
+        cascade="all, delete-orphan", order_by="CommitteeMember.id", overlaps="session",
     )
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="Enrolment.id"
@@ -56,7 +59,11 @@ class ValidationSession(Timestamped, Model):
 
 
 class CommitteeMember(Timestamped, Model):
-    """An assessor on a session's committee, and their declaration of impartiality."""
+    """An assessor on a session's committee, and their declaration of impartiality.
+
+    With ``enrolment_id`` set, a member appointed by the institution for that one candidate when a
+    member dissented from the proposed decision: they score independently and vote on it.
+    """
 
     __tablename__ = "committee_member"
     __table_args__ = (UniqueConstraint("session_id", "assessor_id", name="session_assessor"),)
@@ -69,8 +76,9 @@ class CommitteeMember(Timestamped, Model):
     is_chair: Mapped[bool] = mapped_column(default=False, nullable=False)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declaration_text: Mapped[str | None] = mapped_column(Text)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
 
-    session: Mapped[ValidationSession] = relationship(back_populates="committee")
+    session: Mapped[ValidationSession] = relationship(overlaps="committee")
     assessor: Mapped[User] = relationship()
 
     @property
@@ -85,7 +93,10 @@ class EnrolmentStatus(str, enum.Enum):
 
 class Enrolment(Timestamped, Model):
     __tablename__ = "enrolment"
-    __table_args__ = (UniqueConstraint("session_id", "candidate_id", name="session_candidate"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "candidate_id", name="session_candidate"),
+        CheckConstraint("practical_absent_at IS NULL OR practical_absent_by_id IS NOT NULL", name="absence_recorded_by"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -95,6 +106,15 @@ class Enrolment(Timestamped, Model):
     status: Mapped[EnrolmentStatus] = mapped_column(
         _enum(EnrolmentStatus), default=EnrolmentStatus.ENROLLED, nullable=False
     )
+    # Recorded by the operator or the chair when the candidate did not come to the practical part:
+    # its criteria are then not met.
+    practical_absent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    practical_absent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    practical_absent_note: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[ValidationSession] = relationship(back_populates="enrolments")
-    candidate: Mapped[User] = relationship()
+    candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
+
+    @property
+    def absent_from_practical(self) -> bool:
+        return self.practical_absent_at is not None

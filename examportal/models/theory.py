@@ -179,3 +179,21 @@ class OperatorAction(Model):
 
     operator: Mapped[User] = relationship()
     attempt: Mapped[TheoryAttempt | None] = relationship()
+
+
+class VoidedItem(Model):
+    """A bank item found faulty: it is no longer drawn, and every attempt that drew it is rescored without it."""
+
+    __tablename__ = "voided_item"
+    __table_args__ = (
+        UniqueConstraint("item_id", name="item"),
+        CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(80), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    voided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    voided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    voided_by: Mapped[User] = relationship()

@@ -25,3 +25,11 @@ class ActionForm(PortalForm):
     def validate_minutes(self, field):
         if self.kind.data == "extra_time" and field.data is None:
             raise ValidationError(_l("Enter how many minutes to add."))
+
+
+class AbsenceForm(PortalForm):
+    """The operator records that a candidate did not come to the practical part."""
+
+    enrolment_id = SelectField(_l("Candidate"), coerce=int, validators=[DataRequired(message=_l("Choose the candidate."))])
+    note = TextAreaField(_l("How the absence was established"),
+                         validators=[DataRequired(message=_l("Say how the absence was established.")), Length(max=2000)])

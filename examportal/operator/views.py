@@ -5,12 +5,13 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import add_error, select_choices
-from ..models import OperatorActionKind, Role, TheoryAttempt, ValidationSession
+from ..models import Enrolment, OperatorActionKind, Role, TheoryAttempt, ValidationSession
 from ..security import roles_required
 from ..theory import services
-from .forms import ActionForm
+from .forms import AbsenceForm, ActionForm
 
 bp = Blueprint("operator", __name__)
 
@@ -29,9 +30,21 @@ def _action_form(session: ValidationSession, rows: list[dict], form: ActionForm 
     return form
 
 
-def _render(session: ValidationSession, form: ActionForm | None = None, status: int = 200):
+def _absence_form(session: ValidationSession, form: AbsenceForm | None = None) -> AbsenceForm:
+    """Candidates who may be recorded absent from the practical part: enrolled, not started it, not recorded yet."""
+    form = form or AbsenceForm()
+    form.enrolment_id.choices = select_choices(
+        (e.id, e.candidate.full_name) for e in session.enrolments
+        if committee_services.practical_state(e) == "missing" and e.status.value == "enrolled")
+    return form
+
+
+def _render(session: ValidationSession, form: ActionForm | None = None, status: int = 200,
+            absence_form: AbsenceForm | None = None):
     rows = services.console_rows(session)
     return render_template("operator/console.html", session=session, rows=rows, form=_action_form(session, rows, form),
+                           absence_form=_absence_form(session, absence_form),
+                           absent=[e for e in session.enrolments if e.absent_from_practical],
                            actions=services.session_actions(session)), status
 
 
@@ -69,3 +82,24 @@ def act(session_id: int):
             flash(_("The action has been recorded."), "success")
             return redirect(url_for("operator.console", session_id=session.id))
     return _render(session, form, 400)
+
+
+@bp.route("/sessions/<int:session_id>/absence", methods=["POST"])
+@roles_required(Role.OPERATOR)
+def record_absence(session_id: int):
+    """Record a candidate absent from the practical part (audited; its criteria are then not met)."""
+    session = _operated_session(session_id)
+    form = _absence_form(session, AbsenceForm())
+    if form.validate_on_submit():
+        enrolment = db.session.get(Enrolment, form.enrolment_id.data)
+        if enrolment is None or enrolment.session_id != session.id:
+            abort(404)
+        try:
+            committee_services.record_practical_absence(current_user, enrolment, form.note.data or "")
+        except committee_services.CommitteeRuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            flash(_("The absence from the practical part has been recorded."), "success")
+            return redirect(url_for("operator.console", session_id=session.id))
+    return _render(session, status=400, absence_form=form)

@@ -144,6 +144,8 @@ def eligibility_refusal(enrolment: Enrolment) -> str | None:
         return _("This session is closed: the practical exam can no longer be taken.")
     if decision_for(enrolment) is not None:
         return _("The committee has already decided on your validation.")
+    if enrolment.absent_from_practical:
+        return _("You were recorded as absent from the practical part.")
     required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
     if required and not theory_passed(enrolment):
         return _("The practical exam opens once your theory test result has been released and is a pass.")

@@ -131,7 +131,7 @@ def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bo
     """Put an assessor on the committee, refusing anyone who trained an enrolled candidate."""
     if assessor is None or assessor not in institution_people(session.institution, Role.ASSESSOR):
         raise SessionRuleError(_("This person is not an assessor of the institution."))
-    if any(m.assessor_id == assessor.id for m in session.committee):
+    if assessor.id in involved_assessors(session):
         raise SessionRuleError(_("This assessor is already on the committee."))
     conflicts = trained_pairs([assessor.id], [e.candidate_id for e in active_enrolments(session)])
     if conflicts:
@@ -149,6 +149,25 @@ def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bo
                                                               "is_chair": is_chair}, institution_id=session.institution_id)
     db.session.commit()
     return member
+
+
+def involved_assessors(session: ValidationSession) -> set[int]:
+    """Everyone on the session's committee, including members appointed for one candidate."""
+    return set(db.session.scalars(select(CommitteeMember.assessor_id).where(CommitteeMember.session_id == session.id)))
+
+
+def membership(session: ValidationSession, user: User) -> CommitteeMember | None:
+    """The user's place on the session's committee (standing, or for one candidate), if any."""
+    return db.session.scalar(select(CommitteeMember).where(CommitteeMember.session_id == session.id,
+                                                           CommitteeMember.assessor_id == user.id))
+
+
+def member_enrolments(member: CommitteeMember) -> list[Enrolment]:
+    """The candidates the member assesses: one for a member appointed for a candidate, else all enrolled."""
+    if member.enrolment_id is not None:
+        enrolment = db.session.get(Enrolment, member.enrolment_id)
+        return [enrolment] if enrolment is not None and enrolment.status == EnrolmentStatus.ENROLLED else []
+    return active_enrolments(member.session)
 
 
 def remove_assessor(member: CommitteeMember) -> None:
@@ -210,7 +229,7 @@ def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str
     """Record the assessor's signed declaration of impartiality for the session."""
     if member.has_declared:
         raise SessionRuleError(_("You have already signed the declaration for this session."))
-    conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in active_enrolments(member.session)])
+    conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in member_enrolments(member)])
     if conflicts:
         raise SessionRuleError(_("You cannot declare impartiality: you trained a candidate of this session. Tell the institution."))
     member.declared_at = utcnow()

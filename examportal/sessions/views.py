@@ -1,14 +1,15 @@
 """Validation sessions: staff schedule and staff them; assessors declare impartiality."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.services import find_by_email
+from ..committee import services as committee_services
 from ..extensions import db
-from ..forms import add_error, select_choices
+from ..forms import add_error, parse_id, select_choices
 from ..models import CommitteeMember, Enrolment, Institution, Qualification, Role, TrainingRecord, User, ValidationSession
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
@@ -39,19 +40,23 @@ def _people_forms(session: ValidationSession, operator_form=None, assessor_form=
     operator_form.operator_id.choices = select_choices(
         (u.id, u.full_name) for u in services.institution_people(session.institution, Role.OPERATOR))
     assessor_form = assessor_form or AssessorForm()
-    on_committee = {m.assessor_id for m in session.committee}
+    on_committee = services.involved_assessors(session)
     assessor_form.assessor_id.choices = select_choices(
         (u.id, u.full_name) for u in services.institution_people(session.institution, Role.ASSESSOR) if u.id not in on_committee
     )
     return operator_form, assessor_form, enrol_form or EnrolForm()
 
 
-def _render_detail(session: ValidationSession, status: int = 200, **forms):
+def _render_detail(session: ValidationSession, status: int = 200, appoint_errors=None, **forms):
     operator_form, assessor_form, enrol_form = _people_forms(session, **forms)
+    enrolments = services.active_enrolments(session)
+    disputes = {p.enrolment_id: p for p in committee_services.disputed({session.institution_id})}
     return render_template(
         "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
-        enrol_form=enrol_form, committee_ready=services.committee_ready(session),
-        enrolments=services.active_enrolments(session),
+        enrol_form=enrol_form, committee_ready=services.committee_ready(session), enrolments=enrolments,
+        extra_members={e.id: m for e in enrolments if (m := committee_services.extra_member(e)) is not None},
+        appointable={e.id: committee_services.extra_member_candidates(e) for e in enrolments if e.id in disputes},
+        appoint_errors=appoint_errors or {},
     ), status
 
 
@@ -184,6 +189,26 @@ def withdraw(session_id: int, enrolment_id: int):
     return redirect(url_for("sessions.detail", session_id=session.id))
 
 
+@bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/extra-member", methods=["POST"])
+@roles_required(Role.STAFF)
+def appoint_extra_member(session_id: int, enrolment_id: int):
+    """After a dissent, the institution appoints one more member for the candidate."""
+    session = _staff_session(session_id)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    if enrolment.session_id != session.id:
+        abort(404)
+    assessor_id = parse_id(request.form.get("assessor_id"))
+    try:
+        committee_services.appoint_extra_member(current_user, enrolment,
+                                                db.session.get(User, assessor_id) if assessor_id else None)
+    except committee_services.CommitteeRuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")  # the appointment form is shown only while a dissent waits for it
+        return _render_detail(session, 400, appoint_errors={enrolment.id: str(error)})
+    flash(_("The additional member has been appointed and told by e-mail."), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
 @bp.route("/training", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def training():
@@ -218,7 +243,7 @@ def my_committees():
 @roles_required(Role.ASSESSOR)
 def committee_view(session_id: int):
     session = db.get_or_404(ValidationSession, session_id)
-    member = next((m for m in session.committee if m.assessor_id == current_user.id), None)
+    member = services.membership(session, current_user)
     if member is None:
         abort(404)
     form = DeclarationForm()
@@ -231,7 +256,7 @@ def committee_view(session_id: int):
             flash(_("Your declaration of impartiality has been recorded."), "success")
             return redirect(url_for("sessions.committee_view", session_id=session.id))
     # Candidates (and later their work) are shown only after the declaration.
-    enrolments = services.active_enrolments(session) if member.has_declared else []
+    enrolments = services.member_enrolments(member) if member.has_declared else []
     return render_template("sessions/committee_view.html", session=session, member=member, form=form,
                            enrolments=enrolments), 400 if form.errors else 200
 

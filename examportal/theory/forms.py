@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from ..forms import PortalForm
 
@@ -24,3 +24,10 @@ class ReleaseForm(PortalForm):
         _l("Release the theory results of this session to the candidates."),
         validators=[DataRequired(message=_l("Tick the box to confirm the release."))],
     )
+
+
+class VoidForm(PortalForm):
+    item_id = StringField(_l("Item id (as in the item statistics, e.g. 1.3.a-003)"),
+                          validators=[DataRequired(message=_l("Enter the item's id.")), Length(max=80)])
+    reason = TextAreaField(_l("Why the item is faulty"),
+                           validators=[DataRequired(message=_l("Give the reason the item is faulty.")), Length(max=2000)])

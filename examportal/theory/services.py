@@ -40,6 +40,7 @@ from ..models import (
     TheoryAttempt,
     User,
     ValidationSession,
+    VoidedItem,
     utcnow,
 )
 from .reliability import FormItem, pass_probabilities
@@ -381,12 +382,17 @@ def test_criteria(qualification_id: int) -> list[str]:
     ))
 
 
+def all_bank_items() -> list[bank.Item]:
+    """Every item of the bank (THEORY_ITEM_BANK, else question_bank/items), whatever its state; BankError if unusable."""
+    return bank.load_items(current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK)
+
+
 def bank_items() -> list[bank.Item]:
     """The approved items of the bank (THEORY_ITEM_BANK, else question_bank/items); DrawError if it
-    cannot be loaded. Drafts, items under review and retired items are never drawn."""
-    path = current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK
+    cannot be loaded. Drafts, items under review, retired and voided items are never drawn."""
+    voided = voided_ids()
     try:
-        return [item for item in bank.load_items(path) if item.approved]
+        return [item for item in all_bank_items() if item.approved and item.id not in voided]
     except bank.BankError as error:
         current_app.logger.error("theory item bank unusable: %s", error)
         raise DrawError(_("The item bank cannot be used at the moment. Tell the operator.")) from error
@@ -572,19 +578,32 @@ def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     attempt.status = AttemptStatus.SUBMITTED
     attempt.submitted_by_deadline = by_deadline
     attempt.paused_at = None
+    score(attempt, voided_ids())
+    _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
+
+
+def voided_ids() -> set[str]:
+    """Ids of the items staff found faulty and voided (see :mod:`.voiding`)."""
+    return set(db.session.scalars(select(VoidedItem.item_id)))
+
+
+def score(attempt: TheoryAttempt, voided: set[str]) -> None:
+    """Score the attempt's answers: each item's points, the overall and per-criterion results and the
+    pass under the qualification's decision rule. A voided item keeps its points (for the item
+    statistics) but counts neither for nor against the candidate."""
     config = settings(attempt.session)
     scored = []
     for attempt_item in attempt.items:
         item = item_of(attempt_item)
         attempt_item.points = points_for(item, attempt_item.response, config["partial_credit"] == "per_pair")
-        scored.append((item.criteria, attempt_item.points))
+        if attempt_item.item_id not in voided:
+            scored.append((item.criteria, attempt_item.points))
     result = score_items(scored, test_criteria(attempt.session.qualification_id), config["pass_mark_percent"])
     attempt.score_points = result["points"]
     attempt.score_max = result["max"]
     attempt.score_percent = result["percent"]
     attempt.passed = decides_pass(result, config["decision_rule"], config["pass_mark_percent"])
     attempt.criterion_scores = result["criteria"]
-    _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
 
 
 def submit(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:

@@ -8,12 +8,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import add_error
 from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
 from ..security import require_institution, roles_required, staff_institution_ids
-from . import services
-from .forms import ReleaseForm, StartForm, SubmitForm
+from . import services, voiding
+from .forms import ReleaseForm, StartForm, SubmitForm, VoidForm
 
 bp = Blueprint("theory", __name__)
 bp.add_app_template_global(services.display, "theory_display")
@@ -294,3 +295,30 @@ def item_statistics_csv():
     institution_ids, session_id = _statistics_scope()
     return Response(to_csv(services.item_statistics(institution_ids, session_id)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="statystyki-pytan.csv"'})
+
+
+# --------------------------------------------------------------------------- voided items
+
+
+def _voided_page(form: VoidForm, status: int = 200, report: voiding.VoidReport | None = None):
+    return render_template("theory/voided.html", form=form, voided=voiding.voided_items(), report=report,
+                           may_void=voiding.may_void(current_user),
+                           to_correct=committee_services.decisions_to_correct(staff_institution_ids())), status
+
+
+@bp.route("/voided", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def voided():
+    """Faulty items voided, with the decisions their rescoring would change; the form to void one."""
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            report = voiding.void_item(current_user, form.item_id.data or "", form.reason.data or "")
+        except voiding.VoidError as error:
+            db.session.rollback()
+            add_error(form.item_id, str(error))
+        else:
+            flash(_("Item %(id)s has been voided; %(n)d attempt(s) rescored.", id=report.voided.item_id,
+                    n=len(report.rescored)), "success")
+            return _voided_page(VoidForm(formdata=None), report=report)
+    return _voided_page(form, 400 if form.errors else 200)

@@ -178,6 +178,16 @@ def _both_submit(world, client, login, not_met=()):
         client.post("/auth/logout")
 
 
+def _approve(world, client, login, who="member"):
+    """A member approves the proposed decision (it becomes final when everyone has)."""
+    e = world["enrolment"]
+    client.post("/auth/logout")
+    login(world[who])
+    response = client.post(f"/committee/enrolments/{e.id}/vote", data={"vote": "approve"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    client.post("/auth/logout")
+
+
 def test_only_the_chair_records_results_and_only_after_everyone_submitted(world, client, login):
     e = world["enrolment"]
     login(world["chair"])
@@ -209,6 +219,10 @@ def test_negative_decision_needs_a_justification_naming_unmet_criteria(world, cl
     assert db.session.scalar(select(ValidationDecision)) is None
     full = partial + " Nie oznaczył szans sprzedaży jako wygranych lub straconych (2.4.f)."
     assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "negative", "justification": full}).status_code == 302
+    # Proposed, not final: nobody tells the candidate anything yet.
+    assert db.session.scalar(select(ValidationDecision)) is None
+    assert db.session.scalar(select(OutboxMail).where(OutboxMail.recipient == world["candidate"].email)) is None
+    _approve(world, client, login)
     decision = db.session.scalar(select(ValidationDecision))
     assert decision.positive is False and decision.justification == full
     mail = db.session.scalar(select(OutboxMail).where(OutboxMail.recipient == world["candidate"].email))
@@ -225,6 +239,8 @@ def test_positive_decision_protocol_pdf(world, client, login):
     login(world["chair"])
     client.post(f"/committee/enrolments/{e.id}/results", data=_results_data(e))
     assert client.post(f"/committee/enrolments/{e.id}/decision", data={"outcome": "positive"}).status_code == 302
+    _approve(world, client, login)
+    login(world["chair"])
     decision = db.session.scalar(select(ValidationDecision))
     pdf = client.get(f"/committee/enrolments/{e.id}/protocol.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
@@ -314,7 +330,7 @@ def test_a_one_member_committee_can_neither_score_nor_record_nor_decide(one_memb
     with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="at least 2 members"):
         services.record_results(member, e, every_met)
     with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="at least 2 members"):
-        services.decide(member, e, True, None)
+        services.propose(member, e, True, None)
     assert db.session.scalar(select(CriterionResult)) is None
     assert db.session.scalar(select(ValidationDecision)) is None
 
@@ -387,6 +403,7 @@ def test_a_result_against_the_members_scores_needs_a_reason_shown_in_the_protoco
     justification = "Kandydat nie utworzył szansy sprzedaży samodzielnie (2.4.a), co potwierdza dziennik działań."
     assert client.post(f"/committee/enrolments/{e.id}/decision",
                        data={"outcome": "negative", "justification": justification}).status_code == 302
+    _approve(world, client, login)
     decision = db.session.scalar(select(ValidationDecision))
     text = " ".join("\n".join(page.extract_text() for page in PdfReader(BytesIO(decision.protocol_pdf)).pages).split())
     assert reason in text
@@ -422,7 +439,7 @@ def test_the_results_and_decision_wait_for_the_released_theory_result(world, cli
     assert response.status_code == 400 and "has not been released" in response.get_data(as_text=True)
     member = services.member_of(e, world["chair"])
     with force_locale("en"), pytest.raises(services.CommitteeRuleError, match="has not been released"):
-        services.decide(member, e, True, None)
+        services.propose(member, e, True, None)
 
 
 def test_the_decision_needs_interview_notes_from_a_member(world, client, login):
