@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
@@ -529,7 +529,11 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
         raise AttemptPaused(_("The operator has paused the test. Your answer will be saved when they resume it."))
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise TheoryError(_("The test has not started yet."))
-    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    # Read the item under the attempt's lock, never from what the caller loaded before it: the
+    # sequence number it compares against must be the current one.
+    attempt_item = db.session.scalar(
+        select(AttemptItem).where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
+        .execution_options(populate_existing=True))
     if attempt_item is None:
         raise TheoryError(_("There is no question number %(n)s in this test.", n=position))
     if raw_response is None:
@@ -539,17 +543,21 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
             response = bank.normalize_response(item_of(attempt_item), raw_response)
         except bank.ResponseError as error:
             raise TheoryError(_("Your answer could not be read: %(reason)s", reason=str(error))) from error
-    applied = seq > attempt_item.answer_seq
     answer = AttemptAnswer(attempt_id=attempt.id, attempt_item_id=attempt_item.id, seq=seq, response=response,
-                           flagged=bool(flagged), applied=applied, saved_at=now)
+                           flagged=bool(flagged), applied=False, saved_at=now)
     db.session.add(answer)
-    if applied:
-        attempt_item.response = response
-        attempt_item.flagged = bool(flagged)
-        attempt_item.answer_seq = seq
-        attempt_item.answered_at = now
-    attempt.last_seq = max(attempt.last_seq, seq)
     try:
+        db.session.flush()
+        # One conditional update: the answer replaces the item's only if its sequence is higher,
+        # whatever order concurrent saves arrive and whatever lock the database offers.
+        changed = cast("CursorResult[Any]", db.session.execute(
+            update(AttemptItem).where(AttemptItem.id == attempt_item.id, AttemptItem.answer_seq < seq)
+            .values(response=response, flagged=bool(flagged), answer_seq=seq, answered_at=now)
+            .execution_options(synchronize_session="fetch")))
+        applied = changed.rowcount == 1
+        answer.applied = applied
+        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt.id, TheoryAttempt.last_seq < seq)
+                           .values(last_seq=seq).execution_options(synchronize_session="fetch"))
         db.session.commit()
     except IntegrityError:
         # The same seq arrived twice at once (two tabs replaying one queue): the first one won.
