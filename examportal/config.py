@@ -95,6 +95,11 @@ class ProductionConfig(Config):
         if len(key) < 32 or len(set(key)) < MIN_SECRET_DISTINCT_CHARS:
             raise RuntimeError("SECRET_KEY must be set to at least 32 random characters in production "
                                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        # Each worker process has its own memory: with memory:// every gunicorn worker counts login
+        # attempts on its own, and N workers let N times the limit through.
+        if cls.RATELIMIT_STORAGE_URI.split(":", 1)[0] in ("memory", ""):
+            raise RuntimeError("RATELIMIT_STORAGE_URI must name a store shared by all workers in production "
+                               "(e.g. redis://127.0.0.1:6379/0); memory:// counts per worker")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

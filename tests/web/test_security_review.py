@@ -146,8 +146,23 @@ def test_production_accepts_a_random_secret_key(monkeypatch):
 
     from examportal.config import ProductionConfig
 
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     for key in (secrets.token_hex(32), secrets.token_urlsafe(32)):
         monkeypatch.setattr(ProductionConfig, "SECRET_KEY", key)
+        ProductionConfig.check()
+
+
+@pytest.mark.parametrize("uri", ["memory://", ""])
+def test_production_refuses_a_rate_limit_store_per_worker(monkeypatch, uri):
+    """With memory:// each gunicorn worker counts login attempts separately (30 of 40 wrong
+    passwords passed with 3 workers): production needs a shared store."""
+    import secrets
+
+    from examportal.config import ProductionConfig
+
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", uri)
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         ProductionConfig.check()
 
 
