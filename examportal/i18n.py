@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, session
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import babel
 
@@ -15,8 +16,11 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if isinstance(chosen, str) and chosen in languages:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in languages:
+            return current_user.locale
+    except SQLAlchemyError:  # the database is down: the error page still speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

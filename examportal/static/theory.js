@@ -109,6 +109,9 @@
           show(messages.error + " " + (result.data.error || ""), "error");
         }
         if (rest.length) { flush(); }
+      } else if (result.data.retry) {
+        // The server is briefly unavailable: the answer stays queued and is sent again shortly.
+        show(messages.queued + " " + loadQueue().length, "queued");
       } else if (result.data.status === "paused") {
         show(messages.paused, "queued");
       } else if (result.data.status !== "submitted") {
