@@ -44,11 +44,13 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from . import cli, errors, i18n, sandbox_host, security
+    from .theory import lockdown
 
     sandbox_host.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    lockdown.init_app(app)
     cli.init_app(app)
     return app
 

@@ -18,6 +18,7 @@
   var syncedAt = Date.now();
   var flushing = false;
   var finished = false;
+  var stale = false;
 
   function loadQueue() {
     try { return JSON.parse(localStorage.getItem(queueKey) || "[]"); } catch (e) { return []; }
@@ -32,6 +33,21 @@
   function show(text, kind) {
     statusEl.textContent = text;
     statusEl.className = "save-" + kind;
+  }
+  // Another window of this attempt has saved answers since this page was loaded: what this page
+  // shows is out of date. It stops saving and asks for a reload instead of overwriting silently.
+  function markStale() {
+    if (stale || finished) { return; }
+    stale = true;
+    show(messages.stale, "error");
+    var note = document.getElementById("stale-note");
+    if (note) { note.hidden = false; }
+    forms.forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (el) { if (el.name !== "go") { el.disabled = true; } });
+    });
+  }
+  function knownSeq() {
+    return Math.max(parseInt(localStorage.getItem(seqKey) || "0", 10), parseInt(root.dataset.nextSeq, 10) - 1);
   }
 
   // ---- the clock: the server's time_left is the truth, re-synced on every answer and heartbeat
@@ -71,10 +87,11 @@
   }
 
   function heartbeat() {
-    post(root.dataset.heartbeatUrl, "").then(function (response) {
+    post(root.dataset.heartbeatUrl, "position=" + encodeURIComponent(root.dataset.current)).then(function (response) {
       return response.json();
     }).then(function (data) {
       sync(data);
+      if (typeof data.last_seq === "number" && data.last_seq > knownSeq() && !loadQueue().length) { markStale(); }
       flush();
     }).catch(function () {
       var waiting = loadQueue().length;
@@ -97,7 +114,10 @@
     }).then(function (result) {
       flushing = false;
       sync(result.data);
-      if (result.data.unreadable) {
+      if (result.data.stale) {
+        saveQueue(loadQueue().filter(function (e) { return e.seq !== entry.seq; }));
+        markStale();
+      } else if (result.data.unreadable) {
         show(messages.error + " " + messages.reload, "error");
       } else if (result.ok || result.code === 400 || result.code === 404) {
         var rest = loadQueue().filter(function (e) { return e.seq !== entry.seq; });
@@ -131,7 +151,21 @@
     });
   }
 
+  // An ordering question is saved once every step has its own place (or none has):
+  // while the candidate is still placing steps, nothing is sent and nothing is "not saved".
+  function orderingInProgress(form) {
+    var selects = form.querySelectorAll("select[name^='order-']");
+    if (!selects.length) { return false; }
+    var values = Array.prototype.map.call(selects, function (el) { return el.value; });
+    var chosen = values.filter(function (v) { return v !== ""; });
+    if (!chosen.length) { return false; }
+    var distinct = chosen.filter(function (v, i) { return chosen.indexOf(v) === i; });
+    return chosen.length !== values.length || distinct.length !== chosen.length;
+  }
+
   function queueAnswer(form) {
+    if (stale) { return; }
+    if (orderingInProgress(form)) { show(messages.placing, "pending"); return; }
     var data = new URLSearchParams(new FormData(form));
     data.delete("csrf_token");
     var seq = nextSeq();
@@ -164,6 +198,7 @@
     var url = root.dataset.questionUrl.replace(/\/0$/, "/" + position);
     if (window.history && window.history.replaceState) { window.history.replaceState(null, "", url); }
     window.scrollTo(0, 0);
+    heartbeat();  // the server remembers the question shown, for "Continue the test"
   }
   // The review page counts the answers the server holds: let pending saves land first
   // (for at most 3 seconds; offline, the queue stays in localStorage and replays later).
@@ -201,6 +236,10 @@
   });
 
   window.addEventListener("online", function () { flush(); heartbeat(); });
+  // Another tab of this browser saved an answer: this tab's page is out of date.
+  window.addEventListener("storage", function (event) {
+    if (event.key === seqKey && event.newValue !== null) { markStale(); }
+  });
   window.addEventListener("offline", function () { show(messages.queued + " " + loadQueue().length, "queued"); });
   window.setInterval(tick, 1000);
   window.setInterval(heartbeat, 15000);

@@ -61,6 +61,13 @@ class TheoryError(ValueError):
     status_code = 400
 
 
+class StaleTab(TheoryError):
+    """An answer sent with a sequence number another window of the same attempt already used for a
+    different answer: this window is out of date and must reload (its answer is not taken)."""
+
+    status_code = 409
+
+
 class AttemptClosed(TheoryError):
     """The attempt no longer accepts answers (submitted, or the time is up)."""
 
@@ -515,6 +522,10 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
     replay = db.session.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
                                                            AttemptAnswer.seq == seq))
     if replay is not None:
+        if not _same_answer(replay, position, raw_response):
+            touch(attempt, now)
+            raise StaleTab(_("This test is open in another window, which has saved newer answers. This window is "
+                             "out of date: reload it (the answer you just gave here was not saved)."))
         touch(attempt, now)
         return ack(attempt, seq, replay.saved_at, now, replay.applied)
     attempt.last_contact_at = now
@@ -568,6 +579,27 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
             raise
         return ack(attempt, seq, replay.saved_at, now, replay.applied)
     return ack(attempt, seq, now, now, applied)
+
+
+def _same_answer(stored: AttemptAnswer, position: int, raw_response: Any) -> bool:
+    """Whether an answer sent again under a stored sequence number is that same answer (a replay
+    from the page's queue) rather than another window's answer that happened to get the number."""
+    if stored.attempt_item.position != position:
+        return False
+    if raw_response is None:
+        return stored.response is None
+    try:
+        return bank.normalize_response(item_of(stored.attempt_item), raw_response) == stored.response
+    except bank.ResponseError:
+        return False
+
+
+def resume_position(attempt: TheoryAttempt, remembered: int | None) -> int:
+    """The question to continue at: the one last shown in this browser, else the last one answered, else 1."""
+    if remembered is not None and 1 <= remembered <= len(attempt.items):
+        return remembered
+    answered = [i for i in attempt.items if i.answered_at is not None]
+    return max(answered, key=lambda i: (i.answered_at, i.position)).position if answered else 1
 
 
 def next_seq(attempt: TheoryAttempt) -> int:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..committee import services as committee_services
 from ..extensions import db
-from ..forms import add_error
+from ..forms import add_error, parse_id
 from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services, voiding
@@ -50,6 +50,7 @@ def overview(enrolment_id: int):
     if attempt is not None and attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
         services.touch(attempt)
     return render_template("theory/overview.html", enrolment=enrolment, attempt=attempt, form=StartForm(),
+                           resume_at=remembered_position(attempt) if attempt is not None else 1,
                            settings=services.settings(enrolment.session),
                            criteria=services.criterion_texts(enrolment.session.qualification_id, str(get_locale())))
 
@@ -72,10 +73,22 @@ def start(enrolment_id: int):
     return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
 
 
+def _remember_position(attempt: TheoryAttempt, position: int | None) -> None:
+    """Keep the question last shown in this browser, so "Continue the test" opens it."""
+    if position is not None and 1 <= position <= len(attempt.items):
+        session[f"theory-position-{attempt.id}"] = position
+
+
+def remembered_position(attempt: TheoryAttempt) -> int:
+    value = session.get(f"theory-position-{attempt.id}")
+    return services.resume_position(attempt, value if isinstance(value, int) else None)
+
+
 def _render_question(attempt: TheoryAttempt, position: int, error: str | None = None, status: int = 200):
     attempt_item = next((i for i in attempt.items if i.position == position), None)
     if attempt_item is None:
         abort(404)
+    _remember_position(attempt, position)
     return render_template("theory/question.html", attempt=attempt, ai=attempt_item, error=error,
                            time_left=int(services.time_left(attempt, utcnow())), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt)), status
@@ -137,7 +150,7 @@ def autosave(attempt_id: int):
         result = services.save_answer(attempt, int(position), raw, int(seq), request.form.get("flagged") == "1")
     except services.TheoryError as error:
         db.session.rollback()
-        return jsonify(error=str(error), status=attempt.status.value,
+        return jsonify(error=str(error), stale=isinstance(error, services.StaleTab), status=attempt.status.value,
                        time_left=int(services.time_left(attempt, utcnow()))), error.status_code
     except services.bank.ResponseError as error:
         return jsonify(error=str(error)), 400
@@ -148,6 +161,7 @@ def autosave(attempt_id: int):
 @roles_required(Role.CANDIDATE)
 def heartbeat(attempt_id: int):
     attempt = services.touch(_own_attempt(attempt_id))
+    _remember_position(attempt, parse_id(request.form.get("position")))
     return jsonify(status=attempt.status.value, time_left=int(services.time_left(attempt, utcnow())),
                    last_seq=attempt.last_seq)
 

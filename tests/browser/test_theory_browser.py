@@ -142,3 +142,40 @@ def test_going_to_review_right_after_answering_counts_that_answer(new_page, exam
     page.locator(".question-map button[data-go=review]").click()
     page.wait_for_url("**/review")
     assert page.locator("main tbody .badge.ok").count() == 1  # question 1 shows as answered
+
+
+def _show_question_of_type(page, attempt, kind) -> int:
+    position = next(i.position for i in attempt.items if i.snapshot["item"]["type"] == kind)
+    page.locator(f".question-map [data-go='{position}']").first.click()
+    page.wait_for_selector(f"form#q-{position}:not([hidden])")
+    return position
+
+
+def test_an_ordering_question_is_not_reported_unsaved_while_steps_are_being_placed(new_page, exam):
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    position = _show_question_of_type(page, attempt, "ordering")
+    selects = page.locator(f"form#q-{position} select")
+    selects.nth(0).select_option("1")
+    # Placing: no "not saved" error, nothing sent.
+    page.wait_for_selector("#save-status.save-pending")
+    assert "Not saved" not in page.locator("#save-status").inner_text()
+    for index in range(1, selects.count()):
+        selects.nth(index).select_option(str(index + 1))
+    page.wait_for_selector("#save-status.save-saved")
+    item = next(i for i in _attempt(exam["enrolment"]).items if i.position == position)
+    assert item.response is not None and len(item.response) == selects.count()
+
+
+def test_the_older_tab_learns_it_is_stale(new_page, exam):
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    other = page.context.new_page()  # a second tab of the same browser
+    other.goto(page.url)
+    other.wait_for_selector("#theory")
+    _answer_visible_question(other)
+    other.wait_for_selector("#save-status.save-saved")
+    # The first tab is told, stops saving, and offers a reload.
+    page.wait_for_selector("#stale-note:not([hidden])")
+    assert page.locator("form.question:not([hidden]) input, form.question:not([hidden]) select").first.is_disabled()
+    assert attempt.id

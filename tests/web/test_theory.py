@@ -227,9 +227,11 @@ def test_authorization(app, world):
     assert other.get(f"/operator/sessions/{session.id}").status_code == 404
     assert other.get(f"/operator/sessions/{session.id}/status.json").status_code == 404
     assert _act(other, session.id, kind="pause", reason="x").status_code == 404
-    assert candidate.get(f"/operator/sessions/{session.id}").status_code == 403
+    assert rival.get(f"/operator/sessions/{session.id}").status_code == 403
     # A candidate cannot release results; an assessor not on the committee sees nothing.
-    assert candidate.post(f"/theory/sessions/{session.id}/results", data={"confirm": "y"}).status_code == 403
+    assert rival.post(f"/theory/sessions/{session.id}/results", data={"confirm": "y"}).status_code == 403
+    # The candidate whose test runs is sent back to it from any other page.
+    assert candidate.get(f"/operator/sessions/{session.id}").status_code == 302
     outsider = client_as(app, make_user((Role.ASSESSOR, make_institution())))
     assert outsider.get(f"/theory/sessions/{session.id}/committee").status_code == 404
     # Staff of another institution: 404.

@@ -1,0 +1,51 @@
+"""While a candidate's theory test runs, the candidate sees only the test.
+
+No site navigation, no practice CRM, no qualification pages: everything else is refused by the
+server (the page asked for redirects back to the test; a script gets a JSON refusal) until the
+test is submitted. The test's own pages, logging out and switching the language stay open.
+"""
+from __future__ import annotations
+
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..errors import wants_json
+from ..extensions import db
+from ..models import AttemptStatus, Role, TheoryAttempt
+from . import services
+
+OPEN_DURING_THE_TEST = frozenset({
+    "theory.overview", "theory.question", "theory.autosave", "theory.heartbeat", "theory.review", "theory.submit",
+    "auth.logout", "main.set_language", "main.healthz", "static",
+})
+RUNNING = (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED)
+
+
+def running_attempt(user_id: int) -> TheoryAttempt | None:
+    """The candidate's theory attempt in progress (or paused by the operator), if any."""
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.candidate_id == user_id,
+                                                         TheoryAttempt.status.in_(RUNNING)).limit(1))
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def only_the_test():
+        if request.endpoint is None or not current_user.is_authenticated or not current_user.has_role(Role.CANDIDATE):
+            return None
+        attempt = running_attempt(current_user.id)
+        g.exam_attempt = attempt
+        if attempt is None or request.endpoint in OPEN_DURING_THE_TEST:
+            return None
+        message = _("Your theory test is running: other pages open after you submit it.")
+        if wants_json():
+            return {"error": message}, 403
+        flash(message, "warning")
+        remembered = session.get(f"theory-position-{attempt.id}")
+        position = services.resume_position(attempt, remembered if isinstance(remembered, int) else None)
+        return redirect(url_for("theory.question", attempt_id=attempt.id, position=position))
+
+    @app.context_processor
+    def lockdown_context():
+        return {"exam_lockdown": g.get("exam_attempt") is not None}
