@@ -204,6 +204,12 @@ class QualificationDefinition:
     methods: tuple[Method, ...]
     settings: Settings
     outcome_sets: tuple[OutcomeSet, ...]
+    #: The Polish Qualifications Framework level (1-8) when the definition states it; certificates
+    #: print the level only then (the official description in the seeds does not give one).
+    prk_level: int | None = None
+    #: "Okres ważności dokumentu potwierdzającego nadanie kwalifikacji i warunki przedłużenia jego
+    #: ważności" from the official description: the certificate's supplement quotes it.
+    validity: Text | None = None
 
     def outcomes(self) -> Iterator[LearningOutcome]:
         """Iterate over all learning outcomes, set by set, in definition order."""
@@ -260,7 +266,14 @@ class QualificationDefinition:
         in layout, comments or omitted defaults give equal dictionaries.
         """
         settings = self.settings
+        # The optional keys are written only when set, so a file without them keeps its hash.
+        optional: dict[str, Any] = {}
+        if self.prk_level is not None:
+            optional["prk_level"] = self.prk_level
+        if self.validity is not None:
+            optional["validity"] = _text_dict(self.validity)
         return {
+            **optional,
             "code": self.code,
             "name": _text_dict(self.name),
             "characteristic": _text_dict(self.characteristic),
@@ -539,6 +552,7 @@ class _Parser:
                 "settings",
                 "outcome_sets",
             ),
+            ("prk_level", "validity"),
         )
         code = self.code_string(data["code"], "code", "13881")
         if not _QUALIFICATION_CODE.fullmatch(code):
@@ -561,7 +575,14 @@ class _Parser:
             methods=methods,
             settings=settings,
             outcome_sets=self.outcome_sets(data["outcome_sets"], "outcome_sets"),
+            prk_level=self.prk_level(data["prk_level"], "prk_level") if "prk_level" in data else None,
+            validity=self.text(data["validity"], "validity") if "validity" in data else None,
         )
+
+    def prk_level(self, value: Any, location: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+            self.fail(location, f"expected a PRK level, a whole number from 1 to 8, got {_describe(value)}")
+        return value
 
     def methods(self, value: Any, location: str) -> tuple[Method, ...]:
         data = self.mapping(value, location, (), KNOWN_METHODS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model, db
@@ -22,6 +22,7 @@ institution_qualification = Table(
 
 class Qualification(Timestamped, Model):
     __tablename__ = "qualification"
+    __table_args__ = (CheckConstraint("prk_level IS NULL OR (prk_level >= 1 AND prk_level <= 8)", name="prk_level_range"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True, nullable=False)
@@ -33,6 +34,12 @@ class Qualification(Timestamped, Model):
     validation_en: Mapped[str] = mapped_column(Text, nullable=False)
     methods: Mapped[dict] = mapped_column(JSON, nullable=False)  # method -> {"pl": ..., "en": ...}
     settings: Mapped[dict] = mapped_column(JSON, nullable=False)
+    #: The Polish Qualifications Framework level, when the definition states it (ZSK act art. 10):
+    #: certificates print it only then.
+    prk_level: Mapped[int | None] = mapped_column(Integer)
+    #: The description's "validity of the document and conditions for extending it", verbatim.
+    validity_pl: Mapped[str | None] = mapped_column(Text)
+    validity_en: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     loaded_at = mapped_column(UTCDateTime, nullable=False)
 

@@ -28,6 +28,9 @@ def upsert_definition(definition: QualificationDefinition) -> tuple[Qualificatio
     qualification.name_pl, qualification.name_en = definition.name.pl, definition.name.en
     qualification.summary_pl, qualification.summary_en = definition.characteristic.pl, definition.characteristic.en
     qualification.validation_pl, qualification.validation_en = definition.validation.pl, definition.validation.en
+    qualification.prk_level = definition.prk_level
+    validity = definition.validity
+    qualification.validity_pl, qualification.validity_en = (validity.pl, validity.en) if validity else (None, None)
     data = definition.to_dict()
     qualification.methods = data["methods"]
     qualification.settings = data["settings"]

@@ -1,0 +1,1 @@
+"""Certification: the decision after validation, certificates, their register and public verification."""

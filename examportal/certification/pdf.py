@@ -1,0 +1,98 @@
+"""The certificate PDF: WeasyPrint, A4, always in Polish, rendered from a plain dict.
+
+The template gets nothing but the certificate's stored ``content`` (plain data fixed at issue),
+so a reprint shows the same text, and the renderer may fetch nothing but this application's own
+static files: a template or a value that names any other resource stops the rendering.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import segno
+from flask import current_app, render_template
+from flask_babel import force_locale
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
+
+
+class RefusedResource(FatalURLFetchingError):  # type: ignore[misc]  # WeasyPrint ships no type information
+    """The certificate template asked for a resource outside the application's static files."""
+
+
+class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type information
+    """Serves ``file:`` URLs inside ``root`` and inline ``data:`` URIs; refuses everything else.
+
+    A certificate never needs the network or another file of the server: refusing them keeps a
+    template slip (or a value that reached markup) from reading local files or calling out.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols=("file", "data"), fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            parts = urlsplit(url)
+            path = Path(unquote(parts.path)).resolve()
+            if parts.netloc in ("", "localhost") and path.is_relative_to(self.root) and path.is_file():
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        raise RefusedResource(f"the certificate may use only the application's static files, not {url!r}")
+
+
+def static_fetcher() -> StaticOnlyFetcher:
+    return StaticOnlyFetcher(Path(current_app.static_folder or current_app.root_path))
+
+
+def content_sha256(content: Mapping[str, Any]) -> str:
+    """A fingerprint of the certificate's content (canonical JSON): equal text and data, equal hash."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def qr_data_uri(url: str) -> str:
+    """The verification link as a QR code (SVG data URI, error correction M)."""
+    return str(segno.make(url, error="m").svg_data_uri(scale=4, border=2))
+
+
+def polish_date(iso: str | None) -> str:
+    return date.fromisoformat(iso).strftime("%d.%m.%Y") if iso else ""
+
+
+def polish_years(years: int) -> str:
+    """"1 rok", "2 lata", "5 lat", "22 lata": the Polish plural of a number of years."""
+    if years == 1:
+        return "1 rok"
+    if years % 10 in (2, 3, 4) and years % 100 not in (12, 13, 14):
+        return f"{years} lata"
+    return f"{years} lat"
+
+
+def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | None = None) -> bytes:
+    """The certificate (page 1) and its supplement (page 2) as a PDF; ``duplicate_issued_on``
+    (ISO date) marks the print as a duplicate issued that day."""
+    context = {
+        "c": content,
+        "duplicate_issued_on": polish_date(duplicate_issued_on) if duplicate_issued_on else None,
+        "issued_on": polish_date(content["issued_on"]),
+        "valid_until": polish_date(content["valid_until"]),
+        "birth_date": polish_date(content["holder"]["birth_date"]),
+        "validated_on": polish_date(content.get("validated_on")),
+        "validity_years": polish_years(int(content["qualification"]["validity_years"])),
+        "supersedes_issued_on": polish_date((content.get("supersedes") or {}).get("issued_on")),
+        "qr": qr_data_uri(content["verification_url"]),
+    }
+    with force_locale("pl"):
+        html = render_template("certification/certificate_pdf.html", **context)
+    static = Path(current_app.static_folder or current_app.root_path)
+    return bytes(HTML(string=html, base_url=path2url(str(static)), url_fetcher=static_fetcher()).write_pdf())
