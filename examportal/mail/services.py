@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import OutboxMail, User, utcnow
@@ -25,26 +26,41 @@ def queue_template(user: User, subject: str, template: str, **context) -> Outbox
 
 
 def deliver_queued(limit: int = 100) -> tuple[int, int]:
-    """Send queued messages over SMTP; returns (sent, failed). Without MAIL_SERVER it sends nothing."""
+    """Send queued messages over SMTP; returns (sent, failed). Without MAIL_SERVER it sends nothing.
+
+    Each message is claimed (queued → sending, committed) before it is handed to the SMTP server
+    and marked sent right after, so a delivery run that is retried after a crash never sends a
+    message twice: one left "sending" is shown to staff instead of being sent again.
+    """
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         return 0, 0
-    pending = db.session.scalars(
-        select(OutboxMail).where(OutboxMail.status == "queued").order_by(OutboxMail.id).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    sent = failed = 0
-    if not pending:
+    ids = list(db.session.scalars(
+        select(OutboxMail.id).where(OutboxMail.status == "queued").order_by(OutboxMail.id).limit(limit)))
+    db.session.commit()
+    if not ids:
         return 0, 0
+    sent = failed = 0
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        for mail in pending:
+        for mail_id in ids:
+            claimed = db.session.execute(
+                update(OutboxMail).where(OutboxMail.id == mail_id, OutboxMail.status == "queued").values(status="sending")
+            ).rowcount  # type: ignore[attr-defined]
+            db.session.commit()
+            if not claimed:
+                continue  # another delivery run has it
+            mail = db.session.get(OutboxMail, mail_id)
+            if mail is None:
+                continue
             message = EmailMessage()
             message["From"] = config["MAIL_SENDER"]
             message["To"] = mail.recipient
             message["Subject"] = mail.subject
+            message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}")
             message.set_content(mail.body)
             try:
                 smtp.send_message(message)
@@ -54,5 +70,5 @@ def deliver_queued(limit: int = 100) -> tuple[int, int]:
             else:
                 mail.status, mail.sent_at, mail.error = "sent", utcnow(), None
                 sent += 1
-    db.session.commit()
+            db.session.commit()
     return sent, failed
