@@ -40,10 +40,15 @@ def create_app(config: str | type | dict | None = None) -> Flask:
 
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's way to add middleware
+    from . import logging_setup, metrics
+
+    # First, so every request gets its id and its timer before any other hook can answer it.
+    logging_setup.init_app(app)
+    metrics.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, errors, i18n, sandbox_host, security
+    from . import cli, errors, i18n, jobs, sandbox_host, security
     from .theory import lockdown
 
     sandbox_host.init_app(app)
@@ -51,6 +56,7 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     lockdown.init_app(app)
+    jobs.init_app(app)
     cli.init_app(app)
     return app
 
@@ -71,14 +77,18 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        from .forms import parse_id
         from .models import User
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user_pk = parse_id(user_id)
+        return db.session.get(User, user_pk) if user_pk is not None else None
 
 
 def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .certification.views import bp as certification_bp
+    from .certification.views import verify_bp
     from .committee.views import bp as committee_bp
     from .institution.views import bp as institution_bp
     from .mail.views import bp as mail_bp
@@ -100,3 +110,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(committee_bp, url_prefix="/committee")
     app.register_blueprint(mail_bp, url_prefix="/dev/mailbox")
+    app.register_blueprint(certification_bp, url_prefix="/certification")
+    app.register_blueprint(verify_bp, url_prefix="/verify")

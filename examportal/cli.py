@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from question_bank.definition import DefinitionError, available_definitions
 
 qualification_cli = AppGroup("qualification", help="Load and inspect qualification definitions.")
-audit_cli = AppGroup("audit", help="Check the audit trail.")
+audit_cli = AppGroup("audit", help="Check, checkpoint and restore the audit trail.")
 demo_cli = AppGroup("demo", help="Demo data for trying the portal.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
 bank_cli = AppGroup("bank", help="The theory-test item bank.")
@@ -94,20 +94,74 @@ def qualification_load(paths):
         click.echo(f"{qualification.code}: {'loaded' if changed else 'unchanged'} ({path.name})")
 
 
-@audit_cli.command("verify")
-def audit_verify():
-    """Verify the hash chain; exit 1 and list every broken place if it was tampered with."""
-    from .audit.services import verify_chain
-    from .extensions import db
-    from .models import AuditEntry
+def _echo_findings(report) -> None:
+    for problem in report.problems:
+        click.echo(f"TAMPERED {problem}", err=True)
+    for note in report.notes:
+        click.echo(f"{'RESTORED' if note.kind == 'restore' else 'NOTE'} {note}")
 
-    problems = verify_chain()
-    if problems:
-        for problem in problems:
-            click.echo(f"TAMPERED {problem}", err=True)
+
+@audit_cli.command("verify")
+@click.option("--no-checkpoint", is_flag=True, help="Do not sign the verified head into the checkpoint file.")
+def audit_verify(no_checkpoint):
+    """Verify the chain (links, keyed hashes, signed checkpoints); exit 1 listing every broken place.
+
+    An intact chain's head is signed into the checkpoint file, so a later cut is found.
+    """
+    from .audit.services import verify_log, write_checkpoint
+
+    report = verify_log()
+    _echo_findings(report)
+    if report.problems:
         sys.exit(1)
-    count = db.session.query(AuditEntry).count()
-    click.echo(f"audit chain intact: {count} entries")
+    click.echo(f"audit chain intact: {report.entries} entries")
+    if not no_checkpoint:
+        written = write_checkpoint(report)
+        if written:
+            click.echo(f"checkpoint {written.n} written: entry {written.seq}")
+
+
+@audit_cli.command("checkpoint")
+@click.option("--adopt-unkeyed", is_flag=True,
+              help="Vouch for entries hashed before the chain was keyed (once, after upgrading); "
+                   "any other problem still refuses.")
+def audit_checkpoint(adopt_unkeyed):
+    """Verify the chain and sign its head into the checkpoint file (run it from cron, e.g. hourly)."""
+    from .audit.anchor import checkpoint_path
+    from .audit.services import checkpoint
+
+    report, written = checkpoint(adopt_unkeyed=adopt_unkeyed)
+    _echo_findings(report)
+    if report.problems:
+        click.echo("error: no checkpoint written: the chain is not intact", err=True)
+        sys.exit(1)
+    if written:
+        click.echo(f"checkpoint {written.n} written to {checkpoint_path()}: entry {written.seq}")
+    else:
+        click.echo(f"no new checkpoint: entry {report.head_seq} is already the last one" if report.head_seq
+                   else "no checkpoint: the audit log is empty")
+
+
+@audit_cli.command("restored")
+@click.option("--reason", required=True,
+              help="Why the database was restored (goes into the audit trail: describe the incident, name no one).")
+@click.option("--checkpoint-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A kept copy of the checkpoint file, put in place when the configured one was lost too.")
+def audit_restored(reason, checkpoint_file):
+    """Record that the database was restored from a backup: the chain continues on the restored head
+    and verify reports what the restore lost as explained, not as tampering."""
+    from .audit.services import AuditRefused, record_restore
+
+    try:
+        restored = record_restore(reason, checkpoint_file)
+    except AuditRefused as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"recorded {restored.entry.action} as entry {restored.entry.seq}, continuing from entry "
+               f"{restored.restored_seq}")
+    if restored.lost_to_seq:
+        click.echo(f"lost with the restore: entries {restored.restored_seq + 1}–{restored.lost_to_seq} "
+                   "(checkpointed before it)")
 
 
 @demo_cli.command("load")
@@ -208,5 +262,7 @@ def practical_check(code):
 
 
 def init_app(app: Flask) -> None:
-    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli):
+    from .backup.cli import backup_cli
+
+    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli, backup_cli):
         app.cli.add_command(group)

@@ -33,7 +33,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    # hide_parameters: a statement's values (answers, PESEL numbers, e-mail addresses) never reach
+    # the logs, neither through SQL logging nor in the text of a database error.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True, "hide_parameters": True}
     BABEL_DEFAULT_LOCALE = "pl"
     BABEL_DEFAULT_TIMEZONE = "Europe/Warsaw"
     LANGUAGES = ("pl", "en")
@@ -60,10 +62,43 @@ class Config:
     # Behind a proxy this must be set, or every client shares the proxy's address for rate limits.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     QUALIFICATION_DIR = ROOT / "question_bank" / "qualifications"
+    # Logs: "json" (one JSON object per line, for the log collector) or "text" (development's default).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # /metrics answers these addresses/networks (comma-separated) and any client sending
+    # "Authorization: Bearer <METRICS_TOKEN>".
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.0/8,::1")  # loopback
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
+    # Background jobs: RQ on this Redis; unset, jobs run in-process (a newcomer's zero set-up).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    QUEUE_NAME = os.environ.get("QUEUE_NAME", "examportal")
+    JOB_RETRY_INTERVALS = (10, 60, 300)  # seconds before the 2nd, 3rd and 4th attempt
+    JOB_TIMEOUT_SECONDS = 3600
+    JOBS_INLINE = False
+    JOBS_INLINE_PAUSE = 0.0  # in-process retries do not wait (scale of JOB_RETRY_INTERVALS)
+    JOBS_KEEP_DAYS = 14
+    # The scheduler's periodic tasks (flask jobs scheduler): {"seconds": n} or {"cron": "m h dom mon dow"} (UTC).
+    SCHEDULE: ClassVar[dict[str, dict[str, object]]] = {
+        "theory.expire": {"seconds": 30},
+        "practical.expire": {"seconds": 60},
+        "mail.deliver": {"seconds": 60},
+        "audit.checkpoint": {"cron": "5 * * * *"},
+        "jobs.cleanup": {"cron": "30 3 * * *"},
+    }
+    # The audit chain's MAC key: outside the database, or whoever can write the database can
+    # rewrite the chain and recompute its hashes. Unset outside production: a key is generated
+    # into AUDIT_KEY_FILE (default instance/audit_key, mode 0600) on first use.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
+    AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
+    # Signed checkpoints of the chain's head (append-only JSON lines); default the instance folder.
+    AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR")
 
 
 class DevelopmentConfig(Config):
     SECRET_KEY = Config.SECRET_KEY or _dev_secret()
+    # Unset: links in mail point at 127.0.0.1 on the port `flask run` serves (PORT in scripts/demo.sh).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # readable in the console
 
 
 class TestConfig(Config):
@@ -74,7 +109,10 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI", "memory://")
     MAIL_SERVER = None
+    REDIS_URL = os.environ.get("TEST_REDIS_URL")  # unset: jobs run in-process (the worker test sets it)
+    LOG_LEVEL = os.environ.get("TEST_LOG_LEVEL", "WARNING")  # a line per request would crowd a failure's output
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  (a method name: fast in tests; production uses scrypt)
+    AUDIT_KEY = "test-audit-key-0123456789abcdefghijklmnopqrstuv"  # tests only
 
 
 MIN_SECRET_DISTINCT_CHARS = 12
@@ -100,6 +138,13 @@ class ProductionConfig(Config):
         if cls.RATELIMIT_STORAGE_URI.split(":", 1)[0] in ("memory", ""):
             raise RuntimeError("RATELIMIT_STORAGE_URI must name a store shared by all workers in production "
                                "(e.g. redis://127.0.0.1:6379/0); memory:// counts per worker")
+        # Anyone who can write the database could otherwise rewrite the audit chain and recompute
+        # its hashes; a key in the instance folder would be lost with a container or copied with it.
+        audit_key = cls.AUDIT_KEY or ""
+        if len(audit_key) < 32 or len(set(audit_key)) < MIN_SECRET_DISTINCT_CHARS or audit_key == key:
+            raise RuntimeError("AUDIT_KEY must be set in production to at least 32 random characters, different from "
+                               "SECRET_KEY and kept outside the database and its backups (it signs the audit chain; "
+                               "e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

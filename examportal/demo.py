@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from question_bank.definition import available_definitions
@@ -28,6 +29,9 @@ from .security import hash_password
 from .validators import pesel_with_checksum
 
 DEMO_PASSWORD = "demo-haslo-2026"  # noqa: S105  (printed for the demo accounts on purpose)
+# The authenticator-app key of every demo account of a deciding role, outside production only
+# (printed, and in the README): type it into an app, or print the current code with pyotp.
+DEMO_TOTP_SECRET = "DEMOEXAMPORTALTOTPKEYFORSTAFF234"  # noqa: S105  (printed for the demo accounts on purpose)
 
 INSTITUTIONS = [
     # name, short name, kind, parent short name, city
@@ -63,7 +67,15 @@ def _person(email: str, first: str, last: str, roles, institutions) -> User:
         institution_id = institutions[short].id if short else None
         if not user.has_role(role, institution_id) if institution_id else not user.has_role(role):
             user.roles.append(UserRole(role=role, institution_id=institution_id))
+    if _fixed_second_factor() and user.needs_second_factor and user.totp_secret is None:
+        user.totp_secret = DEMO_TOTP_SECRET
+        user.totp_enabled_at = utcnow()
     return user
+
+
+def _fixed_second_factor() -> bool:
+    """A known second-factor key is for trying the portal out, never for a production database."""
+    return current_app.config.get("ENV_NAME") != "production"
 
 
 def load_demo() -> list[str]:
@@ -112,4 +124,14 @@ def load_demo() -> list[str]:
     lines = ["", f"Demo accounts (password for all: {DEMO_PASSWORD}):"]
     for email, _first, _last, roles in PEOPLE:
         lines.append(f"  {', '.join(r.value for r, _ in roles):<20} {email}")
+    if _fixed_second_factor():
+        lines += [
+            "",
+            "Every account but the candidates' then asks for a code from an authenticator app (TOTP).",
+            f"Add the key {DEMO_TOTP_SECRET} to an app (FreeOTP, Aegis, Google Authenticator ...), or print the current code:",
+            f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\"",
+            "Each code works once: for a second login within 30 s, wait for the next one.",
+        ]
+    else:
+        lines += ["", "Every account but the candidates' sets up an authenticator app at its first login."]
     return lines

@@ -39,7 +39,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):
         """The database went away (or refused a statement): 503, rendered without it."""
-        current_app.logger.error("database error on %s %s: %s", request.method, request.path, error)
+        # The endpoint, not the path: a path may carry a token (password reset, confirmation).
+        current_app.logger.error("database error on %s %s: %s", request.method, request.endpoint, error)
         try:
             db.session.rollback()
         except SQLAlchemyError as rollback_error:  # the connection is gone: nothing to roll back

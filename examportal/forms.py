@@ -11,6 +11,27 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation
 
+# Request parameters (ids in query strings and ad-hoc form values) have one parser for the whole
+# code base; it lives in the sandbox, which must not depend on examportal.
+from sandbox_crm.params import (
+    ID,
+    MAX_ID,
+    NEXT,
+    PAGE,
+    Flag,
+    Number,
+    Param,
+    QueryForm,
+    Text,
+    form_params,
+    params,
+    parse_id,
+    refuse_damaged,
+)
+
+__all__ = ["ID", "MAX_ID", "NEXT", "PAGE", "Flag", "Number", "Param", "PortalForm", "QueryForm", "Text", "add_error",
+           "form_params", "params", "parse_id", "refuse_damaged", "reject_nul", "select_choices"]
+
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -43,16 +64,3 @@ class PortalForm(FlaskForm):
                 # A pasted address often carries spaces around it; they are never part of it.
                 field.filters = (_strip, *field.filters)
             return field
-
-
-MAX_ID = 2**31 - 1  # the largest id an INTEGER primary key holds on every supported database
-
-
-def parse_id(raw: str | None) -> int | None:
-    """A database id sent by a form or in a query string, or None when it is not one (empty,
-    signed, non-ASCII digits, too long, or beyond an INTEGER column)."""
-    raw = (raw or "").strip()
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        return None
-    value = int(raw)
-    return value if 1 <= value <= MAX_ID else None

@@ -1,16 +1,20 @@
 """Authorization helpers, security headers and password hashing."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, url_for
+from flask import Flask, abort, current_app, has_request_context, request, url_for
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import login_manager
 from .models import Role
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -36,10 +40,24 @@ def public_url(endpoint: str, **values) -> str:
 
     Built on PUBLIC_BASE_URL (scheme and host), never on the request's Host header: whoever sends
     a request chooses that header, and a password-reset link pointing at their host would hand
-    them the token.
+    them the token. In development PUBLIC_BASE_URL may be left empty: the link then goes to this
+    machine (127.0.0.1) on the port the development server is bound to (its SERVER_PORT), so a
+    demo served on another port sends links that work.
     """
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return base + url_for(endpoint, **values)
+    base = (current_app.config.get("PUBLIC_BASE_URL") or _served_here()).rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    # A job or a command has no request, and url_for then wants SERVER_NAME: the path alone is
+    # built from the URL map (the host comes from PUBLIC_BASE_URL above, never from config guesses).
+    adapter = current_app.url_map.bind("localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
+    return base + adapter.build(endpoint, values)
+
+
+def _served_here() -> str:
+    port = request.environ.get("SERVER_PORT", "") if has_request_context() else ""
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        port = "5000"  # flask run's default, outside a request (a command sending mail)
+    return f"http://127.0.0.1:{port}"
 
 
 def hash_password(password: str) -> str:
@@ -50,12 +68,12 @@ def check_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
-def roles_required(*roles: Role):
+def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """The view needs a logged-in user holding at least one of ``roles`` (403 otherwise)."""
 
-    def decorate(view):
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not any(current_user.has_role(role) for role in roles):

@@ -37,15 +37,6 @@ class Page:
         return sorted(numbers)
 
 
-def parse_page(value: Any) -> int:
-    """A page number from a query string, 1 for anything that is not a positive integer."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 1
-    return number if number > 0 else 1
-
-
 def paginate(stmt: Select[Any], page: int = 1, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
     """Run ``stmt`` for one page; ``page`` is clamped to the pages that exist."""
     db = session()

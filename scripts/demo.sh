@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Set everything up and serve the portal with demo data at http://127.0.0.1:5000
-# (virtual env, install, migrate the SQLite database, load the qualification and demo data).
+# Set everything up and serve the portal with demo data at http://127.0.0.1:5000, or on the
+# port in PORT (virtual env, install, migrate the SQLite database, load the qualification and
+# demo data). Mail links follow the port unless PUBLIC_BASE_URL is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 flask db upgrade
 flask qualification load
 flask demo load
+# Mail written outside a request (background jobs, commands) has no port to follow: tell it.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-5000}}"
 echo
 echo "examportal runs at http://127.0.0.1:${PORT:-5000}  (Ctrl+C stops it)"
 exec flask run --host 127.0.0.1 --port "${PORT:-5000}"

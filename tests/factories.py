@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
+import time
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pyotp
+from sqlalchemy import select, update
 
 from examportal.extensions import db
 from examportal.models import (
@@ -43,8 +49,13 @@ def make_institution(name: str | None = None, parent: Institution | None = None,
     return institution
 
 
-def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = True, **kwargs) -> User:
-    """A user holding ``roles`` (each a Role, or (Role, institution))."""
+def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = True, second_factor: bool | None = None,
+              **kwargs) -> User:
+    """A user holding ``roles`` (each a Role, or (Role, institution)).
+
+    ``second_factor``: whether an authenticator app is set up (a TOTP secret); by default the
+    deciding roles have one, as they must, and candidates do not.
+    """
     n = next(_counter)
     user = User(
         email=kwargs.pop("email", f"user{n}@example.pl"),
@@ -59,6 +70,9 @@ def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = 
     for entry in roles:
         role, institution = entry if isinstance(entry, tuple) else (entry, None)
         user.roles.append(UserRole(role=role, institution_id=institution.id if institution else None))
+    if (user.needs_second_factor if second_factor is None else second_factor) and user.totp_secret is None:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_enabled_at = utcnow()
     db.session.add(user)
     db.session.commit()
     return user
@@ -130,7 +144,52 @@ def client_as(app, user=None, lang: str | None = "en"):
     if user is not None:
         response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        pass_second_step(client, user, response)
     return client
+
+
+# --------------------------------------------------------------------------- second factor
+
+SECOND_STEP = "/auth/two-factor"
+SETUP_STEP = "/auth/two-factor/setup"
+
+
+def totp_code(user: User) -> str:
+    """The code ``user``'s authenticator app shows now.
+
+    The portal accepts a time-step's code once. Logging one person in twice within 30 seconds
+    happens only in tests, where it stands for two logins minutes apart: so the step last used
+    is forgotten first, and the rule itself stays as strict as in production.
+    """
+    secret, last_step = db.session.execute(
+        select(User.totp_secret, User.totp_last_step).where(User.id == user.id)).one()
+    assert secret, f"{user.email} has no second factor set up"
+    if last_step is not None and last_step >= int(time.time()) // 30:
+        db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+        db.session.commit()
+    return pyotp.TOTP(secret).now()
+
+
+def secret_on_setup_page(html: str) -> str:
+    """The key the set-up page shows for typing into an app (grouped by four)."""
+    match = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', html)
+    assert match, html[:500]
+    return match.group(1).replace(" ", "")
+
+
+def pass_second_step(client, user: User, response):
+    """Finish a login whose password step answered ``response``, as the person would: a code
+    from the app, or — for a deciding role without a second factor — setting the app up."""
+    path = urlsplit(response.headers.get("Location", "")).path
+    if path == SECOND_STEP:
+        response = client.post(SECOND_STEP, data={"code": totp_code(user)})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    elif path == SETUP_STEP:
+        secret = secret_on_setup_page(client.get(SETUP_STEP).get_data(as_text=True))
+        response = client.post(SETUP_STEP, data={"code": pyotp.TOTP(secret).now()})
+        assert response.status_code == 200 and 'id="recovery-codes"' in response.get_data(as_text=True), \
+            response.get_data(as_text=True)[:500]
+    return response
 
 
 # --------------------------------------------------------------------------- theory test

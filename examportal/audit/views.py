@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..forms import PAGE, QueryForm, params
 from ..models import AuditEntry, Role
 from ..security import roles_required, staff_institution_ids
+from . import display
 from .forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__)
@@ -18,21 +20,29 @@ PAGE_SIZE = 50
 
 @bp.route("/")
 @roles_required(Role.STAFF, Role.ADMIN)
-def index():
-    form = AuditFilterForm(request.args)
+@params(form=QueryForm(AuditFilterForm), page_number=PAGE.named("page"))
+def index(form: AuditFilterForm, page_number: int):
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if not current_user.has_role(Role.ADMIN):
         query = query.where(AuditEntry.institution_id.in_(staff_institution_ids()))
     if form.validate():
         if form.action.data:
-            query = query.where(AuditEntry.action.contains(form.action.data.strip(), autoescape=True))
+            text = form.action.data.strip()
+            query = query.where(or_(AuditEntry.action.contains(text, autoescape=True),
+                                    AuditEntry.action.in_(display.actions_matching(text))))
         if form.object_type.data:
             query = query.where(AuditEntry.object_type == form.object_type.data.strip())
         if form.actor.data:
-            query = query.where(AuditEntry.actor_label.contains(form.actor.data.strip(), autoescape=True))
+            # Entries name their actor by id: the name is looked up among the people the viewer may see.
+            query = query.where(or_(AuditEntry.actor_id.in_(display.people_matching(current_user, form.actor.data)),
+                                    AuditEntry.actor_label == form.actor.data.strip().lower()))
         if form.date_from.data:
             query = query.where(AuditEntry.at >= datetime.combine(form.date_from.data, time.min, UTC))
         if form.date_to.data:
             query = query.where(AuditEntry.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, UTC))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
-    return render_template("audit/index.html", form=form, page=page), 200 if not form.errors else 400
+    page = db.paginate(query, page=page_number, per_page=PAGE_SIZE, error_out=False)
+    people = display.person_labels(current_user, {p for e in page.items for p in display.people_named(e)})
+    rows = [{"entry": e, "action": display.action_label(e.action), "object": display.object_label(e.object_type),
+             "actor": people.get(e.actor_id, "") if e.actor_id else None, "changes": display.diff(e, people)}
+            for e in page.items]
+    return render_template("audit/index.html", form=form, page=page, rows=rows), 200 if not form.errors else 400

@@ -91,3 +91,21 @@ class ResetPasswordForm(PortalForm):
 
 class ResendConfirmationForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address."))])
+
+
+class SecondFactorForm(PortalForm):
+    """The second step of logging in, and the confirmation of a change to the second factor."""
+
+    code = StringField(
+        _l("Code from the authenticator app, or a recovery code"),
+        validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+
+
+class EnrolmentForm(PortalForm):
+    code = StringField(
+        _l("The 6-digit code the app shows"),
+        validators=[DataRequired(message=_l("Enter the code.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )

@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit_log
 from ..extensions import db
@@ -40,18 +41,22 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
 
 
-def register_candidate(data: dict) -> User:
-    """Create a candidate account from the registration form's data and send the confirmation mail."""
+def register_candidate(data: dict) -> User | None:
+    """Create a candidate account from the registration form's data and send the confirmation mail.
+
+    When the e-mail address or the PESEL number already belongs to an account, nothing is created
+    and that account's owner is mailed instead (returns None). The caller answers the same way in
+    both cases, so the registration form never tells whether someone has an account here.
+    """
     email = normalize_email(data["email"])
-    if find_by_email(email):
-        raise AccountError(_("An account with this e-mail address already exists. Log in or reset your password."))
     pesel = (data.get("pesel") or "").strip() if data.get("has_pesel") == "yes" else None
-    if pesel and db.session.scalar(select(User.id).where(User.pesel == pesel)):
-        raise AccountError(_("An account with this PESEL number already exists. Log in or reset your password."),
-                           field="pesel")
+    # Hashed in every case: the time the answer takes does not tell either.
+    password_hash = hash_password(data["password"])
+    if _tell_existing_owners(email, pesel or None):
+        return None
     user = User(
         email=email,
-        password_hash=hash_password(data["password"]),
+        password_hash=password_hash,
         first_name=data["first_name"].strip(),
         last_name=data["last_name"].strip(),
         phone=(data.get("phone") or "").strip() or None,
@@ -65,11 +70,36 @@ def register_candidate(data: dict) -> User:
     )
     user.roles.append(UserRole(role=Role.CANDIDATE))
     db.session.add(user)
-    audit_log.record("account.registered", user, after={"email": email, "roles": ["candidate"],
+    audit_log.record("account.registered", user, after={"roles": ["candidate"],
                                                          "rodo_clause_version": RODO_CLAUSE_VERSION}, actor=None)
     send_confirmation(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same address or PESEL registered by a request running alongside this one.
+        db.session.rollback()
+        _tell_existing_owners(email, pesel or None)
+        return None
     return user
+
+
+def _tell_existing_owners(email: str, pesel: str | None) -> bool:
+    """Mail the owners of the accounts that already use ``email`` or ``pesel``; whether there were any."""
+    owners: dict[int, tuple[User, list[str]]] = {}
+    by_email = find_by_email(email)
+    if by_email is not None:
+        owners[by_email.id] = (by_email, ["email"])
+    by_pesel = db.session.scalar(select(User).where(User.pesel == pesel)) if pesel else None
+    if by_pesel is not None:
+        owners.setdefault(by_pesel.id, (by_pesel, []))[1].append("pesel")
+    for owner, matched in owners.values():
+        queue_template(owner, _("Someone tried to create an account with your data"), "registration_attempt",
+                       matched=matched, login_link=public_url("auth.login"),
+                       reset_link=public_url("auth.request_reset"))
+        audit_log.record("account.registration_refused", owner, after={"matched": matched}, actor=None)
+    if owners:
+        db.session.commit()
+    return bool(owners)
 
 
 def send_confirmation(user: User) -> None:
@@ -116,9 +146,10 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User) -> None:
+def record_login(user: User, second_factor: str | None = None) -> None:
+    """Note a completed login (``second_factor``: how the second step was passed, if there was one)."""
     user.last_login_at = utcnow()
-    audit_log.record("account.login", user, actor=user)
+    audit_log.record("account.login", user, after={"second_factor": second_factor} if second_factor else None, actor=user)
     db.session.commit()
 
 

@@ -29,3 +29,21 @@ class InstitutionForm(PortalForm):
                                                            ("validating", _l("Validating institution"))]))
     parent_id = SelectField(_l("Certifying institution it validates for"), coerce=int, validators=[Optional()])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+
+
+RESET_CAUSES = [
+    ("", _l("— choose —")),
+    ("lost_device", _l("The phone is lost, broken or replaced, and no recovery code is left")),
+    ("app_removed", _l("The app or its examportal entry was deleted, and no recovery code is left")),
+    ("compromised", _l("The phone or the recovery codes may be in someone else's hands")),
+]
+
+
+class SecondFactorResetForm(PortalForm):
+    """An administrator clears a person's second factor (lost phone, no recovery codes left)."""
+
+    email = EmailField(_l("E-mail of the person"),
+                       validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    # A fixed list, not free text: the audit log keeps the cause, and a cause names no one.
+    cause = SelectField(_l("Why (kept in the audit log)"), choices=select_choices(RESET_CAUSES),
+                        validators=[DataRequired(message=_l("Choose why, for the audit log."))])

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit import services as audit_log
+from ..auth import two_factor
 from ..auth.services import find_by_email, normalize_email, request_password_reset
 from ..extensions import db
 from ..models import Institution, InstitutionKind, Role, User, UserRole, utcnow
@@ -46,8 +47,8 @@ def grant_role(institution: Institution, email: str, role: Role, first_name: str
         raise InstitutionRuleError(_("This person already holds this role here."))
     assignment = UserRole(user=user, role=role, institution_id=institution.id)
     db.session.add(assignment)
-    audit_log.record("institution.role_granted", assignment, after={"user_id": user.id, "email": user.email,
-                                                                    "role": role, "account_created": created},
+    audit_log.record("institution.role_granted", assignment, after={"user_id": user.id, "role": role,
+                                                                    "account_created": created},
                      institution_id=institution.id)
     db.session.commit()
     if created:
@@ -80,3 +81,16 @@ def create_institution(data: dict) -> Institution:
                                                                 "parent_id": institution.parent_id})
     db.session.commit()
     return institution
+
+
+def reset_second_factor(email: str, cause: str, admin: User) -> User:
+    """Clear the second factor of the account using ``email`` (audited with ``cause``; the person is mailed)."""
+    user = find_by_email(email)
+    if user is None:
+        raise InstitutionRuleError(_("No account uses this e-mail address."))
+    if user.id == admin.id:
+        raise InstitutionRuleError(_("You cannot reset your own second factor: ask another administrator."))
+    if not user.has_second_factor:
+        raise InstitutionRuleError(_("This person has no second factor set up: there is nothing to reset."))
+    two_factor.reset_by_admin(user, admin, cause)
+    return user

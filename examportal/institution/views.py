@@ -11,7 +11,7 @@ from ..forms import add_error, select_choices
 from ..models import Institution, InstitutionKind, Role, UserRole
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
-from .forms import InstitutionForm, PersonRoleForm
+from .forms import InstitutionForm, PersonRoleForm, SecondFactorResetForm
 
 bp = Blueprint("institution", __name__)
 
@@ -68,12 +68,22 @@ def revoke(institution_id: int, assignment_id: int):
     return redirect(url_for("institution.people", institution_id=institution.id))
 
 
+def _certifying_choices(form: InstitutionForm) -> None:
+    certifying = db.session.scalars(select(Institution).where(Institution.kind == InstitutionKind.CERTIFYING).order_by(Institution.name)).all()
+    form.parent_id.choices = select_choices([(0, "—"), *((i.id, i.name) for i in certifying)])
+
+
+def _render_admin(form: InstitutionForm, reset_form: SecondFactorResetForm):
+    institutions = db.session.scalars(select(Institution).order_by(Institution.kind, Institution.name)).all()
+    status = 400 if form.errors or reset_form.errors else 200
+    return render_template("institution/admin.html", form=form, reset_form=reset_form, institutions=institutions), status
+
+
 @bp.route("/all", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def admin_institutions():
     form = InstitutionForm()
-    certifying = db.session.scalars(select(Institution).where(Institution.kind == InstitutionKind.CERTIFYING).order_by(Institution.name)).all()
-    form.parent_id.choices = select_choices([(0, "—"), *((i.id, i.name) for i in certifying)])
+    _certifying_choices(form)
     if form.validate_on_submit():
         try:
             services.create_institution(form.data)
@@ -82,5 +92,24 @@ def admin_institutions():
         else:
             flash(_("The institution has been registered."), "success")
             return redirect(url_for("institution.admin_institutions"))
-    institutions = db.session.scalars(select(Institution).order_by(Institution.kind, Institution.name)).all()
-    return render_template("institution/admin.html", form=form, institutions=institutions), 400 if form.errors else 200
+    return _render_admin(form, SecondFactorResetForm(formdata=None, prefix="reset"))
+
+
+@bp.route("/all/second-factor-reset", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_second_factor():
+    """Clear a person's second factor when they lost their phone and their recovery codes."""
+    reset_form = SecondFactorResetForm(prefix="reset")
+    if reset_form.validate_on_submit():
+        try:
+            user = services.reset_second_factor(reset_form.email.data or "", reset_form.cause.data or "",
+                                                  current_user._get_current_object())
+        except services.InstitutionRuleError as error:
+            add_error(reset_form.email, str(error))
+        else:
+            flash(_("The second factor of %(name)s has been reset; they set it up again at their next login.",
+                    name=user.full_name), "success")
+            return redirect(url_for("institution.admin_institutions"))
+    form = InstitutionForm(formdata=None)
+    _certifying_choices(form)
+    return _render_admin(form, reset_form)

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
 from ..extensions import db
+from ..forms import Text, params
 from ..models import OutboxMail
 
 bp = Blueprint("mail", __name__)
@@ -30,8 +31,8 @@ def only_in_development():
 
 
 @bp.route("/")
-def index():
-    recipient = request.args.get("to", "").strip()
+@params(recipient=Text(max=254).named("to"))
+def index(recipient: str):
     query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(200)
     if recipient:
         query = query.where(OutboxMail.recipient == recipient.lower())

@@ -1,22 +1,22 @@
 """People, their roles, institutions and who trained whom."""
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime
+from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
 
 if TYPE_CHECKING:
     from .qualification import Qualification
 
 
-class Role(str, enum.Enum):
+class Role(LabelledEnum):
     CANDIDATE = "candidate"
     OPERATOR = "operator"
     ASSESSOR = "assessor"
@@ -25,13 +25,27 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
+set_labels(Role, {
+    Role.CANDIDATE: _l("Candidate"), Role.OPERATOR: _l("Exam-system operator"), Role.ASSESSOR: _l("Assessor"),
+    Role.APPEALS: _l("Appeals panel member"), Role.STAFF: _l("Institution staff"), Role.ADMIN: _l("Administrator"),
+})
+
+
 # Roles that act on behalf of an institution and so are tied to one.
 INSTITUTION_ROLES = {Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF}
 
+# Roles whose holders decide about candidates, supervise their tests or run the platform: they
+# sign in with a password and a second factor. A candidate may opt in.
+DECIDING_ROLES = frozenset({Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF, Role.ADMIN})
 
-class InstitutionKind(str, enum.Enum):
+
+class InstitutionKind(LabelledEnum):
     CERTIFYING = "certifying"
     VALIDATING = "validating"
+
+
+set_labels(InstitutionKind, {InstitutionKind.CERTIFYING: _l("Certifying institution"),
+                             InstitutionKind.VALIDATING: _l("Validating institution")})
 
 
 class Institution(Timestamped, Model):
@@ -94,9 +108,19 @@ class User(UserMixin, Timestamped, Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The base32 secret shared with the person's authenticator app (TOTP, RFC 6238); None while
+    #: no second factor is set up.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The time-step (Unix time // 30) of the last code accepted: a code of that step or an earlier
+    #: one is refused, so a code seen over a shoulder or replayed from a proxy works only once.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="RecoveryCode.id"
     )
 
     @property
@@ -121,6 +145,15 @@ class User(UserMixin, Timestamped, Model):
     def role_names(self) -> list[str]:
         return sorted({r.role.value for r in self.roles})
 
+    @property
+    def needs_second_factor(self) -> bool:
+        """Whether the person must sign in with a second factor (they hold a deciding role)."""
+        return any(r.role in DECIDING_ROLES for r in self.roles)
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None
+
     def __str__(self) -> str:
         return self.full_name
 
@@ -140,6 +173,19 @@ class UserRole(Model):
 
     user: Mapped[User] = relationship(back_populates="roles")
     institution: Mapped[Institution | None] = relationship()
+
+
+class RecoveryCode(Timestamped, Model):
+    """A one-time code that stands in for the authenticator app (lost phone); only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True, nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(300), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")
 
 
 class TrainingRecord(Timestamped, Model):

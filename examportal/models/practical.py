@@ -5,14 +5,14 @@ sandbox owns its tables and examportal reaches them through ``sandbox_crm.api`` 
 """
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime
+from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
 from .people import User
 from .qualification import Qualification
 from .sessions import Enrolment, ValidationSession
@@ -22,10 +22,14 @@ def _enum(cls):
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-class PracticalStatus(str, enum.Enum):
+class PracticalStatus(LabelledEnum):
     IN_PROGRESS = "in_progress"
     FINISHED = "finished"  # the candidate ended it
     TIMED_OUT = "timed_out"  # the deadline ended it
+
+
+set_labels(PracticalStatus, {PracticalStatus.IN_PROGRESS: _l("in progress"), PracticalStatus.FINISHED: _l("Finished"),
+                             PracticalStatus.TIMED_OUT: _l("Ended when the time was up")})
 
 
 class PracticalAttempt(Timestamped, Model):

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime
+from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
+from .money import PLN
 from .people import Institution, User
 from .qualification import Qualification
 
@@ -17,9 +20,12 @@ def _enum(cls):
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-class SessionMode(str, enum.Enum):
+class SessionMode(LabelledEnum):
     ONSITE = "onsite"
     REMOTE = "remote"
+
+
+set_labels(SessionMode, {SessionMode.ONSITE: _l("On site"), SessionMode.REMOTE: _l("Remote")})
 
 
 class SessionStatus(str, enum.Enum):
@@ -86,9 +92,13 @@ class CommitteeMember(Timestamped, Model):
         return self.declared_at is not None
 
 
-class EnrolmentStatus(str, enum.Enum):
+class EnrolmentStatus(LabelledEnum):
     ENROLLED = "enrolled"
     WITHDRAWN = "withdrawn"
+
+
+set_labels(EnrolmentStatus, {EnrolmentStatus.ENROLLED: _l("enrolled"),
+                             EnrolmentStatus.WITHDRAWN: _l("withdrawn from the session")})
 
 
 class Enrolment(Timestamped, Model):
@@ -96,6 +106,9 @@ class Enrolment(Timestamped, Model):
     __table_args__ = (
         UniqueConstraint("session_id", "candidate_id", name="session_candidate"),
         CheckConstraint("practical_absent_at IS NULL OR practical_absent_by_id IS NOT NULL", name="absence_recorded_by"),
+        CheckConstraint("fee_grosze IS NULL OR fee_grosze >= 0", name="fee_not_negative"),
+        CheckConstraint("fee_grosze IS NULL OR fee_grosze > 0 OR (fee_reason IS NOT NULL AND fee_reason <> '')",
+                        name="free_of_charge_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -111,6 +124,10 @@ class Enrolment(Timestamped, Model):
     practical_absent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     practical_absent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     practical_absent_note: Mapped[str | None] = mapped_column(Text)
+    #: The fee charged for the validation (złoty, stored as grosze; see examportal.certification.fees).
+    #: Zero only with the reason it was free of charge (e.g. art. 122a of the education law).
+    fee_pln: Mapped[Decimal | None] = mapped_column("fee_grosze", PLN())
+    fee_reason: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[ValidationSession] = relationship(back_populates="enrolments")
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])

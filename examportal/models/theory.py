@@ -1,10 +1,10 @@
 """The theory test: attempts, the items as shown, autosaved answers and operator actions."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime, utcnow
+from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels, utcnow
 from .people import User
 from .sessions import Enrolment, ValidationSession
 
@@ -31,12 +31,19 @@ def _enum(cls):
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-class AttemptStatus(str, enum.Enum):
+class AttemptStatus(LabelledEnum):
     NOT_STARTED = "not_started"
     UNLOCKED = "unlocked"
     IN_PROGRESS = "in_progress"
     PAUSED = "paused"
     SUBMITTED = "submitted"
+
+
+set_labels(AttemptStatus, {
+    AttemptStatus.NOT_STARTED: _l("locked"), AttemptStatus.UNLOCKED: _l("unlocked"),
+    AttemptStatus.IN_PROGRESS: _l("in progress"), AttemptStatus.PAUSED: _l("paused"),
+    AttemptStatus.SUBMITTED: _l("submitted"),
+})
 
 
 class TheoryAttempt(Timestamped, Model):
@@ -150,12 +157,20 @@ class AttemptAnswer(Model):
     attempt_item: Mapped[AttemptItem] = relationship()
 
 
-class OperatorActionKind(str, enum.Enum):
+class OperatorActionKind(LabelledEnum):
     UNLOCK = "unlock"
     EXTRA_TIME = "extra_time"
     PAUSE = "pause"
     RESUME = "resume"
     INCIDENT = "incident"
+
+
+# As the session record names them (nouns; the action form asks in verbs).
+set_labels(OperatorActionKind, {
+    OperatorActionKind.UNLOCK: _l("test unlocked"), OperatorActionKind.EXTRA_TIME: _l("time added"),
+    OperatorActionKind.PAUSE: _l("test paused"), OperatorActionKind.RESUME: _l("test resumed"),
+    OperatorActionKind.INCIDENT: _l("incident"),
+})
 
 
 class OperatorAction(Model):

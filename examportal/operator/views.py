@@ -1,19 +1,28 @@
 """The operator's console: live progress of a session's theory test and the actions on it."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import add_error, select_choices
-from ..models import Enrolment, OperatorActionKind, Role, TheoryAttempt, ValidationSession
+from ..models import AttemptStatus, Enrolment, OperatorActionKind, Role, TheoryAttempt, ValidationSession
 from ..security import roles_required
 from ..theory import services
 from .forms import AbsenceForm, ActionForm
 
 bp = Blueprint("operator", __name__)
+
+# How the candidate's browser stands with the server (theory.services.connection_state).
+CONNECTION_LABELS = {"online": _l("online"), "stale": _l("stale"), "offline": _l("offline"),
+                     "never": _l("not yet connected")}
 
 
 def _operated_session(session_id: int) -> ValidationSession:
@@ -22,6 +31,19 @@ def _operated_session(session_id: int) -> ValidationSession:
     if session.operator_id != current_user.id:
         abort(404)
     return session
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A console row with what the page shows, in the operator's language (the live refresh puts
+    these texts in as they are): statuses named, "—" for answers before the test has questions,
+    the last contact in the institution's time zone."""
+    contact = row["last_contact_at"]
+    return row | {
+        "status_label": AttemptStatus(row["status"]).label,
+        "connection_label": str(CONNECTION_LABELS.get(row["connection"], row["connection"])),
+        "answered_text": f"{row['answered']} / {row['items']}" if row["items"] else "—",
+        "last_contact": format_datetime(datetime.fromisoformat(contact), "medium") if contact else "—",
+    }
 
 
 def _action_form(session: ValidationSession, rows: list[dict], form: ActionForm | None = None) -> ActionForm:
@@ -41,7 +63,7 @@ def _absence_form(session: ValidationSession, form: AbsenceForm | None = None) -
 
 def _render(session: ValidationSession, form: ActionForm | None = None, status: int = 200,
             absence_form: AbsenceForm | None = None):
-    rows = services.console_rows(session)
+    rows = [_shown(row) for row in services.console_rows(session)]
     return render_template("operator/console.html", session=session, rows=rows, form=_action_form(session, rows, form),
                            absence_form=_absence_form(session, absence_form),
                            absent=[e for e in session.enrolments if e.absent_from_practical],
@@ -57,7 +79,7 @@ def console(session_id: int):
 @bp.route("/sessions/<int:session_id>/status.json")
 @roles_required(Role.OPERATOR)
 def status(session_id: int):
-    return jsonify(rows=services.console_rows(_operated_session(session_id)))
+    return jsonify(rows=[_shown(row) for row in services.console_rows(_operated_session(session_id))])
 
 
 @bp.route("/sessions/<int:session_id>/actions", methods=["POST"])

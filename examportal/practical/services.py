@@ -136,7 +136,7 @@ def theory_passed(enrolment: Enrolment) -> bool:
 
 def eligibility_refusal(enrolment: Enrolment) -> str | None:
     """Why the candidate may not start the practical exam now, or ``None`` when they may."""
-    from ..committee.services import decision_for
+    from ..committee.services import decision_for, practical_state
 
     if enrolment.status != EnrolmentStatus.ENROLLED:
         return _("You were withdrawn from this session.")
@@ -148,6 +148,8 @@ def eligibility_refusal(enrolment: Enrolment) -> str | None:
         return _("You were recorded as absent from the practical part.")
     required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
     if required and not theory_passed(enrolment):
+        if practical_state(enrolment) == "not_admitted":
+            return _("The practical part is closed to you: your theory test was not passed.")
         return _("The practical exam opens once your theory test result has been released and is a pass.")
     return None
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from ..forms import PortalForm, select_choices
@@ -49,11 +58,13 @@ class EnrolForm(PortalForm):
 
 class DeclarationForm(PortalForm):
     confirm = BooleanField(
-        _l("I declare that I am impartial towards the candidates of this session: I did not prepare any of them "
+        _l("I declare that I am impartial towards the candidates named above: I did not prepare any of them "
            "for this qualification and I have no conflict of interest."),
         validators=[DataRequired(message=_l("You must confirm the declaration to take part in the committee."))],
     )
     remarks = TextAreaField(_l("Remarks (optional)"), validators=[Optional(), Length(max=2000)])
+    # The enrolment ids the page named, comma-separated: the declaration covers exactly these.
+    covered = HiddenField()
 
 
 class TrainingForm(PortalForm):

@@ -225,19 +225,33 @@ def withdraw_enrolment(enrolment: Enrolment) -> None:
     db.session.commit()
 
 
-def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str | None) -> None:
-    """Record the assessor's signed declaration of impartiality for the session."""
+def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str | None,
+                         seen_enrolment_ids: Iterable[int] | None = None) -> None:
+    """Record the assessor's signed declaration of impartiality towards the candidates it covers
+    (:func:`member_enrolments`), named in the declaration's text.
+
+    ``seen_enrolment_ids`` are the candidates the signing page listed: if the list changed since
+    (a candidate enrolled or withdrawn meanwhile), nothing is signed, as one cannot declare
+    impartiality towards someone one has not seen named. The audit entry refers to them by id only.
+    """
     if member.has_declared:
         raise SessionRuleError(_("You have already signed the declaration for this session."))
-    conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in member_enrolments(member)])
+    covered = member_enrolments(member)
+    if seen_enrolment_ids is not None and set(seen_enrolment_ids) != {e.id for e in covered}:
+        raise SessionRuleError(_("The candidates of this session changed while the page was open. "
+                                 "Read the list again before you sign."))
+    conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in covered])
     if conflicts:
         raise SessionRuleError(_("You cannot declare impartiality: you trained a candidate of this session. Tell the institution."))
     member.declared_at = utcnow()
-    member.declaration_text = declaration + (f"\n\n{remarks.strip()}" if remarks and remarks.strip() else "")
-    audit_log.record("committee.impartiality_declared", member, after={"session_id": member.session_id,
-                                                                       "declared_at": member.declared_at,
-                                                                       "declaration": member.declaration_text},
-                     institution_id=member.session.institution_id)
+    names = "; ".join(_("%(name)s (enrolment no. %(id)s)", name=e.candidate.full_name, id=e.id) for e in covered)
+    remarks = f"\n\n{remarks.strip()}" if remarks and remarks.strip() else ""
+    member.declaration_text = declaration + "\n\n" + (
+        _("Candidates covered: %(names)s.", names=names) if covered
+        else _("No candidate was enrolled when the declaration was signed.")) + remarks
+    audit_log.record("committee.impartiality_declared", member, after={
+        "session_id": member.session_id, "declared_at": member.declared_at, "declaration": declaration + remarks,
+        "enrolment_ids": [e.id for e in covered]}, institution_id=member.session.institution_id)
     db.session.commit()
 
 

@@ -1,21 +1,38 @@
 """Validation sessions: staff schedule and staff them; assessors declare impartiality."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.services import find_by_email
 from ..committee import services as committee_services
 from ..extensions import db
-from ..forms import add_error, parse_id, select_choices
-from ..models import CommitteeMember, Enrolment, Institution, Qualification, Role, TrainingRecord, User, ValidationSession
+from ..forms import ID, add_error, form_params, parse_id, select_choices
+from ..models import (
+    CommitteeMember,
+    Enrolment,
+    EnrolmentStatus,
+    Institution,
+    Qualification,
+    Role,
+    TrainingRecord,
+    User,
+    ValidationSession,
+)
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services
 from .forms import AssessorForm, DeclarationForm, EnrolForm, OperatorForm, SessionForm, TrainingForm
 
 bp = Blueprint("sessions", __name__)
+
+# Where an enrolled candidate's validation stands, as "My sessions" says it.
+CANDIDATE_STATES = {
+    "enrolled": _l("enrolled"), "awaiting_decision": _l("awaiting the committee's decision"),
+    "positive": _l("decided: positive"), "negative": _l("decided: negative"),
+}
 
 
 def _staff_session(session_id: int) -> ValidationSession:
@@ -191,13 +208,13 @@ def withdraw(session_id: int, enrolment_id: int):
 
 @bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/extra-member", methods=["POST"])
 @roles_required(Role.STAFF)
-def appoint_extra_member(session_id: int, enrolment_id: int):
+@form_params(assessor_id=ID)
+def appoint_extra_member(session_id: int, enrolment_id: int, assessor_id: int | None):
     """After a dissent, the institution appoints one more member for the candidate."""
     session = _staff_session(session_id)
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     if enrolment.session_id != session.id:
         abort(404)
-    assessor_id = parse_id(request.form.get("assessor_id"))
     try:
         committee_services.appoint_extra_member(current_user, enrolment,
                                                 db.session.get(User, assessor_id) if assessor_id else None)
@@ -248,15 +265,19 @@ def committee_view(session_id: int):
         abort(404)
     form = DeclarationForm()
     if not member.has_declared and form.validate_on_submit():
+        # The ids the signing page named (a request without them covers the candidates as they are now).
+        seen = ([parse_id(part) or 0 for part in (form.covered.data or "").split(",") if part]
+                if form.covered.raw_data else None)
         try:
-            services.declare_impartiality(member, str(form.confirm.label.text), form.remarks.data)
+            services.declare_impartiality(member, str(form.confirm.label.text), form.remarks.data, seen)
         except services.SessionRuleError as error:
             add_error(form.confirm, str(error))
         else:
             flash(_("Your declaration of impartiality has been recorded."), "success")
             return redirect(url_for("sessions.committee_view", session_id=session.id))
-    # Candidates (and later their work) are shown only after the declaration.
-    enrolments = services.member_enrolments(member) if member.has_declared else []
+    # The declaration names the candidates it covers; their work opens only after it is signed.
+    enrolments = services.member_enrolments(member)
+    form.covered.data = ",".join(str(e.id) for e in enrolments)
     return render_template("sessions/committee_view.html", session=session, member=member, form=form,
                            enrolments=enrolments), 400 if form.errors else 200
 
@@ -267,7 +288,25 @@ def my_operated():
     return render_template("sessions/my_operated.html", sessions=services.sessions_for_operator(current_user))
 
 
+def candidate_state(enrolment: Enrolment) -> str:
+    """Where the validation stands for the candidate, in their language: withdrawn, decided
+    (positive or negative), awaiting the decision once the practical part is over (taken, missed,
+    or closed after a failed theory test), else enrolled."""
+    if enrolment.status == EnrolmentStatus.WITHDRAWN:
+        return enrolment.status.label
+    decision = committee_services.decision_for(enrolment)
+    if decision is not None:
+        state = "positive" if decision.positive else "negative"
+    elif committee_services.practical_state(enrolment) in ("taken", *committee_services.NO_PRACTICAL):
+        state = "awaiting_decision"
+    else:
+        state = "enrolled"
+    return str(CANDIDATE_STATES[state])
+
+
 @bp.route("/mine")
 @roles_required(Role.CANDIDATE)
 def my_enrolments():
-    return render_template("sessions/my_enrolments.html", enrolments=services.enrolments_for_candidate(current_user))
+    enrolments = services.enrolments_for_candidate(current_user)
+    return render_template("sessions/my_enrolments.html", enrolments=enrolments,
+                           states={e.id: candidate_state(e) for e in enrolments})

@@ -3,7 +3,6 @@
   "use strict";
   var table = document.getElementById("console");
   if (!table) { return; }
-  var labels = JSON.parse(table.dataset.labels);
 
   function clock(seconds) {
     var minutes = Math.floor(seconds / 60), rest = seconds % 60;
@@ -14,14 +13,15 @@
     rows.forEach(function (row) {
       var tr = table.querySelector('tr[data-attempt="' + row.attempt_id + '"]');
       if (!tr) { return; }
-      tr.querySelector(".c-status").textContent = labels[row.status] || row.status;
-      tr.querySelector(".c-answered").textContent = row.answered + " / " + row.items;
+      // The server names every status and formats the time in the operator's language.
+      tr.querySelector(".c-status").textContent = row.status_label;
+      tr.querySelector(".c-answered").textContent = row.answered_text;
       tr.querySelector(".c-time").textContent = clock(row.time_left);
       tr.querySelector(".c-extra").textContent = row.extra_minutes + " min";
-      tr.querySelector(".c-contact").textContent = row.last_contact_at || "—";
+      tr.querySelector(".c-contact").textContent = row.last_contact;
       var badge = tr.querySelector(".c-conn span");
       badge.className = "badge conn-" + row.connection;
-      badge.textContent = labels[row.connection] || row.connection;
+      badge.textContent = row.connection_label;
     });
   }
 

@@ -30,6 +30,9 @@
     localStorage.setItem(seqKey, String(seq));
     return seq;
   }
+  // Times in the page's language (the lang of <html>), not the browser's: "12:05:09" in Polish.
+  var timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+                                           {hour: "2-digit", minute: "2-digit", second: "2-digit"});
   function show(text, kind) {
     statusEl.textContent = text;
     statusEl.className = "save-" + kind;
@@ -123,7 +126,7 @@
         var rest = loadQueue().filter(function (e) { return e.seq !== entry.seq; });
         saveQueue(rest);
         if (result.ok) {
-          show(messages.saved + " " + new Date(result.data.saved_at).toLocaleTimeString(), "saved");
+          show(messages.saved + " " + timeFormat.format(new Date(result.data.saved_at)), "saved");
           statusEl.dataset.seq = String(result.data.seq);
         } else {
           show(messages.error + " " + (result.data.error || ""), "error");
@@ -190,7 +193,9 @@
     forms.forEach(function (form) { form.hidden = parseInt(form.dataset.position, 10) !== position; });
     root.dataset.current = String(position);
     document.querySelectorAll(".question-map .map").forEach(function (button) {
-      button.classList.toggle("current", button.dataset.go === String(position));
+      var isCurrent = button.dataset.go === String(position);
+      button.classList.toggle("current", isCurrent);
+      if (isCurrent) { button.setAttribute("aria-current", "step"); } else { button.removeAttribute("aria-current"); }
       button.setAttribute("form", "q-" + position);
     });
     var label = document.querySelector("#q-" + position + " .muted");
@@ -198,6 +203,10 @@
     var url = root.dataset.questionUrl.replace(/\/0$/, "/" + position);
     if (window.history && window.history.replaceState) { window.history.replaceState(null, "", url); }
     window.scrollTo(0, 0);
+    // The button pressed is now hidden with its question: the focus goes to the new question's stem
+    // (read out by a screen reader; the next Tab reaches its answers), not back to the page's start.
+    var stem = document.querySelector("#q-" + position + " .stem");
+    if (stem) { stem.focus(); }
     heartbeat();  // the server remembers the question shown, for "Continue the test"
   }
   // The review page counts the answers the server holds: let pending saves land first

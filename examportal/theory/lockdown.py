@@ -7,6 +7,7 @@ test is submitted. The test's own pages, logging out and switching the language 
 from __future__ import annotations
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from . import services
 
 OPEN_DURING_THE_TEST = frozenset({
     "theory.overview", "theory.question", "theory.autosave", "theory.heartbeat", "theory.review", "theory.submit",
-    "auth.logout", "main.set_language", "main.healthz", "static",
+    "auth.logout", "main.set_language", "main.healthz", "main.favicon", "static",
 })
 RUNNING = (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED)
 
@@ -31,7 +32,7 @@ def running_attempt(user_id: int) -> TheoryAttempt | None:
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def only_the_test():
+    def only_the_test() -> ResponseReturnValue | None:
         if request.endpoint is None or not current_user.is_authenticated or not current_user.has_role(Role.CANDIDATE):
             return None
         attempt = running_attempt(current_user.id)
@@ -47,5 +48,5 @@ def init_app(app: Flask) -> None:
         return redirect(url_for("theory.question", attempt_id=attempt.id, position=position))
 
     @app.context_processor
-    def lockdown_context():
+    def lockdown_context() -> dict[str, bool]:
         return {"exam_lockdown": g.get("exam_attempt") is not None}

@@ -22,6 +22,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
+from sandbox_crm.params import parse_number
 
 from ..audit import services as audit_log
 from ..extensions import db
@@ -218,9 +219,10 @@ def _ordering(form, presented: Mapping[str, Any]) -> Any:
         value = (form.get(f"order-{option}") or "").strip()
         if not value:
             continue
-        if not value.isdigit() or not 1 <= int(value) <= len(options):
+        place = parse_number(value, 1, len(options))
+        if place is None:
             raise bank.ResponseError(_("Give each option a position from 1 to %(n)d.", n=len(options)))
-        positions[option] = int(value)
+        positions[option] = place
     if not positions:
         return None
     if len(positions) != len(options) or len(set(positions.values())) != len(options):

@@ -6,11 +6,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..committee import services as committee_services
 from ..extensions import db
-from ..forms import add_error, parse_id
+from ..forms import MAX_ID, Flag, Number, Param, add_error, form_params, params, parse_id, refuse_damaged
 from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services, voiding
@@ -94,9 +95,30 @@ def _render_question(attempt: TheoryAttempt, position: int, error: str | None = 
                            next_seq=services.next_seq(attempt)), status
 
 
+class GoTo(Param):
+    """Where a plain form post goes after saving: ``next``, ``prev``, ``review``, ``stay`` or a question number."""
+
+    default = "next"
+    refuses = True
+    WORDS = ("next", "prev", "review", "stay")
+
+    def parse(self, raw: str, name: str) -> str | int:
+        if raw in self.WORDS:
+            return raw
+        position = parse_id(raw)
+        if position is None:
+            refuse_damaged(name)
+        return position
+
+
+#: The autosave's question number and sequence number: without them the answer cannot be placed.
+INCOMPLETE = _l("The answer is incomplete. Reload the page.")
+
+
 @bp.route("/attempts/<int:attempt_id>/q/<int:position>", methods=["GET", "POST"])
 @roles_required(Role.CANDIDATE)
-def question(attempt_id: int, position: int):
+@form_params(go=GoTo(), flagged=Flag())
+def question(attempt_id: int, position: int, go: str | int, flagged: bool):
     attempt = services.touch(_own_attempt(attempt_id))
     elsewhere = _running_or_redirect(attempt)
     if elsewhere is not None:
@@ -109,7 +131,7 @@ def question(attempt_id: int, position: int):
         abort(404)
     try:
         raw = services.read_page_answer(request.form, attempt_item)
-        services.save_answer(attempt, position, raw, services.next_seq(attempt), request.form.get("flagged") == "1")
+        services.save_answer(attempt, position, raw, services.next_seq(attempt), flagged)
     except services.AttemptClosed as error:
         flash(str(error), "warning")
         return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
@@ -118,13 +140,12 @@ def question(attempt_id: int, position: int):
         return _render_question(attempt, position, str(error), error.status_code)
     except services.bank.ResponseError as error:
         return _render_question(attempt, position, str(error), 400)
-    go = request.form.get("go", "next")
     if go == "review":
         return redirect(url_for("theory.review", attempt_id=attempt.id))
     if go == "prev":
         target = max(1, position - 1)
-    elif go.isdigit():
-        target = int(go)
+    elif isinstance(go, int):
+        target = go
     elif go == "stay":
         target = position
     else:
@@ -136,18 +157,18 @@ def question(attempt_id: int, position: int):
 
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles_required(Role.CANDIDATE)
-def autosave(attempt_id: int):
+@form_params(position=Number(message=INCOMPLETE), seq=Number(0, MAX_ID, message=INCOMPLETE), flagged=Flag())
+def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bool):
     """The script's autosave: the same fields as the plain form, plus the page's sequence number."""
-    attempt = _own_attempt(attempt_id)
-    position, seq = request.form.get("position", ""), request.form.get("seq", "")
-    if not position.isdigit() or not seq.isdigit():
-        return jsonify(error=_("The answer is incomplete. Reload the page.")), 400
-    attempt_item = next((i for i in attempt.items if i.position == int(position)), None)
+    attempt = _own_attempt(attempt_id)  # someone else's attempt is not found, whatever the form says
+    if position is None or seq is None:
+        return jsonify(error=str(INCOMPLETE)), 400
+    attempt_item = next((i for i in attempt.items if i.position == position), None)
     if attempt_item is None:
         return jsonify(error=_("There is no question number %(n)s in this test.", n=position)), 404
     try:
         raw = services.read_page_answer(request.form, attempt_item)
-        result = services.save_answer(attempt, int(position), raw, int(seq), request.form.get("flagged") == "1")
+        result = services.save_answer(attempt, position, raw, seq, flagged)
     except services.TheoryError as error:
         db.session.rollback()
         return jsonify(error=str(error), stale=isinstance(error, services.StaleTab), status=attempt.status.value,
@@ -159,9 +180,10 @@ def autosave(attempt_id: int):
 
 @bp.route("/attempts/<int:attempt_id>/heartbeat", methods=["POST"])
 @roles_required(Role.CANDIDATE)
-def heartbeat(attempt_id: int):
+@form_params(position=Number(hint=True))  # the heartbeat keeps the clock: a junk position is only not remembered
+def heartbeat(attempt_id: int, position: int | None):
     attempt = services.touch(_own_attempt(attempt_id))
-    _remember_position(attempt, parse_id(request.form.get("position")))
+    _remember_position(attempt, position)
     return jsonify(status=attempt.status.value, time_left=int(services.time_left(attempt, utcnow())),
                    last_seq=attempt.last_seq)
 
@@ -262,21 +284,23 @@ def committee_attempt(session_id: int, attempt_id: int):
 # --------------------------------------------------------------------------- item statistics
 
 
-def _statistics_scope():
+#: The statistics pages' optional session filter (``?session=``).
+SESSION_FILTER = Number(message=_l("Choose a session from the list.")).named("session")
+
+
+def _statistics_scope(session_id: int | None):
     """The staff member's institutions and the optional session filter (404 for a foreign session)."""
     institution_ids = staff_institution_ids()
-    raw = request.args.get("session", "").strip()
-    if not raw:
+    if session_id is None:
         return institution_ids, None
-    if not raw.isdigit():
-        abort(400, description=_("Choose a session from the list."))
-    return institution_ids, _staff_session(int(raw)).id
+    return institution_ids, _staff_session(session_id).id
 
 
 @bp.route("/statistics")
 @roles_required(Role.STAFF)
-def item_statistics():
-    institution_ids, session_id = _statistics_scope()
+@params(session_id=SESSION_FILTER)
+def item_statistics(session_id: int | None):
+    institution_ids, session_id = _statistics_scope(session_id)
     sessions = db.session.scalars(
         db.select(ValidationSession).where(ValidationSession.institution_id.in_(institution_ids))
         .order_by(ValidationSession.starts_at.desc())
@@ -303,10 +327,11 @@ def _reliability(qualifications) -> list[tuple[Any, dict[float, float] | None]]:
 
 @bp.route("/statistics.csv")
 @roles_required(Role.STAFF)
-def item_statistics_csv():
+@params(session_id=SESSION_FILTER)
+def item_statistics_csv(session_id: int | None):
     from .statistics import to_csv
 
-    institution_ids, session_id = _statistics_scope()
+    institution_ids, session_id = _statistics_scope(session_id)
     return Response(to_csv(services.item_statistics(institution_ids, session_id)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="statystyki-pytan.csv"'})
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..host import session
 from ..models import ActionStatement, Workspace, WorkspaceScoped
+from ..params import parse_id
 from ..scoping import scoped
 from ..services.sales_util import local_today
 from .base import CheckResult, EvidenceRow, Verdict
@@ -74,10 +75,8 @@ def pair(changes: dict[str, Any], name: str) -> tuple[Any, Any] | None:
 
 
 def object_id_of(statement: ActionStatement) -> int | None:
-    """The statement's object id as an integer (``None`` when it has none or it is not a number)."""
-    if statement.object_id is None or not statement.object_id.isdigit():
-        return None
-    return int(statement.object_id)
+    """The statement's object id as an integer (``None`` when it has none or it is not an id)."""
+    return parse_id(statement.object_id)
 
 
 def ids_of(statements: Iterable[ActionStatement]) -> list[int]:

@@ -37,7 +37,8 @@ class OfferTemplateForm(FlaskForm):
                                              NumberRange(1, 365, _l("Enter 1 to 365 days."))])
     body = TextAreaField(_l("Template text"), validators=[DataRequired(_l("Write the template text.")),
                                                           Length(max=50000)],
-                         description=_l("HTML with merge tags, e.g. {{ klient.nazwa }}"))
+                         description=_l("Plain text (line breaks are kept) or HTML, with merge tags, "
+                                        "e.g. {{ klient.nazwa }}"))
 
 
 class OfferForm(FlaskForm):

@@ -21,11 +21,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import NumberInput, TextInput
 
 from ..models.sales import GOAL_METRICS
+from ..params import parse_id
 from .choices import choices
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 BAD_DATE = _l("Enter a date as DD.MM.YYYY or pick it from the calendar.")
 BAD_WHOLE = _l("Enter a whole number.")
+MAX_DAYS = 3650  # ten years: longer is a typing error (and would overflow a date)
+BAD_DAYS = _l("Enter a number of days from 0 to 3650.")
 
 PRIORITY_CHOICES = [("low", _l("Low")), ("normal", _l("Normal")), ("high", _l("High")), ("urgent", _l("Urgent"))]
 TASK_STATUS_CHOICES = [("open", _l("Not started")), ("in_progress", _l("In progress")), ("done", _l("Done")),
@@ -54,7 +57,28 @@ def none_if_blank(value):
 
 
 def optional_int(value) -> int | None:
-    return None if value in ("", None) else int(value)
+    """A select's id (None for the empty choice); ValueError for anything that is not an id
+    ("²", a 20-digit number, a negative one), which the field reports as its error."""
+    if value in ("", None):
+        return None
+    if isinstance(value, int):
+        return value
+    parsed = parse_id(str(value))
+    if parsed is None:
+        raise ValueError(value)
+    return parsed
+
+
+class IdField(IntegerField):
+    """A record id typed or sent in a link: ASCII digits within an INTEGER column, else an error."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        self.data = parse_id(str(valuelist[0]))
+        if self.data is None:
+            raise ValueError(_l("Enter a record number (a whole number from 1)."))
 
 
 def optional_str(value) -> str | None:
@@ -143,8 +167,8 @@ class StageForm(SmartGoalMixin, FlaskForm):
         validators=[InputRequired(_l("Give a probability from 0 to 100.")),
                     NumberRange(0, 100, _l("Probability is a percentage from 0 to 100."))],
     )
-    duration_days = IntegerField(_l("Planned length (days)"), widget=NumberInput(min=0),
-                                 validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
+    duration_days = IntegerField(_l("Planned length (days)"), widget=NumberInput(min=0, max=MAX_DAYS),
+                                 validators=[Optional(), NumberRange(0, MAX_DAYS, BAD_DAYS)])
     description = TextAreaField(_l("What happens in this stage"), validators=[Optional(), Length(max=4000)],
                                 filters=[none_if_blank])
     submit = SubmitField(_l("Save stage"))
@@ -154,8 +178,8 @@ class StageTaskForm(FlaskForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)], filters=[none_if_blank])
     priority = SelectField(_l("Priority"), choices=choices(PRIORITY_CHOICES), default="normal")
-    due_offset_days = IntegerField(_l("Due days after entering the stage"), widget=NumberInput(min=0),
-                                   validators=[Optional(), NumberRange(min=0, message=_l("Cannot be negative."))])
+    due_offset_days = IntegerField(_l("Due days after entering the stage"), widget=NumberInput(min=0, max=MAX_DAYS),
+                                   validators=[Optional(), NumberRange(0, MAX_DAYS, BAD_DAYS)])
     due_date = _date(_l("or on a fixed date"))
     submit = SubmitField(_l("Add task"))
 
@@ -299,7 +323,7 @@ class TaskFilterForm(FlaskForm):
     priority = OptionalSelect(_l("Priority"), [("", _l("Any")), *PRIORITY_CHOICES])
     status = OptionalSelect(_l("Status"), [("", _l("Any")), ("active", _l("Not done")), *TASK_STATUS_CHOICES])
     assignee = StringField(_l("Assigned to"), validators=[Optional(), Length(max=120)], filters=[none_if_blank])
-    opportunity = IntegerField(_l("Opportunity"), widget=NumberInput(), validators=[Optional()])
+    opportunity = IdField(_l("Opportunity"), widget=NumberInput(), validators=[Optional()])
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)], filters=[none_if_blank])
     stage = CoercedSelectField(_l("Stage"), validators=[Optional()])
     q = StringField(_l("Title contains"), validators=[Optional(), Length(max=100)], filters=[none_if_blank])

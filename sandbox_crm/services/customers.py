@@ -23,8 +23,10 @@ from ..host import host, session
 from ..models import Base, Company, Contact, CustomerEvent, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
 from ..pagination import Page, paginate
+from ..params import parse_id
 from ..registry import seeder
 from ..scoping import scoped
+from ..textcase import name_key, unicode_lower
 from . import segments as segment_service
 
 Customer = Company | Contact
@@ -289,11 +291,16 @@ def add_note(workspace: Workspace, customer: Customer, kind: str, text: str | No
 # --- tags ---------------------------------------------------------------------------------------
 
 def get_or_create_tag(workspace: Workspace, name: str | None) -> Tag:
-    """The workspace's tag called ``name`` (case-insensitively), created if new."""
+    """The workspace's tag called ``name`` (whatever the case: ``ĄĆĘ`` is ``ąćę``), created if new.
+
+    The names are compared in Python: SQLite's lower() leaves Polish capitals as they are, so a
+    lookup by lower(name) missed an existing ``ĄĆĘ`` and the insert hit the unique constraint.
+    """
     name = " ".join((name or "").split())[:60]
     if not name:
         raise CustomerError({"tag": _l("Enter a tag name.")})
-    tag = session().scalar(scoped(Tag, workspace).where(func.lower(Tag.name) == name.lower()))
+    key = name_key(name)
+    tag = next((t for t in session().scalars(scoped(Tag, workspace).order_by(Tag.id)) if name_key(t.name) == key), None)
     if tag is None:
         tag = Tag(workspace_id=workspace.id, name=name)
         session().add(tag)
@@ -302,12 +309,12 @@ def get_or_create_tag(workspace: Workspace, name: str | None) -> Tag:
 
 
 def parse_tags(text: str | None) -> list[str]:
-    """Tag names from a comma- or semicolon-separated text, without repeats."""
+    """Tag names from a comma- or semicolon-separated text, without repeats (whatever their case)."""
     seen: dict[str, str] = {}
     for part in (text or "").replace(";", ",").split(","):
         name = " ".join(part.split())[:60]
-        if name and name.lower() not in seen:
-            seen[name.lower()] = name
+        if name and name_key(name) not in seen:
+            seen[name_key(name)] = name
     return list(seen.values())
 
 
@@ -316,14 +323,16 @@ def _object_type(customer: Customer) -> str:
 
 
 def add_tag(workspace: Workspace, customer: Customer, name: str | None) -> Tag:
-    """Put a tag on a company or contact (no-op if it is already there) and record it."""
+    """Put a tag on a company or contact and record it; refused when it already carries that tag
+    (in any case: ``ĄĆĘ`` and ``ąćę`` are one tag)."""
     tag = get_or_create_tag(workspace, name)
+    if tag in customer.tags:
+        raise CustomerError({"tag": _l("%(customer)s already has this tag (%(tag)s).", customer=str(customer), tag=tag.name)})
     before = [t.name for t in customer.tags]
-    if tag not in customer.tags:
-        customer.tags.append(tag)
-        customer.tags.sort(key=lambda t: t.name)
-        record(workspace, "update", _object_type(customer), customer.id, str(customer),
-               {"diff": {"tags": [before, [t.name for t in customer.tags]]}})
+    customer.tags.append(tag)
+    customer.tags.sort(key=lambda t: t.name)
+    record(workspace, "update", _object_type(customer), customer.id, str(customer),
+           {"diff": {"tags": [before, [t.name for t in customer.tags]]}})
     return tag
 
 
@@ -773,10 +782,10 @@ def companies_query(workspace: Workspace, filters: CompanyFilters) -> Select:
     q = filters.q.strip()
     if q:
         folded = _like(v.fold(q))
-        digits = "".join(ch for ch in q if ch.isdigit())
+        digits = "".join(ch for ch in q if ch in "0123456789")
         conditions = [Company.name_normalized.like(folded, escape="\\"),
-                      func.lower(Company.city).like(_like(q.lower()), escape="\\"),
-                      func.lower(Company.email).like(_like(q.lower()), escape="\\")]
+                      unicode_lower(Company.city).like(_like(q.lower()), escape="\\"),
+                      unicode_lower(Company.email).like(_like(q.lower()), escape="\\")]
         if len(digits) >= 3:
             conditions.append(Company.nip.like(_like(digits), escape="\\"))
             conditions.append(Company.regon.like(_like(digits), escape="\\"))
@@ -826,8 +835,8 @@ def contacts_query(workspace: Workspace, filters: ContactFilters) -> Select:
     if q:
         folded = _like(v.fold(q))
         stmt = stmt.where(or_(Contact.name_normalized.like(folded, escape="\\"),
-                              func.lower(Contact.email).like(_like(q.lower()), escape="\\"),
-                              func.lower(Contact.position).like(_like(q.lower()), escape="\\")))
+                              unicode_lower(Contact.email).like(_like(q.lower()), escape="\\"),
+                              unicode_lower(Contact.position).like(_like(q.lower()), escape="\\")))
     if filters.company:
         stmt = stmt.where(Contact.company_id == filters.company)
     if filters.legal_basis == "none":
@@ -903,13 +912,14 @@ def find_company_by_reference(workspace: Workspace, reference: str) -> list[Comp
     reference = (reference or "").strip()
     if not reference:
         return []
-    if reference.startswith("#") and reference[1:].isdigit():
-        return list(session().scalars(scoped(Company, workspace).where(Company.id == int(reference[1:]))))
+    company_id = parse_id(reference[1:]) if reference.startswith("#") else None
+    if company_id is not None:
+        return list(session().scalars(scoped(Company, workspace).where(Company.id == company_id)))
     nip = v.check_nip(reference)
     if nip.ok:
         return list(session().scalars(scoped(Company, workspace).where(Company.nip == nip.value).limit(5)))
     exact = list(session().scalars(
-        scoped(Company, workspace).where(func.lower(Company.name) == reference.lower()).limit(5)))
+        scoped(Company, workspace).where(unicode_lower(Company.name) == reference.lower()).limit(5)))
     if exact:
         return exact
     normalized = v.normalize_company_name(reference)

@@ -21,6 +21,7 @@ from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, Pipeli
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
+from ..textcase import unicode_lower
 from .pipelines import first_stage, template_due_date
 from .sales_util import SalesError, clean_text, local_datetime, local_today, money, now, plain, snapshot, to_local, weighted_value
 
@@ -334,7 +335,7 @@ def _filtered(workspace: Workspace, filters: OpportunityFilters) -> Select:
         query = query.where(Opportunity.expected_close_date <= filters.close_to)
     if filters.query:
         like = f"%{filters.query.strip().lower()}%"
-        query = query.where(func.lower(Opportunity.name).like(like))
+        query = query.where(unicode_lower(Opportunity.name).like(like))
     return query
 
 

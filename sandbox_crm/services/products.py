@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 
 from ..actionlog import diff, record
 from ..host import session
@@ -19,6 +19,7 @@ from ..models.offers import PRODUCT_KINDS, VAT_RATES
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
+from ..textcase import unicode_lower
 
 PRODUCT_FIELDS = ("name", "sku", "kind", "unit", "unit_price", "vat_rate", "description", "active")
 MAX_PRICE = Decimal("999999999999.99")
@@ -152,7 +153,7 @@ def list_products(workspace: Workspace, *, q: str = "", kind: str = "", active: 
     stmt = scoped(Product, workspace)
     if q:
         pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(Product.name).like(pattern), func.lower(Product.sku).like(pattern)))
+        stmt = stmt.where(or_(unicode_lower(Product.name).like(pattern), unicode_lower(Product.sku).like(pattern)))
     if kind in PRODUCT_KINDS:
         stmt = stmt.where(Product.kind == kind)
     if active in ("1", "0"):

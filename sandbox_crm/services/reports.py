@@ -54,7 +54,9 @@ from ..models import (
     Workspace,
     WorkspaceScoped,
 )
+from ..params import parse_id
 from ..scoping import scoped
+from ..textcase import unicode_lower
 from . import pdf as pdf_service
 from . import segments as segment_service
 from .customers import LEGAL_BASIS_LABELS, REGIONS, SIZE_LABELS
@@ -189,7 +191,7 @@ def _equals(column: Any) -> Callable[[Workspace, str], ColumnElement]:
 
 
 def _contains(column: Any) -> Callable[[Workspace, str], ColumnElement]:
-    return lambda workspace, value: func.lower(column).like(f"%{value.strip().lower()}%")
+    return lambda workspace, value: unicode_lower(column).like(f"%{value.strip().lower()}%")
 
 
 def _equals_int(column: Any) -> Callable[[Workspace, str], ColumnElement]:
@@ -451,6 +453,10 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+# Filters whose values are ids (compared as integers: a value that is not an id is refused).
+ID_FILTERS = ("pipeline", "stage", "template", "segment")
+
+
 def parse_config(args: Mapping[str, Any]) -> dict[str, Any]:
     """Turn the builder's fields (or a saved config, flattened) into a clean configuration.
 
@@ -488,7 +494,7 @@ def parse_config(args: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if len(value) > 200:
             errors[f"f_{key}"] = _("Too long.")
-        elif spec.kind == "choice" and key in ("pipeline", "stage", "template", "segment") and not value.isdigit():
+        elif spec.kind == "choice" and key in ID_FILTERS and parse_id(value) is None:
             errors[f"f_{key}"] = _("Choose a value from the list.")
         else:
             filters[key] = value
@@ -516,7 +522,7 @@ def parse_config(args: Mapping[str, Any]) -> dict[str, Any]:
             errors["cmp_a"] = _("Choose the two values to compare.")
         elif cmp_a == cmp_b:
             errors["cmp_b"] = _("Choose two different values.")
-        elif cmp_field in ("pipeline", "stage", "template", "segment") and not (cmp_a.isdigit() and cmp_b.isdigit()):
+        elif cmp_field in ID_FILTERS and (parse_id(cmp_a) is None or parse_id(cmp_b) is None):
             errors["cmp_a"] = _("Choose a value from the list.")
         compare.update(field=cmp_field, a=cmp_a[:200], b=cmp_b[:200])
     title = str(args.get("title") or "").strip()[:200]

@@ -14,6 +14,7 @@ from ..models import Company, Contact, Segment, Tag, Workspace
 from ..models.customers import company_tag, contact_tag
 from ..pagination import Page, paginate
 from ..scoping import scoped
+from ..textcase import name_key
 from ..validators import parse_amount
 
 TARGETS = ("company", "contact")
@@ -154,10 +155,11 @@ def _check_name(workspace: Workspace, name: str, exclude_id: int | None = None) 
     name = (name or "").strip()
     if not name:
         raise SegmentError(_l("Give the segment a name."), "name")
-    stmt = scoped(Segment, workspace).where(func.lower(Segment.name) == name.lower())
+    # Compared in Python: SQLite's lower() leaves Polish capitals as they are (see textcase).
+    stmt = scoped(Segment, workspace).with_only_columns(Segment.name)
     if exclude_id is not None:
         stmt = stmt.where(Segment.id != exclude_id)
-    if session().scalar(stmt) is not None:
+    if any(name_key(taken) == name_key(name) for taken in session().scalars(stmt)):
         raise SegmentError(_l("A segment with this name already exists."), "name")
     return name
 

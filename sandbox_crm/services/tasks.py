@@ -20,6 +20,7 @@ from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, Pip
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
+from ..textcase import unicode_lower
 from .sales_util import (
     SalesError,
     as_utc,
@@ -114,7 +115,7 @@ def _filtered(workspace: Workspace, filters: TaskFilters, today: date, at: datet
     elif filters.status:
         query = query.where(Task.status == filters.status)
     if filters.assignee:
-        query = query.where(func.lower(Task.assignee) == filters.assignee.strip().lower())
+        query = query.where(unicode_lower(Task.assignee) == filters.assignee.strip().lower())
     if filters.opportunity_id:
         query = query.where(Task.opportunity_id == filters.opportunity_id)
     if filters.company_id:
@@ -122,7 +123,7 @@ def _filtered(workspace: Workspace, filters: TaskFilters, today: date, at: datet
     if filters.stage_id:
         query = query.where(Task.stage_id == filters.stage_id)
     if filters.query:
-        query = query.where(func.lower(Task.title).like(f"%{filters.query.strip().lower()}%"))
+        query = query.where(unicode_lower(Task.title).like(f"%{filters.query.strip().lower()}%"))
     return query
 
 

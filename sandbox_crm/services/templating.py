@@ -1,8 +1,10 @@
 """The sandboxed template engine of offer templates (criteria 2.2.a–b).
 
-A candidate writes an HTML-ish offer body with merge tags (``{{ klient.nazwa }}``,
-``{% for p in pozycje %}...{% endfor %}``). The body is untrusted: it is rendered
-by :class:`OfferTemplateEnvironment`, an immutable Jinja sandbox that
+A candidate writes an offer body with merge tags (``{{ klient.nazwa }}``,
+``{% for p in pozycje %}...{% endfor %}``): plain text with simple formatting, or
+HTML (what the body's own text means is :mod:`.offer_markup`'s business, applied to
+every rendered body). The body is untrusted: it is rendered by
+:class:`OfferTemplateEnvironment`, an immutable Jinja sandbox that
 
 - sees only a whitelisted context of plain values (dicts, lists, strings,
   numbers, dates) — never ORM objects, never the application's config;
@@ -17,7 +19,8 @@ by :class:`OfferTemplateEnvironment`, an immutable Jinja sandbox that
 
 Problems are reported, not raised: :func:`check_template` lists syntax errors
 (with their line), forbidden constructs and unknown tags before rendering, and
-:func:`render_template` returns the HTML or the problems that stopped it.
+:func:`render_template` returns the HTML (laid out and allow-listed by
+:func:`.offer_markup.format_output`) or the problems that stopped it.
 
 The module is pure (no database, no request); the tag names are Polish ASCII
 identifiers, so they read naturally to a Polish candidate and type on any keyboard,
@@ -42,6 +45,8 @@ from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
+
+from . import offer_markup
 
 TEMPLATE_NAME = "szablon"
 
@@ -148,6 +153,11 @@ TAG_GROUPS: list[TagGroup] = [
 ]
 TAG_ROOTS: dict[str, TagGroup] = {group.root: group for group in TAG_GROUPS}
 RULES = [
+    _l("Write plain text: a blank line starts a new paragraph and every line break is kept."),
+    _l("Simple formatting: **bold**; a line starting with “- ” is a bullet point; “# ” starts a heading."),
+    # No "<" in these: Flask-Babel's lazy strings are marked safe, so the page would not escape a tag.
+    _l("Or write HTML with tags such as p, h1, table: the layout then follows the tags. Scripts and other tags "
+       "are shown as text."),
     _l("Loops: {% for p in pozycje %} … {% endfor %}; conditions: {% if kontakt.imie %} … {% endif %}."),
     _l("Filters: upper, lower, title, default, length, round, join, replace, truncate."),
     _l("Values are always escaped; scripts, includes and Python objects are not available."),
@@ -221,10 +231,11 @@ class Problem:
 
 @dataclass
 class RenderResult:
-    """The rendered HTML, or the problems that prevented it."""
+    """The rendered HTML, or the problems that prevented it; ``format`` says how the body was read."""
 
     html: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    format: str = offer_markup.TEXT
 
     @property
     def ok(self) -> bool:
@@ -595,7 +606,19 @@ def render_template(source: str, context: dict, steps: int = STEP_BUDGET) -> Ren
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         return RenderResult(problems=[Problem("error", _("The template could not be rendered: %(message)s",
                                                         message=str(exc)[:300]), _template_line(exc))])
-    return RenderResult(html="".join(parts))
+    mode = template_format(source)
+    return RenderResult(html=offer_markup.format_output("".join(parts), mode), format=mode)
+
+
+def template_format(source: str) -> str:
+    """How a (syntactically valid) body is read: plain text with simple formatting, or HTML.
+
+    Only the template's own text counts, not the merge-tag values (the lines table is HTML
+    whatever the body is).
+    """
+    ast = OfferTemplateEnvironment().parse(source, name=TEMPLATE_NAME)
+    literal = "".join(data.data for data in ast.find_all(nodes.TemplateData))
+    return offer_markup.template_format(literal)
 
 
 def palette() -> list[TagGroup]:

@@ -18,6 +18,37 @@
     });
   });
 
+  // A table wider than its box scrolls inside it (.table-wrap). A keyboard user must be able to
+  // reach it to scroll it: a wrapper that scrolls and holds nothing focusable becomes a tab stop,
+  // named after its section's heading. Checked again when the window is resized.
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([data-scroll-region])";
+  function scrollRegions() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      var reachable = box.scrollWidth > box.clientWidth + 1 && !box.querySelector(FOCUSABLE);
+      if (reachable && !box.hasAttribute("data-scroll-region")) {
+        var section = box.closest("section, .card");
+        var heading = section && section.querySelector("h2, h3");
+        box.setAttribute("data-scroll-region", "");
+        box.tabIndex = 0;
+        if (heading && !box.hasAttribute("aria-label")) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", heading.textContent.trim());
+        }
+      } else if (!reachable && box.hasAttribute("data-scroll-region")) {
+        box.removeAttribute("data-scroll-region");
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  scrollRegions();
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(scrollRegions, 150);
+  });
+
   // Company picker: <input data-company-lookup="URL" list="DATALIST_ID">
   document.querySelectorAll("[data-company-lookup]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("list"));

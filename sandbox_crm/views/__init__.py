@@ -1,5 +1,6 @@
 """Sandbox views, one module per area; importing them registers their routes on ``bp``."""
-from ..blueprint import bp  # noqa: F401
+from ..blueprint import bp
+from ..labels import register_filters
 from . import (  # noqa: F401  # noqa: F401  # noqa: F401
     action_log,
     customers,
@@ -13,3 +14,5 @@ from . import (  # noqa: F401  # noqa: F401  # noqa: F401
     tasks,
     workspaces,
 )
+
+register_filters(bp)

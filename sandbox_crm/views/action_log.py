@@ -4,44 +4,37 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Response, g, render_template, request
+from flask import Response, g, render_template
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
 from ..host import session
-from ..pagination import parse_page
+from ..params import PAGE, Date, Text, invalid_params, params
 from ..registry import register_nav
 from ..services import activity as service
 
 register_nav("sandbox.action_log", _l("Action log"), 90)
 
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _filters() -> service.LogFilters:
-    return service.LogFilters(verb=request.args.get("verb", "")[:40], object_type=request.args.get("object_type", "")[:40],
-                              date_from=_date_arg("date_from"), date_to=_date_arg("date_to"))
+FILTERS = {"verb": Text(max=40), "object_type": Text(max=40), "date_from": Date(), "date_to": Date()}
 
 
 @bp.route("/w/<int:ws_id>/log")
-def action_log():
-    filters = _filters()
-    bad_dates = [name for name in ("date_from", "date_to") if request.args.get(name) and _date_arg(name) is None]
-    page = service.log_page(g.workspace, filters, parse_page(request.args.get("page")))
+@params(**FILTERS, page=PAGE)
+def action_log(verb: str, object_type: str, date_from: date | None, date_to: date | None, page: int):
+    filters = service.LogFilters(verb=verb, object_type=object_type, date_from=date_from, date_to=date_to)
+    bad_dates = sorted(invalid_params() & {"date_from", "date_to"})
+    rows = service.log_page(g.workspace, filters, page)
     session().commit()
     verbs, object_types = service.log_choices(g.workspace)
-    return render_template("sandbox_crm/log/timeline.html", page=page, filters=filters, verbs=verbs,
+    return render_template("sandbox_crm/log/timeline.html", page=rows, filters=filters, verbs=verbs,
                            object_types=object_types, bad_dates=bad_dates)
 
 
 @bp.route("/w/<int:ws_id>/log/xapi.json")
-def action_log_xapi():
-    statements = service.export_statements(g.workspace, _filters())
+@params(**FILTERS)
+def action_log_xapi(verb: str, object_type: str, date_from: date | None, date_to: date | None):
+    filters = service.LogFilters(verb=verb, object_type=object_type, date_from=date_from, date_to=date_to)
+    statements = service.export_statements(g.workspace, filters)
     session().commit()
     body = json.dumps(statements, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={

@@ -11,7 +11,7 @@ from ..blueprint import bp
 from ..forms.customers import CompanyForm, ConfirmForm, ContactForm, NoteForm, TagForm
 from ..host import session
 from ..models import Company, Contact, Tag
-from ..pagination import parse_page
+from ..params import ID, PAGE, Choice, Flag, Text, params
 from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import customers as service
@@ -19,11 +19,6 @@ from ..services.segments import list_segments
 
 register_nav("sandbox.companies", _l("Companies"), 10)
 register_nav("sandbox.contacts", _l("Contacts"), 20)
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
 
 
 def _attach_errors(form, errors: dict[str, Any]) -> None:
@@ -50,18 +45,17 @@ def _common_choices() -> dict[str, Any]:
 # --- companies ------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/companies")
-def companies():
-    filters = service.CompanyFilters(
-        q=request.args.get("q", "")[:200], industry=request.args.get("industry", "")[:100],
-        size=request.args.get("size", "")[:20], region=request.args.get("region", "")[:60],
-        tag=_int_arg("tag"), segment=_int_arg("segment"),
-        incomplete=request.args.get("incomplete", "") if request.args.get("incomplete") in service.PROFILES else "",
-        duplicates=request.args.get("duplicates") == "1", sort=request.args.get("sort", "name"),
-    )
-    page = service.list_companies(g.workspace, filters, parse_page(request.args.get("page")))
+@params(q=Text(max=200), industry=Text(max=100), size=Text(max=20), region=Text(max=60), tag=ID, segment=ID,
+        incomplete=Choice(service.PROFILES), duplicates=Flag(), sort=Choice(service.COMPANY_SORTS, default="name"),
+        page=PAGE)
+def companies(q: str, industry: str, size: str, region: str, tag: int | None, segment: int | None, incomplete: str,
+              duplicates: bool, sort: str, page: int):
+    filters = service.CompanyFilters(q=q, industry=industry, size=size, region=region, tag=tag, segment=segment,
+                                     incomplete=incomplete, duplicates=duplicates, sort=sort)
+    rows = service.list_companies(g.workspace, filters, page)
     session().commit()
     return render_template(
-        "sandbox_crm/companies/list.html", page=page, filters=filters, profiles=service.PROFILES,
+        "sandbox_crm/companies/list.html", page=rows, filters=filters, profiles=service.PROFILES,
         industries=service.distinct_values(g.workspace, Company.industry), size_labels=service.SIZE_LABELS,
         **_common_choices(),
     )
@@ -102,9 +96,9 @@ def company_new():
 
 
 @bp.route("/w/<int:ws_id>/companies/<int:company_id>")
-def company(company_id: int):
+@params(profile=Choice(service.PROFILES, default="offer").named("goal"))
+def company(company_id: int, profile: str):
     row = get_or_404(Company, g.workspace, company_id)
-    profile = request.args.get("goal") if request.args.get("goal") in service.PROFILES else "offer"
     return render_template(
         "sandbox_crm/companies/detail.html", company=row, history=service.company_history(g.workspace, row),
         duplicates=service.find_company_duplicates(g.workspace, name=row.name, nip=row.nip, email=row.email,
@@ -183,9 +177,10 @@ def company_note(company_id: int):
 
 
 @bp.route("/w/<int:ws_id>/companies/lookup.json")
-def company_lookup():
+@params(q=Text(max=100))
+def company_lookup(q: str):
     """Company names for the company picker of the contact form."""
-    rows = service.company_choices(g.workspace, request.args.get("q", "")[:100])
+    rows = service.company_choices(g.workspace, q)
     return jsonify([{"id": c.id, "name": c.name, "nip": c.nip, "city": c.city} for c in rows])
 
 
@@ -231,25 +226,22 @@ def _note(row, back: str):
 # --- contacts -------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/contacts")
-def contacts():
-    legal_basis = request.args.get("legal_basis", "")
-    filters = service.ContactFilters(
-        q=request.args.get("q", "")[:200], company=_int_arg("company"),
-        legal_basis=legal_basis if legal_basis in service.LEGAL_BASIS_LABELS or legal_basis == "none" else "",
-        consent=request.args.get("consent", "") if request.args.get("consent") in ("yes", "no") else "",
-        tag=_int_arg("tag"), segment=_int_arg("segment"), incomplete=request.args.get("incomplete") == "1",
-        duplicates=request.args.get("duplicates") == "1",
-    )
+@params(q=Text(max=200), company=ID, legal_basis=Choice([*service.LEGAL_BASIS_LABELS, "none"]),
+        consent=Choice(["yes", "no"]), tag=ID, segment=ID, incomplete=Flag(), duplicates=Flag(), page=PAGE)
+def contacts(q: str, company: int | None, legal_basis: str, consent: str, tag: int | None, segment: int | None,
+             incomplete: bool, duplicates: bool, page: int):
+    filters = service.ContactFilters(q=q, company=company, legal_basis=legal_basis, consent=consent, tag=tag,
+                                     segment=segment, incomplete=incomplete, duplicates=duplicates)
     company_filter = session().scalar(scoped(Company, g.workspace).where(Company.id == filters.company)) \
         if filters.company else None
     if company_filter is None:
         filters.company = None  # an id that is not a company of this workspace filters nothing
-    page = service.list_contacts(g.workspace, filters, parse_page(request.args.get("page")))
+    rows = service.list_contacts(g.workspace, filters, page)
     session().commit()
     return render_template(
-        "sandbox_crm/contacts/list.html", page=page, filters=filters, company_filter=company_filter,
+        "sandbox_crm/contacts/list.html", page=rows, filters=filters, company_filter=company_filter,
         legal_bases=service.LEGAL_BASES, legal_basis_labels=service.LEGAL_BASIS_LABELS,
-        flags={c.id: service.contact_flags(c) for c in page.items}, **_common_choices(),
+        flags={c.id: service.contact_flags(c) for c in rows.items}, **_common_choices(),
     )
 
 
@@ -285,11 +277,12 @@ def _contact_form_page(form: ContactForm, contact: Contact | None, duplicates=()
 
 
 @bp.route("/w/<int:ws_id>/contacts/new", methods=["GET", "POST"])
-def contact_new():
+@params(company_id=ID)
+def contact_new(company_id: int | None):
+    """A new contact; a link from a company's page presets the company."""
     form = ContactForm()
-    company_arg = _int_arg("company_id") if request.method == "GET" else None
-    if company_arg:
-        preset = get_or_404(Company, g.workspace, company_arg)
+    if company_id and request.method == "GET":
+        preset = get_or_404(Company, g.workspace, company_id)
         form.company.data = _company_reference(preset)
     duplicates = []
     if form.validate_on_submit():

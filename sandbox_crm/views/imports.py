@@ -9,6 +9,7 @@ from ..blueprint import bp
 from ..forms.customers import ConfirmForm, PasteForm, UploadForm
 from ..host import session
 from ..models import ImportSource
+from ..params import MAX_ID, Choice, Indexed, Many, Number, form_params, params
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import imports as service
@@ -65,23 +66,22 @@ def import_paste():
     return redirect(url_for("sandbox.import_preview", source_id=source.id))
 
 
-def _mapping(values) -> list[str] | None:
-    """The column mapping sent with the preview (``map_0``, ``map_1``, ...), if any."""
-    keys = sorted((k for k in values if k.startswith("map_") and k[4:].isdigit()), key=lambda k: int(k[4:]))
-    if not keys:
-        return None
-    return [values.get(f"map_{i}", "") for i in range(int(keys[-1][4:]) + 1)]
+#: The column mapping sent with the preview: ``map_0``, ``map_1``, … (one per column) → a field.
+MAPPING = Indexed("map_", Choice(service.FIELD_KEYS), limit=1000)
 
 
 @bp.route("/w/<int:ws_id>/import/<int:source_id>", methods=["GET", "POST"])
-def import_preview(source_id: int):
+@params(mapping=MAPPING)
+@form_params(posted_mapping=MAPPING, rows=Many(Number(1, MAX_ID)).named("row"))
+def import_preview(source_id: int, mapping: list[str] | None, posted_mapping: list[str] | None, rows: list[int]):
+    """The rows of a source mapped and verified (GET: remap the columns), and importing the ticked ones (POST)."""
     source = get_or_404(ImportSource, g.workspace, source_id)
-    values = request.form if request.method == "POST" else request.args
-    mapping = _mapping(values)
+    if request.method == "POST":
+        mapping = posted_mapping
     form = ConfirmForm()
     result = None
     if request.method == "POST" and form.validate_on_submit():
-        selected = {int(n) for n in request.form.getlist("row") if n.isdigit()}
+        selected = set(rows)
         try:
             result = service.import_rows(g.workspace, source, selected, mapping)
         except service.LeadImportError as error:

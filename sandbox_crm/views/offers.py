@@ -12,7 +12,7 @@ from ..forms.choices import choices, choices_of
 from ..forms.offers import ActionForm, OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
 from ..host import host, session
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage
-from ..pagination import parse_page
+from ..params import ID, PAGE, Choice, Present, form_params, params, parse_id
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import offers as service
@@ -35,11 +35,6 @@ def may_log() -> bool:
     return not workspace.is_frozen and host().can_access(workspace, True)
 
 
-def _int(value: Any) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() else None
-
-
 # --------------------------------------------------------------------------- templates
 
 
@@ -60,12 +55,13 @@ def _template_data(form: OfferTemplateForm) -> dict[str, Any]:
 
 
 @bp.route("/w/<int:ws_id>/offer-templates/new", methods=["GET", "POST"])
-def offer_template_new():
+@form_params(preview=Present())
+def offer_template_new(preview: bool):
     form = OfferTemplateForm()
     if request.method == "GET":
         form.body.data = service.DEFAULT_TEMPLATE_BODY
     if form.validate_on_submit():
-        if "preview" in request.form:
+        if preview:
             return _template_page(form, None, service.preview_template(form.body.data or ""))
         try:
             template = service.create_template(g.workspace, _template_data(form))
@@ -79,11 +75,12 @@ def offer_template_new():
 
 
 @bp.route("/w/<int:ws_id>/offer-templates/<int:template_id>", methods=["GET", "POST"])
-def offer_template_edit(template_id: int):
+@form_params(preview=Present())
+def offer_template_edit(template_id: int, preview: bool):
     template = get_or_404(OfferTemplate, g.workspace, template_id)
     form = OfferTemplateForm(obj=template)
     if form.validate_on_submit():
-        if "preview" in request.form:
+        if preview:
             return _template_page(form, template, service.preview_template(form.body.data or ""))
         try:
             service.update_template(g.workspace, template, _template_data(form))
@@ -93,8 +90,8 @@ def offer_template_edit(template_id: int):
             session().commit()
             flash(_("Template saved."), "success")
             return redirect(url_for("sandbox.offer_template_edit", template_id=template.id))
-    preview = service.preview_template(template.body) if request.method == "GET" else None
-    return _template_page(form, template, preview)
+    shown = service.preview_template(template.body) if request.method == "GET" else None
+    return _template_page(form, template, shown)
 
 
 @bp.route("/w/<int:ws_id>/offer-templates/<int:template_id>/delete", methods=["POST"])
@@ -111,14 +108,12 @@ def offer_template_delete(template_id: int):
 
 
 @bp.route("/w/<int:ws_id>/offers")
-def offers():
-    status = request.args.get("status", "")
-    company_id = _int(request.args.get("company_id"))
-    page = service.list_offers(g.workspace, status=status, company_id=company_id,
-                               page=parse_page(request.args.get("page")))
-    return render_template("sandbox_crm/offers/list.html", page=page, status=status,
+@params(status=Choice(service.OFFER_STATUSES), company_id=ID, page=PAGE)
+def offers(status: str, company_id: int | None, page: int):
+    rows = service.list_offers(g.workspace, status=status, company_id=company_id, page=page)
+    return render_template("sandbox_crm/offers/list.html", page=rows, status=status,
                            status_labels=service.STATUS_LABELS, format_money=service.format_money,
-                           companies=service.company_names(g.workspace, [o.company_id for o in page.items]))
+                           companies=service.company_names(g.workspace, [o.company_id for o in rows.items]))
 
 
 def _fill_choices(form: OfferForm, company_id: int | None) -> None:
@@ -135,18 +130,23 @@ def _offer_data(form: OfferForm) -> dict[str, Any]:
 
 
 @bp.route("/w/<int:ws_id>/offers/new", methods=["GET", "POST"])
-def offer_new():
+@params(company_id=ID, contact_id=ID, opportunity_id=ID)
+@form_params(reload=Present())
+def offer_new(company_id: int | None, contact_id: int | None, opportunity_id: int | None, reload: bool):
+    """A new offer; a link may preset its customer, contact and opportunity. "Reload" (the customer
+    changed) only refreshes the choices."""
     form = OfferForm()
-    company_id = _int(form.company_id.data if request.method == "POST" else request.args.get("company_id"))
+    if request.method == "POST":
+        company_id = parse_id(form.company_id.data)
     _fill_choices(form, company_id)
     if request.method == "GET":
         form.company_id.data = str(company_id or "")
-        form.contact_id.data = request.args.get("contact_id", "")
-        form.opportunity_id.data = request.args.get("opportunity_id", "")
+        form.contact_id.data = str(contact_id or "")
+        form.opportunity_id.data = str(opportunity_id or "")
         templates = choices_of(form.template_id)
         if len(templates) == 2:
             form.template_id.data = templates[1].value
-    if "reload" not in request.form and form.validate_on_submit():
+    if not reload and form.validate_on_submit():
         try:
             offer = service.create_offer(g.workspace, _offer_data(form))
         except service.OfferError as exc:
@@ -159,15 +159,16 @@ def offer_new():
 
 
 @bp.route("/w/<int:ws_id>/offers/<int:offer_id>/edit", methods=["GET", "POST"])
-def offer_edit(offer_id: int):
+@form_params(reload=Present())
+def offer_edit(offer_id: int, reload: bool):
     offer = get_or_404(Offer, g.workspace, offer_id)
     form = OfferForm(obj=offer)
-    company_id = _int(form.company_id.data) if request.method == "POST" else offer.company_id
+    company_id = parse_id(form.company_id.data) if request.method == "POST" else offer.company_id
     _fill_choices(form, company_id)
     if request.method == "GET":
         for key in ("company_id", "contact_id", "opportunity_id", "template_id"):
             getattr(form, key).data = str(getattr(offer, key) or "")
-    if "reload" not in request.form and form.validate_on_submit():
+    if not reload and form.validate_on_submit():
         try:
             service.update_offer(g.workspace, offer, _offer_data(form))
         except service.OfferError as exc:
@@ -337,9 +338,9 @@ def offer_delete(offer_id: int):
 
 
 @bp.route("/w/<int:ws_id>/outbox")
-def outbox():
-    page = service.list_outbox(g.workspace, parse_page(request.args.get("page")))
-    return render_template("sandbox_crm/offers/outbox.html", page=page)
+@params(page=PAGE)
+def outbox(page: int):
+    return render_template("sandbox_crm/offers/outbox.html", page=service.list_outbox(g.workspace, page))
 
 
 @bp.route("/w/<int:ws_id>/outbox/<int:message_id>")

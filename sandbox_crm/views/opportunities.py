@@ -13,8 +13,10 @@ from ..blueprint import bp
 from ..forms.choices import choices
 from ..forms.sales import CloseForm, ConfirmForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
 from ..host import session
+from ..labels import percent_text
 from ..models import Company
 from ..models.sales import Opportunity, Pipeline, PipelineStage
+from ..params import ID, NEXT, PAGE, QueryForm, current_query, params
 from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import opportunities as service
@@ -27,7 +29,6 @@ from .sales_common import (
     contact_choices,
     filter_company,
     grouped_stage_choices,
-    int_arg,
     resolve_company,
     safe_next,
     sales_amount,
@@ -58,9 +59,10 @@ def list_url(**args: Any) -> str:
 # --- list ------------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/opportunities/")
-def opportunities():
-    form = _filter_form(list_pipelines(g.workspace))
-    company = filter_company(form)
+@params(form=QueryForm(OpportunityFilterForm), company_id=ID, page=PAGE)
+def opportunities(form: OpportunityFilterForm, company_id: int | None, page: int):
+    _filter_form(form, list_pipelines(g.workspace))
+    company = filter_company(form, company_id)
 
     def valid(name: str) -> Any:
         return valid_data(form, name)
@@ -74,30 +76,24 @@ def opportunities():
         # A company that cannot be told apart must not silently widen the list to every company.
         filters.company_id = -1
     sort = valid("sort") or "close"
-    page = service.list_opportunities(g.workspace, filters, _page(), PER_PAGE, sort)
+    rows = service.list_opportunities(g.workspace, filters, page, PER_PAGE, sort)
     totals = service.filter_totals(g.workspace, filters)
-    if "apply" in request.args:
-        service.record_filter(g.workspace, "opportunity", filters.active() | {"sort": sort}, page.total)
+    if form.apply.data:
+        service.record_filter(g.workspace, "opportunity", filters.active() | {"sort": sort}, rows.total)
         session().commit()
-    args = request.args.to_dict()
+    args = current_query()
     return render_template(
-        "sandbox_crm/opportunities/list.html", form=form, page=page, totals=totals, filters=filters,
+        "sandbox_crm/opportunities/list.html", form=form, page=rows, totals=totals, filters=filters,
         page_url=lambda number: list_url(**(args | {"page": number})), companies=company_suggestions(),
     )
 
 
-def _filter_form(pipelines: list[Pipeline]) -> OpportunityFilterForm:
-    """The filter form read from the query string and validated (a bad value is shown, not used)."""
-    form = OpportunityFilterForm(request.args)
+def _filter_form(form: OpportunityFilterForm, pipelines: list[Pipeline]) -> OpportunityFilterForm:
+    """The filter form read from the query string, validated (a bad value is shown, not used)."""
     form.pipeline.choices = choices([("", _("Any"))] + [(p.id, p.name) for p in pipelines])
     form.stage.choices = grouped_stage_choices(blank=_("Any"))
     form.validate()
     return form
-
-
-def _page() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < len(value) < 7 else 1
 
 
 # --- add and edit ----------------------------------------------------------------------------
@@ -117,21 +113,21 @@ def _form_data(form: OpportunityForm, company: Company) -> dict:
 
 
 @bp.route("/w/<int:ws_id>/opportunities/new", methods=["GET", "POST"])
-def opportunity_new():
+@params(company_id=ID, stage_id=ID, pipeline=ID)
+def opportunity_new(company_id: int | None, stage_id: int | None, pipeline: int | None):
+    """A new opportunity; a link may preset its company, its stage or its pipeline (the first stage)."""
     form = OpportunityForm()
     form.stage_id.choices = grouped_stage_choices()
-    company_id = None
+    company_arg, company_id = company_id, None
     if request.method == "GET":
-        company_arg = int_arg("company_id")
         preset = get_or_404(Company, g.workspace, company_arg) if company_arg else None
         if preset is not None:
             form.company.data, company_id = company_reference(preset), preset.id
-        stage_arg = int_arg("stage_id")
-        stage = get_or_404(PipelineStage, g.workspace, stage_arg) if stage_arg else None
+        stage = get_or_404(PipelineStage, g.workspace, stage_id) if stage_id else None
         if stage is None:
             pipelines = list_pipelines(g.workspace)
-            pipeline = next((p for p in pipelines if p.id == int_arg("pipeline")), pipelines[0] if pipelines else None)
-            stage = first_stage(pipeline) if pipeline else None
+            chosen = next((p for p in pipelines if p.id == pipeline), pipelines[0] if pipelines else None)
+            stage = first_stage(chosen) if chosen else None
         if stage is not None:
             form.stage_id.data = stage.id
             form.currency.data = stage.pipeline.currency
@@ -205,7 +201,8 @@ def _detail_page(opportunity: Opportunity, close_form: CloseForm, status: int = 
 
 
 @bp.route("/w/<int:ws_id>/opportunities/<int:opportunity_id>/move", methods=["POST"])
-def opportunity_move(opportunity_id: int):
+@params(next_url=NEXT)
+def opportunity_move(opportunity_id: int, next_url: str):
     """Move to another stage: from the board's drag and drop (JSON) or the "Move to" form."""
     opportunity = _get(opportunity_id)
     form = MoveForm()
@@ -222,7 +219,8 @@ def opportunity_move(opportunity_id: int):
         tasks = service.move_opportunity(g.workspace, opportunity, stage, form.note.data)
     except SalesError as error:
         session().rollback()
-        return _move_refused(opportunity, str(error.message), 409)
+        back = safe_next(url_for("sandbox.opportunity", opportunity_id=opportunity.id), form.next.data, next_url)
+        return _move_refused(opportunity, str(error.message), 409, back)
     session().commit()
     message = _("%(name)s moved from %(from)s to %(to)s.", name=opportunity.name, **{"from": from_stage.name},
                 to=stage.name)
@@ -236,20 +234,20 @@ def opportunity_move(opportunity_id: int):
             "columns": {str(row.stage.id): {
                 "count": row.count, "value": sales_amount(row.value, currency),
                 "weighted": sales_amount(row.weighted, currency), "average": sales_amount(row.average, currency),
-                "share": f"{summary.share(row)}%"} for row in summary.stages},
+                "share": percent_text(summary.share(row))} for row in summary.stages},
             "totals": {"count": summary.open_count, "value": sales_amount(summary.open_value, currency),
                        "weighted": sales_amount(summary.weighted, currency)},
         })
     flash(message, "success")
-    return redirect(safe_next(url_for("sandbox.opportunity", opportunity_id=opportunity.id)), 303)
+    return redirect(safe_next(url_for("sandbox.opportunity", opportunity_id=opportunity.id), form.next.data, next_url), 303)
 
 
-def _move_refused(opportunity: Opportunity, message: str, status: int):
+def _move_refused(opportunity: Opportunity, message: str, status: int, back: str | None = None):
     if wants_json():
         return jsonify({"ok": False, "message": message}), status
     if status == 409:
         flash(message, "error")
-        return redirect(safe_next(url_for("sandbox.opportunity", opportunity_id=opportunity.id)), 303)
+        return redirect(back or url_for("sandbox.opportunity", opportunity_id=opportunity.id), 303)
     abort(status, description=message)
 
 
@@ -302,24 +300,24 @@ def opportunity_delete(opportunity_id: int):
 # --- board -----------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/board")
-def board():
+@params(form=QueryForm(OpportunityFilterForm), pipeline_id=ID.named("pipeline"))
+def board(form: OpportunityFilterForm, pipeline_id: int | None):
     pipelines = list_pipelines(g.workspace)
-    pipeline_id = int_arg("pipeline")
     pipeline = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else next(iter(pipelines), None)
     if pipeline is None:
         return render_template("sandbox_crm/opportunities/board.html", pipelines=[], pipeline=None)
-    form = _filter_form(pipelines)
+    _filter_form(form, pipelines)
     close_from = None if form.close_from.errors else form.close_from.data
     close_to = None if form.close_to.errors else form.close_to.data
     summary = service.pipeline_summary(g.workspace, pipeline, cards_per_stage=service.BOARD_CARDS_PER_STAGE,
                                        close_from=close_from, close_to=close_to)
-    if "apply" in request.args:
-        params: dict[str, Any] = {"pipeline_id": pipeline.id}
+    if form.apply.data:
+        recorded: dict[str, Any] = {"pipeline_id": pipeline.id}
         if close_from:
-            params["close_from"] = close_from.isoformat()
+            recorded["close_from"] = close_from.isoformat()
         if close_to:
-            params["close_to"] = close_to.isoformat()
-        service.record_filter(g.workspace, "board", params, summary.open_count)
+            recorded["close_to"] = close_to.isoformat()
+        service.record_filter(g.workspace, "board", recorded, summary.open_count)
         session().commit()
     stage_options = [(s.id, f"{s.position}. {s.name}") for s in pipeline.stages]
     return render_template("sandbox_crm/opportunities/board.html", pipelines=pipelines, pipeline=pipeline,

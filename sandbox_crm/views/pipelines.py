@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -21,6 +21,7 @@ from ..forms.sales import (
 )
 from ..host import session
 from ..models.sales import Pipeline, PipelineStage, StageTask
+from ..params import Date, Text, invalid_params, params
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import opportunities as opp_service
@@ -262,18 +263,16 @@ def stage_task_delete(template_id: int):
 # --- schedule --------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/pipelines/<int:pipeline_id>/schedule")
-def pipeline_schedule(pipeline_id: int):
+@params(start=Date(), typed_start=Text(max=30).named("start"))
+def pipeline_schedule(pipeline_id: int, start: date | None, typed_start: str):
+    """The pipeline's stages laid out in time from ``?start=`` (today by default)."""
     pipeline = get_or_404(Pipeline, g.workspace, pipeline_id)
-    start_error = None
-    start = local_today()
-    if request.args.get("start"):
-        try:
-            start = date.fromisoformat(request.args["start"])
-        except ValueError:
-            start_error = _("Enter a date as YYYY-MM-DD or pick it from the calendar.")
+    start_error = _("Enter a date as YYYY-MM-DD or pick it from the calendar.") if "start" in invalid_params() else None
+    start = start or local_today()
     schedule = service.pipeline_schedule(pipeline, start)
     return render_template("sandbox_crm/pipelines/schedule.html", pipeline=pipeline, schedule=schedule,
-                           start=start, start_error=start_error, today=local_today())
+                           start=start, typed_start=typed_start or start.isoformat(), start_error=start_error,
+                           today=local_today())
 
 
 @bp.app_context_processor

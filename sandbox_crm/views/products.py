@@ -11,7 +11,7 @@ from ..blueprint import bp
 from ..forms.offers import ActionForm, ProductForm
 from ..host import session
 from ..models import Product
-from ..pagination import parse_page
+from ..params import PAGE, Choice, Text, params
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import products as service
@@ -34,12 +34,10 @@ def _data(form: ProductForm) -> dict[str, Any]:
 
 
 @bp.route("/w/<int:ws_id>/products")
-def products():
-    q = request.args.get("q", "")[:200]
-    kind = request.args.get("kind", "")
-    active = request.args.get("active", "")
-    page = service.list_products(g.workspace, q=q, kind=kind, active=active, page=parse_page(request.args.get("page")))
-    return render_template("sandbox_crm/products/list.html", page=page, q=q, kind=kind, active=active,
+@params(q=Text(max=200), kind=Choice(service.PRODUCT_KINDS), active=Choice(["1", "0"]), page=PAGE)
+def products(q: str, kind: str, active: str, page: int):
+    rows = service.list_products(g.workspace, q=q, kind=kind, active=active, page=page)
+    return render_template("sandbox_crm/products/list.html", page=rows, q=q, kind=kind, active=active,
                            kind_labels=service.KIND_LABELS, vat_labels=service.VAT_LABELS)
 
 

@@ -13,6 +13,7 @@ from ..blueprint import bp
 from ..forms.offers import ActionForm, SaveReportForm
 from ..host import session
 from ..models import SavedReport
+from ..params import Fields, Present, current_query, params
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import reports as service
@@ -20,8 +21,14 @@ from .offers import may_log
 
 register_nav("sandbox.reports", _l("Reports"), 80)
 
+#: The builder's fields (see ``service.parse_config``), handed on together to the service, which checks them.
+CONFIG = Fields(["source", "group_by", "measure", "chart", "date_field", "date_from", "date_to", "compare", "b_from",
+                 "b_to", "cmp_field", "cmp_a", "cmp_b", "title",
+                 *sorted({f"f_{key}" for source in service.DATA_SOURCES.values() for key in source.filters})],
+                max=1000)
 
-def _build(args) -> tuple[dict | None, dict[str, Any]]:
+
+def _build(args: dict[str, str]) -> tuple[dict | None, dict[str, Any]]:
     """The configuration from the query string, or the errors to show next to the fields."""
     try:
         return service.parse_config(args), {}
@@ -37,13 +44,12 @@ def _run(config: dict, log: bool) -> service.ReportResult:
 
 
 @bp.route("/w/<int:ws_id>/reports")
-def reports():
-    args = request.args
+@params(args=CONFIG, run=Present(), reload=Present())
+def reports(args: dict[str, str], run: bool, reload: bool):
     requested = args.get("source", "")
     source_key = requested if requested in service.DATA_SOURCES else "opportunities"
     source = service.DATA_SOURCES[source_key]
-    wants_run = "run" in args and "reload" not in args
-    config, errors = _build(args) if wants_run else (None, {})
+    config, errors = _build(args) if run and not reload else (None, {})
     result = svg = None
     if config is not None:
         result = _run(config, log=True)
@@ -55,7 +61,7 @@ def reports():
         choices=service.filter_choices(g.workspace, source.key), result=result,
         svg=Markup(svg) if svg else None,  # noqa: S704  (pygal output: labels escaped, no script; see test_reports)
         save_form=save_form, action_form=ActionForm(),
-        saved=service.list_saved_reports(g.workspace), query=args.to_dict(),
+        saved=service.list_saved_reports(g.workspace), query=current_query(),
         dims=[(d.key, d.label) for d in source.dimensions.values()],
         meas=[(m.key, m.label) for m in source.measures.values()],
         dates=[(d.key, d.label) for d in source.date_fields.values()],
@@ -63,8 +69,8 @@ def reports():
     ), (400 if errors else 200)
 
 
-def _result_or_redirect():
-    config, errors = _build(request.args)
+def _result_or_redirect(args: dict[str, str]):
+    config, errors = _build(args)
     if config is None:
         for message in errors.values():
             flash(str(message), "error")
@@ -74,8 +80,7 @@ def _result_or_redirect():
 
 def _builder_url() -> str:
     """The builder with the query string of this request (it shows what is wrong)."""
-    args: dict[str, Any] = request.args.to_dict()
-    return url_for("sandbox.reports", **args)
+    return url_for("sandbox.reports", **current_query())
 
 
 def _filename(result: service.ReportResult, ext: str) -> str:
@@ -84,20 +89,23 @@ def _filename(result: service.ReportResult, ext: str) -> str:
 
 
 @bp.route("/w/<int:ws_id>/reports/export.csv")
-def report_csv():
-    result = _result_or_redirect()
+@params(args=CONFIG)
+def report_csv(args: dict[str, str]):
+    result = _result_or_redirect(args)
     if result is None:
         return redirect(_builder_url())
     if may_log():
         service.record_export(g.workspace, result, "csv")
         session().commit()
-    return Response(service.export_csv(result), mimetype="text/csv; charset=utf-8", headers={
+    # mimetype (text/*) gets "; charset=utf-8" from Flask; giving it here too would name it twice.
+    return Response(service.export_csv(result), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
 
 
 @bp.route("/w/<int:ws_id>/reports/export.pdf")
-def report_pdf():
-    result = _result_or_redirect()
+@params(args=CONFIG)
+def report_pdf(args: dict[str, str]):
+    result = _result_or_redirect(args)
     if result is None:
         return redirect(_builder_url())
     pdf = service.export_pdf(result)
@@ -109,8 +117,9 @@ def report_pdf():
 
 
 @bp.route("/w/<int:ws_id>/reports/print")
-def report_print():
-    result = _result_or_redirect()
+@params(args=CONFIG)
+def report_print(args: dict[str, str]):
+    result = _result_or_redirect(args)
     if result is None:
         return redirect(_builder_url())
     if may_log():

@@ -42,9 +42,9 @@ def show_error(form: Any, error: SalesError) -> None:
         flash(message, "error")
 
 
-def safe_next(default: str) -> str:
-    """The ``next`` form/query value when it is a path of this site, else ``default``."""
-    target = request.form.get("next") or request.args.get("next") or ""
+def safe_next(default: str, *targets: str | None) -> str:
+    """The first of ``targets`` (a form's or the query's ``next``) that is a path of this site, else ``default``."""
+    target = next((t for t in targets if t), "")
     parts = urlsplit(target)
     if (target.startswith("/") and not target.startswith("//") and "\\" not in target
             and not parts.scheme and not parts.netloc):
@@ -55,11 +55,6 @@ def safe_next(default: str) -> str:
 def wants_json() -> bool:
     """Whether the caller is the board's script (it asks for JSON) rather than a plain form."""
     return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def resolve_company(field: Any) -> tuple[bool, Company | None]:
@@ -84,10 +79,9 @@ def company_picker(field: Any) -> None:
     }
 
 
-def filter_company(form: Any) -> Company | None:
+def filter_company(form: Any, company_id: int | None) -> Company | None:
     """The company a list is filtered by: named by ``?company_id=`` (a link from its page) or typed in the picker."""
     company_picker(form.company)
-    company_id = int_arg("company_id")
     if company_id:
         company = get_or_404(Company, g.workspace, company_id)
         form.company.data = company_reference(company)

@@ -11,7 +11,7 @@ from ..forms.choices import choices
 from ..forms.customers import ConfirmForm, SegmentForm
 from ..host import session
 from ..models import Company, Segment
-from ..pagination import parse_page
+from ..params import PAGE, params
 from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import customers as customer_service
@@ -79,10 +79,10 @@ def segment_new():
 
 
 @bp.route("/w/<int:ws_id>/segments/<int:segment_id>")
-def segment(segment_id: int):
+@params(page=PAGE)
+def segment(segment_id: int, page: int):
     row = get_or_404(Segment, g.workspace, segment_id)
-    page = service.members_page(g.workspace, row, parse_page(request.args.get("page")))
-    return render_template("sandbox_crm/segments/detail.html", segment=row, page=page,
+    return render_template("sandbox_crm/segments/detail.html", segment=row, page=service.members_page(g.workspace, row, page),
                            rules=service.describe_rules(row.rules or {}), size_labels=customer_service.SIZE_LABELS)
 
 

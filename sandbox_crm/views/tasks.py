@@ -13,6 +13,7 @@ from ..forms.sales import ConfirmForm, ProgressForm, TaskFilterForm, TaskForm
 from ..host import session
 from ..models import Company
 from ..models.sales import Opportunity, Pipeline, Task
+from ..params import ID, NEXT, PAGE, QueryForm, current_query, params, refuse_damaged
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import tasks as service
@@ -26,7 +27,6 @@ from .sales_common import (
     contact_choices,
     filter_company,
     grouped_stage_choices,
-    int_arg,
     opportunity_choices,
     resolve_company,
     safe_next,
@@ -41,17 +41,12 @@ QUICK_PERIODS = (("today", _l("Today")), ("week", _l("This week")), ("next_week"
                  ("overdue", _l("Overdue")), ("", _l("All")))
 
 
-def _page() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < len(value) < 7 else 1
-
-
 @bp.route("/w/<int:ws_id>/tasks/")
-def tasks():
-    form = TaskFilterForm(request.args)
+@params(form=QueryForm(TaskFilterForm), company_id=ID, page=PAGE)
+def tasks(form: TaskFilterForm, company_id: int | None, page: int):
     form.stage.choices = grouped_stage_choices(blank=_("Any"))
     form.validate()
-    company = filter_company(form)
+    company = filter_company(form, company_id)
 
     def valid(name: str) -> Any:
         return valid_data(form, name)
@@ -59,6 +54,8 @@ def tasks():
     period = valid("period")
     if period == "custom" and not (valid("date_from") or valid("date_to")):
         form.date_from.errors = [*list(form.date_from.errors), _("Give the first or the last day of the period.")]
+    if form.opportunity.errors:  # a link's hidden filter: its error would go unseen
+        refuse_damaged("opportunity")
     opportunity = None
     if valid("opportunity"):
         opportunity = session().get(Opportunity, valid("opportunity"))
@@ -72,13 +69,12 @@ def tasks():
         query=valid("q"),
     )
     sort = valid("sort") or "due"
-    page = service.list_tasks(g.workspace, filters, _page(), PER_PAGE, sort)
+    rows = service.list_tasks(g.workspace, filters, page, PER_PAGE, sort)
     totals = service.completion_totals(g.workspace, filters)
-    if "apply" in request.args:
-        record_filter(g.workspace, "task", filters.active() | {"sort": sort}, page.total)
+    if form.apply.data:
+        record_filter(g.workspace, "task", filters.active() | {"sort": sort}, rows.total)
         session().commit()
-    args: dict[str, Any] = request.args.to_dict()
-    args.pop("apply", None)
+    args: dict[str, Any] = current_query(apply=None)
 
     def page_url(number: int) -> str:
         return url_for("sandbox.tasks", **(args | {"page": number}))
@@ -88,7 +84,7 @@ def tasks():
         return url_for("sandbox.tasks", **(kept | ({"period": value} if value else {}) | {"apply": "1"}))
 
     return render_template(
-        "sandbox_crm/tasks/list.html", form=form, page=page, totals=totals, filters=filters, opportunity=opportunity,
+        "sandbox_crm/tasks/list.html", form=form, page=rows, totals=totals, filters=filters, opportunity=opportunity,
         page_url=page_url, period_url=period_url, quick_periods=QUICK_PERIODS, companies=company_suggestions(),
         assignees=service.assignees(g.workspace), progress_form=ProgressForm(formdata=None),
         is_overdue=service.is_overdue, today=local_today(),
@@ -120,13 +116,13 @@ def _form_page(form: TaskForm, task: Task | None, company_id: int | None, status
 
 
 @bp.route("/w/<int:ws_id>/tasks/new", methods=["GET", "POST"])
-def task_new():
+@params(opportunity_id=ID, company_id=ID, next_url=NEXT)
+def task_new(opportunity_id: int | None, company_id: int | None, next_url: str):
+    """A new task; a link may preset its opportunity or company, and where to go back after saving."""
     form = TaskForm()
-    company_id: int | None = None
+    company_arg, company_id = company_id, None
     if request.method == "GET":
-        opportunity_arg = int_arg("opportunity_id")
-        opportunity = get_or_404(Opportunity, g.workspace, opportunity_arg) if opportunity_arg else None
-        company_arg = int_arg("company_id")
+        opportunity = get_or_404(Opportunity, g.workspace, opportunity_id) if opportunity_id else None
         company = get_or_404(Company, g.workspace, company_arg) if company_arg else None
         if opportunity is not None:
             form.opportunity_id.data, form.stage_id.data = opportunity.id, opportunity.stage_id
@@ -134,7 +130,7 @@ def task_new():
         if company is not None:
             form.company.data, company_id = company_reference(company), company.id
         form.due_date.data = local_today()
-        form.next.data = safe_next("")
+        form.next.data = safe_next("", next_url)
     _prepare(form, form.opportunity_id.data)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -148,13 +144,14 @@ def task_new():
                 else:
                     session().commit()
                     flash(_("Task %(title)s added.", title=task.title), "success")
-                    return redirect(safe_next(url_for("sandbox.tasks")))
+                    return redirect(safe_next(url_for("sandbox.tasks"), form.next.data, next_url))
         return _form_page(form, None, company_id, 400)
     return _form_page(form, None, company_id, 200)
 
 
 @bp.route("/w/<int:ws_id>/tasks/<int:task_id>/edit", methods=["GET", "POST"])
-def task_edit(task_id: int):
+@params(next_url=NEXT)
+def task_edit(task_id: int, next_url: str):
     task = get_or_404(Task, g.workspace, task_id)
     form = TaskForm(obj=task)
     company_id = task.company_id
@@ -163,7 +160,7 @@ def task_edit(task_id: int):
         form.due_date.data = local_due.date() if local_due else None
         form.due_time.data = local_due.time().replace(second=0, microsecond=0) if local_due else None
         form.company.data = company_reference(task.company)
-        form.next.data = safe_next("")
+        form.next.data = safe_next("", next_url)
     _prepare(form, form.opportunity_id.data)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -178,13 +175,14 @@ def task_edit(task_id: int):
                 else:
                     session().commit()
                     flash(_("Task saved."), "success")
-                    return redirect(safe_next(url_for("sandbox.tasks")))
+                    return redirect(safe_next(url_for("sandbox.tasks"), form.next.data, next_url))
         return _form_page(form, task, company_id, 400)
     return _form_page(form, task, company_id, 200)
 
 
 @bp.route("/w/<int:ws_id>/tasks/<int:task_id>/progress", methods=["POST"])
-def task_progress(task_id: int):
+@params(next_url=NEXT)
+def task_progress(task_id: int, next_url: str):
     task = get_or_404(Task, g.workspace, task_id)
     form = ProgressForm()
     if not form.validate_on_submit():
@@ -198,11 +196,12 @@ def task_progress(task_id: int):
         else:
             session().commit()
             flash(_("%(title)s: %(n)d%% done.", title=task.title, n=task.percent_complete), "success")
-    return redirect(safe_next(url_for("sandbox.tasks")), 303)
+    return redirect(safe_next(url_for("sandbox.tasks"), form.next.data, next_url), 303)
 
 
 @bp.route("/w/<int:ws_id>/tasks/<int:task_id>/complete", methods=["POST"])
-def task_complete(task_id: int):
+@params(next_url=NEXT)
+def task_complete(task_id: int, next_url: str):
     task = get_or_404(Task, g.workspace, task_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -214,11 +213,12 @@ def task_complete(task_id: int):
     else:
         session().commit()
         flash(_("Task %(title)s completed.", title=task.title), "success")
-    return redirect(safe_next(url_for("sandbox.tasks")), 303)
+    return redirect(safe_next(url_for("sandbox.tasks"), form.next.data, next_url), 303)
 
 
 @bp.route("/w/<int:ws_id>/tasks/<int:task_id>/delete", methods=["POST"])
-def task_delete(task_id: int):
+@params(next_url=NEXT)
+def task_delete(task_id: int, next_url: str):
     task = get_or_404(Task, g.workspace, task_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -227,20 +227,20 @@ def task_delete(task_id: int):
     service.delete_task(g.workspace, task)
     session().commit()
     flash(_("Task %(title)s deleted.", title=title), "success")
-    return redirect(safe_next(url_for("sandbox.tasks")), 303)
+    return redirect(safe_next(url_for("sandbox.tasks"), form.next.data, next_url), 303)
 
 
 # --- completion ------------------------------------------------------------------------------
 
 @bp.route("/w/<int:ws_id>/tasks/summary")
-def task_summary():
+@params(pipeline_id=ID.named("pipeline"), page=PAGE)
+def task_summary(pipeline_id: int | None, page: int):
     pipelines = list_pipelines(g.workspace)
-    pipeline_id = int_arg("pipeline")
     pipeline: Pipeline | None = get_or_404(Pipeline, g.workspace, pipeline_id) if pipeline_id else None
     by_stage = service.completion_by_stage(g.workspace, pipeline)
-    by_opportunity = service.completion_by_opportunity(g.workspace, _page(), PER_PAGE)
+    by_opportunity = service.completion_by_opportunity(g.workspace, page, PER_PAGE)
     totals = service.completion_totals(g.workspace, service.TaskFilters())
-    args: dict[str, Any] = request.args.to_dict()
+    args: dict[str, Any] = current_query()
     return render_template(
         "sandbox_crm/tasks/summary.html", pipelines=pipelines, pipeline=pipeline, by_stage=by_stage,
         page=by_opportunity, totals=totals,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from .. import models
 from ..blueprint import bp
 from ..host import host, session
+from ..params import current_query
 from ..registry import NAV, register_nav
 from ..services import activity
 
@@ -63,9 +64,7 @@ def page_url(number: int) -> str:
     endpoint = request.endpoint
     if endpoint is None:  # only outside a matched route, never on a paged list
         raise RuntimeError("page_url() needs the request's endpoint")
-    args: dict[str, Any] = request.args.to_dict()
-    args["page"] = number
-    return url_for(endpoint, **(request.view_args or {}), **args)
+    return url_for(endpoint, **(request.view_args or {}), **current_query(page=number))
 
 
 def _count(model_name: str, *conditions) -> int | None:

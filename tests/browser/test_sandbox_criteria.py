@@ -11,6 +11,7 @@ that does its work and to the log rows that work must leave, so a failure names 
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -653,8 +654,10 @@ def simulation_criteria(qualification) -> list[str]:
 READ_ROWS = """els => els.map(li => {
   const head = li.children[1];
   const details = li.querySelector('details pre, table.diff');
-  return {verb: head.querySelector('.badge').textContent.trim(),
+  return {verb: head.querySelector('.badge').dataset.verb,
+          object: head.querySelector('[data-object]').dataset.object,
           head: head.textContent.replace(/\\s+/g, ' ').trim(),
+          result: li.dataset.result || '{}',
           details: details ? details.textContent.replace(/\\s+/g, ' ') : ''};
 })"""
 
@@ -667,9 +670,11 @@ def read_action_log(crm: Crm) -> list[LogRow]:
     while True:
         expect(page.locator("p.list-summary")).to_be_visible()
         for item in page.locator("li.statement").evaluate_all(READ_ROWS):
-            rest = item["head"][len(item["verb"]):].strip()
-            object_type, _sep, name = rest.partition(":")
-            rows.append(LogRow(item["verb"], object_type.strip(), name.strip(), item["details"]))
+            # The codes, not the translated labels the page shows for them; the name follows the first colon.
+            _shown, _sep, name = item["head"].partition(":")
+            # The details as shown (labels) and as recorded (the statement's result, field names as stored).
+            details = json.dumps(json.loads(item["result"]), ensure_ascii=False) + " " + item["details"]
+            rows.append(LogRow(item["verb"], item["object"], name.strip(), details))
         following = page.locator("nav.pagination a[rel=next]")
         if not following.count():
             return rows

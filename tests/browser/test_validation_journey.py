@@ -372,7 +372,7 @@ def test_validation_journey(app, qualification, tmp_path, new_page):
     _flash(console, "The action has been recorded.")
     expect(console.locator("#actions li").filter(has_text="tożsamość kandydatów sprawdzona")).to_be_visible()
     expect(console.locator("#console .c-status").first).to_have_text("unlocked")
-    expect(console.locator("#console .c-answered").first).to_have_text("0 / 0")
+    expect(console.locator("#console .c-answered").first).to_have_text("—")  # no questions before the start
     _shot(console, "01-operator-console")
 
     me = new_page(candidate)

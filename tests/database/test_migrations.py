@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import pyotp
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -140,7 +141,7 @@ def test_upgrade_from_the_previous_revision_with_demo_data(database_url, tmp_pat
 
         # The upgraded database serves the application at head: the demo loader finds
         # everything in place and the demo staff member sees the session.
-        from examportal.demo import load_demo
+        from examportal.demo import DEMO_TOTP_SECRET, load_demo
 
         load_demo()
         with db.engine.connect() as connection:
@@ -151,6 +152,9 @@ def test_upgrade_from_the_previous_revision_with_demo_data(database_url, tmp_pat
         client = app.test_client()
         response = client.post("/auth/login", data={"email": "staff.vcc@demo.examportal.pl",
                                                     "password": "demo-haslo-2026"})
+        assert response.status_code == 302
+        # The demo loader gave the staff member the demo authenticator key (outside production).
+        response = client.post("/auth/two-factor", data={"code": pyotp.TOTP(DEMO_TOTP_SECRET).now()})
         assert response.status_code == 302
         page = client.get("/sessions/")
         assert page.status_code == 200

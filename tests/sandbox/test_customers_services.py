@@ -169,7 +169,9 @@ def test_tags_add_and_remove_are_recorded(ws):
     row = company(ws, name="Tagowana")
     tag = service.add_tag(ws, row, "  Kluczowy   klient ")
     assert tag.name == "Kluczowy klient"
-    assert service.add_tag(ws, row, "kluczowy KLIENT") is tag
+    with pytest.raises(service.CustomerError) as refused:  # the same tag, in other capitals
+        service.add_tag(ws, row, "kluczowy KLIENT")
+    assert str(refused.value.errors["tag"]) == "Tagowana already has this tag (Kluczowy klient)."
     service.remove_tag(ws, row, tag.id)
     updates = statements(ws, "update", "company")
     assert [s.result["diff"]["tags"] for s in updates] == [[[], ["Kluczowy klient"]], [["Kluczowy klient"], []]]

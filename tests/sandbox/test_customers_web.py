@@ -194,10 +194,16 @@ def test_lists_filter_paginate_and_handle_bad_query_values(client, workspace, sa
     assert "Firma 01" in page1
     page = client.get(url(workspace, "companies?page=2")).get_data(as_text=True)
     assert "Firma 25" in page and "Firma 00" not in page
-    for query in ("page=abc", "page=-3", "page=999", "tag=x", "segment=999", "incomplete=nope", "sort=evil",
-                  "q=%25%27%22<b>"):
+    # Pages, choices and text fall back; an id that is not one (a damaged link) is a clear 400.
+    for query in ("page=abc", "page=-3", "page=999", "page=99999999999999999999", "segment=999", "incomplete=nope",
+                  "sort=evil", "q=%25%27%22<b>"):
         assert client.get(url(workspace, "companies?" + query)).status_code == 200, query
         assert client.get(url(workspace, "contacts?" + query)).status_code == 200, query
+    for path, query in [(path, query) for query in ("tag=x", "tag=99999999999999999999", "segment=%C2%B2", "segment=-1")
+                        for path in ("companies?", "contacts?")] + [("contacts?", "company=%D9%A1%D9%A2")]:
+        response = client.get(url(workspace, path + query))
+        assert response.status_code == 400, (path, query)
+        assert "This link or form is damaged: " in response.get_data(as_text=True)
 
 
 def test_html_in_data_is_escaped(client, workspace):

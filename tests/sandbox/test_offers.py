@@ -349,3 +349,41 @@ def test_frozen_workspace_refuses_writes_and_logs_no_reads(seeded, login_as, san
     assert client.get(f"{base}/offers/{offer.id}").status_code == 200
     assert client.get(f"{base}/offers/{offer.id}/pdf").status_code == 200
     assert len(action_log(seeded.id)) == before
+
+
+def test_a_plain_text_template_keeps_its_lines_in_the_document_and_the_pdf(seeded, sandbox_session):
+    offer = _offer(sandbox_session, seeded)
+    template = sandbox_session.get(OfferTemplate, offer.template_id)
+    offer_service.update_template(seeded, template, {"body": (
+        "Szanowna Pani {{ kontakt.imie_nazwisko }},\n"
+        "przesyłamy ofertę {{ oferta.numer }}.\n"
+        "\n"
+        "Cena obejmuje:\n"
+        "- wdrożenie\n"
+        "- **szkolenie**\n"
+        "\n"
+        "<script>alert('x')</script>\n"
+        "Z poważaniem")})
+    result = offer_service.generate_offer(seeded, offer)
+    assert result.ok, result.problems
+    # The HTML that goes to WeasyPrint: separate lines and paragraphs, the script as text.
+    assert "<p>Szanowna Pani Anna Śliwińska,<br>\nprzesyłamy ofertę OF/2025/0001.</p>" in offer.html
+    assert "<li><strong>szkolenie</strong></li>" in offer.html
+    assert "<script" not in offer.html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;<br>" in offer.html
+    lines = [line.strip() for page in PdfReader(io.BytesIO(offer.pdf)).pages for line in page.extract_text().splitlines()]
+    for expected in ("Szanowna Pani Anna Śliwińska,", "przesyłamy ofertę OF/2025/0001.", "Cena obejmuje:",
+                     "<script>alert('x')</script>", "Z poważaniem"):
+        assert expected in lines, lines
+    assert any(line.endswith("szkolenie") and line != "- szkolenie" for line in lines), lines
+
+
+def test_the_template_preview_says_how_the_body_is_read(seeded, login_as):
+    client = login_as("user:1")
+    base = f"/sandbox/w/{seeded.id}"
+    text = client.post(f"{base}/offer-templates/new", data={
+        "name": "P", "validity_days": "30", "body": "Linia pierwsza\r\nLinia druga", "preview": "1"}).get_data(as_text=True)
+    assert "Read as plain text" in text
+    assert "&lt;p&gt;Linia pierwsza&lt;br&gt;\nLinia druga&lt;/p&gt;" in text  # inside the escaped srcdoc
+    html = client.post(f"{base}/offer-templates/new", data={
+        "name": "P", "validity_days": "30", "body": "<p>Linia</p>", "preview": "1"}).get_data(as_text=True)
+    assert "Read as HTML" in html

@@ -99,7 +99,9 @@ def test_globals_of_jinja_and_flask_do_not_exist(source):
 
 def test_self_renders_harmlessly():
     result = render("{{ self }}")
-    assert result.ok and "TemplateReference" in result.html and "<" not in result.html.replace("&lt;", "")
+    assert result.ok and result.format == "text"
+    # Plain text: one paragraph, and the only tag in it is that paragraph's.
+    assert result.html == "<p>&lt;TemplateReference &#39;szablon&#39;&gt;</p>\n"
 
 
 @pytest.mark.parametrize("source", [
@@ -165,9 +167,104 @@ def test_allowed_string_methods_and_loop_helpers_work():
     result = render("{{ klient.nazwa.upper() }}|{% for p in pozycje %}{{ loop.index }}{{ loop.cycle('a', 'b') }}"
                     "{% if loop.last %}!{% endif %}{% endfor %}|{{ pozycje|map(attribute='nazwa')|join(', ') }}")
     assert result.ok, result.problems
-    assert result.html.startswith("PRZYKŁADOWA SPÓŁKA Z O.O.|1a2b!|Wdrożenie systemu CRM, Licencja")
+    assert result.html.startswith("<p>PRZYKŁADOWA SPÓŁKA Z O.O.|1a2b!|Wdrożenie systemu CRM, Licencja")
 
 
 def test_mutating_methods_are_refused():
     result = render("{{ pozycje.append(1) }}{{ klient.update({'a': 1}) }}")
     assert not result.ok
+
+
+# --------------------------------------------------------------------------- plain text and formatting
+
+
+LETTER = ("Szanowni Państwo,\n"
+          "dziękujemy za rozmowę.\n"
+          "\n"
+          "Oferta dla **{{ klient.nazwa }}**:\n"
+          "- wdrożenie\n"
+          "- szkolenie\n"
+          "\n"
+          "Z poważaniem\n"
+          "{{ sprzedawca.imie_nazwisko }}")
+
+
+def test_a_plain_text_template_keeps_its_lines_paragraphs_bold_and_bullets():
+    result = render(LETTER)
+    assert result.ok, result.problems
+    assert result.format == "text"
+    assert result.html == (
+        "<p>Szanowni Państwo,<br>\ndziękujemy za rozmowę.</p>\n"
+        "<p>Oferta dla <strong>Przykładowa Spółka z o.o.</strong>:</p>\n"
+        "<ul>\n<li>wdrożenie</li>\n<li>szkolenie</li>\n</ul>\n"
+        "<p>Z poważaniem<br>\nJan Kowalski</p>\n")
+
+
+def test_headings_and_an_unpaired_star_pair_in_plain_text():
+    result = render("# {{ oferta.tytul }}\n## Warunki\nCena 2**3 zł")
+    assert result.html == "<h1>Oferta wdrożenia CRM</h1>\n<h2>Warunki</h2>\n<p>Cena 2**3 zł</p>\n"
+
+
+def test_the_lines_table_stays_a_table_between_paragraphs_of_plain_text():
+    result = render("Pozycje:\n{{ tabela_pozycji }}\nRazem: {{ suma_brutto }}")
+    assert result.format == "text"
+    assert result.html.startswith('<p>Pozycje:</p>\n<table class="offer-lines"><thead>')
+    assert result.html.endswith("</table><p>Razem: 16 974,00</p>\n")
+    assert "<br>" not in result.html
+
+
+def test_a_line_break_inside_a_value_is_kept_in_plain_text():
+    context = sample_context()
+    context["oferta"]["uwagi"] = "Pierwsza uwaga\r\nDruga uwaga"
+    result = render_template("Uwagi: {{ oferta.uwagi }}", context)
+    assert result.html == "<p>Uwagi: Pierwsza uwaga<br>\nDruga uwaga</p>\n"
+
+
+@pytest.mark.parametrize("source", [
+    "Dzień dobry\n<script>alert(1)</script>\nkoniec",
+    "Dzień dobry <{{ 'script' }}>alert(1)</script>",  # a tag put together from a value
+    "<p>HTML</p><script>alert(1)</script>",
+    "<p>HTML</p><SCRIPT src=//x></SCRIPT>",
+])
+def test_script_in_a_template_is_shown_as_text_never_run(source):
+    result = render(source)
+    assert result.ok, result.problems
+    assert "<script" not in result.html.lower()
+    assert "&lt;script" in result.html.lower()
+
+
+def test_html_in_a_plain_text_value_stays_escaped_and_does_not_make_the_body_html():
+    context = sample_context()
+    context["klient"]["nazwa"] = "<p>Firma</p><img src=x onerror=alert(1)>"
+    result = render_template("Dla {{ klient.nazwa }}\nlinia", context)
+    assert result.format == "text"
+    assert "&lt;p&gt;Firma&lt;/p&gt;&lt;img src=x onerror=alert(1)&gt;" in result.html
+    assert "<img" not in result.html
+
+
+def test_an_html_template_keeps_its_layout_and_loses_scriptable_parts():
+    result = render('<h1 onclick="alert(1)">{{ oferta.tytul }}</h1>\n<p style="text-align:right">a\nb</p>'
+                    '<a href="javascript:alert(1)">x</a> <a href="https://przyklad.pl">www</a>'
+                    '<iframe src="https://evil.example"></iframe><!-- hidden -->')
+    assert result.format == "html"
+    assert result.html == (
+        '<h1>Oferta wdrożenia CRM</h1>\n<p style="text-align:right">a\nb</p>'
+        '<a>x</a> <a href="https://przyklad.pl">www</a>'
+        '&lt;iframe src=&#34;https://evil.example&#34;&gt;&lt;/iframe&gt;')
+
+
+def test_the_default_html_template_renders_as_before():
+    from sandbox_crm.services.offers import DEFAULT_TEMPLATE_BODY
+
+    result = render(DEFAULT_TEMPLATE_BODY)
+    assert result.ok and result.format == "html"
+    assert "<br>" in result.html and "<p>Szanowna Pani" in result.html and "</table>" in result.html
+    assert "<br>\n" not in result.html  # no line break added to an HTML body
+
+
+def test_css_cannot_end_its_style_element_and_an_unclosed_script_hides_no_text():
+    result = render("<p>Oferta</p><style>p > b { color: red } &lt;/style&gt;&lt;script&gt;alert(1)</style>")
+    assert "<script" not in result.html.lower()
+    assert "<style>p > b { color: red } \\3c /style>\\3c script>alert(1)</style>" in result.html
+    result = render("Dzień dobry <script> i dalszy tekst\nkolejny wiersz")
+    assert result.html == "<p>Dzień dobry &lt;script&gt; i dalszy tekst<br>\nkolejny wiersz</p>\n"

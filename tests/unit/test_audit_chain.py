@@ -57,7 +57,7 @@ def test_appending_builds_a_valid_chain(app):
         assert entry.prev_hash == previous.hash
     for entry in entries:
         assert entry.hash == entry_hash(entry) and len(entry.hash) == 64
-    assert entries[0].actor_id == actor.id and entries[0].actor_label == f"{actor.full_name} <{actor.email}>"
+    assert entries[0].actor_id == actor.id and entries[0].actor_label == f"user #{actor.id}"  # no name: see test_audit_anchor
     assert entries[1].actor_label == "system"
     assert entries[1].after["when"] == "2026-01-01T00:00:00+00:00"  # JSON-able, stable across backends
     head = db.session.get(AuditHead, 1)
@@ -78,7 +78,7 @@ def test_record_needs_an_object_type(app):
 @pytest.mark.parametrize("column, value", [
     ("after", json.dumps({"value": 999, "when": "2026-01-01T00:00:00+00:00"})),
     ("action", "thing.deleted"),
-    ("actor_label", "Someone Else <x@example.pl>"),
+    ("actor_label", "user #999"),
 ])
 def test_an_edited_row_is_found(app, column, value):
     append(4)

@@ -49,7 +49,7 @@ def log(app, monkeypatch):
 
 
 def actions(response) -> set[str]:
-    return set(re.findall(r"<code>([a-z_.]+)</code>", response.get_data(as_text=True)))
+    return set(re.findall(r'<tr data-action="([a-z_.]+)">', response.get_data(as_text=True)))
 
 
 ALL = {"alpha.created", "alpha.updated", "alphachild.enrolled", "beta.created", "betachild.enrolled", "system.loaded"}
@@ -61,7 +61,7 @@ def test_certifying_staff_see_their_own_and_their_validating_institutions_entrie
     assert actions(response) == {"alpha.created", "alpha.updated", "alphachild.enrolled"}
     page = response.get_data(as_text=True)
     assert "Zenon" not in page and "zenon@b.pl" not in page
-    assert "<b>x</b>" not in page  # before/after JSON is escaped
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # before/after values are escaped
 
 
 def test_validating_staff_see_only_their_institution(app, log):
@@ -149,8 +149,132 @@ def test_pages_keep_the_filters(app, log):
     db.session.commit()
     client = client_as(app, log["staff_a"])
     first = client.get("/audit/?action=bulk").get_data(as_text=True)
-    assert first.count("<code>bulk.changed</code>") == 50
+    assert first.count('data-action="bulk.changed"') == 50
     older = re.search(r'href="([^"]*page=2[^"]*)"', first).group(1).replace("&amp;", "&")
     assert "action=bulk" in older
     second = client.get(older)
-    assert second.get_data(as_text=True).count("<code>bulk.changed</code>") == 5
+    assert second.get_data(as_text=True).count('data-action="bulk.changed"') == 5
+
+
+# --------------------------------------------------------------------------- a readable log
+
+
+def _session_changed(log, **after):
+    audit_log.record("session.updated", object_type="validation_session", object_id=7, actor=log["staff_a"],
+                     institution_id=log["institution_a"].id,
+                     before={"title": "Sesja łódzka", "status": "planned", "capacity": 12, "passed": None},
+                     after={"title": "Sesja żółta — gęślą jaźń", "status": "closed", "capacity": 12, "passed": True, **after})
+    db.session.commit()
+
+
+def _row(page: str, action: str) -> str:
+    match = re.search(rf'<tr data-action="{re.escape(action)}">(.*?)</tr>', page, re.S)
+    assert match, page[:2000]
+    return match.group(1)
+
+
+def test_the_log_shows_a_readable_diff_with_polish_characters(app, log):
+    _session_changed(log)
+    page = client_as(app, log["staff_a"]).get("/audit/?action=session.updated").get_data(as_text=True)
+    row = _row(page, "session.updated")
+    assert "\\u0142" not in page and "\\u017c" not in page and '{"' not in row
+    assert "Validation session changed" in row and ">session.updated<" not in row
+    assert re.search(r"Title:</span>\s*<del><span class=\"sr-only\">Before: </span>Sesja łódzka</del> →\s*"
+                     r"<ins><span class=\"sr-only\">After: </span>Sesja żółta — gęślą jaźń</ins>", row), row
+    assert "planned" in row and "closed" in row and "yes" in row
+    assert "Places" not in row  # unchanged fields are left out
+    assert "Beata Nowak" in row  # the actor, by name for staff of the same institution
+
+
+def test_the_polish_log_speaks_polish(app, log):
+    _session_changed(log)
+    page = client_as(app, log["staff_a"], lang="pl").get("/audit/?action=session.updated").get_data(as_text=True)
+    row = _row(page, "session.updated")
+    assert "Zmieniono sesję walidacyjną" in row and "Tytuł:" in row
+    assert "zaplanowany" in row and "zamknięty" in row and "tak" in row
+    assert "Validation session changed" not in row and "planned" not in row
+
+
+def test_creation_and_removal_show_one_side(app, log):
+    audit_log.record("institution.role_revoked", object_type="user_role", object_id=3, institution_id=log["institution_a"].id,
+                     before={"user_id": log["assessor"].id, "role": "assessor"})
+    audit_log.record("practical.absence_recorded", object_type="enrolment", object_id=3,
+                     institution_id=log["institution_a"].id, after={"note": "Nie stawiła się.", "by": log["staff_a"].id})
+    db.session.commit()
+    page = client_as(app, log["staff_a"]).get("/audit/").get_data(as_text=True)
+    revoked = _row(page, "institution.role_revoked")
+    assert "Role revoked" in revoked and log["assessor"].full_name in revoked
+    assert re.search(r"Role:</span>\s*<del><span class=\"sr-only\">Before: </span>Assessor</del> →\s*—", revoked), revoked
+    absence = _row(page, "practical.absence_recorded")
+    assert "<del>" not in absence and "text kept in its own record" in absence and "Beata Nowak" in absence
+
+
+def test_people_are_named_only_for_viewers_allowed_to_see_them(app, log, qualification):
+    from tests.factories import enrol, make_session
+
+    candidate = make_user(Role.CANDIDATE, first_name="Kamila", last_name="Zapisana")
+    enrol(make_session(log["institution_a"], qualification), candidate)
+    stranger = make_user(Role.CANDIDATE, first_name="Oskar", last_name="Obcy")
+    audit_log.record("training.recorded", object_type="training_record", object_id=1, institution_id=log["institution_a"].id,
+                     after={"candidate_id": candidate.id, "trainer_id": stranger.id, "votes": {str(stranger.id): True}})
+    db.session.commit()
+    row = _row(client_as(app, log["staff_a"]).get("/audit/?action=training").get_data(as_text=True), "training.recorded")
+    assert "Kamila Zapisana" in row
+    assert "Oskar" not in row and f"person #{stranger.id}" in row
+    row = _row(client_as(app, log["admin"]).get("/audit/?action=training").get_data(as_text=True), "training.recorded")
+    assert "Kamila Zapisana" in row and "Oskar Obcy: yes" in row
+
+
+def test_the_who_filter_finds_only_people_the_viewer_may_see(app, log):
+    # Zenon (another institution's staff) acts in institution A's log: staff of A do not learn his name.
+    audit_log.record("alpha.visited", object_type="thing", actor=log["staff_b"], institution_id=log["institution_a"].id)
+    db.session.commit()
+    client = client_as(app, log["staff_a"])
+    assert actions(client.get("/audit/?actor=Zenon")) == set()
+    assert "alpha.visited" in actions(client.get("/audit/"))
+    assert actions(client_as(app, log["admin"]).get("/audit/?actor=Zenon")) >= {"alpha.visited", "beta.created"}
+    assert actions(client_as(app, log["admin"]).get("/audit/?actor=system")) == {"system.loaded"}
+
+
+@pytest.mark.parametrize("lang, text", [("en", "session changed"), ("pl", "zmieniono sesję")])
+def test_the_action_filter_matches_translated_names(app, log, lang, text):
+    _session_changed(log)
+    assert actions(client_as(app, log["staff_a"], lang=lang).get(f"/audit/?action={text}")) == {"session.updated"}
+
+
+def _recorded_action_codes() -> set[str]:
+    """Every action code passed as a literal to audit_log.record(...) or an area's _audit(...)."""
+    import ast
+    from pathlib import Path
+
+    from examportal.models import OperatorActionKind
+
+    codes: set[str] = set()
+    for path in Path(audit_log.__file__).resolve().parents[1].rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name not in ("record", "_audit") or (name == "record" and getattr(node.func, "value", None) is not None
+                                                    and getattr(node.func.value, "id", "") != "audit_log"):
+                continue
+            parts = [node.args[0]]
+            while parts:
+                part = parts.pop()
+                if isinstance(part, ast.IfExp):  # "theory.submitted_at_deadline" if ... else "theory.submitted"
+                    parts += [part.body, part.orelse]
+                elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    codes.add(part.value)
+                elif isinstance(part, ast.JoinedStr):  # f"operator.{kind.value}"
+                    prefix = "".join(str(v.value) for v in part.values if isinstance(v, ast.Constant))
+                    codes.update(prefix + kind.value for kind in OperatorActionKind)
+    return codes
+
+
+def test_every_recorded_action_has_a_translated_name(app):
+    from examportal.audit.display import ACTION_LABELS
+
+    codes = _recorded_action_codes()
+    assert {"account.login", "theory.submitted", "practical.finished", "operator.pause", "theory.operator.unlock"} <= codes
+    missing = sorted(codes - set(ACTION_LABELS))
+    assert not missing, f"add a label to examportal/audit/display.py ACTION_LABELS for: {missing}"

@@ -205,7 +205,7 @@ def test_registration_creates_a_candidate_with_hashed_password_and_consent_time(
 
     [entry] = audit_actions("account.registered")
     assert entry.object_type == "user_account" and entry.object_id == str(user.id)
-    assert entry.after["email"] == "anna.kowalska@example.pl"
+    assert "email" not in entry.after  # people by id only: anonymising them must not break the chain
     assert "bardzo-tajne-haslo" not in str(entry.after)
 
 
@@ -270,30 +270,63 @@ def test_consent_error_says_what_to_do(client):
     assert any("consent" in text for text in page.error_texts), page.error_texts
 
 
-def test_duplicate_email_is_refused_at_the_email_field(client):
-    make_user(Role.CANDIDATE, email="anna.kowalska@example.pl")
+# Registration never tells whether an address or a PESEL already has an account: the answer is
+# the one a new registration gets, and the existing account's owner is mailed instead.
+
+def _registration_answer(client, data: dict):
     english(client)
-    response = client.post("/auth/register", data=registration(email="Anna.Kowalska@example.pl", pesel=valid_pesel(BIRTH, "0456")))
-    assert response.status_code in (200, 400)
-    page = parse_form(response.get_data(as_text=True))
-    assert "email" in page.errored
-    assert any("already exists" in text and "e-mail" in text for text in page.error_texts), page.error_texts
-    assert page.values["first_name"] == "Anna"
-    assert user_count() == 1
-    assert audit_actions("account.registered") == []
+    response = client.post("/auth/register", data=data)
+    page = client.get(response.headers["Location"]) if response.status_code == 302 else None
+    return response.status_code, response.headers.get("Location"), page.get_data(as_text=True) if page else None
 
 
-def test_duplicate_pesel_is_refused_at_the_pesel_field(client):
-    make_user(Role.CANDIDATE, email="ktos.inny@example.pl", pesel=valid_pesel(BIRTH), birth_date=BIRTH)
-    english(client)
+def _flash(page: str) -> str:
+    match = re.search(r'<div class="flash flash-success" role="status">([^<]*)</div>', page)
+    assert match, page[:800]
+    return match.group(1)
+
+
+@pytest.mark.parametrize("taken", ["email", "pesel", "both"])
+def test_registration_answers_the_same_whether_or_not_the_data_have_an_account(app, taken):
+    from tests.factories import client_as
+
+    owner = make_user(Role.CANDIDATE, email="anna.kowalska@example.pl" if taken in ("email", "both") else "ktos.inny@example.pl",
+                      pesel=valid_pesel(BIRTH) if taken in ("pesel", "both") else None, birth_date=BIRTH)
+    fresh = client_as(app, lang=None)
+    status_new, location_new, page_new = _registration_answer(fresh, registration(
+        email="nowa.osoba@example.pl", pesel=valid_pesel(BIRTH, "0777")))
+    fresh_user = fetch_user("nowa.osoba@example.pl")
+    assert fresh_user is not None
+
+    again = client_as(app, lang=None)
+    data = registration(email="Anna.Kowalska@example.pl" if taken in ("email", "both") else "nowa.osoba2@example.pl",
+                        pesel=valid_pesel(BIRTH) if taken in ("pesel", "both") else valid_pesel(BIRTH, "0888"))
+    status_taken, location_taken, page_taken = _registration_answer(again, data)
+
+    assert (status_taken, location_taken) == (status_new, location_new) == (302, "/auth/login")
+    message_new, message_taken = _flash(page_new), _flash(page_taken)
+    assert message_new.replace("nowa.osoba@example.pl", "{email}") == message_taken.replace(data["email"], "{email}")
+    assert "already" not in message_taken and "PESEL" not in message_taken
+    # Nothing was created for the second attempt, and the owner is told by mail.
+    assert user_count() == 2
+    assert len(audit_actions("account.registered")) == 1
+    [mail] = [m for m in outbox(owner.email) if "Someone tried" in m.subject]
+    assert mail.user_id == owner.id
+    assert "already have an account" in mail.body and "/auth/login" in mail.body and "/auth/reset" in mail.body
+    if taken == "pesel":
+        assert "PESEL" in mail.body and outbox("nowa.osoba2@example.pl") == []
+    [refused] = audit_actions("account.registration_refused")
+    assert refused.object_id == str(owner.id)
+    assert refused.after == {"matched": {"email": ["email"], "pesel": ["pesel"], "both": ["email", "pesel"]}[taken]}
+
+
+def test_an_address_and_a_pesel_of_two_accounts_tell_both_owners(client):
+    by_email = make_user(Role.CANDIDATE, email="anna.kowalska@example.pl")
+    by_pesel = make_user(Role.CANDIDATE, email="ktos.inny@example.pl", pesel=valid_pesel(BIRTH), birth_date=BIRTH)
     response = client.post("/auth/register", data=registration())
-    assert response.status_code in (200, 400)
-    page = parse_form(response.get_data(as_text=True))
-    assert "pesel" in page.errored, page.errored
-    assert any("PESEL" in text and "already exists" in text for text in page.error_texts), page.error_texts
-    assert page.values["pesel"] == valid_pesel(BIRTH)
-    assert user_count() == 1
-    assert outbox("anna.kowalska@example.pl") == []
+    assert response.status_code == 302
+    assert len(outbox(by_email.email)) == 1 and len(outbox(by_pesel.email)) == 1
+    assert user_count() == 2
 
 
 # --- e-mail confirmation -----------------------------------------------------------------

@@ -48,6 +48,10 @@ STAFF_ONLY_ON_B = decide(403, staff=404, child_staff=404)  # staff: B's object i
 DECISIONS = {
     ("main.index", "GET"): everyone(200),
     ("main.healthz", "GET"): everyone(200),
+    ("main.readyz", "GET"): everyone(200),
+    # The walker's clients come from 127.0.0.1, on the default allow-list; test_metrics refuses the rest.
+    ("metrics.scrape", "GET"): everyone(200),
+    ("main.favicon", "GET"): everyone(200),
     ("main.dashboard", "GET"): decide(200),
     ("main.set_language", "POST"): everyone(redirect("/")),
     ("qualifications.show", "GET"): everyone(200),
@@ -63,6 +67,14 @@ DECISIONS = {
     ("auth.request_reset", "POST"): everyone(200),
     ("auth.reset_password", "GET"): everyone(redirect("/auth/reset")),
     ("auth.reset_password", "POST"): everyone(redirect("/auth/reset")),
+    # The second factor: every logged-in role of A has one set up (the candidate has none).
+    ("auth.two_factor", "GET"): decide(redirect("/dashboard")),
+    ("auth.two_factor", "POST"): decide(redirect("/dashboard")),
+    ("auth.two_factor_setup", "GET"): decide(redirect("/auth/security"), candidate=200),
+    ("auth.two_factor_setup", "POST"): decide(redirect("/auth/security"), candidate=200),  # empty code: the form again
+    ("auth.security", "GET"): decide(200),
+    ("auth.new_recovery_codes", "POST"): decide(200, candidate=redirect("/auth/security")),
+    ("auth.disable_two_factor", "POST"): decide(200, candidate=redirect("/auth/security")),
     ("audit.index", "GET"): decide(403, staff=200, child_staff=200, admin=200),
     ("sessions.index", "GET"): decide(403, staff=200, child_staff=200),
     ("sessions.create", "GET"): decide(403, staff=200, child_staff=200),
@@ -90,6 +102,7 @@ DECISIONS = {
     ("institution.revoke", "POST"): STAFF_ONLY_ON_B,
     ("institution.admin_institutions", "GET"): decide(403, admin=200),
     ("institution.admin_institutions", "POST"): decide(403, admin=400),
+    ("institution.reset_second_factor", "POST"): decide(403, admin=400),  # empty form: nobody's factor is reset
     # The exam-system operator's console: only the session's own operator.
     ("operator.console", "GET"): decide(403, operator=404),
     ("operator.status", "GET"): decide(403, operator=404),
@@ -118,6 +131,12 @@ DECISIONS = {
     ("practical.finish", "POST"): decide(403, candidate=404),
     ("practical.practice", "POST"): decide(403, candidate=404),
     # The committee's assessment: only members of that session's committee.
+    # Background jobs: staff of the job's institution (and the administrator, who supervises them all).
+    ("jobs.index", "GET"): decide(403, staff=200, child_staff=200, admin=200),
+    ("jobs.detail", "GET"): decide(403, staff=404, child_staff=404, admin=200),
+    ("jobs.progress", "GET"): decide(403, staff=404, child_staff=404, admin=200),
+    ("jobs.result", "GET"): decide(403, staff=404, child_staff=404, admin=200),
+    ("jobs.session_archive", "POST"): STAFF_ONLY_ON_B,
     ("committee.case", "GET"): decide(403, assessor=404),
     ("committee.practical_xapi", "GET"): decide(403, assessor=404),
     ("committee.save_scores", "POST"): decide(403, assessor=404),
@@ -129,10 +148,33 @@ DECISIONS = {
     # A decision's protocol and the candidate's result: nobody of A may read B's.
     ("committee.protocol", "GET"): decide(404),
     ("committee.result", "GET"): decide(404),
+    # Certification: the institution's staff decide, record fees and manage certificates of their own
+    # sessions; a certificate's PDF is its holder's and those staff's; verification is public.
+    ("certification.session_candidates", "GET"): STAFF_ONLY_ON_B,
+    ("certification.session_candidates", "POST"): STAFF_ONLY_ON_B,
+    ("certification.session_fees", "GET"): STAFF_ONLY_ON_B,
+    ("certification.session_fees", "POST"): STAFF_ONLY_ON_B,
+    ("certification.fees", "GET"): decide(403, staff=200, child_staff=200),
+    ("certification.register", "GET"): decide(403, staff=200, child_staff=200),
+    ("certification.register_csv", "GET"): decide(403, staff=200, child_staff=200),
+    ("certification.certificate", "GET"): STAFF_ONLY_ON_B,
+    ("certification.suspend", "POST"): STAFF_ONLY_ON_B,
+    ("certification.lift", "POST"): STAFF_ONLY_ON_B,
+    ("certification.revoke", "POST"): STAFF_ONLY_ON_B,
+    ("certification.correct", "POST"): STAFF_ONLY_ON_B,
+    ("certification.duplicate", "POST"): STAFF_ONLY_ON_B,
+    ("certification.reprint", "POST"): STAFF_ONLY_ON_B,
+    ("certification.certificate_pdf", "GET"): decide(404),
+    ("certification.duplicate_pdf", "GET"): decide(404),
+    ("certification.mine", "GET"): decide(200),
+    ("verify.form", "GET"): everyone(200),
+    ("verify.lookup", "GET"): everyone(400),  # nothing typed: the form again
+    ("verify.show", "GET"): everyone(404),  # "13881" is no certificate's code
 }
 
 # Pages where the administrator legitimately sees every institution's data.
-ADMIN_SEES_ALL = {"audit.index", "institution.admin_institutions"}
+ADMIN_SEES_ALL = {"audit.index", "institution.admin_institutions", "institution.reset_second_factor",
+                  "jobs.index", "jobs.detail", "jobs.progress", "jobs.result"}
 
 # Pages a role legitimately reaches must show that role's own data of A (so an empty page
 # cannot pass for a well-scoped one).
@@ -146,6 +188,10 @@ MUST_SHOW_A = {
     ("sessions.create", STAFF): "Ośrodek A",
     ("institution.index", STAFF): "Ośrodek A",
     ("institution.index", CHILD_STAFF): "Ośrodek A",
+    ("certification.register", STAFF): "Anna Jawna",
+    ("certification.register", CHILD_STAFF): "Anna Jawna",
+    ("certification.fees", STAFF): "SESJA-A-JAWNA",
+    ("certification.mine", CANDIDATE): "Fundacja A",
 }
 
 SKIPPED_BLUEPRINTS = ("sandbox.", "mail.")  # own isolation tests / development-only mailbox
@@ -190,6 +236,14 @@ def _institution_world(letter: str, qualification, secret: str) -> dict:
     add_member(session, w["assessor2"])
     w["enrolment"] = enrol(session, w[CANDIDATE])
     w["attempt"] = make_attempt(w["enrolment"])
+    from examportal import jobs
+
+    w["job"] = jobs.start("session_archive", institution_id=child.id, session_id=session.id)
+    from examportal.certification import services as certification
+    from tests.certtools import make_certificate
+
+    w["certificate"] = make_certificate(w["enrolment"], w[STAFF])
+    w["duplicate"] = certification.issue_duplicate(w[STAFF], w["certificate"], "Utrata oryginału")
     training = record_training(w["trainer"], w[CANDIDATE], ic)
     training.course = f"KURS-{letter}"
     from examportal.extensions import db
@@ -219,6 +273,9 @@ def url_values(rule, objects: dict) -> dict:
             "member_id": lambda: objects["member"].id,
             "enrolment_id": lambda: objects["enrolment"].id,
             "attempt_id": lambda: objects["attempt"].id,
+            "job_id": lambda: objects["job"].id,
+            "certificate_id": lambda: objects["certificate"].id,
+            "duplicate_id": lambda: objects["duplicate"].id,
             "position": lambda: 1,
             "institution_id": lambda: objects["ic"].id,
             "assignment_id": lambda: objects[STAFF].roles[0].id,
@@ -231,7 +288,7 @@ def url_values(rule, objects: dict) -> dict:
 
 
 def check(response, expected, where: str, forbidden: list[str]):
-    text = response.get_data(as_text=True)
+    text = response.get_data().decode("utf-8", "replace")  # an icon or a PDF is bytes
     assert response.status_code != 500, where
     if isinstance(expected, tuple):
         assert response.status_code == 302, f"{where}: {response.status_code}, expected a redirect to {expected[1]}"

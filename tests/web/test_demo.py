@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -85,15 +86,20 @@ def test_demo_load_prints_a_login_for_every_role(demo_output):
 def test_every_demo_account_logs_in_with_the_printed_password(app, demo_output):
     password, accounts = printed_accounts(demo_output)
     assert len(accounts) >= 6
+    key = re.search(r"Add the key ([A-Z2-7]{32}) to an app", demo_output).group(1)
     for n, email in enumerate(accounts, start=1):
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"127.0.1.{n}"  # one address each: under the login rate limit
         response = client.post("/auth/login", data={"email": email, "password": password})
         assert response.status_code == 302, (email, response.get_data(as_text=True)[:300])
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user.needs_second_factor:  # the printed key gives the code
+            assert response.headers["Location"].endswith("/auth/two-factor")
+            response = client.post("/auth/two-factor", data={"code": pyotp.TOTP(key).now()})
+            assert response.status_code == 302, (email, response.get_data(as_text=True)[:300])
         assert response.headers["Location"].endswith("/dashboard")
         dashboard = client.get("/dashboard")
         assert dashboard.status_code == 200, email
-        user = db.session.scalar(select(User).where(User.email == email))
         assert user.full_name in dashboard.get_data(as_text=True)
 
         wrong = app.test_client()

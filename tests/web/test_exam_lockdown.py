@@ -84,3 +84,13 @@ def test_a_second_window_that_reuses_a_sequence_number_is_told_it_is_stale(app, 
     assert response.status_code == 409
     db.session.expire_all()
     assert items[0].response == services.read_page_answer({"answer": options[0][0]}, items[0])
+
+
+def test_an_ordering_answer_with_a_non_ascii_digit_is_a_clear_error(app, running):
+    attempt = running["attempt"]
+    item = next(i for i in attempt.items if i.snapshot["item"]["type"] == "ordering")
+    first = services.candidate_display(item, "pl")["options"][0][0]
+    response = client_as(app, running["candidate"]).post(
+        f"/theory/attempts/{attempt.id}/answer", data={"position": item.position, "seq": "9", f"order-{first}": "²"},
+        headers={"Accept": "application/json"})
+    assert response.status_code == 400 and "position from 1 to" in response.get_json()["error"]

@@ -43,10 +43,10 @@ def test_staff_see_their_items_only(world, client, login):
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "Q-EASY" in body and "Q-SPLIT" in body and "Q-FOREIGN" not in body
-    assert "1.00" in body and "0.50" in body  # facility of the two items
+    assert "1,00" in body and "0,50" in body  # facility of the two items (a Polish page: decimal comma)
     # The error rates of the theory decision on the current bank and rule, by true ability.
     reliability = body.split('id="reliability"')[1]
-    assert "13881" in reliability and "0.75" in reliability and "0.45" in reliability
+    assert "13881" in reliability and "0,75" in reliability and "0,45" in reliability
 
 
 def test_csv_export(world, client, login):

@@ -291,7 +291,8 @@ def test_the_case_page_shows_checks_replay_and_the_xapi_log(app, world):
         assert any(label in body for label in ("met", "not met", "can't tell"))
     assert "Replay of the candidate&#39;s actions" in body or "Replay of the candidate's actions" in body
     assert "Kandydacka Firma Sp. z o.o." in body  # the create statement in the replay
-    assert "<strong>create</strong> company" in body and "<strong>freeze</strong>" in body
+    # Verbs and object types by their names, not the log's codes (create, company, freeze).
+    assert "<strong>creation</strong> company" in body and "<strong>closing of the workspace</strong>" in body
 
     download = assessor.get(f"/committee/enrolments/{world['enrolment'].id}/practical/xapi.json")
     assert download.status_code == 200

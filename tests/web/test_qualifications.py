@@ -86,8 +86,8 @@ def test_qualification_page_shows_methods_and_settings(app, client, qualificatio
     for method, n in by_method.items():
         assert sum(1 for c in DEFINITION.criteria() if c.method == method) == n
         assert translated(app, "%(n)s criteria", "pl", n=n) in html
-    assert translated(app, "%(items)s questions, %(minutes)s minutes, pass mark %(mark)s%%", "pl",
-                      items=36, minutes=54, mark=60) in html
+    assert translated(app, "%(items)s questions, %(minutes)s minutes, pass mark %(mark)s", "pl",
+                      items=36, minutes=54, mark="60\u00a0%") in html
     assert translated(app, "%(n)s years", "pl", n=5) in html
     assert translated(app, "within %(n)s days of receiving the result", "pl", n=14) in html
     # A criterion the committee may follow up in the interview is marked.

@@ -147,6 +147,7 @@ def test_production_accepts_a_random_secret_key(monkeypatch):
     from examportal.config import ProductionConfig
 
     monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", secrets.token_hex(32))
     for key in (secrets.token_hex(32), secrets.token_urlsafe(32)):
         monkeypatch.setattr(ProductionConfig, "SECRET_KEY", key)
         ProductionConfig.check()
@@ -161,6 +162,7 @@ def test_production_refuses_a_rate_limit_store_per_worker(monkeypatch, uri):
     from examportal.config import ProductionConfig
 
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", secrets.token_hex(32))
     monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", uri)
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         ProductionConfig.check()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from examportal.audit import services as audit_log
 from examportal.extensions import db
 from examportal.models import (
     AuditEntry,
@@ -422,18 +423,20 @@ def test_a_trainee_cannot_be_enrolled_before_their_trainer(app, world):
 def test_declaration_of_impartiality(app, world):
     session = make_session(world["ic"], world["qualification"], title="Sesja z deklaracją")
     assessor = make_user((Role.ASSESSOR, world["ic"]))
-    enrol(session, make_user(Role.CANDIDATE, first_name="Irena", last_name="Kowalczyk"))
+    enrolment = enrol(session, make_user(Role.CANDIDATE, first_name="Irena", last_name="Kowalczyk"))
     member = add_member(session, assessor)
     client = client_as(app, assessor)
     url = f"/sessions/{session.id}/committee-view"
+    case_link = f"/committee/enrolments/{enrolment.id}"
 
     page = body(client.get(url))
     assert "Sesja z deklaracją" in page
-    assert "Kowalczyk" not in page  # no candidate before the declaration
+    # The declaration names the candidates it covers; their work opens only once it is signed.
+    assert "Irena Kowalczyk" in page and case_link not in page
 
     response = client.post(url, data={"remarks": "bez uwag"})
     assert response.status_code == 400
-    assert 'class="error"' in body(response) and "Kowalczyk" not in body(response)
+    assert 'class="error"' in body(response) and case_link not in body(response)
     db.session.expire_all()
     assert member.declared_at is None
 
@@ -441,17 +444,21 @@ def test_declaration_of_impartiality(app, world):
     assert response.status_code == 302
     db.session.expire_all()
     assert member.declared_at is not None
-    assert "I declare that I am impartial" in member.declaration_text
+    assert "I declare that I am impartial towards the candidates named above" in member.declaration_text
+    assert f"Candidates covered: Irena Kowalczyk (enrolment no. {enrolment.id})." in member.declaration_text
     assert member.declaration_text.endswith("Nie znam kandydatów.")
     page = body(client.get(url))
-    assert "Irena Kowalczyk" in page
+    assert "Irena Kowalczyk" in page and case_link in page
 
     [entry] = entries("committee.impartiality_declared")
     assert entry.actor_id == assessor.id
     assert entry.institution_id == world["ic"].id
     assert entry.after["session_id"] == session.id
     assert datetime.fromisoformat(entry.after["declared_at"]) == member.declared_at
-    assert entry.after["declaration"] == member.declaration_text
+    # Free text (the remarks may name anyone) stays in the member row; the chain keeps a keyed digest.
+    assert entry.after["declaration"].startswith(audit_log.TEXT_DIGEST_PREFIX)
+    assert "Nie znam" not in str(entry.after)
+    assert entry.after["enrolment_ids"] == [enrolment.id] and "Kowalczyk" not in str(entry.after)
 
     # A second signing is refused: nothing changes and nothing new is audited.
     signed_at = member.declared_at
@@ -473,7 +480,7 @@ def test_a_trainer_already_on_the_committee_cannot_declare_impartiality(app, wor
     client = client_as(app, trainer)
     response = client.post(f"/sessions/{session.id}/committee-view", data={"confirm": "y"})
     assert response.status_code == 400
-    assert 'class="error"' in body(response) and "Szkolona" not in body(response)
+    assert 'class="error"' in body(response) and "/committee/enrolments/" not in body(response)
     db.session.expire_all()
     assert member.declared_at is None
     assert entries("committee.impartiality_declared") == []

@@ -159,7 +159,7 @@ def test_autosave_json_ack_replay_and_bad_input(app, world):
                 {"position": str(choice), "seq": "4", "answer": "<script>"},
                 {"position": str(ordering.position), "seq": "5", **clash},
                 {"position": str(choice), "seq": "6", "answer": bank_id}):  # a bank id, not the page's
-        response = candidate.post(url, data=bad)
+        response = candidate.post(url, data=bad, headers={"Accept": "application/json"})  # as the script asks
         assert response.status_code in (400, 404) and response.get_json()["error"]
     heartbeat = candidate.post(f"/theory/attempts/{attempt.id}/heartbeat").get_json()
     assert heartbeat["status"] == "in_progress" and heartbeat["last_seq"] == 1

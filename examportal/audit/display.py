@@ -1,0 +1,373 @@
+"""How an audit entry reads on the log page: translated action names, a before → after diff per
+field, and the people an entry names by id resolved to names when it is shown (the chain itself
+holds no names, so that anonymising a person never breaks it)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, union
+
+from ..extensions import db
+from ..models import (
+    AuditEntry,
+    CommitteeMember,
+    Enrolment,
+    Role,
+    TrainingRecord,
+    User,
+    UserRole,
+    ValidationSession,
+)
+from .services import TEXT_DIGEST_PREFIX
+
+#: Every action code the application records, with its label. A code missing here is shown as is
+#: (tests/web/test_audit.py fails on a literal code recorded anywhere without a label).
+ACTION_LABELS = {
+    "account.registered": _l("Account registered"),
+    "account.email_confirmed": _l("E-mail address confirmed"),
+    "account.login": _l("Logged in"),
+    "account.password_reset_requested": _l("Password reset requested"),
+    "account.password_reset": _l("Password changed through a reset link"),
+    "account.registration_refused": _l("Registration with an existing account's data refused"),
+    "account.second_factor_enabled": _l("Second factor enabled"),
+    "account.second_factor_disabled": _l("Second factor disabled"),
+    "account.second_factor_reset": _l("Second factor reset by an administrator"),
+    "account.recovery_code_used": _l("Recovery code used"),
+    "account.recovery_codes_renewed": _l("Recovery codes renewed"),
+    "institution.created": _l("Institution registered"),
+    "institution.role_granted": _l("Role granted"),
+    "institution.role_revoked": _l("Role revoked"),
+    "qualification.loaded": _l("Qualification definition loaded"),
+    "session.created": _l("Validation session created"),
+    "session.updated": _l("Validation session changed"),
+    "session.operator_assigned": _l("Exam-system operator assigned"),
+    "session.candidate_enrolled": _l("Candidate enrolled"),
+    "session.candidate_withdrawn": _l("Candidate withdrawn"),
+    "training.recorded": _l("Training recorded"),
+    "committee.member_added": _l("Committee member added"),
+    "committee.member_removed": _l("Committee member removed"),
+    "committee.impartiality_declared": _l("Impartiality declared"),
+    "committee.scores_submitted": _l("Scores submitted"),
+    "committee.results_recorded": _l("Criterion results recorded"),
+    "committee.decision_proposed": _l("Decision proposed"),
+    "committee.decision_vote": _l("Vote on the proposed decision"),
+    "committee.decision_disputed": _l("Proposed decision disputed"),
+    "committee.decision_rejected": _l("Proposed decision rejected"),
+    "committee.decision": _l("Validation decision made"),
+    "committee.decision_withdrawn": _l("Proposed decision withdrawn"),
+    "committee.extra_member_appointed": _l("Additional committee member appointed"),
+    "committee.test_results_rescored": _l("Test criteria changed by rescoring"),
+    "theory.started": _l("Theory test started"),
+    "theory.submitted": _l("Theory test submitted"),
+    "theory.submitted_at_deadline": _l("Theory test submitted at the time limit"),
+    "theory.results_released": _l("Theory results released"),
+    "theory.item_voided": _l("Test item voided"),
+    "theory.rescored": _l("Theory test rescored"),
+    "theory.operator.unlock": _l("Operator: attempt unlocked"),
+    "theory.operator.extra_time": _l("Operator: extra time given"),
+    "theory.operator.pause": _l("Operator: attempt paused"),
+    "theory.operator.resume": _l("Operator: attempt resumed"),
+    "theory.operator.incident": _l("Operator: incident recorded"),
+    "operator.unlock": _l("Operator: unlock"),
+    "operator.extra_time": _l("Operator: extra time"),
+    "operator.pause": _l("Operator: pause"),
+    "operator.resume": _l("Operator: resume"),
+    "operator.incident": _l("Operator: incident"),
+    "practical.started": _l("Practical exam started"),
+    "practical.finished": _l("Practical exam finished"),
+    "practical.timed_out": _l("Practical exam ended at the time limit"),
+    "practical.absence_recorded": _l("Absence from the practical exam recorded"),
+    "practical.practice_opened": _l("Practice workspace opened"),
+    "practical.log_exported": _l("Practical exam log exported"),
+    "backup.restored": _l("Database restored from a backup"),
+    "enrolment.fee_recorded": _l("Fee recorded"),
+    "certification.decided": _l("Certification decided"),
+    "certificate.issued": _l("Certificate issued"),
+    "certificate.rendered": _l("Certificate PDF rendered"),
+    "certificate.reprinted": _l("Certificate printed again"),
+    "certificate.suspended": _l("Certificate suspended"),
+    "certificate.suspension_lifted": _l("Certificate suspension lifted"),
+    "certificate.revoked": _l("Certificate revoked"),
+    "certificate.corrected": _l("Certificate replaced by a corrected one"),
+    "certificate.duplicate_issued": _l("Certificate duplicate issued"),
+}
+
+OBJECT_LABELS = {
+    "user_account": _l("Account"),
+    "user_role": _l("Role"),
+    "institution": _l("Institution"),
+    "qualification": _l("Qualification"),
+    "validation_session": _l("Validation session"),
+    "enrolment": _l("Enrolment"),
+    "committee_member": _l("Committee member"),
+    "training_record": _l("Training record"),
+    "scoresheet": _l("Scoresheet"),
+    "decision_proposal": _l("Proposed decision"),
+    "validation_decision": _l("Validation decision"),
+    "theory_attempt": _l("Theory attempt"),
+    "operator_action": _l("Operator action"),
+    "voided_item": _l("Voided item"),
+    "practical_attempt": _l("Practical attempt"),
+    "practice_workspace": _l("Practice workspace"),
+    "audit_log": _l("Audit log"),
+    "certification_decision": _l("Certification decision"),
+    "certificate": _l("Certificate"),
+}
+
+FIELD_LABELS = {
+    "number": _l("Number"), "fee_pln": _l("Fee (PLN)"), "pdf_sha256": _l("PDF fingerprint"),
+    "content_sha256": _l("Content fingerprint"), "issued_on": _l("Issued on"), "valid_until": _l("Valid through"),
+    "state": _l("Status"), "replacement_number": _l("Replaced by"),
+    "status": _l("Status"), "title": _l("Title"), "place": _l("Place"), "mode": _l("Form"),
+    "capacity": _l("Places"), "starts_at": _l("Starts"), "institution_id": _l("Institution"),
+    "qualification_id": _l("Qualification"), "session_id": _l("Session"), "enrolment_id": _l("Enrolment"),
+    "attempt_id": _l("Attempt"), "user_id": _l("Person"), "candidate_id": _l("Candidate"),
+    "assessor_id": _l("Assessor"), "trainer_id": _l("Trainer"), "operator_id": _l("Exam-system operator"),
+    "by": _l("By"), "appointed_by": _l("Appointed by"), "role": _l("Role"), "roles": _l("Roles"),
+    "account_created": _l("Account created"), "rodo_clause_version": _l("Privacy notice version"),
+    "name": _l("Name"), "kind": _l("Kind"), "parent_id": _l("Certifying institution"), "code": _l("Code"),
+    "content_hash": _l("Definition fingerprint"), "started_at": _l("Started"), "deadline_at": _l("Time limit"),
+    "paused_at": _l("Paused"), "paused_seconds_total": _l("Paused (seconds)"), "extra_seconds": _l("Extra time (seconds)"),
+    "submitted_at": _l("Submitted"), "score_points": _l("Points"), "score_percent": _l("Score"),
+    "passed": _l("Passed"), "released_at": _l("Released"), "items": _l("Items drawn"),
+    "scenario_code": _l("Scenario"), "workspace_id": _l("Workspace"), "finished_at": _l("Finished"),
+    "statements": _l("Statements"), "item_id": _l("Item"), "voided_item": _l("Voided item"),
+    "reason": _l("Reason"), "note": _l("Note"), "justification": _l("Justification"),
+    "declaration": _l("Declaration"), "declared_at": _l("Declared"), "is_chair": _l("Chair"),
+    "course": _l("Course"), "scores": _l("Scores"), "positive": _l("Positive"), "approve": _l("Approves"),
+    "dissents": _l("Dissents"), "approvals": _l("Approvals"), "members": _l("Members"),
+    "unmet": _l("Criteria not met"), "protocol_sha256": _l("Protocol fingerprint"), "votes": _l("Votes"),
+    "minutes": _l("Minutes"), "restored_seq": _l("Continues from entry"), "restored_hash": _l("Fingerprint of that entry"),
+    "checkpoints_seen": _l("Checkpoints before the restore"), "lost_to_seq": _l("Entries lost up to"),
+    "enrolment_ids": _l("Enrolments covered"), "matched": _l("Matching data"), "left": _l("Recovery codes left"),
+    "replaced": _l("Replaced the previous one"), "second_factor": _l("Second factor"),
+}
+
+_STATUS = {
+    "not_started": _l("not started"), "unlocked": _l("unlocked"), "in_progress": _l("in progress"),
+    "paused": _l("paused"), "submitted": _l("submitted"), "finished": _l("finished"), "timed_out": _l("time limit reached"),
+    "planned": _l("planned"), "closed": _l("closed"), "cancelled": _l("cancelled"), "enrolled": _l("enrolled"),
+    "withdrawn": _l("withdrawn"), "open": _l("open"), "disputed": _l("disputed"), "final": _l("final"),
+    "rejected": _l("rejected"),
+}
+_ROLES = {
+    "candidate": _l("Candidate"), "operator": _l("Exam-system operator"), "assessor": _l("Assessor"),
+    "appeals": _l("Appeals panel member"), "staff": _l("Institution staff"), "admin": _l("Administrator"),
+}
+VALUE_LABELS = {
+    "matched": {"email": _l("e-mail address"), "pesel": _l("PESEL number")},
+    "second_factor": {"totp": _l("authenticator app code"), "recovery_code": _l("recovery code")},
+    "status": _STATUS,
+    "mode": {"onsite": _l("on site"), "remote": _l("remote")},
+    "kind": {"certifying": _l("certifying institution"), "validating": _l("validating institution")},
+    "role": _ROLES,
+    "roles": _ROLES,
+}
+#: Keys whose value is a person's id.
+PERSON_KEYS = frozenset({"user_id", "candidate_id", "assessor_id", "trainer_id", "operator_id", "by", "appointed_by"})
+#: Keys whose value maps a person's id to something (a member's vote).
+PERSON_MAP_KEYS = frozenset({"votes"})
+FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash", "pdf_sha256", "content_sha256"})
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def action_label(code: str) -> str:
+    label = ACTION_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def object_label(code: str) -> str:
+    label = OBJECT_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def actions_matching(text: str) -> list[str]:
+    """Action codes whose label (in the page's language) contains ``text``, for the filter."""
+    needle = text.casefold()
+    return [code for code, label in ACTION_LABELS.items() if needle in str(label).casefold()]
+
+
+# --------------------------------------------------------------------------- people
+
+
+def _visible_clause(viewer: User) -> ColumnElement[bool] | None:
+    """The condition on ``User.id`` for people ``viewer`` may see named (None: everyone).
+
+    An administrator sees everyone; staff the people of their institutions: role holders,
+    candidates enrolled or trained there, committee members and operators of their sessions.
+    """
+    if viewer.has_role(Role.ADMIN):
+        return None
+    from ..security import staff_institution_ids
+
+    institutions = staff_institution_ids(viewer)
+    if not institutions:
+        return false()
+    sessions = select(ValidationSession.id).where(ValidationSession.institution_id.in_(institutions))
+    connected: CompoundSelect[Any] = union(
+        select(UserRole.user_id).where(UserRole.institution_id.in_(institutions)),
+        select(Enrolment.candidate_id).where(Enrolment.session_id.in_(sessions)),
+        select(CommitteeMember.assessor_id).where(CommitteeMember.session_id.in_(sessions)),
+        select(TrainingRecord.candidate_id).where(TrainingRecord.institution_id.in_(institutions)),
+        select(TrainingRecord.trainer_id).where(TrainingRecord.institution_id.in_(institutions)),
+        select(ValidationSession.operator_id).where(ValidationSession.institution_id.in_(institutions)),
+    )
+    return User.id.in_(connected)
+
+
+def visible_people(viewer: User, ids: Iterable[int]) -> set[int]:
+    """Which of these people ``viewer`` may see named."""
+    wanted = {i for i in ids if isinstance(i, int)}
+    if not wanted:
+        return set()
+    query = select(User.id).where(User.id.in_(wanted))
+    clause = _visible_clause(viewer)
+    return set(db.session.scalars(query if clause is None else query.where(clause)))
+
+
+def people_matching(viewer: User, text: str) -> Select[Any]:
+    """The ids of people ``viewer`` may see whose name or e-mail contains ``text`` (for the filter)."""
+    needle = text.strip()
+    query = select(User.id).where(or_((User.first_name + " " + User.last_name).icontains(needle, autoescape=True),
+                                      User.email.icontains(needle, autoescape=True)))
+    clause = _visible_clause(viewer)
+    return query if clause is None else query.where(clause)
+
+
+def person_labels(viewer: User, ids: Iterable[int]) -> dict[int, str]:
+    """A label for each person id: the name for whom the viewer may see, else the number alone."""
+    wanted = {i for i in ids if isinstance(i, int)}
+    allowed = visible_people(viewer, wanted)
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(allowed)))} if allowed else {}
+    labels: dict[int, str] = {}
+    for person_id in wanted:
+        user = users.get(person_id)
+        if user is None:
+            labels[person_id] = str(_("person #%(id)s", id=person_id))
+        elif not user.full_name.strip():
+            labels[person_id] = str(_("anonymised person #%(id)s", id=person_id))
+        else:
+            labels[person_id] = user.full_name.strip()
+    return labels
+
+
+def people_named(entry: AuditEntry) -> set[int]:
+    """The person ids an entry names: its actor and person-valued fields of before/after."""
+    found = {entry.actor_id} if entry.actor_id else set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in PERSON_KEYS and isinstance(item, int):
+                    found.add(item)
+                elif key in PERSON_MAP_KEYS and isinstance(item, dict):
+                    found.update(int(k) for k in item if str(k).isascii() and str(k).isdigit())
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(entry.before)
+    walk(entry.after)
+    return found
+
+
+# --------------------------------------------------------------------------- the diff
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One row of an entry's diff; ``before``/``after`` is None where the side has no such field."""
+
+    label: str
+    before: str | None
+    after: str | None
+
+
+def _field_label(key: str) -> str:
+    label = FIELD_LABELS.get(key)
+    return str(label) if label is not None else key
+
+
+def format_value(key: str, value: Any, people: dict[int, str]) -> str:
+    """A value as a reader understands it, in the page's language."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if key in PERSON_KEYS and isinstance(value, int):
+        return people.get(value) or str(_("person #%(id)s", id=value))
+    if key.endswith(("_id", "_ids", "_seq")) and isinstance(value, int):
+        return f"#{value}"  # a record's number, as in the Object column
+    if isinstance(value, list):
+        return ", ".join(format_value(key, item, people) for item in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{_entry_key(key, k, people)}: {format_value(str(k), v, people)}" for k, v in value.items())
+    if isinstance(value, float):
+        text = str(format_decimal(value, format="#,##0.##"))
+        return f"{text}\u00a0%" if key.endswith("_percent") else text
+    if isinstance(value, str):
+        return _format_text(key, value)
+    return str(value)
+
+
+def _entry_key(parent: str, key: Any, people: dict[int, str]) -> str:
+    if parent in PERSON_MAP_KEYS and str(key).isascii() and str(key).isdigit():
+        return people.get(int(key)) or str(_("person #%(id)s", id=key))
+    return _field_label(str(key))
+
+
+def _format_text(key: str, value: str) -> str:
+    if value.startswith(TEXT_DIGEST_PREFIX):
+        return str(_("text kept in its own record, not in the audit trail"))
+    labels = VALUE_LABELS.get(key)
+    if labels and value in labels:
+        return str(labels[value])
+    if key in FINGERPRINT_KEYS and len(value) > 12:
+        return value[:12] + "…"
+    try:
+        if _ISO_DATETIME.match(value):
+            return str(format_datetime(datetime.fromisoformat(value), "short"))
+        if _ISO_DATE.match(value):
+            return str(format_date(date.fromisoformat(value), "medium"))
+    except ValueError:
+        return value
+    return value
+
+
+def _flatten(data: dict[str, Any] | None) -> dict[str, tuple[str, Any]]:
+    """Top-level fields, with a nested mapping (other than person maps) spread into its own rows."""
+    rows: dict[str, tuple[str, Any]] = {}
+    for key, value in (data or {}).items():
+        if isinstance(value, dict) and value and key not in PERSON_MAP_KEYS:
+            for inner, item in value.items():
+                rows[f"{key}.{inner}"] = (f"{_field_label(key)}: {_field_label(str(inner))}", (str(inner), item))
+        else:
+            rows[key] = (_field_label(key), (key, value))
+    return rows
+
+
+def diff(entry: AuditEntry, people: dict[int, str]) -> list[FieldChange]:
+    """The fields the entry changed, each as before → after (unchanged fields left out)."""
+    before, after = _flatten(entry.before), _flatten(entry.after)
+    changes = []
+    for name in [*after, *(k for k in before if k not in after)]:
+        old, new = before.get(name), after.get(name)
+        if old is not None and new is not None and old[1][1] == new[1][1]:
+            continue
+        label = new[0] if new is not None else old[0] if old is not None else name
+        changes.append(FieldChange(
+            label,
+            None if old is None else format_value(old[1][0], old[1][1], people),
+            None if new is None else format_value(new[1][0], new[1][1], people),
+        ))
+    return changes
