@@ -19,11 +19,26 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def _buffered(app):
+    """Read each response whole (and close it) before sending: a browser that drops a connection
+    half-way (it often does for a stylesheet or an icon on a page it leaves) then leaves no file
+    of a static response open behind it. The test server only; nothing here streams."""
+    def wsgi(environ, start_response):
+        result = app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """The app on 127.0.0.1 and a free port (chosen by the OS), shut down after the test."""
     app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
