@@ -141,7 +141,9 @@ class Param:
         return self.parse(raw, name)
 
     def parse(self, raw: str, name: str) -> Any:
-        raise NotImplementedError
+        """The value of a present, non-empty ``raw`` (or the refusal, or the fallback): the text as
+        sent, for a parameter that reads its values its own way (overriding :meth:`read`)."""
+        return raw
 
 
 class Number(Param):
