@@ -91,7 +91,7 @@ def structure(enrolment: Enrolment):
 
 def extra_member(enrolment: Enrolment) -> CommitteeMember | None:
     """The member the institution appointed for this candidate after a dissent, if any."""
-    return db.session.scalar(select(CommitteeMember).where(CommitteeMember.enrolment_id == enrolment.id))
+    return enrolment.extra_members[0] if enrolment.extra_members else None
 
 
 def committee_for(enrolment: Enrolment) -> list[CommitteeMember]:
@@ -603,11 +603,9 @@ def extra_member_candidates(enrolment: Enrolment) -> list[User]:
     """Assessors the institution may appoint as the extra member: eligible and not involved so far."""
     involved = set(db.session.scalars(select(CommitteeMember.assessor_id)
                                       .where(CommitteeMember.session_id == enrolment.session_id)))
-    trainers = {r.trainer_id for r in trained_pairs([u.id for u in institution_people(enrolment.session.institution,
-                                                                                         Role.ASSESSOR)],
-                                                    [enrolment.candidate_id])}
-    return [u for u in institution_people(enrolment.session.institution, Role.ASSESSOR)
-            if u.id not in involved and u.id not in trainers and u.id != enrolment.candidate_id]
+    assessors = institution_people(enrolment.session.institution, Role.ASSESSOR)
+    trainers = {r.trainer_id for r in trained_pairs([u.id for u in assessors], [enrolment.candidate_id])}
+    return [u for u in assessors if u.id not in involved and u.id not in trainers and u.id != enrolment.candidate_id]
 
 
 def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | None) -> CommitteeMember:
@@ -629,6 +627,7 @@ def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | Non
     db.session.add(member)
     proposal.status = ProposalStatus.OPEN  # the new member votes on it after their own assessment
     db.session.flush()
+    db.session.expire(enrolment, ["extra_members"])
     audit_log.record("committee.extra_member_appointed", member, after={
         "enrolment_id": enrolment.id, "assessor_id": assessor.id, "appointed_by": actor.id},
         institution_id=enrolment.session.institution_id)
@@ -689,15 +688,17 @@ def decisions_to_correct(institution_ids: set[int]) -> list[tuple[ValidationDeci
     return [(d, changed) for d in decisions if (changed := test_results_changed(d.enrolment))]
 
 
-def disputed(institution_ids: set[int]) -> list[DecisionProposal]:
-    """Proposals waiting for the institution to appoint one more member."""
+def disputed(institution_ids: set[int], session_id: int | None = None) -> list[DecisionProposal]:
+    """Proposals waiting for the institution to appoint one more member (of one session, if given)."""
     if not institution_ids:
         return []
-    return list(db.session.scalars(
-        select(DecisionProposal).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
-        .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
-        .where(DecisionProposal.status == ProposalStatus.DISPUTED, ValidationSession.institution_id.in_(institution_ids))
-        .order_by(DecisionProposal.id)))
+    query = (select(DecisionProposal).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
+             .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
+             .where(DecisionProposal.status == ProposalStatus.DISPUTED, ValidationSession.institution_id.in_(institution_ids))
+             .order_by(DecisionProposal.id))
+    if session_id is not None:
+        query = query.where(Enrolment.session_id == session_id)
+    return list(db.session.scalars(query))
 
 
 def can_read_decision(user: User, enrolment: Enrolment) -> bool:

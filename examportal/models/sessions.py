@@ -131,6 +131,11 @@ class Enrolment(Timestamped, Model):
 
     session: Mapped[ValidationSession] = relationship(back_populates="enrolments")
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
+    # The member appointed for this candidate after a dissent (at most one; see CommitteeMember.enrolment_id),
+    # loaded with the enrolments so a page listing candidates asks once.
+    extra_members: Mapped[list[CommitteeMember]] = relationship(
+        primaryjoin="CommitteeMember.enrolment_id == Enrolment.id", viewonly=True, lazy="selectin",
+        order_by="CommitteeMember.id")
 
     @property
     def absent_from_practical(self) -> bool:

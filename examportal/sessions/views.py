@@ -67,7 +67,7 @@ def _people_forms(session: ValidationSession, operator_form=None, assessor_form=
 def _render_detail(session: ValidationSession, status: int = 200, appoint_errors=None, **forms):
     operator_form, assessor_form, enrol_form = _people_forms(session, **forms)
     enrolments = services.active_enrolments(session)
-    disputes = {p.enrolment_id: p for p in committee_services.disputed({session.institution_id})}
+    disputes = {p.enrolment_id: p for p in committee_services.disputed({session.institution_id}, session.id)}
     return render_template(
         "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
         enrol_form=enrol_form, committee_ready=services.committee_ready(session), enrolments=enrolments,
