@@ -6,7 +6,7 @@ test is submitted. The test's own pages, logging out and switching the language 
 """
 from __future__ import annotations
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..errors import wants_json
 from ..extensions import db
 from ..models import AttemptStatus, Role, TheoryAttempt
-from . import services
+from .views import remembered_position
 
 OPEN_DURING_THE_TEST = frozenset({
     "theory.overview", "theory.question", "theory.autosave", "theory.heartbeat", "theory.review", "theory.submit",
@@ -43,9 +43,7 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return {"error": message}, 403
         flash(message, "warning")
-        remembered = session.get(f"theory-position-{attempt.id}")
-        position = services.resume_position(attempt, remembered if isinstance(remembered, int) else None)
-        return redirect(url_for("theory.question", attempt_id=attempt.id, position=position))
+        return redirect(url_for("theory.question", attempt_id=attempt.id, position=remembered_position(attempt)))
 
     @app.context_processor
     def lockdown_context() -> dict[str, bool]:
