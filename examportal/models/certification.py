@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -43,8 +44,12 @@ class CertificationDecision(Model):
 
     __tablename__ = "certification_decision"
     __table_args__ = (
-        UniqueConstraint("enrolment_id", name="enrolment"),
+        # One standing decision per enrolment; a refusal overturned by an upheld appeal is kept
+        # (``overturned_at``) beside the positive decision that replaced it.
+        Index("uq_certification_decision_standing", "enrolment_id", unique=True,
+              sqlite_where=text("overturned_at IS NULL"), postgresql_where=text("overturned_at IS NULL")),
         CheckConstraint("positive OR (reason IS NOT NULL AND reason <> '')", name="negative_has_reason"),
+        CheckConstraint("overturned_at IS NULL OR overturned_by_appeal_id IS NOT NULL", name="overturned_by_appeal"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +60,13 @@ class CertificationDecision(Model):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: When the candidate's mail about it was queued (appeal windows count from that day).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an upheld appeal overturned this (negative) decision: the row is kept as it was.
+    overturned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The appeal's id — no foreign key: appeal → certificate → certification_decision would close a
+    #: cycle that table sorting (backups, restores, snapshots) cannot order.
+    overturned_by_appeal_id: Mapped[int | None] = mapped_column(Integer)
 
     enrolment: Mapped[Enrolment] = relationship()
     validation_decision: Mapped[ValidationDecision] = relationship()
@@ -234,3 +246,49 @@ class CertificateDuplicate(Model):
 
     certificate: Mapped[Certificate] = relationship(back_populates="duplicates")
     issued_by: Mapped[User] = relationship()
+
+
+class DuplicateRequestStatus(LabelledEnum):
+    OPEN = "open"
+    ISSUED = "issued"
+    REFUSED = "refused"
+
+
+set_labels(DuplicateRequestStatus, {
+    DuplicateRequestStatus.OPEN: _l("waiting"), DuplicateRequestStatus.ISSUED: _l("duplicate issued"),
+    DuplicateRequestStatus.REFUSED: _l("refused"),
+})
+
+
+class DuplicateRequest(Model):
+    """A holder's request for a duplicate of their certificate (the original was lost or
+    destroyed), made online; staff of the issuing institution issue the duplicate or refuse with
+    a reason. A certificate has at most one open request."""
+
+    __tablename__ = "certificate_duplicate_request"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
+        CheckConstraint("status <> 'refused' OR (response IS NOT NULL AND length(trim(response)) > 0)",
+                        name="refusal_has_reason"),
+        CheckConstraint("status <> 'issued' OR duplicate_id IS NOT NULL", name="issued_has_duplicate"),
+        Index("ix_certificate_duplicate_request_one_open", "certificate_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True, nullable=False)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[DuplicateRequestStatus] = mapped_column(_enum(DuplicateRequestStatus),
+                                                          default=DuplicateRequestStatus.OPEN, nullable=False)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why staff refused (shown to the holder).
+    response: Mapped[str | None] = mapped_column(Text)
+    duplicate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate_duplicate.id"), unique=True)
+
+    certificate: Mapped[Certificate] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
+    duplicate: Mapped[CertificateDuplicate | None] = relationship()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -41,6 +41,9 @@ class PracticalAttempt(Timestamped, Model):
         UniqueConstraint("workspace_id", name="workspace"),
         CheckConstraint("deadline_at > started_at", name="deadline_after_start"),
         CheckConstraint("(status = 'in_progress') = (finished_at IS NULL)", name="finished_has_time"),
+        CheckConstraint("extra_seconds >= 0", name="extra_non_negative"),
+        CheckConstraint("paused_seconds_total >= 0", name="paused_non_negative"),
+        CheckConstraint("paused_at IS NULL OR status = 'in_progress'", name="paused_only_running"),
         Index("ix_practical_attempt_status_deadline", "status", "deadline_at"),
     )
 
@@ -56,6 +59,15 @@ class PracticalAttempt(Timestamped, Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[PracticalStatus] = mapped_column(_enum(PracticalStatus), default=PracticalStatus.IN_PROGRESS,
                                                     nullable=False)
+    # The operator's controls, as on the theory test: the time left is
+    # ``deadline_at + extra_seconds + paused_seconds_total - now``; while paused (``paused_at`` set)
+    # the clock stands still and the workspace takes no changes.
+    extra_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds_total: Mapped[float] = mapped_column(Float, default=0.0, server_default="0", nullable=False)
+    # The draw of the scenario's variation (names, figures, dates) this attempt works on; None for
+    # attempts started before scenarios varied (they work on the sheet as written).
+    variant_seed: Mapped[int | None] = mapped_column(Integer)
 
     enrolment: Mapped[Enrolment] = relationship()
     candidate: Mapped[User] = relationship()

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -37,6 +37,10 @@ class SessionStatus(str, enum.Enum):
 
 class ValidationSession(Timestamped, Model):
     __tablename__ = "validation_session"
+    __table_args__ = (
+        CheckConstraint("fee_grosze IS NULL OR fee_grosze >= 0", name="fee_not_negative"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True, nullable=False)
@@ -47,7 +51,15 @@ class ValidationSession(Timestamped, Model):
     mode: Mapped[SessionMode] = mapped_column(_enum(SessionMode), nullable=False)
     status: Mapped[SessionStatus] = mapped_column(_enum(SessionStatus), default=SessionStatus.PLANNED, nullable=False)
     capacity: Mapped[int] = mapped_column(Integer, default=20, nullable=False)
+    #: Open to candidates' applications from this moment (None: not published, staff enrol by hand).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last moment an application is accepted (UTC; shown in Europe/Warsaw).
+    registration_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The fee announced to applicants (złoty; the fee each enrolment is charged is Enrolment.fee_pln).
+    fee_pln: Mapped[Decimal | None] = mapped_column("fee_grosze", PLN())
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The exam room's networks (CIDR blocks, one per line): when set, the theory test is taken from them only.
+    exam_networks: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     institution: Mapped[Institution] = relationship()
@@ -109,6 +121,11 @@ class Enrolment(Timestamped, Model):
         CheckConstraint("fee_grosze IS NULL OR fee_grosze >= 0", name="fee_not_negative"),
         CheckConstraint("fee_grosze IS NULL OR fee_grosze > 0 OR (fee_reason IS NOT NULL AND fee_reason <> '')",
                         name="free_of_charge_has_reason"),
+        CheckConstraint("extra_time_minutes >= 0 AND extra_time_minutes <= 240", name="extra_time_range"),
+        CheckConstraint("theory_recognized_from_id IS NULL OR theory_recognized_from_id <> id", name="not_recognized_from_itself"),
+        CheckConstraint("reassessment_of_id IS NULL OR reassessment_of_id <> id", name="not_reassessing_itself"),
+        CheckConstraint("checked_in_at IS NULL OR (checked_in_by_id IS NOT NULL AND identity_document IS NOT NULL)",
+                        name="check_in_recorded_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,9 +145,26 @@ class Enrolment(Timestamped, Model):
     #: Zero only with the reason it was free of charge (e.g. art. 122a of the education law).
     fee_pln: Mapped[Decimal | None] = mapped_column("fee_grosze", PLN())
     fee_reason: Mapped[str | None] = mapped_column(Text)
+    #: Accommodation granted on the formal check: minutes added to the theory test from its start,
+    #: and what else the operator must provide (larger font, a reader, ...), shown on the console.
+    extra_time_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    accommodations: Mapped[str | None] = mapped_column(Text)
+    #: Recognition of prior achievements (ZSK act art. 49): the earlier enrolment at this institution
+    #: whose passed theory part counts here, within the qualification's carry_over_months.
+    theory_recognized_from_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"))
+    #: A new assessment ordered by an upheld appeal: the enrolment (in an earlier session) whose
+    #: practical work this enrolment's new committee assesses again.
+    reassessment_of_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    # Check-in on exam day: the operator compared an identity document with the application
+    # (the document's kind is kept, not its number); the test is unlocked only for those checked in.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    identity_document: Mapped[str | None] = mapped_column(String(40))
 
     session: Mapped[ValidationSession] = relationship(back_populates="enrolments")
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
+    theory_recognized_from: Mapped[Enrolment | None] = relationship(remote_side=[id], foreign_keys=[theory_recognized_from_id])
+    reassessment_of: Mapped[Enrolment | None] = relationship(remote_side=[id], foreign_keys=[reassessment_of_id])
     # The member appointed for this candidate after a dissent (at most one; see CommitteeMember.enrolment_id),
     # loaded with the enrolments so a page listing candidates asks once.
     extra_members: Mapped[list[CommitteeMember]] = relationship(
@@ -140,3 +174,66 @@ class Enrolment(Timestamped, Model):
     @property
     def absent_from_practical(self) -> bool:
         return self.practical_absent_at is not None
+
+
+class ApplicationStatus(LabelledEnum):
+    SUBMITTED = "submitted"  # waiting for the formal check
+    WAITING = "waiting"  # passed nothing yet: the session is full; moved up when a seat frees
+    ACCEPTED = "accepted"  # enrolled (enrolment_id)
+    REJECTED = "rejected"  # with the reason, mailed; appealable
+    WITHDRAWN = "withdrawn"  # by the candidate
+
+
+set_labels(ApplicationStatus, {
+    ApplicationStatus.SUBMITTED: _l("waiting for the formal check"), ApplicationStatus.WAITING: _l("on the waiting list"),
+    ApplicationStatus.ACCEPTED: _l("accepted"), ApplicationStatus.REJECTED: _l("rejected"),
+    ApplicationStatus.WITHDRAWN: _l("withdrawn"),
+})
+
+
+class Application(Timestamped, Model):
+    """A candidate's application to a published session: identity confirmed, declarations made,
+    accommodation needs and a request to recognise an earlier part; staff run the formal check."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        CheckConstraint("status <> 'rejected' OR (rejection_reason IS NOT NULL AND length(trim(rejection_reason)) > 0)",
+                        name="rejection_has_reason"),
+        CheckConstraint("status <> 'accepted' OR enrolment_id IS NOT NULL", name="accepted_is_enrolled"),
+        CheckConstraint("extra_time_minutes >= 0 AND extra_time_minutes <= 240", name="extra_time_range"),
+        Index("ix_application_one_open", "session_id", "candidate_id", unique=True,
+              sqlite_where=text("status IN ('submitted', 'waiting', 'accepted')"),
+              postgresql_where=text("status IN ('submitted', 'waiting', 'accepted')")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), index=True, nullable=False)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True, nullable=False)
+    status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus), default=ApplicationStatus.SUBMITTED,
+                                                      nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: The declarations, each with its moment: identity data confirmed, consent and the RODO
+    #: information (its version), the rules known.
+    identity_confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    rodo_clause_version: Mapped[str] = mapped_column(String(20), nullable=False)
+    rules_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Accommodation needs as asked (the formal check decides what is granted on the enrolment).
+    extra_time_minutes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    needs_large_font: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    needs_reader: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    needs_other: Mapped[str | None] = mapped_column(Text)
+    #: Recognition of an earlier part (ZSK act art. 49) asked for, with the candidate's note.
+    recognition_requested: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    recognition_note: Mapped[str | None] = mapped_column(Text)
+    #: On the waiting list since (its order); None when not waiting.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id"), unique=True)
+
+    session: Mapped[ValidationSession] = relationship()
+    candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    enrolment: Mapped[Enrolment | None] = relationship()

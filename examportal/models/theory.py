@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -25,6 +25,9 @@ from ..extensions import Model
 from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels, utcnow
 from .people import User
 from .sessions import Enrolment, ValidationSession
+
+if TYPE_CHECKING:
+    from .practical import PracticalAttempt
 
 
 def _enum(cls):
@@ -180,12 +183,16 @@ class OperatorAction(Model):
     __table_args__ = (
         CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
         CheckConstraint("kind <> 'extra_time' OR (minutes IS NOT NULL AND minutes > 0)", name="extra_time_minutes"),
+        CheckConstraint("attempt_id IS NULL OR practical_attempt_id IS NULL", name="one_part"),
         Index("ix_operator_action_session_at", "session_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("validation_session.id", ondelete="CASCADE"), nullable=False)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("theory_attempt.id", ondelete="CASCADE"), index=True)
+    # An action on a candidate's practical exam (extra time, pause/resume, incident) names it here.
+    practical_attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practical_attempt.id", ondelete="CASCADE"), index=True)
     kind: Mapped[OperatorActionKind] = mapped_column(_enum(OperatorActionKind), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     minutes: Mapped[int | None] = mapped_column(Integer)
@@ -194,6 +201,7 @@ class OperatorAction(Model):
 
     operator: Mapped[User] = relationship()
     attempt: Mapped[TheoryAttempt | None] = relationship()
+    practical_attempt: Mapped[PracticalAttempt | None] = relationship()
 
 
 class VoidedItem(Model):

@@ -127,9 +127,10 @@ def populate(app: Flask, instance: Path) -> None:
     (instance / "protocols" / "session-1.pdf").write_bytes(PDF)
     (instance / "keys").mkdir()
     (instance / "keys" / "badge-signing.pem").write_bytes(SIGNING_KEY)
-    # What never goes into an archive: the development secret and the audit key file.
+    # What never goes into an archive: the development secret, the audit key and the credential key files.
     (instance / "secret_key").write_text("a development session secret")
     (instance / "audit_key").write_text("an audit key that must stay apart from every backup")
+    (instance / "credential_key").write_text("a key sealing the signing keys, apart from every backup")
     result = flask(app, "audit", "verify")
     assert result.exit_code == 0, result.output
     assert (instance / "audit-checkpoints.jsonl").is_file()
@@ -184,6 +185,7 @@ def test_round_trip_into_an_empty_database(source, target):
     assert (instance / "keys" / "badge-signing.pem").read_bytes() == SIGNING_KEY
     assert stat.S_IMODE((instance / "keys" / "badge-signing.pem").stat().st_mode) == 0o600
     assert not (instance / "secret_key").exists() and not (instance / "audit_key").exists()
+    assert not (instance / "credential_key").exists()
     with app.app_context():
         last = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
         assert last.action == "backup.restored"
