@@ -177,6 +177,57 @@ class PracticalSettings:
     pass_mark_percent: int
 
 
+#: Levels of education, lowest first ("at least secondary" admits higher). examportal's
+#: ``Education`` enum has the same values in the same order (a unit test holds them together).
+EDUCATION_LEVELS: tuple[str, ...] = ("primary", "vocational", "secondary", "higher")
+#: The people whose competence a qualification may require: a committee member (assessor) and the
+#: exam-system operator who supervises the theory test.
+STAFF_KINDS: tuple[str, ...] = ("assessor", "operator")
+MAX_SUPERVISION_MONTHS = 720
+
+
+@dataclass(frozen=True)
+class StaffRequirement:
+    """What a person must have to be appointed to a role in a validation of the qualification.
+
+    Each field left at its default requires nothing; a requirement requires at least one thing.
+    """
+
+    #: The lowest education admitted (one of EDUCATION_LEVELS), or None for any.
+    min_education: str | None = None
+    #: Months of work in posts directing or supervising the work of CRM operators.
+    min_crm_supervision_months: int = 0
+    #: Operating a computer: starting it and the basic use of the system and its applications.
+    computer_skills: bool = False
+    #: Solving a lost internet connection or a browser's incompatibility with the exam platform.
+    troubleshooting_skills: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The requirement as the definition file writes it (what it does not require is left out)."""
+        data: dict[str, Any] = {}
+        if self.min_education is not None:
+            data["min_education"] = self.min_education
+        if self.min_crm_supervision_months:
+            data["min_crm_supervision_months"] = self.min_crm_supervision_months
+        if self.computer_skills:
+            data["computer_skills"] = True
+        if self.troubleshooting_skills:
+            data["troubleshooting_skills"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class StaffRequirements:
+    """The requirements on committee members and exam-system operators (None: none stated)."""
+
+    assessor: StaffRequirement | None = None
+    operator: StaffRequirement | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {kind: requirement.to_dict() for kind in STAFF_KINDS
+                if (requirement := getattr(self, kind)) is not None}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Per-qualification rules: lengths, thresholds, deadlines and validity."""
@@ -191,6 +242,8 @@ class Settings:
     carry_over_months: int
     min_committee_size: int
     theory_required_for_practical: bool
+    #: Who may sit on a committee and who may operate the exam system (None: anyone holding the role).
+    staff_requirements: StaffRequirements | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +325,9 @@ class QualificationDefinition:
             optional["prk_level"] = self.prk_level
         if self.validity is not None:
             optional["validity"] = _text_dict(self.validity)
+        optional_settings: dict[str, Any] = {}
+        if settings.staff_requirements is not None:
+            optional_settings["staff_requirements"] = settings.staff_requirements.to_dict()
         return {
             **optional,
             "code": self.code,
@@ -299,6 +355,7 @@ class QualificationDefinition:
                 "carry_over_months": settings.carry_over_months,
                 "min_committee_size": settings.min_committee_size,
                 "theory_required_for_practical": settings.theory_required_for_practical,
+                **optional_settings,
             },
             "outcome_sets": [
                 {
@@ -612,6 +669,7 @@ class _Parser:
                 "min_committee_size",
                 "theory_required_for_practical",
             ),
+            ("staff_requirements",),
         )
         theory_at = _at(location, "theory")
         theory = self.mapping(
@@ -660,7 +718,45 @@ class _Parser:
                 data["theory_required_for_practical"],
                 _at(location, "theory_required_for_practical"),
             ),
+            staff_requirements=self.staff_requirements(data["staff_requirements"], _at(location, "staff_requirements"))
+            if "staff_requirements" in data else None,
         )
+
+    def staff_requirements(self, value: Any, location: str) -> StaffRequirements:
+        data = self.mapping(value, location, (), STAFF_KINDS)
+        if not data:
+            self.fail(location, f"expected the requirements of at least one of: {', '.join(STAFF_KINDS)} "
+                                "(or leave staff_requirements out)")
+        return StaffRequirements(**{kind: self.staff_requirement(data[kind], _at(location, kind)) for kind in data})
+
+    def staff_requirement(self, value: Any, location: str) -> StaffRequirement:
+        data = self.mapping(value, location, (), ("min_education", "min_crm_supervision_months",
+                                                  "computer_skills", "troubleshooting_skills"))
+        education = data.get("min_education")
+        if education is not None and education not in EDUCATION_LEVELS:
+            self.fail(_at(location, "min_education"),
+                      f"expected one of {', '.join(EDUCATION_LEVELS)}, got {_describe(education)}")
+        if "min_education" in data and education is None:
+            self.fail(_at(location, "min_education"),
+                      f"expected one of {', '.join(EDUCATION_LEVELS)}, got an empty value (leave the key out for any)")
+        months = data.get("min_crm_supervision_months", 0)
+        if "min_crm_supervision_months" in data and (
+                isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_SUPERVISION_MONTHS):
+            self.fail(_at(location, "min_crm_supervision_months"),
+                      f"expected a whole number of months from 1 to {MAX_SUPERVISION_MONTHS}, got {_describe(months)}")
+        requirement = StaffRequirement(
+            min_education=education,
+            min_crm_supervision_months=months,
+            computer_skills=self.boolean(data["computer_skills"], _at(location, "computer_skills"))
+            if "computer_skills" in data else False,
+            troubleshooting_skills=self.boolean(data["troubleshooting_skills"], _at(location, "troubleshooting_skills"))
+            if "troubleshooting_skills" in data else False,
+        )
+        if not requirement.to_dict():
+            self.fail(location, "this requirement requires nothing: state at least one of min_education, "
+                                "min_crm_supervision_months, computer_skills: true, troubleshooting_skills: true "
+                                "(or leave it out)")
+        return requirement
 
     def outcome_sets(self, value: Any, location: str) -> tuple[OutcomeSet, ...]:
         seen_numbers: dict[int, str] = {}

@@ -16,7 +16,10 @@ __all__ = ["Actor", "SandboxHost", "host", "init_app", "session"]
 
 def init_app(app: Flask, host: SandboxHost, url_prefix: str = "/sandbox") -> None:
     """Register the sandbox blueprint on ``app`` with the given host adapter."""
+    from .params import IdConverter
     from .views import bp  # registers all routes
 
+    # Before the rules are added: an id beyond what the database holds is a 404, never an overflow.
+    app.url_map.converters["int"] = IdConverter
     app.extensions["sandbox_crm"] = host
     app.register_blueprint(bp, url_prefix=url_prefix)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from .actionlog import as_xapi, record
 from .errors import SeedError
-from .evidence import CheckResult, run_checks
+from .evidence import TARGET_KINDS, CheckResult, ScenarioKey, key_problems, monitoring, run_checks
+from .evidence.monitoring import StageReading
 from .host import session
 from .models import ActionStatement, Workspace
 from .registry import SEEDERS
@@ -80,12 +81,74 @@ def export_xapi(workspace_id: int) -> list[dict]:
     return [as_xapi(statement) for statement in action_log(workspace_id)]
 
 
-def run_evidence_checks(workspace_id: int) -> dict[str, CheckResult]:
-    """Every simulation criterion's evidence check on the workspace, by criterion code.
+def run_evidence_checks(workspace_id: int, key: Mapping[str, Any] | None = None) -> dict[str, CheckResult]:
+    """Every simulation criterion's evidence check on the workspace, by criterion code, judged
+    against the scenario's ``key`` (``{"sale_kind": ..., "tasks": [{"task": n, "targets": {...}}]}``)
+    where it names targets.
 
     Raises :class:`LookupError` for an unknown workspace. The checks only read.
     """
     workspace = session().get(Workspace, workspace_id)
     if workspace is None:
         raise LookupError(f"no sandbox workspace {workspace_id}")
-    return run_checks(workspace)
+    return run_checks(workspace, key=ScenarioKey.from_data(key))
+
+
+def stage_value_readings(workspace_id: int, key: Mapping[str, Any] | None = None) -> list[StageReading]:
+    """The values of opportunities per stage the candidate recorded (where the scenario's ``key``
+    says, else in any answer or note), each beside the workspace's true values at the moment it
+    was recorded, oldest first: what the committee sees beside the interview on those values.
+
+    Raises :class:`LookupError` for an unknown workspace. Only reads.
+    """
+    workspace = session().get(Workspace, workspace_id)
+    if workspace is None:
+        raise LookupError(f"no sandbox workspace {workspace_id}")
+    return monitoring.stage_value_readings(workspace, ScenarioKey.from_data(key))
+
+
+def key_target_kinds() -> frozenset[str]:
+    """The kinds of key targets the evidence checks read (so a host can check its scenario keys)."""
+    return frozenset(TARGET_KINDS)
+
+
+def key_target_problems(targets: Mapping[str, Any]) -> list[str]:
+    """What the checks would refuse in one task's key targets (unknown kinds, malformed values)."""
+    return key_problems(targets)
+
+
+ANSWER_VERB = "answer"
+ANSWER_OBJECT = "sheet_task"
+MAX_ANSWER_LENGTH = 4000
+
+
+def record_answer(workspace_id: int, task_number: int, text: str) -> ActionStatement:
+    """Log what the candidate recorded for a task of the sheet (e.g. figures read from the CRM).
+
+    The answer is a statement of the workspace's log like any other action (timestamped, the
+    current actor's), so a check can compare it with the workspace's true figures at that moment.
+    Refused (:class:`PermissionError`) in a frozen workspace; ``text`` is cut to
+    :data:`MAX_ANSWER_LENGTH` characters.
+    """
+    workspace = session().get(Workspace, workspace_id)
+    if workspace is None:
+        raise LookupError(f"no sandbox workspace {workspace_id}")
+    if workspace.is_frozen:
+        raise PermissionError("the workspace is frozen")
+    statement = record(workspace, ANSWER_VERB, ANSWER_OBJECT, task_number, f"#{task_number}",
+                       {"text": text.strip()[:MAX_ANSWER_LENGTH]})
+    session().flush()
+    return statement
+
+
+def answers(workspace_id: int) -> dict[int, ActionStatement]:
+    """The latest answer recorded for each task of the sheet, by task number."""
+    latest: dict[int, ActionStatement] = {}
+    for statement in session().scalars(
+            select(ActionStatement).where(ActionStatement.workspace_id == workspace_id,
+                                          ActionStatement.verb == ANSWER_VERB,
+                                          ActionStatement.object_type == ANSWER_OBJECT)
+            .order_by(ActionStatement.timestamp, ActionStatement.id)):
+        if statement.object_id and statement.object_id.isdigit():
+            latest[int(statement.object_id)] = statement
+    return latest

@@ -28,6 +28,7 @@ from .forms.sales import (
 )
 from .services.customers import EVENT_KINDS, LEGAL_BASIS_LABELS, SIZE_LABELS
 from .services.customers import FIELD_LABELS as CUSTOMER_FIELD_LABELS
+from .services.imports import FIELD_LABELS as IMPORT_FIELD_LABELS
 from .services.offers import STATUS_LABELS as OFFER_STATUS_LABELS
 from .services.products import KIND_LABELS as PRODUCT_KIND_LABELS
 from .services.products import VAT_LABELS
@@ -36,7 +37,8 @@ VERB_LABELS: dict[str, Any] = {
     "create": _l("creation"), "update": _l("change"), "delete": _l("deletion"), "move": _l("moving"),
     "send": _l("sending"), "generate": _l("generation"), "filter": _l("filtering"), "export": _l("export"),
     "import": _l("import"), "complete": _l("completion"), "won": _l("marked won"), "lost": _l("marked lost"),
-    "freeze": _l("closing of the workspace"),
+    "freeze": _l("closing of the workspace"), "decide": _l("decision"),
+    "answer": _l("answer beside the task sheet"),
 }
 
 OBJECT_LABELS: dict[str, Any] = {
@@ -45,7 +47,8 @@ OBJECT_LABELS: dict[str, Any] = {
     "offer_template": _l("offer template"), "offer": _l("offer"), "pipeline": _l("sales pipeline"),
     "pipeline_stage": _l("pipeline stage"), "stage_task": _l("stage task"), "opportunity": _l("sales opportunity"),
     "board": _l("opportunity board"), "task": _l("task"), "report": _l("report"), "saved_report": _l("saved report"),
-    "action_log": _l("action log"), "workspace": _l("workspace"),
+    "action_log": _l("action log"), "workspace": _l("workspace"), "import_row": _l("lead source row"),
+    "sheet_task": _l("task of the sheet"),
 }
 
 # Field names of the diffs and of the details a statement carries (filters, exports, imports).
@@ -74,13 +77,18 @@ FIELD_LABELS: dict[str, Any] = {
     "pdf_sha256": _l("PDF checksum (SHA-256)"), "to": _l("To (e-mail)"), "subject": _l("Subject"),
     "attachment": _l("Attachment"), "outbox_message_id": _l("Message in the outbox"),
     "target": _l("Segment of"), "sales_goal": _l("Sales goal"), "product": _l("Product or service"),
-    "rules": _l("Rules"), "config": _l("Report settings"), "rows": _l("Rows"), "filters": _l("Filters"),
+    "text": _l("Text"), "rules": _l("Rules"), "config": _l("Report settings"), "rows": _l("Rows"), "filters": _l("Filters"),
     "count": _l("Rows found"), "format": _l("Format"), "statements": _l("Actions"), "sort": _l("Sort"),
     "date_field": _l("Date field"), "date_from": _l("From"), "date_to": _l("To"),
     "customer_id": _l("Customer"), "summary": _l("What happened"),
     "characters": _l("Characters"), "rows_chosen": _l("Rows chosen"), "rows_imported": _l("Rows imported"),
     "rows_skipped": _l("Rows skipped"), "companies_created": _l("Companies created"),
     "contacts_created": _l("Contacts created"), "mapping": _l("Column mapping"), "search": _l("Search"),
+    "decisions": _l("Decisions"), "source_id": _l("Lead source"), "row": _l("Row"), "decision": _l("Decision"),
+    "values": _l("Values as read"), "fixed_values": _l("Values as fixed"), "flags": _l("Flags"),
+    "unverified": _l("Values kept in the notes"), "company_created": _l("Company created"),
+    "field": _l("Field"), "message": _l("Message"),
+    **IMPORT_FIELD_LABELS,
 }
 
 # Amounts are logged as exact decimal strings ("1200.00"); dates and instants in ISO 8601.
@@ -99,6 +107,9 @@ _VALUE_LABELS: dict[Any, Mapping[Any, Any]] = {
     ("product", "kind"): PRODUCT_KIND_LABELS,
     ("customer_event", "kind"): dict(EVENT_KINDS),
     ("import_source", "kind"): {"csv": _l("CSV file"), "paste": _l("pasted list")},
+    ("import_row", "decision"): {"import": _l("import as it is"), "fix": _l("fix and import"), "skip": _l("skip")},
+    ("import_row", "kind"): {"missing": _l("data missing"), "invalid": _l("value failing its check"),
+                             "duplicate": _l("possible duplicate")},
     "legal_basis": LEGAL_BASIS_LABELS, "size": SIZE_LABELS, "vat_rate": VAT_LABELS,
     "goal_metric": METRIC_LABELS, "customer_type": dict(CUSTOMER_TYPE_CHOICES),
     "offer_kind": dict(OFFER_KIND_CHOICES), "sales_form": dict(SALES_FORM_CHOICES),

@@ -22,7 +22,7 @@ What a bad value does depends on the kind of parameter, the same in every view:
 * a page number (:data:`PAGE`): the first page (lists clamp the page anyway, and an old link
   should still open the list).
 * a closed choice (:class:`Choice`): its default; a flag (:class:`Flag`, :class:`Present`): off.
-* free text (:class:`Text`, :class:`Fields`): cut to its maximum length.
+* free text (:class:`Text`, :class:`Fields`, :class:`RowValues`): cut to its maximum length.
 * a date (:class:`Date`): none, and its name is in :func:`invalid_params` so that the page says
   so next to the field.
 * a WTForms filter form (:class:`QueryForm`): the form validates its own fields (a NUL byte
@@ -48,16 +48,49 @@ from typing import Any, NoReturn, TypeVar, cast
 from flask import abort, g, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter, Map
 from wtforms.fields.core import UnboundField
 
 __all__ = [
-    "ID", "MAX_ID", "NEXT", "PAGE", "Choice", "Date", "Declaration", "Fields", "Flag", "Indexed", "Many", "Number",
-    "Param", "Present", "QueryForm", "Text", "current_query", "declared_params", "form_params", "invalid_params",
-    "params", "parse_id", "parse_number", "refuse_damaged",
+    "ID",
+    "MAX_ID",
+    "NEXT",
+    "PAGE",
+    "Choice",
+    "Date",
+    "Declaration",
+    "Fields",
+    "Flag",
+    "IdConverter",
+    "Indexed",
+    "Many",
+    "Number",
+    "Param",
+    "Present",
+    "QueryForm",
+    "RowValues",
+    "Text",
+    "current_query",
+    "declared_params",
+    "form_params",
+    "invalid_params",
+    "params",
+    "parse_id",
+    "parse_number",
+    "refuse_damaged",
 ]
 
 MAX_ID = 2**31 - 1  # the largest value an INTEGER column (every id) holds on every supported database
 MAX_DIGITS = len(str(MAX_ID))
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in a URL, bounded to what an id column holds: a larger number matches no
+    route (404) instead of reaching the database, where it would overflow (a 500)."""
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ID, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -293,6 +326,34 @@ class Indexed(Param):
         if not found:
             return None
         return [found.get(number, self.item.default) for number in range(max(found) + 1)]
+
+
+class RowValues(Param):
+    """Text typed into a grid of rows and fields (``fix_3-company.nip``: row 3's NIP): ``{row:
+    {field: text}}`` of those sent, each stripped and cut to ``max``. Rows run from 1 to ``rows``
+    and fields are one of ``fields``; a key that names neither is a damaged form (400)."""
+
+    def __init__(self, prefix: str, fields: Iterable[str], rows: int, max: int = 10_000) -> None:
+        self.prefix, self.fields, self.rows, self.max = prefix, frozenset(fields), rows, max
+
+    def names(self, name: str) -> list[str]:
+        return [f"{self.prefix}1-{min(self.fields)}"]
+
+    def keys(self, values: MultiDict[str, str]) -> list[str]:
+        return [key for key in values if key.startswith(self.prefix)]
+
+    def raw_values(self, values: MultiDict[str, str], name: str) -> list[str]:
+        return [value for key in self.keys(values) for value in values.getlist(key)]
+
+    def read(self, values: MultiDict[str, str], name: str) -> dict[int, dict[str, str]]:
+        grid: dict[int, dict[str, str]] = {}
+        for key in self.keys(values):
+            row_text, _dash, field = key[len(self.prefix):].partition("-")
+            row = parse_number(row_text, 1, self.rows)
+            if row is None or field not in self.fields:
+                _refuse(_damaged(key))
+            grid.setdefault(row, {})[field] = (values.get(key) or "").strip()[: self.max]
+        return grid
 
 
 class Fields(Param):

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from ..models import Workspace
+from .key import EMPTY_KEY, ScenarioKey
 
 
 class Verdict(str, Enum):
@@ -19,7 +20,7 @@ class Verdict(str, Enum):
 class EvidenceRow:
     """One piece of evidence: a record (object type + id) or a log statement, with a label."""
 
-    label: str
+    label: Any  # a lazy message, like a result's summary, or a record's own name
     object_type: str | None = None
     object_id: int | None = None
     statement_id: int | None = None
@@ -31,11 +32,12 @@ class EvidenceRow:
 class CheckResult:
     criterion: str
     verdict: Verdict
-    summary: str  # English msgid-style sentence; the host may translate
+    # A lazy message (``lazy_gettext("… %(n)s …", n=…)``): rendered with str() in the reader's language.
+    summary: Any
     evidence: tuple[EvidenceRow, ...] = ()
 
 
-CheckFunction = Callable[[Workspace], CheckResult]
+CheckFunction = Callable[[Workspace, ScenarioKey], CheckResult]
 CHECKS: dict[str, CheckFunction] = {}
 
 
@@ -51,7 +53,9 @@ def check(criterion: str) -> Callable[[CheckFunction], CheckFunction]:
     return decorate
 
 
-def run_checks(workspace: Workspace, criteria: list[str] | None = None) -> dict[str, CheckResult]:
-    """Run the checks of ``criteria`` (all registered ones by default), in criterion order."""
+def run_checks(workspace: Workspace, criteria: list[str] | None = None,
+               key: ScenarioKey = EMPTY_KEY) -> dict[str, CheckResult]:
+    """Run the checks of ``criteria`` (all registered ones by default), in criterion order,
+    judging against the scenario's ``key`` where it names targets."""
     codes = sorted(criteria if criteria is not None else CHECKS)
-    return {code: CHECKS[code](workspace) for code in codes if code in CHECKS}
+    return {code: CHECKS[code](workspace, key) for code in codes if code in CHECKS}

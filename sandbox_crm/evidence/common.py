@@ -10,13 +10,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..host import session
+from ..labels import OBJECT_LABELS, VERB_LABELS
 from ..models import ActionStatement, Workspace, WorkspaceScoped
 from ..params import parse_id
 from ..scoping import scoped
 from ..services.sales_util import local_today
+from ..textcase import name_key as folded  # noqa: F401  (re-exported: names compared as a person would)
 from .base import CheckResult, EvidenceRow, Verdict
 
 SYSTEM_ACTOR = "system"
@@ -117,13 +120,14 @@ def page_row(workspace: Workspace, label: str, endpoint: str, **args: Any) -> Ev
     return EvidenceRow(label=label, endpoint=endpoint, endpoint_args={"ws_id": workspace.id, **args})
 
 
-def statement_row(workspace: Workspace, statement: ActionStatement, label: str | None = None,
+def statement_row(workspace: Workspace, statement: ActionStatement, label: Any = None,
                   page: tuple[str, dict[str, Any]] | None = None) -> EvidenceRow:
     """An evidence row pointing at a log statement and at its object's page: ``page`` (endpoint,
     arguments) when given, else the page of its object type, else the filtered action log."""
     object_id = object_id_of(statement)
-    text = label or f"{statement.verb} {statement.object_type}" + (
-        f": {statement.object_name}" if statement.object_name else "")
+    text = label or _l("%(action)s — %(object)s: %(name)s", action=VERB_LABELS.get(statement.verb, statement.verb),
+                       object=OBJECT_LABELS.get(statement.object_type, statement.object_type),
+                       name=statement.object_name or "—")
     args: dict[str, Any]
     if page is not None:
         endpoint, args = page[0], {"ws_id": workspace.id, **page[1]}

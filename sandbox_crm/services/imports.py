@@ -1,9 +1,13 @@
 """Importing leads from a raw source: an uploaded CSV file or a pasted list (one lead a line).
 
 The flow is: store the source (:func:`save_source`), show a :func:`preview` that maps the
-columns to fields and verifies every row, then :func:`import_rows` the rows the user
-chose. Nothing is kept in process memory between the steps: the source text is in the
-database and the preview is recomputed from it.
+columns to fields and checks every row, flagging the suspect ones (a value failing its check,
+data a record needs missing, a possible duplicate), then carry out the user's decision on each
+row (:func:`decide`): import it as it is, fix its values in the preview and import those, or
+skip it. A row is never dropped without a decision, and every decision is logged with the
+row's values, so verifying the data is the user's own, recorded act. Nothing is kept in process
+memory between the steps: the source text is in the database, the preview is recomputed from
+it and the decisions taken are read back from the action log.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +23,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from .. import validators as v
 from ..actionlog import record
 from ..host import session
-from ..models import Company, ImportSource, Workspace
+from ..models import ActionStatement, Company, ImportSource, Workspace
+from ..params import parse_number
 from ..registry import seeder
 from ..scoping import scoped
 from . import customers as customer_service
@@ -64,6 +70,7 @@ FIELDS: list[tuple[str, Any]] = [
     ("notes", _l("Notes")),
 ]
 FIELD_KEYS = {key for key, _label in FIELDS}
+VALUE_KEYS = frozenset(key for key in FIELD_KEYS if key)  # the fields a value can be typed into
 FIELD_LABELS = dict(FIELDS)
 
 # Column headers (folded: lower case, no diacritics) a field is recognised by.
@@ -250,7 +257,9 @@ def parse_pasted_line(line: str) -> dict[str, str]:
     for token in tokens:
         plain = re.sub(r"^(e-?mail|tel\.?|telefon|kom\.?|nip|regon)\s*[:.]?\s*", "", token, flags=re.I)
         label = v.fold(token.split(":")[0]) if ":" in token else ""
-        if _EMAIL.match(plain) and "contact.email" not in values:
+        if (_EMAIL.match(plain) or re.fullmatch(r"\S+@\S*", plain)) and "contact.email" not in values:
+            # A malformed address ("jan@firma", "jan@") is still the card's e-mail: the preview
+            # flags it as invalid for the candidate to fix or skip, rather than hiding it in notes.
             values["contact.email"] = plain
         elif label == "nip" or (re.fullmatch(r"(PL)?[\d\s-]{10,13}", plain) and v.check_nip(plain).ok
                                 and "company.nip" not in values):
@@ -288,9 +297,57 @@ def parse_pasted_line(line: str) -> dict[str, str]:
 
 # --- preview ---------------------------------------------------------------------------------
 
+# What is suspect about a row. ``missing``: data a record needs is not there, so the row cannot go
+# in as it is; ``invalid``: a value fails its check (a NIP checksum, an e-mail address), so a row
+# imported as it is keeps that value in the record's notes, not in its field; ``duplicate``: the
+# record may exist already, in the workspace or in an earlier row of the source.
+MISSING, INVALID, DUPLICATE = "missing", "invalid", "duplicate"
+
+#: What the user decides about a row: import it as it is, import the values typed over it in the
+#: preview, or leave it out. A row without a decision waits; nothing is dropped without one.
+DECISIONS = ("import", "fix", "skip")
+
+#: Fields a row of a pasted list can always be fixed in, besides those read from its line (a
+#: CSV row is fixed in the fields its columns are mapped to).
+PASTED_FIX_FIELDS = ("company.name", "company.nip", "company.email", "company.phone", "company.website",
+                     "company.address", "company.city", "contact.full_name", "contact.position", "contact.email",
+                     "contact.phone", "notes")
+
+#: The longest text a free-text field takes (as the customer records keep it), for typed fixes;
+#: checked fields (NIP, e-mail...) are refused by their own check.
+FIX_MAX_LENGTHS = {"company.name": 200, "company.industry": 100, "company.region": 60, "company.city": 100,
+                   "company.address": 300, "company.website": 300, "contact.full_name": 201,
+                   "contact.first_name": 100, "contact.last_name": 100, "contact.position": 150, "source": 200,
+                   "tags": 2000, "notes": 10_000}
+FIX_MAX_DEFAULT = 300
+
+#: The action-log object of a decision on a row (``object_id`` is ``"<source id>:<row>"``).
+ROW_OBJECT = "import_row"
+
+
+@dataclass(frozen=True)
+class RowFlag:
+    """One suspect thing about a row: its kind (``missing``, ``invalid``, ``duplicate``), what
+    is wrong (translated) and the field it concerns, if one."""
+
+    kind: str
+    text: str
+    field: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The flag as shown in the row's list, e.g. "NIP: The NIP checksum is wrong."."""
+        if self.field is None:
+            return self.text
+        return f"{FIELD_LABELS.get(self.field, self.field)}: {self.text}"
+
+    def logged(self) -> dict[str, Any]:
+        return {"kind": self.kind, "field": self.field, "message": self.message}
+
+
 @dataclass
 class LeadRow:
-    """One row of a source as it would be imported, with what is wrong with it."""
+    """One row of a source as it would be imported, with what is suspect about it."""
 
     number: int  # 1-based data row
     cells: list[str]
@@ -298,15 +355,58 @@ class LeadRow:
     company: dict[str, Any] = field(default_factory=dict)
     contact: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    flags: list[RowFlag] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Advice on what the data lacks for a sales goal: coaching, shown only where it is allowed.
+    hints: list[str] = field(default_factory=list)
+    fix_fields: list[str] = field(default_factory=list)
+    # The values read from the source, when values typed in the preview replaced them.
+    source_values: dict[str, str] | None = None
     existing_company: Company | None = None
     same_company_as: int | None = None  # an earlier row of this source creating the same company
     imported: bool = False
+    skipped: bool = False  # the latest decision on the row was to skip it
+
+    def flag(self, kind: str, text: Any, field_key: str | None = None) -> None:
+        self.flags.append(RowFlag(kind, str(text), field_key))
+
+    @property
+    def errors(self) -> list[str]:
+        """The flags as sentences."""
+        return [flag.message for flag in self.flags]
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the row lacks data a record needs, so it cannot be imported as it is."""
+        return any(flag.kind == MISSING for flag in self.flags)
 
     @property
     def importable(self) -> bool:
-        return not self.errors and not self.imported
+        """Not imported yet and nothing suspect: imported as it is unless the user decides otherwise."""
+        return not self.flags and not self.imported
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for a decision: neither imported nor skipped."""
+        return not self.imported and not self.skipped
+
+    @property
+    def read_values(self) -> dict[str, str]:
+        """The values as the source gives them."""
+        return self.source_values if self.source_values is not None else self.values
+
+    def field_errors(self) -> dict[str, list[str]]:
+        """What is wrong with each field (for the message beside its input in the fix form)."""
+        found: dict[str, list[str]] = {}
+        for flag in self.flags:
+            if flag.field is not None:
+                found.setdefault(flag.field, []).append(flag.text)
+        return found
+
+    def unverified(self) -> dict[str, str]:
+        """The values that fail their check, by field: imported as they are, they go to the notes."""
+        return {flag.field: self.values.get(flag.field, "") for flag in self.flags
+                if flag.kind == INVALID and flag.field is not None}
 
 
 @dataclass
@@ -320,6 +420,17 @@ class Preview:
     @property
     def importable_count(self) -> int:
         return sum(1 for row in self.rows if row.importable)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows are imported, skipped, waiting with flags and waiting without."""
+        return {
+            "rows": len(self.rows),
+            "imported": sum(1 for row in self.rows if row.imported),
+            "skipped": sum(1 for row in self.rows if row.skipped and not row.imported),
+            "flagged": sum(1 for row in self.rows if row.pending and row.flags),
+            "clean": sum(1 for row in self.rows if row.pending and not row.flags),
+        }
 
 
 def _split_name(full: str) -> tuple[str, str]:
@@ -340,12 +451,8 @@ def _row_values(cells: list[str], mapping: list[str]) -> dict[str, str]:
     return values
 
 
-def _field_error(key: str, message: Any) -> str:
-    return f"{FIELD_LABELS.get(key, key)}: {_(str(message))}"
-
-
 def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict[str, Any]) -> None:
-    """Fill ``row.company``/``row.contact`` from ``row.values`` and list what is wrong."""
+    """Fill ``row.company``/``row.contact`` from ``row.values`` and flag what is suspect."""
     values = {}
     for key, raw in row.values.items():
         safe, changed = v.neutralize_formula(raw)
@@ -364,7 +471,7 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
     if "legal_basis" in contact_data:
         basis = LEGAL_BASIS_SYNONYMS.get(v.fold(contact_data["legal_basis"]).strip())
         if basis is None:
-            row.errors.append(_field_error("contact.legal_basis", _("not a legal basis of processing")))
+            row.flag(INVALID, _("not a legal basis of processing"), "contact.legal_basis")
         contact_data["legal_basis"] = basis
     consent = False
     if "marketing_consent" in contact_data:
@@ -372,20 +479,31 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
         if answer in YES:
             consent = True
         elif answer not in NO:
-            row.errors.append(_field_error("contact.marketing_consent", _("write yes or no")))
+            row.flag(INVALID, _("write yes or no"), "contact.marketing_consent")
     data_source = values.get("source") or _("Import: %(name)s", name=source.name)
     row.tags = customer_service.parse_tags(values.get("tags"))
     has_company = bool(company_data.get("name"))
     has_contact = bool(contact_data.get("first_name") or contact_data.get("last_name"))
     if not has_company and not has_contact:
-        row.errors.append(_("No company name and no person: nothing to import."))
+        row.flag(MISSING, _("No company name and no person: nothing to import."))
         return
+    # The column a company field was read from, when it is not the company's own.
+    read_from: dict[str, str] = {}
+    if not has_contact:
+        # No person in the row: its e-mail and phone are the company's (as on a pasted card),
+        # rather than dropped with the person who is not there.
+        for key in ("email", "phone"):
+            if contact_data.get(key) and not company_data.get(key):
+                company_data[key] = contact_data.pop(key)
+                read_from[f"company.{key}"] = f"contact.{key}"
     if has_company:
         company_data.setdefault("source", data_source)
         if values.get("notes") and not has_contact:
             company_data["notes"] = values["notes"]
         clean, errors = customer_service.clean_company_data(company_data)
-        row.errors.extend(_field_error("company." + k, msg) for k, msg in errors.items())
+        for key, message in errors.items():
+            row.flag(MISSING if key == "name" else INVALID, _(str(message)),
+                     read_from.get("company." + key, "company." + key))
         row.company = clean
     if has_contact:
         contact_data["source"] = data_source
@@ -398,18 +516,27 @@ def _verify(workspace: Workspace, source: ImportSource, row: LeadRow, seen: dict
         clean, errors = customer_service.clean_contact_data(contact_data)
         if "first_name" in errors and clean.get("last_name"):
             errors.pop("first_name")
-            row.errors.append(_("Give the person's first and last name."))
-        row.errors.extend(_field_error("contact." + k, msg) for k, msg in errors.items())
+            row.flag(MISSING, _("Give the person's first and last name."))
+        for key, message in errors.items():
+            row.flag(MISSING if key in ("first_name", "last_name") else INVALID, _(str(message)), "contact." + key)
         row.contact = clean
         if not clean.get("legal_basis"):
-            row.warnings.append(_("No legal basis of processing: the contact will be flagged."))
-    # A row with errors is still checked for duplicates (so every problem shows at once), but it
-    # does not claim its company or person: later rows must not wait for a row that cannot go in.
-    register = not row.errors
+            row.hints.append(_("No legal basis of processing: the contact will be flagged."))
+    # A flagged row is still checked for duplicates (so every problem shows at once), but it
+    # does not claim its company or person: later rows must not wait for a row that may not go in.
+    register = not row.flags
     if has_company:
         _match_company(workspace, row, seen, has_contact, register)
     if has_contact:
         _match_contact(workspace, row, seen, register)
+
+
+def _company_keys(company: dict[str, Any]) -> list[str]:
+    """What makes two rows the same company: its NIP, its normalised name."""
+    keys = [f"nip:{company['nip']}"] if company.get("nip") else []
+    if company.get("name"):
+        keys.append("name:" + v.normalize_company_name(company["name"]))
+    return keys
 
 
 def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has_contact: bool,
@@ -424,12 +551,11 @@ def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has
             row.warnings.append(_("The company already exists (%(name)s): the person will be added to it.",
                                   name=existing.name))
         else:
-            row.errors.append(_("Duplicate: the company already exists (%(name)s).", name=existing.name))
+            row.flag(DUPLICATE, _("Duplicate: the company already exists (%(name)s).", name=existing.name))
         return
     if not company.get("name"):
         return
-    keys = [f"nip:{company['nip']}"] if company.get("nip") else []
-    keys.append("name:" + v.normalize_company_name(company["name"]))
+    keys = _company_keys(company)
     for key in keys:
         if key in seen["companies"]:
             earlier = seen["companies"][key]
@@ -437,7 +563,7 @@ def _match_company(workspace: Workspace, row: LeadRow, seen: dict[str, Any], has
                 row.same_company_as = earlier
                 row.warnings.append(_("Same company as row %(n)d.", n=earlier))
             else:
-                row.errors.append(_("Duplicate of row %(n)d.", n=earlier))
+                row.flag(DUPLICATE, _("Duplicate of row %(n)d.", n=earlier))
             return
     if register:
         for key in keys:
@@ -451,108 +577,299 @@ def _match_contact(workspace: Workspace, row: LeadRow, seen: dict[str, Any], reg
         workspace, first_name=contact.get("first_name"), last_name=contact.get("last_name"),
         email=contact.get("email"), pesel=contact.get("pesel"), company_id=company_id)
     if duplicates:
-        row.errors.append(_("Duplicate: the person already exists (%(name)s).", name=duplicates[0].record.full_name))
+        row.flag(DUPLICATE, _("Duplicate: the person already exists (%(name)s).",
+                              name=duplicates[0].record.full_name))
         return
     key = contact.get("email") or "|".join((
         v.normalize_person_name(contact.get("first_name") or "", contact.get("last_name") or ""),
         v.normalize_company_name((row.company or {}).get("name") or "")))
     if key in seen["contacts"]:
-        row.errors.append(_("Duplicate of row %(n)d.", n=seen["contacts"][key]))
+        row.flag(DUPLICATE, _("Duplicate of row %(n)d.", n=seen["contacts"][key]))
         return
     if register and key:
         seen["contacts"][key] = row.number
 
 
-def _source_rows(source: ImportSource, mapping: list[str] | None) -> tuple[list[str], list[str], list[LeadRow], str | None]:
+def _fix_fields(source: ImportSource, mapping: list[str], row: LeadRow) -> list[str]:
+    """The fields a row can be fixed in, in the order of :data:`FIELDS`."""
+    keys = set(PASTED_FIX_FIELDS) | set(row.values) if source.kind == "pasted" else {key for key in mapping if key}
+    return [key for key, _label in FIELDS if key in keys]
+
+
+def _apply_typed(row: LeadRow, typed: Mapping[str, str]) -> None:
+    """Replace the row's values with those typed over them (an empty one clears its field)."""
+    row.source_values = dict(row.values)
+    kept = {key: value for key, value in row.values.items() if key not in typed}
+    row.values = kept | {key: value.strip() for key, value in typed.items() if key in VALUE_KEYS and value.strip()}
+    for key, value in typed.items():
+        limit = FIX_MAX_LENGTHS.get(key, FIX_MAX_DEFAULT)
+        if len(value.strip()) > limit:
+            row.flag(INVALID, _("Too long: at most %(n)d characters.", n=limit), key)
+
+
+def _source_rows(source: ImportSource, mapping: list[str] | None,
+                 typed: Mapping[int, Mapping[str, str]]) -> tuple[list[str], list[str], list[LeadRow], str | None]:
     if source.kind == "pasted":
         lines = [line for line in source.content.split("\n") if line.strip()]
         if len(lines) > MAX_ROWS:
             raise LeadImportError(_("The list has too many lines: the limit is %(n)d.", n=MAX_ROWS))
         rows = [LeadRow(number=i + 1, cells=[line.strip()], values=parse_pasted_line(line))
                 for i, line in enumerate(lines)]
-        return [], [], rows, None
-    header, data, delimiter = parse_csv(source.content)
-    if mapping is None or len(mapping) != len(header):
-        mapping = auto_mapping(header)
-    mapping = [key if key in FIELD_KEYS else "" for key in mapping]
-    rows = [LeadRow(number=i + 1, cells=cells, values=_row_values(cells, mapping)) for i, cells in enumerate(data)]
+        header: list[str] = []
+        mapping = []
+        delimiter = None
+    else:
+        header, data, delimiter = parse_csv(source.content)
+        if mapping is None or len(mapping) != len(header):
+            mapping = auto_mapping(header)
+        mapping = [key if key in FIELD_KEYS else "" for key in mapping]
+        rows = [LeadRow(number=i + 1, cells=cells, values=_row_values(cells, mapping)) for i, cells in enumerate(data)]
+    for row in rows:
+        row.fix_fields = _fix_fields(source, mapping, row)
+        if row.number in typed:
+            _apply_typed(row, typed[row.number])
     return header, mapping, rows, delimiter
 
 
-def preview(workspace: Workspace, source: ImportSource, mapping: list[str] | None = None) -> Preview:
-    """Every row of ``source`` mapped to fields and verified (NIP, e-mail, duplicates...)."""
-    header, mapping, rows, delimiter = _source_rows(source, mapping)
+def _logged_decisions(workspace: Workspace, source: ImportSource) -> dict[int, str]:
+    """The latest decision logged on each row of ``source`` (the log is where decisions are kept)."""
+    prefix = f"{source.id}:"
+    statements = session().execute(
+        select(ActionStatement.object_id, ActionStatement.result)
+        .where(ActionStatement.workspace_id == workspace.id, ActionStatement.verb == "decide",
+               ActionStatement.object_type == ROW_OBJECT, ActionStatement.object_id.startswith(prefix, autoescape=True))
+        .order_by(ActionStatement.id))
+    latest: dict[int, str] = {}
+    for object_id, result in statements:
+        number = parse_number(str(object_id or "")[len(prefix):], 1, MAX_ROWS)
+        if number is not None and isinstance(result, dict):
+            latest[number] = str(result.get("decision"))
+    return latest
+
+
+def preview(workspace: Workspace, source: ImportSource, mapping: list[str] | None = None,
+            typed: Mapping[int, Mapping[str, str]] | None = None) -> Preview:
+    """Every row of ``source`` mapped to fields and checked (NIP, e-mail, duplicates...).
+
+    ``typed`` holds values typed over rows in the preview (``{row: {field: text}}``): those rows
+    are checked with them instead of the source's.
+    """
+    header, mapping, rows, delimiter = _source_rows(source, mapping, typed or {})
     seen: dict[str, Any] = {"companies": {}, "contacts": {}}
     done = set(source.imported_rows or [])
+    decided = _logged_decisions(workspace, source)
     for row in rows:
         if row.number in done:
             row.imported = True
             continue
+        row.skipped = decided.get(row.number) == "skip"
         _verify(workspace, source, row, seen)
     return Preview(source=source, header=header, mapping=mapping, rows=rows, delimiter=delimiter)
 
+
+# --- deciding and importing ------------------------------------------------------------------
 
 @dataclass
 class ImportResult:
     companies: list[Company] = field(default_factory=list)
     contacts: list[Any] = field(default_factory=list)
     imported_rows: list[int] = field(default_factory=list)
+    # Rows not imported, with why: chosen but not passing the checks (import_rows), or skipped
+    # by the user (decide), with the row's flags.
     skipped: dict[int, list[str]] = field(default_factory=dict)
+    decisions: dict[int, str] = field(default_factory=dict)
+
+
+class DecisionError(LeadImportError):
+    """Decisions that cannot all be carried out; nothing was changed.
+
+    ``preview`` holds the rows checked with the values typed over them, ``problems`` what stands
+    in the way, by row (0: the decisions as a whole).
+    """
+
+    def __init__(self, current: Preview, problems: dict[int, list[str]]):
+        super().__init__(_("Nothing was imported or skipped: see the rows marked below."))
+        self.preview = current
+        self.problems = problems
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Whether a value came back from the form as it was sent: a browser strips the line breaks
+    of a one-line input (a CSV cell may have some), so white space does not count."""
+    return "".join(a.split()) == "".join(b.split())
+
+
+def _decision_problems(current: Preview, decisions: Mapping[int, str],
+                       typed: Mapping[int, Mapping[str, str]]) -> dict[int, list[str]]:
+    """What stands in the way of the decisions, by row (0: the decisions as a whole)."""
+    problems: dict[int, list[str]] = {}
+    rows = {row.number: row for row in current.rows}
+    if not decisions:
+        problems[0] = [_("Decide on at least one row: import it, fix it or skip it.")]
+    for number, decision in sorted(decisions.items()):
+        row = rows.get(number)
+        if row is None:
+            problems.setdefault(0, []).append(_("There is no row %(n)d in this source.", n=number))
+        elif row.imported:
+            problems.setdefault(number, []).append(_("This row is already imported."))
+        elif decision == "import" and row.blocked:
+            problems.setdefault(number, []).append(
+                _("This row lacks data a record needs: fix it or skip it."))
+        elif decision == "fix" and row.flags:
+            problems.setdefault(number, []).append(
+                _("The fixed values do not pass the checks: correct them, import the row as it is or skip it."))
+    for number, values in sorted(typed.items()):
+        row = rows.get(number)
+        if row is None or row.imported or decisions.get(number) in ("fix", "skip"):
+            continue
+        if any(not _same_text(value, row.values.get(key, "")) for key, value in values.items()):
+            problems.setdefault(number, []).append(
+                _("You changed this row's values: choose Fix to import them, or Skip."))
+    return problems
+
+
+def decide(workspace: Workspace, source: ImportSource, decisions: Mapping[int, str],
+           typed: Mapping[int, Mapping[str, str]] | None = None, mapping: list[str] | None = None) -> ImportResult:
+    """Carry out the user's decision on rows of ``source``, each one logged with the row's values.
+
+    ``decisions`` maps a row to ``import`` (as it is: a value failing its check goes to the
+    record's notes), ``fix`` (import ``typed[row]``, the values typed over the row, which must pass
+    the checks) or ``skip``; a row without a decision waits. All or nothing: when any decision
+    cannot be carried out, :class:`DecisionError` says why and nothing is changed.
+    """
+    typed = typed or {}
+    decisions = {number: decision for number, decision in decisions.items() if decision in DECISIONS}
+    fixes = {number: dict(typed.get(number, {})) for number, decision in decisions.items() if decision == "fix"}
+    current = preview(workspace, source, mapping, fixes)
+    problems = _decision_problems(current, decisions, typed)
+    if problems:
+        raise DecisionError(current, problems)
+    as_read = preview(workspace, source, mapping) if fixes else current
+    flags = {row.number: row.flags for row in as_read.rows}
+    chosen = {number for number, decision in decisions.items() if decision != "skip"}
+    return _carry_out(workspace, source, current, decisions, chosen, {}, flags)
 
 
 def import_rows(workspace: Workspace, source: ImportSource, selected: Iterable[int],
                 mapping: list[str] | None = None) -> ImportResult:
-    """Import the chosen rows that verify; the others are skipped with their reasons. Recorded as "import"."""
+    """Import the chosen rows that pass the checks, as they are; a chosen row that does not is left
+    waiting and reported in ``skipped`` with its reasons. Recorded like :func:`decide`.
+
+    A shortcut for a caller that picks rows (the host, a test); the preview page decides row by row.
+    """
     chosen = set(selected)
-    result = ImportResult()
     if not chosen:
         raise LeadImportError(_("Choose at least one row to import."))
     current = preview(workspace, source, mapping)
-    created_by_row: dict[int, Company] = {}
-    label = _("Imported from %(name)s", name=source.name)
+    decisions: dict[int, str] = {}
+    refused: dict[int, list[str]] = {}
     for row in current.rows:
         if row.number not in chosen:
             continue
-        if not row.importable:
-            result.skipped[row.number] = row.errors or [_("Already imported.")]
+        if row.importable:
+            decisions[row.number] = "import"
+        else:
+            refused[row.number] = row.errors or [_("Already imported.")]
+    return _carry_out(workspace, source, current, decisions, chosen, refused,
+                      {row.number: row.flags for row in current.rows})
+
+
+def _carry_out(workspace: Workspace, source: ImportSource, current: Preview, decisions: Mapping[int, str],
+               chosen: set[int], refused: dict[int, list[str]], flags: Mapping[int, list[RowFlag]]) -> ImportResult:
+    """Import and skip the rows as decided, log each decision and the import as a whole."""
+    result = ImportResult(skipped=dict(refused), decisions=dict(decisions))
+    label = _("Imported from %(name)s", name=source.name)
+    made: dict[str, Company] = {}  # companies created by earlier rows of this import, by _company_keys
+    for row in current.rows:
+        decision = decisions.get(row.number)
+        if decision is None:
             continue
-        if row.same_company_as is not None and row.same_company_as not in created_by_row:
-            earlier = next(r for r in current.rows if r.number == row.same_company_as)
-            if not earlier.imported:
-                result.skipped[row.number] = [_("Import row %(n)d too: it creates the company.",
-                                                n=row.same_company_as)]
-                continue
-        company = row.existing_company or created_by_row.get(row.same_company_as or -1)
-        if company is None and row.same_company_as is not None:
-            company = _company_from_earlier_import(workspace, row)
-        if row.company and company is None:
-            company = customer_service.create_company(workspace, row.company, row.tags if not row.contact else (),
-                                                      event_summary=label)
-            created_by_row[row.number] = company
+        as_read = flags.get(row.number, [])
+        if decision == "skip":
+            result.skipped[row.number] = [flag.message for flag in as_read]
+            _record_decision(workspace, source, row, decision, as_read)
+            continue
+        company, contact, created = _import_row(workspace, row, label, made)
+        if created and company is not None:
             result.companies.append(company)
-        if row.contact:
-            contact = customer_service.create_contact(
-                workspace, row.contact | {"company_id": company.id if company is not None else None}, row.tags,
-                event_summary=label)
+        if contact is not None:
             result.contacts.append(contact)
         result.imported_rows.append(row.number)
+        _record_decision(workspace, source, row, decision, as_read, company, contact, created)
     source.imported_rows = sorted(set(source.imported_rows or []) | set(result.imported_rows))
-    source.last_imported_at = datetime.now(UTC)
-    record(workspace, "import", "import_source", source.id, source.name, {
-        "rows_chosen": sorted(chosen), "rows_imported": result.imported_rows,
-        "rows_skipped": {str(k): [str(m) for m in msgs] for k, msgs in result.skipped.items()},
-        "companies_created": [c.id for c in result.companies],
-        "contacts_created": [c.id for c in result.contacts],
-        "mapping": current.mapping,
-    })
+    if chosen:
+        source.last_imported_at = datetime.now(UTC)
+        record(workspace, "import", "import_source", source.id, source.name, {
+            "rows_chosen": sorted(chosen), "rows_imported": result.imported_rows,
+            "rows_skipped": {str(k): [str(m) for m in msgs] for k, msgs in result.skipped.items()},
+            "companies_created": [c.id for c in result.companies],
+            "contacts_created": [c.id for c in result.contacts],
+            "mapping": current.mapping,
+            "decisions": {str(k): d for k, d in sorted(decisions.items())},
+        })
     session().flush()
     return result
 
 
-def _company_from_earlier_import(workspace: Workspace, row: LeadRow) -> Company | None:
-    duplicates = customer_service.find_company_duplicates(
-        workspace, name=row.company.get("name"), nip=row.company.get("nip"))
-    return duplicates[0].record if duplicates else None
+def _with_unverified(notes: str | None, unverified: Mapping[str, str]) -> str | None:
+    """``notes`` with a line listing the values that failed their check (defused like any cell)."""
+    if not unverified:
+        return notes
+    listed = "; ".join(f"{FIELD_LABELS.get(key, key)}: {v.neutralize_formula(value)[0]}"
+                       for key, value in unverified.items())
+    line = _("Values that failed the checks on import: %(values)s", values=listed)
+    return f"{notes}\n\n{line}" if notes else line
+
+
+def _import_row(workspace: Workspace, row: LeadRow, label: str,
+                made: dict[str, Company]) -> tuple[Company | None, Any, bool]:
+    """Create the row's company (unless it exists) and person: ``(company, contact, company created)``.
+
+    Values failing their check are left out of their fields and listed in the notes of the record
+    they belong to (of the other one when that is not created).
+    """
+    unverified = row.unverified()
+    company_values = {k: val for k, val in row.company.items() if f"company.{k}" not in unverified}
+    contact_values = {k: val for k, val in row.contact.items() if f"contact.{k}" not in unverified}
+    company: Company | None = None
+    if row.contact:
+        company = row.existing_company or next(
+            (made[key] for key in _company_keys(row.company) if key in made), None)
+    creating = bool(row.company) and company is None
+    of_company = {k: val for k, val in unverified.items() if k.startswith("company.")}
+    of_others = {k: val for k, val in unverified.items() if k not in of_company}
+    to_company = (of_company if creating else {}) | ({} if row.contact else of_others)
+    to_contact = (of_others if row.contact else {}) | ({} if creating else of_company)
+    if creating:
+        company_values["notes"] = _with_unverified(company_values.get("notes"), to_company)
+        company = customer_service.create_company(workspace, company_values, row.tags if not row.contact else (),
+                                                  event_summary=label)
+        for key in _company_keys(company_values):
+            made.setdefault(key, company)
+    contact = None
+    if row.contact:
+        contact_values["notes"] = _with_unverified(contact_values.get("notes"), to_contact)
+        contact = customer_service.create_contact(
+            workspace, contact_values | {"company_id": company.id if company is not None else None}, row.tags,
+            event_summary=label)
+    return company, contact, creating
+
+
+def _record_decision(workspace: Workspace, source: ImportSource, row: LeadRow, decision: str,
+                     flags: list[RowFlag], company: Company | None = None, contact: Any = None,
+                     company_created: bool = False) -> None:
+    """Log the user's decision on a row, with the row's values as read and the flags it had."""
+    details: dict[str, Any] = {"source_id": source.id, "row": row.number, "decision": decision,
+                               "values": dict(row.read_values), "flags": [flag.logged() for flag in flags]}
+    if decision == "fix":
+        details["fixed_values"] = dict(row.values)
+    if decision != "skip":
+        details["unverified"] = row.unverified()
+        details["company_id"] = company.id if company is not None else None
+        details["company_created"] = company_created
+        details["contact_id"] = contact.id if contact is not None else None
+    record(workspace, "decide", ROW_OBJECT, f"{source.id}:{row.number}",
+           _("%(name)s, row %(n)d", name=source.name, n=row.number), details)
 
 
 # --- seeding ---------------------------------------------------------------------------------

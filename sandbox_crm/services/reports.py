@@ -212,8 +212,10 @@ def _segment_on_company(company_id_column: Any) -> Callable[[Workspace, str], Co
         rules = {k: v for k, v in (segment.rules or {}).items()
                  if segment.target == "company" or k not in ("tags", "tag_mode", "marketing_consent")}
         conditions = segment_service.company_conditions(workspace, rules)
+        # Its own FROM company, even when the report already joins the company (a region filter
+        # beside a segment): auto-correlation would otherwise leave the subquery without a table.
         return exists(select(1).where(Company.id == company_id_column, Company.workspace_id == workspace.id,
-                                      *conditions))
+                                      *conditions).correlate_except(Company))
 
     return condition
 

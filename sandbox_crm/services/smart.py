@@ -25,6 +25,13 @@ ELEMENT_LABELS = {
 MIN_SPECIFIC_WORDS = 4
 MIN_JUSTIFICATION_WORDS = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Filler is not a goal: "a b c d" or "test test test test" has words but says nothing. Only real
+# words count towards the minimums: three letters or more, at least one vowel (Polish "y", "ą",
+# "ę", "ó" included), not one letter repeated, each distinct word once. Numbers and acronyms
+# ("PLN", "B2B") are welcome in a goal but do not count as words.
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+MIN_REAL_WORD_LETTERS = 3
+_VOWELS = frozenset("aeiouyąęó")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,19 @@ def _words(text: str | None) -> int:
     return len(_WORD.findall(text or ""))
 
 
+def real_words(text: str | None) -> list[str]:
+    """The distinct real words of ``text``, case-folded, in order of appearance (see ``_LETTERS``)."""
+    seen: dict[str, None] = {}
+    for word in _LETTERS.findall((text or "").casefold()):
+        if len(word) >= MIN_REAL_WORD_LETTERS and len(set(word)) > 1 and _VOWELS & set(word):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def _too_few_words(text: str | None, minimum: int) -> bool:
+    return len(real_words(text)) < minimum
+
+
 def check_goal(
     *,
     specific: str | None,
@@ -95,6 +115,12 @@ def check_goal(
             "specific", "goal_specific",
             _l("Too general: say what, for whom and how, in at least %(n)d words.", n=MIN_SPECIFIC_WORDS),
         ))
+    elif _too_few_words(specific, MIN_SPECIFIC_WORDS):
+        issues.append(SmartIssue(
+            "specific", "goal_specific",
+            _l("Write the goal in real words, not single letters or repeats: at least %(n)d different ones.",
+               n=MIN_SPECIFIC_WORDS),
+        ))
 
     if not metric:
         issues.append(SmartIssue("measurable", "goal_metric", _l("Choose the measure the goal is counted in.")))
@@ -105,12 +131,12 @@ def check_goal(
     elif metric == "conversion_rate" and Decimal(str(target)) > 100:
         issues.append(SmartIssue("measurable", "goal_target", _l("A conversion rate is a percentage: at most 100.")))
 
-    if _words(achievable) < MIN_JUSTIFICATION_WORDS:
+    if _too_few_words(achievable, MIN_JUSTIFICATION_WORDS):
         issues.append(SmartIssue(
             "achievable", "goal_achievable",
             _l("Explain why the target is realistic (resources, past results)."),
         ))
-    if _words(relevance) < MIN_JUSTIFICATION_WORDS:
+    if _too_few_words(relevance, MIN_JUSTIFICATION_WORDS):
         issues.append(SmartIssue(
             "relevant", "goal_relevance", _l("Explain why the goal matters for the company's sales."),
         ))

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
+from ..coaching import PLAIN_GOAL_LABELS, coaching_allowed
 from ..forms.sales import (
     CUSTOMER_TYPE_CHOICES,
     METRIC_LABELS,
@@ -46,7 +47,10 @@ def _form_data(form: Any, fields: tuple[str, ...]) -> dict:
 
 
 def _flash_smart(obj: Any, what: str) -> None:
-    """After saving, say which SMART elements the goal still misses (saving is never blocked by it)."""
+    """After saving, say which SMART elements the goal still misses (saving is never blocked by it);
+    only where coaching is allowed: in an exam the verdict is the committee's, not the CRM's."""
+    if not coaching_allowed(g.workspace):
+        return
     report = service.goal_report(obj)
     if report.empty:
         return
@@ -61,9 +65,10 @@ def _flash_smart(obj: Any, what: str) -> None:
 @bp.route("/w/<int:ws_id>/pipelines/")
 def pipelines():
     rows = service.list_pipelines(g.workspace)
+    coaching = coaching_allowed(g.workspace)
     return render_template("sandbox_crm/pipelines/list.html", pipelines=rows,
                            stats=service.pipeline_stats(g.workspace),
-                           reports={p.id: service.goal_report(p) for p in rows})
+                           reports={p.id: service.goal_report(p) for p in rows} if coaching else {})
 
 
 @bp.route("/w/<int:ws_id>/pipelines/new", methods=["GET", "POST"])
@@ -76,15 +81,20 @@ def pipeline_new():
             show_error(form, error)
         else:
             session().commit()
-            flash(_("Pipeline %(name)s created. Now add its stages.", name=pipeline.name), "success")
+            flash(_("Pipeline %(name)s created. Now add its stages.", name=pipeline.name)
+                  if coaching_allowed(g.workspace) else _("Pipeline %(name)s created.", name=pipeline.name),
+                  "success")
             _flash_smart(pipeline, _("pipeline"))
             return redirect(url_for("sandbox.pipeline", pipeline_id=pipeline.id))
     return render_template("sandbox_crm/pipelines/form.html", form=form, pipeline=None,
                            smart=_smart_hints(form))
 
 
-def _smart_hints(form: Any) -> SmartReport:
-    """The SMART check of the goal as the form holds it (what was typed, or the saved values)."""
+def _smart_hints(form: Any) -> SmartReport | None:
+    """The SMART check of the goal as the form holds it (what was typed, or the saved values), for
+    the hints beside the goal fields; None where coaching is not allowed."""
+    if not coaching_allowed(g.workspace):
+        return None
     return check_goal(specific=form.goal_specific.data, metric=form.goal_metric.data,
                       target=form.goal_target.data, deadline=form.goal_deadline.data,
                       achievable=form.goal_achievable.data, relevance=form.goal_relevance.data,
@@ -99,9 +109,11 @@ def pipeline(pipeline_id: int):
 
 def _pipeline_page(pipeline: Pipeline, stage_form: StageForm, status: int = 200):
     summary = opp_service.pipeline_summary(g.workspace, pipeline)
+    coaching = coaching_allowed(g.workspace)
     return render_template(
         "sandbox_crm/pipelines/detail.html", pipeline=pipeline, stage_form=stage_form,
-        report=service.goal_report(pipeline), stage_reports={s.id: service.goal_report(s) for s in pipeline.stages},
+        report=service.goal_report(pipeline) if coaching else None,
+        stage_reports={s.id: service.goal_report(s) for s in pipeline.stages} if coaching else {},
         summary=summary, confirm=ConfirmForm(formdata=None),
     ), status
 
@@ -153,7 +165,8 @@ def stage_add(pipeline_id: int):
             show_error(form, error)
         else:
             session().commit()
-            flash(_("Stage %(name)s added. Attach the tasks it needs.", name=stage.name), "success")
+            flash(_("Stage %(name)s added. Attach the tasks it needs.", name=stage.name)
+                  if coaching_allowed(g.workspace) else _("Stage %(name)s added.", name=stage.name), "success")
             _flash_smart(stage, _("stage"))
             return redirect(url_for("sandbox.pipeline", pipeline_id=pipeline.id) + "#stages")
     return _pipeline_page(pipeline, form, 400)
@@ -277,8 +290,9 @@ def pipeline_schedule(pipeline_id: int, start: date | None, typed_start: str):
 
 @bp.app_context_processor
 def sales_labels() -> dict:
-    """Labels the sales templates share (SMART elements, goal measures)."""
+    """Labels the sales templates share (SMART elements, goal measures, the goal fields' neutral labels)."""
     return {"smart_elements": ELEMENTS, "smart_labels": ELEMENT_LABELS, "metric_labels": METRIC_LABELS,
+            "plain_goal_labels": PLAIN_GOAL_LABELS,
             "customer_type_labels": dict(CUSTOMER_TYPE_CHOICES), "offer_kind_labels": dict(OFFER_KIND_CHOICES),
             "sales_form_labels": dict(SALES_FORM_CHOICES), "weighted_value": weighted_value,
             "today_local": local_today()}

@@ -80,15 +80,17 @@ def test_import_only_chosen_valid_rows_and_record_it(ctx, workspace):
     assert [r.number for r in again.rows if r.imported] == [1, 4]
 
 
-def test_second_person_waits_for_the_row_creating_the_company(ctx, workspace):
+def test_second_person_of_a_new_company_goes_in_alone_and_the_first_then_joins_it(ctx, workspace):
+    # Row 4 no longer waits for row 1 (a decision on one row never depends on another): it
+    # creates the company itself, and row 1, imported later, adds its person to that company.
     source = service.save_source(workspace, name="leady.csv", kind="csv", content=LEADS)
     result = service.import_rows(workspace, source, {4})
-    assert result.imported_rows == [] and 4 in result.skipped
-    service.import_rows(workspace, source, {1})
-    result = service.import_rows(workspace, source, {4})
-    assert result.imported_rows == [4]
-    assert sandbox_crm.session().scalar(select(Contact).where(Contact.last_name == "Zieliński")).company.name == \
-        "Alfa sp. z o.o."
+    assert result.imported_rows == [4] and [c.name for c in result.companies] == ["Alfa sp. z o.o."]
+    result = service.import_rows(workspace, source, {1})
+    assert result.imported_rows == [1] and result.companies == []
+    people = sandbox_crm.session().scalars(select(Contact).where(Contact.workspace_id == workspace.id)).all()
+    assert {p.company.name for p in people} == {"Alfa sp. z o.o."} and len(people) == 2
+    assert len(sandbox_crm.session().scalars(select(Company).where(Company.workspace_id == workspace.id)).all()) == 1
 
 
 def test_existing_company_gets_the_new_person_and_a_company_only_duplicate_is_refused(ctx, workspace):
@@ -144,6 +146,15 @@ def test_pasted_business_cards(ctx, workspace):
     assert result.imported_rows == [1, 3]
 
 
+def test_a_malformed_address_on_a_card_is_flagged_not_hidden_in_the_notes(ctx, workspace):
+    text = "Ewa Lis, Kierownik, Firma Y sp. z o.o., ewa.lis@firmay, +48 600 100 201\n"
+    source = service.save_source(workspace, name="wizytówki", kind="pasted", content=text)
+    [row] = service.preview(workspace, source).rows
+    assert row.values["contact.email"] == "ewa.lis@firmay"
+    assert any(flag.kind == service.INVALID and flag.field == "contact.email" for flag in row.flags)
+    assert "ewa.lis@firmay" not in (row.values.get("notes") or "")
+
+
 def test_formula_cells_are_stored_defused(ctx, workspace):
     text = 'Firma;Uwagi\n=HYPERLINK("http://evil.example","kliknij");@SUM(A1)\n'
     source = service.save_source(workspace, name="x.csv", kind="csv", content=text)
@@ -168,11 +179,14 @@ def test_upload_preview_and_import_through_the_web(client, workspace):
     source = only_source(workspace)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Zieliński" in page and "NIP checksum is wrong" in page
-    assert 'name="row" value="1"' in page and 'name="row" value="2"' not in page
-    response = client.post(url(workspace, f"import/{source.id}"), data={"row": ["1", "4", "2"]})
+    # A row that passes the checks is to be imported unless decided otherwise; a flagged one waits.
+    assert 'name="decision_1" value="import" checked' in page
+    assert 'name="decision_2" value="" checked' in page
+    response = client.post(url(workspace, f"import/{source.id}"),
+                           data={"decision_1": "import", "decision_4": "import", "decision_2": "skip"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "Imported 2 row(s)" in page and "row 2" in page
+    assert "Imported 2 row(s)" in page and "Skipped 1 row(s)" in page and "2 row(s) still wait" in page
     assert len(statements(workspace, "import")) == 1
     assert sandbox_crm.session().scalar(select(Contact).where(Contact.last_name == "Zieliński")) is not None
 
@@ -182,8 +196,9 @@ def test_mapping_is_sent_back_with_the_import(client, workspace):
     source = only_source(workspace)
     page = client.get(url(workspace, f"import/{source.id}?map_0=company.name&map_1=company.email")).get_data(
         as_text=True)
-    assert 'name="row" value="2"' in page
-    client.post(url(workspace, f"import/{source.id}"), data={"row": "2", "map_0": "company.name",
+    assert 'name="decision_2" value="import" checked' in page
+    assert '<input type="hidden" name="map_1" value="company.email">' in page
+    client.post(url(workspace, f"import/{source.id}"), data={"decision_2": "import", "map_0": "company.name",
                                                              "map_1": "company.email"})
     assert sandbox_crm.session().scalar(select(Company)).email == "jan@alfa.pl"
 
@@ -220,7 +235,7 @@ def test_formula_and_html_are_escaped_on_display(client, workspace):
     source = only_source(workspace)
     page = client.get(url(workspace, f"import/{source.id}")).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "<b>x</b>" not in page
-    client.post(url(workspace, f"import/{source.id}"), data={"row": "1"})
+    client.post(url(workspace, f"import/{source.id}"), data={"decision_1": "import"})
     row = sandbox_crm.session().scalar(select(Company))
     detail = client.get(url(workspace, f"companies/{row.id}")).get_data(as_text=True)
     assert "&#39;=HYPERLINK(" in detail and "<script>alert(1)</script>" not in detail
@@ -250,5 +265,5 @@ def test_import_sources_are_isolated(login_as, workspace, sandbox_app):
     sandbox_crm.session().commit()
     client = login_as("user:1")
     assert client.get(url(other, f"import/{source.id}")).status_code == 404
-    assert client.post(url(other, f"import/{source.id}"), data={"row": "1"}).status_code == 404
+    assert client.post(url(other, f"import/{source.id}"), data={"decision_1": "import"}).status_code == 404
     assert login_as("user:2").get(url(workspace, f"import/{source.id}")).status_code == 404

@@ -14,13 +14,14 @@ import yaml
 from customers_helpers import company, contact, make_nip
 from flask import session as flask_session
 from flask import url_for
+from flask_babel import force_locale
 from sales_factories import SEED as SALES_SEED
 from sales_factories import make_company, make_opportunity, make_pipeline, stage_named
 from sqlalchemy import select
 
 import sandbox_crm
-from sandbox_crm.api import action_log, create_workspace, run_evidence_checks
-from sandbox_crm.evidence import CHECKS, CheckResult, Verdict, run_checks
+from sandbox_crm.api import action_log, create_workspace, record_answer, run_evidence_checks
+from sandbox_crm.evidence import CHECKS, EMPTY_KEY, CheckResult, ScenarioKey, Verdict, run_checks
 from sandbox_crm.models import Company, Contact, CustomerEvent, Offer, OfferTemplate, OutboxMessage, Segment
 from sandbox_crm.models.sales import Opportunity, Pipeline, Task
 from sandbox_crm.services import customers as customer_service
@@ -83,10 +84,10 @@ def seeded(act_as, sandbox_session):
     return ws
 
 
-def check(ws, code: str) -> CheckResult:
-    result = CHECKS[code](ws)
+def check(ws, code: str, key: ScenarioKey = EMPTY_KEY) -> CheckResult:
+    result = CHECKS[code](ws, key)
     assert result.criterion == code
-    assert result.summary.endswith(".")
+    assert str(result.summary).endswith(".")
     return result
 
 
@@ -185,14 +186,19 @@ def sales_work(ws, customer: Company | None = None) -> Work:
 
 
 def report_work(ws) -> Work:
-    """Choose data, filter, compare two periods, draw a bar chart, export CSV, save the report."""
+    """Choose data, filter, compare two periods, draw a bar chart, export CSV, save the report.
+
+    The filters and periods select the workspace's records (a filter that finds nothing is no filtering)."""
+    today = date.today()
     filtered = report_service.run_report(ws, report_service.parse_config(
-        {"source": "tasks", "group_by": "priority", "measure": "count", "chart": "pie", "f_status": "open",
-         "date_field": "due_at", "date_from": "2025-01-01", "date_to": "2025-12-31"}))
+        {"source": "tasks", "group_by": "priority", "measure": "count", "chart": "pie", "f_status": "in_progress",
+         "date_field": "due_at", "date_from": (today - timedelta(days=30)).isoformat(),
+         "date_to": (today + timedelta(days=60)).isoformat()}))
     compared = report_service.run_report(ws, report_service.parse_config(
         {"source": "opportunities", "group_by": "stage", "measure": "sum_value", "chart": "bar",
-         "date_field": "created_at", "date_from": "2025-01-01", "date_to": "2025-01-31", "compare": "periods",
-         "b_from": "2025-02-01", "b_to": "2025-02-28"}))
+         "date_field": "created_at", "date_from": (today - timedelta(days=61)).isoformat(),
+         "date_to": (today - timedelta(days=31)).isoformat(), "compare": "periods",
+         "b_from": (today - timedelta(days=30)).isoformat(), "b_to": (today + timedelta(days=1)).isoformat()}))
     report_service.record_export(ws, compared, "csv")
     report_service.save_report(ws, "Values by stage", compared.config)
     return Work(companies=[], contacts=[], reports=(filtered, compared))
@@ -205,9 +211,18 @@ def all_work(ws) -> Work:
     report_work(ws)
     hotel = next(c for c in ws_rows(ws, Company) if c.name.startswith("Hotel Pod"))
     customer_service.update_company(ws, hotel, {"phone": "+48 12 345 67 89"})
+    reading_work(ws, sales.pipeline)
     return Work(companies=customers.companies, contacts=customers.contacts, segment=customers.segment,
                 pipeline=sales.pipeline, template=offers.template, offer=offers.offer, message=offers.message,
                 opportunity=sales.opportunity, tasks=sales.tasks)
+
+
+def reading_work(ws, pipeline: Pipeline) -> None:
+    """Record in answers to the sheet what the task summary and the board show now (2.3.c, 2.3.d)."""
+    totals = task_service.completion_totals(ws, task_service.TaskFilters())
+    record_answer(ws.id, 8, f"Wykonane: {totals.done}, zaległe: {totals.overdue}")
+    summary = opp_service.pipeline_summary(ws, pipeline)
+    record_answer(ws.id, 9, "; ".join(f"{row.stage.name}: {row.value} zł" for row in summary.stages))
 
 
 def ws_rows(ws, model) -> list:
@@ -251,8 +266,9 @@ def test_empty_workspace_is_not_met(workspace, act_as, code):
     assert not statement_ids(result)
 
 
-# Reading completion and stage values is not logged, so where such records exist it can't be told.
-SEEDED_CANT_TELL = {"2.3.c", "2.3.d"}
+# Reading completion and stage values is evidenced by the figures the candidate records (2.3.c/d):
+# a seeded workspace where nothing was recorded is not met like the rest.
+SEEDED_CANT_TELL: set[str] = set()
 
 
 @pytest.mark.parametrize("code", SIMULATION_CRITERIA)
@@ -365,7 +381,8 @@ def test_1_2_e_completing_a_seeded_company(seeded, act_as):
     customer_service.update_company(seeded, shop, {"phone": "+48 12 345 67 89", "city": "Kraków"})
     result = check(seeded, "1.2.e")
     assert result.verdict is Verdict.MET
-    assert "city" in result.summary and "phone" in result.summary
+    with force_locale("en"):
+        assert "City" in str(result.summary) and "Phone" in str(result.summary)
     assert statement_ids(result) == logged(seeded, "update", "company")
     assert records(result, "company") == {shop.id}
 
@@ -458,17 +475,26 @@ def test_2_2_a_and_b_template_with_merge_tags(workspace, act_as):
 
 
 def test_2_2_b_template_without_tags_not_met(workspace, act_as):
-    offer_service.create_template(workspace, {"name": "Plain", "body": "<p>Our offer.</p>"})
-    assert check(workspace, "2.2.a").verdict is Verdict.MET
+    # Text without tags shows neither offer lines nor a total: a letter, not an offer template.
+    offer_service.create_template(workspace, {"name": "Plain", "body": "<p>Our offer of coffee machines for "
+                                                                       "your hotel, prices on request.</p>"})
+    assert check(workspace, "2.2.a").verdict is Verdict.NOT_MET
     assert check(workspace, "2.2.b").verdict is Verdict.NOT_MET
 
 
 def test_2_2_a_editing_a_seeded_template_counts(seeded, act_as):
     template = ws_rows(seeded, OfferTemplate)[0]
-    offer_service.update_template(seeded, template, {"body": template.body + "<p>{{ kontakt.email }}</p>"})
+    offer_service.update_template(seeded, template, {"body": template.body + (
+        "<p>Contact e-mail: {{ kontakt.email }}, phone {{ kontakt.telefon }}; we deliver within two weeks.</p>")})
     result = check(seeded, "2.2.a")
     assert result.verdict is Verdict.MET
     assert statement_ids(result) == logged(seeded, "update", "offer_template")
+
+
+def test_2_2_a_one_tag_added_to_a_seeded_template_cant_tell(seeded, act_as):
+    template = ws_rows(seeded, OfferTemplate)[0]
+    offer_service.update_template(seeded, template, {"body": template.body + "<p>{{ kontakt.email }}</p>"})
+    assert check(seeded, "2.2.a").verdict is Verdict.CANT_TELL
 
 
 def test_2_2_c_offer_generated_for_recipient(workspace, act_as):
@@ -545,36 +571,34 @@ def test_2_3_b_only_default_priority_cant_tell(workspace, act_as):
     assert check(workspace, "2.3.b").verdict is Verdict.CANT_TELL
 
 
-def test_2_3_c_completion_updated(seeded, act_as):
+def test_2_3_c_updating_completion_is_not_reading_it(seeded, act_as):
+    """Changing how far a task has got records no reading (tests/sandbox/test_evidence_reading.py)."""
     task = ws_rows(seeded, Task)[0]
     task_service.set_progress(seeded, task, 60)
-    result = check(seeded, "2.3.c")
-    assert result.verdict is Verdict.MET
-    assert records(result, "task") == {task.id}
-    assert statement_ids(result) == logged(seeded, "update", "task")
+    assert check(seeded, "2.3.c").verdict is Verdict.NOT_MET
 
 
-def test_2_3_c_status_filter_reads_completion(seeded, act_as):
+def test_2_3_c_status_filter_without_recorded_figures_cant_tell(seeded, act_as):
     opp_service.record_filter(seeded, "task", {"status": "done"}, 0)
     result = check(seeded, "2.3.c")
-    assert result.verdict is Verdict.MET
+    assert result.verdict is Verdict.CANT_TELL
     assert statement_ids(result) == logged(seeded, "filter", "task")
 
 
-def test_2_3_d_board_read(seeded, act_as, login_as):
+def test_2_3_d_board_read_without_recorded_values_cant_tell(seeded, act_as, login_as):
     pipeline = ws_rows(seeded, Pipeline)[0]
     response = login_as(CANDIDATE).get(f"/sandbox/w/{seeded.id}/board?pipeline={pipeline.id}&apply=1")
     assert response.status_code == 200
     result = check(seeded, "2.3.d")
-    assert result.verdict is Verdict.MET
+    assert result.verdict is Verdict.CANT_TELL
     assert statement_ids(result) == logged(seeded, "filter", "board") != set()
 
 
-def test_2_3_d_report_by_stage(seeded, act_as):
+def test_2_3_d_report_by_stage_without_recorded_values_cant_tell(seeded, act_as):
     report_service.run_report(seeded, report_service.parse_config(
         {"source": "opportunities", "group_by": "stage", "measure": "sum_value"}))
     result = check(seeded, "2.3.d")
-    assert result.verdict is Verdict.MET
+    assert result.verdict is Verdict.CANT_TELL
     assert statement_ids(result) == logged(seeded, "generate", "report")
 
 
@@ -681,7 +705,15 @@ def test_2_5_b_filtered(seeded, act_as):
     report_work(seeded)
     result = check(seeded, "2.5.b")
     assert result.verdict is Verdict.MET
-    assert logged(seeded, "filter", "report") <= statement_ids(result)
+    # The reports themselves are the evidence: each holds its filters and how many rows they found.
+    assert logged(seeded, "generate", "report") <= statement_ids(result)
+
+
+def test_2_5_b_filter_finding_nothing_is_not_met(seeded, act_as):
+    customer_service.list_companies(seeded, customer_service.CompanyFilters(q="zzz"))
+    report_service.run_report(seeded, report_service.parse_config(
+        {"source": "companies", "f_name": "zzz"}))
+    assert check(seeded, "2.5.b").verdict is Verdict.NOT_MET
 
 
 def test_2_5_b_filtered_list_counts(seeded, act_as):
@@ -729,8 +761,8 @@ def test_2_5_f_on_screen_only_cant_tell(seeded, act_as):
     assert check(seeded, "2.5.f").verdict is Verdict.CANT_TELL
 
 
-def test_2_3_c_task_report_by_status_reads_completion(seeded, act_as):
+def test_2_3_c_task_report_by_status_without_recorded_figures_cant_tell(seeded, act_as):
     report_service.run_report(seeded, report_service.parse_config({"source": "tasks", "group_by": "status"}))
     result = check(seeded, "2.3.c")
-    assert result.verdict is Verdict.MET
+    assert result.verdict is Verdict.CANT_TELL
     assert statement_ids(result) == logged(seeded, "generate", "report")
