@@ -24,10 +24,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import PortalForm, select_choices
 from ..models import CertificateStatus
+from ..validators import is_valid_pesel, pesel_birth_date
 from . import rules
 
 # Outside this range a date is a typo.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 def _plausible(form: Any, field: Any) -> None:
@@ -119,6 +124,36 @@ class CorrectionForm(ReasonForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(message=_l("Give the holder's last name.")),
                                                        Length(max=100)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional(), _plausible])
+    # Never echoed back into the page (``value`` is always empty): a full PESEL is shown nowhere.
+    pesel = StringField(_l("Corrected PESEL (leave empty to keep the current one)"),
+                        validators=[Optional()], filters=[_strip],
+                        render_kw={"value": "", "autocomplete": "off", "inputmode": "numeric"})
+
+    def validate_pesel(self, field: Any) -> None:
+        if not field.data:
+            return
+        if not is_valid_pesel(field.data):
+            raise ValidationError(_l("This PESEL number is not valid: check the digits."))
+        if self.birth_date.data and pesel_birth_date(field.data) != self.birth_date.data:
+            raise ValidationError(_l("The PESEL number does not match the date of birth."))
+
+
+class DuplicateRequestForm(PortalForm):
+    """The holder's request for a duplicate of their certificate (on "my certificates")."""
+
+    reason = TextAreaField(_l("Why do you need a duplicate?"),
+                           validators=[DataRequired(message=_l("Say why you need a duplicate, e.g. the original was lost "
+                                                               "or destroyed.")),
+                                       Length(max=2000, message=_l("Keep the reason under %(max)d characters.", max=2000))],
+                           render_kw={"rows": 2, "placeholder": _l("e.g. the original was lost")})
+
+
+class DuplicateRefusalForm(PortalForm):
+    """Staff refuse a holder's request for a duplicate: the holder receives the reason."""
+
+    response = TextAreaField(_l("Reason for the refusal (sent to the holder)"),
+                             validators=[DataRequired(message=_l("Give the reason for the refusal: the holder receives it.")),
+                                         Length(max=5000, message=_l("Keep the reason under %(max)d characters.", max=5000))])
 
 
 class VerifyForm(PortalForm):

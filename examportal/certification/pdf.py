@@ -2,7 +2,13 @@
 
 The template gets nothing but the certificate's stored ``content`` (plain data fixed at issue),
 so a reprint shows the same text, and the renderer may fetch nothing but this application's own
-static files: a template or a value that names any other resource stops the rendering.
+static files and inline ``data:`` URIs: a template or a value that names any other resource
+stops the rendering.
+
+The one thing not in the content itself is the issuer's logo and signature image: the content
+holds their SHA-256 (``issuer_marks``, fixed at issue) and :func:`mark_images` loads the bytes
+from the institution's settings while they still match. An image changed or removed since the
+issue prints as no image: a reprint never shows another image than the certificate was issued with.
 """
 from __future__ import annotations
 
@@ -20,6 +26,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
+
+from ..extensions import db
+from ..institution.settings import IMAGE_FIELDS, image_data_uri, sha256_of
+from ..models import InstitutionSettings
 
 
 class RefusedResource(FatalURLFetchingError):  # type: ignore[misc]  # WeasyPrint ships no type information
@@ -78,6 +88,23 @@ def polish_years(years: int) -> str:
     return f"{years} lat"
 
 
+def mark_images(marks: Mapping[str, Any] | None) -> dict[str, str]:
+    """The issuer's logo and signature as ``data:`` URIs, by name, loaded from its settings when
+    their SHA-256 is the one ``marks`` (the certificate's ``issuer_marks``) fixed at issue."""
+    if not marks or not isinstance(marks.get("institution_id"), int):
+        return {}
+    settings = db.session.get(InstitutionSettings, marks["institution_id"])
+    if settings is None:
+        return {}
+    images = {}
+    for name in IMAGE_FIELDS:
+        expected = marks.get(f"{name}_sha256")
+        data: bytes | None = getattr(settings, name) if expected else None
+        if data is not None and sha256_of(data) == expected and (uri := image_data_uri(data)):
+            images[name] = uri
+    return images
+
+
 def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | None = None) -> bytes:
     """The certificate (page 1) and its supplement (page 2) as a PDF; ``duplicate_issued_on``
     (ISO date) marks the print as a duplicate issued that day."""
@@ -91,6 +118,8 @@ def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | No
         "validity_years": polish_years(int(content["qualification"]["validity_years"])),
         "supersedes_issued_on": polish_date((content.get("supersedes") or {}).get("issued_on")),
         "qr": qr_data_uri(content["verification_url"]),
+        "marks": content.get("issuer_marks") or {},  # certificates issued before the settings existed have none
+        "images": mark_images(content.get("issuer_marks")),
     }
     with force_locale("pl"):
         html = render_template("certification/certificate_pdf.html", **context)

@@ -19,10 +19,13 @@ from typing import Any
 
 from flask_babel import force_locale
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit_log
+from ..committee.corrections import standing_positive
 from ..committee.services import committee_for, decision_for
 from ..extensions import db
+from ..institution.settings import document_marks
 from ..mail.services import queue_template
 from ..models import (
     Certificate,
@@ -35,6 +38,8 @@ from ..models import (
     CriterionResult,
     DecisionProposal,
     DecisionVote,
+    DuplicateRequest,
+    DuplicateRequestStatus,
     Enrolment,
     EnrolmentStatus,
     Institution,
@@ -42,15 +47,17 @@ from ..models import (
     Qualification,
     Role,
     Scoresheet,
-    TheoryAttempt,
     User,
+    UserRole,
     ValidationDecision,
     ValidationSession,
     utcnow,
 )
+from ..operator.services import concerning as operator_actions_concerning
 from ..security import public_url
-from ..sessions.services import trained_pairs
+from ..sessions.services import reassessed_enrolments, trained_pairs
 from ..theory.statistics import safe_cell
+from ..validators import is_valid_pesel, pesel_birth_date
 from . import hooks, numbering, pdf, rules
 from .rules import _
 
@@ -77,18 +84,19 @@ def certifying_institution(enrolment: Enrolment) -> Institution:
 
 
 def certification_decision(enrolment: Enrolment) -> CertificationDecision | None:
-    return db.session.scalar(select(CertificationDecision).where(CertificationDecision.enrolment_id == enrolment.id))
+    """The standing certification decision of the enrolment (not one an upheld appeal overturned)."""
+    return db.session.scalar(select(CertificationDecision).where(CertificationDecision.enrolment_id == enrolment.id,
+                                                                 CertificationDecision.overturned_at.is_(None)))
 
 
 def _operated(user: User, enrolment: Enrolment) -> bool:
     """Whether the user supervised the candidate's exam: the session's operator, an operator action
-    on the candidate's attempt (or on the whole session), or the recorded absence."""
+    on the candidate's theory or practical attempt (or on the whole session), or the recorded absence."""
     if enrolment.session.operator_id == user.id or enrolment.practical_absent_by_id == user.id:
         return True
-    attempt_ids = select(TheoryAttempt.id).where(TheoryAttempt.enrolment_id == enrolment.id)
     acted = select(OperatorAction.id).where(
         OperatorAction.session_id == enrolment.session_id, OperatorAction.operator_id == user.id,
-        or_(OperatorAction.attempt_id.is_(None), OperatorAction.attempt_id.in_(attempt_ids)))
+        operator_actions_concerning(enrolment.id))
     return db.session.scalar(acted.limit(1)) is not None
 
 
@@ -110,16 +118,19 @@ def _scored(user: User, enrolment: Enrolment) -> bool:
 def involvement(user: User, enrolment: Enrolment) -> str | None:
     """Why the user may not decide the candidate's certification because of their part in the
     validation (translated), or None: the candidate themself, a committee member, the operator,
-    the trainer, or anyone who scored or decided the validation."""
+    the trainer, or anyone who scored or decided the validation — in a new assessment after an
+    appeal, in the first assessment as well."""
     if user.id == enrolment.candidate_id:
         return _("You are the candidate: you may not decide your own certification.")
-    if any(member.assessor_id == user.id for member in committee_for(enrolment)):
+    # A new assessment after an appeal: whoever took part in the first one is involved as well.
+    validations = (enrolment, *reassessed_enrolments(enrolment))
+    if any(member.assessor_id == user.id for validated in validations for member in committee_for(validated)):
         return _("You examined this candidate as a member of the validation committee, so you may not decide their certification.")
-    if _operated(user, enrolment):
+    if any(_operated(user, validated) for validated in validations):
         return _("You were the exam-system operator for this candidate, so you may not decide their certification.")
     if trained_pairs([user.id], [enrolment.candidate_id]):
         return _("You trained this candidate, so you may not decide their certification.")
-    if _scored(user, enrolment):
+    if any(_scored(user, validated) for validated in validations):
         return _("You scored this candidate or took part in their validation decision, so you may not decide their certification.")
     return None
 
@@ -134,7 +145,8 @@ def decision_refusal(user: User, enrolment: Enrolment) -> str | None:
     if certification_decision(enrolment) is not None:
         return _("The certification decision for this candidate has already been made.")
     validation = decision_for(enrolment)
-    if validation is None or not validation.positive:
+    # As it stands today: a recorded correction may have made it positive, or negative.
+    if validation is None or not standing_positive(validation):
         return _("Certification follows a positive validation decision of the committee; this candidate has none.")
     return involvement(user, enrolment)
 
@@ -150,8 +162,13 @@ class CandidateRow:
     refusal: str | None
 
     @property
+    def validation_positive(self) -> bool | None:
+        """The validation decision as it stands today (corrections included); None: not decided."""
+        return standing_positive(self.validation) if self.validation is not None else None
+
+    @property
     def awaiting(self) -> bool:
-        return self.validation is not None and self.validation.positive and self.decision is None
+        return self.validation_positive is True and self.decision is None
 
 
 def session_rows(session: ValidationSession, user: User) -> list[CandidateRow]:
@@ -216,6 +233,7 @@ def decide(user: User, session: ValidationSession, enrolment_ids: Sequence[int],
             _mail(enrolment.candidate, "certification_refused", lambda: _("Certification decision"),
                   enrolment=enrolment, decision=decision,
                   appeal_days=enrolment.session.qualification.settings.get("appeal_window_days", 14))
+            decision.notified_at = utcnow()  # an appeal's window counts from the day this mail was queued
         decisions.append(decision)
     db.session.commit()
     return decisions
@@ -262,8 +280,9 @@ def _qualification_data(qualification: Qualification) -> dict[str, Any]:
     }
 
 
-def build_content(certificate: Certificate, validated_on: date | None) -> dict[str, Any]:
-    """The plain data the certificate's PDF is rendered from (and the verification page shows)."""
+def build_content(certificate: Certificate, validated_on: date | None, renewal: bool = False) -> dict[str, Any]:
+    """The plain data the certificate's PDF is rendered from (and the verification page shows);
+    ``renewal``: it replaces the certificate it supersedes by a renewal, not a correction."""
     supersedes = certificate.supersedes
     return {
         "number": certificate.number,
@@ -278,30 +297,45 @@ def build_content(certificate: Certificate, validated_on: date | None) -> dict[s
         "issued_on": certificate.issued_on.isoformat(),
         "valid_until": certificate.valid_until.isoformat(),
         "validated_on": validated_on.isoformat() if validated_on else None,
-        "supersedes": ({"number": supersedes.number, "issued_on": supersedes.issued_on.isoformat()}
+        "supersedes": ({"number": supersedes.number, "issued_on": supersedes.issued_on.isoformat(),
+                        "valid_until": supersedes.valid_until.isoformat(), "renewal": renewal,
+                        "verification_url": public_url("verify.show", code=supersedes.verification_code)}
                        if supersedes is not None else None),
+        # The issuer's signatory and the SHA-256 of its logo and signature image, as its settings
+        # are at issue (the PDF loads the images by these hashes: see pdf.mark_images).
+        "issuer_marks": document_marks(certificate.institution),
     }
 
 
 def _new_certificate(enrolment: Enrolment, *, issued_on: date, valid_until: date, first_name: str, last_name: str,
                      birth_date: date | None, decision: CertificationDecision | None, supersedes: Certificate | None,
-                     actor: User | None) -> Certificate:
-    """Number and store a certificate (in the caller's transaction); its PDF is rendered next."""
+                     actor: User | None, renewal: bool = False, numbered_in: int | None = None,
+                     after_appeal: int | None = None) -> Certificate:
+    """Number and store a certificate (in the caller's transaction); its PDF is rendered next.
+
+    The number is taken in the year of ``issued_on``, or of ``numbered_in`` for a certificate dated
+    back (a replacement after an appeal keeps the original dates but is numbered when issued);
+    ``after_appeal`` is the id of the appeal such a replacement is issued on (its content says so).
+    """
     session = enrolment.session
     issuer = session.institution.certifying
     qualification = session.qualification
     validation = decision_for(enrolment)
-    number, sequence = numbering.take_number(issuer, qualification, issued_on.year)
+    year = numbered_in or issued_on.year
+    number, sequence = numbering.take_number(issuer, qualification, year)
     validating = session.institution if session.institution_id != issuer.id else None
     certificate = Certificate(
-        number=number, year=issued_on.year, sequence=sequence, institution=issuer, validating_institution=validating,
+        number=number, year=year, sequence=sequence, institution=issuer, validating_institution=validating,
         qualification=qualification, enrolment=enrolment, holder=enrolment.candidate, decision=decision,
         supersedes=supersedes, holder_first_name=first_name, holder_last_name=last_name, holder_birth_date=birth_date,
         holder_pesel_masked=rules.mask_pesel(enrolment.candidate.pesel), issued_on=issued_on, valid_until=valid_until,
         state=CertificateStatus.VALID, verification_code=rules.new_verification_code(),
         issued_by_id=actor.id if actor else None)
     with db.session.no_autoflush:
-        certificate.content = build_content(certificate, _local_date(validation.decided_at) if validation else None)
+        certificate.content = build_content(certificate, _local_date(validation.decided_at) if validation else None,
+                                            renewal=renewal)
+        if after_appeal is not None and certificate.content.get("supersedes"):
+            certificate.content["supersedes"]["after_appeal"] = after_appeal
         certificate.content_sha256 = pdf.content_sha256(certificate.content)
         db.session.add(certificate)
     db.session.flush()
@@ -344,6 +378,29 @@ def issue_certificate(decision: CertificationDecision, actor: User | None = None
     return certificate
 
 
+def issue_rendered(decision: CertificationDecision, actor: User) -> Certificate:
+    """The certificate for a positive certification decision — numbered, its PDF rendered, the
+    credential hooks run and the holder mailed — in the caller's transaction (for the system
+    carrying out an appeal that overturned a refusal; :func:`issue_certificate` and
+    :func:`render_issued` are the committing steps of the ordinary batch)."""
+    if not decision.positive:
+        raise CertificationError(_("A negative certification decision issues no certificate."))
+    if issued_for(decision) is not None:
+        raise CertificationError(_("The certificate for this decision has already been issued."))
+    enrolment = decision.enrolment
+    candidate = enrolment.candidate
+    issued_on = rules.today()
+    certificate = _new_certificate(
+        enrolment, issued_on=issued_on, valid_until=rules.valid_until(issued_on, validity_years(enrolment.session.qualification)),
+        first_name=candidate.first_name, last_name=candidate.last_name, birth_date=candidate.birth_date,
+        decision=decision, supersedes=None, actor=actor)
+    _store_pdf(certificate, actor)
+    _mail(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
+          certificate=certificate, **_links(certificate))
+    hooks.issued.send(certificate)
+    return certificate
+
+
 def _store_pdf(certificate: Certificate, actor: User | None) -> None:
     data = pdf.render_certificate(certificate.content)
     certificate.pdf, certificate.pdf_sha256, certificate.rendered_at = data, hashlib.sha256(data).hexdigest(), utcnow()
@@ -367,6 +424,8 @@ def render_issued(certificate: Certificate, actor: User | None = None) -> Certif
     _store_pdf(certificate, actor)
     _mail(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
           certificate=certificate, **_links(certificate))
+    if certificate.decision is not None and certificate.decision.notified_at is None:
+        certificate.decision.notified_at = utcnow()  # the holder's mail about the positive decision
     hooks.issued.send(certificate)
     db.session.commit()
     return certificate
@@ -440,6 +499,22 @@ def change_status(user: User, certificate: Certificate, action: str, reason: str
     """
     certificate = _locked(certificate)
     text = _check(user, certificate, action, reason)
+    apply_status_change(user, certificate, action, text)
+    db.session.commit()
+    return certificate
+
+
+def apply_status_change(user: User, certificate: Certificate, action: str, reason: str) -> CertificateEvent:
+    """The change of :func:`change_status` in the caller's transaction, without its check that
+    the user is staff: for the system carrying out an appeal's remedy (lifting a suspension),
+    where ``user`` is who the record names. The status must still allow the change."""
+    refusal = rules.action_refusal(action, certificate.status_on(rules.today()), valid_until=certificate.valid_until,
+                                   on=rules.today())
+    if refusal:
+        raise CertificationError(refusal)
+    text = reason.strip()
+    if not text:
+        raise CertificationError(_("Give the reason: it is recorded and sent to the holder."))
     state, kind = _STATE_CHANGES[action]
     before = certificate.state
     certificate.state, certificate.state_changed_at, certificate.state_reason = state, utcnow(), text
@@ -454,23 +529,88 @@ def change_status(user: User, certificate: Certificate, action: str, reason: str
     _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=certificate, change=kind.value, reason=text, **_links(certificate))
     hooks.status_changed.send(certificate, action=action)
-    db.session.commit()
-    return certificate
+    return event
+
+
+def issue_replacement(actor: User, revoked: Certificate, appeal_id: int) -> Certificate:
+    """A replacement for a revoked certificate after an appeal overturned the revocation: a new
+    number, the holder's data and the ORIGINAL dates of issue and validity as printed on the
+    revoked one, whose revocation stands (it stays revoked: revocations are never undone). The PDF
+    is rendered, the credential issued (:data:`hooks.issued`) and the holder mailed; in the
+    caller's transaction.
+    """
+    revoked = _locked(revoked)
+    if revoked.state != CertificateStatus.REVOKED:
+        raise CertificationError(_("Certificate no. %(number)s is not revoked: there is nothing to replace.",
+                                   number=revoked.number))
+    if revoked.superseded_by is not None:
+        raise CertificationError(_("Certificate no. %(number)s has already been replaced by no. %(new)s.",
+                                   number=revoked.number, new=revoked.superseded_by.number))
+    replacement = _new_certificate(
+        revoked.enrolment, issued_on=revoked.issued_on, valid_until=revoked.valid_until,
+        first_name=revoked.holder_first_name, last_name=revoked.holder_last_name, birth_date=revoked.holder_birth_date,
+        decision=None, supersedes=revoked, actor=actor, numbered_in=rules.today().year, after_appeal=appeal_id)
+    audit_log.record("certificate.replaced_after_appeal", revoked, after={
+        "number": revoked.number, "replacement_id": replacement.id, "replacement_number": replacement.number,
+        "appeal_id": appeal_id}, actor=actor, institution_id=revoked.institution_id)
+    _store_pdf(replacement, actor)
+    _mail(revoked.holder, "certificate_changed", lambda: _("A change to your certificate"),
+          certificate=replacement, change="replaced_after_appeal", reason=None, old_number=revoked.number,
+          **_links(replacement))
+    hooks.issued.send(replacement)
+    return replacement
+
+
+def _pesel_correction(certificate: Certificate, pesel: str | None, birth_date: date | None) -> str | None:
+    """The corrected PESEL when it changes the holder's account (None: no change), after its checks:
+    a valid PESEL, agreeing with the birth date when one is given, and no other account's."""
+    pesel = (pesel or "").strip() or None
+    if pesel is None:
+        return None
+    if not is_valid_pesel(pesel):
+        raise CertificationError(_("This PESEL number is not valid: check the digits."))
+    if birth_date is not None and pesel_birth_date(pesel) != birth_date:
+        raise CertificationError(_("The PESEL number does not match the date of birth."))
+    if pesel == certificate.holder.pesel:
+        return None
+    if db.session.scalar(select(User.id).where(User.pesel == pesel, User.id != certificate.holder_id)) is not None:
+        raise CertificationError(_pesel_taken())
+    return pesel
+
+
+def _pesel_taken() -> str:
+    return _("This PESEL number is already in another person's account: check the digits, or ask the administrator "
+             "to sort out the two accounts.")
 
 
 def correct(user: User, certificate: Certificate, *, first_name: str, last_name: str, birth_date: date | None,
-            reason: str | None) -> Certificate:
+            reason: str | None, pesel: str | None = None) -> Certificate:
     """Reissue the certificate with corrected holder data (a recorded reason): the new certificate
     gets its own number and keeps the validity of the old one, which becomes ``superseded``; both
-    stay in the chain the verification page shows."""
+    stay in the chain the verification page shows.
+
+    A corrected ``pesel`` (None or empty: unchanged) also corrects the holder's account, and the
+    new certificate shows it masked; the audit records only that it changed, never the number.
+    """
     certificate = _locked(certificate)
     text = _check(user, certificate, "correct", reason)
     first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name or not last_name:
         raise CertificationError(_("Give the holder's first and last name as they should be printed."))
-    if (first_name, last_name, birth_date) == (certificate.holder_first_name, certificate.holder_last_name,
-                                               certificate.holder_birth_date):
+    new_pesel = _pesel_correction(certificate, pesel, birth_date)
+    if new_pesel is None and (first_name, last_name, birth_date) == (
+            certificate.holder_first_name, certificate.holder_last_name, certificate.holder_birth_date):
         raise CertificationError(_("Nothing was changed: correct the holder's data first."))
+    if new_pesel is not None:
+        holder = certificate.holder
+        holder.pesel = new_pesel
+        try:
+            with db.session.begin_nested():  # the unique PESEL: an account given it meanwhile wins
+                db.session.flush()
+        except IntegrityError:
+            raise CertificationError(_pesel_taken()) from None
+        audit_log.record("account.pesel_corrected", holder, after={"pesel_changed": True, "certificate_id": certificate.id},
+                         actor=user, institution_id=certificate.institution_id)
     replacement = _new_certificate(certificate.enrolment, issued_on=rules.today(), valid_until=certificate.valid_until,
                                    first_name=first_name, last_name=last_name, birth_date=birth_date, decision=None,
                                    supersedes=certificate, actor=user)
@@ -481,7 +621,8 @@ def correct(user: User, certificate: Certificate, *, first_name: str, last_name:
     db.session.flush()
     audit_log.record("certificate.corrected", certificate, after={
         "number": certificate.number, "replacement_id": replacement.id, "replacement_number": replacement.number,
-        "reason": text, "event_id": event.id}, actor=user, institution_id=certificate.institution_id)
+        "reason": text, "event_id": event.id, "pesel_changed": new_pesel is not None},
+        actor=user, institution_id=certificate.institution_id)
     _store_pdf(replacement, user)
     _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=replacement, change="corrected", reason=text, old_number=certificate.number, **_links(replacement))
@@ -491,9 +632,40 @@ def correct(user: User, certificate: Certificate, *, first_name: str, last_name:
     return replacement
 
 
-def issue_duplicate(user: User, certificate: Certificate, reason: str | None) -> CertificateDuplicate:
-    """A duplicate of the certificate (same number and data, marked "DUPLIKAT" with today's date)."""
+def renew_certificate(actor: User, certificate: Certificate, *, valid_until: date) -> Certificate:
+    """Issue the certificate renewing ``certificate`` after a positive renewal decision, in the
+    caller's transaction (the renewal's service commits it with its own records).
+
+    The new certificate gets its own number, today's date of issue and ``valid_until`` (the
+    validity continuing from the old expiry: see :func:`examportal.renewals.rules.renewed_valid_until`);
+    it keeps the holder's data as the old one printed them (a correction stays corrected). The old
+    one becomes ``superseded``; the PDF is rendered and the credential hooks run as for any issue.
+    The holder is mailed by the caller, with the decision.
+    """
     certificate = _locked(certificate)
+    if certificate.state != CertificateStatus.VALID:
+        raise CertificationError(rules.action_refusal("correct", certificate.state)
+                                 or _("Only a valid certificate can be renewed."))
+    renewed = _new_certificate(certificate.enrolment, issued_on=rules.today(), valid_until=valid_until,
+                               first_name=certificate.holder_first_name, last_name=certificate.holder_last_name,
+                               birth_date=certificate.holder_birth_date, decision=None, supersedes=certificate,
+                               actor=actor, renewal=True)
+    certificate.state, certificate.state_changed_at = CertificateStatus.SUPERSEDED, utcnow()
+    certificate.state_reason = f"renewed: replaced by {renewed.number}"
+    audit_log.record("certificate.renewed", certificate, before={"state": CertificateStatus.VALID}, after={
+        "state": CertificateStatus.SUPERSEDED, "number": certificate.number, "replacement_id": renewed.id,
+        "replacement_number": renewed.number, "valid_until": renewed.valid_until},
+        actor=actor, institution_id=certificate.institution_id)
+    _store_pdf(renewed, actor)
+    hooks.status_changed.send(certificate, action="supersede")
+    hooks.issued.send(renewed)
+    return renewed
+
+
+def _duplicate(user: User, certificate: Certificate, reason: str | None,
+               request: DuplicateRequest | None = None) -> CertificateDuplicate:
+    """Render and store a duplicate of the (locked) certificate, audited and mailed to the holder,
+    in the caller's transaction."""
     text = _check(user, certificate, "duplicate", reason)
     issued_on = rules.today()
     data = pdf.render_certificate(certificate.content, duplicate_issued_on=issued_on.isoformat())
@@ -501,13 +673,174 @@ def issue_duplicate(user: User, certificate: Certificate, reason: str | None) ->
                                      issued_at=utcnow(), pdf=data, pdf_sha256=hashlib.sha256(data).hexdigest())
     db.session.add(duplicate)
     db.session.flush()
-    audit_log.record("certificate.duplicate_issued", certificate, after={
-        "number": certificate.number, "duplicate_id": duplicate.id, "issued_on": issued_on, "reason": text,
-        "pdf_sha256": duplicate.pdf_sha256}, actor=user, institution_id=certificate.institution_id)
+    after: dict[str, Any] = {"number": certificate.number, "duplicate_id": duplicate.id, "issued_on": issued_on, "reason": text,
+             "pdf_sha256": duplicate.pdf_sha256}
+    if request is not None:
+        after["request_id"] = request.id
+    audit_log.record("certificate.duplicate_issued", certificate, after=after, actor=user,
+                     institution_id=certificate.institution_id)
     _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=certificate, change="duplicate", reason=text, **_links(certificate))
+    return duplicate
+
+
+def issue_duplicate(user: User, certificate: Certificate, reason: str | None) -> CertificateDuplicate:
+    """A duplicate of the certificate (same number and data, marked "DUPLIKAT" with today's date)."""
+    duplicate = _duplicate(user, _locked(certificate), reason)
     db.session.commit()
     return duplicate
+
+
+# --------------------------------------------------------------------------- duplicates the holder asks for
+
+
+def open_duplicate_request(certificate: Certificate) -> DuplicateRequest | None:
+    """The holder's request for a duplicate of the certificate still waiting for staff, if any."""
+    return db.session.scalar(select(DuplicateRequest).where(DuplicateRequest.certificate_id == certificate.id,
+                                                            DuplicateRequest.status == DuplicateRequestStatus.OPEN))
+
+
+def duplicate_request_refusal(user: User, certificate: Certificate) -> str | None:
+    """Why the user may not ask for a duplicate of the certificate now (translated), or None.
+
+    Only the holder asks, for a certificate a duplicate may be made of (not revoked, superseded or
+    suspended: :func:`rules.action_refusal`) that has not expired — the institution handles an
+    expired one itself — and with no request of theirs still waiting.
+    """
+    if certificate.holder_id != user.id:
+        return _("Only the certificate's holder may ask for a duplicate of it.")
+    status = certificate.status_on(rules.today())
+    refusal = rules.action_refusal("duplicate", status, valid_until=certificate.valid_until, on=rules.today())
+    if refusal:
+        return refusal
+    if status == CertificateStatus.EXPIRED:
+        return _("This certificate has expired: a duplicate of it cannot be requested online; contact the certifying "
+                 "institution.")
+    if open_duplicate_request(certificate) is not None:
+        return _already_requested()
+    return None
+
+
+def _already_requested() -> str:
+    return _("You have already asked for a duplicate of this certificate: the institution is handling your request.")
+
+
+def _staff_of(institution_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                   .where(UserRole.role == Role.STAFF, UserRole.institution_id == institution_id,
+                                          User.active.is_(True))
+                                   .order_by(User.id).distinct()))
+
+
+def request_duplicate(user: User, certificate: Certificate, reason: str | None) -> DuplicateRequest:
+    """The holder asks for a duplicate of their certificate, saying why (the original was lost or
+    destroyed); staff of the issuing institution are mailed and handle the request
+    (:func:`issue_requested_duplicate`, :func:`refuse_duplicate_request`).
+
+    Refused (:class:`CertificationError`) per :func:`duplicate_request_refusal` or without a reason.
+    The certificate's row lock serialises two requests at once, and the database's one-open-request
+    index settles any that slip past it.
+    """
+    certificate = _locked(certificate)
+    refusal = duplicate_request_refusal(user, certificate)
+    if refusal:
+        raise CertificationError(refusal)
+    text = (reason or "").strip()
+    if not text:
+        raise CertificationError(_("Say why you need a duplicate, e.g. the original was lost or destroyed."))
+    request = DuplicateRequest(certificate_id=certificate.id, requested_by_id=user.id, requested_at=utcnow(), reason=text,
+                               status=DuplicateRequestStatus.OPEN)
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+    except IntegrityError:
+        raise CertificationError(_already_requested()) from None
+    audit_log.record("certificate.duplicate_requested", certificate, after={
+        "number": certificate.number, "request_id": request.id, "reason": text, "by": user.id},
+        actor=user, institution_id=certificate.institution_id)
+    for staff in _staff_of(certificate.institution_id):
+        _mail(staff, "duplicate_requested", lambda: _("A holder asks for a duplicate of a certificate"),
+              certificate=certificate, request=request,
+              certificate_link=public_url("certification.certificate", certificate_id=certificate.id),
+              requests_link=public_url("certification.duplicate_requests"))
+    db.session.commit()
+    return request
+
+
+def _pending(request: DuplicateRequest) -> tuple[Certificate, DuplicateRequest]:
+    """The request's certificate locked and the request as it is now, still waiting (else refused)."""
+    certificate = _locked(request.certificate)
+    current = db.session.scalar(select(DuplicateRequest).where(DuplicateRequest.id == request.id)
+                                .execution_options(populate_existing=True))
+    if current is None or current.status != DuplicateRequestStatus.OPEN:
+        raise CertificationError(_("This request has already been handled. Reload the page."))
+    return certificate, current
+
+
+def issue_requested_duplicate(user: User, request: DuplicateRequest) -> CertificateDuplicate:
+    """Issue the duplicate a holder asked for, with the holder's reason (as :func:`issue_duplicate`,
+    whose rules apply); the request records it. The holder is mailed as for any duplicate."""
+    certificate, request = _pending(request)
+    duplicate = _duplicate(user, certificate, request.reason, request)
+    request.status, request.duplicate_id = DuplicateRequestStatus.ISSUED, duplicate.id
+    request.handled_by_id, request.handled_at = user.id, utcnow()
+    db.session.commit()
+    return duplicate
+
+
+def refuse_duplicate_request(user: User, request: DuplicateRequest, response: str | None) -> DuplicateRequest:
+    """Refuse a holder's request for a duplicate with the reason (``response``), which the holder is
+    mailed and sees on their page; only staff of the issuing institution may, whatever the
+    certificate's status now."""
+    certificate, request = _pending(request)
+    refusal = manage_refusal(user, certificate)
+    if refusal:
+        raise CertificationError(refusal)
+    text = (response or "").strip()
+    if not text:
+        raise CertificationError(_("Give the reason for the refusal: the holder receives it."))
+    request.status, request.response = DuplicateRequestStatus.REFUSED, text
+    request.handled_by_id, request.handled_at = user.id, utcnow()
+    db.session.flush()
+    # The response is free text, kept in the request's row: the entry keeps its digest (as "reason").
+    audit_log.record("certificate.duplicate_request_refused", certificate, after={
+        "number": certificate.number, "request_id": request.id, "reason": text}, actor=user,
+        institution_id=certificate.institution_id)
+    _mail(certificate.holder, "duplicate_request_refused", lambda: _("Your request for a duplicate"),
+          certificate=certificate, request=request, **_links(certificate))
+    db.session.commit()
+    return request
+
+
+def duplicate_requests(certificate: Certificate) -> list[DuplicateRequest]:
+    """Every request for a duplicate of the certificate, newest first."""
+    return list(db.session.scalars(select(DuplicateRequest).where(DuplicateRequest.certificate_id == certificate.id)
+                                   .order_by(DuplicateRequest.id.desc())))
+
+
+def holder_duplicate_requests(user: User) -> dict[int, list[DuplicateRequest]]:
+    """The holder's requests for duplicates by certificate id, newest first."""
+    found: dict[int, list[DuplicateRequest]] = {}
+    query = (select(DuplicateRequest).join(Certificate, DuplicateRequest.certificate_id == Certificate.id)
+             .where(Certificate.holder_id == user.id).order_by(DuplicateRequest.id.desc()))
+    for request in db.session.scalars(query):
+        found.setdefault(request.certificate_id, []).append(request)
+    return found
+
+
+def open_duplicate_requests(user: User) -> Select[DuplicateRequest]:
+    """Requests still waiting for staff, for certificates of the institutions where the user is staff
+    (those they may handle), oldest first."""
+    ids = list(user.institution_ids(Role.STAFF))
+    return (select(DuplicateRequest).join(Certificate, DuplicateRequest.certificate_id == Certificate.id)
+            .where(DuplicateRequest.status == DuplicateRequestStatus.OPEN,
+                   Certificate.institution_id.in_(ids) if ids else false())
+            .order_by(DuplicateRequest.requested_at, DuplicateRequest.id))
+
+
+def open_duplicate_request_count(user: User) -> int:
+    """How many requests :func:`open_duplicate_requests` lists."""
+    return db.session.scalar(select(func.count()).select_from(open_duplicate_requests(user).order_by(None).subquery())) or 0
 
 
 # --------------------------------------------------------------------------- reading
@@ -593,9 +926,25 @@ def public_view(certificate: Certificate, locale: str) -> dict[str, Any]:
                           "outcomes": [{"code": o["code"], "name": o["name"][language]} for o in s["outcomes"]]}
                          for s in qualification["outcome_sets"]],
         "chain": [{"number": c.number, "code": c.verification_code, "issued_on": c.issued_on,
+                   "valid_until": c.valid_until, "renewal": is_renewal(c),
                    "status_label": c.status_on(rules.today()).label, "current": c.id == certificate.id}
                   for c in chain(certificate)] if certificate.supersedes_id or certificate.superseded_by else [],
+        # A renewal, both ways: the certificate this one renewed, and the one that renewed it.
+        "renewed_from": _link(certificate.supersedes) if is_renewal(certificate) else None,
+        "renewed_by": (_link(certificate.superseded_by)
+                       if certificate.superseded_by is not None and is_renewal(certificate.superseded_by) else None),
     }
+
+
+def is_renewal(certificate: Certificate) -> bool:
+    """Whether the certificate was issued by renewing the one it supersedes (not correcting it)."""
+    return bool((certificate.content.get("supersedes") or {}).get("renewal"))
+
+
+def _link(certificate: Certificate | None) -> dict[str, Any] | None:
+    if certificate is None:
+        return None
+    return {"number": certificate.number, "code": certificate.verification_code, "valid_until": certificate.valid_until}
 
 
 # --------------------------------------------------------------------------- the register

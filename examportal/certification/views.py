@@ -15,13 +15,15 @@ from flask_login import login_required as _login_required
 from sqlalchemy import select
 
 from ..extensions import db, limiter
-from ..forms import PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
-from ..models import Certificate, CertificateDuplicate, Role, ValidationSession
+from ..forms import MAX_ID, PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
+from ..models import Certificate, CertificateDuplicate, DuplicateRequest, Role, ValidationSession
 from ..security import public_url, require_institution, roles_required, staff_institution_ids
 from . import batch, rules, services
 from .forms import (
     CorrectionForm,
     DecideForm,
+    DuplicateRefusalForm,
+    DuplicateRequestForm,
     FeeFilterForm,
     FeeRowForm,
     FeesForm,
@@ -33,6 +35,7 @@ from .forms import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M")
 
 bp = Blueprint("certification", __name__)
 verify_bp = Blueprint("verify", __name__)
@@ -58,15 +61,23 @@ def fee_form_for_session_page() -> dict[str, Any]:
     return {"certification_fees": _fees}
 
 
+def _row_or_404(model: type[M], row_id: int) -> M:
+    """The row with this id from the URL, or 404 — also for an id no INTEGER column holds, which the
+    database driver would refuse with an error instead of finding nothing."""
+    if not 0 < row_id <= MAX_ID:
+        abort(404)
+    return db.get_or_404(model, row_id)
+
+
 def _staff_session(session_id: int) -> ValidationSession:
-    session = db.get_or_404(ValidationSession, session_id)
+    session = _row_or_404(ValidationSession, session_id)
     require_institution(session.institution_id, staff_institution_ids())
     return session
 
 
 def _viewable(certificate_id: int) -> Certificate:
     """The certificate, for staff of its issuing or validating institution (404 for anyone else)."""
-    certificate = db.get_or_404(Certificate, certificate_id)
+    certificate = _row_or_404(Certificate, certificate_id)
     if not services.can_view(current_user, certificate):
         abort(404)
     return certificate
@@ -209,7 +220,8 @@ def register(form: RegisterFilterForm, page_number: int) -> ResponseReturnValue:
     page = db.paginate(services.register_query(staff_institution_ids(), filters), page=page_number, per_page=PAGE_SIZE,
                        error_out=False)
     return render_template("certification/register.html", form=form, page=page, today=rules.today(),
-                           colours=services.STATUS_COLOURS), 200 if valid else 400
+                           colours=services.STATUS_COLOURS,
+                           open_duplicate_requests=services.open_duplicate_request_count(current_user)), 200 if valid else 400
 
 
 @bp.route("/register.csv")
@@ -243,6 +255,9 @@ def _certificate_page(certificate: Certificate, status: int = 200, **forms: Any)
         correct_form=forms.get("correct_form") or CorrectionForm(
             prefix="correct", formdata=None, first_name=certificate.holder.first_name,
             last_name=certificate.holder.last_name, birth_date=certificate.holder.birth_date),
+        holder_pesel_masked=rules.mask_pesel(certificate.holder.pesel),
+        duplicate_requests=services.duplicate_requests(certificate),
+        refuse_form=forms.get("refuse_form") or DuplicateRefusalForm(prefix="refuse"),
         verify_link=public_url("verify.show", code=certificate.verification_code),
     ), status
 
@@ -298,7 +313,7 @@ def correct(certificate_id: int) -> ResponseReturnValue:
         try:
             replacement = services.correct(current_user, certificate, first_name=form.first_name.data or "",
                                            last_name=form.last_name.data or "", birth_date=form.birth_date.data,
-                                           reason=form.reason.data)
+                                           reason=form.reason.data, pesel=form.pesel.data)
         except services.CertificationError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -324,6 +339,60 @@ def duplicate(certificate_id: int) -> ResponseReturnValue:
             flash(_("A duplicate has been issued."), "success")
             return redirect(url_for("certification.certificate", certificate_id=certificate.id))
     return _certificate_page(certificate, 400, duplicate_form=form)
+
+
+def _duplicate_request(certificate_id: int, request_id: int) -> tuple[Certificate, DuplicateRequest]:
+    """The certificate (as :func:`_viewable`) and its request for a duplicate (404 for another's)."""
+    certificate = _viewable(certificate_id)
+    duplicate_request = _row_or_404(DuplicateRequest, request_id)
+    if duplicate_request.certificate_id != certificate.id:
+        abort(404)
+    return certificate, duplicate_request
+
+
+@bp.route("/certificates/<int:certificate_id>/duplicate-requests/<int:request_id>/issue", methods=["POST"])
+@roles_required(Role.STAFF)
+def issue_requested_duplicate(certificate_id: int, request_id: int) -> ResponseReturnValue:
+    """Issue the duplicate the holder asked for, with their reason."""
+    certificate, duplicate_request = _duplicate_request(certificate_id, request_id)
+    if not PortalForm().validate_on_submit():
+        abort(400)
+    try:
+        services.issue_requested_duplicate(current_user, duplicate_request)
+    except services.CertificationError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _certificate_page(certificate, 400)
+    flash(_("The duplicate has been issued; the holder has been told and may download it."), "success")
+    return redirect(url_for("certification.certificate", certificate_id=certificate.id))
+
+
+@bp.route("/certificates/<int:certificate_id>/duplicate-requests/<int:request_id>/refuse", methods=["POST"])
+@roles_required(Role.STAFF)
+def refuse_duplicate_request(certificate_id: int, request_id: int) -> ResponseReturnValue:
+    """Refuse the holder's request for a duplicate, with the reason they receive."""
+    certificate, duplicate_request = _duplicate_request(certificate_id, request_id)
+    form = DuplicateRefusalForm(prefix="refuse")
+    if form.validate_on_submit():
+        try:
+            services.refuse_duplicate_request(current_user, duplicate_request, form.response.data)
+        except services.CertificationError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            flash(_("The request is refused; the holder has been told the reason."), "success")
+            return redirect(url_for("certification.certificate", certificate_id=certificate.id))
+    return _certificate_page(certificate, 400, refuse_form=form)
+
+
+@bp.route("/duplicate-requests")
+@roles_required(Role.STAFF)
+@params(page_number=PAGE.named("page"))
+def duplicate_requests(page_number: int) -> ResponseReturnValue:
+    """Holders' requests for duplicates waiting at the institutions where the user is staff, oldest first."""
+    page = db.paginate(services.open_duplicate_requests(current_user), page=page_number, per_page=PAGE_SIZE,
+                       error_out=False)
+    return render_template("certification/duplicate_requests.html", page=page)
 
 
 @bp.route("/certificates/<int:certificate_id>/reprint", methods=["POST"])
@@ -355,7 +424,7 @@ def _pdf(data: bytes, name: str) -> Response:
 @login_required
 def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
     """The certificate as issued, for its holder and the institution's staff."""
-    certificate = db.get_or_404(Certificate, certificate_id)
+    certificate = _row_or_404(Certificate, certificate_id)
     if not _pdf_reader(certificate) or certificate.pdf is None:
         abort(404)
     return _pdf(certificate.pdf, batch.pdf_name(certificate.number, "certyfikat"))
@@ -364,28 +433,63 @@ def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
 @bp.route("/certificates/<int:certificate_id>/duplicates/<int:duplicate_id>.pdf")
 @login_required
 def duplicate_pdf(certificate_id: int, duplicate_id: int) -> ResponseReturnValue:
-    certificate = db.get_or_404(Certificate, certificate_id)
-    copy = db.session.get(CertificateDuplicate, duplicate_id)
-    if copy is None or copy.certificate_id != certificate.id or not _pdf_reader(certificate):
+    certificate = _row_or_404(Certificate, certificate_id)
+    copy = _row_or_404(CertificateDuplicate, duplicate_id)
+    if copy.certificate_id != certificate.id or not _pdf_reader(certificate):
         abort(404)
     return _pdf(copy.pdf, batch.pdf_name(certificate.number, f"duplikat-{copy.issued_on.isoformat()}"))
+
+
+def _request_form(certificate: Certificate) -> DuplicateRequestForm:
+    return DuplicateRequestForm(prefix=f"duplicate-{certificate.id}")
+
+
+def _mine_page(status: int = 200, typed: DuplicateRequestForm | None = None,
+               typed_for: int | None = None) -> ResponseReturnValue:
+    certificates = services.holder_certificates(current_user)
+    # A request form for each certificate the holder may ask a duplicate of (``typed``: as posted).
+    request_forms = {c.id: typed if typed is not None and c.id == typed_for else _request_form(c) for c in certificates
+                     if services.duplicate_request_refusal(current_user, c) is None}
+    return render_template("certification/mine.html", certificates=certificates, today=rules.today(),
+                           colours=services.STATUS_COLOURS, request_forms=request_forms,
+                           requests=services.holder_duplicate_requests(current_user),
+                           links={c.id: public_url("verify.show", code=c.verification_code) for c in certificates}), status
 
 
 @bp.route("/mine")
 @login_required
 def mine() -> ResponseReturnValue:
-    """The holder's certificates: PDF, verification link, status and renewal date."""
-    certificates = services.holder_certificates(current_user)
-    return render_template("certification/mine.html", certificates=certificates, today=rules.today(),
-                           colours=services.STATUS_COLOURS,
-                           links={c.id: public_url("verify.show", code=c.verification_code) for c in certificates})
+    """The holder's certificates: PDF, verification link, status and renewal date, their duplicates
+    and requests for them."""
+    return _mine_page()
+
+
+@bp.route("/mine/<int:certificate_id>/duplicate-request", methods=["POST"])
+@login_required
+def request_duplicate(certificate_id: int) -> ResponseReturnValue:
+    """The holder asks for a duplicate of their certificate (404 for anyone else's)."""
+    certificate = _row_or_404(Certificate, certificate_id)
+    if certificate.holder_id != current_user.id:
+        abort(404)
+    form = _request_form(certificate)
+    if form.validate_on_submit():
+        try:
+            services.request_duplicate(current_user, certificate, form.reason.data)
+        except services.CertificationError as error:
+            db.session.rollback()
+            flash(str(error), "danger")  # a rule's refusal: the form may no longer be on the page
+        else:
+            flash(_("Your request for a duplicate has been sent to %(name)s; you will be told by e-mail.",
+                    name=certificate.institution.name), "success")
+            return redirect(url_for("certification.mine"))
+    return _mine_page(400, form, certificate.id)
 
 
 # --------------------------------------------------------------------------- public verification
 
 
 def _verify_limit() -> str:
-    return str(current_app.config.get("VERIFY_RATE_LIMIT", "20 per minute;200 per hour"))
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
 @verify_bp.route("")

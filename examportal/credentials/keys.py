@@ -1,0 +1,165 @@
+"""The institutions' Ed25519 signing keys.
+
+Each certifying institution signs with its own key. The private key never lies in the database
+in clear: it is sealed with AES-256-GCM under a key-encryption key derived from ``CREDENTIAL_KEY``
+(configuration or environment; outside production a key file in the instance folder, never
+archived by a backup). Rotation retires the signing key and creates the next; a retired key
+signs nothing more but stays published, so every credential it signed still verifies.
+
+Public keys are published as Multikey documents (``publicKeyMultibase``: ``z`` + base58btc of the
+multicodec ``ed25519-pub`` prefix and the 32 raw bytes) and as a JWKS.
+"""
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+import base58
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from sqlalchemy import select
+
+from ..audit import services as audit_log
+from ..extensions import db
+from ..keyfiles import configured_secret
+from ..models import CredentialKey, Institution, User, utcnow
+from ..security import public_url
+
+KEY_FILE = "credential_key"
+ED25519_PUB_PREFIX = b"\xed\x01"  # multicodec ed25519-pub, varint-encoded
+NONCE_BYTES = 12
+
+
+class CredentialKeyError(RuntimeError):
+    """A signing key cannot be used (the key-encryption key is missing or is not the one it was sealed with)."""
+
+
+def _wrapping_key() -> AESGCM:
+    secret = configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", KEY_FILE)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"examportal-credential-key-wrap").derive(secret)
+    return AESGCM(derived)
+
+
+def _aad(key: CredentialKey) -> bytes:
+    # Binds the sealed bytes to their row: a sealed key copied onto another institution's row fails.
+    return f"examportal-credential-key:{key.institution_id}:{key.kid}".encode()
+
+
+def multibase_public_key(raw: bytes) -> str:
+    return "z" + base58.b58encode(ED25519_PUB_PREFIX + raw).decode("ascii")
+
+
+def public_key_from_multibase(text: str) -> bytes | None:
+    """The raw 32-byte Ed25519 key of a ``publicKeyMultibase``, or None when it is not one."""
+    if not text.startswith("z"):
+        return None
+    try:
+        decoded = base58.b58decode(text[1:])
+    except ValueError:
+        return None
+    if len(decoded) != 34 or not decoded.startswith(ED25519_PUB_PREFIX):
+        return None
+    return decoded[2:]
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A key unsealed for signing, with the row it came from."""
+
+    row: CredentialKey
+    private: Ed25519PrivateKey
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private.sign(data)
+
+
+def _create(institution: Institution, actor: User | None) -> CredentialKey:
+    private = Ed25519PrivateKey.generate()
+    raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    raw_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = CredentialKey(institution_id=institution.id, kid=secrets.token_urlsafe(12), public_key=raw_public,
+                        sealed_private_key=b"", created_at=utcnow())
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    key.sealed_private_key = nonce + _wrapping_key().encrypt(nonce, raw_private, _aad(key))
+    db.session.add(key)
+    db.session.flush()
+    audit_log.record("credential_key.created", key, after={"kid": key.kid, "public_key": multibase_public_key(raw_public)},
+                     actor=actor, institution_id=institution.id)
+    return key
+
+
+def active_key(institution: Institution) -> CredentialKey | None:
+    return db.session.scalar(select(CredentialKey).where(CredentialKey.institution_id == institution.id,
+                                                         CredentialKey.retired_at.is_(None)))
+
+
+def signing_key(institution: Institution, actor: User | None = None) -> SigningKey:
+    """The institution's signing key, unsealed (created on first use, in the caller's transaction)."""
+    key = active_key(institution)
+    if key is None:
+        # Two issuers creating the first key at once: the one-active-key index lets one through;
+        # the institution row lock makes the other wait and then find it.
+        db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update())
+        key = active_key(institution) or _create(institution, actor)
+    return SigningKey(key, unseal(key))
+
+
+def unseal(key: CredentialKey) -> Ed25519PrivateKey:
+    sealed = key.sealed_private_key
+    try:
+        raw = _wrapping_key().decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(key))
+    except InvalidTag:
+        raise CredentialKeyError(f"the signing key {key.kid} cannot be unsealed: CREDENTIAL_KEY is not the key it "
+                                 "was sealed with") from None
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def rotate(institution: Institution, actor: User | None = None) -> CredentialKey:
+    """Retire the institution's signing key and create the next one (committed). Credentials the
+    retired key signed keep verifying: it stays published."""
+    db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update())
+    current = active_key(institution)
+    if current is not None:
+        current.retired_at = utcnow()
+        db.session.flush()
+        audit_log.record("credential_key.retired", current, after={"kid": current.kid}, actor=actor,
+                         institution_id=institution.id)
+    key = _create(institution, actor)
+    db.session.commit()
+    return key
+
+
+def published_keys(institution_id: int) -> list[CredentialKey]:
+    """Every key of the institution, signing or retired, oldest first."""
+    return list(db.session.scalars(select(CredentialKey).where(CredentialKey.institution_id == institution_id)
+                                   .order_by(CredentialKey.id)))
+
+
+def find_key(institution_id: int, kid: str) -> CredentialKey | None:
+    return db.session.scalar(select(CredentialKey).where(CredentialKey.institution_id == institution_id,
+                                                         CredentialKey.kid == kid))
+
+
+def public_key(key: CredentialKey) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(key.public_key)
+
+
+def jwk(key: CredentialKey) -> dict[str, str]:
+    """The public key as a JSON Web Key (RFC 8037)."""
+    return {"kty": "OKP", "crv": "Ed25519", "kid": key.kid, "use": "sig", "alg": "EdDSA",
+            "x": base64.urlsafe_b64encode(key.public_key).rstrip(b"=").decode("ascii")}
+
+
+def method_url(key: CredentialKey) -> str:
+    """The key's ``verificationMethod`` URL: it answers with the key's Multikey document."""
+    return public_url("ob.key", institution_id=key.institution_id, kid=key.kid)
+
+
+def issuer_url(institution_id: int) -> str:
+    """The institution's Open Badges issuer ``Profile`` URL (the controller of its keys)."""
+    return public_url("ob.issuer", institution_id=institution_id)
