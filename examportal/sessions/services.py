@@ -3,18 +3,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from ..applications import seats
 from ..audit import services as audit_log
 from ..audit.services import snapshot
+from ..checkin import services as checkin
+from ..competence import services as competence
 from ..extensions import db
 from ..models import (
+    Appeal,
+    AppealRemedy,
+    AppealStatus,
     CommitteeMember,
+    CompetenceKind,
     Enrolment,
     EnrolmentStatus,
     Institution,
@@ -28,13 +36,22 @@ from ..models import (
     ValidationSession,
     utcnow,
 )
+from ..theory import services as theory
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-SESSION_FIELDS = ("title", "institution_id", "qualification_id", "starts_at", "place", "mode", "capacity", "status", "operator_id")
+SESSION_FIELDS = ("title", "institution_id", "qualification_id", "starts_at", "place", "mode", "capacity", "status", "operator_id",
+                  "published_at", "registration_deadline", "fee_pln", "exam_networks")
 
 
 class SessionRuleError(ValueError):
-    """A rule of the validation process refused the change; the message says why (translated)."""
+    """A rule of the validation process refused the change; the message says why (translated).
+
+    ``field`` names the form field the message belongs next to, when the rule is about one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def local_to_utc(value: datetime) -> datetime:
@@ -72,14 +89,59 @@ def trained_pairs(trainer_ids: Iterable[int], candidate_ids: Iterable[int]) -> l
     )
 
 
+def reassessed_enrolments(enrolment: Enrolment) -> list[Enrolment]:
+    """The earlier enrolments whose practical work ``enrolment`` assesses again (a new assessment
+    ordered by an upheld appeal, ``Enrolment.reassessment_of_id``), nearest first; empty for an
+    ordinary enrolment. A reassessment of a reassessment goes back to the work itself."""
+    chain: list[Enrolment] = []
+    current = enrolment.reassessment_of
+    while current is not None and current not in chain and current is not enrolment:
+        chain.append(current)
+        current = current.reassessment_of
+    return chain
+
+
+def evidence_enrolment(enrolment: Enrolment) -> Enrolment:
+    """The enrolment whose practical attempt, workspace and action log the committee of
+    ``enrolment`` assesses: for a reassessment the original one (the candidate does not sit the
+    practical part again), else the enrolment itself. Scoring, results, the decision and the
+    protocol stay on ``enrolment``."""
+    chain = reassessed_enrolments(enrolment)
+    return chain[-1] if chain else enrolment
+
+
+def earlier_involvement(session: ValidationSession, user: User) -> str | None:
+    """Why ``user`` may not assess a candidate of the session whose practical work is assessed
+    again after an upheld appeal: they were on the committee that assessed it first (its standing
+    members or the member appointed for that candidate), or its exam-system operator. None: no such tie."""
+    for enrolment in active_enrolments(session):
+        for original in reassessed_enrolments(enrolment):
+            members = select(CommitteeMember.id).where(
+                CommitteeMember.session_id == original.session_id, CommitteeMember.assessor_id == user.id,
+                or_(CommitteeMember.enrolment_id.is_(None), CommitteeMember.enrolment_id == original.id))
+            if db.session.scalar(members.limit(1)) is not None:
+                return _("%(name)s cannot sit on this committee: they were on the committee that first assessed "
+                         "%(candidate)s (session “%(title)s”), and a new assessment after an appeal is made by new "
+                         "people.", name=user.full_name, candidate=enrolment.candidate.full_name,
+                         title=original.session.title)
+            if user.id in (original.session.operator_id, original.practical_absent_by_id):
+                return _("%(name)s cannot sit on this committee: they were the exam-system operator when "
+                         "%(candidate)s was first assessed (session “%(title)s”).", name=user.full_name,
+                         candidate=enrolment.candidate.full_name, title=original.session.title)
+    return None
+
+
 def create_session(actor: User, data: dict) -> ValidationSession:
     """Schedule a validation session at one of the actor's institutions."""
     qualification = db.session.get(Qualification, data["qualification_id"])
     institution = db.session.get(Institution, data["institution_id"])
     if qualification is None or institution is None:
         raise SessionRuleError(_("Choose an institution and a qualification from the list."))
-    if qualification not in institution.certifying.qualifications:
-        raise SessionRuleError(_("This institution is not authorised to validate this qualification."))
+    # A validating institution holds its own authorisation (granted by the administrator, and only
+    # for what its certifying institution holds): acting for an authorised one is not enough.
+    if qualification not in institution.qualifications:
+        raise SessionRuleError(_("%(name)s is not authorised to validate %(code)s: the administrator authorises it "
+                                 "first.", name=institution.name, code=qualification.code))
     session = ValidationSession(
         institution_id=institution.id,
         qualification_id=qualification.id,
@@ -88,12 +150,23 @@ def create_session(actor: User, data: dict) -> ValidationSession:
         place=data["place"].strip(),
         mode=SessionMode(data["mode"]),
         capacity=data["capacity"],
+        exam_networks=_networks(data),
         created_by_id=actor.id,
     )
+    _set_publication(session, data)
     db.session.add(session)
     audit_log.record("session.created", session, after=snapshot(session, SESSION_FIELDS), institution_id=institution.id)
     db.session.commit()
     return session
+
+
+def _networks(data: dict) -> str | None:
+    """The exam room's networks as stored: one CIDR block per line, or None (no restriction)."""
+    try:
+        networks = checkin.parse_networks(data.get("exam_networks"))
+    except ValueError as error:
+        raise SessionRuleError(str(error), field="exam_networks") from None
+    return "\n".join(str(network) for network in networks) or None
 
 
 def update_session(session: ValidationSession, data: dict) -> ValidationSession:
@@ -106,16 +179,57 @@ def update_session(session: ValidationSession, data: dict) -> ValidationSession:
     if data["capacity"] < len(active_enrolments(session)):
         raise SessionRuleError(_("More candidates are enrolled than the new number of places."))
     session.capacity = data["capacity"]
+    if "exam_networks" in data:
+        session.exam_networks = _networks(data)
+    if "published" in data:
+        _set_publication(session, data)
     audit_log.record("session.updated", session, before=before, after=snapshot(session, SESSION_FIELDS),
                      institution_id=session.institution_id)
+    seats.fill_freed_seats(session)  # more places: the waiting list moves up
     db.session.commit()
     return session
 
 
+def _set_publication(session: ValidationSession, data: dict) -> None:
+    """Open the session to candidates' applications (or close it): ``published`` (a checkbox),
+    ``registration_deadline`` (naive Warsaw time, as the form gives it) and the announced ``fee_pln``.
+
+    A published session has a deadline, and the deadline comes before the session starts (staff
+    still decide applications after it). Publishing again keeps the first moment of publication.
+    """
+    deadline = data.get("registration_deadline")
+    session.registration_deadline = local_to_utc(deadline) if deadline else None
+    fee = data.get("fee_pln")
+    if fee is not None and fee < 0:
+        raise SessionRuleError(_("The fee cannot be negative."), field="fee_pln")
+    session.fee_pln = fee
+    session.published_at = (session.published_at or utcnow()) if data.get("published") else None
+    if session.registration_deadline is not None and session.registration_deadline >= session.starts_at:
+        raise SessionRuleError(_("The deadline for applications must be before the session starts."),
+                               field="registration_deadline")
+    if session.published_at is not None and session.registration_deadline is None:
+        raise SessionRuleError(_("Set the deadline for applications before publishing the session."),
+                               field="registration_deadline")
+
+
+def picker_label(session: ValidationSession, user: User, kind: CompetenceKind) -> str:
+    """How a person is offered for appointment to the session: their name, marked when their
+    competence record would be refused (so staff see why before they choose)."""
+    if competence.appointment_refusal(user, kind, session.qualification, session.starts_at) is not None:
+        return _("%(name)s — does not meet the requirements", name=user.full_name)
+    if kind == CompetenceKind.ASSESSOR and impartiality_refusal(session, user) is not None:
+        return _("%(name)s — cannot sit on this committee", name=user.full_name)
+    return user.full_name
+
+
 def assign_operator(session: ValidationSession, operator: User | None) -> None:
-    """Make ``operator`` the exam-system operator of the session."""
+    """Make ``operator`` the exam-system operator of the session, refusing anyone whose competence
+    record does not meet the qualification's requirements on the session's day."""
     if operator is None or operator not in institution_people(session.institution, Role.OPERATOR):
         raise SessionRuleError(_("This person is not an exam-system operator of the institution."))
+    refusal = competence.appointment_refusal(operator, CompetenceKind.OPERATOR, session.qualification, session.starts_at)
+    if refusal:
+        raise SessionRuleError(refusal)
     before = {"operator_id": session.operator_id}
     session.operator_id = operator.id
     audit_log.record("session.operator_assigned", session, before=before, after={"operator_id": operator.id},
@@ -128,18 +242,20 @@ def active_enrolments(session: ValidationSession) -> list[Enrolment]:
 
 
 def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bool = False) -> CommitteeMember:
-    """Put an assessor on the committee, refusing anyone who trained an enrolled candidate."""
+    """Put an assessor on the committee, refusing anyone who trained an enrolled candidate, whose
+    competence record does not meet the qualification's requirements on the session's day, or who
+    took part in the first assessment of a candidate assessed again after an appeal
+    (:func:`earlier_involvement`)."""
     if assessor is None or assessor not in institution_people(session.institution, Role.ASSESSOR):
         raise SessionRuleError(_("This person is not an assessor of the institution."))
     if assessor.id in involved_assessors(session):
         raise SessionRuleError(_("This assessor is already on the committee."))
-    conflicts = trained_pairs([assessor.id], [e.candidate_id for e in active_enrolments(session)])
-    if conflicts:
-        names = ", ".join(sorted(record.candidate.full_name for record in conflicts))
-        raise SessionRuleError(
-            _("%(assessor)s cannot sit on this committee: they trained the enrolled candidate(s) %(names)s.",
-              assessor=assessor.full_name, names=names)
-        )
+    refusal = competence.appointment_refusal(assessor, CompetenceKind.ASSESSOR, session.qualification, session.starts_at)
+    if refusal:
+        raise SessionRuleError(refusal)
+    refusal = impartiality_refusal(session, assessor)
+    if refusal:
+        raise SessionRuleError(refusal)
     if is_chair:
         for member in session.committee:
             member.is_chair = False
@@ -149,6 +265,18 @@ def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bo
                                                               "is_chair": is_chair}, institution_id=session.institution_id)
     db.session.commit()
     return member
+
+
+def impartiality_refusal(session: ValidationSession, assessor: User) -> str | None:
+    """Why ``assessor`` may not sit on the session's committee for want of impartiality: they
+    trained an enrolled candidate, or took part in the first assessment of a candidate assessed
+    again after an appeal (:func:`earlier_involvement`); None when nothing stands in the way."""
+    conflicts = trained_pairs([assessor.id], [e.candidate_id for e in active_enrolments(session)])
+    if conflicts:
+        names = ", ".join(sorted(record.candidate.full_name for record in conflicts))
+        return _("%(assessor)s cannot sit on this committee: they trained the enrolled candidate(s) %(names)s.",
+                 assessor=assessor.full_name, names=names)
+    return earlier_involvement(session, assessor)
 
 
 def involved_assessors(session: ValidationSession) -> set[int]:
@@ -185,6 +313,14 @@ def remove_assessor(member: CommitteeMember) -> None:
 
 def enrol_candidate(session: ValidationSession, candidate: User | None) -> Enrolment:
     """Enrol a registered candidate, refusing one trained by a committee member."""
+    enrolment = add_enrolment(session, candidate)
+    db.session.commit()
+    return enrolment
+
+
+def add_enrolment(session: ValidationSession, candidate: User | None) -> Enrolment:
+    """:func:`enrol_candidate` without the commit, for a caller that changes more in the same
+    transaction (accepting an application). The caller holds the session's lock when seats matter."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
         raise SessionRuleError(_("No candidate account uses this e-mail address. The candidate must register first."))
     existing = next((e for e in session.enrolments if e.candidate_id == candidate.id), None)
@@ -209,10 +345,66 @@ def enrol_candidate(session: ValidationSession, candidate: User | None) -> Enrol
     else:
         enrolment = Enrolment(session=session, candidate_id=candidate.id)
         db.session.add(enrolment)
+    db.session.flush()
+    waiver = retake_waiver(session, candidate.id, enrolment.id)
+    if waiver is not None:
+        _grant_retake(waiver, enrolment)
+        after.update(fee_pln=enrolment.fee_pln, theory_recognized_from_id=enrolment.theory_recognized_from_id,
+                     appeal_id=waiver.id)
     audit_log.record("session.candidate_enrolled", enrolment, before=before, after=after,
                      institution_id=session.institution_id)
-    db.session.commit()
     return enrolment
+
+
+#: The fee reason of an enrolment that uses a retake without a fee granted by an upheld appeal.
+RETAKE_FEE_REASON = "powtórzenie części bez opłaty po uwzględnieniu odwołania"
+
+
+def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: int | None = None) -> Appeal | None:
+    """The upheld appeal whose remedy — a retake of a part without a fee — an enrolment of the
+    candidate in ``session`` uses, or None.
+
+    The retake is taken at the institution and in the qualification of the enrolment appealed,
+    in a session starting after the remedy was carried out and within the qualification's
+    ``carry_over_months`` of it. Each grant serves one enrolment (recorded in the appeal's
+    ``remedy_detail`` as ``used_by_enrolment_id``); a withdrawal from that session frees it again.
+    """
+    months = int(session.qualification.setting("carry_over_months", default=12))
+    appeals = db.session.scalars(
+        select(Appeal).where(Appeal.appellant_id == candidate_id, Appeal.status == AppealStatus.UPHELD,
+                             Appeal.remedy == AppealRemedy.RETAKE, Appeal.remedy_done_at.is_not(None),
+                             Appeal.enrolment_id.is_not(None))
+        .order_by(Appeal.remedy_done_at, Appeal.id))
+    for appeal in appeals:
+        original, done = appeal.enrolment, appeal.remedy_done_at
+        if original is None or done is None or original.session_id == session.id:
+            continue
+        if (original.session.institution_id, original.session.qualification_id) != (
+                session.institution_id, session.qualification_id):
+            continue
+        if not done < session.starts_at <= theory.add_months(done, months):
+            continue
+        used = (appeal.remedy_detail or {}).get("used_by_enrolment_id")
+        if used is not None and used != enrolment_id:
+            holder = db.session.get(Enrolment, used)
+            if holder is not None and holder.status == EnrolmentStatus.ENROLLED:
+                continue
+        return appeal
+    return None
+
+
+def _grant_retake(appeal: Appeal, enrolment: Enrolment) -> None:
+    """The enrolment uses the appeal's retake: no fee, and — for a retake of the practical part —
+    the passed theory part recognised (ZSK act art. 49; :func:`theory.recognisable_enrolment`)."""
+    detail = dict(appeal.remedy_detail or {})
+    enrolment.fee_pln, enrolment.fee_reason = Decimal("0.00"), RETAKE_FEE_REASON
+    if detail.get("part") == "practical" and enrolment.theory_recognized_from_id is None:
+        source = theory.recognisable_enrolment(enrolment)
+        enrolment.theory_recognized_from_id = source.id if source is not None else None
+    appeal.remedy_detail = {**detail, "used_by_enrolment_id": enrolment.id}
+    audit_log.record("appeal.retake_used", appeal, after={
+        "enrolment_id": enrolment.id, "session_id": enrolment.session_id, "part": detail.get("part"),
+        "theory_recognized_from_id": enrolment.theory_recognized_from_id}, institution_id=appeal.institution_id)
 
 
 def withdraw_enrolment(enrolment: Enrolment) -> None:
@@ -222,6 +414,7 @@ def withdraw_enrolment(enrolment: Enrolment) -> None:
     enrolment.status = EnrolmentStatus.WITHDRAWN
     audit_log.record("session.candidate_withdrawn", enrolment, before={"status": "enrolled"}, after={"status": "withdrawn"},
                      institution_id=enrolment.session.institution_id)
+    seats.fill_freed_seats(enrolment.session)  # the first on the waiting list moves up
     db.session.commit()
 
 

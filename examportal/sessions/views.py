@@ -1,18 +1,25 @@
 """Validation sessions: staff schedule and staff them; assessors declare impartiality."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from sandbox_crm.params import Choice
+
+from ..applications import seats as application_seats
+from ..applications import services as applications
+from ..applications.forms import accept_form, reject_form
 from ..auth.services import find_by_email
 from ..committee import services as committee_services
 from ..extensions import db
-from ..forms import ID, add_error, form_params, parse_id, select_choices
+from ..forms import ID, add_error, form_params, params, parse_id, select_choices
 from ..models import (
     CommitteeMember,
+    CompetenceKind,
     Enrolment,
     EnrolmentStatus,
     Institution,
@@ -21,10 +28,11 @@ from ..models import (
     TrainingRecord,
     User,
     ValidationSession,
+    utcnow,
 )
 from ..security import require_institution, roles_required, staff_institution_ids
-from . import services
-from .forms import AssessorForm, DeclarationForm, EnrolForm, OperatorForm, SessionForm, TrainingForm
+from . import progress, services
+from .forms import AssessorForm, DeclarationForm, EnrolForm, OperatorForm, ProgressForm, SessionForm, TrainingForm
 
 bp = Blueprint("sessions", __name__)
 
@@ -55,25 +63,34 @@ def _session_form(form: SessionForm) -> SessionForm:
 def _people_forms(session: ValidationSession, operator_form=None, assessor_form=None, enrol_form=None):
     operator_form = operator_form or OperatorForm(operator_id=session.operator_id)
     operator_form.operator_id.choices = select_choices(
-        (u.id, u.full_name) for u in services.institution_people(session.institution, Role.OPERATOR))
+        (u.id, services.picker_label(session, u, CompetenceKind.OPERATOR))
+        for u in services.institution_people(session.institution, Role.OPERATOR))
     assessor_form = assessor_form or AssessorForm()
     on_committee = services.involved_assessors(session)
     assessor_form.assessor_id.choices = select_choices(
-        (u.id, u.full_name) for u in services.institution_people(session.institution, Role.ASSESSOR) if u.id not in on_committee
+        (u.id, services.picker_label(session, u, CompetenceKind.ASSESSOR))
+        for u in services.institution_people(session.institution, Role.ASSESSOR) if u.id not in on_committee
     )
     return operator_form, assessor_form, enrol_form or EnrolForm()
 
 
-def _render_detail(session: ValidationSession, status: int = 200, appoint_errors=None, **forms):
+def render_detail(session: ValidationSession, status: int = 200, appoint_errors=None, application_forms=None, **forms):
+    """The session's page for staff; ``application_forms`` ({application id: (accept, reject)}) as
+    posted, for an application whose decision was refused (the others get empty ones)."""
     operator_form, assessor_form, enrol_form = _people_forms(session, **forms)
     enrolments = services.active_enrolments(session)
     disputes = {p.enrolment_id: p for p in committee_services.disputed({session.institution_id}, session.id)}
+    session_applications = applications.session_applications(session)
+    posted = application_forms or {}
     return render_template(
         "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
         enrol_form=enrol_form, committee_ready=services.committee_ready(session), enrolments=enrolments,
         extra_members={e.id: m for e in enrolments if (m := committee_services.extra_member(e)) is not None},
         appointable={e.id: committee_services.extra_member_candidates(e) for e in enrolments if e.id in disputes},
-        appoint_errors=appoint_errors or {},
+        appoint_errors=appoint_errors or {}, applications=session_applications,
+        application_forms={a.id: posted.get(a.id) or (accept_form(a), reject_form(a)) for a in session_applications
+                           if a.status in applications.DECIDABLE},
+        seats_left=application_seats.seats_left(session), is_open=applications.is_open(session, utcnow()),
     ), status
 
 
@@ -91,7 +108,7 @@ def create():
         try:
             session = services.create_session(current_user, form.data)
         except services.SessionRuleError as error:
-            add_error(form.qualification_id, str(error))
+            add_error(getattr(form, error.field or "qualification_id"), str(error))
         else:
             flash(_("The session has been scheduled."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -101,7 +118,7 @@ def create():
 @bp.route("/<int:session_id>")
 @roles_required(Role.STAFF)
 def detail(session_id: int):
-    return _render_detail(_staff_session(session_id))
+    return render_detail(_staff_session(session_id))
 
 
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
@@ -114,12 +131,15 @@ def edit(session_id: int):
     if not form.is_submitted():
         # The form shows Warsaw time (it is read back as such) and the enum's value, not its name.
         form.starts_at.data, form.mode.data = services.utc_to_local(session.starts_at), session.mode.value
+        form.published.data = session.published_at is not None
+        if session.registration_deadline is not None:
+            form.registration_deadline.data = services.utc_to_local(session.registration_deadline)
     if form.validate_on_submit():
         try:
             services.update_session(session, form.data)
         except services.SessionRuleError as error:
             db.session.rollback()
-            add_error(form.capacity, str(error))
+            add_error(getattr(form, error.field or "capacity"), str(error))
         else:
             flash(_("The session has been updated."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
@@ -139,7 +159,7 @@ def set_operator(session_id: int):
         else:
             flash(_("The operator has been assigned."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
-    return _render_detail(session, 400, operator_form=form)
+    return render_detail(session, 400, operator_form=form)
 
 
 @bp.route("/<int:session_id>/committee", methods=["POST"])
@@ -155,7 +175,7 @@ def add_assessor(session_id: int):
         else:
             flash(_("The assessor has been added to the committee."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
-    return _render_detail(session, 400, assessor_form=form)
+    return render_detail(session, 400, assessor_form=form)
 
 
 @bp.route("/<int:session_id>/committee/<int:member_id>/remove", methods=["POST"])
@@ -187,7 +207,7 @@ def enrol(session_id: int):
         else:
             flash(_("The candidate has been enrolled."), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
-    return _render_detail(session, 400, enrol_form=form)
+    return render_detail(session, 400, enrol_form=form)
 
 
 @bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/withdraw", methods=["POST"])
@@ -221,7 +241,7 @@ def appoint_extra_member(session_id: int, enrolment_id: int, assessor_id: int | 
     except committee_services.CommitteeRuleError as error:
         db.session.rollback()
         flash(str(error), "danger")  # the appointment form is shown only while a dissent waits for it
-        return _render_detail(session, 400, appoint_errors={enrolment.id: str(error)})
+        return render_detail(session, 400, appoint_errors={enrolment.id: str(error)})
     flash(_("The additional member has been appointed and told by e-mail."), "success")
     return redirect(url_for("sessions.detail", session_id=session.id))
 
@@ -310,3 +330,69 @@ def my_enrolments():
     enrolments = services.enrolments_for_candidate(current_user)
     return render_template("sessions/my_enrolments.html", enrolments=enrolments,
                            states={e.id: candidate_state(e) for e in enrolments})
+
+
+# --------------------------------------------------------------------------- the candidates' progress
+
+
+def _progress_form(rows: list[progress.ProgressRow], form: ProgressForm | None = None) -> ProgressForm:
+    form = form if form is not None else ProgressForm()
+    form.candidates.choices = select_choices((row.candidate.id, row.candidate.full_name) for row in rows)
+    return form
+
+
+def _render_progress(session: ValidationSession, rows: list[progress.ProgressRow], form: ProgressForm, stage: str = "",
+                     status: int = 200) -> ResponseReturnValue:
+    shown = [row for row in rows if not stage or row.stage == stage]
+    return render_template("sessions/progress.html", session=session, rows=shown, form=form, stage=stage,
+                           stages=progress.STAGES, counts=progress.stage_counts(rows), total=len(rows),
+                           ticked=set(form.candidates.data or []) if form.is_submitted() else set()), status
+
+
+@bp.route("/<int:session_id>/progress")
+@roles_required(Role.STAFF)
+@params(stage=Choice(progress.STAGES, default=""))
+def progress_page(session_id: int, stage: str) -> ResponseReturnValue:
+    """Every candidate of the session with the stage they have reached; staff tick some to message or export."""
+    session = _staff_session(session_id)
+    rows = progress.progress_rows(session)
+    return _render_progress(session, rows, _progress_form(rows, ProgressForm(formdata=None)), stage)
+
+
+@bp.route("/<int:session_id>/progress/message", methods=["POST"])
+@roles_required(Role.STAFF)
+def progress_message(session_id: int) -> ResponseReturnValue:
+    """Mail the ticked candidates (through the outbox); the typed text stays on the page after an error."""
+    session = _staff_session(session_id)
+    rows = progress.progress_rows(session)
+    form = _progress_form(rows)
+    if form.validate_on_submit():
+        try:
+            count = progress.message_candidates(current_user._get_current_object(), session, form.candidates.data or [],
+                                                form.subject.data, form.body.data)
+        except progress.ProgressRuleError as error:
+            db.session.rollback()
+            add_error(form.body if form.candidates.data else form.candidates, str(error))
+        else:
+            flash(_("The message has been queued for %(n)d candidate(s).", n=count), "success")
+            return redirect(url_for("sessions.progress_page", session_id=session.id))
+    return _render_progress(session, rows, form, status=400)
+
+
+@bp.route("/<int:session_id>/progress/export", methods=["POST"])
+@roles_required(Role.STAFF)
+def progress_export(session_id: int) -> ResponseReturnValue:
+    """The ticked candidates' progress as a CSV file."""
+    session = _staff_session(session_id)
+    rows = progress.progress_rows(session)
+    form = _progress_form(rows)
+    if form.validate_on_submit():
+        try:
+            data = progress.export_csv(current_user._get_current_object(), session, form.candidates.data or [])
+        except progress.ProgressRuleError as error:
+            db.session.rollback()
+            add_error(form.candidates, str(error))
+        else:
+            return Response(data, mimetype="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="sesja-{session.id}-postepy.csv"'})
+    return _render_progress(session, rows, form, status=400)
