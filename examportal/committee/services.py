@@ -10,11 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit import services as audit_log
+from ..competence import services as competence
 from ..extensions import db
 from ..mail.services import queue_template
 from ..models import (
     AttemptItem,
     CommitteeMember,
+    CompetenceKind,
     Criterion,
     CriterionResult,
     CriterionScore,
@@ -33,8 +35,15 @@ from ..models import (
     VoidedItem,
     utcnow,
 )
-from ..sessions.services import institution_people, min_committee_size, trained_pairs
+from ..sessions.services import (
+    earlier_involvement,
+    evidence_enrolment,
+    institution_people,
+    min_committee_size,
+    trained_pairs,
+)
 from ..theory.scoring import criteria_confirmed_together
+from ..theory.services import counted_attempt
 from ..theory.services import settings as theory_settings
 from . import rules
 from .protocol import render_protocol
@@ -147,7 +156,9 @@ def acting_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str 
 
 
 def theory_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
-    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+    """The theory attempt the committee's test criteria follow: the candidate's own, or the earlier
+    passed one their theory part is recognised from (ZSK act art. 49; see theory.services.counted_attempt)."""
+    return counted_attempt(enrolment)
 
 
 def _released(attempt: TheoryAttempt | None) -> bool:
@@ -253,7 +264,12 @@ def consolidation(enrolment: Enrolment) -> list[dict]:
     for criterion in scored_criteria(enrolment):
         scores = {m.id: (submitted[m.id].score_for(criterion.id) if m.id in submitted else None) for m in members}
         verdicts = {member_id: (score.met if score else None) for member_id, score in scores.items()}
-        rows.append({"criterion": criterion, "scores": scores, "agreed": rules.agreement(verdicts)})
+        # Every member submitted and none examined it (an optional interview follow-up): nothing
+        # to settle, not a difference.
+        unexamined = (bool(scores) and all(member_id in submitted for member_id in scores)
+                      and all(score is None or score.met is None for score in scores.values()))
+        rows.append({"criterion": criterion, "scores": scores, "agreed": rules.agreement(verdicts),
+                     "unexamined": unexamined})
     return rows
 
 
@@ -371,7 +387,10 @@ def decision_for(enrolment: Enrolment) -> ValidationDecision | None:
 
 
 def practical_attempt(enrolment: Enrolment) -> PracticalAttempt | None:
-    return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == enrolment.id))
+    """The practical attempt the committee assesses: the candidate's own, or — for a new assessment
+    ordered by an upheld appeal — the original enrolment's (:func:`evidence_enrolment`)."""
+    return db.session.scalar(select(PracticalAttempt)
+                             .where(PracticalAttempt.enrolment_id == evidence_enrolment(enrolment).id))
 
 
 # The practical part's states with no work to assess: its simulation criteria are then not met.
@@ -605,14 +624,16 @@ def extra_member_candidates(enrolment: Enrolment) -> list[User]:
                                       .where(CommitteeMember.session_id == enrolment.session_id)))
     assessors = institution_people(enrolment.session.institution, Role.ASSESSOR)
     trainers = {r.trainer_id for r in trained_pairs([u.id for u in assessors], [enrolment.candidate_id])}
-    return [u for u in assessors if u.id not in involved and u.id not in trainers and u.id != enrolment.candidate_id]
+    return [u for u in assessors if u.id not in involved and u.id not in trainers and u.id != enrolment.candidate_id
+            and earlier_involvement(enrolment.session, u) is None]
 
 
 def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | None) -> CommitteeMember:
     """The institution appoints one more member for the candidate after a dissent.
 
-    They must be an assessor of the institution, impartial (not the candidate's trainer) and not
-    involved in the session so far; they declare impartiality, score independently and vote.
+    They must be an assessor of the institution, impartial (not the candidate's trainer), not
+    involved in the session so far, and meet the qualification's requirements on committee members
+    (their competence record, reviewed in time); they declare impartiality, score independently and vote.
     """
     lock(enrolment)
     proposal = open_proposal(enrolment)
@@ -623,6 +644,10 @@ def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | Non
     if assessor is None or assessor not in extra_member_candidates(enrolment):
         raise CommitteeRuleError(_("Choose an assessor of the institution who has not been involved in this session "
                                    "and did not train the candidate."))
+    session = enrolment.session
+    refusal = competence.appointment_refusal(assessor, CompetenceKind.ASSESSOR, session.qualification, session.starts_at)
+    if refusal:
+        raise CommitteeRuleError(refusal)
     member = CommitteeMember(session_id=enrolment.session_id, assessor_id=assessor.id, enrolment_id=enrolment.id)
     db.session.add(member)
     proposal.status = ProposalStatus.OPEN  # the new member votes on it after their own assessment

@@ -8,15 +8,30 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..appeals import remedies
 from ..extensions import db
 from ..forms import add_error
 from ..models import Enrolment, Role
 from ..practical import services as practical_services
 from ..security import roles_required
-from . import services
+from . import corrections, services
 from .forms import AbsenceForm, DecisionForm, ResultsForm, ScoresheetForm, VerdictError, VoteForm, parse_verdicts
 
 bp = Blueprint("committee", __name__)
+# The choices of the remedy fields on the appeals panel's proposal form (templates/appeals/_remedy_fields.html).
+bp.add_app_template_global(remedies.options, "remedy_options")
+
+
+def _changes(enrolment: Enrolment, decision) -> dict:
+    """What the decision pages show of later changes: the decision as it stands, its corrections,
+    the upheld appeals carried out, and the new assessment this enrolment is (or was given)."""
+    found: list = []
+    upheld: list = []
+    if decision is not None:
+        found, upheld = remedies.decision_changes(decision)
+    return {"standing_positive": corrections.standing_positive(decision) if decision is not None else None,
+            "corrections": found, "upheld_appeals": upheld,
+            "reassessments": practical_services.reassessing_enrolments(enrolment)}
 
 
 def _assessed(enrolment_id: int):
@@ -40,7 +55,7 @@ def _case_page(enrolment, member, form=None, status=200, typed=None, absence_for
         theory=services.theory_results(enrolment), attempt=services.theory_attempt(enrolment),
         others_visible=sheet is not None and sheet.is_submitted,
         submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
-        typed=typed or {}, decision=services.decision_for(enrolment),
+        typed=typed or {}, decision=(decision := services.decision_for(enrolment)), **_changes(enrolment, decision),
         practical_state=services.practical_state(enrolment), may_record=services.may_record(member, enrolment),
         absence_form=absence_form or AbsenceForm(),
         interview_sets=services.interview_sets(enrolment) if refusal is None else {},
@@ -82,7 +97,7 @@ def save_scores(enrolment_id: int):
 def practical_xapi(enrolment_id: int):
     """The candidate's practical-exam action log as xAPI statements, for the committee."""
     enrolment, member = _assessed(enrolment_id)
-    attempt = practical_services.attempt_for(enrolment)
+    attempt = practical_services.assessed_attempt(enrolment)
     if services.scoring_refusal(member, enrolment) is not None or attempt is None:
         abort(404)
     body = json.dumps(practical_services.xapi_export(attempt), ensure_ascii=False, indent=2)
@@ -103,8 +118,8 @@ def _consolidation_page(enrolment, member, results_form=None, decision_form=None
         committee_codes={c.code for c in services.committee_criteria(enrolment)},
         quorum_refusal=services.quorum_refusal(enrolment), missing_part=services.missing_parts(enrolment),
         fixed=services.system_results(enrolment), results=services.results(enrolment),
-        summary=services.summary(enrolment), decision=services.decision_for(enrolment),
-        members=services.committee_for(enrolment), practical_state=services.practical_state(enrolment),
+        summary=services.summary(enrolment), decision=(decision := services.decision_for(enrolment)),
+        **_changes(enrolment, decision), members=services.committee_for(enrolment), practical_state=services.practical_state(enrolment),
         proposals=services.proposals(enrolment), proposal=services.open_proposal(enrolment),
         vote_refusal=services.vote_refusal(member, enrolment),
         results_form=results_form or ResultsForm(), decision_form=decision_form or DecisionForm(), typed=typed or {},
@@ -204,7 +219,8 @@ def protocol(enrolment_id: int):
     decision = services.decision_for(enrolment)
     if decision is None or not services.can_read_decision(current_user, enrolment):
         abort(404)
-    return Response(decision.protocol_pdf, mimetype="application/pdf", headers={
+    # The stored protocol, then the annexes of the decided appeals (the stored bytes never change).
+    return Response(remedies.protocol_with_annexes(decision), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="protokol-walidacji-{enrolment.id}.pdf"'})
 
 
@@ -217,5 +233,5 @@ def result(enrolment_id: int):
         abort(404)
     decision = services.decision_for(enrolment)
     return render_template("committee/result.html", enrolment=enrolment, decision=decision,
-                           summary=services.summary(enrolment) if decision else None,
+                           summary=services.summary(enrolment) if decision else None, **_changes(enrolment, decision),
                            appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))
