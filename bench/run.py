@@ -1,4 +1,5 @@
-"""Benchmarks for examportal: load (real HTTP server + client), PDF rendering, sandbox scale.
+"""Benchmarks for examportal: load (real HTTP server + client), PDF rendering, sandbox scale, a
+session's certificate batch.
 
 Each suite prints ratios against a baseline measured in the same run. See bench/README.md.
 """
@@ -285,12 +286,215 @@ def suite_sandbox(args) -> dict:
             "rows": {"companies": args.companies, "contacts": args.contacts, "opportunities": args.opportunities}}
 
 
-SUITES = {"load": suite_load, "pdf": suite_pdf, "sandbox": suite_sandbox}
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm), in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def main() -> None:
+def _batch_world(count: int, first_index: int = 0):
+    """A closed session at the demo's validating institution with ``count`` candidates, each with the
+    committee's positive decision and a positive certification decision by the demo's VCC staff member
+    (bench set-up only, written directly as tests/certtools.py does; the timed part is the job)."""
+    import hashlib
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from examportal.extensions import db
+    from examportal.models import (
+        CertificationDecision,
+        Enrolment,
+        Institution,
+        Qualification,
+        SessionMode,
+        SessionStatus,
+        User,
+        ValidationDecision,
+        ValidationSession,
+        utcnow,
+    )
+    from examportal.validators import pesel_with_checksum
+
+    staff = db.session.scalar(select(User).where(User.email == "staff.vcc@demo.examportal.pl"))
+    chair = db.session.scalar(select(User).where(User.email == "asesor1@demo.examportal.pl"))
+    now = utcnow()
+    session = ValidationSession(
+        institution_id=db.session.scalar(select(Institution.id).where(Institution.short_name == "VCC Kraków")),
+        qualification_id=db.session.scalar(select(Qualification.id).where(Qualification.code == "13881")),
+        title=f"Bench: {count} certificates from #{first_index}", starts_at=now - timedelta(days=7), place="Kraków", mode=SessionMode.ONSITE,
+        status=SessionStatus.CLOSED, capacity=count, created_by_id=staff.id)
+    db.session.add(session)
+    first = ["Łucja", "Żaneta", "Bożena", "Zdzisław", "Ścibor", "Jadwiga", "Grzegorz", "Małgorzata"]
+    last = ["Żółkiewska", "Świątek", "Gęślak", "Nowak", "Wiśniewski", "Dąbrowska", "Kołłątaj", "Źrebięcka"]
+    people = [User(email=f"bench{i}@example.pl", password_hash=staff.password_hash, first_name=first[i % len(first)],
+                   last_name=last[i // len(first) % len(last)], pesel=pesel_with_checksum(f"850101{i:04d}"),
+                   birth_date=staff.birth_date, email_confirmed_at=now) for i in range(first_index, first_index + count)]
+    db.session.add_all(people)
+    db.session.flush()
+    enrolments = [Enrolment(session_id=session.id, candidate_id=person.id) for person in people]
+    db.session.add_all(enrolments)
+    db.session.flush()
+    protocol = b"%PDF-1.4 bench protocol"
+    validations = [ValidationDecision(enrolment_id=e.id, positive=True, decided_by_id=chair.id, decided_at=now,
+                                      protocol_pdf=protocol, protocol_sha256=hashlib.sha256(protocol).hexdigest())
+                   for e in enrolments]
+    db.session.add_all(validations)
+    db.session.flush()
+    decisions = [CertificationDecision(enrolment_id=v.enrolment_id, validation_decision_id=v.id, positive=True,
+                                       decided_by_id=staff.id, decided_at=now) for v in validations]
+    db.session.add_all(decisions)
+    db.session.commit()
+    return staff, session, decisions
+
+
+def _session_pdf_bytes(session_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from examportal.extensions import db
+    from examportal.models import Certificate, Enrolment
+
+    return int(db.session.scalar(select(func.coalesce(func.sum(func.length(Certificate.pdf)), 0))
+                                 .join(Enrolment, Certificate.enrolment_id == Enrolment.id)
+                                 .where(Enrolment.session_id == session_id, Certificate.pdf_sha256.is_not(None))))
+
+
+def _issued(session_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from examportal.extensions import db
+    from examportal.models import Certificate, Enrolment
+
+    return int(db.session.scalar(select(func.count()).select_from(Certificate)
+                                 .join(Enrolment, Certificate.enrolment_id == Enrolment.id)
+                                 .where(Enrolment.session_id == session_id, Certificate.pdf_sha256.is_not(None))))
+
+
+def _run_batch(staff, session, decisions, sample) -> tuple[float, object]:
+    """Start the session's batch (it runs inline) with ``sample`` called after each certificate; (seconds, job)."""
+    from examportal.certification import batch, hooks
+    from examportal.extensions import db
+    from examportal.models import BackgroundJob
+
+    hooks.issued.connect(sample, weak=False)
+    try:
+        start = time.perf_counter()
+        job = batch.start(staff, session, decisions)
+        wall = time.perf_counter() - start
+    finally:
+        hooks.issued.disconnect(sample)
+    job = db.session.get(BackgroundJob, job.id)
+    if job.status.value != "finished" or job.problems:
+        raise RuntimeError(f"the batch did not finish cleanly: {job.status.value} {job.last_error} {job.problems}")
+    return wall, job
+
+
+def suite_certificates(args) -> dict:
+    """One certificate_batch job issuing N certificates (number, PDF, every registered artifact, mail,
+    ZIP) vs. a minimal one-page WeasyPrint document. Memory: resident memory after each certificate
+    of that batch, then the Python heap (tracemalloc, which slows the work: a smaller batch of its own)."""
+    import resource
+    import tracemalloc
+
+    from weasyprint import HTML
+
+    mb = 1024 * 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        env = prepared_environment(Path(tmp))
+        from sqlalchemy import select
+
+        from examportal import create_app
+        from examportal.certification import hooks, pdf
+        from examportal.extensions import db
+        from examportal.models import Certificate
+
+        # No REDIS_URL: the job runs in this process, inline, as on a newcomer's machine.
+        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": None})
+        with app.app_context():
+            def timed(func, repeat):
+                times = []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    func()
+                    times.append(time.perf_counter() - start)
+                return statistics.median(times)
+
+            baseline = timed(lambda: HTML(string="<html><body><p>Zażółć gęślą jaźń</p></body></html>").write_pdf(), args.pdf_repeat)
+            staff, session, decisions = _batch_world(args.certificates)
+            rss: list[int] = []
+            rss_before, maxrss_before = _rss_bytes(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            wall, job = _run_batch(staff, session, decisions, lambda _certificate, **_extra: rss.append(_rss_bytes()))
+            maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            issued, pdf_bytes, zip_bytes = _issued(session.id), _session_pdf_bytes(session.id), len(job.result or b"")
+            one = db.session.scalar(select(Certificate).order_by(Certificate.id.desc()))
+            pdf_only = timed(lambda: pdf.render_certificate(one.content), args.pdf_repeat)
+            artifacts = sorted(hooks.ARTIFACTS)
+
+            traced_count = min(args.traced_certificates, args.certificates)
+            staff, traced_session, decisions = _batch_world(traced_count, first_index=args.certificates)
+            heap: list[int] = []
+            tracemalloc.start()
+            try:
+                _run_batch(staff, traced_session, decisions, lambda _certificate, **_extra: heap.append(tracemalloc.get_traced_memory()[0]))
+                heap_peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            traced_pdf_bytes = _session_pdf_bytes(traced_session.id)
+
+    per_certificate = wall / args.certificates
+    tenth = max(1, len(rss) // 10)
+    return {
+        "certificates": args.certificates,
+        "issued": issued,
+        "artifacts_per_certificate": artifacts,
+        "baseline_minimal_pdf_s": baseline,
+        "batch_s": wall,
+        "per_certificate_s": per_certificate,
+        "per_certificate_ratio": per_certificate / baseline,
+        "certificate_pdf_only_s": pdf_only,
+        "certificate_pdf_only_ratio": pdf_only / baseline,
+        "goal": "per certificate (PDF and every artifact, in one batch) <= 2x the minimal one-page document",
+        "goal_met": per_certificate / baseline <= 2,
+        "memory": {
+            "pdfs_issued_mb": round(pdf_bytes / mb, 1),
+            "zip_mb": round(zip_bytes / mb, 1),
+            "rss_before_batch_mb": round(rss_before / mb, 1),
+            "rss_after_first_tenth_mb": round(max(rss[:tenth]) / mb, 1),
+            "rss_peak_while_issuing_mb": round(max(rss) / mb, 1),
+            "rss_after_last_certificate_mb": round(rss[-1] / mb, 1),
+            "peak_rss_grew_during_batch_mb": round((maxrss_after - maxrss_before) / mb, 1),
+            "traced_batch": {
+                "certificates": traced_count,
+                "pdfs_issued_mb": round(traced_pdf_bytes / mb, 1),
+                "python_heap_after_first_tenth_mb": round(max(heap[:max(1, len(heap) // 10)]) / mb, 1),
+                "python_heap_peak_while_issuing_mb": round(max(heap) / mb, 1),
+                "python_heap_after_last_certificate_mb": round(heap[-1] / mb, 1),
+                "python_heap_peak_mb": round(heap_peak / mb, 1),
+            },
+        },
+    }
+
+def suite_examday(args) -> dict:
+    """N candidates of one session through the real HTTP flow on PostgreSQL and gunicorn (bench/examday.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import examday
+
+    return examday.run(args)
+
+
+SUITES = {"load": suite_load, "pdf": suite_pdf, "sandbox": suite_sandbox, "certificates": suite_certificates,
+          "examday": suite_examday}
+#: Suites that need services of their own (PostgreSQL, Redis): run only when named.
+NAMED_ONLY = ("examday",)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suites", nargs="*", choices=sorted(SUITES), help="suites to run (default: all)")
+    # No ``choices`` here: Python 3.11's argparse checks the empty default list of ``nargs="*"``
+    # against them and refuses to run with no suite named ("invalid choice: []").
+    parser.add_argument("suites", nargs="*", metavar="suite",
+                        help=f"suites to run: {', '.join(sorted(SUITES))} (default: all but {', '.join(NAMED_ONLY)}, "
+                             "which needs PostgreSQL and Redis)")
     parser.add_argument("--requests", type=int, default=400, help="requests per page in the load suite")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pdf-repeat", type=int, default=5)
@@ -298,9 +502,32 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=20000)
     parser.add_argument("--opportunities", type=int, default=50000)
     parser.add_argument("--page-repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--certificates", type=int, default=1000, help="certificates issued in one batch job")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="examday: candidates of the session (default 100; the issue's goal is for 1,000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="examday: a short run (20 s check-in, 10 answers each, 10 s saturation): a few minutes")
+    parser.add_argument("--login-window", type=float, default=None,
+                        help="examday: seconds over which the candidates log in (default 300, --quick 20)")
+    parser.add_argument("--answers", type=int, default=None, help="examday: answers per candidate (default 30, --quick 10)")
+    parser.add_argument("--gunicorn-args", default=None,
+                        help="examday: GUNICORN_CMD_ARGS besides the address (default: --workers 4)")
+    parser.add_argument("--login-limit", default=None,
+                        help="examday: LOGIN_RATE_LIMIT and LOGIN_ADDRESS_RATE_LIMIT for the server (default: the app's)")
+    parser.add_argument("--traced-certificates", type=int, default=50,
+                        help="certificates of the second batch, whose Python heap is traced (slower)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.suites if name not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {', '.join(unknown)} (choose from {', '.join(sorted(SUITES))})")
+    args.suites = args.suites or sorted(set(SUITES) - set(NAMED_ONLY))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     results = {}
-    for name in args.suites or sorted(SUITES):
+    for name in args.suites:
         print(f"== {name}", flush=True)
         results[name] = SUITES[name](args)
         print(json.dumps(results[name], indent=2, ensure_ascii=False), flush=True)

@@ -2,10 +2,13 @@
 and the account's security page."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -43,6 +46,29 @@ OPEN_DURING_SECOND_STEP = frozenset({
 
 def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _login_address_limit() -> str:
+    return str(current_app.config["LOGIN_ADDRESS_RATE_LIMIT"])
+
+
+def _login_failed(response: FlaskResponse) -> bool:
+    """A login attempt counts against the limits only when it failed (a login goes on with a redirect)."""
+    return response.status_code != 302
+
+
+def _login_account_key() -> str:
+    """The login limit per account: the e-mail address posted (as the form reads it), keyed-hashed so
+    that the limits' store holds no addresses; the client's address when none was posted.
+
+    Per account, guessing one person's password from many addresses gains nothing; so the limit per
+    address can be high enough for an exam room whose candidates all log in behind one address.
+    """
+    email = services.normalize_email(LoginForm(meta={"csrf": False}).email.data or "")
+    if not email:
+        return get_remote_address()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "login-account-" + hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _second_factor_key() -> str:
@@ -117,7 +143,8 @@ def second_factor_gate():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_address_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_account_key, scope="login-account", deduct_when=_login_failed)
 @params(next_url=NEXT)
 def login(next_url: str):
     if current_user.is_authenticated:

@@ -6,10 +6,18 @@ from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import PortalForm, select_choices
+from .services import MAX_EXTRA_MINUTES
+
+ALL = "0"
+"""The action form's target for the whole session (the theory test of every candidate)."""
+PRACTICAL = "p"
+"""The prefix of a practical attempt's id among the action form's targets."""
 
 
 class ActionForm(PortalForm):
-    target = SelectField(_l("For whom"), coerce=int, default=0)
+    # ALL (every candidate's theory test), a theory attempt's id, or PRACTICAL and a practical attempt's
+    # id. The choices are the session's own (views._action_form): another session's attempt is refused.
+    target = SelectField(_l("For whom"), default=ALL)
     kind = RadioField(_l("Action"), default="incident", choices=select_choices([
         ("unlock", _l("Unlock the test")),
         ("extra_time", _l("Add time")),
@@ -18,7 +26,7 @@ class ActionForm(PortalForm):
         ("incident", _l("Record an incident")),
     ]), validators=[DataRequired(message=_l("Choose an action."))])
     minutes = IntegerField(_l("Extra minutes"), validators=[
-        Optional(), NumberRange(min=1, max=240, message=_l("Enter a whole number of minutes from 1 to 240."))])
+        Optional(), NumberRange(min=1, max=MAX_EXTRA_MINUTES, message=_l("Enter a whole number of minutes from 1 to 240."))])
     reason = TextAreaField(_l("Reason (goes into the session record)"), validators=[
         DataRequired(message=_l("Give the reason for this action.")), Length(max=2000)])
 

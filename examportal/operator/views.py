@@ -1,4 +1,4 @@
-"""The operator's console: live progress of a session's theory test and the actions on it."""
+"""The operator's console: live progress of a session's theory test and practical exam, and the actions on them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,20 +9,39 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms predates WTForms 3.3
 
 from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import add_error, select_choices
-from ..models import AttemptStatus, Enrolment, OperatorActionKind, Role, TheoryAttempt, ValidationSession
+from ..models import (
+    AttemptStatus,
+    Enrolment,
+    OperatorActionKind,
+    PracticalAttempt,
+    PracticalStatus,
+    Role,
+    TheoryAttempt,
+    ValidationSession,
+)
+from ..practical import services as practical_services
 from ..security import roles_required
 from ..theory import services
-from .forms import AbsenceForm, ActionForm
+from . import services as operator_services
+from .forms import ALL, PRACTICAL, AbsenceForm, ActionForm
 
 bp = Blueprint("operator", __name__)
 
 # How the candidate's browser stands with the server (theory.services.connection_state).
 CONNECTION_LABELS = {"online": _l("online"), "stale": _l("stale"), "offline": _l("offline"),
                      "never": _l("not yet connected")}
+# How the session record names an action on a practical exam (the kinds' own labels speak of the test).
+PRACTICAL_ACTION_LABELS = {
+    OperatorActionKind.EXTRA_TIME: _l("time added to the practical exam"),
+    OperatorActionKind.PAUSE: _l("practical exam paused"),
+    OperatorActionKind.RESUME: _l("practical exam resumed"),
+    OperatorActionKind.INCIDENT: _l("incident in the practical exam"),
+}
 
 
 def _operated_session(session_id: int) -> ValidationSession:
@@ -46,10 +65,40 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _action_form(session: ValidationSession, rows: list[dict], form: ActionForm | None = None) -> ActionForm:
+def _shown_practical(row: dict[str, Any]) -> dict[str, Any]:
+    """A practical console row with its status named and its end in the institution's time zone."""
+    status = AttemptStatus.PAUSED.label if row["status"] == "paused" else PracticalStatus(row["status"]).label
+    end = row["ends_at"]
+    return row | {"status_label": str(status),
+                  "ends_text": format_datetime(datetime.fromisoformat(end), "medium") if end else "—"}
+
+
+def _action_form(session: ValidationSession, rows: list[dict], practical_rows: list[dict],
+                 form: ActionForm | None = None) -> ActionForm:
+    """The one action form, its targets grouped by part: the whole session or a candidate's theory
+    test, and each candidate's practical exam."""
     form = form or ActionForm()
-    form.target.choices = select_choices([(0, _("All candidates")), *((r["attempt_id"], r["candidate"]) for r in rows)])
+    theory, practical = _("Theory test"), _("Practical exam")
+    form.target.choices = [
+        SelectChoice(ALL, _("All candidates"), optgroup=theory),
+        *(SelectChoice(str(r["attempt_id"]), r["candidate"], optgroup=theory) for r in rows),
+        *(SelectChoice(f"{PRACTICAL}{r['practical_attempt_id']}", r["candidate"], optgroup=practical)
+          for r in practical_rows)]
     return form
+
+
+def _target(session: ValidationSession, value: str) -> TheoryAttempt | PracticalAttempt | None:
+    """The attempt the action form names (None: the whole session); 404 for another session's."""
+    if value == ALL:
+        return None
+    attempt: TheoryAttempt | PracticalAttempt | None
+    if value.startswith(PRACTICAL):
+        attempt = db.session.get(PracticalAttempt, int(value.removeprefix(PRACTICAL)))
+    else:
+        attempt = db.session.get(TheoryAttempt, int(value))
+    if attempt is None or attempt.session_id != session.id:
+        abort(404)
+    return attempt
 
 
 def _absence_form(session: ValidationSession, form: AbsenceForm | None = None) -> AbsenceForm:
@@ -64,10 +113,14 @@ def _absence_form(session: ValidationSession, form: AbsenceForm | None = None) -
 def _render(session: ValidationSession, form: ActionForm | None = None, status: int = 200,
             absence_form: AbsenceForm | None = None):
     rows = [_shown(row) for row in services.console_rows(session)]
-    return render_template("operator/console.html", session=session, rows=rows, form=_action_form(session, rows, form),
+    practical_rows = [_shown_practical(row) for row in practical_services.console_rows(session)]
+    return render_template("operator/console.html", session=session, rows=rows, practical_rows=practical_rows,
+                           form=_action_form(session, rows, practical_rows, form),
                            absence_form=_absence_form(session, absence_form),
                            absent=[e for e in session.enrolments if e.absent_from_practical],
-                           actions=services.session_actions(session)), status
+                           recognised=services.recognised_enrolments(session),
+                           actions=operator_services.session_actions(session),
+                           practical_labels=PRACTICAL_ACTION_LABELS), status
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -79,25 +132,25 @@ def console(session_id: int):
 @bp.route("/sessions/<int:session_id>/status.json")
 @roles_required(Role.OPERATOR)
 def status(session_id: int):
-    return jsonify(rows=[_shown(row) for row in services.console_rows(_operated_session(session_id))])
+    session = _operated_session(session_id)
+    return jsonify(rows=[_shown(row) for row in services.console_rows(session)],
+                   practical=[_shown_practical(row) for row in practical_services.console_rows(session)])
 
 
 @bp.route("/sessions/<int:session_id>/actions", methods=["POST"])
 @roles_required(Role.OPERATOR)
 def act(session_id: int):
     session = _operated_session(session_id)
-    rows = services.console_rows(session)
-    form = _action_form(session, rows, ActionForm())
+    form = _action_form(session, services.console_rows(session), practical_services.console_rows(session), ActionForm())
     if form.validate_on_submit():
-        attempt = None
-        if form.target.data:
-            attempt = db.session.get(TheoryAttempt, form.target.data)
-            if attempt is None or attempt.session_id != session.id:
-                abort(404)
+        target = _target(session, form.target.data or ALL)
+        kind, reason, minutes = OperatorActionKind(form.kind.data), form.reason.data or "", form.minutes.data
         try:
-            services.operator_action(session, current_user, OperatorActionKind(form.kind.data), form.reason.data or "",
-                                     attempt=attempt, minutes=form.minutes.data)
-        except services.TheoryError as error:
+            if isinstance(target, PracticalAttempt):
+                practical_services.operator_action(session, current_user, kind, reason, target, minutes=minutes)
+            else:
+                services.operator_action(session, current_user, kind, reason, attempt=target, minutes=minutes)
+        except (services.TheoryError, practical_services.PracticalError) as error:
             db.session.rollback()
             add_error(form.reason, str(error))
         else:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from sandbox_crm.api import MAX_ANSWER_LENGTH
 
 from ..forms import PortalForm
 
@@ -32,3 +34,13 @@ class PracticeForm(PortalForm):
     def validate_scenario(self, field) -> None:
         if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose one of the listed practice scenarios."))
+
+
+class AnswerForm(PortalForm):
+    """What the candidate read in the CRM, recorded beside a task of the sheet (the view checks that
+    the task asks for it). ``next``: the page to return to (checked to be a path of this site)."""
+
+    text = TextAreaField(_l("Your answer"), validators=[
+        DataRequired(message=_l("Write what you read in the CRM, then save.")),
+        Length(max=MAX_ANSWER_LENGTH, message=_l("Shorten your answer to at most %(max)d characters."))])
+    next = HiddenField()

@@ -8,8 +8,9 @@ read and write the database and commit.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from question_bank.scenarios import SCENARIOS_DIR, Scenario, ScenarioError, load_scenarios
+from question_bank.scenarios import SCENARIOS_DIR, Scenario, ScenarioError, ScenarioTask, load_scenarios
 from sandbox_crm import api as sandbox_api
 
 from ..audit import services as audit_log
@@ -29,17 +30,23 @@ from ..models import (
     AttemptStatus,
     Enrolment,
     EnrolmentStatus,
+    OperatorAction,
+    OperatorActionKind,
     PracticalAttempt,
     PracticalStatus,
     PracticeWorkspace,
     Qualification,
     SessionStatus,
-    TheoryAttempt,
     User,
+    ValidationSession,
     utcnow,
 )
+from ..operator import services as operator_rules
+from ..sessions.services import evidence_enrolment
+from ..theory.services import counted_attempt
 
-ATTEMPT_FIELDS = ("status", "scenario_code", "workspace_id", "started_at", "deadline_at", "finished_at")
+ATTEMPT_FIELDS = ("status", "scenario_code", "workspace_id", "started_at", "deadline_at", "finished_at", "extra_seconds",
+                  "paused_at", "paused_seconds_total")
 
 
 def owner_ref(user) -> str:
@@ -49,6 +56,12 @@ def owner_ref(user) -> str:
 
 class PracticalError(ValueError):
     """A rule of the practical exam refused the request; the message (translated) says why and what to do."""
+
+
+def paused_message() -> str:
+    """What the candidate is told while the operator has their practical exam paused."""
+    return _("The operator has paused your practical exam: the clock stands still and the workspace takes no "
+             "changes until they resume it. Wait for their signal.")
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -63,7 +76,7 @@ def _load_cached(directory: str, stamp: tuple, qualification: str, criteria: tup
     # ``stamp`` (file names, sizes and modification times) is part of the key, so an edited
     # file is read again; the cache only saves re-parsing unchanged files shipped with the code.
     return load_scenarios(directory, qualification=qualification, criteria_methods=dict(criteria),
-                          seed_sections=sections)
+                          seed_sections=sections, key_check=sandbox_api.key_target_problems)
 
 
 def scenario_catalogue(qualification: Qualification) -> dict[str, Scenario]:
@@ -85,8 +98,36 @@ def scenarios_for(qualification: Qualification, purpose: str) -> list[Scenario]:
 
 
 def scenario_of(qualification: Qualification, code: str) -> Scenario | None:
-    """The scenario ``code`` of the qualification, or ``None`` when it no longer exists."""
+    """The scenario ``code`` of the qualification as written, or ``None`` when it no longer exists.
+    For an exam attempt use :func:`attempt_scenario`: its workspace holds the attempt's variant."""
     return scenario_catalogue(qualification).get(code)
+
+
+# Variant seeds fit the database's 32-bit integer column; 0 and None mean "as written".
+VARIANT_SEED_MAX = 2**31 - 1
+
+
+def draw_variant_seed() -> int:
+    """A fresh, unpredictable variant for an exam attempt (1..VARIANT_SEED_MAX)."""
+    return secrets.randbelow(VARIANT_SEED_MAX) + 1
+
+
+def attempt_scenario(attempt: PracticalAttempt) -> Scenario | None:
+    """The scenario of this exam attempt: the variant it drew at the start (names, figures and dates;
+    its sheet, seed and key changed together), or ``None`` when the scenario no longer exists.
+
+    The candidate's sheet, the committee's sheet and key and the evidence checks all take the
+    scenario from here, so none of them can show the sheet as written beside a varied workspace.
+    An attempt started before its scenario varied (``variant_seed`` None) gets the sheet as written.
+    """
+    scenario = scenario_of(attempt.session.qualification, attempt.scenario_code)
+    if scenario is None:
+        return None
+    try:
+        return scenario.varied(attempt.variant_seed)
+    except ScenarioError as error:  # the file was edited since the attempt drew its variant
+        current_app.logger.error("scenario %s variant %s unusable: %s", scenario.code, attempt.variant_seed, error)
+        raise PracticalError(_("The practical scenarios cannot be used at the moment. Tell the institution.")) from error
 
 
 def assign_scenario(codes: Sequence[str], enrolment_ids: Sequence[int], enrolment_id: int, session_id: int) -> str:
@@ -106,16 +147,61 @@ def assign_scenario(codes: Sequence[str], enrolment_ids: Sequence[int], enrolmen
 # --------------------------------------------------------------------------- the attempt
 
 
+def deadline(attempt: PracticalAttempt) -> datetime:
+    """When the time is up: the deadline set at the start, moved by the operator's extra time and by
+    every second the attempt spent paused (while paused it keeps moving: see :func:`ends_at`)."""
+    # ``or 0``: an attempt not yet flushed has no column defaults (the pure rules take such ones too).
+    return attempt.deadline_at + timedelta(seconds=(attempt.extra_seconds or 0) + (attempt.paused_seconds_total or 0))
+
+
+def is_paused(attempt: PracticalAttempt) -> bool:
+    """Whether the operator has paused the running attempt (its clock stands, its workspace takes no changes)."""
+    return attempt.is_running and attempt.paused_at is not None
+
+
 def seconds_left(attempt: PracticalAttempt, now: datetime) -> int:
-    """Whole seconds until the deadline (0 once it has passed or the attempt has ended)."""
+    """Whole seconds until the time is up (0 once it has passed or the attempt has ended); while
+    paused, as many as were left at the pause."""
     if not attempt.is_running:
         return 0
-    return max(0, int((attempt.deadline_at - now).total_seconds()))
+    reference = attempt.paused_at if attempt.paused_at is not None else now
+    return max(0, int((deadline(attempt) - reference).total_seconds()))
+
+
+def ends_at(attempt: PracticalAttempt, now: datetime) -> datetime:
+    """When the running attempt's time will be up if nothing changes (while paused: if resumed ``now``)."""
+    reference = attempt.paused_at if attempt.paused_at is not None else now
+    return now + max(timedelta(0), deadline(attempt) - reference)
+
+
+def time_is_up(attempt: PracticalAttempt, now: datetime) -> bool:
+    """Whether the running attempt must end now: its time is up and it is not paused."""
+    return attempt.is_running and attempt.paused_at is None and now >= deadline(attempt)
 
 
 def attempt_for(enrolment: Enrolment) -> PracticalAttempt | None:
     """The enrolment's practical attempt, or ``None`` before it was started."""
     return db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.enrolment_id == enrolment.id))
+
+
+def assessed_attempt(enrolment: Enrolment) -> PracticalAttempt | None:
+    """The practical attempt the enrolment's committee assesses: its own, or — for a new assessment
+    ordered by an upheld appeal — the attempt of the enrolment assessed again
+    (:func:`~examportal.sessions.services.evidence_enrolment`)."""
+    return attempt_for(evidence_enrolment(enrolment))
+
+
+def reassessing_enrolments(enrolment: Enrolment) -> list[Enrolment]:
+    """Enrolments whose committees assess ``enrolment``'s practical work again (after appeals),
+    directly or through an earlier reassessment."""
+    found: list[Enrolment] = []
+    frontier = [enrolment.id]
+    while frontier:
+        later = list(db.session.scalars(select(Enrolment).where(Enrolment.reassessment_of_id.in_(frontier))))
+        later = [e for e in later if e not in found]
+        found += later
+        frontier = [e.id for e in later]
+    return found
 
 
 def attempt_for_workspace(workspace_id: int) -> PracticalAttempt | None:
@@ -127,9 +213,10 @@ def theory_passed(enrolment: Enrolment) -> bool:
     """Whether the enrolment's theory test is submitted, its result released by staff, and passed.
 
     Until the release the practical stays closed for everyone, so being refused tells a
-    candidate nothing about a result they may not see yet.
+    candidate nothing about a result they may not see yet. A theory part recognised from an
+    earlier validation counts with that validation's passed attempt.
     """
-    attempt = db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+    attempt = counted_attempt(enrolment)
     return (attempt is not None and attempt.status == AttemptStatus.SUBMITTED and attempt.released_at is not None
             and attempt.passed is True)
 
@@ -144,6 +231,9 @@ def eligibility_refusal(enrolment: Enrolment) -> str | None:
         return _("This session is closed: the practical exam can no longer be taken.")
     if decision_for(enrolment) is not None:
         return _("The committee has already decided on your validation.")
+    if enrolment.reassessment_of_id is not None:
+        return _("Your practical work from your earlier session is assessed again by a new committee: you do not "
+                 "take the practical exam again.")
     if enrolment.absent_from_practical:
         return _("You were recorded as absent from the practical part.")
     required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
@@ -154,8 +244,8 @@ def eligibility_refusal(enrolment: Enrolment) -> str | None:
     return None
 
 
-def _audit(action: str, attempt: PracticalAttempt, before: dict | None) -> None:
-    audit_log.record(action, attempt, before=before, after=audit_log.snapshot(attempt, ATTEMPT_FIELDS),
+def _audit(action: str, attempt: PracticalAttempt, before: dict | None, extra: dict | None = None) -> None:
+    audit_log.record(action, attempt, before=before, after=audit_log.snapshot(attempt, ATTEMPT_FIELDS) | (extra or {}),
                      institution_id=attempt.session.institution_id)
 
 
@@ -176,6 +266,13 @@ def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt
         raise PracticalError(_("No practical scenario is available for this qualification. Tell the institution."))
     enrolment_ids = [e.id for e in enrolment.session.enrolments]
     scenario = scenarios[assign_scenario(list(scenarios), enrolment_ids, enrolment.id, enrolment.session_id)]
+    # Neighbours get different scenarios and, within one, different names, figures and dates.
+    variant_seed = draw_variant_seed() if scenario.variation else None
+    try:
+        scenario = scenario.varied(variant_seed)
+    except ScenarioError as error:
+        current_app.logger.error("scenario %s variant %s cannot be built: %s", scenario.code, variant_seed, error)
+        raise PracticalError(_("The practical task cannot be prepared at the moment. Tell the institution.")) from error
     candidate = enrolment.candidate
     try:
         workspace = sandbox_api.create_workspace(
@@ -187,7 +284,7 @@ def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt
         raise PracticalError(_("The practical task cannot be prepared at the moment. Tell the institution.")) from error
     attempt = PracticalAttempt(
         enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id, session_id=enrolment.session_id,
-        scenario_code=scenario.code, workspace_id=workspace.id, started_at=now,
+        scenario_code=scenario.code, variant_seed=variant_seed, workspace_id=workspace.id, started_at=now,
         deadline_at=now + timedelta(minutes=scenario.time_limit_minutes), status=PracticalStatus.IN_PROGRESS)
     db.session.add(attempt)
     try:
@@ -199,7 +296,7 @@ def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt
         if winner is None:
             raise
         return winner
-    _audit("practical.started", attempt, None)
+    _audit("practical.started", attempt, None, {"variant_seed": variant_seed})
     db.session.commit()
     return attempt
 
@@ -207,8 +304,8 @@ def start(enrolment: Enrolment, now: datetime | None = None) -> PracticalAttempt
 def _end(attempt: PracticalAttempt, now: datetime, by_deadline: bool) -> None:
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
     attempt.status = PracticalStatus.TIMED_OUT if by_deadline else PracticalStatus.FINISHED
-    # An attempt noticed late still ends at its deadline.
-    attempt.finished_at = min(now, attempt.deadline_at) if by_deadline else now
+    # An attempt noticed late still ends at its deadline (as moved by extra time and pauses).
+    attempt.finished_at = min(now, deadline(attempt)) if by_deadline else now
     sandbox_api.freeze_workspace(attempt.workspace_id)
     _audit("practical.timed_out" if by_deadline else "practical.finished", attempt, before)
 
@@ -220,26 +317,39 @@ def _locked(attempt: PracticalAttempt) -> PracticalAttempt:
 
 
 def finish(attempt: PracticalAttempt, now: datetime | None = None) -> PracticalAttempt:
-    """The candidate ends the attempt: the workspace is frozen and kept for the committee."""
+    """The candidate ends the attempt: the workspace is frozen and kept for the committee.
+
+    Refused while the operator has the attempt paused (nothing changes until they resume it)."""
     now = now or utcnow()
     attempt = _locked(attempt)
+    if is_paused(attempt):
+        db.session.rollback()
+        raise PracticalError(paused_message())
     if attempt.is_running:
-        _end(attempt, now, by_deadline=now >= attempt.deadline_at)
+        _end(attempt, now, by_deadline=now >= deadline(attempt))
         db.session.commit()
     return attempt
 
 
 def expire_if_overdue(attempt: PracticalAttempt, now: datetime | None = None) -> bool:
-    """End the attempt if its time is up (any request that meets it does this); True if it ended now."""
+    """End the attempt if its time is up (any request that meets it does this); True if it ended now.
+    A paused attempt never ends so: its clock stands until the operator resumes it."""
     now = now or utcnow()
-    if not attempt.is_running or now < attempt.deadline_at:
+    if not time_is_up(attempt, now):
         return False
     attempt = _locked(attempt)
-    if not attempt.is_running:
+    if not time_is_up(attempt, now):
         return False
     _end(attempt, now, by_deadline=True)
     db.session.commit()
     return True
+
+
+def workspace_write_refusal(workspace_id: int) -> str | None:
+    """Why this exam workspace takes no changes now even from its candidate: the operator has paused
+    the exam (a frozen workspace the sandbox refuses itself). ``None``: nothing stands in the way."""
+    attempt = attempt_for_workspace(workspace_id)
+    return paused_message() if attempt is not None and is_paused(attempt) else None
 
 
 def expire_workspace_if_overdue(workspace_id: int, now: datetime | None = None) -> bool:
@@ -251,9 +361,154 @@ def expire_workspace_if_overdue(workspace_id: int, now: datetime | None = None) 
 def expire_overdue(now: datetime | None = None) -> list[PracticalAttempt]:
     """End every running attempt whose time is up (``flask practical expire``); returns them."""
     now = now or utcnow()
+    # The deadline set at the start is the earliest the time can be up: extra time and pauses only move it on.
     overdue = db.session.scalars(select(PracticalAttempt).where(
-        PracticalAttempt.status == PracticalStatus.IN_PROGRESS, PracticalAttempt.deadline_at <= now)).all()
+        PracticalAttempt.status == PracticalStatus.IN_PROGRESS, PracticalAttempt.paused_at.is_(None),
+        PracticalAttempt.deadline_at <= now)).all()
     return [attempt for attempt in overdue if expire_if_overdue(attempt, now)]
+
+
+def clock(attempt: PracticalAttempt, now: datetime | None = None) -> dict[str, Any]:
+    """The attempt's clock as the candidate's page follows it (the countdown, the pause notice);
+    the request that meets the deadline ends the attempt, as any other does."""
+    now = now or utcnow()
+    expire_if_overdue(attempt, now)
+    return {"status": attempt.status.value, "running": attempt.is_running, "paused": is_paused(attempt),
+            "seconds_left": seconds_left(attempt, now),
+            "ends_at": ends_at(attempt, now).isoformat() if attempt.is_running else None}
+
+
+# --------------------------------------------------------------------------- the operator's controls
+
+
+def session_attempts(session: ValidationSession) -> list[PracticalAttempt]:
+    """The practical attempts of the session, by the candidates' names."""
+    attempts = db.session.scalars(select(PracticalAttempt).where(PracticalAttempt.session_id == session.id))
+    return sorted(attempts, key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
+
+
+def console_rows(session: ValidationSession, now: datetime | None = None) -> list[dict[str, Any]]:
+    """One row per candidate who started the practical exam, for the operator's console (and the
+    JSON it polls); an attempt whose time is up ends here, as on any request that meets it."""
+    now = now or utcnow()
+    rows = []
+    for attempt in session_attempts(session):
+        expire_if_overdue(attempt, now)
+        rows.append({
+            "practical_attempt_id": attempt.id,
+            "candidate": attempt.candidate.full_name,
+            "status": "paused" if is_paused(attempt) else attempt.status.value,
+            "time_left": seconds_left(attempt, now),
+            "extra_minutes": attempt.extra_seconds // 60,
+            "ends_at": ends_at(attempt, now).isoformat() if attempt.is_running else None,
+        })
+    return rows
+
+
+def operator_action(session: ValidationSession, operator: User, kind: OperatorActionKind, reason: str,
+                    attempt: PracticalAttempt, minutes: int | None = None,
+                    now: datetime | None = None) -> OperatorAction:
+    """Add time to, pause, resume or note an incident on one candidate's practical exam.
+
+    As on the theory test: the session's operator only, a reason always, extra time within bounds
+    (:func:`..operator.services.refusal`); the action goes into the session record and a change of
+    the clock is audited on the attempt. Time, pause and resume only while the exam runs (an attempt
+    whose time is up ends first), no pause while paused, no resume unless paused; an incident may be
+    noted at any time.
+    """
+    now = now or utcnow()
+    refused = operator_rules.refusal(session, operator, kind, reason, minutes)
+    if refused:
+        raise PracticalError(refused)
+    reason = reason.strip()
+    if attempt.session_id != session.id:
+        raise PracticalError(_("This candidate is not in this session."))
+    if kind == OperatorActionKind.UNLOCK:
+        raise PracticalError(_("The practical exam is not unlocked: the candidate starts it once their theory "
+                               "result allows. Choose another action."))
+    expire_if_overdue(attempt, now)  # the operator's request meets the deadline like any other
+    attempt = _locked(attempt)
+    before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+    if kind != OperatorActionKind.INCIDENT and not attempt.is_running:
+        raise PracticalError(_("This practical exam has ended (%(status)s): its clock can no longer be changed. "
+                               "Record an incident if something happened.", status=attempt.status.label))
+    why = {"reason": reason, "minutes": minutes}
+    if kind == OperatorActionKind.EXTRA_TIME:
+        attempt.extra_seconds += (minutes or 0) * 60  # minutes checked above for extra time
+        _audit("practical.operator.extra_time", attempt, before, why)
+    elif kind == OperatorActionKind.PAUSE:
+        if attempt.paused_at is not None:
+            raise PracticalError(_("This practical exam is already paused."))
+        attempt.paused_at = now
+        _audit("practical.operator.pause", attempt, before, why)
+    elif kind == OperatorActionKind.RESUME:
+        if attempt.paused_at is None:
+            raise PracticalError(_("This practical exam is not paused: there is nothing to resume."))
+        attempt.paused_seconds_total += max(0.0, (now - attempt.paused_at).total_seconds())
+        attempt.paused_at = None
+        _audit("practical.operator.resume", attempt, before, why)
+    action = operator_rules.record(session, operator, kind, reason, minutes, now, practical_attempt=attempt)
+    db.session.commit()
+    return action
+
+
+# --------------------------------------------------------------------------- answers beside the sheet
+
+
+def answer_tasks(scenario: Scenario | None) -> tuple[ScenarioTask, ...]:
+    """The tasks of the sheet with a field for the candidate's answer (what they read in the CRM)."""
+    return tuple(task for task in scenario.tasks if task.answer) if scenario is not None else ()
+
+
+def has_answer_field(attempt: PracticalAttempt, task_number: int) -> bool:
+    """Whether the attempt's sheet (its variant) has an answer field beside task ``task_number``;
+    raises :class:`PracticalError` when the scenario cannot be read."""
+    return task_number in {task.number for task in answer_tasks(attempt_scenario(attempt))}
+
+
+def saved_answers(attempt: PracticalAttempt) -> dict[int, str]:
+    """The candidate's latest answer to each task of the sheet, by task number."""
+    return {number: str((statement.result or {}).get("text") or "")
+            for number, statement in sandbox_api.answers(attempt.workspace_id).items()}
+
+
+def answer_refusal(attempt: PracticalAttempt) -> str | None:
+    """Why the candidate may not record an answer now (the exam has ended, or is paused), or ``None``."""
+    if not attempt.is_running:
+        return _("The practical exam has ended: answers can no longer be changed.")
+    if is_paused(attempt):
+        return paused_message()
+    return None
+
+
+def save_answer(attempt: PracticalAttempt, task_number: int, text: str, now: datetime | None = None) -> None:
+    """Record the candidate's answer beside a task of the sheet that asks for one.
+
+    The answer goes into the workspace's action log (``sandbox_api.record_answer``), timestamped and
+    the candidate's, where the evidence checks compare it with the CRM at that moment; the log is
+    the record of the exam work, as for every action in the CRM (the audit log keeps the attempt's
+    state changes). Refused once the attempt has ended or while the operator has it paused,
+    checked under the attempt's row lock so that a finish or the deadline in between wins.
+    """
+    now = now or utcnow()
+    expire_if_overdue(attempt, now)
+    attempt = _locked(attempt)
+    refusal = answer_refusal(attempt)
+    if refusal is None:
+        try:
+            if not has_answer_field(attempt, task_number):
+                refusal = _("This task of the sheet has no answer field. Reload the page.")
+        except PracticalError as error:
+            refusal = str(error)
+    if refusal is not None:
+        db.session.rollback()
+        raise PracticalError(refusal)
+    try:
+        sandbox_api.record_answer(attempt.workspace_id, task_number, text)
+    except PermissionError as error:  # frozen in between: the attempt ended
+        db.session.rollback()
+        raise PracticalError(_("The practical exam has ended: answers can no longer be changed.")) from error
+    db.session.commit()
 
 
 # --------------------------------------------------------------------------- practice
@@ -298,6 +553,18 @@ class Sheet:
     attempt: PracticalAttempt | None
     seconds_left: int
     may_finish: bool
+    paused: bool = False
+    ends_at: datetime | None = None
+    # Where the candidate's page asks for the clock (extra time, a pause, a resume); None for anyone else.
+    status_url: str | None = None
+    # The answers recorded beside the sheet's tasks (by task number), and whether the candidate may record one now.
+    answers: Mapping[int, str] = field(default_factory=dict)
+    may_answer: bool = False
+
+    @property
+    def paused_message(self) -> str:
+        """What the page says while the operator has the exam paused (shown when it is)."""
+        return paused_message()
 
 
 def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None = None) -> Sheet | None:
@@ -312,7 +579,7 @@ def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None 
             return None
         qualification, code = practice.qualification, practice.scenario_code
     try:
-        scenario = scenario_of(qualification, code)
+        scenario = attempt_scenario(attempt) if attempt is not None else scenario_of(qualification, code)
     except PracticalError:
         return None
     if scenario is None:
@@ -320,10 +587,15 @@ def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None 
     if attempt is None and "practice" not in scenario.purposes:
         # A practice workspace opened before its scenario became exam-only: never show an exam sheet there.
         return None
-    is_candidate = attempt is not None and user is not None and user.id == attempt.candidate_id
-    return Sheet(scenario=scenario, attempt=attempt,
-                 seconds_left=seconds_left(attempt, now) if attempt is not None else 0,
-                 may_finish=bool(is_candidate and attempt is not None and attempt.is_running))
+    if attempt is None:
+        return Sheet(scenario=scenario, attempt=None, seconds_left=0, may_finish=False)
+    is_candidate = user is not None and user.id == attempt.candidate_id
+    return Sheet(scenario=scenario, attempt=attempt, seconds_left=seconds_left(attempt, now),
+                 may_finish=is_candidate and attempt.is_running and not is_paused(attempt),
+                 paused=is_paused(attempt), ends_at=ends_at(attempt, now) if attempt.is_running else None,
+                 status_url=url_for("practical.status", enrolment_id=attempt.enrolment_id)
+                 if is_candidate and attempt.is_running else None,
+                 answers=saved_answers(attempt), may_answer=is_candidate and answer_refusal(attempt) is None)
 
 
 # --------------------------------------------------------------------------- access and the committee
@@ -331,18 +603,23 @@ def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None 
 
 def may_read_exam_workspace(user: User, workspace_id: int) -> bool:
     """A committee member of the candidate's session who may assess them (declared impartiality,
-    did not train them), or staff of the session's institution, may look at an exam workspace."""
+    did not train them), or staff of the session's institution, may look at an exam workspace; so
+    may the committee (and staff) of a new assessment of that work ordered by an appeal."""
     from ..committee.services import member_of, scoring_refusal
     from ..security import staff_institution_ids
 
     attempt = attempt_for_workspace(workspace_id)
     if attempt is None:
         return False
-    enrolment = attempt.enrolment
-    member = member_of(enrolment, user)
-    if member is not None and scoring_refusal(member, enrolment) is None:
-        return True
-    return enrolment.session.institution_id in staff_institution_ids(user)
+    staff_of = staff_institution_ids(user)
+    # The committee assessing the work first, and any committee assessing it again after an appeal.
+    for enrolment in (attempt.enrolment, *reassessing_enrolments(attempt.enrolment)):
+        member = member_of(enrolment, user)
+        if member is not None and scoring_refusal(member, enrolment) is None:
+            return True
+        if enrolment.session.institution_id in staff_of:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -408,13 +685,19 @@ def _evidence_links(rows: Iterable[Any], workspace_id: int) -> tuple[EvidenceLin
                 current_app.logger.warning("evidence link to unknown endpoint %s", row.endpoint)
         elif row.statement_id is not None:
             url = f"#stmt-{row.statement_id}"
-        links.append(EvidenceLink(label=row.label, url=url))
+        links.append(EvidenceLink(label=str(row.label), url=url))
     return tuple(links)
 
 
 def check_rows(attempt: PracticalAttempt, scenario: Scenario | None, locale: str) -> list[CheckRow]:
-    """Every simulation criterion in the official order, with the sandbox's evidence check beside it."""
-    results: Mapping[str, Any] = sandbox_api.run_evidence_checks(attempt.workspace_id)
+    """Every simulation criterion in the official order, with the sandbox's evidence check beside it.
+
+    ``scenario`` is the attempt's own variant (:func:`attempt_scenario`): the key must name the
+    records of the attempt's workspace."""
+    if scenario is not None and scenario.variation and scenario.variant != (attempt.variant_seed or 0):
+        raise ValueError("check_rows needs the attempt's variant of the scenario: take it from attempt_scenario()")
+    results: Mapping[str, Any] = sandbox_api.run_evidence_checks(
+        attempt.workspace_id, key=scenario.key.check_data() if scenario is not None else None)
     qualification = attempt.session.qualification
     rows = []
     for criterion in (c for s in qualification.outcome_sets for o in s.outcomes for c in o.criteria):
@@ -425,7 +708,7 @@ def check_rows(attempt: PracticalAttempt, scenario: Scenario | None, locale: str
         rows.append(CheckRow(
             code=criterion.code, text=criterion.text(locale),
             tasks=tuple(t.number for t in scenario.tasks_for(criterion.code)) if scenario else (),
-            verdict=verdict, summary=_(result.summary) if result is not None else "",
+            verdict=verdict, summary=str(result.summary) if result is not None else "",
             evidence=_evidence_links(result.evidence, attempt.workspace_id) if result is not None else ()))
     return rows
 
@@ -436,20 +719,36 @@ class CommitteeView:
     scenario: Scenario | None
     checks: list[CheckRow]
     replay: list[ReplayRow]
+    # While it runs: when its time will be up (extra time and pauses included), and whether it is paused.
+    ends_at: datetime | None = None
+    paused: bool = False
+    # Beside an interview criterion that discusses what the candidate read in the CRM: the values
+    # they recorded and the true ones at that moment (sandbox_api.stage_value_readings), by criterion code.
+    readings: Mapping[str, list[Any]] = field(default_factory=dict)
+
+
+# The interview criterion that discusses the values per stage read under 2.3.d ("omawia odczytane
+# wartości szans sprzedaży na poszczególnych etapach").
+DISCUSSES_STAGE_VALUES = "2.3.e"
 
 
 def committee_view(enrolment: Enrolment, locale: str, now: datetime | None = None) -> CommitteeView | None:
-    """What the assessor's case page shows of the practical part (``None`` before it was started)."""
-    attempt = attempt_for(enrolment)
+    """What the assessor's case page shows of the practical part (``None`` before it was started);
+    for a new assessment after an appeal, the work of the enrolment assessed again."""
+    attempt = assessed_attempt(enrolment)
     if attempt is None:
         return None
+    now = now or utcnow()
     expire_if_overdue(attempt, now)
     try:
-        scenario = scenario_of(enrolment.session.qualification, attempt.scenario_code)
+        scenario = attempt_scenario(attempt)
     except PracticalError:
         scenario = None
+    key = scenario.key.check_data() if scenario is not None else None
     return CommitteeView(attempt=attempt, scenario=scenario, checks=check_rows(attempt, scenario, locale),
-                         replay=replay_rows(sandbox_api.action_log(attempt.workspace_id)))
+                         replay=replay_rows(sandbox_api.action_log(attempt.workspace_id)),
+                         ends_at=ends_at(attempt, now) if attempt.is_running else None, paused=is_paused(attempt),
+                         readings={DISCUSSES_STAGE_VALUES: sandbox_api.stage_value_readings(attempt.workspace_id, key)})
 
 
 def xapi_export(attempt: PracticalAttempt) -> list[dict]:

@@ -31,3 +31,8 @@ class VoidForm(PortalForm):
                           validators=[DataRequired(message=_l("Enter the item's id.")), Length(max=80)])
     reason = TextAreaField(_l("Why the item is faulty"),
                            validators=[DataRequired(message=_l("Give the reason the item is faulty.")), Length(max=2000)])
+
+
+class CorrectionForm(PortalForm):
+    reason = TextAreaField(_l("Reason for the correction (the candidate receives it)"),
+                           validators=[DataRequired(message=_l("Give the reason for the correction.")), Length(max=4000)])

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..errors import wants_json
 from ..extensions import db
@@ -18,16 +19,19 @@ from ..models import AttemptStatus, Role, TheoryAttempt
 from .views import remembered_position
 
 OPEN_DURING_THE_TEST = frozenset({
-    "theory.overview", "theory.question", "theory.autosave", "theory.heartbeat", "theory.review", "theory.submit",
+    "theory.overview", "theory.question", "theory.questions", "theory.autosave", "theory.heartbeat", "theory.review",
+    "theory.submit",
     "auth.logout", "main.set_language", "main.healthz", "main.favicon", "static",
 })
 RUNNING = (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED)
 
 
 def running_attempt(user_id: int) -> TheoryAttempt | None:
-    """The candidate's theory attempt in progress (or paused by the operator), if any."""
+    """The candidate's theory attempt in progress (or paused by the operator), if any, with its
+    session (the test's pages check the session's exam-room networks: no second query for it)."""
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.candidate_id == user_id,
-                                                         TheoryAttempt.status.in_(RUNNING)).limit(1))
+                                                         TheoryAttempt.status.in_(RUNNING))
+                             .options(joinedload(TheoryAttempt.session)).limit(1))
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,8 @@ and are unit-tested without a request; the rest read and write the database and 
 """
 from __future__ import annotations
 
+import calendar
+import functools
 import hashlib
 import hmac
 import random
@@ -18,7 +20,7 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
@@ -44,13 +46,18 @@ from ..models import (
     VoidedItem,
     utcnow,
 )
+from ..operator import services as operator_rules
 from .reliability import FormItem, pass_probabilities
 from .scoring import decides_pass, score_items
 
 DEFAULT_BANK = Path(__file__).resolve().parents[2] / "question_bank" / "items"
-ONLINE_SECONDS = 30
-"""A candidate heard from within this many seconds is online (the page sends a heartbeat every 15 s)."""
-STALE_SECONDS = 120
+CONTACT_WRITE_SECONDS = 60
+"""The page's heartbeat (every 15 s) writes the attempt's last contact only when the stored one is
+at least this old: on an exam day a write per beat was ~67 writes a second for 1,000 candidates."""
+ONLINE_SECONDS = 90
+"""A candidate heard from within this many seconds is online: a live page's stored contact is at
+most CONTACT_WRITE_SECONDS plus one heartbeat old (an autosave counts as contact to the second)."""
+STALE_SECONDS = 180
 """…within this many seconds stale (a hiccup); beyond it offline."""
 ATTEMPT_FIELDS = ("status", "started_at", "deadline_at", "paused_at", "paused_seconds_total", "extra_seconds",
                   "submitted_at", "score_points", "score_percent", "passed", "released_at")
@@ -175,10 +182,11 @@ def time_left(attempt: TheoryAttempt, now: datetime) -> float:
     """Seconds left on the attempt's clock at ``now`` (never negative).
 
     The deadline moves by the extra time and by every second spent paused; while paused the
-    clock stands at the moment of the pause, and once submitted at the moment of submission.
+    clock stands at the moment of the pause, and once submitted at the moment of submission. The
+    extra time granted on the formal check is in the deadline from the start (see :func:`start`).
     """
     if attempt.started_at is None or attempt.deadline_at is None:
-        return float(attempt.time_limit_seconds + attempt.extra_seconds)
+        return float(attempt.time_limit_seconds + accommodation_seconds(attempt) + attempt.extra_seconds)
     end = attempt.deadline_at + timedelta(seconds=attempt.extra_seconds + attempt.paused_seconds_total)
     reference = now
     if attempt.status == AttemptStatus.PAUSED and attempt.paused_at is not None:
@@ -186,6 +194,29 @@ def time_left(attempt: TheoryAttempt, now: datetime) -> float:
     elif attempt.status == AttemptStatus.SUBMITTED and attempt.submitted_at is not None:
         reference = attempt.submitted_at
     return max(0.0, (end - reference).total_seconds())
+
+
+def accommodation_seconds(attempt: TheoryAttempt) -> int:
+    """The extra time granted to the candidate on the formal check (``Enrolment.extra_time_minutes``),
+    in seconds: it is part of the attempt's deadline from its start, unlike the operator's extra
+    time for an incident (``extra_seconds``)."""
+    enrolment = attempt.enrolment
+    return enrolment.extra_time_minutes * 60 if enrolment is not None else 0
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` moved ``months`` calendar months on; the 31st becomes the month's last day."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def last_contact(attempt: TheoryAttempt) -> datetime | None:
+    """When the candidate's page last reached the server: the heartbeat's stored contact (written at
+    most every CONTACT_WRITE_SECONDS) or the latest answer saved, whichever is later."""
+    moments = [attempt.last_contact_at, *(i.answered_at for i in attempt.items)]
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
 
 
 def connection_state(last_contact_at: datetime | None, now: datetime) -> str:
@@ -392,8 +423,24 @@ def test_criteria(qualification_id: int) -> list[str]:
 
 
 def all_bank_items() -> list[bank.Item]:
-    """Every item of the bank (THEORY_ITEM_BANK, else question_bank/items), whatever its state; BankError if unusable."""
-    return bank.load_items(current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK)
+    """Every item of the bank (THEORY_ITEM_BANK, else question_bank/items), whatever its state; BankError if unusable.
+
+    Parsed once per process and file state: re-parsing the YAML bank on every draw cost more
+    than half a second of CPU per test start on an exam day. Items are frozen, so sharing is safe;
+    an edited file (size or modification time) is read again.
+    """
+    path = Path(current_app.config.get("THEORY_ITEM_BANK") or DEFAULT_BANK)
+    if not path.exists():
+        return bank.load_items(path)  # raises BankError naming the path
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
+    return list(_load_bank_cached(str(path), stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bank_cached(path: str, stamp: tuple) -> tuple[bank.Item, ...]:
+    # ``stamp`` is part of the cache key only; a BankError is not cached (lru_cache keeps results only).
+    return tuple(bank.load_items(path))
 
 
 def bank_items() -> list[bank.Item]:
@@ -426,14 +473,22 @@ def reliability(qualification: Qualification, forms: int = 100, trials: int = 40
                               trials=trials, seed=seed)
 
 
+def takes_the_test(enrolment: Enrolment) -> bool:
+    """Enrolled, the theory part not recognised from an earlier validation, and no new assessment
+    of earlier work ordered by an appeal (that enrolment's parts were taken in its first session)."""
+    return (enrolment.status == EnrolmentStatus.ENROLLED and enrolment.theory_recognized_from_id is None
+            and enrolment.reassessment_of_id is None)
+
+
 def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
-    """One attempt (not started) for every enrolled candidate of the session; returns all of them."""
+    """One attempt (not started) for every enrolled candidate of the session who takes the test
+    (:func:`takes_the_test`); returns all of them."""
     limit = settings(session)["time_limit_minutes"] * 60
     existing = {a.enrolment_id: a for a in db.session.scalars(
         select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
     created = False
     for enrolment in session.enrolments:
-        if enrolment.status == EnrolmentStatus.ENROLLED and enrolment.id not in existing:
+        if takes_the_test(enrolment) and enrolment.id not in existing:
             attempt = TheoryAttempt(enrolment_id=enrolment.id, candidate_id=enrolment.candidate_id,
                                     session_id=session.id, seed=secrets.randbits(62), time_limit_seconds=limit,
                                     status=AttemptStatus.NOT_STARTED)
@@ -442,13 +497,71 @@ def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
             created = True
     if created:
         db.session.commit()
-    active = {e.id for e in session.enrolments if e.status == EnrolmentStatus.ENROLLED}
+    active = {e.id for e in session.enrolments if takes_the_test(e)}
     return sorted((a for a in existing.values() if a.enrolment_id in active or a.started_at is not None),
                   key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
 
 
 def attempt_for_enrolment(enrolment: Enrolment) -> TheoryAttempt | None:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+
+
+def counted_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
+    """The attempt whose result counts for the enrolment: its own, or — its theory part recognised
+    from an earlier validation (``Enrolment.theory_recognized_from_id``) — that enrolment's passed one.
+
+    A new assessment ordered by an appeal (``Enrolment.reassessment_of_id``) takes no test: the
+    result that counted for the enrolment assessed again counts, passed or not.
+    """
+    seen: set[int] = set()
+    while (enrolment.theory_recognized_from_id is None and enrolment.reassessment_of is not None
+           and enrolment.id not in seen):
+        seen.add(enrolment.id)
+        enrolment = enrolment.reassessment_of
+    counted_id = enrolment.theory_recognized_from_id or enrolment.id
+    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == counted_id))
+
+
+def recognisable_enrolment(enrolment: Enrolment) -> Enrolment | None:
+    """The candidate's earlier enrolment whose passed theory part counts for ``enrolment``
+    (recognition of prior achievements, ZSK act art. 49), or None.
+
+    Only a part passed at the same institution in the same qualification: a submitted attempt,
+    released and passed, whose submission lies at most the qualification's ``carry_over_months``
+    before this session starts (the day the part would be taken again). The latest such pass
+    counts. Nothing is recognised once the candidate has started this session's test.
+    """
+    own = attempt_for_enrolment(enrolment)
+    if own is not None and own.started_at is not None:
+        return None
+    session = enrolment.session
+    months = int(session.qualification.setting("carry_over_months", default=12))
+    latest = db.session.scalar(
+        select(TheoryAttempt).join(Enrolment, TheoryAttempt.enrolment_id == Enrolment.id)
+        .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
+        .where(Enrolment.candidate_id == enrolment.candidate_id, Enrolment.id != enrolment.id,
+               ValidationSession.institution_id == session.institution_id,
+               ValidationSession.qualification_id == session.qualification_id,
+               TheoryAttempt.status == AttemptStatus.SUBMITTED, TheoryAttempt.passed.is_(True),
+               TheoryAttempt.released_at.is_not(None), TheoryAttempt.submitted_at < session.starts_at)
+        .order_by(TheoryAttempt.submitted_at.desc(), TheoryAttempt.id.desc()).limit(1))
+    if latest is None or latest.submitted_at is None or add_months(latest.submitted_at, months) < session.starts_at:
+        return None
+    return latest.enrolment
+
+
+def recognition_refusal(enrolment: Enrolment) -> str | None:
+    """Why the candidate does not take the theory test: it is recognised from an earlier validation,
+    or the enrolment is a new assessment of earlier work ordered after an appeal."""
+    if enrolment.reassessment_of is not None:
+        return _("This is a new assessment of your earlier work, ordered after your appeal (session “%(title)s”): "
+                 "you do not take the theory test or the practical exam again; the result of your theory part "
+                 "there counts.", title=enrolment.reassessment_of.session.title)
+    source = enrolment.theory_recognized_from
+    if source is None:
+        return None
+    return _("Your theory part is recognised from your earlier validation (session “%(title)s”): you do not take "
+             "the theory test again. The practical part is open to you.", title=source.session.title)
 
 
 def _audit(action: str, attempt: TheoryAttempt, before: dict | None, extra: dict | None = None) -> None:
@@ -464,33 +577,79 @@ def start(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     attempt = _locked(attempt)  # a double click must not draw twice
     if attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED, AttemptStatus.SUBMITTED):
         return attempt
+    recognised = recognition_refusal(attempt.enrolment)
+    if recognised:
+        raise TheoryError(recognised)
     if attempt.status != AttemptStatus.UNLOCKED:
         raise TheoryError(_("The operator has not unlocked the test for you yet. Wait for their signal and reload the page."))
-    config = settings(attempt.session)
-    drawn = draw_balanced(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"], attempt.seed)
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
+    if attempt.items and {item.item_id for item in attempt.items} & voided_ids():
+        attempt.items.clear()  # an item drawn at check-in was voided since: draw again
+        db.session.flush()
+    if not attempt.items:
+        _put_items(attempt, _draw(attempt))
+    attempt.status = AttemptStatus.IN_PROGRESS
+    attempt.started_at = now
+    accommodation = accommodation_seconds(attempt)
+    attempt.deadline_at = now + timedelta(seconds=attempt.time_limit_seconds + accommodation)
+    attempt.last_contact_at = now
+    _audit("theory.started", attempt, before, {"items": [item.item_id for item in attempt.items],
+                                               "accommodation_minutes": accommodation // 60})
+    db.session.commit()
+    return attempt
+
+
+def _draw(attempt: TheoryAttempt) -> list[DrawnItem]:
+    config = settings(attempt.session)
+    return draw_balanced(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"],
+                         attempt.seed)
+
+
+def _put_items(attempt: TheoryAttempt, drawn: list[DrawnItem]) -> None:
     for position, entry in enumerate(drawn, start=1):
         attempt.items.append(AttemptItem(
             position=position, item_id=entry.item.id, item_version=entry.item.version,
             fingerprint=bank.fingerprint(entry.item),
             snapshot={"item": bank.item_to_dict(entry.item), "presented": entry.presented},
         ))
-    attempt.status = AttemptStatus.IN_PROGRESS
-    attempt.started_at = now
-    attempt.deadline_at = now + timedelta(seconds=attempt.time_limit_seconds)
-    attempt.last_contact_at = now
-    _audit("theory.started", attempt, before, {"items": [e.item.id for e in drawn]})
-    db.session.commit()
+
+
+def prepare(enrolment: Enrolment) -> TheoryAttempt | None:
+    """Draw the candidate's items ahead of the start (at check-in), so that the operator's signal
+    only starts the clocks: the draw's CPU is spread over check-in, not spent by every candidate
+    at once. Nothing is shown before the start (the question pages need a running attempt); an
+    item voided in between is replaced at the start. The caller commits. ``None`` when the
+    candidate takes no test here (recognised part, not enrolled)."""
+    if not takes_the_test(enrolment):
+        return None
+    attempt = attempt_for_enrolment(enrolment)
+    if attempt is None:
+        attempt = next((a for a in ensure_attempts(enrolment.session) if a.enrolment_id == enrolment.id), None)
+        if attempt is None:
+            return None
+    attempt = _locked(attempt)
+    if attempt.status in (AttemptStatus.NOT_STARTED, AttemptStatus.UNLOCKED) and not attempt.items:
+        _put_items(attempt, _draw(attempt))
+        _audit("theory.items_drawn", attempt, None, {"items": [item.item_id for item in attempt.items]})
     return attempt
 
 
 def touch(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
-    """Record that the candidate's page reached the server; submit the attempt if its time is up."""
+    """Record that the candidate's page reached the server; submit the attempt if its time is up.
+
+    The contact is written only when the stored one is CONTACT_WRITE_SECONDS old or more (or there
+    is none): a heartbeat in between reads and writes nothing.
+    """
     now = _now(now)
-    attempt.last_contact_at = now
     if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
-        _submit(attempt, now, by_deadline=True)
-    db.session.commit()
+        attempt = _locked(attempt)
+        attempt.last_contact_at = now
+        if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
+            _submit(attempt, now, by_deadline=True)
+        db.session.commit()
+    elif attempt.last_contact_at is None or (now - attempt.last_contact_at).total_seconds() >= CONTACT_WRITE_SECONDS:
+        attempt.last_contact_at = now
+        db.session.commit()
     return attempt
 
 
@@ -508,45 +667,61 @@ def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, app
             "status": attempt.status.value, "applied": applied}
 
 
+def attempt_item_at(attempt: TheoryAttempt, position: int) -> AttemptItem | None:
+    """The attempt's item at ``position``, alone (the other questions and their snapshots are not loaded)."""
+    return db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
+                                                       AttemptItem.position == position))
+
+
+def last_seq(attempt: TheoryAttempt) -> int:
+    """The highest sequence number any window of the attempt has saved (0 before the first answer).
+
+    Read from the answers' history (its unique index on attempt and sequence answers it), so an
+    autosave never writes the attempt's row.
+    """
+    return int(db.session.scalar(select(func.coalesce(func.max(AttemptAnswer.seq), 0))
+                                 .where(AttemptAnswer.attempt_id == attempt.id)) or 0)
+
+
+def _refuse_unless_running(attempt: TheoryAttempt, now: datetime) -> None:
+    """Raise the refusal for an attempt that takes no answers now; the time being up submits it."""
+    if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
+        attempt = _locked(attempt)
+        attempt.last_contact_at = now
+        if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
+            _submit(attempt, now, by_deadline=True)
+        db.session.commit()
+    if attempt.status == AttemptStatus.SUBMITTED:
+        raise AttemptClosed(_("The test has been submitted; no more answers are accepted."))
+    if attempt.status == AttemptStatus.PAUSED:
+        raise AttemptPaused(_("The operator has paused the test. Your answer will be saved when they resume it."))
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise TheoryError(_("The test has not started yet."))
+
+
 def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: int, flagged: bool = False,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None, attempt_item: AttemptItem | None = None) -> dict[str, Any]:
     """Autosave one answer; idempotent by ``seq`` and last-writer-by-seq per item.
 
-    A replay of a sequence number already stored returns the original acknowledgement. An answer
+    A replay of a sequence number already stored returns the original acknowledgement; the same
+    number stored for another answer (another window of the attempt) is refused as stale. An answer
     with a lower ``seq`` than the item's current one is kept in the history but does not replace
     the newer answer. Refused once submitted, when the time is up (which submits the attempt) and
-    while paused. Bad input raises TheoryError with a message for the candidate.
+    while paused. Bad input raises TheoryError with a message for the candidate. ``attempt_item``
+    is the item at ``position`` when the caller has already loaded it.
+
+    The write is one conditional UPDATE of the item's own row (the highest sequence wins, whatever
+    order concurrent saves arrive in, and nothing lands on an attempt paused or scored meanwhile)
+    and the INSERT of the answer into the history, whose unique (attempt, seq) makes a replay a
+    no-op. The attempt's row is read, never written or locked: its last contact is the latest
+    answer's time (:func:`last_contact`), its last sequence the history's (:func:`last_seq`).
     """
     now = _now(now)
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq < 2 ** 62:
         raise TheoryError(_("The answer's sequence number is missing or invalid. Reload the page."))
-    attempt = _locked(attempt)
-    replay = db.session.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
-                                                           AttemptAnswer.seq == seq))
-    if replay is not None:
-        if not _same_answer(replay, position, raw_response):
-            touch(attempt, now)
-            raise StaleTab(_("This test is open in another window, which has saved newer answers. This window is "
-                             "out of date: reload it (the answer you just gave here was not saved)."))
-        touch(attempt, now)
-        return ack(attempt, seq, replay.saved_at, now, replay.applied)
-    attempt.last_contact_at = now
-    if attempt.status == AttemptStatus.IN_PROGRESS and time_left(attempt, now) <= 0:
-        _submit(attempt, now, by_deadline=True)
-        db.session.commit()
-    if attempt.status == AttemptStatus.SUBMITTED:
-        db.session.commit()
-        raise AttemptClosed(_("The test has been submitted; no more answers are accepted."))
-    if attempt.status == AttemptStatus.PAUSED:
-        db.session.commit()
-        raise AttemptPaused(_("The operator has paused the test. Your answer will be saved when they resume it."))
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        raise TheoryError(_("The test has not started yet."))
-    # Read the item under the attempt's lock, never from what the caller loaded before it: the
-    # sequence number it compares against must be the current one.
-    attempt_item = db.session.scalar(
-        select(AttemptItem).where(AttemptItem.attempt_id == attempt.id, AttemptItem.position == position)
-        .execution_options(populate_existing=True))
+    _refuse_unless_running(attempt, now)
+    if attempt_item is None or attempt_item.position != position:
+        attempt_item = attempt_item_at(attempt, position)
     if attempt_item is None:
         raise TheoryError(_("There is no question number %(n)s in this test.", n=position))
     if raw_response is None:
@@ -556,31 +731,43 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
             response = bank.normalize_response(item_of(attempt_item), raw_response)
         except bank.ResponseError as error:
             raise TheoryError(_("Your answer could not be read: %(reason)s", reason=str(error))) from error
-    answer = AttemptAnswer(attempt_id=attempt.id, attempt_item_id=attempt_item.id, seq=seq, response=response,
-                           flagged=bool(flagged), applied=False, saved_at=now)
-    db.session.add(answer)
+    acknowledged = ack(attempt, seq, now, now)  # the attempt's clock as read, before the commit expires it
+    running = select(TheoryAttempt.id).where(TheoryAttempt.id == attempt.id,
+                                             TheoryAttempt.status == AttemptStatus.IN_PROGRESS).exists()
+    # Scoring at the submission sets every item's points under a row lock: an answer racing the
+    # submission either lands before it is scored or finds points set and changes nothing.
+    changed = cast("CursorResult[Any]", db.session.execute(
+        update(AttemptItem).where(AttemptItem.id == attempt_item.id, AttemptItem.answer_seq < seq,
+                                  AttemptItem.points.is_(None), running)
+        .values(response=response, flagged=bool(flagged), answer_seq=seq, answered_at=now)
+        .execution_options(synchronize_session=False)))
+    applied = changed.rowcount == 1
+    if not applied:
+        # An older sequence than the item's, a replay, or the operator paused or the candidate
+        # submitted since the attempt was read: only the last is refused here.
+        current = db.session.scalar(select(TheoryAttempt.status).where(TheoryAttempt.id == attempt.id))
+        if current != AttemptStatus.IN_PROGRESS:
+            db.session.rollback()  # expires the attempt: the refusal reads its state afresh
+            _refuse_unless_running(attempt, now)
+            # Resumed again in the meantime: save as if it had just arrived.
+            return save_answer(attempt, position, raw_response, seq, flagged, now)
+    db.session.add(AttemptAnswer(attempt_id=attempt.id, attempt_item_id=attempt_item.id, seq=seq, response=response,
+                                 flagged=bool(flagged), applied=applied, saved_at=now))
     try:
-        db.session.flush()
-        # One conditional update: the answer replaces the item's only if its sequence is higher,
-        # whatever order concurrent saves arrive and whatever lock the database offers.
-        changed = cast("CursorResult[Any]", db.session.execute(
-            update(AttemptItem).where(AttemptItem.id == attempt_item.id, AttemptItem.answer_seq < seq)
-            .values(response=response, flagged=bool(flagged), answer_seq=seq, answered_at=now)
-            .execution_options(synchronize_session="fetch")))
-        applied = changed.rowcount == 1
-        answer.applied = applied
-        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt.id, TheoryAttempt.last_seq < seq)
-                           .values(last_seq=seq).execution_options(synchronize_session="fetch"))
         db.session.commit()
     except IntegrityError:
-        # The same seq arrived twice at once (two tabs replaying one queue): the first one won.
+        # The sequence number is taken: a replay (the page's queue sent it again, or two tabs
+        # replayed one queue at once) or another window's answer under the same number.
         db.session.rollback()
         replay = db.session.scalar(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
                                                                AttemptAnswer.seq == seq))
         if replay is None:
             raise
+        if not _same_answer(replay, position, raw_response):
+            raise StaleTab(_("This test is open in another window, which has saved newer answers. This window is "
+                             "out of date: reload it (the answer you just gave here was not saved).")) from None
         return ack(attempt, seq, replay.saved_at, now, replay.applied)
-    return ack(attempt, seq, now, now, applied)
+    return acknowledged | {"applied": applied}
 
 
 def _same_answer(stored: AttemptAnswer, position: int, raw_response: Any) -> bool:
@@ -596,17 +783,44 @@ def _same_answer(stored: AttemptAnswer, position: int, raw_response: Any) -> boo
         return False
 
 
+@dataclass(frozen=True)
+class MapEntry:
+    """A question as the question map and the review list show it (no text: no snapshot is loaded)."""
+
+    position: int
+    answered: bool
+    flagged: bool
+    answered_at: datetime | None
+
+
+def question_map(attempt: TheoryAttempt) -> list[MapEntry]:
+    """The attempt's questions in order, answered or not and flagged or not, read without their items'
+    snapshots (the question page renders one item, the review page none)."""
+    rows = cast("Iterable[tuple[int, Any, bool, datetime | None]]", db.session.execute(
+        select(AttemptItem.position, AttemptItem.response, AttemptItem.flagged, AttemptItem.answered_at)
+        .where(AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)))
+    return [MapEntry(position, response not in (None, [], {}, ""), bool(flagged), answered_at)
+            for position, response, flagged, answered_at in rows]
+
+
+def item_count(attempt: TheoryAttempt) -> int:
+    """How many questions the attempt has (0 before the draw)."""
+    return int(db.session.scalar(select(func.count()).select_from(AttemptItem)
+                                 .where(AttemptItem.attempt_id == attempt.id)) or 0)
+
+
 def resume_position(attempt: TheoryAttempt, remembered: int | None) -> int:
     """The question to continue at: the one last shown in this browser, else the last one answered, else 1."""
-    if remembered is not None and 1 <= remembered <= len(attempt.items):
+    entries = question_map(attempt)
+    if remembered is not None and 1 <= remembered <= len(entries):
         return remembered
-    answered = [i for i in attempt.items if i.answered_at is not None]
-    return max(answered, key=lambda i: (i.answered_at, i.position)).position if answered else 1
+    answered = [e for e in entries if e.answered_at is not None]
+    return max(answered, key=lambda e: (e.answered_at, e.position)).position if answered else 1
 
 
 def next_seq(attempt: TheoryAttempt) -> int:
     """The sequence number for an answer sent without the script (a plain form post)."""
-    return attempt.last_seq + 1
+    return last_seq(attempt) + 1
 
 
 def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
@@ -620,6 +834,10 @@ def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     attempt.status = AttemptStatus.SUBMITTED
     attempt.submitted_by_deadline = by_deadline
     attempt.paused_at = None
+    # Lock the items before reading their answers: an autosave in flight either commits first (and
+    # is scored) or waits and then finds the item scored (see save_answer).
+    db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
     score(attempt, voided_ids())
     _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
 
@@ -691,21 +909,27 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
                     now: datetime | None = None) -> OperatorAction:
     """Unlock, add time, pause, resume or note an incident for one attempt or the whole session.
 
-    Every action needs a reason; it is stored as an OperatorAction and audited per attempt changed.
+    Every action needs the session's operator and a reason (:func:`..operator.services.refusal`); it
+    goes into the session record and is audited per attempt changed.
     """
     now = _now(now)
-    reason = (reason or "").strip()
-    if not reason:
-        raise TheoryError(_("Give the reason for this action; it goes into the session record."))
+    refused = operator_rules.refusal(session, operator, kind, reason, minutes)
+    if refused:
+        raise TheoryError(refused)
+    reason = reason.strip()
     if attempt is not None and attempt.session_id != session.id:
         raise TheoryError(_("This candidate is not in this session."))
-    if kind == OperatorActionKind.EXTRA_TIME and (minutes is None or not 1 <= minutes <= 240):
-        raise TheoryError(_("Enter the extra time in whole minutes, from 1 to 240."))
-    changed = 0
+    if kind == OperatorActionKind.UNLOCK and attempt is not None and attempt.enrolment.checked_in_at is None:
+        raise TheoryError(_("Check the candidate in first: the test is unlocked only for candidates whose "
+                            "identity document was compared with the application."))
+    changed = not_checked_in = 0
     for target in _targets(session, attempt):
         before = audit_log.snapshot(target, ATTEMPT_FIELDS)
         if kind == OperatorActionKind.UNLOCK:
             if target.status != AttemptStatus.NOT_STARTED:
+                continue
+            if target.enrolment.checked_in_at is None:  # the whole session: those not checked in stay locked
+                not_checked_in += 1
                 continue
             target.status = AttemptStatus.UNLOCKED
         elif kind == OperatorActionKind.EXTRA_TIME:
@@ -728,13 +952,10 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
         changed += 1
         _audit(f"theory.operator.{kind.value}", target, before, {"reason": reason, "minutes": minutes})
     if kind != OperatorActionKind.INCIDENT and changed == 0:
+        if not_checked_in:
+            raise TheoryError(_("Nothing to do: no locked candidate is checked in yet."))
         raise TheoryError(_("Nothing to do: no candidate is in a state this action applies to."))
-    action = OperatorAction(session_id=session.id, attempt_id=attempt.id if attempt else None, kind=kind,
-                            reason=reason, minutes=minutes, operator_id=operator.id, at=now)
-    db.session.add(action)
-    audit_log.record(f"operator.{kind.value}", action, after={"session_id": session.id, "attempt_id": action.attempt_id,
-                                                              "reason": reason, "minutes": minutes},
-                     institution_id=session.institution_id)
+    action = operator_rules.record(session, operator, kind, reason, minutes, now, attempt=attempt)
     db.session.commit()
     return action
 
@@ -744,6 +965,7 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
     now = _now(now)
     rows = []
     for attempt in ensure_attempts(session):
+        contact = last_contact(attempt)
         rows.append({
             "attempt_id": attempt.id,
             "candidate": attempt.candidate.full_name,
@@ -752,16 +974,20 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
             "items": len(attempt.items),
             "time_left": int(time_left(attempt, now)),
             "extra_minutes": attempt.extra_seconds // 60,
-            "last_contact_at": attempt.last_contact_at.isoformat() if attempt.last_contact_at else None,
-            "connection": connection_state(attempt.last_contact_at, now),
+            # Granted on the formal check: in the deadline from the start, and what else to provide.
+            "accommodation_minutes": attempt.enrolment.extra_time_minutes,
+            "accommodations": attempt.enrolment.accommodations or "",
+            "last_contact_at": contact.isoformat() if contact else None,
+            "connection": connection_state(contact, now),
+            "checked_in": attempt.enrolment.checked_in_at is not None,
         })
     return rows
 
 
-def session_actions(session: ValidationSession) -> list[OperatorAction]:
-    return list(db.session.scalars(
-        select(OperatorAction).where(OperatorAction.session_id == session.id).order_by(OperatorAction.at.desc())
-    ))
+def recognised_enrolments(session: ValidationSession) -> list[Enrolment]:
+    """Enrolled candidates whose theory part is recognised from an earlier validation: no test for them."""
+    return [e for e in session.enrolments
+            if e.status == EnrolmentStatus.ENROLLED and e.theory_recognized_from_id is not None]
 
 
 # --------------------------------------------------------------------------- results

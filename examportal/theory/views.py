@@ -3,19 +3,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..checkin import services as checkin
+from ..committee import corrections
 from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import MAX_ID, Flag, Number, Param, add_error, form_params, params, parse_id, refuse_damaged
-from ..models import AttemptStatus, Enrolment, EnrolmentStatus, Role, TheoryAttempt, ValidationSession, utcnow
+from ..models import (
+    AttemptStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Role,
+    TheoryAttempt,
+    ValidationDecision,
+    ValidationSession,
+    utcnow,
+)
 from ..security import require_institution, roles_required, staff_institution_ids
 from . import services, voiding
-from .forms import ReleaseForm, StartForm, SubmitForm, VoidForm
+from .forms import CorrectionForm, ReleaseForm, StartForm, SubmitForm, VoidForm
 
 bp = Blueprint("theory", __name__)
 bp.add_app_template_global(services.display, "theory_display")
@@ -33,7 +44,16 @@ def _own_attempt(attempt_id: int) -> TheoryAttempt:
     attempt = db.get_or_404(TheoryAttempt, attempt_id)
     if attempt.candidate_id != current_user.id:
         abort(404)
+    _from_the_exam_room(attempt.session)
     return attempt
+
+
+def _from_the_exam_room(session: ValidationSession) -> None:
+    """403 with the reason when the session restricts its test to the exam room's networks and
+    this request comes from elsewhere."""
+    if not checkin.address_allowed(session, request.remote_addr):
+        abort(403, description=_("This test can only be taken from the exam room's network. Ask the "
+                                 "exam-system operator in the room for help."))
 
 
 def _running_or_redirect(attempt: TheoryAttempt):
@@ -50,7 +70,11 @@ def overview(enrolment_id: int):
     attempt = services.attempt_for_enrolment(enrolment)
     if attempt is not None and attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
         services.touch(attempt)
+    recognised = services.recognition_refusal(enrolment)
+    if recognised:  # the part counts from an earlier validation: show that result, never "locked"
+        attempt = services.counted_attempt(enrolment)
     return render_template("theory/overview.html", enrolment=enrolment, attempt=attempt, form=StartForm(),
+                           recognised=recognised,
                            resume_at=remembered_position(attempt) if attempt is not None else 1,
                            settings=services.settings(enrolment.session),
                            criteria=services.criterion_texts(enrolment.session.qualification_id, str(get_locale())))
@@ -60,6 +84,7 @@ def overview(enrolment_id: int):
 @roles_required(Role.CANDIDATE)
 def start(enrolment_id: int):
     enrolment = _own_enrolment(enrolment_id)
+    _from_the_exam_room(enrolment.session)
     attempt = services.attempt_for_enrolment(enrolment)
     form = StartForm()
     if attempt is None or enrolment.status != EnrolmentStatus.ENROLLED or not form.validate_on_submit():
@@ -74,10 +99,15 @@ def start(enrolment_id: int):
     return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
 
 
-def _remember_position(attempt: TheoryAttempt, position: int | None) -> None:
-    """Keep the question last shown in this browser, so "Continue the test" opens it."""
-    if position is not None and 1 <= position <= len(attempt.items):
-        session[f"theory-position-{attempt.id}"] = position
+def _remember_position(attempt: TheoryAttempt, position: int | None, total: int | None = None) -> None:
+    """Keep the question last shown in this browser, so "Continue the test" opens it (``total``: the
+    attempt's number of questions when the caller knows it; a heartbeat repeating the remembered
+    position costs no query)."""
+    key = f"theory-position-{attempt.id}"
+    if position is None or session.get(key) == position:
+        return
+    if 1 <= position <= (services.item_count(attempt) if total is None else total):
+        session[key] = position
 
 
 def remembered_position(attempt: TheoryAttempt) -> int:
@@ -86,13 +116,17 @@ def remembered_position(attempt: TheoryAttempt) -> int:
 
 
 def _render_question(attempt: TheoryAttempt, position: int, error: str | None = None, status: int = 200):
-    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    """The page of one question: its form alone and the map of all (the script fetches the other
+    questions' forms afterwards, see :func:`questions`)."""
+    attempt_item = services.attempt_item_at(attempt, position)
     if attempt_item is None:
         abort(404)
-    _remember_position(attempt, position)
-    return render_template("theory/question.html", attempt=attempt, ai=attempt_item, error=error,
+    entries = services.question_map(attempt)
+    _remember_position(attempt, position, len(entries))
+    return render_template("theory/question.html", attempt=attempt, ai=attempt_item, entries=entries, error=error,
                            time_left=int(services.time_left(attempt, utcnow())), locale=str(get_locale()),
-                           next_seq=services.next_seq(attempt)), status
+                           next_seq=services.next_seq(attempt),
+                           prefetch_spread=current_app.config["THEORY_PREFETCH_SPREAD_SECONDS"]), status
 
 
 class GoTo(Param):
@@ -126,12 +160,12 @@ def question(attempt_id: int, position: int, go: str | int, flagged: bool):
     if request.method == "GET":
         return _render_question(attempt, position)
     # A plain form post (no script): save this answer, then go where the button said.
-    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    attempt_item = services.attempt_item_at(attempt, position)
     if attempt_item is None:
         abort(404)
     try:
         raw = services.read_page_answer(request.form, attempt_item)
-        services.save_answer(attempt, position, raw, services.next_seq(attempt), flagged)
+        services.save_answer(attempt, position, raw, services.next_seq(attempt), flagged, attempt_item=attempt_item)
     except services.AttemptClosed as error:
         flash(str(error), "warning")
         return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
@@ -163,12 +197,12 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
     attempt = _own_attempt(attempt_id)  # someone else's attempt is not found, whatever the form says
     if position is None or seq is None:
         return jsonify(error=str(INCOMPLETE)), 400
-    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    attempt_item = services.attempt_item_at(attempt, position)
     if attempt_item is None:
         return jsonify(error=_("There is no question number %(n)s in this test.", n=position)), 404
     try:
         raw = services.read_page_answer(request.form, attempt_item)
-        result = services.save_answer(attempt, position, raw, seq, flagged)
+        result = services.save_answer(attempt, position, raw, seq, flagged, attempt_item=attempt_item)
     except services.TheoryError as error:
         db.session.rollback()
         return jsonify(error=str(error), stale=isinstance(error, services.StaleTab), status=attempt.status.value,
@@ -185,7 +219,22 @@ def heartbeat(attempt_id: int, position: int | None):
     attempt = services.touch(_own_attempt(attempt_id))
     _remember_position(attempt, position)
     return jsonify(status=attempt.status.value, time_left=int(services.time_left(attempt, utcnow())),
-                   last_seq=attempt.last_seq)
+                   last_seq=services.last_seq(attempt))
+
+
+@bp.route("/attempts/<int:attempt_id>/questions")
+@roles_required(Role.CANDIDATE)
+def questions(attempt_id: int):
+    """Every question's form (an HTML fragment, all hidden): the script fetches it after the page of
+    one question has loaded, so the candidate switches questions without a round trip and goes on
+    while the connection is down."""
+    attempt = services.touch(_own_attempt(attempt_id))
+    if attempt.status == AttemptStatus.SUBMITTED:
+        return jsonify(error=_("The test has been submitted; no more answers are accepted.")), 409
+    if attempt.status not in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
+        return jsonify(error=_("The test has not started yet.")), 409
+    return render_template("theory/_questions.html", attempt=attempt, questions=attempt.items, current=0,
+                           total=len(attempt.items), locale=str(get_locale()), error=None)
 
 
 @bp.route("/attempts/<int:attempt_id>/review")
@@ -195,8 +244,8 @@ def review(attempt_id: int):
     elsewhere = _running_or_redirect(attempt)
     if elsewhere is not None:
         return elsewhere
-    return render_template("theory/review.html", attempt=attempt, form=SubmitForm(),
-                           time_left=int(services.time_left(attempt, utcnow())))
+    return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
+                           form=SubmitForm(), time_left=int(services.time_left(attempt, utcnow())))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -208,8 +257,8 @@ def submit(attempt_id: int):
         return elsewhere
     form = SubmitForm()
     if not form.validate_on_submit():
-        return render_template("theory/review.html", attempt=attempt, form=form,
-                               time_left=int(services.time_left(attempt, utcnow()))), 400
+        return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
+                               form=form, time_left=int(services.time_left(attempt, utcnow()))), 400
     try:
         services.submit(attempt)
     except services.TheoryError as error:
@@ -361,3 +410,27 @@ def voided():
                     n=len(report.rescored)), "success")
             return _voided_page(VoidForm(formdata=None), report=report)
     return _voided_page(form, 400 if form.errors else 200)
+
+
+@bp.route("/voided/decisions/<int:validation_decision_id>/correct", methods=["GET", "POST"])
+@roles_required(Role.STAFF)
+def correct_decision(validation_decision_id: int):
+    """Staff record the correction of a final decision that a voided item's rescoring changed: the
+    test criteria take the rescored results, the decision follows the rule, the candidate is mailed."""
+    decision = db.get_or_404(ValidationDecision, validation_decision_id)
+    require_institution(decision.enrolment.session.institution_id, staff_institution_ids())
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            corrections.correct_after_voiding(current_user, decision, form.reason.data)
+        except corrections.CorrectionError as error:
+            db.session.rollback()
+            add_error(form.reason, str(error))
+        else:
+            db.session.commit()
+            flash(_("The correction has been recorded and the candidate told by e-mail."), "success")
+            return redirect(url_for("theory.voided"))
+    refusal = corrections.voiding_refusal(current_user, decision)
+    preview = corrections.preview(decision, corrections.voiding_changes(decision)) if refusal is None else None
+    return render_template("theory/correct_decision.html", decision=decision, form=form, refusal=refusal,
+                           preview=preview, earlier=corrections.corrections(decision)), 400 if form.errors else 200
