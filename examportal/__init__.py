@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from sandbox_crm.params import IdConverter
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,6 +48,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     logging_setup.init_app(app)
     metrics.init_app(app)
     _init_extensions(app)
+    # Before any rule is added: <int:...> stops at the largest id a column holds, so a longer
+    # number in a URL is a 404 instead of an overflow in the database driver (a 500).
+    app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
 
     from . import cli, errors, i18n, jobs, sandbox_host, security
@@ -77,25 +82,35 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        from sqlalchemy.orm import joinedload
+
         from .forms import parse_id
         from .models import User
 
         user_pk = parse_id(user_id)
-        return db.session.get(User, user_pk) if user_pk is not None else None
+        # With the roles in the same query: every request checks them (one query, not two).
+        return db.session.get(User, user_pk, options=[joinedload(User.roles)]) if user_pk is not None else None
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .appeals.views import bp as appeals_bp
+    from .applications.views import bp as applications_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .certification.views import bp as certification_bp
     from .certification.views import verify_bp
+    from .checkin.views import bp as checkin_bp
     from .committee.views import bp as committee_bp
+    from .competence.views import bp as competence_bp
+    from .complaints.views import bp as complaints_bp
+    from .credentials.views import bp as credentials_bp
     from .institution.views import bp as institution_bp
     from .mail.views import bp as mail_bp
     from .main.views import bp as main_bp
     from .operator.views import bp as operator_bp
     from .practical.views import bp as practical_bp
     from .qualifications.views import bp as qualifications_bp
+    from .renewals.views import bp as renewals_bp
     from .sessions.views import bp as sessions_bp
     from .theory.views import bp as theory_bp
 
@@ -103,12 +118,19 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(qualifications_bp, url_prefix="/qualifications")
     app.register_blueprint(sessions_bp, url_prefix="/sessions")
+    app.register_blueprint(applications_bp, url_prefix="/applications")
     app.register_blueprint(theory_bp, url_prefix="/theory")
     app.register_blueprint(practical_bp, url_prefix="/practical")
     app.register_blueprint(operator_bp, url_prefix="/operator")
+    app.register_blueprint(checkin_bp, url_prefix="/operator")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(institution_bp, url_prefix="/institution")
     app.register_blueprint(committee_bp, url_prefix="/committee")
+    app.register_blueprint(competence_bp, url_prefix="/competence")
     app.register_blueprint(mail_bp, url_prefix="/dev/mailbox")
     app.register_blueprint(certification_bp, url_prefix="/certification")
     app.register_blueprint(verify_bp, url_prefix="/verify")
+    app.register_blueprint(credentials_bp, url_prefix="/ob")
+    app.register_blueprint(appeals_bp, url_prefix="/appeals")
+    app.register_blueprint(renewals_bp, url_prefix="/renewals")
+    app.register_blueprint(complaints_bp, url_prefix="/complaints")

@@ -247,22 +247,27 @@ def practical_check(code):
     """Check every scenario file against the qualification's criteria and the sandbox's seeders. Exit 1 on a problem."""
     from question_bank.definition import definition_path, load_definition
     from question_bank.scenarios import ScenarioError, load_scenarios
-    from sandbox_crm.api import seed_sections
+    from sandbox_crm.api import key_target_problems, seed_sections
 
     try:
         definition = load_definition(definition_path(code))
         scenarios = load_scenarios(qualification=code, criteria_methods={c.code: c.method for c in definition.criteria()},
-                                   seed_sections=seed_sections())
+                                   seed_sections=seed_sections(), key_check=key_target_problems)
     except (DefinitionError, ScenarioError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
     for scenario in scenarios.values():
+        varies = scenario.variation
         click.echo(f"{scenario.code}: {len(scenario.tasks)} tasks, {len(scenario.criteria)} criteria, "
-                   f"{scenario.time_limit_minutes} min")
+                   f"{scenario.time_limit_minutes} min, varies {len(varies.names)} names, {len(varies.figures)} figures, "
+                   f"{len(varies.dates)} dates")
 
 
 def init_app(app: Flask) -> None:
     from .backup.cli import backup_cli
+    from .certification.cli import certificates_cli
+    from .credentials.cli import credentials_cli
 
-    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli, backup_cli):
+    for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli, backup_cli,
+                  certificates_cli, credentials_cli):
         app.cli.add_command(group)

@@ -49,7 +49,18 @@ class Config:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed log-ins per account (whatever the address), and requests for a reset or a confirmation
+    # link per client address.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Failed log-ins per client address: high enough for an exam room whose candidates all log in
+    # behind one address (a NAT); the limit per account stops guessing one person's password.
+    LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute;300 per hour")
+    # Exam-day check-in opens this long before a session starts (the operator compares identity documents).
+    CHECK_IN_OPENS_BEFORE_MINUTES = int(os.environ.get("CHECK_IN_OPENS_BEFORE_MINUTES", "120"))
+    # The theory test's page renders its own question only; the script fetches the other questions'
+    # forms after a random wait of up to this many seconds, so a room that starts together does not
+    # ask for them all at once (going to another question sooner fetches them at once).
+    THEORY_PREFETCH_SPREAD_SECONDS = float(os.environ.get("THEORY_PREFETCH_SPREAD_SECONDS", "20"))
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # unset: mail stays in the outbox, readable at /dev/mailbox
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -84,12 +95,29 @@ class Config:
         "mail.deliver": {"seconds": 60},
         "audit.checkpoint": {"cron": "5 * * * *"},
         "jobs.cleanup": {"cron": "30 3 * * *"},
+        # Once a day, in the morning in Poland (UTC here): a reminder goes out on its calendar day.
+        "sessions.remind": {"cron": "0 6 * * *"},
+        # Certificates expiring in 6, 3 or 1 month(s): each reminder once (see renewals.services).
+        "certificates.remind": {"cron": "10 6 * * *"},
     }
     # The audit chain's MAC key: outside the database, or whoever can write the database can
     # rewrite the chain and recompute its hashes. Unset outside production: a key is generated
     # into AUDIT_KEY_FILE (default instance/audit_key, mode 0600) on first use.
     AUDIT_KEY = os.environ.get("AUDIT_KEY")
     AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
+    # Seals the institutions' credential-signing keys (AES-GCM) in the database: kept outside the
+    # database and its backups. Unset outside production: generated into CREDENTIAL_KEY_FILE
+    # (default instance/credential_key, mode 0600) on first use. Changing it makes the sealed keys
+    # unusable: rotate the keys (flask credentials rotate-key) before retiring it.
+    CREDENTIAL_KEY = os.environ.get("CREDENTIAL_KEY")
+    CREDENTIAL_KEY_FILE = os.environ.get("CREDENTIAL_KEY_FILE")
+    # Public look-ups: certificate numbers follow a visible pattern, and a posted credential is
+    # canonicalised (work), so both are rate-limited per client.
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "20 per minute;200 per hour")
+    CREDENTIAL_VERIFY_RATE_LIMIT = os.environ.get("CREDENTIAL_VERIFY_RATE_LIMIT", "30 per minute;300 per hour")
+    # Complaints need no account and no captcha: each address may file this many (only complaints
+    # actually filed count; a form sent back to correct a field does not).
+    COMPLAINT_RATE_LIMIT = os.environ.get("COMPLAINT_RATE_LIMIT", "5 per hour")
     # Signed checkpoints of the chain's head (append-only JSON lines); default the instance folder.
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR")
 
@@ -113,6 +141,7 @@ class TestConfig(Config):
     LOG_LEVEL = os.environ.get("TEST_LOG_LEVEL", "WARNING")  # a line per request would crowd a failure's output
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  (a method name: fast in tests; production uses scrypt)
     AUDIT_KEY = "test-audit-key-0123456789abcdefghijklmnopqrstuv"  # tests only
+    CREDENTIAL_KEY = "test-credential-key-0123456789abcdefghijklmnop"  # tests only
 
 
 MIN_SECRET_DISTINCT_CHARS = 12
@@ -145,6 +174,11 @@ class ProductionConfig(Config):
             raise RuntimeError("AUDIT_KEY must be set in production to at least 32 random characters, different from "
                                "SECRET_KEY and kept outside the database and its backups (it signs the audit chain; "
                                "e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        credential_key = cls.CREDENTIAL_KEY or ""
+        if len(credential_key) < 32 or len(set(credential_key)) < MIN_SECRET_DISTINCT_CHARS or credential_key in (key, audit_key):
+            raise RuntimeError("CREDENTIAL_KEY must be set in production to at least 32 random characters, different from "
+                               "SECRET_KEY and AUDIT_KEY and kept outside the database and its backups (it seals the "
+                               "credential-signing keys; e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}

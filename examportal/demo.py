@@ -1,31 +1,45 @@
 """Demo data: two certifying institutions modelled on the seed's, their validating
-institutions, one account for every role, a scheduled session with its committee."""
+institutions, one account for every role, a scheduled session with its committee, and a finished
+session whose candidate holds a certificate (the register and the verification page have one)."""
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
 
 from question_bank.definition import available_definitions
 
+from .certification import services as certification
+from .committee import services as committee
+from .committee.protocol import render_protocol
 from .extensions import db
 from .models import (
+    Certificate,
     CommitteeMember,
+    CompetenceKind,
+    CompetenceRecord,
+    CriterionResult,
+    Education,
     Enrolment,
     Institution,
     InstitutionKind,
     Qualification,
     Role,
     SessionMode,
+    SessionStatus,
     TrainingRecord,
     User,
     UserRole,
+    ValidationDecision,
     ValidationSession,
     utcnow,
 )
 from .qualifications.services import load_file
-from .security import hash_password
+from .security import hash_password, public_url
+from .sessions.services import declare_impartiality
 from .validators import pesel_with_checksum
 
 DEMO_PASSWORD = "demo-haslo-2026"  # noqa: S105  (printed for the demo accounts on purpose)
@@ -56,7 +70,16 @@ PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
 ]
 
 
-def _person(email: str, first: str, last: str, roles, institutions) -> User:
+FINISHED_SESSION = "Sesja walidacyjna CRM — demo, zakończona"
+#: The candidate of the finished session, who holds the demo certificate.
+CERTIFIED = "kandydat2@demo.examportal.pl"
+#: What the committee members of the finished session signed (the text of the declaration form, in Polish).
+DECLARATION = ("Oświadczam, że zachowuję bezstronność wobec kandydatów wymienionych powyżej: żaden z nich nie był "
+               "przeze mnie przygotowywany do tej kwalifikacji i nie występuje u mnie konflikt interesów.")
+
+
+def _person(email: str, first: str, last: str, roles: list[tuple[Role, str | None]],
+            institutions: dict[str, Institution]) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(email=email, first_name=first, last_name=last, password_hash=hash_password(DEMO_PASSWORD),
@@ -71,6 +94,32 @@ def _person(email: str, first: str, last: str, roles, institutions) -> User:
         user.totp_secret = DEMO_TOTP_SECRET
         user.totp_enabled_at = utcnow()
     return user
+
+
+#: The demo assessors' and operator's competence as VCC's staff verified it (e-mail → education,
+#: months supervising CRM operators): every one meets 13881's staff requirements.
+COMPETENCE = {
+    "operator@demo.examportal.pl": (CompetenceKind.OPERATOR, Education.SECONDARY, 0),
+    "asesor1@demo.examportal.pl": (CompetenceKind.ASSESSOR, Education.HIGHER, 96),
+    "asesor2@demo.examportal.pl": (CompetenceKind.ASSESSOR, Education.SECONDARY, 72),
+    "asesor3@demo.examportal.pl": (CompetenceKind.ASSESSOR, Education.HIGHER, 61),
+}
+
+
+def _competence_records(people: dict[str, User], institutions: dict[str, Institution]) -> None:
+    """The competence records of the demo assessors and operator (made once: a reload keeps them)."""
+    verifier = people["staff.vcc@demo.examportal.pl"]
+    for email, (kind, education, months) in COMPETENCE.items():
+        user = people[email]
+        if db.session.scalar(select(CompetenceRecord.id).where(CompetenceRecord.user_id == user.id,
+                                                                CompetenceRecord.kind == kind)) is not None:
+            continue
+        institution_id = next(r.institution_id for r in user.roles if r.role.value == kind.value)
+        db.session.add(CompetenceRecord(
+            user_id=user.id, kind=kind, institution_id=institution_id or institutions["VCC"].id, education=education,
+            crm_supervision_months=months, computer_skills=True, troubleshooting_skills=kind == CompetenceKind.OPERATOR,
+            note="Dyplom i świadectwa pracy sprawdzone (dane demonstracyjne).", verified_by_id=verifier.id,
+            verified_at=utcnow(), review_due=(datetime.now(UTC) + timedelta(days=365)).date()))
 
 
 def _fixed_second_factor() -> bool:
@@ -95,12 +144,15 @@ def load_demo() -> list[str]:
             db.session.add(institution)
             db.session.flush()
         institutions[short] = institution
-        if kind == InstitutionKind.CERTIFYING and qualification not in institution.qualifications:
+        # Certifying institutions and, through them, their validating institutions are authorised.
+        if qualification not in institution.qualifications:
             institution.qualifications.append(qualification)
 
     people = {email: _person(email, first, last, roles, institutions) for email, first, last, roles in PEOPLE}
     people["kandydat@demo.examportal.pl"].pesel = people["kandydat@demo.examportal.pl"].pesel or pesel_with_checksum("9005170123")
+    people[CERTIFIED].pesel = people[CERTIFIED].pesel or pesel_with_checksum("9005170457")
     db.session.flush()
+    _competence_records(people, institutions)
 
     session = db.session.scalar(select(ValidationSession).where(ValidationSession.title == "Sesja walidacyjna CRM — demo"))
     if session is None:
@@ -114,12 +166,18 @@ def load_demo() -> list[str]:
         db.session.add(session)
         session.committee.append(CommitteeMember(assessor_id=people["asesor1@demo.examportal.pl"].id, is_chair=True))
         session.committee.append(CommitteeMember(assessor_id=people["asesor2@demo.examportal.pl"].id))
-        session.enrolments.append(Enrolment(candidate_id=people["kandydat@demo.examportal.pl"].id))
+        # Checked in as on exam day (identity card compared), so the operator may unlock the test now.
+        session.enrolments.append(Enrolment(candidate_id=people["kandydat@demo.examportal.pl"].id,
+                                            checked_in_at=datetime.now(UTC),
+                                            checked_in_by_id=people["operator@demo.examportal.pl"].id,
+                                            identity_document="id_card"))
         # asesor3 trained kandydat2: the system will refuse to put them together.
         db.session.add(TrainingRecord(trainer_id=people["asesor3@demo.examportal.pl"].id,
                                       candidate_id=people["kandydat2@demo.examportal.pl"].id,
                                       institution_id=institutions["VCC"].id, course="Kurs CRM dla handlowców"))
+    _open_session(qualification, institutions, people)
     db.session.commit()
+    certificate = _certificate(_finished_session(qualification, institutions, people), people)
 
     lines = ["", f"Demo accounts (password for all: {DEMO_PASSWORD}):"]
     for email, _first, _last, roles in PEOPLE:
@@ -134,4 +192,95 @@ def load_demo() -> list[str]:
         ]
     else:
         lines += ["", "Every account but the candidates' sets up an authenticator app at its first login."]
+    lines += [
+        "",
+        f"Demo certificate {certificate.number} of {certificate.holder_name} (the second candidate's account):",
+        f"  the register: {public_url('certification.register')}",
+        f"  verification (its QR code): {public_url('verify.show', code=certificate.verification_code)}",
+    ]
     return lines
+
+
+OPEN_SESSION = "Sesja walidacyjna CRM — nabór otwarty"
+
+
+def _open_session(qualification: Qualification, institutions: dict[str, Institution],
+                  people: dict[str, User]) -> ValidationSession:
+    """A session three weeks ahead, published with a deadline and a fee: any candidate may apply."""
+    session = db.session.scalar(select(ValidationSession).where(ValidationSession.title == OPEN_SESSION))
+    if session is not None:
+        return session
+    starts_at = (datetime.now(UTC) + timedelta(days=21)).replace(hour=8, minute=0, second=0, microsecond=0)
+    session = ValidationSession(
+        institution_id=institutions["VCC Kraków"].id, qualification_id=qualification.id, title=OPEN_SESSION,
+        starts_at=starts_at, place="ul. Długa 1, Kraków, sala 14", mode=SessionMode.ONSITE, capacity=10,
+        operator_id=people["operator@demo.examportal.pl"].id, created_by_id=people["staff.vcc@demo.examportal.pl"].id,
+        published_at=datetime.now(UTC), registration_deadline=starts_at - timedelta(days=7), fee_pln=Decimal("950.00"),
+    )
+    db.session.add(session)
+    session.committee.append(CommitteeMember(assessor_id=people["asesor1@demo.examportal.pl"].id, is_chair=True))
+    session.committee.append(CommitteeMember(assessor_id=people["asesor2@demo.examportal.pl"].id))
+    return session
+
+
+def _finished_session(qualification: Qualification, institutions: dict[str, Institution],
+                      people: dict[str, User]) -> ValidationSession:
+    """A session two weeks ago whose committee signed their declarations, with one candidate."""
+    session = db.session.scalar(select(ValidationSession).where(ValidationSession.title == FINISHED_SESSION))
+    if session is None:
+        starts_at = (datetime.now(UTC) - timedelta(days=14)).replace(hour=8, minute=0, second=0, microsecond=0)
+        session = ValidationSession(
+            institution_id=institutions["VCC Kraków"].id, qualification_id=qualification.id, title=FINISHED_SESSION,
+            starts_at=starts_at, place="ul. Długa 1, Kraków, sala 12", mode=SessionMode.ONSITE, capacity=12,
+            status=SessionStatus.CLOSED, operator_id=people["operator@demo.examportal.pl"].id,
+            created_by_id=people["staff.vcc@demo.examportal.pl"].id)
+        db.session.add(session)
+        session.committee.append(CommitteeMember(assessor_id=people["asesor1@demo.examportal.pl"].id, is_chair=True))
+        session.committee.append(CommitteeMember(assessor_id=people["asesor2@demo.examportal.pl"].id))
+        session.enrolments.append(Enrolment(candidate_id=people[CERTIFIED].id))
+        db.session.commit()
+    for member in session.committee:
+        if not member.has_declared:
+            declare_impartiality(member, DECLARATION, None)
+    return session
+
+
+def _validated(session: ValidationSession, enrolment: Enrolment) -> ValidationDecision:
+    """The committee's positive decision, with every criterion recorded as met and its protocol.
+
+    The demo records the outcome of a validation, not the theory test and practical task behind it;
+    the protocol is rendered from those records as the committee's own decision renders it.
+    """
+    decision = committee.decision_for(enrolment)
+    if decision is not None:
+        return decision
+    chair = next(member for member in session.committee if member.is_chair)
+    decided_at = session.starts_at + timedelta(hours=6)
+    for criterion in committee.all_criteria(enrolment):
+        db.session.add(CriterionResult(enrolment_id=enrolment.id, criterion_id=criterion.id, met=True,
+                                       recorded_by_id=chair.assessor_id, recorded_at=decided_at))
+    db.session.flush()
+    decision = ValidationDecision(enrolment_id=enrolment.id, positive=True, decided_by_id=chair.assessor_id,
+                                  decided_at=decided_at, notified_at=decided_at)
+    decision.enrolment = enrolment
+    decision.protocol_pdf = render_protocol(
+        enrolment, decision, committee.summary(enrolment), results=committee.results(enrolment),
+        theory=committee.theory_attempt(enrolment), criteria=committee.all_criteria(enrolment),
+        members=committee.committee_for(enrolment), proposals=committee.proposals(enrolment),
+        practical_state=committee.practical_state(enrolment))
+    decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
+    db.session.add(decision)
+    db.session.commit()
+    return decision
+
+
+def _certificate(session: ValidationSession, people: dict[str, User]) -> Certificate:
+    """The candidate's certificate, through the services: the certification decision of a staff
+    member who took no part in the validation, then the certificate numbered and rendered."""
+    enrolment = next(e for e in session.enrolments if e.candidate_id == people[CERTIFIED].id)
+    _validated(session, enrolment)
+    staff = people["staff.vcc@demo.examportal.pl"]
+    decision = certification.certification_decision(enrolment)
+    if decision is None:
+        decision, = certification.decide(staff, session, [enrolment.id], True, None)
+    return certification.render_issued(certification.issue_certificate(decision, staff), staff)

@@ -1,16 +1,18 @@
 """examportal as the host of the bundled sandbox CRM: session, actor, access rules and the exam chrome.
 
-The sandbox knows nothing of exams. Here examportal decides who may see or change a workspace,
-ends an exam attempt whose time is up before the sandbox handles the request, and puts the
+The sandbox knows nothing of exams. Here examportal decides who may see or change a workspace
+(nobody changes an exam workspace while the operator has the exam paused), ends an exam attempt
+whose time is up before the sandbox handles the request, and puts the
 task sheet and the countdown beside every sandbox page (``templates/sandbox_layout.html``).
 """
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, abort, g, has_request_context, request
 from flask_login import current_user
 
 import sandbox_crm
 from sandbox_crm import Actor, SandboxHost
+from sandbox_crm.blueprint import READ_METHODS
 
 from .extensions import db
 from .models import Role
@@ -27,13 +29,14 @@ def _actor():
 
 
 def _can_access(workspace, write: bool) -> bool:
-    """The owner may use their workspace (the sandbox refuses writes once it is frozen). Others
-    may only look: an administrator at any; for an exam workspace, a committee member of the
-    candidate's session who may assess them, and staff of the session's institution."""
+    """The owner may use their workspace (the sandbox refuses writes once it is frozen), but not
+    change an exam workspace while the operator has the exam paused. Others may only look: an
+    administrator at any; for an exam workspace, a committee member of the candidate's session who
+    may assess them, and staff of the session's institution."""
     if not current_user.is_authenticated:
         return False
     if workspace.owner_ref == owner_ref(current_user):
-        return True
+        return not write or workspace.purpose != "exam" or practical.workspace_write_refusal(workspace.id) is None
     if write:
         return False
     if current_user.has_role(Role.ADMIN):
@@ -49,6 +52,18 @@ def _expire_overdue_attempt(endpoint, values) -> None:
     if not endpoint or not endpoint.startswith("sandbox.") or not values or "ws_id" not in values:
         return
     practical.expire_workspace_if_overdue(values["ws_id"])
+
+
+def _refuse_changes_while_paused(endpoint, values) -> None:
+    """A change sent to an exam workspace while the operator has the exam paused: refused here with
+    the reason (``_can_access`` refuses it too, but the sandbox could only say "no permission").
+    Only to the workspace's candidate: anyone else learns nothing about it here."""
+    if (not endpoint or not endpoint.startswith("sandbox.") or not values or "ws_id" not in values
+            or request.method in READ_METHODS or not current_user.is_authenticated):
+        return
+    attempt = practical.attempt_for_workspace(values["ws_id"])
+    if attempt is not None and attempt.candidate_id == current_user.id and practical.is_paused(attempt):
+        abort(409, description=practical.paused_message())
 
 
 def _practical_sheet() -> dict:
@@ -68,4 +83,5 @@ def init_app(app: Flask) -> None:
     )
     # App-wide URL preprocessors run before the sandbox blueprint's own (which checks write access).
     app.url_value_preprocessor(_expire_overdue_attempt)
+    app.url_value_preprocessor(_refuse_changes_while_paused)
     app.context_processor(_practical_sheet)

@@ -5,14 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh dev
-# Browser tests drive Debian's Chromium through Playwright (no browser download works here).
-if [ ! -x /usr/bin/chromium ]; then
+# Browser tests drive Debian's Chromium through Playwright (no browser download works here); the
+# certificate tests read rendered PDF pages with poppler's pdftoppm; WeasyPrint 70 subsets fonts
+# faster with HarfBuzz's subset library (it falls back without it).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "Install Chromium first: sudo apt-get install -y chromium" >&2
+    echo "Install ${missing[*]} first: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! ldconfig -p | grep -q libharfbuzz-subset; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0 >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0 >/dev/null; } || true
 fi
 # Lint: import order and the bug-prone rule sets (configuration in pyproject.toml).
 ruff check .

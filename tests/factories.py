@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -14,6 +15,9 @@ from sqlalchemy import select, update
 from examportal.extensions import db
 from examportal.models import (
     CommitteeMember,
+    CompetenceKind,
+    CompetenceRecord,
+    Education,
     Enrolment,
     Institution,
     InstitutionKind,
@@ -32,8 +36,13 @@ PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
 
-def make_institution(name: str | None = None, parent: Institution | None = None, qualifications=(), **kwargs) -> Institution:
+def make_institution(name: str | None = None, parent: Institution | None = None, qualifications=None,
+                     **kwargs) -> Institution:
+    """A certifying institution, or (``parent``) a validating one — by default authorised for every
+    qualification its certifying institution holds; pass ``qualifications=()`` for none."""
     n = next(_counter)
+    if qualifications is None:
+        qualifications = list(parent.qualifications) if parent is not None else ()
     institution = Institution(
         name=name or f"Instytucja {n}",
         short_name=kwargs.pop("short_name", f"I{n}"),
@@ -50,11 +59,13 @@ def make_institution(name: str | None = None, parent: Institution | None = None,
 
 
 def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = True, second_factor: bool | None = None,
-              **kwargs) -> User:
+              competent: bool = True, **kwargs) -> User:
     """A user holding ``roles`` (each a Role, or (Role, institution)).
 
     ``second_factor``: whether an authenticator app is set up (a TOTP secret); by default the
-    deciding roles have one, as they must, and candidates do not.
+    deciding roles have one, as they must, and candidates do not. ``competent``: an assessor or
+    operator at an institution gets a competence record meeting 13881's staff requirements (see
+    make_competence); False leaves them without one, for the refusals.
     """
     n = next(_counter)
     user = User(
@@ -75,7 +86,38 @@ def make_user(*roles: tuple[Role, Institution | None] | Role, confirmed: bool = 
         user.totp_enabled_at = utcnow()
     db.session.add(user)
     db.session.commit()
+    if competent:
+        for entry in roles:
+            role, institution = entry if isinstance(entry, tuple) else (entry, None)
+            kind = COMPETENCE_OF_ROLE.get(role)
+            if kind is not None and institution is not None and not _has_competence(user, kind):
+                make_competence(user, kind, institution)
     return user
+
+
+COMPETENCE_OF_ROLE = {Role.ASSESSOR: CompetenceKind.ASSESSOR, Role.OPERATOR: CompetenceKind.OPERATOR}
+
+
+def _has_competence(user: User, kind: CompetenceKind) -> bool:
+    return db.session.scalar(select(CompetenceRecord.id).where(CompetenceRecord.user_id == user.id,
+                                                              CompetenceRecord.kind == kind)) is not None
+
+
+def make_competence(user: User, kind: CompetenceKind, institution: Institution, **kwargs) -> CompetenceRecord:
+    """A competence record, by default meeting both of 13881's staff requirements (secondary
+    education, 60 months supervising CRM operators, computer and troubleshooting skills), reviewed
+    a year from now and verified by the person themselves (factories need no second account)."""
+    record = CompetenceRecord(
+        user_id=user.id, kind=kind, institution_id=institution.id,
+        education=kwargs.pop("education", Education.SECONDARY),
+        crm_supervision_months=kwargs.pop("crm_supervision_months", 60),
+        computer_skills=kwargs.pop("computer_skills", True), troubleshooting_skills=kwargs.pop("troubleshooting_skills", True),
+        verified_by_id=kwargs.pop("verified_by_id", user.id), verified_at=kwargs.pop("verified_at", utcnow()),
+        review_due=kwargs.pop("review_due", date.today() + timedelta(days=365)), **kwargs,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record
 
 
 def make_session(institution: Institution, qualification, **kwargs) -> ValidationSession:
@@ -94,6 +136,39 @@ def make_session(institution: Institution, qualification, **kwargs) -> Validatio
     return session
 
 
+_pesel_serials = itertools.count(1)
+
+
+def make_applicant(**kwargs) -> User:
+    """A candidate whose identity data is complete (a valid PESEL matching the date of birth), as
+    an application needs."""
+    birth = kwargs.pop("birth_date", date(1990, 5, 17))
+    return make_user(Role.CANDIDATE, birth_date=birth,
+                     pesel=kwargs.pop("pesel", valid_pesel(birth, f"{next(_pesel_serials) % 10000:04d}")), **kwargs)
+
+
+def make_published_session(institution: Institution, qualification, **kwargs) -> ValidationSession:
+    """A session open for applications: published, its deadline a day before it starts (in a week)."""
+    starts_at = kwargs.pop("starts_at", datetime.now(UTC) + timedelta(days=7))
+    return make_session(institution, qualification, starts_at=starts_at,
+                        published_at=kwargs.pop("published_at", datetime.now(UTC) - timedelta(days=1)),
+                        registration_deadline=kwargs.pop("registration_deadline", starts_at - timedelta(days=1)), **kwargs)
+
+
+def make_application(session: ValidationSession, candidate: User, **kwargs):
+    """A submitted application (every declaration made now), straight in the database."""
+    from examportal.models import Application, ApplicationStatus
+
+    now = utcnow()
+    application = Application(
+        session_id=session.id, candidate_id=candidate.id, status=kwargs.pop("status", ApplicationStatus.SUBMITTED),
+        submitted_at=now, identity_confirmed_at=now, consent_at=now, rodo_clause_version="2026-11",
+        rules_accepted_at=now, **kwargs)
+    db.session.add(application)
+    db.session.commit()
+    return application
+
+
 def add_member(session: ValidationSession, assessor: User, declared: bool = False) -> CommitteeMember:
     member = CommitteeMember(session_id=session.id, assessor_id=assessor.id,
                              declared_at=utcnow() if declared else None)
@@ -102,11 +177,28 @@ def add_member(session: ValidationSession, assessor: User, declared: bool = Fals
     return member
 
 
-def enrol(session: ValidationSession, candidate: User) -> Enrolment:
+def enrol(session: ValidationSession, candidate: User, checked_in: bool = True) -> Enrolment:
+    """``candidate`` enrolled in ``session``; checked in on exam day by the session's operator when
+    the session has one (``checked_in=False``: not yet), as the theory test's unlock requires."""
     enrolment = Enrolment(session_id=session.id, candidate_id=candidate.id)
+    if checked_in and session.operator_id is not None:
+        enrolment.checked_in_at = datetime.now(UTC)
+        enrolment.checked_in_by_id = session.operator_id
+        enrolment.identity_document = "id_card"
     db.session.add(enrolment)
     db.session.commit()
     return enrolment
+
+
+def check_in_everyone(session: ValidationSession) -> None:
+    """Every enrolled candidate of ``session`` checked in by its operator (enrolments made by the
+    application flow rather than :func:`enrol`)."""
+    for enrolment in session.enrolments:
+        if enrolment.checked_in_at is None:
+            enrolment.checked_in_at = datetime.now(UTC)
+            enrolment.checked_in_by_id = session.operator_id
+            enrolment.identity_document = "id_card"
+    db.session.commit()
 
 
 def record_training(trainer: User, candidate: User, institution: Institution) -> TrainingRecord:
@@ -124,7 +216,7 @@ def valid_pesel(birth: date = date(1990, 5, 17), serial: str = "0123") -> str:
 _client_addresses = itertools.count(1)
 
 
-def client_as(app, user=None, lang: str | None = "en"):
+def client_as(app, user=None, lang: str | None = "en", address: str | None = None):
     """A fresh test client, logged in as ``user`` through the real login form (anonymous when None).
 
     Each client gets its own remote address, so logging in many people in one test
@@ -138,7 +230,8 @@ def client_as(app, user=None, lang: str | None = "en"):
     n = next(_client_addresses)
     client = app.test_client()
     # Loopback addresses (127.0.0.0/8), as the development mailbox answers only this machine.
-    client.environ_base["REMOTE_ADDR"] = f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
+    # (``address``: this one instead, e.g. an exam room's; the login session is bound to it.)
+    client.environ_base["REMOTE_ADDR"] = address or f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
     if lang:
         client.post(f"/lang/{lang}")
     if user is not None:
@@ -306,3 +399,63 @@ def make_practical_attempt(enrolment, finished: bool = True, **kwargs):
     db.session.add(attempt)
     db.session.commit()
     return attempt
+
+
+# --------------------------------------------------------------------------- renewals
+
+#: The smallest file the upload checks accept as a PDF.
+EVIDENCE_PDF = b"%PDF-1.4\n% zaswiadczenie o zatrudnieniu\n%%EOF\n"
+
+
+def expiring(certificate, valid_until: date):
+    """Date ``certificate`` back so that it is valid until ``valid_until`` (issued five years before)."""
+    from examportal.certification.rules import add_years
+
+    certificate.issued_on, certificate.valid_until = add_years(valid_until, -5), valid_until
+    db.session.commit()
+    return certificate
+
+
+def make_renewal(certificate, periods=None, evidence=None):
+    """The holder's renewal application for ``certificate`` (in its window) through the service: by
+    default one period covering the validity up to yesterday and one PDF as evidence."""
+    from examportal.certification import rules as certificate_rules
+    from examportal.renewals import services as renewals
+    from examportal.uploads import read_upload
+
+    if periods is None:
+        periods = [renewals.PeriodInput("Hurtownia Części Sp. z o.o.", "specjalista ds. obsługi klienta (CRM)",
+                                        certificate.issued_on, certificate_rules.today() - timedelta(days=1))]
+    if evidence is None:
+        evidence = [renewals.EvidenceInput(read_upload("zaswiadczenie.pdf", EVIDENCE_PDF), "Zaświadczenie pracodawcy")]
+    return renewals.submit(certificate.holder, certificate, periods, evidence, declared=True)
+
+
+def run_together(app, work, arguments) -> tuple[list, list]:
+    """Run ``work(argument)`` in one thread per argument, each in its own app context; returns
+    (results, errors). On PostgreSQL they start at the same moment; on SQLite they take turns."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    barrier, turn = threading.Barrier(len(arguments)), threading.Lock()
+    results, errors = [], []
+
+    def run(argument):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                if sqlite:
+                    with turn:
+                        results.append(work(argument))
+                else:
+                    results.append(work(argument))
+            except Exception as error:  # reported by the test: any failure of a thread fails it
+                errors.append(repr(error))
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors

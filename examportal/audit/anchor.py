@@ -14,8 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+
+from .. import keyfiles
+from ..keyfiles import KeyFileError, configured_secret
 
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
 KEY_FILE = "audit_key"
@@ -33,8 +34,8 @@ TEXT_CONTEXT = b"examportal-audit-text\x00"
 KEY_ID_CONTEXT = b"examportal-audit-key-id\x00"
 
 
-class AuditKeyError(RuntimeError):
-    """The audit key is missing or unsafe to use."""
+#: The audit key is missing or unsafe to use.
+AuditKeyError = KeyFileError
 
 
 def canonical(payload: dict[str, Any]) -> bytes:
@@ -44,33 +45,12 @@ def canonical(payload: dict[str, Any]) -> bytes:
 
 def key_file_path() -> Path:
     """Where a key generated outside production is kept."""
-    configured = current_app.config.get("AUDIT_KEY_FILE")
-    return Path(configured) if configured else Path(current_app.instance_path) / KEY_FILE
+    return keyfiles.key_file_path("AUDIT_KEY_FILE", KEY_FILE)
 
 
 def audit_key() -> bytes:
     """The MAC key: ``AUDIT_KEY``, else (never in production) a key file created on first use."""
-    configured = current_app.config.get("AUDIT_KEY")
-    if configured:
-        return str(configured).encode("utf-8")
-    if current_app.config.get("ENV_NAME") == "production":
-        raise AuditKeyError("AUDIT_KEY is not set: the production configuration needs it")
-    path = key_file_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two workers starting at once must not each write a different key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise AuditKeyError(f"{path} is readable by others (mode {mode:04o}): run chmod 600 on it") from None
-    else:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < 32:
-        raise AuditKeyError(f"{path} holds no usable key (fewer than 32 characters)")
-    return key.encode("utf-8")
+    return configured_secret("AUDIT_KEY", "AUDIT_KEY_FILE", KEY_FILE)
 
 
 def mac(context: bytes, payload: dict[str, Any], key: bytes | None = None) -> str:

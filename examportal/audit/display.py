@@ -44,7 +44,18 @@ ACTION_LABELS = {
     "institution.created": _l("Institution registered"),
     "institution.role_granted": _l("Role granted"),
     "institution.role_revoked": _l("Role revoked"),
+    "institution.settings_changed": _l("Institution settings changed"),
+    "session.reminder_sent": _l("Reminder of the session sent"),
+    "session.candidates_messaged": _l("Message sent to candidates of the session"),
+    "session.progress_exported": _l("Candidates' progress exported"),
+    "institution.qualification_authorised": _l("Institution authorised for a qualification"),
+    "institution.qualification_withdrawn": _l("Institution's authorisation for a qualification withdrawn"),
+    "account.deactivated": _l("Account deactivated"),
+    "account.reactivated": _l("Account reactivated"),
+    "competence.recorded": _l("Competence record made"),
+    "competence.updated": _l("Competence record replaced"),
     "qualification.loaded": _l("Qualification definition loaded"),
+    "session.checked_in": _l("Candidate checked in (identity document compared)"),
     "session.created": _l("Validation session created"),
     "session.updated": _l("Validation session changed"),
     "session.operator_assigned": _l("Exam-system operator assigned"),
@@ -65,6 +76,7 @@ ACTION_LABELS = {
     "committee.extra_member_appointed": _l("Additional committee member appointed"),
     "committee.test_results_rescored": _l("Test criteria changed by rescoring"),
     "theory.started": _l("Theory test started"),
+    "theory.items_drawn": _l("Theory test items drawn at check-in"),
     "theory.submitted": _l("Theory test submitted"),
     "theory.submitted_at_deadline": _l("Theory test submitted at the time limit"),
     "theory.results_released": _l("Theory results released"),
@@ -86,6 +98,9 @@ ACTION_LABELS = {
     "practical.absence_recorded": _l("Absence from the practical exam recorded"),
     "practical.practice_opened": _l("Practice workspace opened"),
     "practical.log_exported": _l("Practical exam log exported"),
+    "practical.operator.extra_time": _l("Operator: extra time given in the practical exam"),
+    "practical.operator.pause": _l("Operator: practical exam paused"),
+    "practical.operator.resume": _l("Operator: practical exam resumed"),
     "backup.restored": _l("Database restored from a backup"),
     "enrolment.fee_recorded": _l("Fee recorded"),
     "certification.decided": _l("Certification decided"),
@@ -97,6 +112,58 @@ ACTION_LABELS = {
     "certificate.revoked": _l("Certificate revoked"),
     "certificate.corrected": _l("Certificate replaced by a corrected one"),
     "certificate.duplicate_issued": _l("Certificate duplicate issued"),
+    "certificate.duplicate_requested": _l("Duplicate of a certificate requested by its holder"),
+    "certificate.duplicate_request_refused": _l("Request for a certificate duplicate refused"),
+    "account.pesel_corrected": _l("PESEL corrected with a certificate"),
+    "credential.issued": _l("Digital credential (Open Badge) signed"),
+    "credential.status_published": _l("Status of a digital credential published"),
+    "credential_key.created": _l("Credential signing key created"),
+    "credential_key.retired": _l("Credential signing key retired"),
+    "application.submitted": _l("Application submitted"),
+    "application.withdrawn": _l("Application withdrawn by the candidate"),
+    "application.accepted": _l("Application accepted: candidate enrolled"),
+    "application.rejected": _l("Application rejected"),
+    "application.waitlisted": _l("Application put on the waiting list"),
+    "application.moved_up": _l("Application moved up from the waiting list"),
+    "account.identity_completed": _l("Identity data completed by the candidate"),
+    "appeal.filed": _l("Appeal filed"),
+    "appeal.late_accepted": _l("Late appeal accepted by the institution"),
+    "appeal.files_added": _l("Files added to an appeal"),
+    "appeal.withdrawn": _l("Appeal withdrawn by the appellant"),
+    "appeal.acknowledged": _l("Appeal acknowledged"),
+    "appeal.panel_member_appointed": _l("Appeals panel member appointed"),
+    "appeal.panel_member_removed": _l("Appeals panel member removed"),
+    "appeal.review_started": _l("Review of an appeal started"),
+    "appeal.impartiality_declared": _l("Impartiality declared for an appeal"),
+    "appeal.decision_proposed": _l("Decision on an appeal proposed"),
+    "appeal.decision_vote": _l("Vote on the proposed decision on an appeal"),
+    "appeal.decision_rejected": _l("Proposed decision on an appeal rejected by a dissent"),
+    "appeal.decided": _l("Appeal decided"),
+    "work_review.requested": _l("Request to see one's exam work"),
+    "work_review.granted": _l("Request to see one's exam work granted"),
+    "work_review.refused": _l("Request to see one's exam work refused"),
+    "complaint.filed": _l("Complaint filed"),
+    "complaint.acknowledged": _l("Complaint acknowledged"),
+    "complaint.assigned": _l("Complaint assigned to a handler"),
+    "complaint.closed": _l("Complaint closed with its outcome"),
+    "renewal.submitted": _l("Renewal of a certificate applied for"),
+    "renewal.resubmitted": _l("Renewal application sent again with more"),
+    "renewal.withdrawn": _l("Renewal application withdrawn by the holder"),
+    "renewal.assessor_assigned": _l("Assessor of a renewal assigned"),
+    "renewal.impartiality_declared": _l("Impartiality declared for a renewal"),
+    "renewal.evidence_judged": _l("Renewal evidence judged"),
+    "renewal.returned": _l("Renewal application returned to the holder for more"),
+    "renewal.decided": _l("Renewal decided"),
+    "certificate.renewed": _l("Certificate superseded by a renewed one"),
+    "certificate.expiry_reminder_sent": _l("Reminder of a certificate's expiry sent"),
+    # Remedies of upheld appeals and recorded corrections (examportal/appeals/remedies.py, committee/corrections.py).
+    "appeal.remedy_carried_out": _l("Remedy of an upheld appeal carried out"),
+    "appeal.retake_used": _l("Retake without a fee (after an appeal) used by an enrolment"),
+    "committee.decision_corrected": _l("Correction of a validation decision recorded"),
+    "certificate.replaced_after_appeal": _l("Replacement certificate issued after an appeal against a revocation"),
+    "certification.decided_after_appeal": _l("Certification refusal overturned by an appeal"),
+    "application.reopened_after_appeal": _l("Application sent back to the formal check after an appeal"),
+    "renewal.reopened_after_appeal": _l("Renewal application reviewed again after an appeal"),
 }
 
 OBJECT_LABELS = {
@@ -108,6 +175,8 @@ OBJECT_LABELS = {
     "enrolment": _l("Enrolment"),
     "committee_member": _l("Committee member"),
     "training_record": _l("Training record"),
+    "institution_settings": _l("Institution settings"),
+    "competence_record": _l("Competence record"),
     "scoresheet": _l("Scoresheet"),
     "decision_proposal": _l("Proposed decision"),
     "validation_decision": _l("Validation decision"),
@@ -119,6 +188,15 @@ OBJECT_LABELS = {
     "audit_log": _l("Audit log"),
     "certification_decision": _l("Certification decision"),
     "certificate": _l("Certificate"),
+    "certificate_duplicate_request": _l("Request for a duplicate"),
+    "credential": _l("Digital credential"),
+    "credential_key": _l("Credential signing key"),
+    "application": _l("Application"),
+    "appeal": _l("Appeal"),
+    "work_review": _l("Request to see exam work"),
+    "complaint": _l("Complaint"),
+    "renewal_application": _l("Renewal application"),
+    "decision_correction": _l("Correction of a validation decision"),
 }
 
 FIELD_LABELS = {
@@ -128,7 +206,7 @@ FIELD_LABELS = {
     "status": _l("Status"), "title": _l("Title"), "place": _l("Place"), "mode": _l("Form"),
     "capacity": _l("Places"), "starts_at": _l("Starts"), "institution_id": _l("Institution"),
     "qualification_id": _l("Qualification"), "session_id": _l("Session"), "enrolment_id": _l("Enrolment"),
-    "attempt_id": _l("Attempt"), "user_id": _l("Person"), "candidate_id": _l("Candidate"),
+    "attempt_id": _l("Attempt"), "practical_attempt_id": _l("Practical exam attempt"), "user_id": _l("Person"), "candidate_id": _l("Candidate"),
     "assessor_id": _l("Assessor"), "trainer_id": _l("Trainer"), "operator_id": _l("Exam-system operator"),
     "by": _l("By"), "appointed_by": _l("Appointed by"), "role": _l("Role"), "roles": _l("Roles"),
     "account_created": _l("Account created"), "rodo_clause_version": _l("Privacy notice version"),
@@ -137,7 +215,7 @@ FIELD_LABELS = {
     "paused_at": _l("Paused"), "paused_seconds_total": _l("Paused (seconds)"), "extra_seconds": _l("Extra time (seconds)"),
     "submitted_at": _l("Submitted"), "score_points": _l("Points"), "score_percent": _l("Score"),
     "passed": _l("Passed"), "released_at": _l("Released"), "items": _l("Items drawn"),
-    "scenario_code": _l("Scenario"), "workspace_id": _l("Workspace"), "finished_at": _l("Finished"),
+    "scenario_code": _l("Scenario"), "variant_seed": _l("Scenario variant"), "workspace_id": _l("Workspace"), "finished_at": _l("Finished"),
     "statements": _l("Statements"), "item_id": _l("Item"), "voided_item": _l("Voided item"),
     "reason": _l("Reason"), "note": _l("Note"), "justification": _l("Justification"),
     "declaration": _l("Declaration"), "declared_at": _l("Declared"), "is_chair": _l("Chair"),
@@ -148,6 +226,28 @@ FIELD_LABELS = {
     "checkpoints_seen": _l("Checkpoints before the restore"), "lost_to_seq": _l("Entries lost up to"),
     "enrolment_ids": _l("Enrolments covered"), "matched": _l("Matching data"), "left": _l("Recovery codes left"),
     "replaced": _l("Replaced the previous one"), "second_factor": _l("Second factor"),
+    "changed": _l("Fields changed"), "reminder_days": _l("Reminder days"), "logo_sha256": _l("Logo fingerprint"),
+    "signature_sha256": _l("Signature image fingerprint"), "days": _l("Days before the session"),
+    "count": _l("Number of candidates"),
+    "published_at": _l("Published for applications"), "registration_deadline": _l("Applications until"),
+    "extra_time_minutes": _l("Extra time (minutes)"), "needs_large_font": _l("Larger font asked for"),
+    "needs_reader": _l("Reader asked for"), "needs_other": _l("Other needs given"),
+    "recognition_requested": _l("Recognition of an earlier part asked for"),
+    "theory_recognized_from_id": _l("Theory part recognised from enrolment"), "waiting_since": _l("On the waiting list since"),
+    "accommodation_minutes": _l("Extra time granted (minutes)"), "fields": _l("Fields"),
+    "active": _l("Can log in"), "cause": _l("Why"), "education": _l("Education"),
+    "crm_supervision_months": _l("Months supervising CRM operators"), "computer_skills": _l("Computer skills"),
+    "troubleshooting_skills": _l("Troubleshooting skills"), "evidence_sha256": _l("Evidence fingerprint"),
+    "evidence_mimetype": _l("Evidence file type"), "verified_by_id": _l("Verified by"), "review_due": _l("Review by"),
+    "handler_id": _l("Handler"), "concerned_ids": _l("Persons concerned"), "locale": _l("Language"),
+    "covered_days": _l("Days of work covered"), "required_days": _l("Days of work required"),
+    "periods": _l("Periods of work"), "months_before": _l("Months before expiry"), "holder_id": _l("Holder"),
+    "new_certificate_id": _l("Renewed certificate"), "verdict": _l("Verdict"), "evidence_id": _l("Evidence"),
+    "file_sha256": _l("File fingerprint"),
+    "subject": _l("Against"), "subject_id": _l("Decision"), "grounds": _l("Grounds"), "files": _l("File fingerprints"),
+    "sent_on": _l("Decision sent on"), "window_ends_on": _l("Appeal window ends"), "decide_by": _l("Decision due by"),
+    "proposal_id": _l("Proposal"), "upheld": _l("Upheld"), "remedy": _l("Remedy"), "remedy_detail": _l("Remedy details"),
+    "annex_sha256": _l("Protocol annex fingerprint"), "open_until": _l("Open until"),
 }
 
 _STATUS = {
@@ -155,7 +255,11 @@ _STATUS = {
     "paused": _l("paused"), "submitted": _l("submitted"), "finished": _l("finished"), "timed_out": _l("time limit reached"),
     "planned": _l("planned"), "closed": _l("closed"), "cancelled": _l("cancelled"), "enrolled": _l("enrolled"),
     "withdrawn": _l("withdrawn"), "open": _l("open"), "disputed": _l("disputed"), "final": _l("final"),
-    "rejected": _l("rejected"),
+    "rejected": _l("rejected"), "waiting": _l("on the waiting list"), "accepted": _l("accepted"),
+    "filed": _l("filed"), "acknowledged": _l("acknowledged"), "assigned": _l("being handled"),
+    "under_review": _l("under review"), "returned": _l("returned for more evidence"),
+    "dismissed": _l("dismissed"), "upheld": _l("upheld"), "requested": _l("requested"), "granted": _l("granted"),
+    "refused": _l("refused"),
 }
 _ROLES = {
     "candidate": _l("Candidate"), "operator": _l("Exam-system operator"), "assessor": _l("Assessor"),
@@ -166,15 +270,34 @@ VALUE_LABELS = {
     "second_factor": {"totp": _l("authenticator app code"), "recovery_code": _l("recovery code")},
     "status": _STATUS,
     "mode": {"onsite": _l("on site"), "remote": _l("remote")},
-    "kind": {"certifying": _l("certifying institution"), "validating": _l("validating institution")},
+    "kind": {"certifying": _l("certifying institution"), "validating": _l("validating institution"),
+             "assessor": _l("committee member"), "operator": _l("exam-system operator")},
     "role": _ROLES,
     "roles": _ROLES,
+    "education": {"primary": _l("primary"), "vocational": _l("basic vocational"), "secondary": _l("secondary"),
+                  "higher": _l("higher")},
+    # The fixed causes an administrator chooses from (institution/forms.py), never free text.
+    "cause": {
+        "lost_device": _l("The phone is lost, broken or replaced, and no recovery code is left"),
+        "app_removed": _l("The app or its examportal entry was deleted, and no recovery code is left"),
+        "compromised": _l("The account may be in someone else's hands"),
+        "left": _l("The person no longer works for the institution or in validation"),
+        "person_request": _l("The person asked for it"),
+        "duplicate": _l("The person has another account"),
+        "breach": _l("A breach of impartiality or confidentiality is being examined"),
+        "returned": _l("The person works for the institution again"),
+        "secured": _l("The account is in the person's hands again"),
+        "cleared": _l("The examination of a breach has ended"),
+        "mistake": _l("It was deactivated by mistake"),
+    },
 }
 #: Keys whose value is a person's id.
-PERSON_KEYS = frozenset({"user_id", "candidate_id", "assessor_id", "trainer_id", "operator_id", "by", "appointed_by"})
+PERSON_KEYS = frozenset({"user_id", "candidate_id", "assessor_id", "trainer_id", "operator_id", "by", "appointed_by",
+                         "verified_by_id", "handler_id", "concerned_ids", "holder_id"})
 #: Keys whose value maps a person's id to something (a member's vote).
 PERSON_MAP_KEYS = frozenset({"votes"})
-FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash", "pdf_sha256", "content_sha256"})
+FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash", "pdf_sha256", "content_sha256",
+                              "evidence_sha256", "logo_sha256", "signature_sha256", "annex_sha256"})
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -268,6 +391,8 @@ def people_named(entry: AuditEntry) -> set[int]:
             for key, item in value.items():
                 if key in PERSON_KEYS and isinstance(item, int):
                     found.add(item)
+                elif key in PERSON_KEYS and isinstance(item, list):  # several people (those a complaint concerns)
+                    found.update(i for i in item if isinstance(i, int))
                 elif key in PERSON_MAP_KEYS and isinstance(item, dict):
                     found.update(int(k) for k in item if str(k).isascii() and str(k).isdigit())
                 else:

@@ -40,8 +40,10 @@ from sqlalchemy import Connection, create_engine, func, inspect, select, table, 
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from .. import keyfiles
 from ..audit import anchor
 from ..audit.services import AuditRefused, RestoreRecord, record_restore
+from ..credentials import keys as credential_keys
 from ..extensions import db
 from .archive import MAGIC, ArchiveDamaged, BackupError, BackupKey, DecryptingReader, EncryptingWriter
 
@@ -275,7 +277,8 @@ def _instance() -> Path:
 
 
 def _never_archived() -> set[Path]:
-    paths = {anchor.key_file_path(), anchor.checkpoint_path(), _instance() / DEV_SECRET_FILE}
+    paths = {anchor.key_file_path(), anchor.checkpoint_path(), _instance() / DEV_SECRET_FILE,
+             keyfiles.key_file_path("CREDENTIAL_KEY_FILE", credential_keys.KEY_FILE)}
     if db.engine.url.get_backend_name() == "sqlite" and db.engine.url.database not in (None, "", ":memory:"):
         database = _sqlite_path(db.engine.url)
         paths |= {database, *(database.with_name(database.name + suffix) for suffix in ("-journal", "-wal", "-shm"))}

@@ -15,6 +15,7 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import BackgroundJob, Enrolment, JobStatus, ScheduledRun, ValidationDecision, ValidationSession, utcnow
+from ..renewals.services import send_expiry_reminders
 from .core import JobError, Progress, kind
 from .scheduler import PERIODIC, periodic
 
@@ -54,6 +55,20 @@ def mail_deliver() -> tuple[int, int]:
     from ..mail.services import deliver_queued
 
     return deliver_queued()
+
+
+@periodic("sessions.remind")
+def sessions_remind() -> int:
+    """Mail enrolled candidates the reminders their institution chose (once per session, candidate and day)."""
+    from ..sessions.reminders import send_reminders
+
+    return send_reminders()
+
+
+@periodic("certificates.remind")
+def certificates_remind() -> int:
+    """Mail holders the reminder due before their certificate expires (6, 3, 1 month; each once)."""
+    return send_expiry_reminders()
 
 
 @periodic("audit.checkpoint")

@@ -1,4 +1,4 @@
-// The operator console's live table: poll the JSON status every 5 seconds and update the rows.
+// The operator console's live tables (theory test, practical exam): poll the JSON status every 5 seconds and update the rows.
 (function () {
   "use strict";
   var table = document.getElementById("console");
@@ -25,10 +25,21 @@
     });
   }
 
+  function updatePractical(rows) {
+    rows.forEach(function (row) {
+      var tr = document.querySelector('tr[data-practical-attempt="' + row.practical_attempt_id + '"]');
+      if (!tr) { return; }
+      tr.querySelector(".c-status").textContent = row.status_label;
+      tr.querySelector(".c-time").textContent = clock(row.time_left);
+      tr.querySelector(".c-ends").textContent = row.ends_text;
+      tr.querySelector(".c-extra").textContent = row.extra_minutes + " min";
+    });
+  }
+
   function poll() {
     fetch(table.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) { return response.json(); })
-      .then(function (data) { update(data.rows); })
+      .then(function (data) { update(data.rows); updatePractical(data.practical || []); })
       .catch(function () { /* the next poll tries again */ });
   }
   window.setInterval(poll, 5000);

@@ -1,6 +1,9 @@
 // The theory test page, improved: autosave every change, queue answers in localStorage while
 // offline and replay them in order (the server ignores a sequence number it already has), switch
 // questions without a round trip, and run the countdown from the server's time_left.
+// The server renders the page with its own question only; the other questions' forms are fetched
+// once, after a random wait of up to data-prefetch-spread seconds (so a room that starts together
+// does not ask for them all at once), or at once when the candidate goes to another question.
 (function () {
   "use strict";
   var root = document.getElementById("theory");
@@ -45,9 +48,10 @@
     show(messages.stale, "error");
     var note = document.getElementById("stale-note");
     if (note) { note.hidden = false; }
-    forms.forEach(function (form) {
-      Array.prototype.forEach.call(form.elements, function (el) { if (el.name !== "go") { el.disabled = true; } });
-    });
+    forms.forEach(disable);
+  }
+  function disable(form) {
+    Array.prototype.forEach.call(form.elements, function (el) { if (el.name !== "go") { el.disabled = true; } });
   }
   function knownSeq() {
     return Math.max(parseInt(localStorage.getItem(seqKey) || "0", 10), parseInt(root.dataset.nextSeq, 10) - 1);
@@ -96,6 +100,7 @@
       sync(data);
       if (typeof data.last_seq === "number" && data.last_seq > knownSeq() && !loadQueue().length) { markStale(); }
       flush();
+      if (prefetchDue) { loadQuestions(); }  // the first try failed (offline): again now the server answers
     }).catch(function () {
       var waiting = loadQueue().length;
       show(messages.queued + " " + waiting, "queued");
@@ -188,7 +193,47 @@
 
   // ---- switching questions on the page
   var forms = Array.prototype.slice.call(root.querySelectorAll("form.question"));
+  var total = parseInt(root.dataset.total, 10);
+  var questionsLoading = null;  // the fetch of the other questions' forms, while it runs
+  var prefetchDue = false;
   function current() { return parseInt(root.dataset.current, 10); }
+  function position(form) { return parseInt(form.dataset.position, 10); }
+  function allLoaded() { return forms.length >= total; }
+  if (allLoaded()) { root.dataset.questions = "loaded"; }
+
+  // Resolves to true once every question's form is on the page (false: not now, e.g. offline).
+  function loadQuestions() {
+    if (allLoaded()) { return Promise.resolve(true); }
+    if (questionsLoading) { return questionsLoading; }
+    questionsLoading = fetch(root.dataset.questionsUrl, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (response) {
+        if (!response.ok || response.redirected) { throw new Error("questions: " + response.status); }
+        return response.text();
+      }).then(function (html) {
+        var fetched = new DOMParser().parseFromString(html, "text/html").querySelectorAll("form.question");
+        var map = root.querySelector(".question-map");
+        Array.prototype.forEach.call(fetched, function (form) {
+          if (document.getElementById(form.id)) { return; }  // this page's own question, maybe being answered
+          form = document.importNode(form, true);
+          form.hidden = true;
+          root.insertBefore(form, map);
+          wire(form);
+          if (stale) { disable(form); }
+          forms.push(form);
+        });
+        forms.sort(function (a, b) { return position(a) - position(b); });
+        if (!allLoaded()) { throw new Error("questions: incomplete"); }
+        prefetchDue = false;
+        root.dataset.questions = "loaded";
+        return true;
+      }).catch(function () {
+        return false;
+      }).then(function (loaded) {
+        questionsLoading = null;
+        return loaded;
+      });
+    return questionsLoading;
+  }
   function showQuestion(position) {
     forms.forEach(function (form) { form.hidden = parseInt(form.dataset.position, 10) !== position; });
     root.dataset.current = String(position);
@@ -224,19 +269,24 @@
     var here = current();
     if (target === "review") { leaveForReview(); return; }
     if (target === "stay") { return; }
-    var position = target === "prev" ? here - 1 : target === "next" ? here + 1 : parseInt(target, 10);
-    if (position > forms.length) { leaveForReview(); return; }
-    if (position >= 1) { showQuestion(position); }
+    var wanted = target === "prev" ? here - 1 : target === "next" ? here + 1 : parseInt(target, 10);
+    if (wanted > total) { leaveForReview(); return; }
+    if (!(wanted >= 1)) { return; }
+    if (document.getElementById("q-" + wanted)) { showQuestion(wanted); return; }
+    loadQuestions().then(function (loaded) {
+      if (loaded) { showQuestion(wanted); } else { show(messages.unavailable, "error"); }
+    });
   }
 
-  forms.forEach(function (form) {
+  function wire(form) {
     form.addEventListener("change", function () { queueAnswer(form); });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var button = event.submitter;
       go(button && button.value ? button.value : "next");
     });
-  });
+  }
+  forms.forEach(wire);
   document.querySelectorAll(".question-map button").forEach(function (button) {
     button.addEventListener("click", function (event) {
       event.preventDefault();
@@ -245,6 +295,10 @@
   });
 
   window.addEventListener("online", function () { flush(); heartbeat(); });
+  window.setTimeout(function () {
+    prefetchDue = true;
+    loadQuestions();
+  }, Math.random() * (parseFloat(root.dataset.prefetchSpread) || 0) * 1000);
   // Another tab of this browser saved an answer: this tab's page is out of date.
   window.addEventListener("storage", function (event) {
     if (event.key === seqKey && event.newValue !== null) { markStale(); }

@@ -1,9 +1,11 @@
-"""Certification in a real browser: staff decide a whole session, the holder downloads the PDF, the
-link printed under its QR code opens the public verification page ("valid"), staff revoke the
-certificate and the same page then says "revoked"."""
+"""Certification in a real browser: staff decide a whole session, the holder downloads the PDF and
+the signed Open Badges credential, the link printed under its QR code opens the public verification
+page ("valid") and the credential checks as valid; staff revoke the certificate and the same page,
+the credential check and the published revocation list then say "revoked"."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from examportal.credentials import status
 from examportal.extensions import db
 from examportal.models import Certificate
 from tests.browser.a11y import Audit
@@ -60,7 +63,7 @@ def test_staff_certify_the_holder_downloads_and_anyone_verifies_until_revoked(ap
     expect(card).to_be_visible()
     audit.check(holder, "my certificates")
     with holder.expect_download() as download_info:
-        card.locator("a[download]").click()
+        card.locator("a.button[download]").click()
     data = Path(download_info.value.path()).read_bytes()
     assert data == certificate.pdf
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
@@ -69,6 +72,12 @@ def test_staff_certify_the_holder_downloads_and_anyone_verifies_until_revoked(ap
     url = printed.group(1) + printed.group(2)
     assert url == f"{live_server.url}/verify/{certificate.verification_code}"
 
+    # ...and the signed credential, for a wallet.
+    with holder.expect_download() as download_info:
+        card.locator("a.credential-json").click()
+    credential = json.loads(Path(download_info.value.path()).read_text(encoding="utf-8"))
+    assert credential["credentialSubject"]["licenseNumber"] == certificate.number
+
     # Anyone opens the printed link (without logging in): the certificate is valid.
     public = new_page()
     public.goto(url)
@@ -76,6 +85,12 @@ def test_staff_certify_the_holder_downloads_and_anyone_verifies_until_revoked(ap
     expect(public.locator("#holder")).to_have_text("Łucja Żółkiewska")
     assert world["candidates"][0].pesel not in public.content()
     audit.check(public, "public verification")
+    # Anyone checks the credential: the signature holds and nothing is revoked.
+    public.goto("/ob/verify")
+    public.fill("#credential", json.dumps(credential))
+    public.locator("main button[type=submit]").click()
+    expect(public.locator("#verdict h2")).to_have_text("Poświadczenie jest ważne")
+    audit.check(public, "credential verification")
 
     # Staff revoke it, with the reason and the confirmation.
     staff.goto(f"/certification/certificates/{certificate.id}")
@@ -86,9 +101,18 @@ def test_staff_certify_the_holder_downloads_and_anyone_verifies_until_revoked(ap
     expect(staff.locator("#final-note")).to_contain_text("A revocation is final")
     audit.check(staff, "a revoked certificate (staff)")
 
-    public.reload()
+    public.goto(url)
     expect(public.locator("#status")).to_have_text("unieważniony")
     audit.check(public, "a revoked certificate (public)")
+    # The credential is now reported revoked, and the published revocation list has its bit set.
+    public.goto("/ob/verify")
+    public.fill("#credential", json.dumps(credential))
+    public.locator("main button[type=submit]").click()
+    expect(public.locator("#verdict h2")).to_have_text("Poświadczenie nie jest ważne")
+    expect(public.locator("#check-status")).to_have_text("unieważnione przez wystawcę")
+    entry = next(e for e in credential["credentialStatus"] if e["statusPurpose"] == "revocation")
+    published = public.request.get(entry["statusListCredential"]).json()
+    assert status.bit(status.decode(published["credentialSubject"]["encodedList"]), int(entry["statusListIndex"]))
     # The lookup by number finds it too, and says the same.
     public.goto("/verify")
     public.fill("#q", certificate.number)

@@ -4,9 +4,10 @@ rendered action log and confirmed by the sandbox's evidence checks.
 The candidate opens a free practice workspace with the button on their practical-exam page
 (practice needs no theory result; the first practice scenario is used, and what the test needs of
 its starting data — a company to complete, the pipeline, a task, two opportunities — is read from
-that scenario's seed, see ``SeedFacts``), and does the work through the pages:
+that scenario's seed and sheet, see ``SeedFacts``), and does the work through the pages:
 forms, selects, the CSV upload and the pasted list, the offer template editor, the board's "Move
-to" form, the report builder and its exports. ``ACTIONS`` maps each criterion to the function
+to" form, the report builder and its exports. What the candidate reads (task completion, values per
+stage) is recorded as the sheet says: figures read off the page, written in a note at a company. ``ACTIONS`` maps each criterion to the function
 that does its work and to the log rows that work must leave, so a failure names the criterion.
 """
 from __future__ import annotations
@@ -90,6 +91,20 @@ class SeedFacts:
     new_value: int
     new_stage_label: str
     opportunity_to_win: str
+    completion_note_at: str  # the company at which the sheet says to record the task completion read
+    stage_values_note_at: str  # … and the values per stage read
+
+
+# Where a practice sheet says to record what the candidate read (practice has no answer field).
+NOTE_AT = re.compile(r"w\s+notatce\s+przy\s+firmie\s+„([^”]+)”")
+
+
+def note_company(scenario, criterion: str) -> str:
+    """The seed company at which the sheet's task of ``criterion`` says to record the figures read."""
+    task = next(t for t in scenario.tasks if criterion in t.criteria)
+    named = NOTE_AT.search(task.text)
+    assert named, f"task {task.number} of {scenario.code} does not say where to record what is read ({criterion})"
+    return next(c["name"] for c in scenario.seed["companies"] if c["name"].startswith(named.group(1)))
 
 
 def seed_facts(scenario) -> SeedFacts:
@@ -114,7 +129,8 @@ def seed_facts(scenario) -> SeedFacts:
         stage_labels=labels, product=seed["products"][0]["name"], task_to_prioritise=to_prioritise["title"],
         task_to_progress=to_progress["title"], progress=90 if to_progress.get("percent_complete") != 90 else 95,
         opportunity_to_value=to_value["name"], new_value=int(to_value.get("value") or 0) + 1200,
-        new_stage_label=labels[next_stage], opportunity_to_win=to_win["name"])
+        new_stage_label=labels[next_stage], opportunity_to_win=to_win["name"],
+        completion_note_at=note_company(scenario, "2.3.c"), stage_values_note_at=note_company(scenario, "2.3.d"))
 
 
 @dataclass
@@ -135,6 +151,8 @@ class Crm:
     seed: SeedFacts
     today: date = field(default_factory=date.today)
     offer_number: str | None = None
+    completion_note: str = ""  # what the candidate recorded of the task completion summary
+    stage_values_note: str = ""  # … and of the board's values per stage
 
     def nav(self, label: str) -> None:
         """Open an area from the CRM menu."""
@@ -421,8 +439,18 @@ def read_task_completion(crm: Crm) -> None:
     row.locator("input[name=percent_complete]").fill(str(crm.seed.progress))
     crm.submit(row.get_by_role("button", name="Save"), f"{crm.seed.task_to_progress}: {crm.seed.progress}% done.")
     crm.main().get_by_role("link", name="Completion summary").click()
-    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("h1")).to_have_text("Task completion")
     crm.shot("task-summary")
+    # The figures as the summary shows them: {label: value}, e.g. {"done (2)": "28.6%", "overdue": "3"}.
+    shown = dict(page.locator(".stats .stat").evaluate_all(
+        "els => els.map(el => [el.querySelector('.stat-label').textContent.trim(),"
+        " el.querySelector('.stat-value').textContent.trim()])"))
+    done_label = next(label for label in shown if label.startswith("done ("))
+    done = re.fullmatch(r"done \((\d+)\)", done_label).group(1)
+    crm.completion_note = (f"Stopień realizacji zadań odczytany z CRM: wykonane {done} z {shown['tasks']} "
+                           f"({shown[done_label]}), zaległe {shown['overdue']}, "
+                           f"średni postęp {shown['average progress']}.")
+    note_at_company(crm, crm.seed.completion_note_at, crm.completion_note)
 
 
 def read_stage_values(crm: Crm) -> None:
@@ -433,6 +461,24 @@ def read_stage_values(crm: Crm) -> None:
     page.wait_for_url(re.compile(r"apply="))
     values = page.locator("#stage-values tbody tr")
     expect(values).to_have_count(len(crm.seed.stage_labels))
+    # Each stage's value as the board shows it ("1. Zapytanie" → "Zapytanie: PLN8,400.00").
+    shown = values.evaluate_all(
+        "rows => rows.map(r => [r.cells[0].textContent.trim(), r.querySelector('[data-col=value]').textContent.trim()])")
+    stages = "; ".join(f"{name.split('. ', 1)[1]}: {value}" for name, value in shown)
+    crm.stage_values_note = f"Wartość otwartych szans w lejku „{crm.seed.pipeline}” według etapów — {stages}."
+    note_at_company(crm, crm.seed.stage_values_note_at, crm.stage_values_note)
+
+
+def note_at_company(crm: Crm, company: str, text: str) -> None:
+    """Write ``text`` as a note in the company's history (where a practice sheet says to record a reading)."""
+    crm.nav("Companies")
+    crm.main().get_by_role("link", name=company, exact=True).click()
+    expect(crm.page.locator("h1")).to_contain_text(company)
+    form = crm.main().locator("form.note-form")
+    form.locator("#kind").select_option("note")
+    form.locator("#text").fill(text)
+    crm.submit(form.get_by_role("button", name="Add to history"), "Added to the history.")
+    expect(crm.main()).to_contain_text(text)
 
 
 # --------------------------------------------------------------------------- 2.4 opportunities
@@ -624,8 +670,12 @@ ACTIONS: dict[str, tuple[Callable[[Crm], None], tuple[Expected, ...]]] = {
     "2.3.a": (list_tasks_for_period, (Expected("filter", "task", None, '"period": "custom"'),)),
     "2.3.b": (set_task_priority, (Expected("update", "task", lambda crm: crm.seed.task_to_prioritise, "urgent"),)),
     "2.3.c": (read_task_completion, (Expected("update", "task", lambda crm: crm.seed.task_to_progress,
-                                              "percent_complete"),)),
-    "2.3.d": (read_stage_values, (Expected("filter", "board", None, "pipeline_id"),)),
+                                              "percent_complete"),
+                                     Expected("create", "customer_event", lambda crm: crm.seed.completion_note_at,
+                                              lambda crm: crm.completion_note))),
+    "2.3.d": (read_stage_values, (Expected("filter", "board", None, "pipeline_id"),
+                                  Expected("create", "customer_event", lambda crm: crm.seed.stage_values_note_at,
+                                           lambda crm: crm.stage_values_note))),
     "2.4.a": (add_and_edit_opportunity, (Expected("create", "opportunity", OPPORTUNITY),
                                          Expected("update", "opportunity", OPPORTUNITY, "Anna Kowalczyk"))),
     "2.4.b": (add_closing_activity, (Expected("create", "task", OPPORTUNITY_TASK),)),
@@ -737,3 +787,6 @@ def test_every_simulation_criterion_is_done_logged_and_met(candidate_in_practice
     verdicts = {code: (results[code].verdict.value, results[code].summary) for code in ACTIONS}
     not_met = {code: verdict for code, verdict in verdicts.items() if verdict[0] != "met"}
     assert not not_met, f"evidence checks not met: {not_met}"
+    # The readings are met on the figures the candidate recorded, in the notes the sheet asks for.
+    for code, company in (("2.3.c", crm.seed.completion_note_at), ("2.3.d", crm.seed.stage_values_note_at)):
+        assert company in str(results[code].summary), (code, str(results[code].summary))

@@ -1,4 +1,5 @@
-"""The theory test in a real browser: offline queue and replay, resume after reload, operator's extra time."""
+"""The theory test in a real browser: offline queue and replay, resume after reload, operator's extra time,
+the other questions fetched after the page of one."""
 from __future__ import annotations
 
 import time
@@ -17,8 +18,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def exam(app, qualification, tmp_path):
-    """A session with an operator and one candidate, the test unlocked."""
+    """A session with an operator and one candidate, the test unlocked; the page fetches the other
+    questions at once (no random wait)."""
     app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
+    app.config["THEORY_PREFETCH_SPREAD_SECONDS"] = 0
     ic = make_institution(qualifications=[qualification])
     operator = make_user((Role.OPERATOR, ic))
     session = make_session(ic, qualification, operator_id=operator.id)
@@ -33,11 +36,13 @@ def _attempt(enrolment) -> TheoryAttempt:
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
 
 
-def _start(new_page, exam):
+def _start(new_page, exam, loaded=True):
     page = new_page(exam["candidate"])
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory")
+    if loaded:  # every question's form on the page: the test goes on offline
+        page.wait_for_selector("#theory[data-questions=loaded]", state="attached")
     return page
 
 
@@ -179,3 +184,26 @@ def test_the_older_tab_learns_it_is_stale(new_page, exam):
     page.wait_for_selector("#stale-note:not([hidden])")
     assert page.locator("form.question:not([hidden]) input, form.question:not([hidden]) select").first.is_disabled()
     assert attempt.id
+
+
+def test_the_page_comes_with_its_question_and_fetches_the_others_when_needed(app, new_page, exam):
+    app.config["THEORY_PREFETCH_SPREAD_SECONDS"] = 3600  # the prefetch would come much later
+    page = _start(new_page, exam, loaded=False)
+    assert page.locator("form.question").count() == 1
+    total = int(page.locator("#theory").get_attribute("data-total"))
+    # Offline before the others came: the candidate is told, stays on the question, loses nothing.
+    page.context.set_offline(True)
+    _next(page)
+    page.wait_for_selector("#save-status.save-error")
+    told = page.locator("#theory-messages").get_attribute("data-unavailable")
+    assert told and page.locator("#save-status").inner_text() == told
+    assert page.locator("form.question:not([hidden])").get_attribute("data-position") == "1"
+    # Back online: going on fetches every question's form at once.
+    page.context.set_offline(False)
+    _next(page)
+    page.wait_for_selector("form#q-2:not([hidden])")
+    assert page.locator("form.question").count() == total
+    assert page.locator("#theory").get_attribute("data-questions") == "loaded"
+    position = _answer_visible_question(page)
+    page.wait_for_selector("#save-status.save-saved")
+    assert position == 2 and 2 in {i.position for i in _attempt(exam["enrolment"]).items if i.is_answered}

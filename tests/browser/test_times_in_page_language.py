@@ -20,6 +20,7 @@ ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 @pytest.fixture
 def exam(app, qualification, tmp_path):
     app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
+    app.config["THEORY_PREFETCH_SPREAD_SECONDS"] = 0  # the test page fetches the other questions at once
     ic = make_institution(qualifications=[qualification])
     operator = make_user((Role.OPERATOR, ic))
     session = make_session(ic, qualification, operator_id=operator.id)
@@ -67,6 +68,8 @@ def test_the_autosave_time_follows_the_page_language(new_page, exam):
 
     _use_language(page, "pl")
     page.wait_for_selector("#theory")
+    # The page comes with its own question; the next one is on it once the others are fetched.
+    page.wait_for_selector("#theory[data-questions=loaded]", state="attached")
     page.locator("form.question:not([hidden]) button[value=next]").click()
     saved = _answer_and_wait_for_the_save(page)
     assert re.fullmatch(r"\S+ \d{2}:\d{2}:\d{2}", saved) and not saved.startswith("Saved"), saved

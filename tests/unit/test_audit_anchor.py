@@ -344,6 +344,7 @@ def _production(monkeypatch, audit_key):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
     monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", secret if audit_key == "same" else audit_key)
+    monkeypatch.setattr(ProductionConfig, "CREDENTIAL_KEY", secrets.token_hex(32))
     return ProductionConfig
 
 

@@ -21,9 +21,12 @@ from hypothesis import strategies as st
 
 from question_bank.definition import (
     CRITERION_METHODS,
+    EDUCATION_LEVELS,
+    STAFF_KINDS,
     Criterion,
     DefinitionError,
     QualificationDefinition,
+    StaffRequirement,
     Text,
     available_definitions,
     definition_path,
@@ -234,6 +237,39 @@ def test_settings(definition: QualificationDefinition) -> None:
     assert settings_.theory_required_for_practical is True
 
 
+
+def test_staff_requirements_are_the_official_descriptions(definition: QualificationDefinition) -> None:
+    """"Zasoby kadrowe": a committee member has at least secondary education and 5 years directing or
+    supervising CRM operators; the operator has at least secondary education, computer skills and
+    solves connection and browser problems."""
+    requirements = definition.settings.staff_requirements
+    assert requirements is not None
+    assert requirements.assessor == StaffRequirement(min_education="secondary", min_crm_supervision_months=60)
+    assert requirements.operator == StaffRequirement(min_education="secondary", computer_skills=True,
+                                                     troubleshooting_skills=True)
+    assert definition.to_dict()["settings"]["staff_requirements"] == RAW_13881["settings"]["staff_requirements"]
+    source = SOURCE.read_text(encoding="utf-8")
+    for fragment in ("wykształcenie minimum", "staż pracy minimum 5 lat", "kierowaniem/nadzorowaniem pracy",
+                     "znajomość obsługi komputera", "zanikiem połączenia internetowego"):
+        assert fragment in " ".join(source.split())
+
+
+def test_staff_requirements_may_be_left_out_and_keep_the_hash_of_a_file_without_them() -> None:
+    data = raw_copy()
+    delete_at(data, "settings.staff_requirements")
+    definition = parse_definition(data, "copy")
+    assert definition.settings.staff_requirements is None
+    assert "staff_requirements" not in definition.to_dict()["settings"]
+    assert parse_definition(definition.to_dict(), "round trip") == definition
+
+
+def test_education_levels_match_the_portals() -> None:
+    from examportal.models import Education
+
+    assert EDUCATION_LEVELS == tuple(level.value for level in Education)
+    assert STAFF_KINDS == ("assessor", "operator")
+
+
 def test_text_for_locale() -> None:
     text = Text(pl="tak", en="yes")
     assert [text.for_locale(x) for x in ("en", "en_GB", "pl", None)] == ["yes", "yes", "tak", "tak"]
@@ -418,6 +454,33 @@ MALFORMED = [
      "expected one of all_or_nothing, per_pair, got a string ('half')"),
     ("theory-unknown-rule", _set("settings.theory.decision_rule", "majority"), "settings.theory.decision_rule",
      "expected one of compensatory, per_criterion, got a string ('majority')"),
+    ("staff-requirements-a-list", _set("settings.staff_requirements", ["assessor"]), "settings.staff_requirements",
+     "expected a mapping with keys assessor, operator, got a list"),
+    ("staff-requirements-empty", _set("settings.staff_requirements", {}), "settings.staff_requirements",
+     "expected the requirements of at least one of: assessor, operator"),
+    ("staff-requirements-unknown-kind", _set("settings.staff_requirements.trainer", {"min_education": "higher"}),
+     "settings.staff_requirements", "unknown key 'trainer' (expected one of: assessor, operator)"),
+    ("staff-requirement-unknown-key", _set("settings.staff_requirements.assessor.min_age", 30),
+     "settings.staff_requirements.assessor", "unknown key 'min_age'"),
+    ("staff-education-unknown", _set("settings.staff_requirements.assessor.min_education", "średnie"),
+     "settings.staff_requirements.assessor.min_education",
+     "expected one of primary, vocational, secondary, higher, got a string ('średnie')"),
+    ("staff-education-empty", _set("settings.staff_requirements.operator.min_education", None),
+     "settings.staff_requirements.operator.min_education", "got an empty value"),
+    ("staff-months-in-years", _set("settings.staff_requirements.assessor.min_crm_supervision_months", 5.0),
+     "settings.staff_requirements.assessor.min_crm_supervision_months",
+     "expected a whole number of months from 1 to 720, got a number (5.0)"),
+    ("staff-months-zero", _set("settings.staff_requirements.assessor.min_crm_supervision_months", 0),
+     "settings.staff_requirements.assessor.min_crm_supervision_months", "got an integer (0)"),
+    ("staff-months-too-many", _set("settings.staff_requirements.assessor.min_crm_supervision_months", 721),
+     "settings.staff_requirements.assessor.min_crm_supervision_months", "got an integer (721)"),
+    ("staff-months-a-string", _set("settings.staff_requirements.assessor.min_crm_supervision_months", "60"),
+     "settings.staff_requirements.assessor.min_crm_supervision_months", "got a string ('60')"),
+    ("staff-skills-not-boolean", _set("settings.staff_requirements.operator.computer_skills", "yes"),
+     "settings.staff_requirements.operator.computer_skills", "expected true or false, got a string ('yes')"),
+    ("staff-requirement-requires-nothing", _set("settings.staff_requirements.operator",
+                                                {"computer_skills": False}),
+     "settings.staff_requirements.operator", "this requirement requires nothing"),
 ]  # fmt: skip
 
 

@@ -111,7 +111,7 @@ def test_compose_process_types_share_the_image_and_the_production_environment():
         assert re.match(r"postgresql://[^@]+@postgres:5432/", environment["DATABASE_URL"]), name
         assert environment["REDIS_URL"].startswith("redis://redis:"), name
         assert environment["RATELIMIT_STORAGE_URI"].startswith("redis://redis:"), name
-        for secret in ("SECRET_KEY", "AUDIT_KEY"):
+        for secret in ("SECRET_KEY", "AUDIT_KEY", "CREDENTIAL_KEY"):
             assert environment[secret].startswith("${"), f"{name}: {secret} must come from the environment, not the file"
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")

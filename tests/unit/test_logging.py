@@ -16,6 +16,7 @@ from examportal.logging_setup import (
     bind_request_id,
     current_request_id,
     make_handler,
+    new_request_id,
     redact_text,
     sane_request_id,
 )
@@ -129,6 +130,13 @@ def test_request_ids_are_taken_only_when_sane():
     for bad in (None, "", "short", "a" * 129, "id with spaces", "id\nforged line", "<script>alert</script>",
                 PESEL, f"x-{PESEL}", EMAIL):
         assert sane_request_id(bad) is None, bad
+
+
+def test_a_fresh_request_id_is_never_one_that_redaction_would_change(monkeypatch):
+    # The last group of this UUID holds 11 decimal digits in a row: logged, it would read "[pesel]".
+    drawn = iter([uuid.UUID("a29eec4d-6f2b-4ef1-8eea-46452300643c"), uuid.UUID("485cac4b-3169-4405-b5de-ed1f44e92987")])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
+    assert new_request_id() == "485cac4b-3169-4405-b5de-ed1f44e92987"
 
 
 def test_a_job_logs_under_the_id_it_was_given_and_a_job_without_one_gets_its_own(captured, log):

@@ -10,7 +10,14 @@ import yaml
 
 import sandbox_crm.views  # noqa: F401  (importing the views registers every seeder)
 from question_bank.definition import definition_path, load_definition
-from question_bank.scenarios import SCENARIOS_DIR, ScenarioError, load_scenario, load_scenarios, parse_scenario
+from question_bank.scenarios import (
+    SALE_KINDS,
+    SCENARIOS_DIR,
+    ScenarioError,
+    load_scenario,
+    load_scenarios,
+    parse_scenario,
+)
 from sandbox_crm.api import seed_sections
 
 DEFINITION = load_definition(definition_path("13881"))
@@ -30,6 +37,7 @@ def _minimal() -> dict:
         "sheet": {"business": "Firma.", "lead_source": "Plik.", "goal": "Cel.",
                   "tasks": [{"number": 1, "text": "Wszystko.", "criteria": list(SIMULATION)}]},
         "seed": {"companies": [{"name": "Firma A"}]},
+        "key": {"sale_kind": "b2b_goods", "tasks": [{"task": 1, "notes": "Dowolna poprawna praca."}]},
     }
 
 
@@ -110,6 +118,16 @@ def test_exam_sheets_are_never_offered_for_practice():
     for code, scenario in exam.items():
         assert scenario.purposes == ("exam",)
         assert not code.startswith("praktyka-")
+
+
+def test_the_exam_scenarios_cover_every_kind_of_sale():
+    """Exposure: candidates meet at least six exam businesses, one for each kind of sale the keys
+    know (a funnel is judged against its kind of sale), each a different business and sheet."""
+    exam = _by_purpose("exam")
+    assert len(exam) >= len(SALE_KINDS) == 6
+    kinds = {code: scenario.key.sale_kind for code, scenario in exam.items()}
+    assert set(kinds.values()) == set(SALE_KINDS), kinds
+    assert len({s.title.pl for s in exam.values()}) == len({s.business for s in exam.values()}) == len(exam)
 
 
 def _seed_names_and_numbers(scenario) -> set[str]:

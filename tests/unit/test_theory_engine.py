@@ -105,7 +105,10 @@ def test_clock_stops_while_paused_and_extra_time_during_a_pause_counts():
 def test_connection_state():
     assert services.connection_state(None, T0) == "never"
     assert services.connection_state(T0, T0 + timedelta(seconds=10)) == "online"
-    assert services.connection_state(T0, T0 + timedelta(seconds=60)) == "stale"
+    # A live page's stored contact is up to CONTACT_WRITE_SECONDS plus one 15 s heartbeat old.
+    live = services.CONTACT_WRITE_SECONDS + 15
+    assert services.connection_state(T0, T0 + timedelta(seconds=live)) == "online"
+    assert services.connection_state(T0, T0 + timedelta(seconds=services.ONLINE_SECONDS + 1)) == "stale"
     assert services.connection_state(T0, T0 + timedelta(minutes=5)) == "offline"
 
 
@@ -141,7 +144,8 @@ def running(app, qualification, tmp_path):
     """An attempt in progress since T0 on the synthetic bank."""
     app.config["THEORY_ITEM_BANK"] = factories.write_theory_bank(tmp_path)
     institution = factories.make_institution(qualifications=[qualification])
-    session = factories.make_session(institution, qualification)
+    operator = factories.make_user((factories.Role.OPERATOR, institution))
+    session = factories.make_session(institution, qualification, operator_id=operator.id)
     candidate = factories.make_user(factories.Role.CANDIDATE)
     enrolment = factories.enrol(session, candidate)
     attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
@@ -201,8 +205,8 @@ def test_answers_after_the_deadline_are_refused_and_submit(running):
 
 
 def test_pause_refuses_answers_and_resume_restores_the_clock(running, db_session):
-    operator = factories.make_user(factories.Role.OPERATOR)
     session = running.session
+    operator = session.operator
     services.operator_action(session, operator, OperatorActionKind.PAUSE, "fire alarm", now=T0 + timedelta(minutes=5))
     with pytest.raises(services.AttemptPaused):
         services.save_answer(running, 1, None, 1, now=T0 + timedelta(minutes=6))
@@ -216,9 +220,14 @@ def test_pause_refuses_answers_and_resume_restores_the_clock(running, db_session
 
 
 def test_operator_action_needs_a_reason(running):
-    operator = factories.make_user(factories.Role.OPERATOR)
     with force_locale("en"), pytest.raises(services.TheoryError, match="reason"):
-        services.operator_action(running.session, operator, OperatorActionKind.INCIDENT, "   ")
+        services.operator_action(running.session, running.session.operator, OperatorActionKind.INCIDENT, "   ")
+
+
+def test_only_the_sessions_operator_acts(running):
+    stranger = factories.make_user(factories.Role.OPERATOR)
+    with force_locale("en"), pytest.raises(services.TheoryError, match="Only the session's exam-system operator"):
+        services.operator_action(running.session, stranger, OperatorActionKind.INCIDENT, "alarm")
 
 
 def test_scoring_all_correct_half_correct(running):

@@ -171,6 +171,16 @@ def page_texts(html: str) -> list[str]:
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sdfg]|%[sdfg]")
 
 
+def _bounded(part: str) -> str:
+    """``part`` as a pattern matching whole words only ("by" must not match inside "pobytu")."""
+    pattern = re.escape(part)
+    if part[:1].isalnum():
+        pattern = r"\b" + pattern
+    if part[-1:].isalnum():
+        pattern += r"\b"
+    return pattern
+
+
 class EnglishFinder:
     """Finds English in a Polish page's texts: a source string of the catalogue (exactly, or a
     phrase of three words or more inside a longer text), a stored code, or English sentence words.
@@ -201,8 +211,9 @@ class EnglishFinder:
             elif len(longest.split()) >= 3:
                 if longest not in polish_text:
                     self.phrases.setdefault(tuple(longest.split()[:3]), []).append(longest)
-            else:
-                patterns.append(".+?".join(re.escape(part) for part in parts))
+            elif sum(len(re.findall(r"[A-Za-z]", part)) for part in parts) > 3:
+                # A pattern whose only words are "by" or "row" is no evidence: Polish has "by" too.
+                patterns.append(".+?".join(_bounded(part) for part in parts))
         self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
         self.codes = codes
 

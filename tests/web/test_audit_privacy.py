@@ -5,15 +5,16 @@ and the log page then shows the person by number only."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from examportal.audit import services as audit_log
 from examportal.auth.services import register_candidate
+from examportal.competence import services as competence
 from examportal.extensions import db
 from examportal.institution.services import grant_role
-from examportal.models import AuditEntry, OperatorActionKind, Role
+from examportal.models import AuditEntry, CompetenceKind, OperatorActionKind, Role
 from examportal.sessions import services as sessions
 from examportal.theory.services import operator_action
 from tests.factories import client_as, make_institution, make_session, make_user, valid_pesel
@@ -41,6 +42,11 @@ def _people_in_the_log(app, qualification):
         })
         assert candidate is not None
         assessor = grant_role(institution, "ewa.zielinska@example.pl", Role.ASSESSOR, "Ewa", "Zielińska").user
+        # Her competence is recorded before she may sit on a committee; the note names her.
+        competence.save_record(staff, institution, assessor, CompetenceKind.ASSESSOR, {
+            "education": "higher", "crm_supervision_months": 84, "review_due": competence.today() + timedelta(days=365),
+            "note": "Świadectwo pracy Ewy Zielińskiej z Zakopanego sprawdzone."},
+            competence.read_evidence("ewa_zielinska_dyplom.pdf", b"%PDF-1.4 Ewa"))
         session = make_session(institution, qualification)
         sessions.assign_operator(session, operator)
         sessions.enrol_candidate(session, candidate)
@@ -54,10 +60,10 @@ def _people_in_the_log(app, qualification):
 def test_no_personal_data_enters_the_hashed_payload(app, qualification):
     _people_in_the_log(app, qualification)
     hashed = _everything_hashed()
-    for value in (*PERSONAL, "Stefan", "Kadrowy", "Nie znam", "awarię myszy"):
+    for value in (*PERSONAL, "Stefan", "Kadrowy", "Nie znam", "awarię myszy", "Świadectwo", "dyplom.pdf"):
         assert value not in hashed, value
     actions = set(db.session.scalars(select(AuditEntry.action)))
-    assert {"account.registered", "institution.role_granted", "session.candidate_enrolled",
+    assert {"account.registered", "institution.role_granted", "session.candidate_enrolled", "competence.recorded",
             "committee.impartiality_declared", "operator.incident", "account.login"} <= actions
 
 

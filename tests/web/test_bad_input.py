@@ -412,3 +412,24 @@ def test_language_switch_garbage(app):
         assert response.status_code == 302
         location = response.headers["Location"]
         assert "evil.example" not in location and SCRIPT not in location
+
+
+def test_an_id_beyond_what_a_column_holds_is_not_found_on_every_route(app):
+    """Every ``<int:...>`` of every URL: a number too big for an id column never reaches the
+    database (where the driver would overflow: a 500); no route matches it."""
+    from sandbox_crm.params import MAX_ID, IdConverter
+
+    client = app.test_client()
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        ids = [name for name, converter in rule._converters.items() if isinstance(converter, IdConverter)]
+        plain = {name: "x" for name in rule.arguments if name not in ids}
+        for name in ids:
+            values = {**plain, **dict.fromkeys(ids, 1), name: MAX_ID + 1}
+            path = rule.build(values, append_unknown=False)[1]
+            for method in sorted(rule.methods & {"GET", "POST"}):
+                response = client.open(path, method=method)
+                assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+                walked += 1
+    assert walked > 100
+    assert client.get(f"/certification/certificates/{MAX_ID}").status_code in (302, 404)  # the largest id still routes

@@ -7,7 +7,6 @@ lock decides; SQLite has one writer at a time, so there the threads take turns.
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -17,7 +16,7 @@ from examportal.certification import numbering, rules, services
 from examportal.extensions import db
 from examportal.models import Certificate, CertificateCounter, Role
 from tests.certtools import certification_decision
-from tests.factories import enrol, make_institution, make_session, make_user
+from tests.factories import enrol, make_institution, make_session, make_user, run_together
 
 THREADS = 8
 
@@ -58,36 +57,6 @@ def test_issued_certificates_are_numbered_without_gaps(app, qualification):
     assert numbers == [f"VCC/13881/{year}/{n:06d}" for n in (1, 2, 3)]
 
 
-def _run_together(app, work, arguments) -> tuple[list, list]:
-    """Run ``work(argument)`` in one thread per argument, each in its own app context; returns
-    (results, errors). On PostgreSQL they start at the same moment; on SQLite they take turns."""
-    sqlite = db.engine.dialect.name == "sqlite"
-    barrier, turn = threading.Barrier(len(arguments)), threading.Lock()
-    results, errors = [], []
-
-    def run(argument):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                if sqlite:
-                    with turn:
-                        results.append(work(argument))
-                else:
-                    results.append(work(argument))
-            except Exception as error:  # reported by the test: any failure of a thread fails it
-                errors.append(repr(error))
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
-
-
 @pytest.mark.committing
 def test_concurrent_takers_of_numbers_wait_for_each_other(app, qualification):
     vcc = _issuer(qualification)
@@ -103,7 +72,7 @@ def test_concurrent_takers_of_numbers_wait_for_each_other(app, qualification):
         db.session.commit()
         return sequence
 
-    results, errors = _run_together(app, take, range(THREADS))
+    results, errors = run_together(app, take, range(THREADS))
     assert errors == []
     assert sorted(results) == list(range(1, THREADS + 1))
     db.session.expire_all()
@@ -126,7 +95,7 @@ def test_concurrent_issuing_never_repeats_or_skips_a_number(app, qualification):
         decision = db.session.get(CertificationDecision, decision_id)
         return services.issue_certificate(decision).number
 
-    results, errors = _run_together(app, issue, decision_ids)
+    results, errors = run_together(app, issue, decision_ids)
     assert errors == []
     year = rules.today().year
     assert sorted(set(results)) == [f"VCC/13881/{year}/{n:06d}" for n in range(1, THREADS + 1)]

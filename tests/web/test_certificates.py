@@ -88,7 +88,8 @@ def test_staff_decide_a_whole_session_and_the_job_issues_every_certificate(app, 
     archive = zipfile.ZipFile(io.BytesIO(job.result))
     names = sorted(archive.namelist())
     assert len([n for n in names if n.endswith(".pdf")]) == 3 and "certyfikaty.csv" in names
-    first = next(n for n in names if n.startswith(f"VCC-13881-{year}-000001"))
+    assert len([n for n in names if n.endswith(".credential.json")]) == 3  # the signed Open Badge of each
+    first = next(n for n in names if n.startswith(f"VCC-13881-{year}-000001") and n.endswith(".pdf"))
     assert archive.read(first) == certificates[0].pdf
     assert certificates[0].number in archive.read("certyfikaty.csv").decode("utf-8-sig")
 
@@ -254,7 +255,7 @@ def test_a_retried_batch_never_issues_a_second_number(app, world, monkeypatch):
     assert [c.sequence for c in certificates] == [1, 2, 3]  # numbered once each: no gap, no second number
     assert all(c.pdf_sha256 for c in certificates)
     assert all(len(_mails(candidate)) == 1 for candidate in world["candidates"])
-    assert len(zipfile.ZipFile(io.BytesIO(job.result)).namelist()) == 4
+    assert len(zipfile.ZipFile(io.BytesIO(job.result)).namelist()) == 3 * 2 + 1  # a PDF and a credential each, the index
 
     # The same work started again (a duplicate delivery, a second click) changes nothing.
     again = jobs.start("certificate_batch", actor=world["staff"], institution_id=world["session"].institution_id,

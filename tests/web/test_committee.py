@@ -101,6 +101,10 @@ def test_assessor_scores_blind_until_they_submit(world, client, login):
     body = consolidation.get_data(as_text=True)
     assert "Brak dowodu dla 2.1.c" in body
     assert 'class="differs"' in body  # 2.1.c: the chair said not met, the member met
+    # The interview follow-ups nobody examined are no difference to settle: only 2.1.c differs.
+    assert body.count('class="differs"') == 1
+    follow_ups = [c for c in _scored(e) if c.interview_follow_up]
+    assert follow_ups and body.count('class="muted unexamined"') == len(follow_ups)
 
 
 def test_submitted_scores_cannot_change(world, client, login):

@@ -1,15 +1,20 @@
-"""``flask demo load``: idempotent, prints a login for every role, and every login works."""
+"""``flask demo load``: idempotent, prints a login for every role, every login works, and it leaves
+one certificate issued through the services that the public verification page confirms."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pyotp
 import pytest
 from sqlalchemy import func, select
 
+from examportal.certification import services as certification
 from examportal.extensions import db
 from examportal.models import (
     AuditEntry,
+    Certificate,
+    CertificationDecision,
     CommitteeMember,
     Criterion,
     Enrolment,
@@ -20,6 +25,7 @@ from examportal.models import (
     TrainingRecord,
     User,
     UserRole,
+    ValidationDecision,
     ValidationSession,
 )
 from examportal.models.qualification import institution_qualification
@@ -34,7 +40,7 @@ def _fresh_globals_per_request(app):
 
 
 COUNTED = (User, UserRole, Institution, Qualification, Criterion, ValidationSession, CommitteeMember,
-           Enrolment, TrainingRecord, AuditEntry, OutboxMail)
+           Enrolment, TrainingRecord, AuditEntry, OutboxMail, ValidationDecision, CertificationDecision, Certificate)
 
 
 def counts() -> dict[str, int]:
@@ -64,6 +70,7 @@ def test_demo_load_twice_is_idempotent(runner, demo_output):
     first = counts()
     assert first["User"] >= 6 and first["Institution"] >= 2 and first["ValidationSession"] >= 1
     assert first["Criterion"] == 39
+    assert first["Certificate"] == 1
 
     result = runner.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
@@ -124,3 +131,39 @@ def test_demo_load_has_help(runner):
     result = runner.invoke(args=["demo", "load", "--help"])
     assert result.exit_code == 0
     assert "idempotent" in result.output
+
+
+def test_the_demo_certificate_is_issued_and_verifies(app, demo_output):
+    certificate = db.session.scalars(select(Certificate)).one()
+    holder = db.session.scalar(select(User).where(User.email == "kandydat2@demo.examportal.pl"))
+    assert certificate.holder_id == holder.id
+    stored = db.session.scalar(select(Certificate.pdf).where(Certificate.id == certificate.id))
+    assert stored.startswith(b"%PDF") and hashlib.sha256(stored).hexdigest() == certificate.pdf_sha256
+    # Decided by staff of the certifying institution who took no part in the validation.
+    decision = certificate.decision
+    assert decision.positive and decision.validation_decision.positive
+    assert decision.decided_by.has_role(Role.STAFF, certificate.institution_id)
+    assert certification.involvement(decision.decided_by, certificate.enrolment) is None
+    assert certificate.number in demo_output and f"/verify/{certificate.verification_code}" in demo_output
+
+    page = app.test_client().get(f"/verify/{certificate.verification_code}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert certificate.number in text and "Jacek Mazur" in text
+    assert "status-valid" in text
+    assert holder.pesel not in text
+
+
+def test_a_new_candidate_finds_an_open_session_to_apply_to(app, demo_output):
+    """The demo's published session is listed for candidates, with its deadline, fee and free places."""
+    from examportal.demo import OPEN_SESSION
+    from tests.factories import client_as, make_user
+
+    candidate = make_user(Role.CANDIDATE)
+    page = client_as(app, candidate).get("/applications/sessions")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert OPEN_SESSION in text and "950" in text
+    session = db.session.scalar(select(ValidationSession).where(ValidationSession.title == OPEN_SESSION))
+    assert session.published_at is not None and session.registration_deadline < session.starts_at
+    assert client_as(app, candidate).get(f"/applications/sessions/{session.id}").status_code == 200

@@ -143,7 +143,7 @@ def test_start_needs_the_confirmation_and_an_own_enrolment(app, world):
 
 def test_start_creates_a_workspace_from_the_assigned_scenario(app, world):
     client, attempt = _start(app, world)
-    scenario = services.scenario_of(world["qualification"], attempt.scenario_code)
+    scenario = services.attempt_scenario(attempt)
     workspace = sandbox_api.get_workspace(attempt.workspace_id)
     assert workspace.purpose == "exam"
     assert workspace.owner_ref == f"user:{world['candidate'].id}"
@@ -167,7 +167,7 @@ def test_neighbours_in_a_session_get_different_scenarios(app, world):
 
 def test_the_task_sheet_and_countdown_stand_beside_every_sandbox_page(app, world):
     client, attempt = _start(app, world)
-    scenario = services.scenario_of(world["qualification"], attempt.scenario_code)
+    scenario = services.attempt_scenario(attempt)
     for path in ("", "companies", "contacts", "tasks/", "import"):
         page = client.get(f"/sandbox/w/{attempt.workspace_id}/{path}")
         assert page.status_code == 200, path
@@ -276,7 +276,7 @@ def test_the_case_page_shows_checks_replay_and_the_xapi_log(app, world):
     assert client.post(f"/sandbox/w/{attempt.workspace_id}/companies/new",
                        data={"name": "Kandydacka Firma Sp. z o.o.", "nip": "8381679687"}).status_code == 302
     client.post(f"/practical/enrolments/{world['enrolment'].id}/finish", data={"confirm": "y"})
-    scenario = services.scenario_of(world["qualification"], attempt.scenario_code)
+    scenario = services.attempt_scenario(attempt)
 
     assessor = client_as(app, world["signed"])
     page = assessor.get(f"/committee/enrolments/{world['enrolment'].id}")

@@ -68,7 +68,7 @@ def test_qualification_page_shows_sets_outcomes_and_all_criteria_in_polish(app, 
     for outcome_set in DEFINITION.outcome_sets:
         assert str(escape(outcome_set.name.pl)) in html
     for outcome in DEFINITION.outcomes():
-        assert f"<h3>{outcome.code} {escape(outcome.name.pl)}</h3>" in html
+        assert f'<h3 id="efekt-{outcome.code}">{outcome.code} {escape(outcome.name.pl)}</h3>' in html
 
     shown_codes = re.findall(r"<td><code>([0-9]+\.[0-9]+\.[a-z])</code></td>", html)
     assert len(shown_codes) == 39

@@ -83,6 +83,7 @@ WHOLE_FORM_READERS = {
     ("examportal/committee/views.py", "record_results"): "one verdict per criterion (r-<id>-met...), parse_verdicts",
     ("examportal/theory/views.py", "question"): "the answer fields of the item's type, read_page_answer",
     ("examportal/theory/views.py", "autosave"): "the answer fields of the item's type, read_page_answer",
+    ("examportal/appeals/views.py", "propose"): "the chosen remedy's own fields, remedies.detail_from_form",
 }
 
 
@@ -159,7 +160,9 @@ def test_templates_only_echo_the_query_string():
 ANON, STAFF, CANDIDATE, OWNER = "anonymous", "staff", "candidate", "sandbox owner"
 # Who walks each declaring route (the longest matching prefix of the endpoint wins).
 WALKER = {"auth.": ANON, "main.": ANON, "mail.": ANON, "verify.": ANON, "audit.": STAFF, "sessions.": STAFF,
-          "certification.": STAFF, "theory.": CANDIDATE, "theory.item_statistics": STAFF, "sandbox.": OWNER}
+          "certification.": STAFF, "theory.": CANDIDATE, "theory.item_statistics": STAFF, "sandbox.": OWNER,
+          "applications.": OWNER, "complaints.": STAFF, "appeals.": STAFF,
+          "renewals.": STAFF}  # a candidate not in the middle of a test (which locks every other page)
 # Routes that change what the others walk (a deleted task is gone): walked last.
 LAST = ("sandbox.task_complete", "sandbox.task_delete")
 
@@ -232,7 +235,8 @@ def _sandbox_objects(owner) -> dict:
 def world(app, qualification, tmp_path) -> World:
     app.config["THEORY_ITEM_BANK"] = write_theory_bank(tmp_path)
     # Thousands of requests from one client: rate limits would answer 429 before the parameters are read.
-    app.config.update(LOGIN_RATE_LIMIT="100000 per minute", VERIFY_RATE_LIMIT="100000 per minute")
+    app.config.update(LOGIN_RATE_LIMIT="100000 per minute", LOGIN_ADDRESS_RATE_LIMIT="100000 per minute",
+                      VERIFY_RATE_LIMIT="100000 per minute")
     ic = make_institution("Fundacja P", qualifications=[qualification])
     operator, staff = make_user((Role.OPERATOR, ic)), make_user((Role.STAFF, ic))
     candidate, owner = make_user(Role.CANDIDATE), make_user(Role.CANDIDATE)

@@ -148,8 +148,26 @@ def test_production_accepts_a_random_secret_key(monkeypatch):
 
     monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", secrets.token_hex(32))
+    monkeypatch.setattr(ProductionConfig, "CREDENTIAL_KEY", secrets.token_hex(32))
     for key in (secrets.token_hex(32), secrets.token_urlsafe(32)):
         monkeypatch.setattr(ProductionConfig, "SECRET_KEY", key)
+        ProductionConfig.check()
+
+
+@pytest.mark.parametrize("credential_key", [None, "", "short", "a" * 40, "same-as-secret"])
+def test_production_refuses_a_missing_weak_or_reused_credential_key(monkeypatch, credential_key):
+    """CREDENTIAL_KEY seals the keys that sign every credential: missing, guessable or equal to
+    another key (one leak would give both) is refused at start."""
+    import secrets
+
+    from examportal.config import ProductionConfig
+
+    secret = secrets.token_hex(32)
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", secrets.token_hex(32))
+    monkeypatch.setattr(ProductionConfig, "CREDENTIAL_KEY", secret if credential_key == "same-as-secret" else credential_key)
+    with pytest.raises(RuntimeError, match="CREDENTIAL_KEY"):
         ProductionConfig.check()
 
 
@@ -242,16 +260,16 @@ def test_dev_mailbox_is_only_for_this_machine(client):
 
 
 def test_rate_limits_see_the_client_behind_a_trusted_proxy(app_factory):
-    app = app_factory(TRUSTED_PROXIES=1, LOGIN_RATE_LIMIT="2 per minute")
+    app = app_factory(TRUSTED_PROXIES=1, LOGIN_ADDRESS_RATE_LIMIT="2 per minute")
     with app.app_context():
         from examportal.extensions import limiter
 
         limiter.reset()  # counters may live in Redis between runs
         client = app.test_client()
 
-        def attempt(ip):
-            return client.post("/auth/login", data={"email": "x@example.pl", "password": "wrong"},
+        def attempt(ip, n):  # each attempt at another account: only the limit per address decides
+            return client.post("/auth/login", data={"email": f"x{n}@example.pl", "password": "wrong"},
                                headers={"X-Forwarded-For": ip}, environ_base={"REMOTE_ADDR": "127.0.0.9"}).status_code
 
-        assert [attempt("198.51.100.1") for _ in range(3)] == [200, 200, 429]
-        assert attempt("198.51.100.2") == 200  # another client behind the same proxy is not locked out
+        assert [attempt("198.51.100.1", n) for n in range(3)] == [200, 200, 429]
+        assert attempt("198.51.100.2", 3) == 200  # another client behind the same proxy is not locked out

@@ -87,10 +87,30 @@ def test_an_institution_not_authorised_for_the_qualification_is_refused(app, wor
                                                       qualification_id=world["qualification"].id))
     assert response.status_code == 400
     assert 'class="error"' in body(response)
-    assert "not authorised to validate this qualification" in body(response)
+    assert "is not authorised to validate 13881" in body(response)
     assert 'value="Sesja walidacyjna grudzień"' in body(response)  # what was typed is kept
     assert db.session.scalar(select(ValidationSession)) is None
     assert entries("session.created") == []
+
+
+def test_a_validating_institution_needs_its_own_authorisation(app, world):
+    """Acting for an authorised certifying institution is not enough: the administrator authorises
+    each validating institution, and until then it schedules no session of the qualification."""
+    unauthorised_child = make_institution("Ośrodek bez upoważnienia", parent=world["child"].parent, qualifications=())
+    staff = make_user((Role.STAFF, unauthorised_child))
+    response = client_as(app, staff).post("/sessions/new", data=dict(
+        FORM, institution_id=unauthorised_child.id, qualification_id=world["qualification"].id))
+    assert response.status_code == 400
+    assert "Ośrodek bez upoważnienia is not authorised to validate 13881: the administrator authorises it" in body(response)
+    assert db.session.scalar(select(ValidationSession)) is None
+
+    admin = make_user(Role.ADMIN)
+    client_as(app, admin).post(f"/institution/all/{unauthorised_child.id}/qualifications",
+                               data={"qualification_id": world["qualification"].id})
+    response = client_as(app, staff).post("/sessions/new", data=dict(
+        FORM, institution_id=unauthorised_child.id, qualification_id=world["qualification"].id))
+    assert response.status_code == 302
+    assert db.session.scalar(select(ValidationSession)).institution_id == unauthorised_child.id
 
 
 def test_another_institution_is_not_offered_and_a_forged_id_is_refused(app, world):
@@ -392,6 +412,7 @@ def test_a_trainer_cannot_join_the_committee_of_their_trainee(app, world):
     client = client_as(app, world["staff"])
     _record_training_via_web(client, trainer, candidate)
 
+    assert ">Edward Trener — cannot sit on this committee</option>" in body(client.get(f"/sessions/{session.id}"))
     response = client.post(f"/sessions/{session.id}/committee", data={"assessor_id": trainer.id})
     page = body(response)
     assert response.status_code == 400

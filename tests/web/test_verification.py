@@ -147,4 +147,5 @@ def test_the_status_is_computed_today_not_stored(app, world):
     assert services.public_view(certificate, "en")["status"] == "expired"
     assert set(services.public_view(certificate, "en")) == {
         "number", "code", "status", "status_label", "colour", "holder_name", "qualification_code", "qualification_name",
-        "prk_level", "issuer", "validating_institution", "issued_on", "valid_until", "outcome_sets", "chain"}
+        "prk_level", "issuer", "validating_institution", "issued_on", "valid_until", "outcome_sets", "chain",
+        "renewed_from", "renewed_by"}  # the certificates of a renewal: number, code and validity only

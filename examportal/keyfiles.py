@@ -1,0 +1,52 @@
+"""Secrets kept outside the database: from the configuration, else (never in production) from a
+key file in the instance folder, created on first use with owner-only permissions."""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from flask import current_app
+
+MIN_KEY_LENGTH = 32
+
+
+class KeyFileError(RuntimeError):
+    """The key is missing or unsafe to use."""
+
+
+def configured_secret(setting: str, file_setting: str, default_file: str) -> bytes:
+    """The secret of config ``setting``; else, outside production, the content of the key file
+    (``file_setting``, default ``instance/<default_file>``), generated on first use."""
+    configured = current_app.config.get(setting)
+    if configured:
+        return str(configured).encode("utf-8")
+    if current_app.config.get("ENV_NAME") == "production":
+        raise KeyFileError(f"{setting} is not set: the production configuration needs it")
+    return read_or_create(key_file_path(file_setting, default_file)).encode("utf-8")
+
+
+def key_file_path(file_setting: str, default_file: str) -> Path:
+    """Where a key generated outside production is kept (never archived by a backup)."""
+    file = current_app.config.get(file_setting)
+    return Path(file) if file else Path(current_app.instance_path) / default_file
+
+
+def read_or_create(path: Path) -> str:
+    """The key in ``path``, writing a new random one (mode 0600) when the file does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two workers starting at once must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyFileError(f"{path} is readable by others (mode {mode:04o}): run chmod 600 on it") from None
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_KEY_LENGTH:
+        raise KeyFileError(f"{path} holds no usable key (fewer than {MIN_KEY_LENGTH} characters)")
+    return key

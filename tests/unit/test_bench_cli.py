@@ -1,0 +1,37 @@
+"""bench/run.py's command line: no suite named runs every self-contained one (Python 3.11's argparse refused it)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_suite_named_runs_every_self_contained_suite() -> None:
+    bench = _bench()
+    assert bench.parse_args([]).suites == ["certificates", "load", "pdf", "sandbox"]
+    assert bench.parse_args(["examday", "--candidates", "100", "--quick"]).suites == ["examday"]  # when named
+
+
+def test_named_suites_run_alone_in_the_order_given() -> None:
+    bench = _bench()
+    assert bench.parse_args(["pdf", "load", "--requests", "10"]).suites == ["pdf", "load"]
+
+
+def test_an_unknown_suite_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["load", "nosuch"])
+    assert exit_info.value.code == 2
+    assert "unknown suite nosuch" in capsys.readouterr().err

@@ -1,0 +1,184 @@
+"""What an exam-day request costs the database: an autosave writes the answered item's row and the
+answer's history row and nothing else, reads one item (not the whole test), and never writes or
+locks the attempt's row; a heartbeat writes the last contact at most every CONTACT_WRITE_SECONDS;
+an answer racing the submission is refused, never stored unscored.
+
+Statements are counted with an SQLAlchemy event listener on the engine, so a change that brings
+back a statement fails here.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select, update
+
+from examportal.extensions import db
+from examportal.models import AttemptAnswer, AttemptItem, AttemptStatus, Role, TheoryAttempt, utcnow
+from examportal.theory import services
+from tests import factories
+
+PATTERNS = (("INSERT", re.compile(r"^\s*INSERT INTO (\w+)", re.I)), ("UPDATE", re.compile(r"^\s*UPDATE (\w+)", re.I)),
+            ("DELETE", re.compile(r"^\s*DELETE FROM (\w+)", re.I)), ("SELECT", re.compile(r"^\s*SELECT\s.*?\sFROM\s+(\w+)", re.I | re.S)))
+
+
+def _kind(statement: str) -> tuple[str, str] | None:
+    """(verb, first table) of a statement; None for the test harness's savepoints."""
+    if re.match(r"^\s*(SAVEPOINT|RELEASE|ROLLBACK)", statement, re.I):
+        return None
+    for verb, pattern in PATTERNS:
+        found = pattern.match(statement)
+        if found:
+            return verb, found.group(1)
+    return "OTHER", statement[:40]
+
+
+@contextmanager
+def statements() -> Iterator[list[tuple[str, str, str]]]:
+    """Every statement the application sends meanwhile: (verb, table, SQL)."""
+    seen: list[tuple[str, str, str]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        kind = _kind(statement)
+        if kind is not None:
+            seen.append((*kind, statement))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def running(app, qualification, tmp_path):
+    app.config["THEORY_ITEM_BANK"] = factories.write_theory_bank(tmp_path)
+    institution = factories.make_institution(qualifications=[qualification])
+    session = factories.make_session(institution, qualification)
+    candidate = factories.make_user(Role.CANDIDATE)
+    enrolment = factories.enrol(session, candidate)
+    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
+    services.start(attempt)
+    items = [i for i in attempt.items if i.snapshot["item"]["type"] == "single_choice"][:2]
+    options = {i.position: [oid for oid, _text in services.candidate_display(i, "pl")["options"]] for i in items}
+    db.session.commit()
+    return {"candidate": candidate, "attempt_id": attempt.id, "positions": [i.position for i in items],
+            "options": options, "session": session}
+
+
+def _post(client, data: dict) -> tuple[int, dict]:
+    attempt_id = data.pop("attempt_id")
+    response = client.post(f"/theory/attempts/{attempt_id}/answer", data=data, headers={"Accept": "application/json"})
+    return response.status_code, response.get_json()
+
+
+def test_an_autosave_writes_the_item_and_its_history_row_only(app, running):
+    client = factories.client_as(app, running["candidate"])
+    position = running["positions"][0]
+    data = {"attempt_id": running["attempt_id"], "position": position, "seq": 1, "answer": running["options"][position][0]}
+    db.session.expunge_all()  # the request starts with an empty session, as every request in production does
+    with statements() as seen:
+        status, ack = _post(client, data)
+    assert status == 200 and ack["applied"] is True
+    writes = [(verb, table) for verb, table, _sql in seen if verb != "SELECT"]
+    assert writes == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")], seen
+    update_sql = next(sql for verb, _table, sql in seen if verb == "UPDATE")
+    assert "answer_seq <" in update_sql  # the conditional statement: the highest sequence wins
+    item_reads = [sql for verb, table, sql in seen if verb == "SELECT" and table == "attempt_item"]
+    assert len(item_reads) == 1 and "position" in item_reads[0]  # the answered item alone
+    assert [t for verb, t, _sql in seen if t == "theory_attempt" and verb != "SELECT"] == []
+    assert not any("FOR UPDATE" in sql.upper() for _v, _t, sql in seen)  # the attempt's row is not locked
+    # Besides the two writes: the user with their roles (the login; one query), the running
+    # attempt with its session (the lockdown's check; the view finds both in the session), the
+    # item. Anything more is a regression.
+    allowed = {("SELECT", "user_account"): 1, ("SELECT", "theory_attempt"): 1, ("SELECT", "attempt_item"): 1,
+               ("UPDATE", "attempt_item"): 1, ("INSERT", "attempt_answer"): 1}
+    counted = Counter((verb, table) for verb, table, _sql in seen)
+    assert all(counted[kind] <= allowed.get(kind, 0) for kind in counted), counted
+    db.session.expire_all()
+    stored = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == running["attempt_id"],
+                                                         AttemptItem.position == position))
+    assert stored.answer_seq == 1 and stored.response is not None
+
+
+def test_a_late_older_answer_is_kept_in_the_history_without_writing_the_attempt(app, running):
+    client = factories.client_as(app, running["candidate"])
+    position = running["positions"][0]
+    first, second = running["options"][position][:2]
+    assert _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": 5, "answer": first})[0] == 200
+    with statements() as seen:
+        status, ack = _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": 4, "answer": second})
+    assert status == 200 and ack["applied"] is False
+    assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")]
+    heartbeat = client.post(f"/theory/attempts/{running['attempt_id']}/heartbeat").get_json()
+    assert heartbeat["last_seq"] == 5  # the history's highest number, for the page's stale-window check
+    db.session.expire_all()
+    assert db.session.scalar(select(AttemptItem.answer_seq).where(AttemptItem.attempt_id == running["attempt_id"],
+                                                                  AttemptItem.position == position)) == 5
+    assert db.session.query(AttemptAnswer).filter_by(attempt_id=running["attempt_id"]).count() == 2
+
+
+def test_a_heartbeat_writes_the_last_contact_at_most_every_few_minutes(app, running):
+    client = factories.client_as(app, running["candidate"])
+    url = f"/theory/attempts/{running['attempt_id']}/heartbeat"
+    with statements() as seen:
+        assert client.post(url).status_code == 200  # the test started a moment ago: nothing to write
+    assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == []
+    earlier = utcnow() - timedelta(seconds=services.CONTACT_WRITE_SECONDS + 1)
+    db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == running["attempt_id"]).values(last_contact_at=earlier))
+    db.session.commit()
+    with statements() as seen:
+        assert client.post(url).status_code == 200
+    assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == [("UPDATE", "theory_attempt")]
+    db.session.expire_all()
+    assert db.session.get(TheoryAttempt, running["attempt_id"]).last_contact_at > earlier
+
+
+def test_the_console_sees_the_latest_answer_as_contact(app, running):
+    attempt = db.session.get(TheoryAttempt, running["attempt_id"])
+    started = attempt.last_contact_at
+    position = running["positions"][0]
+    item = services.attempt_item_at(attempt, position)
+    answered_at = started + timedelta(minutes=10)
+    services.save_answer(attempt, position, item.snapshot["presented"]["options"][0], 1, now=answered_at)
+    row = next(r for r in services.console_rows(running["session"], now=answered_at + timedelta(seconds=20))
+               if r["attempt_id"] == attempt.id)
+    # The stored contact is ten minutes old (offline), the answer twenty seconds: online.
+    assert row["connection"] == "online" and row["last_contact_at"] == answered_at.isoformat()
+
+
+@pytest.mark.committing
+def test_an_answer_racing_the_submission_is_refused_not_stored_unscored(app, running):
+    """The submission scores the items under their row lock; an autosave that reached the server
+    before the submission committed waits, then finds the items scored and is refused (409), so
+    no answer is stored that the score does not include."""
+    client = factories.client_as(app, running["candidate"])
+    attempt_id, position = running["attempt_id"], running["positions"][0]
+    result: dict[str, tuple[int, dict]] = {}
+
+    def autosave() -> None:
+        result["answer"] = _post(client, {"attempt_id": attempt_id, "position": position, "seq": 1,
+                                          "answer": running["options"][position][0]})
+
+    with db.engine.connect() as other:
+        with other.begin():  # the submission, scoring: items locked and given points, then closed
+            other.execute(select(AttemptItem.id).where(AttemptItem.attempt_id == attempt_id).with_for_update())
+            other.execute(update(AttemptItem).where(AttemptItem.attempt_id == attempt_id).values(points=0.0))
+            other.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt_id)
+                          .values(status=AttemptStatus.SUBMITTED, submitted_at=utcnow()))
+            thread = threading.Thread(target=autosave)
+            thread.start()
+            time.sleep(0.5)  # the autosave has read the attempt as running and waits on the item
+        thread.join(timeout=30)
+    status, body = result["answer"]
+    assert status == 409 and body["status"] == "submitted", body
+    db.session.expire_all()
+    item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == position))
+    assert item.response is None and item.answer_seq == 0
+    assert db.session.query(AttemptAnswer).filter_by(attempt_id=attempt_id).count() == 0
