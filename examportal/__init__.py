@@ -71,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
 
     from . import models  # noqa: F401  (registers the tables)
     from .extensions import csrf, db, limiter, login_manager, migrate
+    from .session_cookie import ChangedOnlySessionInterface
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -79,6 +80,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    app.session_interface = ChangedOnlySessionInterface()
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -40,7 +40,7 @@ PENDING_MAX_AGE = 15 * 60
 SETUP_SECRET = "second_factor_setup"  # noqa: S105  (a session key, not a secret)
 # While the second step is owed, only these pages open; every other one leads back to it.
 OPEN_DURING_SECOND_STEP = frozenset({
-    "auth.login", "auth.logout", "auth.two_factor", "auth.two_factor_setup", "main.set_language", "main.healthz",
+    "auth.login", "auth.logout", "auth.two_factor", "auth.two_factor_setup", "main.set_language", "main.healthz", "main.favicon",
 })
 
 
