@@ -61,6 +61,8 @@ class Config:
     # forms after a random wait of up to this many seconds, so a room that starts together does not
     # ask for them all at once (going to another question sooner fetches them at once).
     THEORY_PREFETCH_SPREAD_SECONDS = float(os.environ.get("THEORY_PREFETCH_SPREAD_SECONDS", "20"))
+    # An ordinary autosave is answered ahead of the other hooks in three statements (theory/express.py).
+    THEORY_EXPRESS_AUTOSAVE = os.environ.get("THEORY_EXPRESS_AUTOSAVE", "1") not in ("0", "false", "no")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # unset: mail stays in the outbox, readable at /dev/mailbox
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")

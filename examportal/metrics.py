@@ -5,8 +5,9 @@ Recorded in each process as requests finish:
 - ``examportal_http_request_duration_seconds{endpoint, method, status}``: a histogram labelled by
   Flask's endpoint name (``sessions.detail``), never the path, so ids in URLs cannot multiply the
   series, and by status class (``2xx``);
-- ``examportal_theory_autosaves_total{status}`` and ``examportal_theory_autosave_duration_seconds{status}``:
-  the theory test's autosave (``theory.autosave``).
+- ``examportal_theory_autosaves_total{status, lane}`` and ``examportal_theory_autosave_duration_seconds{status}``:
+  the theory test's autosave (``theory.autosave``); ``lane`` is ``express`` for the autosaves its
+  express lane answered (theory/express.py), ``full`` for the others.
 
 Read from the shared stores when scraped, so any worker answers the same:
 
@@ -62,7 +63,10 @@ REQUEST_LATENCY = Histogram(
     "examportal_http_request_duration_seconds", "Time to answer a request, by Flask endpoint, method and status class.",
     ["endpoint", "method", "status"], registry=None)
 AUTOSAVES = Counter(
-    "examportal_theory_autosaves", "Autosave requests of the theory test, by status class.", ["status"], registry=None)
+    "examportal_theory_autosaves", "Autosave requests of the theory test, by status class and the lane that answered.",
+    ["status", "lane"], registry=None)
+#: Set on ``g`` by the request hook that answered an autosave ahead of the view (theory/express.py).
+AUTOSAVE_LANE = "autosave_lane"
 AUTOSAVE_LATENCY = Histogram(
     "examportal_theory_autosave_duration_seconds", "Time to answer a theory autosave, by status class.",
     ["status"], registry=None, buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
@@ -115,7 +119,7 @@ def _record(response: Response) -> Response:
     status = status_class(response.status_code)
     REQUEST_LATENCY.labels(endpoint, request.method if request.method in METHODS else "other", status).observe(elapsed)
     if endpoint == AUTOSAVE_ENDPOINT:
-        AUTOSAVES.labels(status).inc()
+        AUTOSAVES.labels(status, g.get(AUTOSAVE_LANE, "full")).inc()
         AUTOSAVE_LATENCY.labels(status).observe(elapsed)
     return response
 

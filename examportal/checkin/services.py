@@ -12,6 +12,7 @@ session names them, its candidates take the theory test from those addresses onl
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from datetime import datetime, timedelta
 
@@ -118,7 +119,12 @@ def parse_networks(text: str | None) -> list[Network]:
 def address_allowed(session: ValidationSession, address: str | None) -> bool:
     """Whether a request from ``address`` may take the session's theory test (always, when the
     session names no networks; never from an address that cannot be read)."""
-    networks = parse_networks(session.exam_networks) if session.exam_networks else []
+    return networks_allow(session.exam_networks, address)
+
+
+def networks_allow(exam_networks: str | None, address: str | None) -> bool:
+    """:func:`address_allowed` for a session's stored ``exam_networks``."""
+    networks = _stored_networks(exam_networks) if exam_networks else ()
     if not networks:
         return True
     try:
@@ -126,3 +132,9 @@ def address_allowed(session: ValidationSession, address: str | None) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_networks(text: str) -> tuple[Network, ...]:
+    """A session's networks, parsed once per process (every request of its test asks)."""
+    return tuple(parse_networks(text))

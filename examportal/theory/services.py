@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
@@ -732,29 +732,10 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
         except bank.ResponseError as error:
             raise TheoryError(_("Your answer could not be read: %(reason)s", reason=str(error))) from error
     acknowledged = ack(attempt, seq, now, now)  # the attempt's clock as read, before the commit expires it
-    running = select(TheoryAttempt.id).where(TheoryAttempt.id == attempt.id,
-                                             TheoryAttempt.status == AttemptStatus.IN_PROGRESS).exists()
-    # Scoring at the submission sets every item's points under a row lock: an answer racing the
-    # submission either lands before it is scored or finds points set and changes nothing.
-    changed = cast("CursorResult[Any]", db.session.execute(
-        update(AttemptItem).where(AttemptItem.id == attempt_item.id, AttemptItem.answer_seq < seq,
-                                  AttemptItem.points.is_(None), running)
-        .values(response=response, flagged=bool(flagged), answer_seq=seq, answered_at=now)
-        .execution_options(synchronize_session=False)))
-    applied = changed.rowcount == 1
-    if not applied:
-        # An older sequence than the item's, a replay, or the operator paused or the candidate
-        # submitted since the attempt was read: only the last is refused here.
-        current = db.session.scalar(select(TheoryAttempt.status).where(TheoryAttempt.id == attempt.id))
-        if current != AttemptStatus.IN_PROGRESS:
-            db.session.rollback()  # expires the attempt: the refusal reads its state afresh
-            _refuse_unless_running(attempt, now)
-            # Resumed again in the meantime: save as if it had just arrived.
-            return save_answer(attempt, position, raw_response, seq, flagged, now)
-    db.session.add(AttemptAnswer(attempt_id=attempt.id, attempt_item_id=attempt_item.id, seq=seq, response=response,
-                                 flagged=bool(flagged), applied=applied, saved_at=now))
     try:
-        db.session.commit()
+        applied = write_answer(attempt.id, attempt_item.id, seq, response, flagged, now)
+        if applied is not None:
+            db.session.commit()
     except IntegrityError:
         # The sequence number is taken: a replay (the page's queue sent it again, or two tabs
         # replayed one queue at once) or another window's answer under the same number.
@@ -767,7 +748,59 @@ def save_answer(attempt: TheoryAttempt, position: int, raw_response: Any, seq: i
             raise StaleTab(_("This test is open in another window, which has saved newer answers. This window is "
                              "out of date: reload it (the answer you just gave here was not saved).")) from None
         return ack(attempt, seq, replay.saved_at, now, replay.applied)
+    if applied is None:
+        # The operator paused it or the candidate submitted since the attempt was read.
+        db.session.rollback()  # expires the attempt: the refusal reads its state afresh
+        _refuse_unless_running(attempt, now)
+        # Resumed again in the meantime: save as if it had just arrived.
+        return save_answer(attempt, position, raw_response, seq, flagged, now)
     return acknowledged | {"applied": applied}
+
+
+def write_answer(attempt_id: int, attempt_item_id: int, seq: int, response: Any, flagged: bool,
+                 now: datetime) -> bool | None:
+    """The two writes of an autosave, in the caller's transaction (the caller commits): the item's
+    row by one conditional UPDATE, the answer into the history.
+
+    Returns whether the answer replaced the item's stored one (False: the item holds a newer
+    sequence number; the answer is kept in the history only), or None when the attempt no longer
+    takes answers (paused or submitted since it was read; nothing was written). Raises
+    IntegrityError when ``seq`` is already in the history (the caller rolls back: the update with it).
+    """
+    connection = db.session.connection()
+    update_item, attempt_status, insert_answer = _answer_statements()
+    values = {"b_attempt": attempt_id, "b_item": attempt_item_id, "b_seq": seq, "b_response": response,
+              "b_flagged": bool(flagged), "b_now": now}
+    applied = cast("CursorResult[Any]", connection.execute(update_item, values)).rowcount == 1
+    if not applied:
+        # An older sequence than the item's, a replay, or the attempt paused or submitted since
+        # it was read: only the last is refused.
+        if connection.execute(attempt_status, values).scalar_one_or_none() is not AttemptStatus.IN_PROGRESS:
+            return None
+    connection.execute(insert_answer, values | {"b_applied": applied})
+    return applied
+
+
+@functools.cache
+def _answer_statements() -> tuple[Update, Select[Any], Insert]:
+    """The statements of :func:`write_answer`, built once (an autosave only changes their parameters)."""
+    attempt_id = bindparam("b_attempt", type_=TheoryAttempt.id.type)
+    running = select(TheoryAttempt.id).where(TheoryAttempt.id == attempt_id,
+                                             TheoryAttempt.status == AttemptStatus.IN_PROGRESS).exists()
+    # Scoring at the submission sets every item's points under a row lock: an answer racing the
+    # submission either lands before it is scored or finds points set and changes nothing.
+    update_item = (update(AttemptItem)
+                   .where(AttemptItem.id == bindparam("b_item"), AttemptItem.answer_seq < bindparam("b_seq"),
+                          AttemptItem.points.is_(None), running)
+                   .values(response=bindparam("b_response", type_=AttemptItem.response.type),
+                           flagged=bindparam("b_flagged"), answer_seq=bindparam("b_seq"),
+                           answered_at=bindparam("b_now", type_=AttemptItem.answered_at.type)))
+    attempt_status: Select[Any] = select(TheoryAttempt.status).where(TheoryAttempt.id == attempt_id)
+    insert_answer = insert(AttemptAnswer).values(
+        attempt_id=attempt_id, attempt_item_id=bindparam("b_item"), seq=bindparam("b_seq"),
+        response=bindparam("b_response", type_=AttemptAnswer.response.type), flagged=bindparam("b_flagged"),
+        applied=bindparam("b_applied"), saved_at=bindparam("b_now", type_=AttemptAnswer.saved_at.type))
+    return update_item, attempt_status, insert_answer
 
 
 def _same_answer(stored: AttemptAnswer, position: int, raw_response: Any) -> bool:
