@@ -161,7 +161,6 @@ def suite_pdf(args) -> dict:
         os.environ["DATABASE_URL"] = env["DATABASE_URL"]
         from examportal import create_app
         from examportal.committee import services
-        from examportal.committee.protocol import render_protocol
         from examportal.extensions import db
         from examportal.models import Enrolment, ValidationDecision, utcnow
 
@@ -181,7 +180,7 @@ def suite_pdf(args) -> dict:
                 return statistics.median(times)
 
             baseline = timed(lambda: HTML(string="<html><body><p>Zażółć gęślą jaźń</p></body></html>").write_pdf(), args.pdf_repeat)
-            protocol = timed(lambda: render_protocol(enrolment, decision, summary), args.pdf_repeat)
+            protocol = timed(lambda: services.protocol_pdf(enrolment, decision, summary), args.pdf_repeat)
     return {"baseline_s": baseline, "protocol_s": protocol, "protocol_ratio": protocol / baseline}
 
 

@@ -14,7 +14,6 @@ from question_bank.definition import available_definitions
 
 from .certification import services as certification
 from .committee import services as committee
-from .committee.protocol import render_protocol
 from .extensions import db
 from .models import (
     Certificate,
@@ -263,11 +262,7 @@ def _validated(session: ValidationSession, enrolment: Enrolment) -> ValidationDe
     decision = ValidationDecision(enrolment_id=enrolment.id, positive=True, decided_by_id=chair.assessor_id,
                                   decided_at=decided_at, notified_at=decided_at)
     decision.enrolment = enrolment
-    decision.protocol_pdf = render_protocol(
-        enrolment, decision, committee.summary(enrolment), results=committee.results(enrolment),
-        theory=committee.theory_attempt(enrolment), criteria=committee.all_criteria(enrolment),
-        members=committee.committee_for(enrolment), proposals=committee.proposals(enrolment),
-        practical_state=committee.practical_state(enrolment))
+    decision.protocol_pdf = committee.protocol_pdf(enrolment, decision)
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
     db.session.commit()

@@ -33,11 +33,10 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale, get_locale
 from pypdf import PdfWriter
 from sqlalchemy import select
-from weasyprint import HTML
 
 from ..audit import services as audit_log
 from ..audit.services import snapshot
@@ -68,6 +67,7 @@ from ..models import (
     ValidationSession,
     utcnow,
 )
+from ..pdf import render_pdf
 from ..security import public_url
 from ..sessions import services as sessions
 from ..theory.services import add_months, counted_attempt
@@ -552,7 +552,7 @@ def annex_pdf(appeal: Appeal) -> bytes:
             grounds_excerpt=grounds[:GROUNDS_EXCERPT], grounds_cut=len(grounds) > GROUNDS_EXCERPT,
             grounds_sha256=hashlib.sha256(grounds.encode("utf-8")).hexdigest(),
             produced=produced_lines(appeal), part_label=part_label_pl)
-    return bytes(HTML(string=html, base_url=current_app.root_path).write_pdf())
+    return render_pdf(html)
 
 
 def decided_appeals(enrolment: Enrolment) -> list[Appeal]:

@@ -1,9 +1,9 @@
 """The certificate PDF: WeasyPrint, A4, always in Polish, rendered from a plain dict.
 
 The template gets nothing but the certificate's stored ``content`` (plain data fixed at issue),
-so a reprint shows the same text, and the renderer may fetch nothing but this application's own
-static files and inline ``data:`` URIs: a template or a value that names any other resource
-stops the rendering.
+so a reprint shows the same text; it is rendered by :func:`examportal.pdf.render_pdf`, which may
+fetch nothing but this application's own static files and inline ``data:`` URIs: a template or a
+value that names any other resource stops the rendering.
 
 The one thing not in the content itself is the issuer's logo and signature image: the content
 holds their SHA-256 (``issuer_marks``, fixed at issue) and :func:`mark_images` loads the bytes
@@ -14,54 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import segno
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
-from weasyprint import HTML
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
 from ..extensions import db
 from ..institution.settings import IMAGE_FIELDS, image_data_uri, sha256_of
 from ..models import InstitutionSettings
-
-
-class RefusedResource(FatalURLFetchingError):  # type: ignore[misc]  # WeasyPrint ships no type information
-    """The certificate template asked for a resource outside the application's static files."""
-
-
-class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type information
-    """Serves ``file:`` URLs inside ``root`` and inline ``data:`` URIs; refuses everything else.
-
-    A certificate never needs the network or another file of the server: refusing them keeps a
-    template slip (or a value that reached markup) from reading local files or calling out.
-    """
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(allowed_protocols=("file", "data"), fail_on_errors=True)
-        self.root = root.resolve()
-
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            parts = urlsplit(url)
-            path = Path(unquote(parts.path)).resolve()
-            if parts.netloc in ("", "localhost") and path.is_relative_to(self.root) and path.is_file():
-                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
-        raise RefusedResource(f"the certificate may use only the application's static files, not {url!r}")
-
-
-def static_fetcher() -> StaticOnlyFetcher:
-    return StaticOnlyFetcher(Path(current_app.static_folder or current_app.root_path))
+from ..pdf import render_pdf
 
 
 def content_sha256(content: Mapping[str, Any]) -> str:
@@ -123,5 +87,4 @@ def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | No
     }
     with force_locale("pl"):
         html = render_template("certification/certificate_pdf.html", **context)
-    static = Path(current_app.static_folder or current_app.root_path)
-    return bytes(HTML(string=html, base_url=path2url(str(static)), url_fetcher=static_fetcher()).write_pdf())
+    return render_pdf(html)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
-from weasyprint import HTML
 
 from ..models import CommitteeMember, Criterion, CriterionResult, DecisionProposal, Enrolment, TheoryAttempt, ValidationDecision
+from ..pdf import render_pdf
 from . import rules
 
 
@@ -35,4 +35,4 @@ def render_protocol(
             theory=theory, criteria=criteria, members=members, proposals=proposals, practical_state=practical_state,
             outcomes_by_code={o.code: o for s in summary.sets for o in s.outcomes},
         )
-    return HTML(string=html, base_url=current_app.root_path).write_pdf()
+    return render_pdf(html)

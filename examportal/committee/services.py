@@ -601,10 +601,7 @@ def _finalise(proposal: DecisionProposal, enrolment: Enrolment) -> ValidationDec
                                   justification=proposal.justification, decided_by_id=proposal.proposed_by_id,
                                   decided_at=proposal.closed_at, proposal_id=proposal.id)
     decision.enrolment, decision.proposal = enrolment, proposal
-    decision.protocol_pdf = render_protocol(enrolment, decision, result, results=results(enrolment),
-                                            theory=theory_attempt(enrolment), criteria=all_criteria(enrolment),
-                                            members=committee_for(enrolment), proposals=proposals(enrolment),
-                                            practical_state=practical_state(enrolment))
+    decision.protocol_pdf = protocol_pdf(enrolment, decision, result)
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
     queue_template(enrolment.candidate, _("The result of your validation"), "validation_result", decision=decision,
@@ -735,3 +732,12 @@ def can_read_decision(user: User, enrolment: Enrolment) -> bool:
     if member_of(enrolment, user) is not None:
         return True
     return user.has_role(Role.STAFF) and enrolment.session.institution_id in staff_institution_ids(user)
+
+
+def protocol_pdf(enrolment: Enrolment, decision: ValidationDecision, result: rules.Summary | None = None) -> bytes:
+    """The protocol of ``decision`` as a PDF, from the committee's records as they stand
+    (``result``: the enrolment's :func:`summary`, when the caller has it already)."""
+    return render_protocol(enrolment, decision, result or summary(enrolment), results=results(enrolment),
+                           theory=theory_attempt(enrolment), criteria=all_criteria(enrolment),
+                           members=committee_for(enrolment), proposals=proposals(enrolment),
+                           practical_state=practical_state(enrolment))

@@ -11,10 +11,10 @@ from datetime import timedelta
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import delete, select
-from weasyprint import HTML
 
 from ..extensions import db
 from ..models import BackgroundJob, Enrolment, JobStatus, ScheduledRun, ValidationDecision, ValidationSession, utcnow
+from ..pdf import render_pdf
 from ..renewals.services import send_expiry_reminders
 from .core import JobError, Progress, kind
 from .scheduler import PERIODIC, periodic
@@ -128,6 +128,6 @@ def session_archive(job: BackgroundJob, progress: Progress) -> None:
             progress.step()
         with force_locale("pl"):
             html = render_template("jobs/session_summary.html", session=session, rows=rows, generated_at=utcnow())
-        archive.writestr("podsumowanie-sesji.pdf", HTML(string=html, base_url=current_app.root_path).write_pdf())
+        archive.writestr("podsumowanie-sesji.pdf", render_pdf(html))
     progress.step()
     progress.result(buffer.getvalue(), f"sesja-{session.id}-archiwum.zip", "application/zip")

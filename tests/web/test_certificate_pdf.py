@@ -152,28 +152,6 @@ def test_the_stored_pdf_matches_its_audited_fingerprint(app, world):
     assert world["candidates"][0].pesel not in str(certificate.content)
 
 
-def test_the_renderer_fetches_only_local_static_files(app, tmp_path):
-    fetcher = pdf.static_fetcher()
-    static = Path(app.static_folder)
-    response = fetcher.fetch(f"file://{static / 'app.css'}")
-    assert response.read() == (static / "app.css").read_bytes()
-    assert fetcher.fetch("data:text/plain,ok").read() == b"ok"
-    secret = tmp_path / "secret.txt"
-    secret.write_text("tajne")
-    for url in ("http://example.com/logo.png", "https://127.0.0.1/x.png", "ftp://example.com/x", f"file://{secret}",
-                "file:///etc/passwd", f"file://{static}/../../README.md", f"file://evil.example{static / 'app.css'}"):
-        with pytest.raises(pdf.RefusedResource):
-            fetcher.fetch(url)
-
-
-def test_a_template_that_reaches_outside_stops_the_rendering(app):
-    from weasyprint import HTML
-
-    for source in ('<img src="http://example.com/tracker.png">', '<link rel="stylesheet" href="file:///etc/passwd">'):
-        with pytest.raises(pdf.RefusedResource):
-            HTML(string=source, url_fetcher=pdf.static_fetcher()).write_pdf()
-
-
 def test_polish_plural_of_years():
     assert [pdf.polish_years(n) for n in (1, 2, 4, 5, 12, 22, 25)] == [
         "1 rok", "2 lata", "4 lata", "5 lat", "12 lat", "22 lata", "25 lat"]

@@ -1,0 +1,53 @@
+"""Every PDF goes through examportal/pdf.py: it fetches only the application's static files and
+``data:`` URIs, and no other module renders with WeasyPrint on its own."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from examportal import pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_renderer_fetches_only_local_static_files(app, tmp_path):
+    fetcher = pdf.static_fetcher()
+    static = Path(app.static_folder)
+    response = fetcher.fetch(f"file://{static / 'app.css'}")
+    assert response.read() == (static / "app.css").read_bytes()
+    assert fetcher.fetch("data:text/plain,ok").read() == b"ok"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("tajne")
+    for url in ("http://example.com/logo.png", "https://127.0.0.1/x.png", "ftp://example.com/x", f"file://{secret}",
+                "file:///etc/passwd", f"file://{static}/../../README.md", f"file://evil.example{static / 'app.css'}"):
+        with pytest.raises(pdf.RefusedResource):
+            fetcher.fetch(url)
+
+
+@pytest.mark.parametrize("source", ['<img src="http://example.com/tracker.png">',
+                                    '<link rel="stylesheet" href="file:///etc/passwd">',
+                                    '<p style="background: url(https://example.com/x.png)">x</p>'])
+def test_a_document_that_reaches_outside_stops_the_rendering(app, source):
+    with pytest.raises(pdf.RefusedResource):
+        pdf.render_pdf(source)
+
+
+def test_a_document_renders_with_a_static_image(app):
+    assert pdf.render_pdf('<p>Zażółć</p><img src="favicon.svg">').startswith(b"%PDF")
+
+
+def test_no_module_renders_with_weasyprint_on_its_own():
+    """The one renderer keeps the restricted fetcher and the shared fonts for every document.
+    (The sandbox CRM, independent of the portal, has its own: sandbox_crm/services/pdf.py, data: URIs only.)"""
+    offenders = []
+    for package in ("examportal",):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "examportal" / "pdf.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "weasyprint") \
+                        or (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "weasyprint" for a in node.names)):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"render PDFs with examportal.pdf.render_pdf: {offenders}"
