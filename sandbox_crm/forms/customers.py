@@ -133,7 +133,3 @@ class PasteForm(FlaskForm):
     text = TextAreaField(_l("Leads, one per line"), validators=[DataRequired(_l("Paste at least one line."))],
                          description=_l("e.g. Jan Kowalski, Kierownik zakupów, Firma X sp. z o.o., jan@x.pl, "
                                         "+48 600 100 200"))
-
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for buttons and the import confirmation."""

@@ -73,10 +73,6 @@ class SendOfferForm(FlaskForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message.")), Length(max=20000)])
 
 
-class ActionForm(FlaskForm):
-    """A button-only POST form (CSRF token only)."""
-
-
 class SaveReportForm(FlaskForm):
     name = StringField(_l("Report name"), validators=[DataRequired(_l("Enter a name for the report.")),
                                                       Length(max=150)])

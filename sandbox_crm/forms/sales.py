@@ -237,13 +237,6 @@ class CloseForm(FlaskForm):
     submit = SubmitField(_l("Close opportunity"))
 
 
-class ConfirmForm(FlaskForm):
-    """A button-only form (delete, reorder, complete): it carries the CSRF token."""
-
-    next = HiddenField()
-    submit = SubmitField(_l("Confirm"))
-
-
 class TaskForm(FlaskForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=4000)], filters=[none_if_blank])

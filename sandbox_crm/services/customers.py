@@ -6,7 +6,7 @@ Functions flush but never commit: the view commits once per request.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -424,6 +424,34 @@ def find_contact_duplicates(workspace: Workspace, *, first_name: str | None = No
                 seen.add(contact.id)
                 found.append(Duplicate(contact, reason))
     return found
+
+
+def company_duplicates_to_confirm(workspace: Workspace, clean: Mapping[str, Any],
+                                  company: Company | None = None) -> list[Duplicate[Company]]:
+    """The companies that a company with the cleaned data ``clean`` would look like, and that the
+    user must confirm before saving: for a new company every one; for an edit of ``company`` only
+    those the change brings (a likeness it already had was shown, and kept, before)."""
+    found = find_company_duplicates(workspace, name=clean.get("name"), nip=clean.get("nip"), email=clean.get("email"),
+                                    exclude_id=company.id if company is not None else None)
+    if company is None:
+        return found
+    known = {d.record.id for d in find_company_duplicates(workspace, name=company.name, nip=company.nip,
+                                                          email=company.email, exclude_id=company.id)}
+    return [d for d in found if d.record.id not in known]
+
+
+def contact_duplicates_to_confirm(workspace: Workspace, clean: Mapping[str, Any], company_id: int | None,
+                                  contact: Contact | None = None) -> list[Duplicate[Contact]]:
+    """:func:`company_duplicates_to_confirm` for a contact (at ``company_id``)."""
+    found = find_contact_duplicates(workspace, first_name=clean.get("first_name"), last_name=clean.get("last_name"),
+                                    email=clean.get("email"), pesel=clean.get("pesel"), company_id=company_id,
+                                    exclude_id=contact.id if contact is not None else None)
+    if contact is None:
+        return found
+    known = {d.record.id for d in find_contact_duplicates(
+        workspace, first_name=contact.first_name, last_name=contact.last_name, email=contact.email,
+        pesel=contact.pesel, company_id=contact.company_id, exclude_id=contact.id)}
+    return [d for d in found if d.record.id not in known]
 
 
 def _repeated(column, workspace: Workspace):

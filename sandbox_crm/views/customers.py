@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.customers import CompanyForm, ConfirmForm, ContactForm, NoteForm, TagForm
+from ..forms.common import ConfirmForm
+from ..forms.customers import CompanyForm, ContactForm, NoteForm, TagForm
 from ..host import session
 from ..models import Company, Contact, Tag
 from ..params import ID, PAGE, Choice, Flag, Text, params
@@ -16,20 +17,11 @@ from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import customers as service
 from ..services.segments import list_segments
+from .helpers import attach_errors
 
 register_nav("sandbox.companies", _l("Companies"), 10)
 register_nav("sandbox.contacts", _l("Contacts"), 20)
 
-
-def _attach_errors(form, errors: dict[str, Any]) -> None:
-    """Show service errors next to their fields (or at the top when no field matches)."""
-    for key, message in errors.items():
-        field = getattr(form, key, None) or (form.company if key == "company" and hasattr(form, "company") else None)
-        text = _(str(message))
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors), text]
-        else:
-            flash(text, "error")
 
 
 def _common_choices() -> dict[str, Any]:
@@ -80,10 +72,9 @@ def company_new():
         data = _company_data(form)
         clean, errors = service.clean_company_data(data)
         if errors:
-            _attach_errors(form, errors)
+            attach_errors(form, errors)
         else:
-            duplicates = service.find_company_duplicates(g.workspace, name=clean.get("name"), nip=clean.get("nip"),
-                                                         email=clean.get("email"))
+            duplicates = service.company_duplicates_to_confirm(g.workspace, clean)
             if duplicates and not form.allow_duplicate.data:
                 form.allow_duplicate.errors = [_("This looks like a company that already exists. Open it, or tick "
                                                  "this box to save a separate account.")]
@@ -123,15 +114,10 @@ def company_edit(company_id: int):
         data = _company_data(form)
         clean, errors = service.clean_company_data(data)
         if errors:
-            _attach_errors(form, errors)
+            attach_errors(form, errors)
         else:
-            duplicates = service.find_company_duplicates(g.workspace, name=clean.get("name"), nip=clean.get("nip"),
-                                                         email=clean.get("email"), exclude_id=row.id)
-            known = service.find_company_duplicates(g.workspace, name=row.name, nip=row.nip, email=row.email,
-                                                    exclude_id=row.id)
-            new_duplicates = [d for d in duplicates if d.record.id not in {k.record.id for k in known}]
-            if new_duplicates and not form.allow_duplicate.data:
-                duplicates = new_duplicates
+            duplicates = service.company_duplicates_to_confirm(g.workspace, clean, row)
+            if duplicates and not form.allow_duplicate.data:
                 form.allow_duplicate.errors = [_("After this change the company looks like another one. Tick this "
                                                  "box to save anyway.")]
             else:
@@ -151,7 +137,7 @@ def company_delete(company_id: int):
         service.delete_company(g.workspace, row)
     except service.CustomerError as error:
         session().rollback()
-        _attach_errors(None, error.errors)
+        attach_errors(None, error.errors)
         return redirect(url_for("sandbox.company", company_id=company_id))
     session().commit()
     flash(_("Company deleted."), "success")
@@ -190,7 +176,7 @@ def _tag_add(row, back: str):
         try:
             service.add_tag(g.workspace, row, form.name.data)
         except service.CustomerError as error:
-            _attach_errors(None, error.errors)
+            attach_errors(None, error.errors)
         else:
             session().commit()
             flash(_("Tag added."), "success")
@@ -290,11 +276,9 @@ def contact_new(company_id: int | None):
         data = _contact_data(form, company_id)
         clean, errors = service.clean_contact_data(data)
         if errors:
-            _attach_errors(form, errors)
+            attach_errors(form, errors)
         elif ok:
-            duplicates = service.find_contact_duplicates(
-                g.workspace, first_name=clean.get("first_name"), last_name=clean.get("last_name"),
-                email=clean.get("email"), pesel=clean.get("pesel"), company_id=company_id)
+            duplicates = service.contact_duplicates_to_confirm(g.workspace, clean, company_id)
             if duplicates and not form.allow_duplicate.data:
                 form.allow_duplicate.errors = [_("This looks like a person who is already recorded. Open them, or "
                                                  "tick this box to save a separate contact.")]
@@ -336,14 +320,9 @@ def contact_edit(contact_id: int):
             data["consent_at"] = row.consent_at  # keep the stored time of day
         clean, errors = service.clean_contact_data(data)
         if errors:
-            _attach_errors(form, errors)
+            attach_errors(form, errors)
         elif ok:
-            duplicates = [d for d in service.find_contact_duplicates(
-                g.workspace, first_name=clean.get("first_name"), last_name=clean.get("last_name"),
-                email=clean.get("email"), pesel=clean.get("pesel"), company_id=company_id, exclude_id=row.id)
-                if d.record.id not in {k.record.id for k in service.find_contact_duplicates(
-                    g.workspace, first_name=row.first_name, last_name=row.last_name, email=row.email,
-                    pesel=row.pesel, company_id=row.company_id, exclude_id=row.id)}]
+            duplicates = service.contact_duplicates_to_confirm(g.workspace, clean, company_id, row)
             if duplicates and not form.allow_duplicate.data:
                 form.allow_duplicate.errors = [_("After this change the contact looks like another one. Tick this "
                                                  "box to save anyway.")]
@@ -364,7 +343,7 @@ def contact_delete(contact_id: int):
         service.delete_contact(g.workspace, row)
     except service.CustomerError as error:
         session().rollback()
-        _attach_errors(None, error.errors)
+        attach_errors(None, error.errors)
         return redirect(url_for("sandbox.contact", contact_id=contact_id))
     session().commit()
     flash(_("Contact deleted."), "success")

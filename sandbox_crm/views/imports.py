@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.customers import ConfirmForm, PasteForm, UploadForm
+from ..forms.common import ConfirmForm
+from ..forms.customers import PasteForm, UploadForm
 from ..host import session
 from ..models import ImportSource
 from ..params import Choice, Indexed, RowValues, form_params, params

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
 from ..forms.choices import choices, choices_of
-from ..forms.offers import ActionForm, OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
+from ..forms.common import ConfirmForm
+from ..forms.offers import OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
 from ..host import host, session
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage
 from ..params import ID, PAGE, Choice, Present, form_params, params, parse_id
@@ -18,7 +19,7 @@ from ..scoping import get_or_404
 from ..services import offers as service
 from ..services import products as product_service
 from ..services import templating
-from .products import attach_errors
+from .helpers import attach_errors
 
 register_nav("sandbox.offer_templates", _l("Offer templates"), 72)
 register_nav("sandbox.offers", _l("Offers"), 74)
@@ -45,7 +46,7 @@ def offer_templates():
 
 def _template_page(form: OfferTemplateForm, template: OfferTemplate | None, preview=None):
     return render_template("sandbox_crm/offers/template_form.html", form=form, template=template, preview=preview,
-                           palette=templating.palette(), rules=templating.RULES, delete_form=ActionForm(),
+                           palette=templating.palette(), rules=templating.RULES,
                            preview_doc=service.document_html(preview.html, "") if preview and preview.ok else None)
 
 
@@ -97,7 +98,7 @@ def offer_template_edit(template_id: int, preview: bool):
 @bp.route("/w/<int:ws_id>/offer-templates/<int:template_id>/delete", methods=["POST"])
 def offer_template_delete(template_id: int):
     template = get_or_404(OfferTemplate, g.workspace, template_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         service.delete_template(g.workspace, template)
         session().commit()
         flash(_("Template %(name)s deleted.", name=template.name), "success")
@@ -194,7 +195,7 @@ def _offer_page(offer: Offer, line_form: OfferLineForm | None = None, problems=N
     template = session().get(OfferTemplate, offer.template_id) if offer.template_id else None
     return render_template(
         "sandbox_crm/offers/detail.html", offer=offer, company=company, contact=contact, template=template,
-        line_form=line_form or _line_form(), problems=problems or [], action_form=ActionForm(),
+        line_form=line_form or _line_form(), problems=problems or [],
         totals=service.offer_totals(offer.lines), amounts=service.line_amounts, fmt=service.format_money,
         qty=service.format_quantity, status_labels=service.STATUS_LABELS,
         messages=service.offer_messages(g.workspace, offer),
@@ -227,7 +228,7 @@ def offer_line_add(offer_id: int):
 @bp.route("/w/<int:ws_id>/offers/<int:offer_id>/lines/<int:line_id>/delete", methods=["POST"])
 def offer_line_remove(offer_id: int, line_id: int):
     offer = get_or_404(Offer, g.workspace, offer_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         try:
             service.remove_line(g.workspace, offer, line_id)
         except service.OfferError as exc:
@@ -244,7 +245,7 @@ def offer_line_remove(offer_id: int, line_id: int):
 @bp.route("/w/<int:ws_id>/offers/<int:offer_id>/generate", methods=["POST"])
 def offer_generate(offer_id: int):
     offer = get_or_404(Offer, g.workspace, offer_id)
-    if not ActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return redirect(url_for("sandbox.offer", offer_id=offer.id))
     try:
         result = service.generate_offer(g.workspace, offer)
@@ -307,7 +308,7 @@ def offer_send(offer_id: int):
 @bp.route("/w/<int:ws_id>/offers/<int:offer_id>/outcome/<status>", methods=["POST"])
 def offer_outcome(offer_id: int, status: str):
     offer = get_or_404(Offer, g.workspace, offer_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         try:
             service.set_outcome(g.workspace, offer, status)
         except service.OfferError as exc:
@@ -322,7 +323,7 @@ def offer_outcome(offer_id: int, status: str):
 @bp.route("/w/<int:ws_id>/offers/<int:offer_id>/delete", methods=["POST"])
 def offer_delete(offer_id: int):
     offer = get_or_404(Offer, g.workspace, offer_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         try:
             service.delete_offer(g.workspace, offer)
         except service.OfferError as exc:

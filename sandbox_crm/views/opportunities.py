@@ -11,7 +11,8 @@ from flask_babel import ngettext
 
 from ..blueprint import bp
 from ..forms.choices import choices
-from ..forms.sales import CloseForm, ConfirmForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
+from ..forms.common import ConfirmForm
+from ..forms.sales import CloseForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
 from ..host import session
 from ..labels import percent_text
 from ..models import Company
@@ -195,7 +196,7 @@ def _detail_page(opportunity: Opportunity, close_form: CloseForm, status: int = 
     tasks = service.opportunity_tasks(g.workspace, opportunity)
     return render_template(
         "sandbox_crm/opportunities/detail.html", opportunity=opportunity, move_form=move_form,
-        close_form=close_form, task_form=task_form, tasks=tasks, confirm=ConfirmForm(formdata=None),
+        close_form=close_form, task_form=task_form, tasks=tasks,
         weighted=service.weighted_value(opportunity.value, opportunity.stage.probability), now_day=local_today(),
     ), status
 

@@ -10,12 +10,12 @@ from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
 from ..coaching import PLAIN_GOAL_LABELS, coaching_allowed
+from ..forms.common import ConfirmForm
 from ..forms.sales import (
     CUSTOMER_TYPE_CHOICES,
     METRIC_LABELS,
     OFFER_KIND_CHOICES,
     SALES_FORM_CHOICES,
-    ConfirmForm,
     PipelineForm,
     StageForm,
     StageTaskForm,
@@ -114,7 +114,7 @@ def _pipeline_page(pipeline: Pipeline, stage_form: StageForm, status: int = 200)
         "sandbox_crm/pipelines/detail.html", pipeline=pipeline, stage_form=stage_form,
         report=service.goal_report(pipeline) if coaching else None,
         stage_reports={s.id: service.goal_report(s) for s in pipeline.stages} if coaching else {},
-        summary=summary, confirm=ConfirmForm(formdata=None),
+        summary=summary,
     ), status
 
 
@@ -191,8 +191,7 @@ def stage_edit(stage_id: int):
 
 def _stage_page(stage: PipelineStage, form: StageForm, task_form: StageTaskForm, status: int = 200):
     return render_template("sandbox_crm/pipelines/stage.html", stage=stage, pipeline=stage.pipeline, form=form,
-                           task_form=task_form, smart=_smart_hints(form),
-                           confirm=ConfirmForm(formdata=None)), status
+                           task_form=task_form, smart=_smart_hints(form)), status
 
 
 @bp.route("/w/<int:ws_id>/stages/<int:stage_id>/move/<direction>", methods=["POST"])

@@ -8,25 +8,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.offers import ActionForm, ProductForm
+from ..forms.common import ConfirmForm
+from ..forms.offers import ProductForm
 from ..host import session
 from ..models import Product
 from ..params import PAGE, Choice, Text, params
 from ..registry import register_nav
 from ..scoping import get_or_404
 from ..services import products as service
+from .helpers import attach_errors
 
 register_nav("sandbox.products", _l("Products and services"), 70)
 
-
-def attach_errors(form: Any, errors: dict[str, Any]) -> None:
-    """Show service errors next to their fields (or as a message when no field matches)."""
-    for key, message in errors.items():
-        field = getattr(form, key, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors), str(message)]
-        else:
-            flash(str(message), "error")
 
 
 def _data(form: ProductForm) -> dict[str, Any]:
@@ -71,13 +64,13 @@ def product_edit(product_id: int):
             session().commit()
             flash(_("Saved."), "success")
             return redirect(url_for("sandbox.products"))
-    return render_template("sandbox_crm/products/form.html", form=form, product=product, delete_form=ActionForm())
+    return render_template("sandbox_crm/products/form.html", form=form, product=product)
 
 
 @bp.route("/w/<int:ws_id>/products/<int:product_id>/delete", methods=["POST"])
 def product_delete(product_id: int):
     product = get_or_404(Product, g.workspace, product_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         service.delete_product(g.workspace, product)
         session().commit()
         flash(_("%(name)s removed from the price list.", name=product.name), "success")

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..blueprint import bp
-from ..forms.offers import ActionForm, SaveReportForm
+from ..forms.common import ConfirmForm
+from ..forms.offers import SaveReportForm
 from ..host import session
 from ..models import SavedReport
 from ..params import Fields, Present, current_query, params
@@ -60,7 +61,7 @@ def reports(args: dict[str, str], run: bool, reload: bool):
         charts=service.CHART_KINDS, compare_kinds=service.COMPARE_KINDS, errors=errors,
         choices=service.filter_choices(g.workspace, source.key), result=result,
         svg=Markup(svg) if svg else None,  # noqa: S704  (pygal output: labels escaped, no script; see test_reports)
-        save_form=save_form, action_form=ActionForm(),
+        save_form=save_form,
         saved=service.list_saved_reports(g.workspace), query=current_query(),
         dims=[(d.key, d.label) for d in source.dimensions.values()],
         meas=[(m.key, m.label) for m in source.measures.values()],
@@ -164,7 +165,7 @@ def saved_report(report_id: int):
 @bp.route("/w/<int:ws_id>/reports/saved/<int:report_id>/delete", methods=["POST"])
 def saved_report_delete(report_id: int):
     report = get_or_404(SavedReport, g.workspace, report_id)
-    if ActionForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         service.delete_saved_report(g.workspace, report)
         session().commit()
         flash(_("Report %(name)s deleted.", name=report.name), "success")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
-from flask import flash, g, request, url_for
+from flask import g, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -25,6 +25,7 @@ from ..scoping import get_or_404, scoped
 from ..services import customers as customer_service
 from ..services.opportunities import stage_choices
 from ..services.sales_util import SalesError, as_utc, now, to_local
+from .helpers import attach_errors
 
 # How many contacts and opportunities a select offers (a workspace may hold tens of thousands).
 CHOICES_LIMIT = 300
@@ -32,14 +33,7 @@ CHOICES_LIMIT = 300
 
 def show_error(form: Any, error: SalesError) -> None:
     """Put a rule error next to its field, or flash it when it concerns no field of ``form``."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None and error.field and error.field.endswith("_id"):
-        field = getattr(form, error.field[:-3], None)
-    message = str(error.message)
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*list(field.errors), message]
-    else:
-        flash(message, "error")
+    attach_errors(form, {error.field or "": error.message})
 
 
 def safe_next(default: str, *targets: str | None) -> str:

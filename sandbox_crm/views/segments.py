@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 from .. import models
 from ..blueprint import bp
 from ..forms.choices import choices
-from ..forms.customers import ConfirmForm, SegmentForm
+from ..forms.common import ConfirmForm
+from ..forms.customers import SegmentForm
 from ..host import session
 from ..models import Company, Segment
 from ..params import PAGE, params

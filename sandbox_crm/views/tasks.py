@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.sales import ConfirmForm, ProgressForm, TaskFilterForm, TaskForm
+from ..forms.common import ConfirmForm
+from ..forms.sales import ProgressForm, TaskFilterForm, TaskForm
 from ..host import session
 from ..models import Company
 from ..models.sales import Opportunity, Pipeline, Task
