@@ -518,7 +518,8 @@ class World:
 
 def populate(app: Any, count: int, extra: int) -> World:
     """One session at one institution with ``count`` candidates for the exam and ``extra`` for the
-    saturation, each enrolled and checked in by the session's operator (set-up, not timed)."""
+    saturation, each enrolled and checked in by the session's operator, their test items drawn as
+    the check-in draws them (set-up, not timed)."""
     from examportal.extensions import db
     from examportal.models import (
         Enrolment,
@@ -569,6 +570,9 @@ def populate(app: Any, count: int, extra: int) -> World:
         db.session.add_all(enrolments)
         db.session.commit()
         theory.ensure_attempts(session)
+        for enrolment in enrolments:  # as the check-in does: each candidate's items drawn ahead of the start
+            theory.prepare(enrolment)
+        db.session.commit()
         pairs = [(p.email, e.id) for p, e in zip(people, enrolments, strict=True)]
         return World(session_id=session.id, operator_id=operator.id, candidates=pairs[:count], saturation=pairs[count:])
 
