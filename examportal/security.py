@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, has_request_context, request, url_for
@@ -12,6 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import login_manager
 from .models import Role
+
+if TYPE_CHECKING:
+    from .models import User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -100,6 +103,22 @@ def staff_institution_ids(user=None) -> set[int]:
         return set()
     children = db.session.scalars(select(Institution.id).where(Institution.parent_id.in_(own))).all()
     return own | set(children)
+
+
+def role_holders(institution_ids: Iterable[int], roles: Iterable[Role], *, active_only: bool = True) -> list[User]:
+    """The people holding any of ``roles`` at any of ``institution_ids``, each once, by name (only
+    active accounts unless ``active_only`` is False): whom to mail, whom a picker offers."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import User, UserRole
+
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.institution_id.in_(list(institution_ids)), UserRole.role.in_(list(roles)))
+             .order_by(User.last_name, User.first_name, User.id).distinct())
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(db.session.scalars(query))
 
 
 def require_institution(institution_id: int, allowed: Iterable[int]) -> None:

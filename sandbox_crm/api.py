@@ -1,7 +1,8 @@
 """The narrow API examportal (or any host) uses: create, seed, freeze, read the log, check evidence."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +75,45 @@ def action_log(workspace_id: int) -> list[ActionStatement]:
             .order_by(ActionStatement.timestamp, ActionStatement.id)
         )
     )
+
+
+def replay(workspace_id: int) -> list[ReplayRow]:
+    """The workspace's action log as the committee reads it: a timeline of changes and details."""
+    return replay_rows(action_log(workspace_id))
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One statement of the action log as the committee reads it."""
+
+    statement_id: int
+    at: datetime
+    actor: str
+    verb: str
+    object_type: str
+    object_id: str | None
+    object_name: str | None
+    changes: tuple[tuple[str, Any, Any], ...]
+    details: tuple[tuple[str, Any], ...]
+
+
+def replay_rows(statements: Iterable[ActionStatement]) -> list[ReplayRow]:
+    """The action log as a timeline: a diff (``{"field": [before, after]}``) becomes changes,
+    anything else (filter or export parameters, import summaries) becomes details."""
+    rows = []
+    for statement in statements:
+        result = statement.result or {}
+        diff = result.get("diff") if isinstance(result.get("diff"), dict) else None
+        if diff is None and result and all(isinstance(v, list) and len(v) == 2 for v in result.values()):
+            diff = result
+        rest = {k: v for k, v in result.items() if k != "diff"} if diff is not result else {}
+        changes = tuple((field, pair[0], pair[1]) for field, pair in sorted((diff or {}).items())
+                        if isinstance(pair, list) and len(pair) == 2)
+        rows.append(ReplayRow(
+            statement_id=statement.id, at=statement.timestamp, actor=statement.actor_name, verb=statement.verb,
+            object_type=statement.object_type, object_id=statement.object_id, object_name=statement.object_name,
+            changes=changes, details=tuple(sorted(rest.items()))))
+    return rows
 
 
 def export_xapi(workspace_id: int) -> list[dict]:

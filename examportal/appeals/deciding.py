@@ -14,10 +14,11 @@ from typing import Any
 from ..audit import services as audit_log
 from ..certification.rules import _
 from ..extensions import db
+from ..mail.services import queue_localised
 from ..models import Appeal, AppealPanelMember, AppealProposal, AppealRemedy, AppealStatus, AppealVote, User, utcnow
 from ..security import public_url
 from . import remedies, rules
-from .services import AppealError, _locked, decision_of, mail
+from .services import AppealError, _locked, decision_of
 
 
 def open_proposal(appeal: Appeal) -> AppealProposal | None:
@@ -152,5 +153,5 @@ def _decide(appeal: Appeal, proposal: AppealProposal, actor: User) -> None:
         "justification": appeal.justification, "annex_sha256": appeal.annex_sha256,
         "votes": {v.member.member_id: v.approve for v in proposal.votes}}, actor=actor,
         institution_id=appeal.institution_id)
-    mail(appeal.appellant, "appeal_decided", lambda: _("The decision on your appeal"), appeal=appeal,
+    queue_localised(appeal.appellant, "appeal_decided", lambda: _("The decision on your appeal"), appeal=appeal,
          decision=decision_of(appeal), appeal_link=public_url("appeals.show", appeal_id=appeal.id))

@@ -45,6 +45,7 @@ from ..certification.rules import WARSAW, _, today
 from ..committee import corrections
 from ..committee import services as committee
 from ..extensions import db
+from ..mail.services import queue_localised
 from ..models import (
     Appeal,
     AppealRemedy,
@@ -61,6 +62,7 @@ from ..models import (
     EnrolmentStatus,
     RenewalApplication,
     RenewalStatus,
+    Role,
     SessionStatus,
     User,
     ValidationDecision,
@@ -68,7 +70,7 @@ from ..models import (
     utcnow,
 )
 from ..pdf import render_pdf
-from ..security import public_url
+from ..security import public_url, role_holders
 from ..sessions import services as sessions
 from ..theory.services import add_months, counted_attempt
 from . import services
@@ -324,7 +326,7 @@ def carry_out(appeal: Appeal, actor: User) -> None:
 
 
 def _mail(user: User, appeal: Appeal, **context: Any) -> None:
-    services.mail(user, "appeal_remedy", lambda: _("Your upheld appeal: what happens now"), appeal=appeal,
+    queue_localised(user, "appeal_remedy", lambda: _("Your upheld appeal: what happens now"), appeal=appeal,
                   appeal_link=public_url("appeals.show", appeal_id=appeal.id), **context)
 
 
@@ -374,9 +376,9 @@ def _reassessment(appeal: Appeal, actor: User, record: Any) -> dict[str, Any]:
         "appeal_id": appeal.id}, actor=actor, institution_id=session.institution_id)
     _mail(original.candidate, appeal, remedy="reassessment", session=session, original=original)
     staff = {u.id: u for institution_id in {session.institution_id, session.institution.certifying.id}
-             for u in services.staff_of(institution_id)}
+             for u in role_holders([institution_id], [Role.STAFF])}
     for person in staff.values():
-        services.mail(person, "appeal_reassessment_staff", lambda: _("A new assessment ordered by an appeal"),
+        queue_localised(person, "appeal_reassessment_staff", lambda: _("A new assessment ordered by an appeal"),
                       appeal=appeal, session=session, original=original,
                       session_link=public_url("sessions.detail", session_id=session.id))
     return {"session_id": session.id, "enrolment_id": enrolment.id, "original_enrolment_id": original.id}

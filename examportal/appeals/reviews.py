@@ -19,6 +19,7 @@ from ..certification.rules import _
 from ..certification.services import certifying_institution
 from ..committee import services as committee
 from ..extensions import db
+from ..mail.services import queue_localised
 from ..models import (
     Criterion,
     CriterionResult,
@@ -35,9 +36,9 @@ from ..models import (
     utcnow,
 )
 from ..practical import services as practical_services
-from ..security import public_url
+from ..security import public_url, role_holders
 from . import rules
-from .services import AppealError, mail, staff_of
+from .services import AppealError
 
 
 def sent_on(decision: ValidationDecision) -> date:
@@ -97,8 +98,8 @@ def request(user: User, enrolment: Enrolment) -> WorkReview:
     audit_log.record("work_review.requested", review, after={"enrolment_id": enrolment.id, "candidate_id": user.id,
                                                              "sent_on": review.sent_on}, actor=user,
                      institution_id=institution.id)
-    for staff in staff_of(institution.id):
-        mail(staff, "appeal_work_review_requested", lambda: _("A candidate asks to see their exam work"), review=review,
+    for staff in role_holders([institution.id], [Role.STAFF]):
+        queue_localised(staff, "appeal_work_review_requested", lambda: _("A candidate asks to see their exam work"), review=review,
              staff_link=public_url("appeals.staff_reviews"))
     db.session.commit()
     return review
@@ -130,7 +131,7 @@ def grant(user: User, review: WorkReview, days: int | None, on: date | None = No
     audit_log.record("work_review.granted", review, before={"status": WorkReviewStatus.REQUESTED}, after={
         "status": review.status, "open_until": review.open_until, "days": days, "by": user.id}, actor=user,
         institution_id=certifying_institution(review.enrolment).id)
-    mail(review.candidate, "appeal_work_review_granted", lambda: _("You may see your exam work"), review=review,
+    queue_localised(review.candidate, "appeal_work_review_granted", lambda: _("You may see your exam work"), review=review,
          last_day=rules.review_last_day(review.open_until),
          work_link=public_url("appeals.review_work", review_id=review.id))
     db.session.commit()
@@ -148,7 +149,7 @@ def refuse(user: User, review: WorkReview, reason: str | None) -> WorkReview:
     audit_log.record("work_review.refused", review, before={"status": WorkReviewStatus.REQUESTED}, after={
         "status": review.status, "reason": text, "by": user.id}, actor=user,
         institution_id=certifying_institution(review.enrolment).id)
-    mail(review.candidate, "appeal_work_review_refused", lambda: _("Your request to see your exam work"), review=review,
+    queue_localised(review.candidate, "appeal_work_review_refused", lambda: _("Your request to see your exam work"), review=review,
          mine_link=public_url("appeals.mine"))
     db.session.commit()
     return review
@@ -195,7 +196,7 @@ class Work:
     enrolment: Enrolment
     theory: TheoryAttempt | None
     practical: PracticalAttempt | None
-    replay: list[practical_services.ReplayRow]
+    replay: list[sandbox_api.ReplayRow]
     decision: ValidationDecision | None
     results: list[ResultRow]
     summary: Any
@@ -207,7 +208,7 @@ def work(enrolment: Enrolment) -> Work:
     attempt = committee.theory_attempt(enrolment)
     theory = attempt if attempt is not None and attempt.submitted_at is not None else None
     exam = practical_services.assessed_attempt(enrolment)
-    replay = practical_services.replay_rows(sandbox_api.action_log(exam.workspace_id)) if exam is not None else []
+    replay = sandbox_api.replay(exam.workspace_id) if exam is not None else []
     decision = committee.decision_for(enrolment)
     recorded = committee.results(enrolment)
     rows = [ResultRow(c, recorded.get(c.code)) for c in committee.all_criteria(enrolment)]

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import force_locale
 from sqlalchemy import Select, false, func, or_, select
 
 from ..audit import services as audit_log
 from ..certification.rules import _
 from ..extensions import db
-from ..mail.services import queue_template
+from ..mail.services import queue_localised
 from ..models import (
     FINAL_APPEAL_STATES,
     Appeal,
@@ -54,12 +53,11 @@ from ..models import (
     TheoryAttempt,
     TrainingRecord,
     User,
-    UserRole,
     ValidationDecision,
     utcnow,
 )
 from ..operator.services import concerning as operator_actions_concerning
-from ..security import public_url
+from ..security import public_url, role_holders
 from ..sessions.services import reassessed_enrolments
 from ..uploads import Upload, UploadError, read_storage, safe_name, store
 from . import rules
@@ -116,7 +114,7 @@ class Decision:
 
     @property
     def window_days(self) -> int:
-        return int(self.qualification.settings.get("appeal_window_days", 14))
+        return self.qualification.appeal_window_days
 
     @property
     def decision_days(self) -> int:
@@ -297,16 +295,6 @@ def _lock_person(user: User) -> None:
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def staff_of(institution_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                   .where(UserRole.role == Role.STAFF, UserRole.institution_id == institution_id,
-                                          User.active.is_(True)).order_by(User.id).distinct()))
-
-
-def mail(user: User, template: str, subject: Any, **context: Any) -> None:
-    """Queue a mail to ``user`` in their own language (``subject`` is called under that locale)."""
-    with force_locale(user.locale or "pl"):
-        queue_template(user, str(subject()), template, **context)
 
 
 def _store_files(appeal: Appeal, uploads: Sequence[Upload], owner: User) -> list[StoredFile]:
@@ -375,10 +363,10 @@ def file_appeal(actor: User, decision: Decision, grounds: str | None, uploads: S
         audit_log.record("appeal.late_accepted", appeal, after={"reason": late_text, "window_ends_on": ends, "by": actor.id},
                          actor=actor, institution_id=appeal.institution_id)
     links = {"appeal_link": public_url("appeals.show", appeal_id=appeal.id)}
-    mail(candidate, "appeal_filed", lambda: _("Your appeal has been received"), appeal=appeal, decision=decision,
+    queue_localised(candidate, "appeal_filed", lambda: _("Your appeal has been received"), appeal=appeal, decision=decision,
          on_behalf=on_behalf, **links)
-    for staff in staff_of(appeal.institution_id):
-        mail(staff, "appeal_filed_staff", lambda: _("A new appeal to handle"), appeal=appeal, decision=decision,
+    for staff in role_holders([appeal.institution_id], [Role.STAFF]):
+        queue_localised(staff, "appeal_filed_staff", lambda: _("A new appeal to handle"), appeal=appeal, decision=decision,
              staff_link=public_url("appeals.staff_show", appeal_id=appeal.id))
     db.session.commit()
     return appeal
@@ -423,7 +411,7 @@ def withdraw(user: User, appeal: Appeal) -> Appeal:
     audit_log.record("appeal.withdrawn", appeal, before={"status": before}, after={"status": appeal.status}, actor=user,
                      institution_id=appeal.institution_id)
     for member in appeal.panel:
-        mail(member.member, "appeal_withdrawn", lambda: _("An appeal has been withdrawn"), appeal=appeal)
+        queue_localised(member.member, "appeal_withdrawn", lambda: _("An appeal has been withdrawn"), appeal=appeal)
     db.session.commit()
     return appeal
 
@@ -496,7 +484,7 @@ def acknowledge(user: User, appeal: Appeal) -> Appeal:
     audit_log.record("appeal.acknowledged", appeal, before={"status": AppealStatus.FILED},
                      after={"status": appeal.status, "decide_by": appeal.decide_by}, actor=user,
                      institution_id=appeal.institution_id)
-    mail(appeal.appellant, "appeal_acknowledged", lambda: _("Your appeal: the deadline for the decision"),
+    queue_localised(appeal.appellant, "appeal_acknowledged", lambda: _("Your appeal: the deadline for the decision"),
          appeal=appeal, decision=decision_of(appeal), appeal_link=public_url("appeals.show", appeal_id=appeal.id))
     db.session.commit()
     return appeal
@@ -576,9 +564,7 @@ def member_refusal(appeal: Appeal, person: User, involved: dict[int, set[Involve
 def panel_candidates(appeal: Appeal) -> list[tuple[User, str | None]]:
     """The institution's appeals-panel members not on the panel yet, each with why they may not be
     appointed (None: they may)."""
-    people = db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == Role.APPEALS, UserRole.institution_id == appeal.institution_id,
-                                       User.active.is_(True)).order_by(User.last_name, User.first_name).distinct())
+    people = role_holders([appeal.institution_id], [Role.APPEALS])
     involved = involved_people(appeal)
     return [(person, member_refusal(appeal, person, involved)) for person in people if panel_member(appeal, person) is None]
 
@@ -609,7 +595,7 @@ def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = Fa
     audit_log.record("appeal.panel_member_appointed", appeal, after={"user_id": person.id, "is_chair": is_chair,
                                                                      "appointed_by": user.id}, actor=user,
                      institution_id=appeal.institution_id)
-    mail(person, "appeal_panel_appointed", lambda: _("You have been appointed to an appeals panel"), appeal=appeal,
+    queue_localised(person, "appeal_panel_appointed", lambda: _("You have been appointed to an appeals panel"), appeal=appeal,
          member=member, panel_link=public_url("appeals.panel_show", appeal_id=appeal.id))
     db.session.commit()
     return member

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..audit import services as audit_log
 from ..extensions import db
-from ..mail.services import queue_template
+from ..mail.services import queue_localised
 from ..models import Application, ApplicationStatus, Enrolment, EnrolmentStatus, SessionStatus, User, ValidationSession, utcnow
 from ..security import public_url
 
@@ -29,8 +28,7 @@ from ..security import public_url
 def mail_candidate(user: User, template: str, subject: Callable[[], Any], **context: Any) -> None:
     """Queue ``templates/mail/<template>.txt`` to ``user`` in their own language (``subject`` is called
     under that locale); in the caller's transaction."""
-    with force_locale(user.locale or "pl"):
-        queue_template(user, str(subject()), template, mine_link=public_url("applications.mine"), **context)
+    queue_localised(user, template, subject, mine_link=public_url("applications.mine"), **context)
 
 
 def seats_taken(session: ValidationSession) -> int:

@@ -356,7 +356,7 @@ def reject(actor: User, application: Application, reason: str | None, now: datet
 
 def appeal_days(application: Application) -> int:
     """The qualification's window for an appeal, in days."""
-    return int(application.session.qualification.settings.get("appeal_window_days", 14))
+    return application.session.qualification.appeal_window_days
 
 
 def appeal_until(application: Application) -> date | None:

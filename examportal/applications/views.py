@@ -44,7 +44,7 @@ def _render_apply(session: ValidationSession, form: ApplicationForm, status: int
     return render_template(
         "applications/apply.html", session=session, form=form, seats_left=seats.seats_left(session),
         refusal=services.apply_refusal(current_user, session), missing=services.identity_missing(current_user),
-        theory=theory.settings(session), appeal_days=session.qualification.settings.get("appeal_window_days", 14),
+        theory=theory.settings(session), appeal_days=session.qualification.appeal_window_days,
         contact=services.institution_contact(session.institution)), status
 
 

@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import force_locale
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,7 +25,7 @@ from ..committee.corrections import standing_positive
 from ..committee.services import committee_for, decision_for
 from ..extensions import db
 from ..institution.settings import document_marks
-from ..mail.services import queue_template
+from ..mail.services import queue_localised
 from ..models import (
     Certificate,
     CertificateDuplicate,
@@ -48,13 +47,12 @@ from ..models import (
     Role,
     Scoresheet,
     User,
-    UserRole,
     ValidationDecision,
     ValidationSession,
     utcnow,
 )
 from ..operator.services import concerning as operator_actions_concerning
-from ..security import public_url
+from ..security import public_url, role_holders
 from ..sessions.services import reassessed_enrolments, trained_pairs
 from ..theory.statistics import safe_cell
 from ..validators import is_valid_pesel, pesel_birth_date
@@ -230,9 +228,9 @@ def decide(user: User, session: ValidationSession, enrolment_ids: Sequence[int],
             "reason": reason, "validation_decision_id": validation.id, "by": user.id},
             actor=user, institution_id=certifying_institution(enrolment).id)
         if not positive:
-            _mail(enrolment.candidate, "certification_refused", lambda: _("Certification decision"),
+            queue_localised(enrolment.candidate, "certification_refused", lambda: _("Certification decision"),
                   enrolment=enrolment, decision=decision,
-                  appeal_days=enrolment.session.qualification.settings.get("appeal_window_days", 14))
+                  appeal_days=enrolment.session.qualification.appeal_window_days)
             decision.notified_at = utcnow()  # an appeal's window counts from the day this mail was queued
         decisions.append(decision)
     db.session.commit()
@@ -395,7 +393,7 @@ def issue_rendered(decision: CertificationDecision, actor: User) -> Certificate:
         first_name=candidate.first_name, last_name=candidate.last_name, birth_date=candidate.birth_date,
         decision=decision, supersedes=None, actor=actor)
     _store_pdf(certificate, actor)
-    _mail(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
+    queue_localised(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
           certificate=certificate, **_links(certificate))
     hooks.issued.send(certificate)
     return certificate
@@ -422,7 +420,7 @@ def render_issued(certificate: Certificate, actor: User | None = None) -> Certif
         db.session.commit()
         return certificate
     _store_pdf(certificate, actor)
-    _mail(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
+    queue_localised(certificate.holder, "certificate_issued", lambda: _("Your certificate has been issued"),
           certificate=certificate, **_links(certificate))
     if certificate.decision is not None and certificate.decision.notified_at is None:
         certificate.decision.notified_at = utcnow()  # the holder's mail about the positive decision
@@ -449,11 +447,6 @@ def _links(certificate: Certificate) -> dict[str, str]:
     return {"verify_link": public_url("verify.show", code=certificate.verification_code),
             "mine_link": public_url("certification.mine")}
 
-
-def _mail(user: User, template: str, subject: Any, **context: Any) -> None:
-    """Queue a mail to ``user`` in their own language (``subject`` is called under that locale)."""
-    with force_locale(user.locale or "pl"):
-        queue_template(user, str(subject()), template, **context)
 
 
 # --------------------------------------------------------------------------- later changes
@@ -526,7 +519,7 @@ def apply_status_change(user: User, certificate: Certificate, action: str, reaso
                      certificate, before={"state": before}, after={"state": state, "reason": text, "number": certificate.number,
                                                                    "event_id": event.id},
                      actor=user, institution_id=certificate.institution_id)
-    _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
+    queue_localised(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=certificate, change=kind.value, reason=text, **_links(certificate))
     hooks.status_changed.send(certificate, action=action)
     return event
@@ -554,7 +547,7 @@ def issue_replacement(actor: User, revoked: Certificate, appeal_id: int) -> Cert
         "number": revoked.number, "replacement_id": replacement.id, "replacement_number": replacement.number,
         "appeal_id": appeal_id}, actor=actor, institution_id=revoked.institution_id)
     _store_pdf(replacement, actor)
-    _mail(revoked.holder, "certificate_changed", lambda: _("A change to your certificate"),
+    queue_localised(revoked.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=replacement, change="replaced_after_appeal", reason=None, old_number=revoked.number,
           **_links(replacement))
     hooks.issued.send(replacement)
@@ -624,7 +617,7 @@ def correct(user: User, certificate: Certificate, *, first_name: str, last_name:
         "reason": text, "event_id": event.id, "pesel_changed": new_pesel is not None},
         actor=user, institution_id=certificate.institution_id)
     _store_pdf(replacement, user)
-    _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
+    queue_localised(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=replacement, change="corrected", reason=text, old_number=certificate.number, **_links(replacement))
     hooks.status_changed.send(certificate, action="supersede")
     hooks.issued.send(replacement)
@@ -679,7 +672,7 @@ def _duplicate(user: User, certificate: Certificate, reason: str | None,
         after["request_id"] = request.id
     audit_log.record("certificate.duplicate_issued", certificate, after=after, actor=user,
                      institution_id=certificate.institution_id)
-    _mail(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
+    queue_localised(certificate.holder, "certificate_changed", lambda: _("A change to your certificate"),
           certificate=certificate, change="duplicate", reason=text, **_links(certificate))
     return duplicate
 
@@ -725,12 +718,6 @@ def _already_requested() -> str:
     return _("You have already asked for a duplicate of this certificate: the institution is handling your request.")
 
 
-def _staff_of(institution_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                   .where(UserRole.role == Role.STAFF, UserRole.institution_id == institution_id,
-                                          User.active.is_(True))
-                                   .order_by(User.id).distinct()))
-
 
 def request_duplicate(user: User, certificate: Certificate, reason: str | None) -> DuplicateRequest:
     """The holder asks for a duplicate of their certificate, saying why (the original was lost or
@@ -758,8 +745,8 @@ def request_duplicate(user: User, certificate: Certificate, reason: str | None) 
     audit_log.record("certificate.duplicate_requested", certificate, after={
         "number": certificate.number, "request_id": request.id, "reason": text, "by": user.id},
         actor=user, institution_id=certificate.institution_id)
-    for staff in _staff_of(certificate.institution_id):
-        _mail(staff, "duplicate_requested", lambda: _("A holder asks for a duplicate of a certificate"),
+    for staff in role_holders([certificate.institution_id], [Role.STAFF]):
+        queue_localised(staff, "duplicate_requested", lambda: _("A holder asks for a duplicate of a certificate"),
               certificate=certificate, request=request,
               certificate_link=public_url("certification.certificate", certificate_id=certificate.id),
               requests_link=public_url("certification.duplicate_requests"))
@@ -806,7 +793,7 @@ def refuse_duplicate_request(user: User, request: DuplicateRequest, response: st
     audit_log.record("certificate.duplicate_request_refused", certificate, after={
         "number": certificate.number, "request_id": request.id, "reason": text}, actor=user,
         institution_id=certificate.institution_id)
-    _mail(certificate.holder, "duplicate_request_refused", lambda: _("Your request for a duplicate"),
+    queue_localised(certificate.holder, "duplicate_request_refused", lambda: _("Your request for a duplicate"),
           certificate=certificate, request=request, **_links(certificate))
     db.session.commit()
     return request

@@ -14,10 +14,11 @@ from flask_login import current_user
 from flask_login import login_required as _login_required
 from sqlalchemy import select
 
+from ..access import staff_session_or_404
 from ..extensions import db, limiter
 from ..forms import MAX_ID, PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
 from ..models import Certificate, CertificateDuplicate, DuplicateRequest, Role, ValidationSession
-from ..security import public_url, require_institution, roles_required, staff_institution_ids
+from ..security import public_url, roles_required, staff_institution_ids
 from . import batch, rules, services
 from .forms import (
     CorrectionForm,
@@ -69,11 +70,6 @@ def _row_or_404(model: type[M], row_id: int) -> M:
     return db.get_or_404(model, row_id)
 
 
-def _staff_session(session_id: int) -> ValidationSession:
-    session = _row_or_404(ValidationSession, session_id)
-    require_institution(session.institution_id, staff_institution_ids())
-    return session
-
 
 def _viewable(certificate_id: int) -> Certificate:
     """The certificate, for staff of its issuing or validating institution (404 for anyone else)."""
@@ -101,7 +97,7 @@ def _decide_page(session: ValidationSession, form: DecideForm | None = None, sta
 @roles_required(Role.STAFF)
 def session_candidates(session_id: int) -> ResponseReturnValue:
     """Every candidate of a session waiting for certification, to decide all (or the ticked) at once."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     if request.method == "GET":
         return _decide_page(session)
     form = DecideForm()
@@ -160,7 +156,7 @@ def _fees_page(session: ValidationSession, form: FeesForm | None = None, status:
 def session_fees(session_id: int) -> ResponseReturnValue:
     """The fees of the session's candidates (posted from the session page's list); a refused entry
     shows the list again as typed."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     if request.method == "GET":
         return _fees_page(session)
     form = FeesForm()

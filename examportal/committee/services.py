@@ -187,15 +187,25 @@ def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
             for c in all_criteria(enrolment) if c.method == "test"}
 
 
+def stored_scoresheet(member: CommitteeMember, enrolment: Enrolment) -> Scoresheet | None:
+    return db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == enrolment.id,
+                                                      Scoresheet.member_id == member.id))
+
+
 def scoresheet(member: CommitteeMember, enrolment: Enrolment) -> Scoresheet:
-    """The member's scoresheet for the candidate (created empty on first use)."""
-    sheet = db.session.scalar(select(Scoresheet).where(Scoresheet.enrolment_id == enrolment.id,
-                                                        Scoresheet.member_id == member.id))
+    """The member's scoresheet for the candidate, created empty when their first scores are saved."""
+    sheet = stored_scoresheet(member, enrolment)
     if sheet is None:
         sheet = Scoresheet(enrolment_id=enrolment.id, member_id=member.id)
         db.session.add(sheet)
         db.session.flush()
     return sheet
+
+
+def scoresheet_to_show(member: CommitteeMember, enrolment: Enrolment) -> Scoresheet:
+    """The member's scoresheet as stored, or an empty one that is never saved: opening a case
+    page writes nothing (the sheet is created with the first scores saved)."""
+    return stored_scoresheet(member, enrolment) or Scoresheet(enrolment_id=enrolment.id, member_id=member.id)
 
 
 @dataclass
@@ -605,7 +615,7 @@ def _finalise(proposal: DecisionProposal, enrolment: Enrolment) -> ValidationDec
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
     queue_template(enrolment.candidate, _("The result of your validation"), "validation_result", decision=decision,
-                   enrolment=enrolment, appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))
+                   enrolment=enrolment, appeal_days=enrolment.session.qualification.appeal_window_days)
     decision.notified_at = utcnow()
     audit_log.record("committee.decision", decision, after={
         "enrolment_id": enrolment.id, "positive": decision.positive, "justification": decision.justification,

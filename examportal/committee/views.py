@@ -45,9 +45,7 @@ def _assessed(enrolment_id: int):
 
 def _case_page(enrolment, member, form=None, status=200, typed=None, absence_form=None):
     refusal = services.scoring_refusal(member, enrolment)
-    sheet = services.scoresheet(member, enrolment) if refusal is None else None
-    if sheet is not None:
-        db.session.commit()
+    sheet = services.scoresheet_to_show(member, enrolment) if refusal is None else None
     return render_template(
         "committee/case.html", enrolment=enrolment, member=member, refusal=refusal, sheet=sheet,
         quorum_refusal=services.quorum_refusal(enrolment),
@@ -234,4 +232,4 @@ def result(enrolment_id: int):
     decision = services.decision_for(enrolment)
     return render_template("committee/result.html", enrolment=enrolment, decision=decision,
                            summary=services.summary(enrolment) if decision else None, **_changes(enrolment, decision),
-                           appeal_days=enrolment.session.qualification.setting("appeal_window_days", default=14))
+                           appeal_days=enrolment.session.qualification.appeal_window_days)

@@ -21,9 +21,9 @@ from sqlalchemy import Select, and_, case, false, or_, select
 from ..audit import services as audit_log
 from ..certification.rules import WARSAW, today
 from ..extensions import db
-from ..mail.services import queue_mail, queue_template
-from ..models import INSTITUTION_ROLES, Complaint, ComplaintStatus, Institution, Role, User, UserRole, utcnow
-from ..security import public_url
+from ..mail.services import queue_localised, queue_mail
+from ..models import INSTITUTION_ROLES, Complaint, ComplaintStatus, Institution, Role, User, utcnow
+from ..security import public_url, role_holders
 
 #: Longest complaint and outcome (characters): a page of text, and a bound on what a form can post.
 MAX_TEXT = 5000
@@ -98,25 +98,17 @@ def institutions_to_choose() -> list[Institution]:
     return ordered
 
 
-def _holders(institution_ids: Iterable[int], roles: Iterable[Role], active_only: bool) -> list[User]:
-    query = (select(User).join(UserRole, UserRole.user_id == User.id)
-             .where(UserRole.institution_id.in_(list(institution_ids)), UserRole.role.in_(list(roles)))
-             .order_by(User.last_name, User.first_name, User.id).distinct())
-    if active_only:
-        query = query.where(User.active.is_(True))
-    return list(db.session.scalars(query))
-
 
 def handler_choices(complaint: Complaint) -> list[User]:
     """Who may be chosen as the handler: active staff and appeals-panel members of the handling
     institution (the rules of :func:`handler_refusal` still apply to each)."""
-    return _holders([handling_institution(complaint).id], HANDLER_ROLES, active_only=True)
+    return role_holders([handling_institution(complaint).id], HANDLER_ROLES, active_only=True)
 
 
 def concerned_choices(complaint: Complaint) -> list[User]:
     """The people staff may mark as concerned by the complaint: everyone holding a role at the
     institution complained about or at the handling institution."""
-    return _holders({complaint.institution_id, handling_institution(complaint).id}, INSTITUTION_ROLES, active_only=False)
+    return role_holders({complaint.institution_id, handling_institution(complaint).id}, INSTITUTION_ROLES, active_only=False)
 
 
 def handler_refusal(complaint: Complaint, handler: User | None, concerned: set[int], assigner: User | None = None) -> str | None:
@@ -163,10 +155,6 @@ def _mail_complainant(complaint: Complaint, template: str, subject: Callable[[],
         queue_mail(complaint.email, subject(), body, user=complaint.user)
 
 
-def _mail_user(user: User, template: str, subject: Callable[[], str], **context: Any) -> None:
-    with force_locale(user.locale or "pl"):
-        queue_template(user, subject(), template, **context)
-
 
 def _number(complaint: Complaint) -> str:
     return str(complaint.id)
@@ -206,8 +194,8 @@ def file_complaint(*, institution_id: int, name: str, email: str, text: str, loc
     _mail_complainant(complaint, "complaint_filed",
                       lambda: _("Your complaint no. %(number)s has been received", number=_number(complaint)))
     link = public_url("complaints.detail", complaint_id=complaint.id)
-    for staff in _holders([handling.id], [Role.STAFF], active_only=True):
-        _mail_user(staff, "complaint_received", lambda: _("New complaint no. %(number)s", number=_number(complaint)),
+    for staff in role_holders([handling.id], [Role.STAFF], active_only=True):
+        queue_localised(staff, "complaint_received", lambda: _("New complaint no. %(number)s", number=_number(complaint)),
                    complaint=complaint, link=link)
     db.session.commit()
     return complaint
@@ -266,7 +254,7 @@ def assign(user: User, complaint: Complaint, handler_id: int, concerned_ids: Ite
         actor=user, institution_id=handling_institution(complaint).id)
     _mail_complainant(complaint, "complaint_assigned",
                       lambda: _("Your complaint no. %(number)s is being handled", number=_number(complaint)))
-    _mail_user(handler, "complaint_handler", lambda: _("You handle complaint no. %(number)s", number=_number(complaint)),
+    queue_localised(handler, "complaint_handler", lambda: _("You handle complaint no. %(number)s", number=_number(complaint)),
                complaint=complaint, link=public_url("complaints.detail", complaint_id=complaint.id))
     db.session.commit()
     return complaint

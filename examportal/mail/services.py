@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -23,6 +25,13 @@ def queue_template(user: User, subject: str, template: str, **context) -> Outbox
     """Render ``templates/mail/<template>.txt`` for ``user`` and queue it."""
     body = render_template(f"mail/{template}.txt", user=user, **context)
     return queue_mail(user.email, subject, body, user=user)
+
+
+def queue_localised(user: User, template: str, subject: Callable[[], object], **context) -> OutboxMail:
+    """:func:`queue_template` in ``user``'s own language (Polish when they chose none): ``subject``
+    is called, and the template rendered, under that locale."""
+    with force_locale(user.locale or "pl"):
+        return queue_template(user, str(subject()), template, **context)
 
 
 def deliver_queued(limit: int = 100) -> tuple[int, int]:

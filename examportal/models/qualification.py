@@ -60,6 +60,12 @@ class Qualification(Timestamped, Model):
             node = node[key]
         return node
 
+    @property
+    def appeal_window_days(self) -> int:
+        """Calendar days for an appeal against a decision, from the day it was sent (14 unless the
+        qualification's settings say otherwise)."""
+        return int(self.setting("appeal_window_days", default=14))
+
 
 class OutcomeSet(Model):
     __tablename__ = "outcome_set"

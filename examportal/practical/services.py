@@ -2,7 +2,7 @@
 
 The candidate works in a sandbox CRM workspace created from the assigned scenario's seed; the
 workspace is reached only through ``sandbox_crm.api``. The pure parts (``assign_scenario``,
-``seconds_left``, ``replay_rows``) take plain data and are tested without a request; the rest
+``seconds_left``) take plain data and are tested without a request; the rest
 read and write the database and commit.
 """
 from __future__ import annotations
@@ -640,40 +640,6 @@ class CheckRow:
     evidence: tuple[EvidenceLink, ...]
 
 
-@dataclass(frozen=True)
-class ReplayRow:
-    """One statement of the action log as the committee reads it."""
-
-    statement_id: int
-    at: datetime
-    actor: str
-    verb: str
-    object_type: str
-    object_id: str | None
-    object_name: str | None
-    changes: tuple[tuple[str, Any, Any], ...]
-    details: tuple[tuple[str, Any], ...]
-
-
-def replay_rows(statements: Iterable[Any]) -> list[ReplayRow]:
-    """The action log as a timeline: a diff (``{"field": [before, after]}``) becomes changes,
-    anything else (filter or export parameters, import summaries) becomes details."""
-    rows = []
-    for statement in statements:
-        result = statement.result or {}
-        diff = result.get("diff") if isinstance(result.get("diff"), dict) else None
-        if diff is None and result and all(isinstance(v, list) and len(v) == 2 for v in result.values()):
-            diff = result
-        rest = {k: v for k, v in result.items() if k != "diff"} if diff is not result else {}
-        changes = tuple((field, pair[0], pair[1]) for field, pair in sorted((diff or {}).items())
-                        if isinstance(pair, list) and len(pair) == 2)
-        rows.append(ReplayRow(
-            statement_id=statement.id, at=statement.timestamp, actor=statement.actor_name, verb=statement.verb,
-            object_type=statement.object_type, object_id=statement.object_id, object_name=statement.object_name,
-            changes=changes, details=tuple(sorted(rest.items()))))
-    return rows
-
-
 def _evidence_links(rows: Iterable[Any], workspace_id: int) -> tuple[EvidenceLink, ...]:
     links = []
     for row in rows:
@@ -718,8 +684,10 @@ class CommitteeView:
     attempt: PracticalAttempt
     scenario: Scenario | None
     checks: list[CheckRow]
-    replay: list[ReplayRow]
-    # While it runs: when its time will be up (extra time and pauses included), and whether it is paused.
+    replay: list[sandbox_api.ReplayRow]
+    # Whether it runs now; while it has not been ended: when its time is (or was) up (extra time and
+    # pauses included), and whether it is paused.
+    running: bool = False
     ends_at: datetime | None = None
     paused: bool = False
     # Beside an interview criterion that discusses what the candidate read in the CRM: the values
@@ -734,20 +702,23 @@ DISCUSSES_STAGE_VALUES = "2.3.e"
 
 def committee_view(enrolment: Enrolment, locale: str, now: datetime | None = None) -> CommitteeView | None:
     """What the assessor's case page shows of the practical part (``None`` before it was started);
-    for a new assessment after an appeal, the work of the enrolment assessed again."""
+    for a new assessment after an appeal, the work of the enrolment assessed again. Writes nothing."""
     attempt = assessed_attempt(enrolment)
     if attempt is None:
         return None
     now = now or utcnow()
-    expire_if_overdue(attempt, now)
+    # Read only: an attempt whose time is up is shown as ended by the deadline; ending it is for
+    # the candidate's next request or the scheduler's expiry run, not for a page that looks at it.
+    running = attempt.is_running and not time_is_up(attempt, now)
     try:
         scenario = attempt_scenario(attempt)
     except PracticalError:
         scenario = None
     key = scenario.key.check_data() if scenario is not None else None
     return CommitteeView(attempt=attempt, scenario=scenario, checks=check_rows(attempt, scenario, locale),
-                         replay=replay_rows(sandbox_api.action_log(attempt.workspace_id)),
-                         ends_at=ends_at(attempt, now) if attempt.is_running else None, paused=is_paused(attempt),
+                         replay=sandbox_api.replay(attempt.workspace_id),
+                         running=running, ends_at=ends_at(attempt, now) if attempt.is_running else None,
+                         paused=is_paused(attempt),
                          readings={DISCUSSES_STAGE_VALUES: sandbox_api.stage_value_readings(attempt.workspace_id, key)})
 
 

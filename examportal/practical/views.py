@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db
+from ..access import own_enrolment_or_404
 from ..forms import add_error, select_choices
 from ..i18n import local_datetime
 from ..models import Enrolment, Role, utcnow
@@ -16,12 +16,6 @@ from .forms import AnswerForm, FinishForm, PracticeForm, StartForm
 
 bp = Blueprint("practical", __name__)
 
-
-def _own_enrolment(enrolment_id: int) -> Enrolment:
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.candidate_id != current_user.id:
-        abort(404)
-    return enrolment
 
 
 def _practice_form(scenarios) -> PracticeForm:
@@ -73,7 +67,7 @@ def _overview(enrolment: Enrolment, start_form=None, finish_form=None, practice_
 @bp.route("/enrolments/<int:enrolment_id>")
 @roles_required(Role.CANDIDATE)
 def overview(enrolment_id: int):
-    return _overview(_own_enrolment(enrolment_id))
+    return _overview(own_enrolment_or_404(enrolment_id))
 
 
 @bp.route("/enrolments/<int:enrolment_id>/status.json")
@@ -81,7 +75,7 @@ def overview(enrolment_id: int):
 def status(enrolment_id: int):
     """The exam's clock for the countdown beside the CRM: it follows the operator's extra time,
     pause and resume without a reload."""
-    attempt = services.attempt_for(_own_enrolment(enrolment_id))
+    attempt = services.attempt_for(own_enrolment_or_404(enrolment_id))
     if attempt is None:
         abort(404)
     state = services.clock(attempt)
@@ -92,7 +86,7 @@ def status(enrolment_id: int):
 @bp.route("/enrolments/<int:enrolment_id>/start", methods=["POST"])
 @roles_required(Role.CANDIDATE)
 def start(enrolment_id: int):
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     form = StartForm()
     if not form.validate_on_submit():
         return _overview(enrolment, start_form=form, status=400)
@@ -107,7 +101,7 @@ def start(enrolment_id: int):
 @bp.route("/enrolments/<int:enrolment_id>/finish", methods=["POST"])
 @roles_required(Role.CANDIDATE)
 def finish(enrolment_id: int):
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     attempt = services.attempt_for(enrolment)
     if attempt is None:
         abort(404)
@@ -128,7 +122,7 @@ def finish(enrolment_id: int):
 def answer(enrolment_id: int, task_number: int):
     """Save what the candidate read in the CRM beside a task of the sheet, then go back to the page
     they were on; a refusal shows on the exam page with the typed text kept."""
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     attempt = services.attempt_for(enrolment)
     if attempt is None:
         abort(404)
@@ -153,7 +147,7 @@ def answer(enrolment_id: int, task_number: int):
 @bp.route("/enrolments/<int:enrolment_id>/practice", methods=["POST"])
 @roles_required(Role.CANDIDATE)
 def practice(enrolment_id: int):
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     try:
         scenarios = services.scenarios_for(enrolment.session.qualification, "practice")
     except services.PracticalError as error:

@@ -13,12 +13,12 @@ language; each service function commits once.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import force_locale, format_date
+from flask_babel import format_date
 from sqlalchemy import Select, case, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -29,7 +29,7 @@ from ..certification import services as certification
 from ..certification.rules import _
 from ..committee.services import committee_for
 from ..extensions import db
-from ..mail.services import queue_template
+from ..mail.services import queue_localised
 from ..models import (
     OPEN_RENEWAL_STATES,
     Certificate,
@@ -41,10 +41,9 @@ from ..models import (
     RenewalStatus,
     Role,
     User,
-    UserRole,
     utcnow,
 )
-from ..security import public_url
+from ..security import public_url, role_holders
 from ..sessions.services import trained_pairs
 from ..uploads import Upload, store
 from . import rules
@@ -205,11 +204,6 @@ def may_see_evidence(user: User, application: RenewalApplication) -> bool:
 # --------------------------------------------------------------------------- mail and audit
 
 
-def _mail(user: User, template: str, subject: Callable[[], str], **context: Any) -> None:
-    """Queue a mail to ``user`` in their own language (``subject`` is called under that locale)."""
-    with force_locale(user.locale or "pl"):
-        queue_template(user, str(subject()), template, **context)
-
 
 def _links(application: RenewalApplication) -> dict[str, str]:
     return {"renewal_link": public_url("renewals.detail", renewal_id=application.id),
@@ -223,12 +217,6 @@ def _audit(action: str, application: RenewalApplication, actor: User | None, bef
         "status": application.status, "certificate_id": application.certificate_id, **after},
         actor=actor, institution_id=application.certificate.institution_id)
 
-
-def _staff_of(institution_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                   .where(UserRole.role == Role.STAFF, UserRole.institution_id == institution_id,
-                                          User.active.is_(True))
-                                   .order_by(User.id).distinct()))
 
 
 # --------------------------------------------------------------------------- the holder
@@ -311,11 +299,11 @@ def submit(user: User, certificate: Certificate, periods: Sequence[PeriodInput],
     db.session.flush()
     _audit("renewal.submitted", application, user, covered_days=found.covered, required_days=found.required,
            periods=len(periods), evidence_sha256=[row.file.sha256 for row in added], by=user.id)
-    _mail(user, "renewal_submitted", lambda: _("Your application to renew certificate %(number)s",
+    queue_localised(user, "renewal_submitted", lambda: _("Your application to renew certificate %(number)s",
                                                number=certificate.number),
           application=application, certificate=certificate, resubmitted=False, **_links(application))
-    for staff in _staff_of(certificate.institution_id):
-        _mail(staff, "renewal_received", lambda: _("A holder applies to renew certificate %(number)s",
+    for staff in role_holders([certificate.institution_id], [Role.STAFF]):
+        queue_localised(staff, "renewal_received", lambda: _("A holder applies to renew certificate %(number)s",
                                                    number=certificate.number),
               application=application, certificate=certificate, list_link=public_url("renewals.staff_list"),
               **_links(application))
@@ -360,11 +348,11 @@ def resubmit(user: User, application: RenewalApplication, periods: Sequence[Peri
     db.session.flush()
     _audit("renewal.resubmitted", application, user, before, covered_days=found.covered, periods=len(periods),
            evidence_sha256=[row.file.sha256 for row in added], by=user.id)
-    _mail(user, "renewal_submitted", lambda: _("Your application to renew certificate %(number)s",
+    queue_localised(user, "renewal_submitted", lambda: _("Your application to renew certificate %(number)s",
                                                number=application.certificate.number),
           application=application, certificate=application.certificate, resubmitted=True, **_links(application))
     if application.assessor is not None:
-        _mail(application.assessor, "renewal_resubmitted",
+        queue_localised(application.assessor, "renewal_resubmitted",
               lambda: _("The holder has added to the renewal application for certificate %(number)s",
                         number=application.certificate.number),
               application=application, certificate=application.certificate, added=len(added), **_links(application))
@@ -387,7 +375,7 @@ def withdraw(user: User, application: RenewalApplication) -> RenewalApplication:
     _audit("renewal.withdrawn", application, user, before, by=user.id)
     for person in (user, application.assessor):
         if person is not None:
-            _mail(person, "renewal_withdrawn", lambda: _("Renewal application for certificate %(number)s withdrawn",
+            queue_localised(person, "renewal_withdrawn", lambda: _("Renewal application for certificate %(number)s withdrawn",
                                                          number=application.certificate.number),
                   application=application, certificate=application.certificate, for_holder=person.id == user.id,
                   **_links(application))
@@ -421,11 +409,7 @@ def assessor_refusal(assessor: User, application: RenewalApplication) -> str | N
 def assessors_for(application: RenewalApplication) -> list[tuple[User, str | None]]:
     """Every active assessor of the issuing institution, with why each may not take this renewal
     (None: they may)."""
-    people = db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == Role.ASSESSOR,
-                                       UserRole.institution_id == application.certificate.institution_id,
-                                       User.active.is_(True))
-                                .order_by(User.last_name, User.first_name, User.id).distinct())
+    people = role_holders([application.certificate.institution_id], [Role.ASSESSOR])
     return [(person, assessor_refusal(person, application)) for person in people]
 
 
@@ -454,7 +438,7 @@ def assign(user: User, application: RenewalApplication, assessor: User) -> Renew
         application.status = RenewalStatus.SUBMITTED
     db.session.flush()
     _audit("renewal.assessor_assigned", application, user, before, assessor_id=assessor.id, by=user.id)
-    _mail(assessor, "renewal_assigned", lambda: _("Renewal of certificate %(number)s: you are its assessor",
+    queue_localised(assessor, "renewal_assigned", lambda: _("Renewal of certificate %(number)s: you are its assessor",
                                                   number=application.certificate.number),
           application=application, certificate=application.certificate, **_links(application))
     db.session.commit()
@@ -538,7 +522,7 @@ def return_to_holder(user: User, application: RenewalApplication, note: str | No
     application.status, application.returned_at, application.return_note = RenewalStatus.RETURNED, utcnow(), text
     db.session.flush()
     _audit("renewal.returned", application, user, before, note=text, by=user.id)
-    _mail(application.holder, "renewal_returned", lambda: _("Your renewal application for certificate %(number)s: "
+    queue_localised(application.holder, "renewal_returned", lambda: _("Your renewal application for certificate %(number)s: "
                                                             "more is needed", number=application.certificate.number),
           application=application, certificate=application.certificate, **_links(application))
     db.session.commit()
@@ -581,10 +565,10 @@ def decide(user: User, application: RenewalApplication, positive: bool, justific
     _audit("renewal.decided", application, user, before, positive=positive, justification=text or None,
            new_certificate_id=application.new_certificate_id, covered_days=found.covered, by=user.id)
     new = application.new_certificate
-    _mail(application.holder, "renewal_decided", lambda: _("Decision on the renewal of certificate %(number)s",
+    queue_localised(application.holder, "renewal_decided", lambda: _("Decision on the renewal of certificate %(number)s",
                                                            number=certificate.number),
           application=application, certificate=certificate, new_certificate=new, positive=positive,
-          appeal_days=certificate.qualification.settings.get("appeal_window_days", 14),
+          appeal_days=certificate.qualification.appeal_window_days,
           mine_link=public_url("certification.mine"), sessions_link=public_url("applications.sessions"),
           verify_link=public_url("verify.show", code=new.verification_code) if new is not None else None,
           **_links(application))
@@ -633,7 +617,7 @@ def send_expiry_reminders(today: date | None = None) -> int:
 
 def _remind(certificate: Certificate, months: int) -> None:
     """Queue the reminder and audit it (in the transaction that recorded it)."""
-    _mail(certificate.holder, "certificate_expiry_reminder",
+    queue_localised(certificate.holder, "certificate_expiry_reminder",
           lambda: _("Your certificate %(number)s expires on %(date)s", number=certificate.number,
                     date=format_date(certificate.valid_until, "medium")),
           certificate=certificate, months=months, opens_on=rules.window_opens_on(certificate.valid_until),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from sandbox_crm.params import Choice
 
+from ..access import staff_session_or_404
 from ..applications import seats as application_seats
 from ..applications import services as applications
 from ..applications.forms import accept_form, reject_form
@@ -30,7 +31,7 @@ from ..models import (
     ValidationSession,
     utcnow,
 )
-from ..security import require_institution, roles_required, staff_institution_ids
+from ..security import roles_required, staff_institution_ids
 from . import progress, services
 from .forms import AssessorForm, DeclarationForm, EnrolForm, OperatorForm, ProgressForm, SessionForm, TrainingForm
 
@@ -42,11 +43,6 @@ CANDIDATE_STATES = {
     "positive": _l("decided: positive"), "negative": _l("decided: negative"),
 }
 
-
-def _staff_session(session_id: int) -> ValidationSession:
-    session = db.get_or_404(ValidationSession, session_id)
-    require_institution(session.institution_id, staff_institution_ids())
-    return session
 
 
 def _session_form(form: SessionForm) -> SessionForm:
@@ -118,13 +114,13 @@ def create():
 @bp.route("/<int:session_id>")
 @roles_required(Role.STAFF)
 def detail(session_id: int):
-    return render_detail(_staff_session(session_id))
+    return render_detail(staff_session_or_404(session_id))
 
 
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def edit(session_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     form = SessionForm(obj=session)
     # Institution and qualification are fixed once candidates can be enrolled: not part of the edit.
     del form.institution_id, form.qualification_id
@@ -149,7 +145,7 @@ def edit(session_id: int):
 @bp.route("/<int:session_id>/operator", methods=["POST"])
 @roles_required(Role.STAFF)
 def set_operator(session_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     form, _a, _e = _people_forms(session, operator_form=OperatorForm())
     if form.validate_on_submit():
         try:
@@ -165,7 +161,7 @@ def set_operator(session_id: int):
 @bp.route("/<int:session_id>/committee", methods=["POST"])
 @roles_required(Role.STAFF)
 def add_assessor(session_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     _o, form, _e = _people_forms(session, assessor_form=AssessorForm())
     if form.validate_on_submit():
         try:
@@ -181,7 +177,7 @@ def add_assessor(session_id: int):
 @bp.route("/<int:session_id>/committee/<int:member_id>/remove", methods=["POST"])
 @roles_required(Role.STAFF)
 def remove_assessor(session_id: int, member_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     member = db.get_or_404(CommitteeMember, member_id)
     if member.session_id != session.id:
         abort(404)
@@ -197,7 +193,7 @@ def remove_assessor(session_id: int, member_id: int):
 @bp.route("/<int:session_id>/enrol", methods=["POST"])
 @roles_required(Role.STAFF)
 def enrol(session_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     form = EnrolForm()
     if form.validate_on_submit():
         try:
@@ -213,7 +209,7 @@ def enrol(session_id: int):
 @bp.route("/<int:session_id>/enrolments/<int:enrolment_id>/withdraw", methods=["POST"])
 @roles_required(Role.STAFF)
 def withdraw(session_id: int, enrolment_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     if enrolment.session_id != session.id:
         abort(404)
@@ -231,7 +227,7 @@ def withdraw(session_id: int, enrolment_id: int):
 @form_params(assessor_id=ID)
 def appoint_extra_member(session_id: int, enrolment_id: int, assessor_id: int | None):
     """After a dissent, the institution appoints one more member for the candidate."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     if enrolment.session_id != session.id:
         abort(404)
@@ -354,7 +350,7 @@ def _render_progress(session: ValidationSession, rows: list[progress.ProgressRow
 @params(stage=Choice(progress.STAGES, default=""))
 def progress_page(session_id: int, stage: str) -> ResponseReturnValue:
     """Every candidate of the session with the stage they have reached; staff tick some to message or export."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     rows = progress.progress_rows(session)
     return _render_progress(session, rows, _progress_form(rows, ProgressForm(formdata=None)), stage)
 
@@ -363,7 +359,7 @@ def progress_page(session_id: int, stage: str) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def progress_message(session_id: int) -> ResponseReturnValue:
     """Mail the ticked candidates (through the outbox); the typed text stays on the page after an error."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     rows = progress.progress_rows(session)
     form = _progress_form(rows)
     if form.validate_on_submit():
@@ -383,7 +379,7 @@ def progress_message(session_id: int) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def progress_export(session_id: int) -> ResponseReturnValue:
     """The ticked candidates' progress as a CSV file."""
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     rows = progress.progress_rows(session)
     form = _progress_form(rows)
     if form.validate_on_submit():

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..access import own_enrolment_or_404, staff_session_or_404
 from ..checkin import services as checkin
 from ..committee import corrections
 from ..committee import services as committee_services
@@ -16,7 +17,6 @@ from ..extensions import db
 from ..forms import MAX_ID, Flag, Number, Param, add_error, form_params, params, parse_id, refuse_damaged
 from ..models import (
     AttemptStatus,
-    Enrolment,
     EnrolmentStatus,
     Role,
     TheoryAttempt,
@@ -32,12 +32,6 @@ bp = Blueprint("theory", __name__)
 bp.add_app_template_global(services.display, "theory_display")
 bp.add_app_template_global(services.candidate_display, "theory_candidate_display")
 
-
-def _own_enrolment(enrolment_id: int) -> Enrolment:
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.candidate_id != current_user.id:
-        abort(404)
-    return enrolment
 
 
 def _own_attempt(attempt_id: int) -> TheoryAttempt:
@@ -66,7 +60,7 @@ def _running_or_redirect(attempt: TheoryAttempt):
 @bp.route("/enrolments/<int:enrolment_id>")
 @roles_required(Role.CANDIDATE)
 def overview(enrolment_id: int):
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     attempt = services.attempt_for_enrolment(enrolment)
     if attempt is not None and attempt.status in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
         services.touch(attempt)
@@ -83,7 +77,7 @@ def overview(enrolment_id: int):
 @bp.route("/enrolments/<int:enrolment_id>/start", methods=["POST"])
 @roles_required(Role.CANDIDATE)
 def start(enrolment_id: int):
-    enrolment = _own_enrolment(enrolment_id)
+    enrolment = own_enrolment_or_404(enrolment_id)
     _from_the_exam_room(enrolment.session)
     attempt = services.attempt_for_enrolment(enrolment)
     form = StartForm()
@@ -272,16 +266,11 @@ def submit(attempt_id: int):
 # --------------------------------------------------------------------------- staff: release
 
 
-def _staff_session(session_id: int) -> ValidationSession:
-    session = db.get_or_404(ValidationSession, session_id)
-    require_institution(session.institution_id, staff_institution_ids())
-    return session
-
 
 @bp.route("/sessions/<int:session_id>/results", methods=["GET", "POST"])
 @roles_required(Role.STAFF)
 def session_results(session_id: int):
-    session = _staff_session(session_id)
+    session = staff_session_or_404(session_id)
     form = ReleaseForm()
     if form.validate_on_submit():
         try:
@@ -342,7 +331,7 @@ def _statistics_scope(session_id: int | None):
     institution_ids = staff_institution_ids()
     if session_id is None:
         return institution_ids, None
-    return institution_ids, _staff_session(session_id).id
+    return institution_ids, staff_session_or_404(session_id).id
 
 
 @bp.route("/statistics")

@@ -416,3 +416,32 @@ def test_operator_actions_concern_only_their_candidate(app, world):
 
     assert concerning(world["enrolment"]) == ["noisy", "room too warm"]
     assert concerning(world["rival_enrolment"]) == ["room too warm"]
+
+
+def test_the_case_page_writes_nothing_and_shows_an_overdue_attempt_as_ended(app, world):
+    """Opening a candidate's case (GET) neither ends an overdue practical attempt nor creates the
+    assessor's scoresheet: the page shows the attempt as ended by the deadline; the candidate's
+    next request (or the scheduler) ends it, and the sheet is made with the first scores saved."""
+    from sqlalchemy import event
+
+    from examportal.models import PracticalStatus, Scoresheet
+
+    _client, attempt = _start(app, world)
+    attempt.started_at, attempt.deadline_at = utcnow() - timedelta(hours=2), utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    assessor = client_as(app, world["assessor"])
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = assessor.get(f"/committee/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert "ended by the deadline" in page and "in progress until" not in page
+    assert not [w for w in writes if "audit_entry" not in w], writes
+    assert _fresh(attempt).status == PracticalStatus.IN_PROGRESS
+    assert db.session.query(Scoresheet).count() == 0
