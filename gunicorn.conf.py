@@ -22,7 +22,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A worker that rendered many PDFs holds WeasyPrint's native memory (about 0.2 MB per rendering,
 # never given back): replace each worker after this many requests, at staggered moments. Not
 # sooner: a new worker costs seconds of CPU to start, and an exam day of 1,000 candidates sends
-# some 40,000 requests (at 2,000 each of 4 workers restarted about five times during the test).
+# some 60,000 requests (at 2,000 each of 4 workers was replaced about eight times during the test).
 max_requests = 20000
 max_requests_jitter = 2000
 
