@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, has_request_context, request, url_for
 from flask_login import current_user
+from flask_login import login_required as _login_required
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import login_manager
@@ -69,6 +70,11 @@ def hash_password(password: str) -> str:
 
 def check_password(password_hash: str, password: str) -> bool:
     return check_password_hash(password_hash, password)
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Flask-Login's decorator, typed: the view needs a logged-in user (else the login page)."""
+    return cast(Callable[P, R], _login_required(view))
 
 
 def roles_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -10,19 +10,19 @@ grounds, files and work only after declaring impartiality. Anything else is "not
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_login import login_required as _login_required
 from werkzeug.datastructures import MultiDict
 
+from ..access import row_or_404
 from ..committee import services as committee
 from ..extensions import db
-from ..forms import MAX_ID, PortalForm, QueryForm, add_error, params, parse_id, select_choices
+from ..forms import PortalForm, QueryForm, add_error, params, parse_id, select_choices
 from ..models import (
     Appeal,
     AppealPanelMember,
@@ -34,7 +34,7 @@ from ..models import (
     WorkReview,
     utcnow,
 )
-from ..security import roles_required
+from ..security import login_required, roles_required
 from ..uploads import send_stored
 from . import deciding, remedies, reviews, rules, services
 from .forms import (
@@ -52,22 +52,9 @@ from .forms import (
     VoteForm,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-M = TypeVar("M")
-
 bp = Blueprint("appeals", __name__)
 
 
-def login_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Flask-Login's decorator, typed."""
-    return cast(Callable[P, R], _login_required(view))
-
-
-def _row_or_404(model: type[M], row_id: int) -> M:
-    if not 0 < row_id <= MAX_ID:
-        abort(404)
-    return db.get_or_404(model, row_id)
 
 
 @bp.app_template_global("appeal_option")
@@ -105,7 +92,7 @@ def _today_context() -> dict[str, Any]:
 
 
 def _own_appeal(appeal_id: int) -> Appeal:
-    appeal = _row_or_404(Appeal, appeal_id)
+    appeal = row_or_404(Appeal, appeal_id)
     if appeal.appellant_id != current_user.id:
         abort(404)
     return appeal
@@ -209,7 +196,7 @@ def add_files(appeal_id: int) -> ResponseReturnValue:
 @login_required
 def download(appeal_id: int, file_id: int) -> ResponseReturnValue:
     """A file of an appeal: for the appellant and the panel members who declared impartiality only."""
-    appeal = _row_or_404(Appeal, appeal_id)
+    appeal = row_or_404(Appeal, appeal_id)
     if not services.may_read_files(current_user, appeal):
         abort(404)
     stored = services.appeal_file(appeal, file_id)
@@ -222,7 +209,7 @@ def download(appeal_id: int, file_id: int) -> ResponseReturnValue:
 @login_required
 def request_review(enrolment_id: int) -> ResponseReturnValue:
     """The candidate asks to see their exam work (from their result page)."""
-    enrolment = _row_or_404(Enrolment, enrolment_id)
+    enrolment = row_or_404(Enrolment, enrolment_id)
     if enrolment.candidate_id != current_user.id:
         abort(404)
     if not PortalForm().validate_on_submit():
@@ -241,7 +228,7 @@ def request_review(enrolment_id: int) -> ResponseReturnValue:
 @login_required
 def review_work(review_id: int) -> ResponseReturnValue:
     """The candidate's exam work, read-only, while the granted review is open (404 otherwise)."""
-    review = _row_or_404(WorkReview, review_id)
+    review = row_or_404(WorkReview, review_id)
     if review.candidate_id != current_user.id or not reviews.is_open(review) or review.open_until is None:
         abort(404)
     return render_template("appeals/work.html", work=reviews.work(review.enrolment), locale=str(get_locale()),
@@ -253,7 +240,7 @@ def review_work(review_id: int) -> ResponseReturnValue:
 
 def _managed(appeal_id: int) -> Appeal:
     """The appeal, for staff of the certifying institution that handles it (404 for anyone else)."""
-    appeal = _row_or_404(Appeal, appeal_id)
+    appeal = row_or_404(Appeal, appeal_id)
     if not services.can_manage(current_user, appeal):
         abort(404)
     return appeal
@@ -336,7 +323,7 @@ def appoint(appeal_id: int) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def remove_member(appeal_id: int, panel_member_id: int) -> ResponseReturnValue:
     appeal = _managed(appeal_id)
-    member = _row_or_404(AppealPanelMember, panel_member_id)
+    member = row_or_404(AppealPanelMember, panel_member_id)
     if member.appeal_id != appeal.id:
         abort(404)
     return _staff_action(appeal, lambda: services.remove_member(current_user, appeal, member),
@@ -416,7 +403,7 @@ def staff_reviews(form: ReviewFilterForm) -> ResponseReturnValue:
 
 
 def _managed_review(review_id: int) -> WorkReview:
-    review = _row_or_404(WorkReview, review_id)
+    review = row_or_404(WorkReview, review_id)
     if not reviews.can_manage(current_user, review):
         abort(404)
     return review
@@ -461,7 +448,7 @@ def refuse_review(review_id: int) -> ResponseReturnValue:
 
 def _seat(appeal_id: int) -> tuple[Appeal, AppealPanelMember]:
     """The appeal and the current user's seat on its panel; 404 for anyone not on it."""
-    appeal = _row_or_404(Appeal, appeal_id)
+    appeal = row_or_404(Appeal, appeal_id)
     member = services.panel_member(appeal, current_user)
     if member is None:
         abort(404)

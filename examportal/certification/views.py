@@ -2,23 +2,21 @@
 the holder's certificates, and the public verification (``verify_bp``, no log-in)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_login import login_required as _login_required
 from sqlalchemy import select
 
-from ..access import staff_session_or_404
+from ..access import row_or_404, staff_session_or_404
 from ..extensions import db, limiter
-from ..forms import MAX_ID, PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
+from ..forms import PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
 from ..models import Certificate, CertificateDuplicate, DuplicateRequest, Role, ValidationSession
-from ..security import public_url, roles_required, staff_institution_ids
+from ..security import login_required, public_url, roles_required, staff_institution_ids
 from . import batch, rules, services
 from .forms import (
     CorrectionForm,
@@ -34,18 +32,10 @@ from .forms import (
     VerifyForm,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-M = TypeVar("M")
-
 bp = Blueprint("certification", __name__)
 verify_bp = Blueprint("verify", __name__)
 PAGE_SIZE = 100
 
-
-def login_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Flask-Login's decorator, typed."""
-    return cast(Callable[P, R], _login_required(view))
 
 
 @bp.app_template_filter("localdate")
@@ -62,18 +52,11 @@ def fee_form_for_session_page() -> dict[str, Any]:
     return {"certification_fees": _fees}
 
 
-def _row_or_404(model: type[M], row_id: int) -> M:
-    """The row with this id from the URL, or 404 — also for an id no INTEGER column holds, which the
-    database driver would refuse with an error instead of finding nothing."""
-    if not 0 < row_id <= MAX_ID:
-        abort(404)
-    return db.get_or_404(model, row_id)
-
 
 
 def _viewable(certificate_id: int) -> Certificate:
     """The certificate, for staff of its issuing or validating institution (404 for anyone else)."""
-    certificate = _row_or_404(Certificate, certificate_id)
+    certificate = row_or_404(Certificate, certificate_id)
     if not services.can_view(current_user, certificate):
         abort(404)
     return certificate
@@ -340,7 +323,7 @@ def duplicate(certificate_id: int) -> ResponseReturnValue:
 def _duplicate_request(certificate_id: int, request_id: int) -> tuple[Certificate, DuplicateRequest]:
     """The certificate (as :func:`_viewable`) and its request for a duplicate (404 for another's)."""
     certificate = _viewable(certificate_id)
-    duplicate_request = _row_or_404(DuplicateRequest, request_id)
+    duplicate_request = row_or_404(DuplicateRequest, request_id)
     if duplicate_request.certificate_id != certificate.id:
         abort(404)
     return certificate, duplicate_request
@@ -420,7 +403,7 @@ def _pdf(data: bytes, name: str) -> Response:
 @login_required
 def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
     """The certificate as issued, for its holder and the institution's staff."""
-    certificate = _row_or_404(Certificate, certificate_id)
+    certificate = row_or_404(Certificate, certificate_id)
     if not _pdf_reader(certificate) or certificate.pdf is None:
         abort(404)
     return _pdf(certificate.pdf, batch.pdf_name(certificate.number, "certyfikat"))
@@ -429,8 +412,8 @@ def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
 @bp.route("/certificates/<int:certificate_id>/duplicates/<int:duplicate_id>.pdf")
 @login_required
 def duplicate_pdf(certificate_id: int, duplicate_id: int) -> ResponseReturnValue:
-    certificate = _row_or_404(Certificate, certificate_id)
-    copy = _row_or_404(CertificateDuplicate, duplicate_id)
+    certificate = row_or_404(Certificate, certificate_id)
+    copy = row_or_404(CertificateDuplicate, duplicate_id)
     if copy.certificate_id != certificate.id or not _pdf_reader(certificate):
         abort(404)
     return _pdf(copy.pdf, batch.pdf_name(certificate.number, f"duplikat-{copy.issued_on.isoformat()}"))
@@ -464,7 +447,7 @@ def mine() -> ResponseReturnValue:
 @login_required
 def request_duplicate(certificate_id: int) -> ResponseReturnValue:
     """The holder asks for a duplicate of their certificate (404 for anyone else's)."""
-    certificate = _row_or_404(Certificate, certificate_id)
+    certificate = row_or_404(Certificate, certificate_id)
     if certificate.holder_id != current_user.id:
         abort(404)
     form = _request_form(certificate)

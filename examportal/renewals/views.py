@@ -3,21 +3,20 @@ assessor, and the assessor's analysis. Each view finds its object and checks who
 (404 for anyone else: no hint that it exists), then calls one service."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_login import login_required as _login_required
 
+from ..access import row_or_404
 from ..certification import rules as certificate_rules
 from ..certification import services as certification
 from ..extensions import db
-from ..forms import MAX_ID, PAGE, add_error, params, parse_id, select_choices
+from ..forms import PAGE, add_error, params, parse_id, select_choices
 from ..models import Certificate, RenewalApplication, RenewalEvidence, RenewalStatus, Role
-from ..security import roles_required
+from ..security import login_required, roles_required
 from ..uploads import MAX_UPLOAD_BYTES, send_stored
 from . import rules, services
 from .forms import (
@@ -31,10 +30,6 @@ from .forms import (
     period_rows,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-M = TypeVar("M")
-
 bp = Blueprint("renewals", __name__)
 PAGE_SIZE = 50
 #: The forms that carry evidence files: up to ten of the largest file uploads accepts, with room
@@ -42,10 +37,6 @@ PAGE_SIZE = 50
 UPLOAD_ENDPOINTS = frozenset({"renewals.apply", "renewals.resubmit"})
 UPLOAD_REQUEST_LIMIT = rules.MAX_EVIDENCE * MAX_UPLOAD_BYTES + 512 * 1024
 
-
-def login_required(view: Callable[P, R]) -> Callable[P, R]:
-    """Flask-Login's decorator, typed."""
-    return cast(Callable[P, R], _login_required(view))
 
 
 @bp.url_value_preprocessor
@@ -79,24 +70,19 @@ def renewal_status(certificate: Certificate) -> dict[str, Any]:
     }
 
 
-def _row_or_404(model: type[M], row_id: int) -> M:
-    if not 0 < row_id <= MAX_ID:
-        abort(404)
-    return db.get_or_404(model, row_id)
-
 
 # --------------------------------------------------------------------------- the holder
 
 
 def _holder_certificate(certificate_id: int) -> Certificate:
-    certificate = _row_or_404(Certificate, certificate_id)
+    certificate = row_or_404(Certificate, certificate_id)
     if certificate.holder_id != current_user.id:
         abort(404)
     return certificate
 
 
 def _holder_application(renewal_id: int) -> RenewalApplication:
-    application = _row_or_404(RenewalApplication, renewal_id)
+    application = row_or_404(RenewalApplication, renewal_id)
     if application.holder_id != current_user.id:
         abort(404)
     return application
@@ -231,8 +217,8 @@ def withdraw(renewal_id: int) -> ResponseReturnValue:
 def evidence_file(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
     """A piece of evidence, for the holder, the issuing institution's staff and the assessor (only
     after their declaration of impartiality)."""
-    application = _row_or_404(RenewalApplication, renewal_id)
-    item = _row_or_404(RenewalEvidence, evidence_id)
+    application = row_or_404(RenewalApplication, renewal_id)
+    item = row_or_404(RenewalEvidence, evidence_id)
     if item.application_id != application.id or not services.may_see_evidence(current_user, application):
         abort(404)
     response: Response = send_stored(item.file)
@@ -244,7 +230,7 @@ def evidence_file(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
 
 def _managed(renewal_id: int) -> RenewalApplication:
     """The application, for staff of the institution that issued the certificate (404 for others)."""
-    application = _row_or_404(RenewalApplication, renewal_id)
+    application = row_or_404(RenewalApplication, renewal_id)
     if not services.may_manage(current_user, application):
         abort(404)
     return application
@@ -308,7 +294,7 @@ def assign(renewal_id: int) -> ResponseReturnValue:
 
 def _assigned(renewal_id: int) -> RenewalApplication:
     """The application, for its assigned assessor only (404 for anyone else)."""
-    application = _row_or_404(RenewalApplication, renewal_id)
+    application = row_or_404(RenewalApplication, renewal_id)
     if application.assessor_id != current_user.id:
         abort(404)
     return application
@@ -364,7 +350,7 @@ def declare(renewal_id: int) -> ResponseReturnValue:
 def judge(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
     """The assessor's verdict on one piece of evidence."""
     application = _assigned(renewal_id)
-    item = _row_or_404(RenewalEvidence, evidence_id)
+    item = row_or_404(RenewalEvidence, evidence_id)
     if item.application_id != application.id:
         abort(404)
     form = VerdictForm(prefix=f"evidence-{item.id}")
