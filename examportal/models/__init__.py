@@ -51,6 +51,7 @@ from .mail import OutboxMail  # noqa: F401
 from .people import INSTITUTION_ROLES, Institution, InstitutionKind, Role, TrainingRecord, User, UserRole  # noqa: F401
 from .practical import PracticalAttempt, PracticalStatus, PracticeWorkspace  # noqa: F401
 from .qualification import Criterion, LearningOutcome, OutcomeSet, Qualification  # noqa: F401
+from .records import AuditorMandate, DataRequest, DataRequestKind, DataRequestStatus, EvaluationReport  # noqa: F401
 from .sessions import (  # noqa: F401
     Application,
     ApplicationStatus,

@@ -23,20 +23,25 @@ class Role(LabelledEnum):
     APPEALS = "appeals"
     STAFF = "staff"
     ADMIN = "admin"
+    #: An external quality-assurance auditor: reads one institution's records of one period
+    #: (see AuditorMandate) and changes nothing.
+    AUDITOR = "auditor"
 
 
 set_labels(Role, {
     Role.CANDIDATE: _l("Candidate"), Role.OPERATOR: _l("Exam-system operator"), Role.ASSESSOR: _l("Assessor"),
     Role.APPEALS: _l("Appeals panel member"), Role.STAFF: _l("Institution staff"), Role.ADMIN: _l("Administrator"),
+    Role.AUDITOR: _l("External auditor"),
 })
 
 
 # Roles that act on behalf of an institution and so are tied to one.
 INSTITUTION_ROLES = {Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF}
+# (An auditor's role names the institution audited, but the auditor does not act for it.)
 
-# Roles whose holders decide about candidates, supervise their tests or run the platform: they
-# sign in with a password and a second factor. A candidate may opt in.
-DECIDING_ROLES = frozenset({Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF, Role.ADMIN})
+# Roles whose holders decide about candidates, supervise their tests, audit their records or run
+# the platform: they sign in with a password and a second factor. A candidate may opt in.
+DECIDING_ROLES = frozenset({Role.OPERATOR, Role.ASSESSOR, Role.APPEALS, Role.STAFF, Role.ADMIN, Role.AUDITOR})
 
 
 class InstitutionKind(LabelledEnum):
@@ -115,6 +120,9 @@ class User(UserMixin, Timestamped, Model):
     #: The time-step (Unix time // 30) of the last code accepted: a code of that step or an earlier
     #: one is refused, so a code seen over a shoulder or replayed from a proxy works only once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: When the person's identifying data was replaced after the retention period (or granted
+    #: erasure); the account can no longer sign in.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -129,6 +137,8 @@ class User(UserMixin, Timestamped, Model):
 
     @property
     def full_name(self) -> str:
+        if self.anonymised_at is not None:  # the stored names are placeholders (records.retention)
+            return str(_l("Anonymised person #%(id)s", id=self.id))
         return f"{self.first_name} {self.last_name}"
 
     def has_role(self, role: Role, institution_id: int | None = None) -> bool:
