@@ -79,5 +79,10 @@ def deliver_queued(limit: int = 100) -> tuple[int, int]:
             else:
                 mail.status, mail.sent_at, mail.error = "sent", utcnow(), None
                 sent += 1
+            person = db.session.get(User, mail.user_id) if mail.user_id is not None else None
+            if person is not None and person.anonymised_at is not None:
+                # The last word to a person whose data was erased (it tells them so) went to the
+                # address they had; once handed over, the row keeps the account's placeholder.
+                mail.recipient = person.email
             db.session.commit()
     return sent, failed

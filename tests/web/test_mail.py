@@ -241,3 +241,25 @@ def test_mail_deliver_command_has_help(runner):
     result = runner.invoke(args=["mail", "deliver", "--help"])
     assert result.exit_code == 0
     assert "MAIL_SERVER" in result.output
+
+
+def test_the_last_mail_to_an_erased_person_forgets_their_address_once_handed_over(app, smtp_server):
+    from examportal.models import Role
+    from examportal.records.retention import anonymise
+    from tests.factories import make_user
+
+    server = smtp_server()
+    person = make_user(Role.CANDIDATE, email="zofia.usunieta@example.pl")
+    other = make_user(Role.CANDIDATE, email="jan.zostaje@example.pl")
+    anonymise(person, actor=None, cause="erasure")
+    # As the erasure's decision does: mailed to the old address after the account was anonymised.
+    queue_mail("zofia.usunieta@example.pl", "Usunięto dane", "Twoje dane zostały usunięte.", user=person)
+    queue_mail(other.email, "Inna", "x", user=other)
+    db.session.commit()
+
+    assert deliver_queued() == (2, 0)
+
+    assert [m["To"] for m in server.messages] == ["zofia.usunieta@example.pl", "jan.zostaje@example.pl"]
+    erased, kept = rows()
+    assert erased.recipient == person.email and "zofia" not in erased.recipient
+    assert kept.recipient == "jan.zostaje@example.pl"
