@@ -116,7 +116,11 @@ def _register_blueprints(app: Flask) -> None:
     from .operator.views import bp as operator_bp
     from .practical.views import bp as practical_bp
     from .qualifications.views import bp as qualifications_bp
+    from .records import bp as records_bp
+    from .records import views as _records_views  # noqa: F401  (its routes, on records_bp)
     from .renewals.views import bp as renewals_bp
+    from .reports import auditor_views, evaluation_views, zrk_views  # noqa: F401  (their routes, on reports_bp)
+    from .reports import bp as reports_bp
     from .sessions.views import bp as sessions_bp
     from .theory.views import bp as theory_bp
 
@@ -140,3 +144,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(appeals_bp, url_prefix="/appeals")
     app.register_blueprint(renewals_bp, url_prefix="/renewals")
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(records_bp, url_prefix="/records")

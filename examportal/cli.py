@@ -267,7 +267,9 @@ def init_app(app: Flask) -> None:
     from .backup.cli import backup_cli
     from .certification.cli import certificates_cli
     from .credentials.cli import credentials_cli
+    from .records.cli import records_cli
+    from .reports.cli import reports_cli
 
     for group in (qualification_cli, audit_cli, demo_cli, mail_cli, theory_cli, bank_cli, practical_cli, backup_cli,
-                  certificates_cli, credentials_cli):
+                  certificates_cli, credentials_cli, reports_cli, records_cli):
         app.cli.add_command(group)

@@ -101,6 +101,8 @@ class Config:
         "sessions.remind": {"cron": "0 6 * * *"},
         # Certificates expiring in 6, 3 or 1 month(s): each reminder once (see renewals.services).
         "certificates.remind": {"cron": "10 6 * * *"},
+        # People past the retention of their exam records are anonymised (see records.retention).
+        "records.purge": {"cron": "40 2 * * *"},
     }
     # The audit chain's MAC key: outside the database, or whoever can write the database can
     # rewrite the chain and recompute its hashes. Unset outside production: a key is generated
@@ -122,6 +124,10 @@ class Config:
     COMPLAINT_RATE_LIMIT = os.environ.get("COMPLAINT_RATE_LIMIT", "5 per hour")
     # Signed checkpoints of the chain's head (append-only JSON lines); default the instance folder.
     AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR")
+    # Exam records are kept this many years (one certification cycle) after the cycle ends: for a
+    # holder after their last certificate's validity, otherwise after their last validation
+    # session or decision (examportal/records/retention.py); then `flask records purge` anonymises.
+    RECORDS_RETENTION_YEARS = int(os.environ.get("RECORDS_RETENTION_YEARS", "5"))
 
 
 class DevelopmentConfig(Config):

@@ -16,6 +16,7 @@ from .certification import services as certification
 from .committee import services as committee
 from .extensions import db
 from .models import (
+    AuditorMandate,
     Certificate,
     CommitteeMember,
     CompetenceKind,
@@ -64,6 +65,7 @@ PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
     ("asesor2@demo.examportal.pl", "Felicja", "Lewandowska", [(Role.ASSESSOR, "VCC")]),
     ("asesor3@demo.examportal.pl", "Grzegorz", "Dąbrowski", [(Role.ASSESSOR, "VCC"), (Role.APPEALS, "VCC")]),
     ("odwolania@demo.examportal.pl", "Halina", "Wójcik", [(Role.APPEALS, "VCC")]),
+    ("audytor@demo.examportal.pl", "Kinga", "Zawadzka", [(Role.AUDITOR, "VCC")]),
     ("kandydat@demo.examportal.pl", "Irena", "Kowalczyk", [(Role.CANDIDATE, None)]),
     ("kandydat2@demo.examportal.pl", "Jacek", "Mazur", [(Role.CANDIDATE, None)]),
 ]
@@ -126,6 +128,15 @@ def _fixed_second_factor() -> bool:
     return current_app.config.get("ENV_NAME") != "production"
 
 
+def _auditor_mandate(auditor: User, institution: Institution, staff: User) -> None:
+    """The demo auditor reads VCC's records of the last two years, for three months from loading."""
+    if db.session.scalar(select(AuditorMandate).where(AuditorMandate.user_id == auditor.id)) is None:
+        day = datetime.now(UTC).date()
+        db.session.add(AuditorMandate(user_id=auditor.id, institution_id=institution.id,
+                                      period_from=day.replace(year=day.year - 2, month=1, day=1), period_to=day,
+                                      expires_on=day + timedelta(days=90), granted_by_id=staff.id))
+
+
 def load_demo() -> list[str]:
     """Create (or complete) the demo data; returns the lines to print: logins for every role."""
     for path in available_definitions():
@@ -175,6 +186,7 @@ def load_demo() -> list[str]:
                                       candidate_id=people["kandydat2@demo.examportal.pl"].id,
                                       institution_id=institutions["VCC"].id, course="Kurs CRM dla handlowców"))
     _open_session(qualification, institutions, people)
+    _auditor_mandate(people["audytor@demo.examportal.pl"], institutions["VCC"], people["staff.vcc@demo.examportal.pl"])
     db.session.commit()
     certificate = _certificate(_finished_session(qualification, institutions, people), people)
 

@@ -578,7 +578,7 @@ def panel_protocol(appeal_id: int) -> ResponseReturnValue:
     """The validation protocol of the appellant's enrolment, for a member who declared impartiality."""
     appeal, _member = _declared_seat(appeal_id)
     decision = committee.decision_for(appeal.enrolment) if appeal.enrolment is not None else None
-    if decision is None:
+    if decision is None or not decision.protocol_pdf:  # none, or removed when the candidate was anonymised
         abort(404)
     # As everyone else reads it: with the annexes of the appeals already decided about the enrolment.
     return Response(remedies.protocol_with_annexes(decision), mimetype="application/pdf", headers={

@@ -1,16 +1,19 @@
-"""Staff browse and filter the audit log of their institution."""
+"""Staff browse and filter the audit log of their institution; an external auditor, the entries
+of the institution and period of their mandate."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
+from ..certification.rules import WARSAW
 from ..extensions import db
 from ..forms import PAGE, QueryForm, params
 from ..models import AuditEntry, Role
-from ..security import roles_required, staff_institution_ids
+from ..reports.access import ReaderScope, reader_scopes
+from ..security import roles_required
 from . import display
 from .forms import AuditFilterForm
 
@@ -18,13 +21,24 @@ bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
 
 
+def _readable(scope: ReaderScope) -> ColumnElement[bool]:
+    """The entries of the scope's institutions, logged within its period (Warsaw days)."""
+    clause: ColumnElement[bool] = AuditEntry.institution_id.in_(scope.institution_ids)
+    if scope.period_from is not None:
+        clause = and_(clause, AuditEntry.at >= datetime.combine(scope.period_from, time.min, WARSAW))
+    if scope.period_to is not None:
+        clause = and_(clause, AuditEntry.at < datetime.combine(scope.period_to + timedelta(days=1), time.min, WARSAW))
+    return clause
+
+
 @bp.route("/")
-@roles_required(Role.STAFF, Role.ADMIN)
+@roles_required(Role.STAFF, Role.ADMIN, Role.AUDITOR)
 @params(form=QueryForm(AuditFilterForm), page_number=PAGE.named("page"))
 def index(form: AuditFilterForm, page_number: int):
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if not current_user.has_role(Role.ADMIN):
-        query = query.where(AuditEntry.institution_id.in_(staff_institution_ids()))
+        scopes = reader_scopes()
+        query = query.where(or_(*(_readable(scope) for scope in scopes)) if scopes else false())
     if form.validate():
         if form.action.data:
             text = form.action.data.strip()

@@ -46,6 +46,7 @@ from ..models import (
     Qualification,
     Role,
     Scoresheet,
+    SessionStatus,
     User,
     ValidationDecision,
     ValidationSession,
@@ -1040,19 +1041,31 @@ class FeeTotals:
     recorded: int
     revenue: Decimal
     free_of_charge: int
+    #: Enrolments whose fee nobody has recorded yet (in none of the figures above).
+    not_recorded: int = 0
+    #: Of ``free_of_charge``: those free under art. 122a of the education law (rules.FREE_OF_CHARGE_122A).
+    free_122a: int = 0
+
+    @property
+    def paid(self) -> int:
+        """Validations with a fee above 0 zł."""
+        return self.recorded - self.free_of_charge
 
     @property
     def average(self) -> Decimal | None:
-        paid = self.recorded - self.free_of_charge
-        return (self.revenue / paid).quantize(Decimal("0.01")) if paid else None
+        return (self.revenue / self.paid).quantize(Decimal("0.01")) if self.paid else None
 
 
-def fee_rows(institution_ids: Iterable[int], date_from: date | None, date_to: date | None) -> Select[Enrolment]:
-    """Enrolments of the institutions' sessions (optionally starting within the dates), by session date."""
+def fee_rows(institution_ids: Iterable[int], date_from: date | None, date_to: date | None, *,
+             held_only: bool = False) -> Select[Enrolment]:
+    """Enrolments of the institutions' sessions (optionally starting within the dates), by session date;
+    ``held_only``: not those of cancelled sessions."""
     ids = list(institution_ids)
     query = (select(Enrolment).join(ValidationSession, Enrolment.session_id == ValidationSession.id)
              .where(ValidationSession.institution_id.in_(ids) if ids else false(),
                     Enrolment.status == EnrolmentStatus.ENROLLED))
+    if held_only:
+        query = query.where(ValidationSession.status != SessionStatus.CANCELLED)
     if date_from:
         query = query.where(ValidationSession.starts_at >= datetime.combine(date_from, datetime.min.time(), rules.WARSAW))
     if date_to:
@@ -1062,6 +1075,11 @@ def fee_rows(institution_ids: Iterable[int], date_from: date | None, date_to: da
 
 
 def fee_totals(enrolments: Iterable[Enrolment]) -> FeeTotals:
-    recorded = [e for e in enrolments if e.fee_pln is not None]
+    """The fee figures of the enrolments: recorded fees, their revenue, those free of charge (and of them
+    under art. 122a), and how many have no fee recorded yet."""
+    every = list(enrolments)
+    recorded = [e for e in every if e.fee_pln is not None]
+    free = [e for e in recorded if e.fee_pln == 0]
     return FeeTotals(recorded=len(recorded), revenue=sum((e.fee_pln for e in recorded if e.fee_pln), Decimal("0.00")),
-                     free_of_charge=sum(1 for e in recorded if e.fee_pln == 0))
+                     free_of_charge=len(free), not_recorded=len(every) - len(recorded),
+                     free_122a=sum(1 for e in free if e.fee_reason == rules.FREE_OF_CHARGE_122A))

@@ -734,14 +734,19 @@ def disputed(institution_ids: set[int], session_id: int | None = None) -> list[D
 
 
 def can_read_decision(user: User, enrolment: Enrolment) -> bool:
-    """The candidate, the committee and the institution's staff may read the decision and protocol."""
-    from ..security import staff_institution_ids
+    """The candidate, the committee, the institution's staff and an external auditor whose mandate
+    covers the institution and the day of the decision may read the decision and protocol."""
+    from ..certification.rules import WARSAW
+    from ..reports.access import reader_scopes
 
     if user.id == enrolment.candidate_id:
         return True
     if member_of(enrolment, user) is not None:
         return True
-    return user.has_role(Role.STAFF) and enrolment.session.institution_id in staff_institution_ids(user)
+    decision = decision_for(enrolment)
+    day = decision.decided_at.astimezone(WARSAW).date() if decision is not None else None
+    return any(scope.covers(enrolment.session.institution_id) and (day is not None and scope.covers_day(day))
+               for scope in reader_scopes(user))
 
 
 def protocol_pdf(enrolment: Enrolment, decision: ValidationDecision, result: rules.Summary | None = None) -> bytes:

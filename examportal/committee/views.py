@@ -217,6 +217,8 @@ def protocol(enrolment_id: int):
     decision = services.decision_for(enrolment)
     if decision is None or not services.can_read_decision(current_user, enrolment):
         abort(404)
+    if not decision.protocol_pdf:  # removed when the candidate was anonymised (records.retention)
+        abort(404)
     # The stored protocol, then the annexes of the decided appeals (the stored bytes never change).
     return Response(remedies.protocol_with_annexes(decision), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="protokol-walidacji-{enrolment.id}.pdf"'})

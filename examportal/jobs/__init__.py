@@ -25,7 +25,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp, url_prefix="/jobs")
     app.cli.add_command(jobs_cli)
     titles = {"session_archive": _l("Session archive: protocols and summary"), "periodic": _l("Scheduled task"),
-              "certificate_batch": _l("Certificates of a session: issuing and their PDFs")}
+              "certificate_batch": _l("Certificates of a session: issuing and their PDFs"),
+              "records_purge": _l("Anonymisation of people past the retention of their records")}
 
     @app.context_processor
     def job_titles() -> dict[str, Any]:

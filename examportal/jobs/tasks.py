@@ -71,6 +71,22 @@ def certificates_remind() -> int:
     return send_expiry_reminders()
 
 
+@periodic("records.purge")
+def records_purge_due() -> int:
+    """Anonymise everyone past the retention of their exam records (see records.retention)."""
+    from ..records.purge import purge_past_retention
+
+    return purge_past_retention()
+
+
+@kind("records_purge")
+def records_purge(job: BackgroundJob, progress: Progress) -> None:
+    """The purge started by hand (``flask records purge``): one step per person, each in its own transaction."""
+    from ..records.purge import purge_past_retention
+
+    purge_past_retention(progress, actor=job.created_by)
+
+
 @periodic("audit.checkpoint")
 def audit_checkpoint() -> None:
     """Verify the audit chain and sign its head into the checkpoint file; a broken chain fails the job."""

@@ -21,9 +21,10 @@ from tests.factories import (
     record_training,
 )
 
-ANON, STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE, ADMIN = (
-    "anonymous", "staff", "child_staff", "operator", "assessor", "appeals", "candidate", "admin")
-ROLES = (ANON, STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE, ADMIN)
+ANON, STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE, ADMIN, AUDITOR = (
+    "anonymous", "staff", "child_staff", "operator", "assessor", "appeals", "candidate", "admin", "auditor")
+# AUDITOR: an external auditor with a live mandate over A's certifying institution (all of its past).
+ROLES = (ANON, STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE, ADMIN, AUDITOR)
 LOGGED_IN = tuple(r for r in ROLES if r != ANON)
 
 # Expected outcomes: a status code, or a redirect to a path.
@@ -78,7 +79,29 @@ DECISIONS = {
     ("auth.security", "GET"): decide(200),
     ("auth.new_recovery_codes", "POST"): decide(200, candidate=redirect("/auth/security")),
     ("auth.disable_two_factor", "POST"): decide(200, candidate=redirect("/auth/security")),
-    ("audit.index", "GET"): decide(403, staff=200, child_staff=200, admin=200),
+    ("audit.index", "GET"): decide(403, staff=200, child_staff=200, admin=200, auditor=200),
+    # External auditors: staff grant and revoke mandates over their own institutions; the auditor
+    # reads the pack of a mandate of their own (B's mandate: 404).
+    ("reports.auditor_mandates", "GET"): decide(403, staff=200, child_staff=200),
+    ("reports.auditor_mandates", "POST"): decide(403, staff=400, child_staff=400),  # empty form
+    ("reports.revoke_mandate", "POST"): STAFF_ONLY_ON_B,
+    ("reports.audit_pack", "GET"): decide(403, auditor=200),
+    ("reports.audit_pack_mandate", "GET"): decide(404),
+    # Internal evaluations (art. 64): staff make and edit their institution's; readers (staff, an
+    # auditor within the mandate) read them; B's report is not found; an auditor never POSTs (403).
+    ("reports.evaluations_index", "GET"): decide(403, staff=200, child_staff=200, auditor=200),
+    ("reports.evaluation_new", "GET"): decide(403, staff=200, child_staff=200),
+    ("reports.evaluation_new", "POST"): decide(403, staff=400, child_staff=400),  # empty form: errors, nothing made
+    ("reports.evaluation_show", "GET"): decide(403, staff=404, child_staff=404, auditor=404),
+    ("reports.evaluation_pdf", "GET"): decide(403, staff=404, child_staff=404, auditor=404),
+    ("reports.evaluation_csv", "GET"): decide(403, staff=404, child_staff=404, auditor=404),
+    ("reports.evaluation_conclusions", "POST"): STAFF_ONLY_ON_B,
+    # The quarterly ZRK report (art. 65): a certifying institution's staff, an auditor within the
+    # mandate's period (the walker's covers the last finished quarter); a validating institution
+    # reports through its certifying one (403). B's institution in ?institution=: test_zrk_views.
+    ("reports.zrk_page", "GET"): decide(403, staff=200, auditor=200),
+    ("reports.zrk_csv", "GET"): decide(403, staff=200, auditor=200),
+    ("reports.zrk_pdf", "GET"): decide(403, staff=200, auditor=200),
     ("sessions.index", "GET"): decide(403, staff=200, child_staff=200),
     ("sessions.create", "GET"): decide(403, staff=200, child_staff=200),
     ("sessions.create", "POST"): decide(403, staff=400, child_staff=400),  # empty form: errors, nothing created
@@ -286,6 +309,19 @@ DECISIONS = {
     ("appeals.vote", "POST"): decide(403, appeals=404),
     ("appeals.panel_work", "GET"): decide(403, appeals=404),
     ("appeals.panel_protocol", "GET"): decide(403, appeals=404),
+    # Personal data (RODO art. 15-17): everyone signed in has "my data" and downloads their own copy
+    # (the walk checks it holds nothing of B); an empty request form is refused; B's candidate's
+    # request is "not found" for everyone of A, to withdraw or to review. Staff review their
+    # institutions' requests; the administrator those no institution holds (B's is held by B).
+    ("records.mine", "GET"): decide(200),
+    ("records.copy", "POST"): decide(200),
+    ("records.ask_correction", "POST"): decide(400),  # empty form: nothing filed
+    ("records.ask_erasure", "POST"): decide(400),  # not confirmed: nothing filed
+    ("records.withdraw", "POST"): decide(404),
+    ("records.staff_index", "GET"): decide(403, staff=200, child_staff=200, admin=200),
+    ("records.staff_show", "GET"): decide(403, staff=404, child_staff=404, admin=404),
+    ("records.grant", "POST"): decide(403, staff=404, child_staff=404, admin=404),
+    ("records.refuse", "POST"): decide(403, staff=404, child_staff=404, admin=404),
 }
 
 # Public documents that name B by design (the issuer's name is printed on its certificates).
@@ -302,6 +338,10 @@ ADMIN_SEES_ALL = {"audit.index", "institution.admin_institutions", "institution.
 # Pages a role legitimately reaches must show that role's own data of A (so an empty page
 # cannot pass for a well-scoped one).
 MUST_SHOW_A = {
+    ("reports.audit_pack", AUDITOR): "Fundacja A",
+    ("reports.auditor_mandates", STAFF): "Audytor A-Zewnętrzny",
+    ("reports.zrk_page", STAFF): "Fundacja A",
+    ("reports.zrk_page", AUDITOR): "Fundacja A",
     ("sessions.index", STAFF): "SESJA-A-JAWNA",
     ("sessions.index", CHILD_STAFF): "SESJA-A-JAWNA",
     ("sessions.training", STAFF): "KURS-A",
@@ -360,6 +400,26 @@ def _institution_world(letter: str, qualification, secret: str) -> dict:
                              last_name="Sekretna" if letter == "B" else "Jawna",
                              email=f"kandydat.{letter.lower()}@{letter.lower()}.example"),
     }
+    w[AUDITOR] = make_user((Role.AUDITOR, ic), first_name="Audytor", last_name=f"{letter}-Zewnętrzny")
+    from datetime import date, timedelta
+
+    from examportal.certification.rules import today
+    from examportal.models import AuditorMandate
+
+    w["mandate"] = AuditorMandate(user_id=w[AUDITOR].id, institution_id=ic.id, period_from=date(2000, 1, 1),
+                                  period_to=today(), expires_on=today() + timedelta(days=30), granted_by_id=w[STAFF].id)
+    from examportal.extensions import db
+
+    db.session.add(w["mandate"])
+    from examportal.models import EvaluationReport
+    from examportal.reports.evaluation import compute_figures
+
+    # An internal evaluation of the institution's last years (a short reliability simulation).
+    w["evaluation"] = EvaluationReport(
+        institution_id=ic.id, qualification_id=qualification.id, period_from=date(2020, 1, 1), period_to=today(),
+        made_by_id=w[STAFF].id, figures=compute_figures(ic, qualification, date(2020, 1, 1), today(),
+                                                        reliability_forms=1, reliability_trials=100))
+    db.session.add(w["evaluation"])
     session = make_session(child, qualification, title=secret, operator_id=w[OPERATOR].id)
     w["session"] = session
     w["member"] = add_member(session, w[ASSESSOR], declared=True)
@@ -427,6 +487,17 @@ def competence_record_id(user) -> int:
     return db.session.scalar(select(CompetenceRecord.id).where(CompetenceRecord.user_id == user.id))
 
 
+def data_request_id(objects: dict) -> int:
+    """The id of the candidate's open request for a correction of their data (made on first use)."""
+    if "data_request" not in objects:
+        from examportal.models import DataRequestKind
+        from examportal.records import requests as data_requests
+
+        objects["data_request"] = data_requests.ask(objects[CANDIDATE], DataRequestKind.CORRECTION,
+                                                    "Błędna data urodzenia.")
+    return objects["data_request"].id
+
+
 def validation_decision_id(enrolment) -> int:
     """The id of the enrolment's validation decision (issuing its certificate made one)."""
     from examportal.committee.services import decision_for
@@ -470,6 +541,9 @@ def url_values(rule, objects: dict) -> dict:
             "review_id": lambda: objects["work_review"].id,
             "subject": lambda: "theory",
             "subject_id": lambda: objects["attempt"].id,
+            "mandate_id": lambda: objects["mandate"].id,
+            "evaluation_id": lambda: objects["evaluation"].id,
+            "data_request_id": lambda: data_request_id(objects),
         }.get(argument)
         assert filler is not None, f"{rule.endpoint}: no value for URL parameter <{argument}>: add one to url_values()"
         values[argument] = filler()
@@ -493,7 +567,7 @@ def check(response, expected, where: str, forbidden: list[str]):
 
 def clients_of_a(app, world: World) -> dict:
     clients = {ANON: client_as(app)}
-    for role in (STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE):
+    for role in (STAFF, CHILD_STAFF, OPERATOR, ASSESSOR, APPEALS, CANDIDATE, AUDITOR):
         clients[role] = client_as(app, world.a[role])
     clients[ADMIN] = client_as(app, world.admin)
     return clients
@@ -558,6 +632,7 @@ def test_walk_every_route_as_every_role_of_a_with_b_objects(app, world):
     assert b["appeal"].status.value == "acknowledged" and [m.id for m in b["appeal"].panel] == [b["panel_member"].id]
     assert len(b["appeal"].files) == 1 and not b["appeal"].proposals
     assert b["work_review"].status.value == "granted"
+    assert b["data_request"].status.value == "open" and b["data_request"].decided_by_id is None
 
 
 def test_mixed_ids_of_a_and_b_are_refused(app, world):

@@ -163,7 +163,7 @@ ANON, STAFF, CANDIDATE, OWNER = "anonymous", "staff", "candidate", "sandbox owne
 WALKER = {"auth.": ANON, "main.": ANON, "mail.": ANON, "verify.": ANON, "audit.": STAFF, "sessions.": STAFF,
           "certification.": STAFF, "theory.": CANDIDATE, "theory.item_statistics": STAFF, "sandbox.": OWNER,
           "applications.": OWNER, "complaints.": STAFF, "appeals.": STAFF,
-          "renewals.": STAFF}  # a candidate not in the middle of a test (which locks every other page)
+          "renewals.": STAFF, "reports.zrk": STAFF}  # a candidate not in the middle of a test (which locks every other page)
 # Routes that change what the others walk (a deleted task is gone): walked last.
 LAST = ("sandbox.task_complete", "sandbox.task_delete")
 
