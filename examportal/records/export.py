@@ -72,7 +72,11 @@ from ..models.people import RecoveryCode
 ACCOUNT_SECRETS = frozenset({"password_hash", "totp_secret", "totp_last_step"})
 #: The parts of a theory item as drawn that the export keeps: what the candidate saw. The key and
 #: the rationale are the item bank's (not personal data), and their secrecy keeps the test fair.
-ITEM_AS_SHOWN = ("id", "version", "type", "criteria", "stem", "options", "premises", "responses")
+#: Of an item as shown, only which one it was: its text, options and the points each answer got
+#: would hand out the test's content and keys (art. 15(4) RODO: the copy must not harm others'
+#: rights, here the test's integrity); the candidate sees their work with the items through the
+#: work-review procedure (``appeals.reviews``), under staff's grant and its time limit.
+ITEM_AS_SHOWN = ("id", "version", "type", "criteria")
 
 
 # --------------------------------------------------------------------------- values
@@ -234,6 +238,11 @@ def _committee(user: User, out: Collected) -> Any:
         certification = _all(select(CertificationDecision).where(CertificationDecision.enrolment_id == enrolment.id)
                              .order_by(CertificationDecision.id))
         out.own([*decisions, *certification, *corrections])
+        if not decisions:
+            # Before the committee decides, its members' blind scores, its results and its votes
+            # are working papers (each member's scores stay unseen by the others until then): the
+            # candidate sees them with the decision.
+            sheets, results, proposals = [], [], []
         result.append({
             "enrolment_id": enrolment.id,
             "scoresheets": [row(s) | {"criteria": [row(c) | {"criterion": c.criterion.code} for c in s.scores]}
@@ -269,7 +278,7 @@ def _theory(user: User, out: Collected) -> Any:
 
 def _item(item: AttemptItem) -> dict[str, Any]:
     shown = item.snapshot.get("item", {})
-    return row(item, omit=("snapshot",)) | {
+    return row(item, omit=("snapshot", "points")) | {
         "as_shown": {key: shown[key] for key in ITEM_AS_SHOWN if key in shown},
         "presented": item.snapshot.get("presented")}
 
@@ -454,7 +463,8 @@ def _audit(user: User, out: Collected) -> Any:
     about = [(AuditEntry.object_type == table) & AuditEntry.object_id.in_([str(i) for i in sorted(ids)])
              for table, ids in sorted(out.owned.items())]
     entries = _all(select(AuditEntry).where(or_(AuditEntry.actor_id == user.id, *about)).order_by(AuditEntry.seq))
-    return [row(e, omit=("id", "prev_hash", "hash")) for e in entries]
+    # actor_label is left out: entries written before people were named by id may hold a name.
+    return [row(e, omit=("id", "prev_hash", "hash", "actor_label")) for e in entries]
 
 
 #: Links to user_account whose rows are not in the export, and why.

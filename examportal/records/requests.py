@@ -259,7 +259,7 @@ def refuse(staff: User, request: DataRequest, reason: str | None) -> DataRequest
     possible_on = None
     if request.kind == DataRequestKind.ERASURE:
         retention = retention_of(request.user)
-        possible_on = None if _erasable(retention) else retention.erasable_on
+        possible_on = None if _erasable(retention) else retention.erasable_from
     _decide(staff, request, DataRequestStatus.REFUSED, text, possible_on)
     _mail(request)
     db.session.commit()
@@ -288,7 +288,7 @@ def erase(staff: User, request: DataRequest) -> ErasureOutcome:
     retention = retention_of(person)
     if not _erasable(retention):
         reason = "\n".join(retention.reasons) or _("The law requires the records to be kept.")
-        _decide(staff, request, DataRequestStatus.REFUSED, reason, retention.erasable_on)
+        _decide(staff, request, DataRequestStatus.REFUSED, reason, retention.erasable_from)
         _mail(request)
         db.session.commit()
         return ErasureOutcome(request, granted=False)

@@ -97,6 +97,7 @@ from ..models import (
     AppealVote,
     Application,
     ApplicationStatus,
+    BackgroundJob,
     Certificate,
     CertificateDuplicate,
     CertificateEvent,
@@ -170,6 +171,11 @@ class Retention:
     reasons: tuple[str, ...]
     #: The day this was worked out for (Warsaw calendar).
     as_of: date = field(default_factory=warsaw_today)
+    #: Something open (an appeal, a request, a role ...) keeps the records for as long as it stays
+    #: open: no day can be promised for erasure unless a dated rule keeps them longer anyway.
+    open_ended: bool = False
+    #: The last day the dated rules alone (certificate validity, last validation step) keep them.
+    dated_until: date | None = None
 
     @property
     def erasable_on(self) -> date:
@@ -177,6 +183,16 @@ class Retention:
         if self.kept_until is None:
             return self.as_of
         return max(self.as_of, self.kept_until + timedelta(days=1))
+
+    @property
+    def erasable_from(self) -> date | None:
+        """The first day erasure will be possible, as a person may be told it: None while something
+        open keeps the records (it depends on when that is closed)."""
+        if not self.open_ended:
+            return self.erasable_on
+        if self.dated_until is not None and self.dated_until >= self.as_of:
+            return self.dated_until + timedelta(days=1)  # not before; what is open will be long closed
+        return None
 
     def past(self) -> bool:
         """Whether the records are past retention: there were records, and nothing keeps them."""
@@ -297,11 +313,13 @@ def retention_of(user: User, today: date | None = None) -> Retention:
         if until >= today and (certificate_until is None or until > certificate_until):
             reasons.append(_("The last validation step was on %(day)s; its records are kept %(years)s years after it, "
                              "until %(until)s.", day=last_activity.isoformat(), years=years, until=until.isoformat()))
+    dated_until = max(candidates) if candidates else None
     open_matters = _open_matters(user, enrolment_ids)
     if open_matters:
         candidates.append(today)
         reasons.extend(open_matters)
-    return Retention(kept_until=max(candidates) if candidates else None, reasons=tuple(reasons), as_of=today)
+    return Retention(kept_until=max(candidates) if candidates else None, reasons=tuple(reasons), as_of=today,
+                     open_ended=bool(open_matters), dated_until=dated_until)
 
 
 # --------------------------------------------------------------------------- anonymisation
@@ -336,7 +354,7 @@ class _Step:
     name: str | None
     model: Any
     where: ColumnElement[bool]
-    values: dict[str, str | bytes | None] | None = None
+    values: dict[str, str | bytes | list[Any] | None] | None = None
     present: Any = None
 
     def _rows(self) -> ColumnElement[bool]:
@@ -383,6 +401,12 @@ def _plan(user: User) -> list[_Step]:
         StoredFile.id.in_(select(RenewalEvidence.file_id).where(RenewalEvidence.application_id.in_(renewals)))))))
     complaints = list(db.session.scalars(select(Complaint.id).where(_complaints_of(user))))
     in_complaints = Complaint.id.in_(complaints)
+    # What background jobs made about the person's sessions (a session's archive holds their
+    # protocol and name): dropped, as the job can make it again from what is left.
+    sessions = set(db.session.scalars(select(Enrolment.session_id).where(Enrolment.candidate_id == uid)))
+    jobs = [job_id for job_id, params in db.session.execute(
+        select(BackgroundJob.id, BackgroundJob.params).where(BackgroundJob.kind != "periodic"))
+            if isinstance(params, dict) and params.get("session_id") in sessions]
     return [
         # Uploaded documents: the rows linking them first, then the files.
         _Step("appeal_files", AppealFile, AppealFile.file_id.in_(files)),
@@ -456,6 +480,8 @@ def _plan(user: User) -> list[_Step]:
                                       *(column.contains(needle, autoescape=True) for column in (OutboxMail.subject, OutboxMail.body)
                                         for needle in _identifiers(user)))),
         _Step("recovery_codes", RecoveryCode, RecoveryCode.user_id == uid),
+        _Step("job_results", BackgroundJob, BackgroundJob.id.in_(jobs),
+              {"result": None, "result_name": None, "result_type": None, "problems": []}),
     ]
 
 

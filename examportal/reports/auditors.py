@@ -4,7 +4,7 @@ reports of the period, and can change nothing.
 
 The rules that keep the audit independent are enforced here: the auditor may not hold any other
 role at the institution or its family (nobody audits their own work), nor be the person granting,
-and a mandate names a closed period that has begun and ends no later than it expires.
+and a mandate names a closed period, over by the day it is granted, read until a day within a year.
 """
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from ..auth.services import find_by_email, normalize_email, request_password_res
 from ..certification.rules import today
 from ..extensions import db
 from ..models import AuditorMandate, Institution, Role, User, UserRole, utcnow
-from ..security import hash_password
+from ..security import hash_password, staff_institution_ids
 
 #: An audit visit reads records for at most this long after the mandate is granted.
 MAX_MANDATE_DAYS = 366
+#: No record of the portal is older (the audit log's filter has the same bound).
+EARLIEST_RECORDS = date(2000, 1, 1)
 
 
 def _(text: str, **values: Any) -> str:
@@ -54,10 +56,16 @@ def _family(institution: Institution) -> set[int]:
 def mandate_refusal(actor: User, institution: Institution, request: MandateRequest, auditor: User | None) -> str | None:
     """Why the mandate may not be granted (translated), or None."""
     day = today()
+    if institution.id not in staff_institution_ids(actor):
+        return _("Only the institution's staff may grant a mandate to audit it.")
     if request.period_from > request.period_to:
         return _("The period ends before it starts.")
     if request.period_from > day:
         return _("The audited period cannot start in the future: its records do not exist yet.")
+    if request.period_to > day:
+        return _("The audited period must have ended by today: an auditor reads records made, not those still being made.")
+    if request.period_from < EARLIEST_RECORDS:
+        return _("The audited period cannot start before %(day)s.", day=EARLIEST_RECORDS.isoformat())
     if request.expires_on < day:
         return _("The mandate would already have expired: its last day is in the past.")
     if request.expires_on > day + timedelta(days=MAX_MANDATE_DAYS):
@@ -108,6 +116,8 @@ def grant(actor: User, institution: Institution, request: MandateRequest) -> Aud
 
 def revoke(actor: User, mandate: AuditorMandate) -> None:
     """End the mandate now (audited). The auditor's role at the institution goes with their last live mandate there."""
+    if mandate.institution_id not in staff_institution_ids(actor):
+        raise MandateRefused(_("Only the institution's staff may revoke a mandate to audit it."))
     if mandate.revoked_at is not None:
         raise MandateRefused(_("This mandate has already been revoked."))
     mandate.revoked_at = utcnow()

@@ -30,6 +30,7 @@ from ..audit import services as audit_log
 from ..certification.rules import WARSAW, add_years
 from ..certification.rules import today as warsaw_today
 from ..committee import services as committee
+from ..committee.corrections import standing_positive
 from ..extensions import db
 from ..models import (
     Appeal,
@@ -193,7 +194,7 @@ def _candidates(enrolments: list[Enrolment]) -> dict[str, Any]:
     decisions = list(db.session.scalars(select(ValidationDecision).where(ValidationDecision.enrolment_id.in_(ids))))
     return {"enrolled": len(ids), "withdrawn": sum(1 for e in enrolments if e.status == EnrolmentStatus.WITHDRAWN),
             "sat_theory": len(sat_theory), "sat_practical": len(sat_practical), "decided": len(decisions),
-            "positive": sum(1 for d in decisions if d.positive)}
+            "positive": sum(1 for d in decisions if standing_positive(d))}
 
 
 def _parts_and_criteria(enrolment_ids: list[int], criteria: list[Criterion]) -> tuple[list[dict[str, Any]],
@@ -272,7 +273,12 @@ def _reliability(qualification: Qualification, forms: int, trials: int) -> dict[
 
 def _agreement(enrolment_ids: list[int], criteria: list[Criterion]) -> list[dict[str, Any]]:
     """Cohen's kappa per criterion over the submitted blind scores: for every candidate, each pair
-    of members who both gave a met / not-met verdict is one pair (ordered by member)."""
+    of members who both gave a met / not-met verdict is one pair.
+
+    Committees change from session to session, so "the first rater" of a pair is nobody in
+    particular: each pair is counted in both orders, which makes the chance agreement use the
+    pooled share of "met" verdicts (kappa then equals Scott's pi for two ratings per case) and the
+    figure independent of which member happens to have the lower id."""
     verdicts: dict[tuple[int, int], list[tuple[int, bool]]] = defaultdict(list)  # (enrolment, criterion) -> (member, met)
     query = (select(Scoresheet.enrolment_id, Scoresheet.member_id, CriterionScore.criterion_id, CriterionScore.met)
              .join(CriterionScore, CriterionScore.scoresheet_id == Scoresheet.id)
@@ -291,7 +297,8 @@ def _agreement(enrolment_ids: list[int], criteria: list[Criterion]) -> list[dict
             continue
         agreed = sum(1 for a, b in pairs if a == b)
         rows.append({"code": criterion.code, "method": criterion.method, "pairs": len(pairs), "agreed": agreed,
-                     "agreement": share(agreed, len(pairs)), "kappa": cohens_kappa(pairs)})
+                     "agreement": share(agreed, len(pairs)),
+                     "kappa": cohens_kappa(pairs + [(b, a) for a, b in pairs])})
     return rows
 
 

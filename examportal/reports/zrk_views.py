@@ -19,7 +19,7 @@ from wtforms.validators import ValidationError
 
 from ..certification.rules import today
 from ..extensions import db
-from ..forms import ID, PortalForm, QueryForm, params
+from ..forms import ID, PortalForm, QueryForm, add_error, params
 from ..models import Institution
 from . import bp, zrk
 from .access import readable_institution_ids, reader_scopes, readers_only, scope_for
@@ -56,9 +56,9 @@ def _certifying_readable() -> list[Institution]:
     return institutions
 
 
-def _default_quarter(institution: Institution) -> zrk.Quarter:
+def _default_quarter(institution: Institution) -> zrk.Quarter | None:
     """The last finished quarter — for a reader limited in time (an auditor), the last finished
-    quarter wholly inside their period, when there is one."""
+    quarter wholly inside their period (None when their period holds no whole quarter)."""
     last = zrk.Quarter.last_finished()
     best: zrk.Quarter | None = None
     for scope in reader_scopes():
@@ -69,7 +69,9 @@ def _default_quarter(institution: Institution) -> zrk.Quarter:
             quarter = quarter.previous()  # the period ends within that quarter
         if scope.covers(institution.id, quarter.first_day, quarter.last_day):
             best = quarter if best is None else max(best, quarter)
-    return best or last
+        if scope.period_from is None:
+            return last
+    return best
 
 
 def _chosen(form: ZrkForm, institution_id: int | None) -> tuple[list[Institution], Institution, zrk.Quarter | None]:
@@ -86,6 +88,10 @@ def _chosen(form: ZrkForm, institution_id: int | None) -> tuple[list[Institution
     if not form.validate():
         return institutions, institution, None
     quarter = zrk.Quarter.parse(form.quarter.data) if form.quarter.data else _default_quarter(institution)
+    if quarter is None:
+        add_error(form.quarter, _("The period you may read holds no whole quarter of this institution: no quarterly "
+                                  "report falls within it."))
+        return institutions, institution, None
     scope_for(institution.id, quarter.first_day, quarter.last_day)
     return institutions, institution, quarter
 

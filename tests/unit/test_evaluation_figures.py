@@ -208,10 +208,21 @@ def test_scope_counts_and_pass_rates(app, qualification, world):
     make_theory_result(world["foreign_enrolment"], qualification, passed=False)
 
     f = figures_of(world, qualification)
+    assert f["candidates"]["positive"] == 1
+    # c2's negative decision corrected to positive after an upheld appeal: it counts as it stands now.
+    from examportal.committee.services import decision_for
+    from examportal.models import DecisionCorrection
+
+    db.session.add(DecisionCorrection(decision_id=decision_for(c2).id, criteria={}, positive_before=False,
+                                      positive_after=True, reason="Odwołanie uwzględnione.",
+                                      corrected_by_id=world["chair"].id, corrected_at=utcnow()))
+    db.session.commit()
+    f = figures_of(world, qualification)
+    assert f["candidates"]["positive"] == 2
     assert [s["title"] for s in f["sessions"]] == ["SESJA-W-OKRESIE"]
     assert set(f["institution_ids"]) == {world["ic"].id, world["child"].id}
     assert f["candidates"] == {"enrolled": 4, "withdrawn": 1, "sat_theory": 3, "sat_practical": 2, "decided": 2,
-                               "positive": 1}
+                               "positive": 2}
     parts = {p["part"]: p for p in f["parts"]}
     assert (parts["theory"]["assessed"], parts["theory"]["passed"]) == (3, 2)
     assert parts["theory"]["rate"] == pytest.approx(2 / 3)
@@ -277,7 +288,9 @@ def test_agreement_between_assessors(app, qualification, world):
     simulation = [c for c in evaluation.ordered_criteria(qualification) if c.method == "simulation"]
     x, y = simulation[0], simulation[1]
     m1, m2 = world["m1"], world["m2"]
-    # x: (T,T), (T,F), (F,F) -> kappa 0.4; y: always met by both -> undefined.
+    # x: (T,T), (T,F), (F,F), each counted in both orders (committees rotate, so no rater is "first"):
+    # po = 4/6, pooled "met" share 3/6, pe = 1/2 -> kappa (2/3 - 1/2) / (1/2) = 1/3; the same
+    # whichever member has the lower id. y: always met by both -> undefined.
     for enrolment, a, b in ((c1, T, T), (c2, T, F), (c3, F, F)):
         scores(enrolment, m1, {x: a, y: True})
         scores(enrolment, m2, {x: b, y: True})
@@ -287,7 +300,7 @@ def test_agreement_between_assessors(app, qualification, world):
     rows = {r["code"]: r for r in figures_of(world, qualification)["agreement"]}
     assert set(rows) == {x.code, y.code}
     assert rows[x.code] == {"code": x.code, "method": "simulation", "pairs": 3, "agreed": 2,
-                            "agreement": pytest.approx(2 / 3), "kappa": pytest.approx(0.4)}
+                            "agreement": pytest.approx(2 / 3), "kappa": pytest.approx(1 / 3)}
     assert rows[y.code]["pairs"] == 3 and rows[y.code]["agreement"] == 1 and rows[y.code]["kappa"] is None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from flask_babel import force_locale
 
 from examportal.certification.rules import WARSAW, add_years
 from examportal.certification.rules import today as warsaw_today
@@ -29,6 +30,13 @@ from examportal.renewals import services as renewals
 from tests.certtools import certification_world, make_certificate
 from tests.factories import enrol, expiring, make_application, make_renewal, make_session, make_user
 from tests.remedytools import appeal_row
+
+
+@pytest.fixture(autouse=True)
+def _reasons_in_english(app):
+    """The reasons are translated; these tests read the English ones."""
+    with force_locale("en"):
+        yield
 
 
 def noon(day: date) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from examportal.audit import services as audit_log
@@ -61,12 +62,15 @@ def test_staff_grant_a_mandate_creating_the_auditors_account(app, audit_world):
     assert db.session.scalar(select(OutboxMail).where(OutboxMail.recipient == auditor.email)) is not None
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"period_from": (date.today() + timedelta(days=60)).isoformat(),
-      "period_to": (date.today() + timedelta(days=90)).isoformat()}, "cannot start in the future"),
-    ({"period_to": (date.today() - timedelta(days=400)).isoformat()}, "The period ends before it starts."),
-    ({"expires_on": (date.today() - timedelta(days=2)).isoformat()}, "already have expired"),
-    ({"expires_on": (date.today() + timedelta(days=400)).isoformat()}, "at most 366 days"),
+@pytest.mark.parametrize(("overrides", "message"), [  # (dates are Warsaw days)
+    ({"period_from": (today() + timedelta(days=60)).isoformat(),
+      "period_to": (today() + timedelta(days=90)).isoformat()}, "cannot start in the future"),
+    ({"period_to": (today() + timedelta(days=1)).isoformat()}, "must have ended by today"),
+    ({"period_to": "9999-12-31"}, "must have ended by today"),
+    ({"period_from": "0001-01-01"}, "cannot start before 2000-01-01"),
+    ({"period_to": (today() - timedelta(days=400)).isoformat()}, "The period ends before it starts."),
+    ({"expires_on": (today() - timedelta(days=2)).isoformat()}, "already have expired"),
+    ({"expires_on": (today() + timedelta(days=400)).isoformat()}, "at most 366 days"),
     ({"first_name": "", "last_name": ""}, "give the auditor&#39;s first and last name"),
     ({"period_from": "31.02.2026"}, "Not a valid date value."),
 ])
@@ -176,3 +180,16 @@ def test_the_scope_rules(app, audit_world):
     assert staff_scope.covers(w["ic"].id, date(2001, 1, 1), date(2001, 3, 31)) and staff_scope.period_from is None
     with pytest.raises(auditors.MandateRefused):
         auditors.revoke(w["staff"], w["mandate"]) or auditors.revoke(w["staff"], w["mandate"])
+
+
+def test_the_services_refuse_whoever_is_not_the_institutions_staff(app, audit_world):
+    w = audit_world
+    outsider = make_user((Role.STAFF, w["other"]))
+    day = today()
+    request = auditors.MandateRequest(email="kto@pka.example", first_name="Kto", last_name="Ś",
+                                      period_from=day - timedelta(days=10), period_to=day, expires_on=day)
+    with force_locale("en"), pytest.raises(auditors.MandateRefused, match="Only the institution's staff"):
+        auditors.grant(outsider, w["ic"], request)
+    with force_locale("en"), pytest.raises(auditors.MandateRefused, match="Only the institution's staff"):
+        auditors.revoke(w["auditor"], w["mandate"])
+    assert w["mandate"].revoked_at is None

@@ -11,6 +11,7 @@ import zipfile
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from examportal.audit import services as audit_log
@@ -399,3 +400,20 @@ def test_the_service_refuses_a_forced_erasure_too(app, world):
     correction = requests.ask(holder, DataRequestKind.CORRECTION, WRONG)
     with pytest.raises(requests.DataRequestError):
         requests.erase(world["staff"], correction)
+
+
+def test_while_something_open_keeps_the_records_no_day_is_promised(app, world):
+    # An operator of the institution: their role keeps the records for as long as they hold it.
+    operator = make_user((Role.OPERATOR, world["ic"]), email="operator.erasure@example.pl", locale="en")
+    request = requests.ask(operator, DataRequestKind.ERASURE, None)
+    assert request.institution_id is not None
+    retention = retention_of(operator)
+    assert retention.open_ended and retention.erasable_from is None
+    with force_locale("en"):
+        outcome = requests.erase(world["staff"], request)
+    assert not outcome.granted and outcome.request.possible_on is None
+    assert "holds a role" in outcome.request.reason
+    (mail,) = [m for m in _mails(operator) if "erasure" in m.subject]
+    assert "once the matters above are closed" in mail.body and "possible from" not in mail.body
+    db.session.refresh(operator)
+    assert operator.anonymised_at is None

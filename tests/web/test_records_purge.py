@@ -7,8 +7,11 @@ through a background job, anonymises everyone due and a second run does nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import subprocess
+import zipfile
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -77,7 +80,14 @@ def noon(day: date) -> datetime:
 
 
 def _as_text(value: Any) -> str:
+    """What a stored value says, also inside a PDF (its text) or a ZIP (its names and members)."""
     if isinstance(value, bytes):
+        if value.startswith(b"PK"):
+            with zipfile.ZipFile(io.BytesIO(value)) as archive:
+                return "\n".join([*archive.namelist(), *(_as_text(archive.read(name)) for name in archive.namelist())])
+        if value.startswith(b"%PDF-1."):
+            text = subprocess.run(["pdftotext", "-", "-"], input=value, capture_output=True, check=False).stdout
+            return text.decode("utf-8", "replace") + value.decode("utf-8", "replace")
         return value.decode("utf-8", "replace")
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
@@ -203,6 +213,11 @@ def give_every_kind_of_record(world: dict, qualification) -> list[str]:
     db.session.add(OutboxMail(recipient=email, user_id=holder.id, subject=f"Dla {name}", body=says, status="sent"))
     db.session.add(OutboxMail(recipient=staff.email, user_id=staff.id, subject="Nowe odwołanie", body=says))
     db.session.commit()
+    # The session's archive (its protocols, her name in the summary and the file names).
+    from examportal import jobs
+
+    archive = jobs.start("session_archive", actor=staff, institution_id=world["ic"].id, session_id=world["session"].id)
+    assert archive.result is not None
     return [holder.last_name, name, email, pesel, "ZX1234567", "+48 600 100 200", "JBSWY3DPEHPK3PXP"]
 
 
@@ -222,7 +237,7 @@ def test_anonymisation_leaves_no_personal_data_in_any_table(app, world, qualific
     holder = db.session.get(User, holder.id)
     assert holder.email == anonymised_email(holder.id) and holder.anonymised_at is not None and not holder.active
     assert holder.pesel is None and holder.birth_date is None and holder.birth_place is None
-    assert holder.totp_secret is None and holder.full_name == f"Anonymised person #{holder.id}"
+    assert holder.totp_secret is None and holder.full_name in (f"Anonymised person #{holder.id}", f"Osoba zanonimizowana nr {holder.id}")
     # What the law keeps: the register's data and every result; uploads and mail are gone.
     certificate = db.session.get(Certificate, world["certificate"].id)
     assert certificate.holder_name == "Łucja Żółkiewska" and certificate.pdf and certificate.holder_id == holder.id

@@ -151,7 +151,8 @@ def test_an_auditor_lands_on_the_last_quarter_of_their_period(app, world):
 
 def test_an_auditor_whose_period_holds_no_whole_quarter_reads_none(app, world):
     client = client_as(app, _auditor(world, date(2026, 7, 15), date(2026, 8, 31)))
-    assert client.get("/reports/zrk").status_code == 404
+    landing = client.get("/reports/zrk")
+    assert landing.status_code == 400 and "holds no whole quarter" in landing.get_data(as_text=True)
     assert client.get("/reports/zrk?quarter=2026Q3").status_code == 404
 
 
