@@ -164,6 +164,17 @@ ACTION_LABELS = {
     "certification.decided_after_appeal": _l("Certification refusal overturned by an appeal"),
     "application.reopened_after_appeal": _l("Application sent back to the formal check after an appeal"),
     "renewal.reopened_after_appeal": _l("Renewal application reviewed again after an appeal"),
+    "auditor.mandate_granted": _l("External auditor's mandate granted"),
+    "auditor.mandate_revoked": _l("External auditor's mandate revoked"),
+    "evaluation.made": _l("Internal evaluation made"),
+    "evaluation.conclusions_saved": _l("Internal evaluation's conclusions saved"),
+    "evaluation.completed": _l("Internal evaluation completed"),
+    "data_request.copy_downloaded": _l("Copy of one's personal data downloaded"),
+    "data_request.filed": _l("Request about personal data filed"),
+    "data_request.withdrawn": _l("Request about personal data withdrawn"),
+    "data_request.granted": _l("Request about personal data granted"),
+    "data_request.refused": _l("Request about personal data refused"),
+    "user.anonymised": _l("Person's data anonymised"),
 }
 
 OBJECT_LABELS = {
@@ -197,6 +208,9 @@ OBJECT_LABELS = {
     "complaint": _l("Complaint"),
     "renewal_application": _l("Renewal application"),
     "decision_correction": _l("Correction of a validation decision"),
+    "auditor_mandate": _l("External auditor's mandate"),
+    "evaluation_report": _l("Internal evaluation"),
+    "data_request": _l("Request about personal data"),
 }
 
 FIELD_LABELS = {

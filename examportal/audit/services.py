@@ -41,11 +41,12 @@ TEXT_DIGEST_PREFIX = "text:hmac-sha256:"
 MAX_RESTORE_REASON = 500
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON: enums by their code, dates in ISO 8601, amounts as text."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (datetime, date)):
@@ -140,8 +141,8 @@ def record(
     if object_type is None:
         raise ValueError("audit.record needs an object or an object_type")
     keep = frozenset(keep_text)
-    before = _without_personal_data(_jsonable(before), keep) if before is not None else None
-    after = _without_personal_data(_jsonable(after), keep) if after is not None else None
+    before = _without_personal_data(jsonable(before), keep) if before is not None else None
+    after = _without_personal_data(jsonable(after), keep) if after is not None else None
     actor = actor or _current_actor()
     head = db.session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
     if head is None:
@@ -425,4 +426,4 @@ def record_restore(reason: str, checkpoint_file: Path | None = None) -> RestoreR
 
 def snapshot(obj: Any, fields: Iterable[str]) -> dict:
     """The named attributes of ``obj`` as a JSON-able dict, for before/after."""
-    return {name: _jsonable(getattr(obj, name)) for name in fields}
+    return {name: jsonable(getattr(obj, name)) for name in fields}

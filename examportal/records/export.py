@@ -18,14 +18,13 @@ import json
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, inspect, or_, select
 
+from ..audit.services import jsonable
 from ..extensions import Model, db
 from ..models import (
     Appeal,
@@ -80,21 +79,6 @@ ITEM_AS_SHOWN = ("id", "version", "type", "criteria")
 
 
 # --------------------------------------------------------------------------- values
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as JSON: enums by their code, dates in ISO 8601, amounts as text."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def row(obj: Model, *, omit: Iterable[str] = ()) -> dict[str, Any]:

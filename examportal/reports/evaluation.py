@@ -35,7 +35,6 @@ from ..extensions import db
 from ..models import (
     Appeal,
     AppealStatus,
-    AttemptItem,
     AttemptStatus,
     Complaint,
     ComplaintStatus,
@@ -60,7 +59,7 @@ from ..models import (
 from ..practical.services import PracticalError, attempt_scenario
 from ..theory import reliability as theory_reliability
 from ..theory import services as theory
-from ..theory.statistics import MIN_RESPONSES, Response, compute
+from ..theory.statistics import MIN_RESPONSES
 
 #: Art. 64: an internal evaluation at least every three years per qualification.
 EVALUATION_YEARS = 3
@@ -229,22 +228,8 @@ def _parts_and_criteria(enrolment_ids: list[int], criteria: list[Criterion]) -> 
 
 def _items(session_ids: list[int]) -> dict[str, Any]:
     """Item statistics of the submitted attempts of the sessions (theory.statistics.compute)."""
-    query = (select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.points, AttemptItem.response,
-                    AttemptItem.snapshot)
-             .join(TheoryAttempt, AttemptItem.attempt_id == TheoryAttempt.id)
-             .where(TheoryAttempt.status == AttemptStatus.SUBMITTED, TheoryAttempt.session_id.in_(session_ids)))
-    rows = []
-    # mypy 1.x cannot unpack SQLAlchemy 2.1's variadic Row: name the column types here.
-    result = cast("Iterable[tuple[int, str, float | None, Any, dict[str, Any] | None]]", db.session.execute(query))
-    for attempt_id, item_id, points, response, snapshot in result:
-        item = (snapshot or {}).get("item", {})
-        options = tuple(o["id"] for o in item.get("options", ()) if isinstance(o, dict) and "id" in o)
-        if item.get("type") == "true_false":
-            options = ("true", "false")
-        rows.append(Response(attempt_id=attempt_id, item_id=item_id, points=points or 0.0, response=response,
-                             key=item.get("key"), options=options))
     items = [{"item_id": s.item_id, "responses": s.responses, "facility": s.facility,
-              "discrimination": s.discrimination, "flags": list(s.flags)} for s in compute(rows)]
+              "discrimination": s.discrimination, "flags": list(s.flags)} for s in theory.item_statistics_of(session_ids)]
     return {"min_responses": MIN_RESPONSES, "count": len(items), "items": items,
             "flagged": [i for i in items if i["flags"]]}
 

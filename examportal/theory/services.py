@@ -1062,18 +1062,23 @@ def criterion_texts(qualification_id: int, locale: str) -> dict[str, str]:
 
 def item_statistics(institution_ids: set[int], session_id: int | None = None) -> list:
     """Item statistics over the submitted attempts of the institutions' sessions (or one session)."""
-    from .statistics import Response, compute
-
     if not institution_ids:
         return []
+    sessions = select(ValidationSession.id).where(ValidationSession.institution_id.in_(institution_ids))
+    if session_id is not None:
+        sessions = sessions.where(ValidationSession.id == session_id)
+    return item_statistics_of(sessions)
+
+
+def item_statistics_of(session_ids: Any) -> list:
+    """Item statistics over the submitted attempts of these sessions (ids, or a query of them)."""
+    from .statistics import Response, compute
+
     query = (
         select(AttemptItem.attempt_id, AttemptItem.item_id, AttemptItem.points, AttemptItem.response, AttemptItem.snapshot)
         .join(TheoryAttempt, AttemptItem.attempt_id == TheoryAttempt.id)
-        .join(ValidationSession, TheoryAttempt.session_id == ValidationSession.id)
-        .where(TheoryAttempt.status == AttemptStatus.SUBMITTED, ValidationSession.institution_id.in_(institution_ids))
+        .where(TheoryAttempt.status == AttemptStatus.SUBMITTED, TheoryAttempt.session_id.in_(session_ids))
     )
-    if session_id is not None:
-        query = query.where(TheoryAttempt.session_id == session_id)
     rows = []
     # mypy 1.x cannot unpack SQLAlchemy 2.1's variadic Row: name the column types here.
     result = cast("Iterable[tuple[int, str, float | None, Any, dict[str, Any] | None]]", db.session.execute(query))

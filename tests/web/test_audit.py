@@ -247,7 +247,11 @@ def _recorded_action_codes() -> set[str]:
     import ast
     from pathlib import Path
 
-    from examportal.models import OperatorActionKind
+    from examportal.models import DataRequestStatus, OperatorActionKind
+
+    # What an f-string's placeholder stands for, by the code's prefix.
+    expansions = {"operator.": OperatorActionKind, "theory.operator.": OperatorActionKind,
+                  "practical.operator.": OperatorActionKind, "data_request.": DataRequestStatus}
 
     codes: set[str] = set()
     for path in Path(audit_log.__file__).resolve().parents[1].rglob("*.py"):
@@ -267,7 +271,9 @@ def _recorded_action_codes() -> set[str]:
                     codes.add(part.value)
                 elif isinstance(part, ast.JoinedStr):  # f"operator.{kind.value}"
                     prefix = "".join(str(v.value) for v in part.values if isinstance(v, ast.Constant))
-                    codes.update(prefix + kind.value for kind in OperatorActionKind)
+                    assert prefix in expansions, f"{path.name}: say what {prefix}{{...}} stands for in expansions"
+                    codes.update(prefix + member.value for member in expansions[prefix]
+                                 if not (prefix == "data_request." and member == DataRequestStatus.OPEN))
     return codes
 
 
