@@ -159,18 +159,26 @@ def test_the_copy_holds_the_persons_data_and_documents(world):
     assert files["about.json"]["documents"] == sorted(copy.documents)
 
 
-def test_before_the_decision_the_committees_working_papers_stay_closed(world):
-    from examportal.models import DecisionCorrection, ValidationDecision
+def test_before_the_decision_the_committees_working_papers_stay_closed(world, qualification):
+    from tests.factories import add_member, enrol, make_session
 
-    holder = world["holder"]
-    enrolment = world["enrolments"][0]
-    for decision in db.session.scalars(select(ValidationDecision).where(ValidationDecision.enrolment_id == enrolment.id)):
-        for correction in db.session.scalars(select(DecisionCorrection).where(DecisionCorrection.decision_id == decision.id)):
-            db.session.delete(correction)
-        db.session.delete(decision)
+    holder, chair = world["holder"], world["chair"]
+    # The holder's next validation, scored and not yet decided.
+    session = make_session(world["child"], qualification, title="Sesja bez decyzji")
+    member = add_member(session, chair, declared=True)
+    enrolment = enrol(session, holder)
+    criterion = db.session.scalars(select(Criterion).order_by(Criterion.id)).first()
+    sheet = Scoresheet(enrolment_id=enrolment.id, member_id=member.id, submitted_at=utcnow())
+    sheet.scores.append(CriterionScore(criterion_id=criterion.id, met=False, comment="Jeszcze bez decyzji."))
+    db.session.add(sheet)
+    db.session.add(CriterionResult(enrolment_id=enrolment.id, criterion_id=criterion.id, met=False,
+                                   recorded_by_id=chair.id, recorded_at=utcnow()))
     db.session.commit()
-    (committee,) = export.collect(holder).files["committee.json"]
-    assert committee["scoresheets"] == [] and committee["decision_proposals"] == [] and committee["criterion_results"] == []
+    papers = {c["enrolment_id"]: c for c in export.collect(holder).files["committee.json"]}
+    undecided, decided = papers[enrolment.id], papers[world["enrolments"][0].id]
+    assert undecided["scoresheets"] == [] and undecided["decision_proposals"] == [] and undecided["criterion_results"] == []
+    assert "Jeszcze bez decyzji." not in json.dumps(papers, ensure_ascii=False)
+    assert decided["scoresheets"] and decided["criterion_results"]  # with the decision, they are the candidate's to see
 
 
 def test_the_copy_holds_nobody_elses_data_and_no_secret(world):
