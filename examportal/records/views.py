@@ -167,6 +167,9 @@ def grant(data_request_id: int) -> ResponseReturnValue:
             return _staff_page(request, 400)
         if outcome.granted:
             flash(_("The person's data has been erased; they have been told."), "success")
+        elif outcome.request.possible_on is None:
+            flash(_("Erasure is not possible while the matters named are open: the request has been refused with the "
+                    "reasons, and the person has been told."), "warning")
         else:
             flash(_("Erasure is not possible before %(day)s: the request has been refused with the reasons, and the "
                     "person has been told.", day=format_date(outcome.request.possible_on, "medium")), "warning")

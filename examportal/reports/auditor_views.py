@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..access import row_or_404
 from ..certification.rules import WARSAW, today
@@ -107,5 +108,7 @@ def audit_pack_mandate(mandate_id: int) -> ResponseReturnValue:
         .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
         .where(ValidationSession.institution_id.in_(scope.institution_ids),
                ValidationDecision.decided_at >= start, ValidationDecision.decided_at < end)
-        .order_by(ValidationDecision.decided_at, ValidationDecision.id)).all()
+        .order_by(ValidationDecision.decided_at, ValidationDecision.id)
+        .options(selectinload(ValidationDecision.enrolment).selectinload(Enrolment.session),
+                 selectinload(ValidationDecision.enrolment).selectinload(Enrolment.candidate))).all()
     return render_template("reports/audit_pack_mandate.html", mandate=mandate, decisions=decisions)

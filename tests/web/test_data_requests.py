@@ -417,3 +417,11 @@ def test_while_something_open_keeps_the_records_no_day_is_promised(app, world):
     assert "once the matters above are closed" in mail.body and "possible from" not in mail.body
     db.session.refresh(operator)
     assert operator.anonymised_at is None
+
+
+def test_staff_are_told_no_day_when_something_open_keeps_the_records(app, world):
+    operator = make_user((Role.OPERATOR, world["ic"]), email="operator.page@example.pl")
+    request = requests.ask(operator, DataRequestKind.ERASURE, None)
+    page = client_as(app, world["staff"]).post(f"/records/requests/{request.id}/grant", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "not possible while the matters named are open" in text and "not possible before" not in text
