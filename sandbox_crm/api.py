@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .actionlog import as_xapi, record
+from .actionlog import as_xapi, record, split_result
 from .errors import SeedError
 from .evidence import TARGET_KINDS, CheckResult, ScenarioKey, key_problems, monitoring, run_checks
 from .evidence.monitoring import StageReading
 from .host import session
 from .models import ActionStatement, Workspace
+from .params import parse_number
 from .registry import SEEDERS
 
 
@@ -98,21 +99,17 @@ class ReplayRow:
 
 
 def replay_rows(statements: Iterable[ActionStatement]) -> list[ReplayRow]:
-    """The action log as a timeline: a diff (``{"field": [before, after]}``) becomes changes,
-    anything else (filter or export parameters, import summaries) becomes details."""
+    """The action log as a timeline: a statement's diff becomes changes, anything else (filter or
+    export parameters, import summaries) details; read by :func:`actionlog.split_result`, as the
+    evidence checks read it."""
     rows = []
     for statement in statements:
-        result = statement.result or {}
-        diff = result.get("diff") if isinstance(result.get("diff"), dict) else None
-        if diff is None and result and all(isinstance(v, list) and len(v) == 2 for v in result.values()):
-            diff = result
-        rest = {k: v for k, v in result.items() if k != "diff"} if diff is not result else {}
-        changes = tuple((field, pair[0], pair[1]) for field, pair in sorted((diff or {}).items())
-                        if isinstance(pair, list) and len(pair) == 2)
+        changes, details = split_result(statement.result)
         rows.append(ReplayRow(
             statement_id=statement.id, at=statement.timestamp, actor=statement.actor_name, verb=statement.verb,
             object_type=statement.object_type, object_id=statement.object_id, object_name=statement.object_name,
-            changes=changes, details=tuple(sorted(rest.items()))))
+            changes=tuple((field, pair[0], pair[1]) for field, pair in sorted(changes.items())),
+            details=tuple(sorted(details.items()))))
     return rows
 
 
@@ -181,14 +178,16 @@ def record_answer(workspace_id: int, task_number: int, text: str) -> ActionState
     return statement
 
 
-def answers(workspace_id: int) -> dict[int, ActionStatement]:
-    """The latest answer recorded for each task of the sheet, by task number."""
-    latest: dict[int, ActionStatement] = {}
+def answers(workspace_id: int) -> dict[int, str]:
+    """The text of the latest answer recorded for each task of the sheet, by task number (read
+    here, so that a host never decodes the log's results itself)."""
+    latest: dict[int, str] = {}
     for statement in session().scalars(
             select(ActionStatement).where(ActionStatement.workspace_id == workspace_id,
                                           ActionStatement.verb == ANSWER_VERB,
                                           ActionStatement.object_type == ANSWER_OBJECT)
             .order_by(ActionStatement.timestamp, ActionStatement.id)):
-        if statement.object_id and statement.object_id.isdigit():
-            latest[int(statement.object_id)] = statement
+        number = parse_number(statement.object_id, 0)
+        if number is not None:
+            latest[number] = str(split_result(statement.result)[1].get("text") or "")
     return latest

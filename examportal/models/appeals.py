@@ -22,8 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
+from .base import LabelledEnum, Timestamped, set_labels
 from .certification import Certificate
 from .committee import ValidationDecision
 from .people import Institution, User

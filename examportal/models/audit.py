@@ -6,8 +6,10 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import UTCDateTime, utcnow
+from .base import utcnow
 
 
 class AuditEntry(Model):

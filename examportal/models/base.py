@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+
+from sandbox_crm.models.base import UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -40,25 +40,6 @@ def set_labels(cls: type[LabelledEnum], labels: Mapping[LabelledEnum, Any]) -> N
         raise ValueError(f"{cls.__name__} has no label for {missing}")
     for member, label in labels.items():
         _LABELS[cls, member.value] = label
-
-
-class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on every backend (SQLite forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
-            value = value.astimezone(UTC)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
 
 
 class Timestamped:

@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime
+from .base import Timestamped
 from .people import User
 from .qualification import Criterion
 from .sessions import CommitteeMember, Enrolment

@@ -18,8 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import UTCDateTime
 from .certification import Certificate
 from .people import Institution
 

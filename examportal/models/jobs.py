@@ -9,8 +9,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, UTCDateTime, set_labels, utcnow
+from .base import LabelledEnum, set_labels, utcnow
 from .people import User
 
 

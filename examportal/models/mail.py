@@ -7,8 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import Timestamped, UTCDateTime
+from .base import Timestamped
 
 
 class OutboxMail(Timestamped, Model):

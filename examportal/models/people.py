@@ -9,8 +9,10 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
+from .base import LabelledEnum, Timestamped, set_labels
 
 if TYPE_CHECKING:
     from .qualification import Qualification

@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
+from .base import LabelledEnum, Timestamped, set_labels
 from .people import User
 from .qualification import Qualification
 from .sessions import Enrolment, ValidationSession

@@ -10,8 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, Enum, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels
+from .base import LabelledEnum, Timestamped, set_labels
 from .people import Institution, User
 from .qualification import Qualification
 

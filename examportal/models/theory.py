@@ -21,8 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model
-from .base import LabelledEnum, Timestamped, UTCDateTime, set_labels, utcnow
+from .base import LabelledEnum, Timestamped, set_labels, utcnow
 from .people import User
 from .sessions import Enrolment, ValidationSession
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..actionlog import split_result
 from ..host import session
 from ..labels import OBJECT_LABELS, VERB_LABELS
 from ..models import ActionStatement, Workspace, WorkspaceScoped
@@ -60,13 +61,15 @@ def candidate_statements(
 
 
 def changes_of(statement: ActionStatement) -> dict[str, Any]:
-    """The ``{field: [before, after]}`` diff of a statement.
+    """The ``{field: [before, after]}`` diff of a statement (``{}`` when it has none), read as the
+    committee's replay reads it (:func:`actionlog.split_result`)."""
+    return split_result(statement.result)[0]
 
-    Areas store it either as the whole result (sales) or under ``"diff"`` (customers, offers).
-    """
-    result = statement.result or {}
-    inner = result.get("diff")
-    return inner if isinstance(inner, dict) else result
+
+def details_of(statement: ActionStatement) -> dict[str, Any]:
+    """Everything a statement logged beside its diff (a filter's parameters, an import's summary,
+    the tasks a move created), read as the committee's replay reads it."""
+    return split_result(statement.result)[1]
 
 
 def pair(changes: dict[str, Any], name: str) -> tuple[Any, Any] | None:

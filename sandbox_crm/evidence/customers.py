@@ -29,6 +29,7 @@ from .common import (
     EMPTY_VALUES,
     candidate_statements,
     changes_of,
+    details_of,
     existing,
     ids_of,
     object_id_of,
@@ -231,7 +232,7 @@ class Entered:
 
 def _created_by(statement: ActionStatement) -> set[tuple[str, int]]:
     """The records an ``import`` statement created, as (object type, id)."""
-    outcome = statement.result or {}
+    outcome = details_of(statement)
     return ({("company", int(i)) for i in outcome.get("companies_created") or []}
             | {("contact", int(i)) for i in outcome.get("contacts_created") or []})
 
@@ -261,7 +262,7 @@ def _entered(workspace: Workspace, key: ScenarioKey) -> Entered:
                  if ref in records and made_by.get(latest[ref].id) is statement]
         deleted_since = len(still) < len(created)
         here = {f.row: f for f in faulty_rows if same_words(f.source, statement.object_name)}
-        for number in (int(r) for r in (statement.result or {}).get("rows_imported") or []):
+        for number in (int(r) for r in details_of(statement).get("rows_imported") or []):
             row = here.get(number)
             if row is None:
                 work.valid_rows += 1

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..actionlog import split_result
 from ..host import session
 from ..models import ActionStatement, Workspace
 from ..models.sales import Opportunity, Pipeline, PipelineStage, Task
@@ -74,12 +75,6 @@ def rewind(rows: Mapping[int, Mapping[str, Any]], later: Sequence[LoggedChange])
 
 # --- reading the workspace -------------------------------------------------------------------
 
-def _diff_of(statement: ActionStatement) -> dict[str, Any]:
-    result = statement.result or {}
-    inner = result.get("diff")
-    return dict(inner) if isinstance(inner, dict) else dict(result)
-
-
 def later_changes(workspace: Workspace, object_type: str, moment: ActionStatement) -> list[LoggedChange]:
     """The statements on ``object_type`` logged after ``moment`` (anyone's), oldest first."""
     statements = session().scalars(
@@ -87,7 +82,7 @@ def later_changes(workspace: Workspace, object_type: str, moment: ActionStatemen
                                       ActionStatement.object_type == object_type,
                                       ActionStatement.id > moment.id)
         .order_by(ActionStatement.id))
-    return [LoggedChange(verb=s.verb, object_id=parse_id(s.object_id), diff=_diff_of(s)) for s in statements]
+    return [LoggedChange(verb=s.verb, object_id=parse_id(s.object_id), diff=split_result(s.result)[0]) for s in statements]
 
 
 def _now_rows(workspace: Workspace, model: Any, fields: Iterable[str], moment: ActionStatement) -> dict[int, dict[str, Any]]:
@@ -203,7 +198,8 @@ def _pipeline_logged(workspace: Workspace, change: LoggedChange) -> str | None:
                                       ActionStatement.verb == "delete",
                                       ActionStatement.object_id == str(change.object_id))
         .order_by(ActionStatement.id.desc()))
-    pipeline = (statement.result or {}).get("pipeline") if statement is not None else None
+    # A detail beside the diff (the first logs put it in the diff as a pair: unknown for those).
+    pipeline = split_result(statement.result)[1].get("pipeline") if statement is not None else None
     return pipeline if isinstance(pipeline, str) else None
 
 

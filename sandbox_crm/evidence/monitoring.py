@@ -31,6 +31,7 @@ from .common import (
     MAX_ROWS,
     candidate_statements,
     changes_of,
+    details_of,
     existing,
     folded,
     ids_of,
@@ -168,7 +169,7 @@ def _log_rows(workspace: Workspace, statements: Sequence[ActionStatement]) -> li
     """Evidence rows of log statements, labelled with a message naming the action."""
     rows = []
     for statement in statements[:MAX_ROWS]:
-        filters = (statement.result or {}).get("filters")
+        filters = details_of(statement).get("filters")
         name = statement.object_name or (", ".join(f"{k}: {v}" for k, v in sorted(filters.items()))
                                          if isinstance(filters, dict) else "")
         labelled = ACTION_LABELS.get((statement.verb, statement.object_type))
@@ -243,10 +244,10 @@ def task_list_for_period(workspace: Workspace, key: ScenarioKey) -> CheckResult:
     also: a named task the candidate has not marked done makes a met list can't tell.
     """
     filters = [s for s in candidate_statements(workspace, ["filter"], ["task"])
-               if any(((s.result or {}).get("filters") or {}).get(name) for name in PERIOD_KEYS)]
+               if any((details_of(s).get("filters") or {}).get(name) for name in PERIOD_KEYS)]
     reports = [s for s in candidate_statements(workspace, ["filter"], ["report"])
-               if (s.result or {}).get("source") == "tasks"
-               and ((s.result or {}).get("date_from") or (s.result or {}).get("date_to"))]
+               if details_of(s).get("source") == "tasks"
+               and (details_of(s).get("date_from") or details_of(s).get("date_to"))]
     periods = key.values(TASK_PERIOD)
     planned = _planned(workspace, periods[0] if periods else None)
     viewed = _log_rows(workspace, filters + reports)
@@ -395,7 +396,7 @@ def _answers(workspace: Workspace, tasks: set[int] | None) -> list[Record]:
         number = object_id_of(statement)
         if number is not None and (tasks is None or number in tasks):
             latest[number] = statement
-    return [Record(statement=s, text=str((s.result or {}).get("text") or ""), task=n) for n, s in sorted(latest.items())]
+    return [Record(statement=s, text=str(details_of(s).get("text") or ""), task=n) for n, s in sorted(latest.items())]
 
 
 def _notes(workspace: Workspace) -> list[Record]:
@@ -406,7 +407,7 @@ def _notes(workspace: Workspace) -> list[Record]:
     records = []
     for statement in statements:
         event = events.get(object_id_of(statement) or 0)
-        logged = statement.result or {}
+        logged = details_of(statement)
         company_id = event.company_id if event is not None else (
             logged.get("customer_id") if logged.get("customer_type") == "company" else None)
         company = companies.get(company_id) if isinstance(company_id, int) else None
@@ -603,8 +604,8 @@ def task_completion_read(workspace: Workspace, key: ScenarioKey) -> CheckResult:
     if chosen is not None:
         return _verdict_of("2.3.c", chosen, workspace)
     filters = [s for s in candidate_statements(workspace, ["filter"], ["task"])
-               if ((s.result or {}).get("filters") or {}).get("status")
-               or ((s.result or {}).get("filters") or {}).get("period") == "overdue"]
+               if (details_of(s).get("filters") or {}).get("status")
+               or (details_of(s).get("filters") or {}).get("period") == "overdue"]
     reports = [s for s in candidate_statements(workspace, ["generate"], ["report"]) if _reads_completion(s)]
     if filters or reports:
         return result("2.3.c", Verdict.CANT_TELL,
@@ -616,7 +617,7 @@ def task_completion_read(workspace: Workspace, key: ScenarioKey) -> CheckResult:
 
 def _reads_completion(statement: ActionStatement) -> bool:
     """A task report showing completion: average percent complete, or tasks by status."""
-    config = (statement.result or {}).get("config")
+    config = details_of(statement).get("config")
     config = config if isinstance(config, dict) else {}
     return config.get("source") == "tasks" and (config.get("measure") == "avg_progress"
                                                 or config.get("group_by") == "status")
@@ -754,10 +755,10 @@ def stage_values_read(workspace: Workspace, key: ScenarioKey) -> CheckResult:
                       [r.row(workspace) for r in records])
     board = candidate_statements(workspace, ["filter"], ["board"])
     lists = [s for s in candidate_statements(workspace, ["filter"], ["opportunity"])
-             if {"pipeline_id", "stage_id"} & set((s.result or {}).get("filters") or {})]
+             if {"pipeline_id", "stage_id"} & set(details_of(s).get("filters") or {})]
     reports = [s for s in candidate_statements(workspace, ["generate", "export"], ["report"])
-               if ((s.result or {}).get("config") or {}).get("source") == "opportunities"
-               and ((s.result or {}).get("config") or {}).get("group_by") == "stage"]
+               if (details_of(s).get("config") or {}).get("source") == "opportunities"
+               and (details_of(s).get("config") or {}).get("group_by") == "stage"]
     if board or lists or reports:
         return result("2.3.d", Verdict.CANT_TELL,
                       _l("The candidate looked at opportunity values per stage %(count)d time(s) (board, list or "

@@ -30,6 +30,7 @@ from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     changes_of,
+    details_of,
     existing,
     ids_of,
     object_id_of,
@@ -385,7 +386,7 @@ def offer_generated(workspace: Workspace, key: ScenarioKey) -> CheckResult:
     statements = candidate_statements(workspace, ["generate"], ["offer"])
     offers = existing(workspace, Offer, ids_of(statements))
     generated = [o for o in offers if o.pdf_sha256 and o.company_id is not None and o.lines]
-    from_tags = {object_id_of(s) for s in statements if (s.result or {}).get("tags")}
+    from_tags = {object_id_of(s) for s in statements if details_of(s).get("tags")}
     logged = statement_rows(workspace, statements)
 
     def pdf_rows(items: list[Offer]) -> list[EvidenceRow]:
@@ -438,8 +439,7 @@ def offer_sent_and_recorded(workspace: Workspace, key: ScenarioKey) -> CheckResu
     db = session()
     offer_ids = ids_of(statements)
     offers = {o.id: o for o in existing(workspace, Offer, offer_ids)}
-    message_ids: list[int] = [s.result["outbox_message_id"] for s in statements
-                              if s.result and isinstance(s.result.get("outbox_message_id"), int)]
+    message_ids: list[int] = [i for s in statements if isinstance(i := details_of(s).get("outbox_message_id"), int)]
     messages = {m.id: m for m in existing(workspace, OutboxMessage, message_ids)}
     events = list(db.scalars(select(CustomerEvent).where(
         CustomerEvent.workspace_id == workspace.id, CustomerEvent.kind == "offer_sent",
@@ -456,7 +456,7 @@ def offer_sent_and_recorded(workspace: Workspace, key: ScenarioKey) -> CheckResu
     def addressee(statement: ActionStatement) -> str:
         """person | company | other: whose address the offer went to."""
         offer = offers.get(object_id_of(statement) or 0)
-        address = (str((statement.result or {}).get("to") or "")).casefold()
+        address = str(details_of(statement).get("to") or "").casefold()
         contact = db.get(Contact, offer.contact_id) if offer is not None and offer.contact_id else None
         company = db.get(Company, offer.company_id) if offer is not None and offer.company_id else None
         if contact is not None and contact.email and contact.email.casefold() == address and (
@@ -469,7 +469,7 @@ def offer_sent_and_recorded(workspace: Workspace, key: ScenarioKey) -> CheckResu
     for_company = [s for s in statements if (o := offers.get(object_id_of(s) or 0)) is not None
                    and recipient.right_company(o)]
     recorded = [s for s in for_company if object_id_of(s) in event_offers
-                and (s.result or {}).get("outbox_message_id") in messages]
+                and details_of(s).get("outbox_message_id") in messages]
     to_person = [s for s in recorded if addressee(s) == "person"]
     rows = (statement_rows(workspace, to_person or recorded or for_company or statements), message_rows, event_rows)
     if to_person:
@@ -483,7 +483,7 @@ def offer_sent_and_recorded(workspace: Workspace, key: ScenarioKey) -> CheckResu
     if recorded:
         return result("2.2.d", Verdict.NOT_MET,
                       _l("The candidate sent the offer to an address that is not its contact person's: %(addresses)s.",
-                         addresses=", ".join(str((s.result or {}).get("to") or "") for s in recorded)), *rows)
+                         addresses=", ".join(str(details_of(s).get("to") or "") for s in recorded)), *rows)
     if for_company:
         return result("2.2.d", Verdict.CANT_TELL,
                       _l("The candidate sent offers, but the outbox message or the customer history entry is "

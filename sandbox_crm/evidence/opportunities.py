@@ -23,6 +23,7 @@ from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
     changes_of,
+    details_of,
     existing,
     folded,
     ids_of,
@@ -122,7 +123,7 @@ def _asked(workspace: Workspace, key: ScenarioKey) -> _Asked:
         companies = frozenset(
             company_id for statement in candidate_statements(workspace, ["import"], ["import_source"])
             if not sources or loose(statement.object_name) in sources
-            for company_id in (statement.result or {}).get("companies_created") or () if isinstance(company_id, int))
+            for company_id in details_of(statement).get("companies_created") or () if isinstance(company_id, int))
     elif isinstance(customer, list):
         names = {loose(name) for name in customer}
         companies = frozenset(c.id for c in session().scalars(scoped(Company, workspace)) if loose(c.name) in names)
@@ -318,7 +319,7 @@ def closing_activities_added(workspace: Workspace, key: ScenarioKey) -> CheckRes
                       _l("The candidate's activities on opportunities' stages have no title in words."),
                       rows(linked), logged(linked))
     automatic = [s for s in candidate_statements(workspace, ["create", "move"], ["opportunity"])
-                 if (s.result or {}).get("tasks_created")]
+                 if details_of(s).get("tasks_created")]
     if automatic:
         return result("2.4.b", Verdict.CANT_TELL,
                       _l("Only tasks created automatically from the stages' templates are linked to the candidate's "

@@ -25,6 +25,7 @@ from ..services.reports import CHART_KINDS, DATA_SOURCES, ID_FILTERS
 from .base import CheckResult, EvidenceRow, Verdict, check
 from .common import (
     candidate_statements,
+    details_of,
     existing,
     ids_of,
     record_row,
@@ -181,11 +182,11 @@ class Report:
 
     @property
     def exported(self) -> str | None:
-        return str((self.statement.result or {}).get("format")) if self.statement.verb == "export" else None
+        return str(details_of(self.statement).get("format")) if self.statement.verb == "export" else None
 
     @property
     def rows(self) -> int | None:
-        rows = (self.statement.result or {}).get("rows")
+        rows = details_of(self.statement).get("rows")
         return rows if isinstance(rows, int) else None
 
     @property
@@ -200,7 +201,7 @@ class Report:
 
 
 def _config(statement: ActionStatement) -> dict[str, Any]:
-    config = (statement.result or {}).get("config")
+    config = details_of(statement).get("config")
     return config if isinstance(config, dict) else {}
 
 
@@ -394,13 +395,13 @@ NOT_FILTERS = ("sort", "page")
 
 
 def _list_filters(statement: ActionStatement) -> dict[str, Any]:
-    filters = (statement.result or {}).get("filters")
+    filters = details_of(statement).get("filters")
     return {k: v for k, v in filters.items() if k not in NOT_FILTERS} if isinstance(filters, dict) else {}
 
 
 def _meaningful_list(statement: ActionStatement) -> bool:
     """A list filter that selects something: a criterion set, and rows found."""
-    count = (statement.result or {}).get("count")
+    count = details_of(statement).get("count")
     return bool(_list_filters(statement)) and isinstance(count, int) and count > 0
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Numeric,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, WorkspaceScoped, utcnow
+from .base import Base, UTCDateTime, WorkspaceScoped, utcnow
 
 # Tagging rows carry no workspace of their own: both ends are rows of one workspace,
 # and the services only ever link a tag and a record found in the same workspace.
@@ -97,9 +96,9 @@ class Contact(WorkspaceScoped, Base):
     # consent | contract | legitimate_interest | legal_obligation; NULL = no basis (flagged)
     legal_basis: Mapped[str | None] = mapped_column(String(30), index=True)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False, index=True)
-    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_method: Mapped[str | None] = mapped_column(String(200))
-    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")
@@ -154,7 +153,7 @@ class CustomerEvent(WorkspaceScoped, Base):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(80))
     actor_name: Mapped[str | None] = mapped_column(String(200))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     company: Mapped[Company | None] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -171,4 +170,4 @@ class ImportSource(WorkspaceScoped, Base):
     content: Mapped[str] = mapped_column(Text, nullable=False)
     # Row numbers (1-based, data rows) already imported, so the preview can mark them.
     imported_rows: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    last_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """Products and services (price list), offer templates, offers with their lines, and the sandbox outbox."""
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -8,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,11 +20,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from .base import Base, WorkspaceScoped
+from .base import Base, UTCDateTime, WorkspaceScoped, code_enum, one_of
 
 VAT_RATES = ("23", "8", "5", "0", "zw")  # "zw" = exempt (zwolniony)
 PRODUCT_KINDS = ("product", "service")
-OFFER_STATUSES = ("draft", "generated", "sent", "accepted", "rejected")
+
+
+class OfferStatus(enum.StrEnum):
+    """Drafted, generated (HTML and PDF), sent from the outbox, then accepted or rejected by the customer."""
+
+    DRAFT = "draft"
+    GENERATED = "generated"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+# The stored codes as plain strings, for ``in`` tests on input (see sales.TASK_STATUSES).
+OFFER_STATUSES = tuple(s.value for s in OfferStatus)
 
 
 class Product(WorkspaceScoped, Base):
@@ -75,6 +88,7 @@ class Offer(WorkspaceScoped, Base):
     __tablename__ = "crm_offer"
     __table_args__ = (
         UniqueConstraint("workspace_id", "number", name="workspace_number"),
+        one_of("status", OfferStatus),
         Index("ix_crm_offer_ws_status", "workspace_id", "status"),
         Index("ix_crm_offer_ws_issue_date", "workspace_id", "issue_date"),
     )
@@ -89,7 +103,7 @@ class Offer(WorkspaceScoped, Base):
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_offer_template.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="draft")
+    status: Mapped[OfferStatus] = mapped_column(code_enum(OfferStatus, 12), nullable=False, default=OfferStatus.DRAFT)
     issue_date: Mapped[date] = mapped_column(Date, nullable=False)
     valid_until: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="PLN")
@@ -102,8 +116,8 @@ class Offer(WorkspaceScoped, Base):
     html: Mapped[str | None] = deferred(mapped_column(Text))
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
-    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[OfferLine]] = relationship(
         back_populates="offer", order_by="OfferLine.position", cascade="all, delete-orphan", passive_deletes=True
@@ -152,6 +166,6 @@ class OutboxMessage(WorkspaceScoped, Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contact.id", ondelete="SET NULL"), index=True)
     sent_by: Mapped[str | None] = mapped_column(String(200))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     offer: Mapped[Offer | None] = relationship()

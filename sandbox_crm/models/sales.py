@@ -2,13 +2,13 @@
 opportunities with their stage history, and tasks."""
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,11 +18,40 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, WorkspaceScoped, utcnow
+from .base import Base, UTCDateTime, WorkspaceScoped, code_enum, one_of, utcnow
 
-PRIORITIES = ("low", "normal", "high", "urgent")
-TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
-OPPORTUNITY_STATUSES = ("open", "won", "lost")
+
+class Priority(enum.StrEnum):
+    """How pressing a task (or a stage's task template) is."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TaskStatus(enum.StrEnum):
+    """Where a task is: open, in progress (begun), done (always 100 %) or cancelled."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OpportunityStatus(enum.StrEnum):
+    """An opportunity is open until won or lost; its history records which of the three it was in."""
+
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+# The stored codes as plain strings, for ``in`` tests on input: ``"x" in TaskStatus`` is
+# deprecated (a TypeError for a non-member) before Python 3.12.
+PRIORITIES = tuple(p.value for p in Priority)
+TASK_STATUSES = tuple(s.value for s in TaskStatus)
+OPPORTUNITY_STATUSES = tuple(s.value for s in OpportunityStatus)
 GOAL_METRICS = ("revenue", "won_count", "new_customers", "meetings", "offers_sent", "conversion_rate", "average_deal")
 CUSTOMER_TYPES = ("b2b", "b2c", "b2g")
 OFFER_KINDS = ("product", "service", "mixed")
@@ -98,13 +127,14 @@ class StageTask(WorkspaceScoped, Base):
             name="one_due_rule",
         ),
         CheckConstraint("due_offset_days IS NULL OR due_offset_days >= 0", name="offset_nonnegative"),
+        one_of("priority", Priority),
     )
 
     stage_id: Mapped[int] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="CASCADE"), index=True, nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    priority: Mapped[str] = mapped_column(String(10), nullable=False, default="normal")
+    priority: Mapped[Priority] = mapped_column(code_enum(Priority, 10), nullable=False, default=Priority.NORMAL)
     due_offset_days: Mapped[int | None] = mapped_column(Integer)
     due_date: Mapped[date | None] = mapped_column(Date)
 
@@ -116,7 +146,7 @@ class Opportunity(WorkspaceScoped, Base):
 
     __tablename__ = "crm_opportunity"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'won', 'lost')", name="status_known"),
+        one_of("status", OpportunityStatus),
         CheckConstraint("value IS NULL OR value >= 0", name="value_nonnegative"),
         # Also serves the board: the first cards of a stage by expected close date, read off the index.
         Index("ix_crm_opportunity_ws_stage", "workspace_id", "stage_id", "status", "expected_close_date"),
@@ -134,10 +164,12 @@ class Opportunity(WorkspaceScoped, Base):
     value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="PLN")
     expected_close_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    status: Mapped[OpportunityStatus] = mapped_column(
+        code_enum(OpportunityStatus, 10), nullable=False, default=OpportunityStatus.OPEN
+    )
     close_reason: Mapped[str | None] = mapped_column(Text)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     owner_name: Mapped[str | None] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(Text)
 
@@ -160,6 +192,7 @@ class OpportunityStageChange(WorkspaceScoped, Base):
     """
 
     __tablename__ = "crm_opportunity_stage_change"
+    __table_args__ = (one_of("status", OpportunityStatus),)
 
     opportunity_id: Mapped[int] = mapped_column(
         ForeignKey("crm_opportunity.id", ondelete="CASCADE"), index=True, nullable=False
@@ -168,9 +201,11 @@ class OpportunityStageChange(WorkspaceScoped, Base):
     to_stage_id: Mapped[int | None] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"))
     from_stage_name: Mapped[str | None] = mapped_column(String(120))
     to_stage_name: Mapped[str | None] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    status: Mapped[OpportunityStatus] = mapped_column(
+        code_enum(OpportunityStatus, 10), nullable=False, default=OpportunityStatus.OPEN
+    )
     value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     actor_name: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -183,8 +218,8 @@ class Task(WorkspaceScoped, Base):
     __tablename__ = "crm_task"
     __table_args__ = (
         CheckConstraint("percent_complete >= 0 AND percent_complete <= 100", name="percent_range"),
-        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority_known"),
-        CheckConstraint("status IN ('open', 'in_progress', 'done', 'cancelled')", name="status_known"),
+        one_of("priority", Priority),
+        one_of("status", TaskStatus),
         Index("ix_crm_task_ws_due", "workspace_id", "due_at"),
         Index("ix_crm_task_ws_status", "workspace_id", "status"),
         Index("ix_crm_task_ws_priority", "workspace_id", "priority"),
@@ -193,9 +228,9 @@ class Task(WorkspaceScoped, Base):
 
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    priority: Mapped[str] = mapped_column(String(10), nullable=False, default="normal")
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="open")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[Priority] = mapped_column(code_enum(Priority, 10), nullable=False, default=Priority.NORMAL)
+    status: Mapped[TaskStatus] = mapped_column(code_enum(TaskStatus, 12), nullable=False, default=TaskStatus.OPEN)
     percent_complete: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     assignee: Mapped[str | None] = mapped_column(String(120))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("crm_company.id", ondelete="SET NULL"), index=True)
@@ -205,7 +240,7 @@ class Task(WorkspaceScoped, Base):
     )
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("crm_pipeline_stage.id", ondelete="SET NULL"), index=True)
     stage_task_id: Mapped[int | None] = mapped_column(ForeignKey("crm_stage_task.id", ondelete="SET NULL"), index=True)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company = relationship("Company")
     contact = relationship("Contact")

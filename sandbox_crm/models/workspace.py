@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 
 class Workspace(Base):
@@ -19,8 +19,8 @@ class Workspace(Base):
     owner_ref: Mapped[str] = mapped_column(String(80), index=True, nullable=False)
     purpose: Mapped[str] = mapped_column(String(20), nullable=False, default="practice")  # practice | exam
     scenario_code: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_frozen(self) -> bool:
@@ -43,5 +43,5 @@ class ActionStatement(Base):
     object_id: Mapped[str | None] = mapped_column(String(80))
     object_name: Mapped[str | None] = mapped_column(String(300))
     result: Mapped[dict | None] = mapped_column(JSON)
-    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True, nullable=False)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)

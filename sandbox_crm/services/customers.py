@@ -212,8 +212,6 @@ def clean_contact_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value

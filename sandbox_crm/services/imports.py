@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import validators as v
-from ..actionlog import record
+from ..actionlog import record, split_result
 from ..host import session
 from ..models import ActionStatement, Company, ImportSource, Workspace
 from ..params import parse_number
@@ -643,7 +643,7 @@ def _logged_decisions(workspace: Workspace, source: ImportSource) -> dict[int, s
     for object_id, result in statements:
         number = parse_number(str(object_id or "")[len(prefix):], 1, MAX_ROWS)
         if number is not None and isinstance(result, dict):
-            latest[number] = str(result.get("decision"))
+            latest[number] = str(split_result(result)[1].get("decision"))
     return latest
 
 

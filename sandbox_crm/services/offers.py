@@ -32,7 +32,8 @@ from ..actionlog import diff, record
 from ..host import host, session
 from ..models import Company, Contact, Offer, OfferLine, OfferTemplate, Opportunity, OutboxMessage, Product, Workspace, WorkspaceScoped
 from ..models.base import utcnow
-from ..models.offers import OFFER_STATUSES, VAT_RATES
+from ..models.offers import OFFER_STATUSES, VAT_RATES, OfferStatus
+from ..models.sales import OpportunityStatus
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
@@ -351,7 +352,7 @@ def create_offer(workspace: Workspace, data: dict[str, Any]) -> Offer:
     """Start an offer (status draft) for a company and, optionally, a contact and an opportunity."""
     clean = _clean_offer(workspace, data)
     offer = Offer(workspace_id=workspace.id, number=_next_number(workspace, clean["issue_date"].year),
-                  status="draft", **clean)
+                  status=OfferStatus.DRAFT, **clean)
     session().add(offer)
     session().flush()
     record(workspace, "create", "offer", offer.id, offer.number, {"diff": diff({}, offer_snapshot(offer))})
@@ -360,8 +361,8 @@ def create_offer(workspace: Workspace, data: dict[str, Any]) -> Offer:
 
 def _to_draft(offer: Offer) -> None:
     """A change after generation makes the document stale: back to draft until generated again."""
-    if offer.status == "generated":
-        offer.status = "draft"
+    if offer.status == OfferStatus.GENERATED:
+        offer.status = OfferStatus.DRAFT
         offer.pdf = None
         offer.pdf_sha256 = None
         offer.html = None
@@ -369,7 +370,7 @@ def _to_draft(offer: Offer) -> None:
 
 
 def _editable(offer: Offer) -> None:
-    if offer.status not in ("draft", "generated"):
+    if offer.status not in (OfferStatus.DRAFT, OfferStatus.GENERATED):
         raise OfferError({"status": _("A sent offer cannot be changed; make a new offer instead.")})
 
 
@@ -545,7 +546,7 @@ def generate_offer(workspace: Workspace, offer: Offer) -> templating.RenderResul
     offer.pdf = pdf
     offer.pdf_sha256 = pdf_service.sha256(pdf)
     offer.generated_at = utcnow()
-    offer.status = "generated"
+    offer.status = OfferStatus.GENERATED
     offer.recipient_name = ", ".join(x for x in (contact.full_name if contact else "", company.name if company else "") if x)
     offer.recipient_email = (contact.email if contact and contact.email else (company.email if company else None))
     session().flush()
@@ -587,7 +588,7 @@ def send_offer(workspace: Workspace, offer: Offer, *, to_address: str | None, su
     from email_validator import EmailNotValidError, validate_email
 
     errors: dict[str, Any] = {}
-    if offer.status != "generated" or not offer.pdf_sha256:
+    if offer.status != OfferStatus.GENERATED or not offer.pdf_sha256:
         errors["status"] = _("Generate the offer (PDF) before sending it.")
     address = (to_address or "").strip()
     try:
@@ -615,7 +616,7 @@ def send_offer(workspace: Workspace, offer: Offer, *, to_address: str | None, su
         contact_id=contact.id if contact else None, sent_by=actor.name if actor else None, sent_at=now,
     )
     session().add(message)
-    offer.status = "sent"
+    offer.status = OfferStatus.SENT
     offer.sent_at = now
     session().flush()
     customer_service.add_event(
@@ -634,10 +635,11 @@ def send_offer(workspace: Workspace, offer: Offer, *, to_address: str | None, su
 
 def set_outcome(workspace: Workspace, offer: Offer, status: str) -> None:
     """Mark a sent offer accepted or rejected by the customer."""
-    if status not in ("accepted", "rejected") or offer.status not in ("sent", "accepted", "rejected"):
+    outcomes = (OfferStatus.ACCEPTED, OfferStatus.REJECTED)
+    if status not in outcomes or offer.status not in (OfferStatus.SENT, *outcomes):
         raise OfferError({"status": _("Only a sent offer can be marked accepted or rejected.")})
     before = offer.status
-    offer.status = status
+    offer.status = OfferStatus(status)
     session().flush()
     record(workspace, "update", "offer", offer.id, offer.number, {"diff": {"status": [before, status]}})
 
@@ -691,7 +693,7 @@ def recipient_choices(workspace: Workspace, company_id: int | None = None) -> di
     contact_stmt = select(Contact.id, Contact.first_name, Contact.last_name, Contact.email).where(
         Contact.workspace_id == workspace.id)
     opportunity_stmt = select(Opportunity.id, Opportunity.name).where(
-        Opportunity.workspace_id == workspace.id, Opportunity.status == "open")
+        Opportunity.workspace_id == workspace.id, Opportunity.status == OpportunityStatus.OPEN)
     if chosen is not None:
         contact_stmt = contact_stmt.where(Contact.company_id == chosen.id)
         opportunity_stmt = opportunity_stmt.where(Opportunity.company_id == chosen.id)

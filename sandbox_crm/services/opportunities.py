@@ -17,7 +17,7 @@ from ..errors import SeedError
 from ..host import host, session
 from ..models import Workspace
 from ..models.customers import Company, Contact
-from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, Task
+from ..models.sales import Opportunity, OpportunityStageChange, OpportunityStatus, Pipeline, PipelineStage, Task, TaskStatus
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
@@ -105,7 +105,7 @@ def _enter_stage(workspace: Workspace, opportunity: Opportunity, stage: Pipeline
             continue
         task = Task(
             workspace_id=workspace.id, title=template.title, description=template.description,
-            priority=template.priority, status="open", percent_complete=0,
+            priority=template.priority, status=TaskStatus.OPEN, percent_complete=0,
             due_at=local_datetime(template_due_date(template, entered_on)),
             company_id=opportunity.company_id, contact_id=opportunity.contact_id,
             opportunity=opportunity, stage_id=stage.id, stage_task_id=template.id,
@@ -128,7 +128,7 @@ def create_opportunity(workspace: Workspace, data: dict) -> Opportunity:
         pipeline_id=stage.pipeline_id, value=data.get("value"),
         currency=clean_text(data.get("currency")) or stage.pipeline.currency or "PLN",
         expected_close_date=data.get("expected_close_date"), owner_name=clean_text(data.get("owner_name")),
-        description=clean_text(data.get("description")), status="open",
+        description=clean_text(data.get("description")), status=OpportunityStatus.OPEN,
     )
     session().add(opportunity)
     tasks = _enter_stage(workspace, opportunity, stage, None)
@@ -152,7 +152,7 @@ def update_opportunity(workspace: Workspace, opportunity: Opportunity, data: dic
     name = _check_values(merged)
     company, contact, stage = _resolve_links(workspace, merged)
     before = snapshot(opportunity, OPPORTUNITY_FIELDS)
-    if stage.id != opportunity.stage_id and opportunity.status != "open":
+    if stage.id != opportunity.stage_id and opportunity.status != OpportunityStatus.OPEN:
         raise SalesError(_l("A closed opportunity stays in its stage: reopen it first."), "stage_id")
     opportunity.name = name
     opportunity.company, opportunity.company_id = company, company.id
@@ -200,7 +200,7 @@ def move_opportunity(workspace: Workspace, opportunity: Opportunity, stage: Pipe
     the move is kept in the history and logged from→to. Moving into the stage it is already in
     changes nothing.
     """
-    if opportunity.status != "open":
+    if opportunity.status != OpportunityStatus.OPEN:
         raise SalesError(_l("This opportunity is closed (won or lost): reopen it to move it."))
     if stage.workspace_id != workspace.id or stage.pipeline_id != opportunity.pipeline_id:
         raise SalesError(_l("That stage is not in this opportunity's pipeline."), "stage_id")
@@ -219,11 +219,11 @@ def close_opportunity(workspace: Workspace, opportunity: Opportunity, won: bool,
     reason = clean_text(reason)
     if not reason or len(reason) < MIN_REASON_CHARS:
         raise SalesError(_l("Say why the opportunity was won or lost."), "reason")
-    if opportunity.status != "open":
+    if opportunity.status != OpportunityStatus.OPEN:
         raise SalesError(_l("This opportunity is already closed."))
     before = snapshot(opportunity, ("status", "close_reason", "closed_at"))
     closed = now()
-    opportunity.status = "won" if won else "lost"
+    opportunity.status = OpportunityStatus.WON if won else OpportunityStatus.LOST
     opportunity.close_reason = reason
     opportunity.closed_at = closed
     opportunity.history.append(OpportunityStageChange(
@@ -240,13 +240,13 @@ def close_opportunity(workspace: Workspace, opportunity: Opportunity, won: bool,
 
 def reopen_opportunity(workspace: Workspace, opportunity: Opportunity) -> Opportunity:
     """Reopen a won or lost opportunity (e.g. marked by mistake); logged as an update."""
-    if opportunity.status == "open":
+    if opportunity.status == OpportunityStatus.OPEN:
         raise SalesError(_l("This opportunity is open already."))
     before = snapshot(opportunity, ("status", "close_reason", "closed_at"))
-    opportunity.status, opportunity.close_reason, opportunity.closed_at = "open", None, None
+    opportunity.status, opportunity.close_reason, opportunity.closed_at = OpportunityStatus.OPEN, None, None
     opportunity.history.append(OpportunityStageChange(
         workspace_id=workspace.id, from_stage_id=opportunity.stage_id, from_stage_name=opportunity.stage.name,
-        to_stage_id=opportunity.stage_id, to_stage_name=opportunity.stage.name, status="open",
+        to_stage_id=opportunity.stage_id, to_stage_name=opportunity.stage.name, status=OpportunityStatus.OPEN,
         value=opportunity.value, changed_at=now(), actor_name=_actor_name(), note=None,
     ))
     session().flush()
@@ -430,7 +430,7 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
     value_sum: ColumnElement[Decimal] = func.coalesce(func.sum(Opportunity.value), 0)  # never NULL
     rows = db.execute(
         select(Opportunity.stage_id, func.count(), value_sum)
-        .where(*conditions, Opportunity.status == "open").group_by(Opportunity.stage_id)
+        .where(*conditions, Opportunity.status == OpportunityStatus.OPEN).group_by(Opportunity.stage_id)
     )
     for stage_id, count, total in rows:
         if stage_id in summaries:
@@ -438,7 +438,7 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
     closed = {"won": {"count": 0, "value": Decimal("0.00")}, "lost": {"count": 0, "value": Decimal("0.00")}}
     for status, count, total in db.execute(
         select(Opportunity.status, func.count(), value_sum)
-        .where(*conditions, Opportunity.status.in_(("won", "lost"))).group_by(Opportunity.status)
+        .where(*conditions, Opportunity.status.in_((OpportunityStatus.WON, OpportunityStatus.LOST))).group_by(Opportunity.status)
     ):
         closed[status] = {"count": count, "value": Decimal(total)}
     if cards_per_stage:
@@ -447,7 +447,7 @@ def pipeline_summary(workspace: Workspace, pipeline: Pipeline, cards_per_stage: 
             if summary.count:
                 summary.cards = list(db.scalars(
                     select(Opportunity).where(*conditions, Opportunity.stage_id == stage_id,
-                                              Opportunity.status == "open")
+                                              Opportunity.status == OpportunityStatus.OPEN)
                     .options(joinedload(Opportunity.company))
                     .order_by(Opportunity.expected_close_date.asc().nulls_last(), Opportunity.id)
                     .limit(cards_per_stage)

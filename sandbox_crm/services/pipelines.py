@@ -13,7 +13,16 @@ from sqlalchemy import ColumnElement, func, select, update
 from ..actionlog import diff, record
 from ..host import session
 from ..models import Workspace
-from ..models.sales import Opportunity, OpportunityStageChange, Pipeline, PipelineStage, StageTask, Task
+from ..models.sales import (
+    PRIORITIES,
+    Opportunity,
+    OpportunityStageChange,
+    OpportunityStatus,
+    Pipeline,
+    PipelineStage,
+    StageTask,
+    Task,
+)
 from ..registry import seeder
 from ..scoping import scoped
 from .sales_util import SalesError, clean_text, local_today, snapshot
@@ -65,7 +74,7 @@ def pipeline_stats(workspace: Workspace) -> dict[int, dict]:
     open_value: ColumnElement[Decimal] = func.coalesce(func.sum(Opportunity.value), 0)  # never NULL
     opportunity_sums = db.execute(
         select(Opportunity.pipeline_id, func.count(), open_value)
-        .where(Opportunity.workspace_id == workspace.id, Opportunity.status == "open")
+        .where(Opportunity.workspace_id == workspace.id, Opportunity.status == OpportunityStatus.OPEN)
         .group_by(Opportunity.pipeline_id)
     )
     for pipeline_id, count, total in opportunity_sums:
@@ -221,6 +230,8 @@ def first_stage(pipeline: Pipeline) -> PipelineStage | None:
 def _check_task_template(data: dict) -> None:
     if not clean_text(data.get("title")):
         raise SalesError(_l("Enter what is to be done."), "title")
+    if data.get("priority") is not None and data["priority"] not in PRIORITIES:
+        raise SalesError(_l("Choose a priority from the list."), "priority")
     offset, fixed = data.get("due_offset_days"), data.get("due_date")
     if offset is None and fixed is None:
         raise SalesError(_l("Give either the number of days after entering the stage or a fixed date."),

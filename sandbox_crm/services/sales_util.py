@@ -35,7 +35,11 @@ def as_utc(value: None) -> None: ...
 @overload
 def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
-    """``value`` as aware UTC; naive values (as SQLite returns them) are taken to be UTC."""
+    """``value`` as aware UTC, for datetimes given to the services; a naive value is taken to be UTC.
+
+    What the database returns needs no such help: :class:`~sandbox_crm.models.base.UTCDateTime`
+    hands back aware UTC values.
+    """
     if value is None:
         return None
     if value.tzinfo is None:

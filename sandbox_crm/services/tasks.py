@@ -16,7 +16,7 @@ from ..errors import SeedError
 from ..host import session
 from ..models import Workspace
 from ..models.customers import Company, Contact
-from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, PipelineStage, Task
+from ..models.sales import PRIORITIES, TASK_STATUSES, Opportunity, Pipeline, PipelineStage, Priority, Task, TaskStatus
 from ..pagination import Page, paginate
 from ..registry import seeder
 from ..scoping import scoped
@@ -36,7 +36,7 @@ from .sales_util import (
 TASK_FIELDS = ("title", "description", "due_at", "priority", "status", "percent_complete", "assignee",
                "company_id", "contact_id", "opportunity_id", "stage_id")
 PERIODS = ("today", "tomorrow", "week", "next_week", "month", "overdue", "custom")
-ACTIVE_STATUSES = ("open", "in_progress")
+ACTIVE_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 # Sorting by priority puts the most pressing first.
 PRIORITY_RANK = case({"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=Task.priority, else_=4)
 
@@ -95,7 +95,7 @@ class TaskFilters:
 
 def is_overdue(task: Task, at: datetime | None = None) -> bool:
     """A task not done (nor cancelled) whose due time has passed."""
-    return task.status in ACTIVE_STATUSES and task.due_at is not None and as_utc(task.due_at) < (at or now())
+    return task.status in ACTIVE_STATUSES and task.due_at is not None and task.due_at < (at or now())
 
 
 def _filtered(workspace: Workspace, filters: TaskFilters, today: date, at: datetime) -> Select:
@@ -170,10 +170,10 @@ def _completion_columns(at: datetime) -> tuple[ColumnElement[int], ColumnElement
     """Count, done, cancelled, overdue and the average percent complete (a Decimal or a float, by database)."""
     return (
         func.count(Task.id),
-        func.coalesce(func.sum(case((Task.status == "done", 1), else_=0)), 0),
-        func.coalesce(func.sum(case((Task.status == "cancelled", 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Task.status == TaskStatus.DONE, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Task.status == TaskStatus.CANCELLED, 1), else_=0)), 0),
         func.coalesce(func.sum(case(((Task.status.in_(ACTIVE_STATUSES)) & (Task.due_at < at), 1), else_=0)), 0),
-        func.coalesce(func.avg(case((Task.status != "cancelled", Task.percent_complete))), 0),
+        func.coalesce(func.avg(case((Task.status != TaskStatus.CANCELLED, Task.percent_complete))), 0),
     )
 
 
@@ -308,24 +308,24 @@ def _settle_progress(task: Task, percent_given: bool) -> None:
     Done means 100 %; reaching 100 % means done when only the percentage was changed;
     starting (more than 0 %) moves an open task to in progress.
     """
-    if task.status == "done":
+    if task.status == TaskStatus.DONE:
         task.percent_complete = 100
         task.completed_at = task.completed_at or now()
         return
-    if percent_given and task.percent_complete == 100 and task.status != "cancelled":
-        task.status = "done"
+    if percent_given and task.percent_complete == 100 and task.status != TaskStatus.CANCELLED:
+        task.status = TaskStatus.DONE
         task.completed_at = now()
         return
     task.completed_at = None
-    if task.status == "open" and task.percent_complete > 0:
-        task.status = "in_progress"
+    if task.status == TaskStatus.OPEN and task.percent_complete > 0:
+        task.status = TaskStatus.IN_PROGRESS
 
 
 def create_task(workspace: Workspace, data: dict) -> Task:
     """Create a task (title, description, due_at, priority, status, percent complete, assignee,
     company, contact, opportunity, stage) and log it. A task of an opportunity belongs to its
     company and, unless told otherwise, to the stage it is in (an activity needed to close it)."""
-    data = {"priority": "normal", "status": "open", "percent_complete": 0} | \
+    data = {"priority": Priority.NORMAL, "status": TaskStatus.OPEN, "percent_complete": 0} | \
         {k: v for k, v in data.items() if v is not None}
     if not clean_text(data.get("title")):
         raise SalesError(_l("Enter what is to be done."), "title")
@@ -349,7 +349,7 @@ def update_task(workspace: Workspace, task: Task, data: dict) -> Task:
     merged |= {k: v for k, v in data.items() if k in merged}
     links = _resolve_links(workspace, merged)
     before = snapshot(task, TASK_FIELDS)
-    was_done = task.status == "done"
+    was_done = task.status == TaskStatus.DONE
     for name in ("title", "description", "priority", "status", "percent_complete", "assignee"):
         if name in data:
             value = data[name]
@@ -363,7 +363,7 @@ def update_task(workspace: Workspace, task: Task, data: dict) -> Task:
     session().flush()
     changes = diff(before, snapshot(task, TASK_FIELDS))
     if changes:
-        verb = "complete" if task.status == "done" and not was_done else "update"
+        verb = "complete" if task.status == TaskStatus.DONE and not was_done else "update"
         record(workspace, verb, "task", task.id, task.title, {"diff": changes})
     return task
 
@@ -372,28 +372,28 @@ def set_progress(workspace: Workspace, task: Task, percent: int | None) -> Task:
     """Set how far a task has got (0–100); 100 % completes it. Logged as update or complete."""
     if percent is None or not 0 <= int(percent) <= 100:
         raise SalesError(_l("Percent complete is a number from 0 to 100."), "percent_complete")
-    if task.status == "cancelled":
+    if task.status == TaskStatus.CANCELLED:
         raise SalesError(_l("This task is cancelled: reopen it in the edit form first."), "percent_complete")
     before = snapshot(task, ("status", "percent_complete", "completed_at"))
-    was_done = task.status == "done"
+    was_done = task.status == TaskStatus.DONE
     task.percent_complete = int(percent)
     if was_done and task.percent_complete < 100:
-        task.status = "in_progress" if task.percent_complete else "open"
+        task.status = TaskStatus.IN_PROGRESS if task.percent_complete else TaskStatus.OPEN
     _settle_progress(task, percent_given=True)
     changes = diff(before, snapshot(task, ("status", "percent_complete", "completed_at")))
     if changes:
         session().flush()
-        verb = "complete" if task.status == "done" and not was_done else "update"
+        verb = "complete" if task.status == TaskStatus.DONE and not was_done else "update"
         record(workspace, verb, "task", task.id, task.title, {"diff": changes})
     return task
 
 
 def complete_task(workspace: Workspace, task: Task) -> Task:
     """Mark a task done (100 %) and log "complete"."""
-    if task.status == "done":
+    if task.status == TaskStatus.DONE:
         raise SalesError(_l("This task is done already."))
     before = snapshot(task, ("status", "percent_complete", "completed_at"))
-    task.status = "done"
+    task.status = TaskStatus.DONE
     _settle_progress(task, percent_given=False)
     session().flush()
     record(workspace, "complete", "task", task.id, task.title,

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Response, g, render_template
 from flask_babel import lazy_gettext as _l
 
+from ..actionlog import split_result
 from ..blueprint import bp
 from ..host import session
 from ..params import PAGE, Date, Text, invalid_params, params
@@ -26,8 +27,10 @@ def action_log(verb: str, object_type: str, date_from: date | None, date_to: dat
     rows = service.log_page(g.workspace, filters, page)
     session().commit()
     verbs, object_types = service.log_choices(g.workspace)
+    # Each statement's diff and details, read as the committee's replay reads them.
+    results = {statement.id: split_result(statement.result) for statement in rows.items}
     return render_template("sandbox_crm/log/timeline.html", page=rows, filters=filters, verbs=verbs,
-                           object_types=object_types, bad_dates=bad_dates)
+                           object_types=object_types, bad_dates=bad_dates, results=results)
 
 
 @bp.route("/w/<int:ws_id>/log/xapi.json")

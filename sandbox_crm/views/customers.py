@@ -17,7 +17,7 @@ from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import customers as service
 from ..services.segments import list_segments
-from .helpers import attach_errors
+from .helpers import attach_errors, company_reference, resolve_company
 
 register_nav("sandbox.companies", _l("Companies"), 10)
 register_nav("sandbox.contacts", _l("Contacts"), 20)
@@ -231,26 +231,6 @@ def contacts(q: str, company: int | None, legal_basis: str, consent: str, tag: i
     )
 
 
-def _resolve_company(form: ContactForm) -> tuple[bool, int | None]:
-    """The company the form names; ``(False, None)`` with an error on the field when it is unclear."""
-    reference = (form.company.data or "").strip()
-    if not reference:
-        return True, None
-    found = service.find_company_by_reference(g.workspace, reference)
-    if len(found) == 1:
-        return True, found[0].id
-    form.company.errors = [*list(form.company.errors),
-                  _("No such company: type its exact name or NIP, or create it first.") if not found
-                  else _("Several companies match: type the NIP or pick one from the list.")]
-    return False, None
-
-
-def _company_reference(company: Company) -> str:
-    """What to put in the company field so that it names exactly ``company``."""
-    unique = service.find_company_by_reference(g.workspace, company.name) == [company]
-    return company.name if unique else f"#{company.id}"
-
-
 def _contact_data(form: ContactForm, company_id: int | None) -> dict[str, Any]:
     data = {key: getattr(form, key).data for key in service.CONTACT_FIELDS if key != "company_id"}
     data["company_id"] = company_id
@@ -269,10 +249,11 @@ def contact_new(company_id: int | None):
     form = ContactForm()
     if company_id and request.method == "GET":
         preset = get_or_404(Company, g.workspace, company_id)
-        form.company.data = _company_reference(preset)
+        form.company.data = company_reference(preset)
     duplicates = []
     if form.validate_on_submit():
-        ok, company_id = _resolve_company(form)
+        ok, company = resolve_company(form.company)
+        company_id = company.id if company is not None else None
         data = _contact_data(form, company_id)
         clean, errors = service.clean_contact_data(data)
         if errors:
@@ -309,12 +290,13 @@ def contact_edit(contact_id: int):
     form = ContactForm(obj=row)
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in row.tags)
-        form.company.data = _company_reference(row.company) if row.company is not None else ""
+        form.company.data = company_reference(row.company)
         form.consent_at.data = row.consent_at.date() if row.consent_at else None
         form.legal_basis.data = row.legal_basis or ""
     duplicates = []
     if form.validate_on_submit():
-        ok, company_id = _resolve_company(form)
+        ok, company = resolve_company(form.company)
+        company_id = company.id if company is not None else None
         data = _contact_data(form, company_id)
         if row.consent_at is not None and form.consent_at.data == row.consent_at.date():
             data["consent_at"] = row.consent_at  # keep the stored time of day

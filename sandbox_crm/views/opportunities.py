@@ -23,14 +23,13 @@ from ..scoping import get_or_404, scoped
 from ..services import opportunities as service
 from ..services.pipelines import first_stage, list_pipelines
 from ..services.sales_util import SalesError, local_today
+from .helpers import company_reference, resolve_company
 from .sales_common import (
     company_picker,
-    company_reference,
     company_suggestions,
     contact_choices,
     filter_company,
     grouped_stage_choices,
-    resolve_company,
     safe_next,
     sales_amount,
     show_error,

@@ -24,8 +24,8 @@ from ..models.sales import Opportunity
 from ..scoping import get_or_404, scoped
 from ..services import customers as customer_service
 from ..services.opportunities import stage_choices
-from ..services.sales_util import SalesError, as_utc, now, to_local
-from .helpers import attach_errors
+from ..services.sales_util import SalesError, now, to_local
+from .helpers import attach_errors, company_reference, resolve_company
 
 # How many contacts and opportunities a select offers (a workspace may hold tens of thousands).
 CHOICES_LIMIT = 300
@@ -49,20 +49,6 @@ def safe_next(default: str, *targets: str | None) -> str:
 def wants_json() -> bool:
     """Whether the caller is the board's script (it asks for JSON) rather than a plain form."""
     return request.accept_mimetypes.best == "application/json" or request.is_json
-
-
-def resolve_company(field: Any) -> tuple[bool, Company | None]:
-    """The company a picker field names (name, NIP or ``#id``); an error on the field when it is unclear."""
-    reference = (field.data or "").strip()
-    if not reference:
-        return True, None
-    found = customer_service.find_company_by_reference(g.workspace, reference)
-    if len(found) == 1:
-        return True, found[0]
-    field.errors = [*list(field.errors),
-                  _("No such company: type its exact name or NIP, or create it first.") if not found
-                  else _("Several companies match: type the NIP or pick one from the list.")]
-    return False, None
 
 
 def company_picker(field: Any) -> None:
@@ -89,14 +75,6 @@ def valid_data(form: Any, name: str) -> Any:
     """A filter field's value, or None when it did not validate (an invalid filter is not applied)."""
     field = getattr(form, name)
     return None if field.errors else field.data
-
-
-def company_reference(company: Company | None) -> str:
-    """What to put in a company picker so that it names exactly ``company``."""
-    if company is None:
-        return ""
-    unique = customer_service.find_company_by_reference(g.workspace, company.name) == [company]
-    return company.name if unique else f"#{company.id}"
 
 
 def company_suggestions(limit: int = 200) -> list[Company]:
@@ -186,4 +164,4 @@ def sales_datetime(value: datetime | None) -> Markup | str:
 @bp.app_template_filter("sales_is_past")
 def sales_is_past(value: datetime | None) -> bool:
     """Whether the instant has passed (for marking overdue tasks)."""
-    return value is not None and as_utc(value) < now()
+    return value is not None and value < now()

@@ -17,6 +17,7 @@ from ..registry import register_nav
 from ..scoping import get_or_404, scoped
 from ..services import customers as customer_service
 from ..services import segments as service
+from .helpers import attach_errors
 
 register_nav("sandbox.segments", _l("Segments"), 30)
 
@@ -51,11 +52,7 @@ def _save(form: SegmentForm, segment: Segment | None):
             service.update_segment(g.workspace, segment, **data)
     except service.SegmentError as error:
         session().rollback()
-        field = getattr(form, error.field or "", None)
-        if field is not None:
-            field.errors = [*list(field.errors), str(error)]
-        else:
-            flash(str(error), "error")
+        attach_errors(form, {error.field or "": str(error)})
         return None
     session().commit()
     flash(_("Segment saved."), "success")

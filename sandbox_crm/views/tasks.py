@@ -21,15 +21,14 @@ from ..services import tasks as service
 from ..services.opportunities import record_filter
 from ..services.pipelines import list_pipelines
 from ..services.sales_util import SalesError, local_today, to_local
+from .helpers import company_reference, resolve_company
 from .sales_common import (
     company_picker,
-    company_reference,
     company_suggestions,
     contact_choices,
     filter_company,
     grouped_stage_choices,
     opportunity_choices,
-    resolve_company,
     safe_next,
     show_error,
     valid_data,

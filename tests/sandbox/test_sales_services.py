@@ -125,6 +125,19 @@ def test_stage_probability_range(ctx, workspace):
     assert error.value.field == "probability"
 
 
+def test_a_stage_task_template_takes_only_a_known_priority(ctx, workspace):
+    stage = stage_named(make_pipeline(workspace), "Offer")
+    with pytest.raises(SalesError) as error:
+        pipeline_service.add_stage_task(workspace, stage, {"title": "Call", "priority": "asap", "due_offset_days": 1})
+    assert error.value.field == "priority"
+    template = pipeline_service.add_stage_task(workspace, stage, {"title": "Call", "priority": "high",
+                                                                  "due_offset_days": 1})
+    with pytest.raises(SalesError) as error:
+        pipeline_service.update_stage_task(workspace, template, {"priority": "whenever"})
+    assert error.value.field == "priority"
+    assert template.priority == "high"
+
+
 def test_stage_in_use_cannot_be_deleted_but_unused_can(ctx, workspace, sandbox_session):
     pipeline = make_pipeline(workspace)
     company = make_company(workspace)
