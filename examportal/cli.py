@@ -205,8 +205,9 @@ def theory_reliability(code, forms, trials):
 
     from .extensions import db
     from .models import Qualification
+    from .theory.draw import DrawError
     from .theory.reliability import COMPETENT, COMPETENT_MIN_PASS, WEAK, WEAK_MAX_PASS
-    from .theory.services import DrawError, qualification_settings, reliability
+    from .theory.services import reliability
 
     qualification = db.session.scalar(select(Qualification).where(Qualification.code == code))
     if qualification is None:
@@ -217,8 +218,8 @@ def theory_reliability(code, forms, trials):
     except DrawError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    theory = qualification_settings(qualification)
-    click.echo(f"{theory['item_count']} items, pass mark {theory['pass_mark_percent']:g} %, rule {theory['decision_rule']}")
+    theory = qualification.rules.theory
+    click.echo(f"{theory.item_count} items, pass mark {theory.pass_mark_percent:g} %, rule {theory.decision_rule}")
     click.echo("true ability  P(pass)")
     for ability, probability in figures.items():
         click.echo(f"{ability:>12.2f}  {probability:7.3f}")

@@ -14,6 +14,7 @@ import sandbox_crm
 from sandbox_crm import Actor, SandboxHost
 from sandbox_crm.blueprint import READ_METHODS
 
+from .access import may_read_exam_workspace
 from .extensions import db
 from .models import Role
 from .practical import services as practical
@@ -42,7 +43,7 @@ def _can_access(workspace, write: bool) -> bool:
     if current_user.has_role(Role.ADMIN):
         return True
     if workspace.purpose == "exam":
-        return practical.may_read_exam_workspace(current_user, workspace.id)
+        return may_read_exam_workspace(current_user, workspace.id)
     return False
 
 

@@ -1,9 +1,11 @@
 """Theory-test items: the data model, the question-type registry, loading and bank checks.
 
-An item is plain data (YAML in ``question_bank/items/``). What differs between question types
-(how a key is validated, how options are shuffled for display, how a web-form answer is read and
-scored) lives in one small class per type, registered in ``REGISTRY``; the rest of the code asks
-the registry and never branches on the type name.
+An item is plain data (YAML in ``question_bank/items/``). Everything that differs between
+question types lives in one class per type, registered in ``REGISTRY``: how a key is validated,
+how the parts are shuffled for display, how the portal's web form carries an answer and which
+template shows its fields, how an answer is read and scored, what the item statistics count and
+how the type is written as QTI. The rest of the code asks the registry (``get_type``) and never
+branches on the type name, so a new type is one class here and one template in the portal.
 
 Scoring is all-or-nothing for every type: an item is worth 1 point, earned only by the exactly
 correct answer (the exact set of options for multiple choice, the whole order for ordering, every
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 import yaml
 
@@ -40,6 +42,8 @@ __all__ = [
     "BankError",
     "BankReport",
     "CriterionCoverage",
+    "FormAnswerError",
+    "FormData",
     "Item",
     "ItemFormatError",
     "Key",
@@ -49,6 +53,7 @@ __all__ = [
     "ResponseError",
     "Text",
     "check_bank",
+    "counted_options",
     "fingerprint",
     "get_type",
     "item_from_dict",
@@ -78,6 +83,10 @@ MAX_RESPONSE_PARTS = 64
 
 MAX_RESPONSE_ID_LENGTH = 64
 
+MAX_NUMBER_DIGITS = 10
+"""A number typed into a form has at most this many digits, as everywhere in the portal
+(``sandbox_crm.params.parse_number``, which this package cannot import: it needs Flask)."""
+
 
 # --------------------------------------------------------------------------- errors
 
@@ -91,11 +100,32 @@ class BankError(ValueError):
 
 
 class ItemFormatError(ValueError):
-    """A dict does not have the shape of an item (wrong field type, unknown field...)."""
+    """Data does not have the shape of an item (wrong field type, unknown field, an unknown type,
+    QTI response values that cannot be a key...)."""
 
 
 class ResponseError(ValueError):
     """A submitted answer cannot be read; the message says what is wrong and is safe to show."""
+
+
+def N_(message: str) -> str:
+    """Mark an English msgid for the portal's catalogue (babel.cfg extracts question_bank with the
+    ``N_`` keyword): this package has no translations, the portal translates where it shows it."""
+    return message
+
+
+class FormAnswerError(ResponseError):
+    """The portal's web form carries no readable answer (``QuestionType.read_form``).
+
+    The candidate sees this message, in their language: ``msgid`` is marked with ``N_`` and
+    ``params`` fill its placeholders, and the portal translates the two at the one place it reads
+    a form. ``str()`` is the English text.
+    """
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid % params if params else msgid)
 
 
 # --------------------------------------------------------------------------- data
@@ -290,15 +320,68 @@ def _check_known(values: Iterable[str], known: Iterable[str], what: str) -> None
             raise ResponseError(f"{value!r} is not {what} of this question.")
 
 
+def _place(text: str, count: int) -> int | None:
+    """A place from 1 to ``count`` typed with ASCII digits, or None: "²" and "١" are not numbers."""
+    text = text.strip()
+    if not text or len(text) > MAX_NUMBER_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= count else None
+
+
+def _option_ids(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The option ids of an item as plain data (a snapshot's copy), skipping malformed entries."""
+    return tuple(o["id"] for o in data.get("options", ()) if isinstance(o, dict) and "id" in o)
+
+
+class FormData(Protocol):
+    """What ``QuestionType.read_form`` needs of a submitted form (a werkzeug MultiDict has it)."""
+
+    def get(self, key: str, /) -> Any: ...
+
+    def getlist(self, key: str, /) -> list[Any]: ...
+
+
 # --------------------------------------------------------------------------- question types
 
 
 class QuestionType(ABC):
-    """The interface every question type implements; register a subclass with ``@register``."""
+    """The interface every question type implements; register a subclass with ``@register``.
+
+    A type carries all that is particular to it, as a CTFd challenge class does: the item's
+    rules (``validate``), its display order (``present``) and the choices its page shows
+    (``display_choices``), the portal's template for its answer fields (``template``) and how
+    the posted form carries the answer (``read_form``), how an answer is read and scored, the
+    answers the item statistics count (``counted_options``), the wording the bank check flags
+    (``giveaway_word``) and its QTI mapping (``qti_*``).
+    """
 
     name: ClassVar[str]
     uses_options: ClassVar[bool] = True
     uses_matching: ClassVar[bool] = False
+
+    template: ClassVar[str]
+    """The portal's Jinja template with the answer fields of an item of this type (the fields
+    ``read_form`` reads); ``theory/types/<name>.html`` unless the class names another."""
+
+    # How the type is written as IMS QTI 3.0 and recognised on import (question_bank.qti builds
+    # the XML: the interaction, its prompt and its choices, or a match interaction's two sets).
+    qti_interaction: ClassVar[str]
+    """The QTI interaction element (``qti-choice-interaction``, ``qti-order-interaction`` or
+    ``qti-match-interaction``, the ones qti.py reads)."""
+    qti_cardinality: ClassVar[str]
+    """The response declaration's cardinality (single, multiple, ordered)."""
+    qti_base_type: ClassVar[str] = "identifier"
+    """The response declaration's base type."""
+    qti_fixed_choices: ClassVar[tuple[Option, ...]] = ()
+    """Choices the interaction shows instead of the item's options (true/false): an item written
+    with them has no options of its own, so an imported one keeps none, and a package from
+    elsewhere with exactly these choices is taken for this type."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in vars(cls) and "template" not in vars(cls):
+            cls.template = f"theory/types/{cls.name}.html"
 
     def validate(self, item: Item) -> list[str]:
         """Return the problems of ``item`` (empty if it is sound), each naming the field at fault."""
@@ -338,6 +421,43 @@ class QuestionType(ABC):
         """The share of the key's pairs in a (wrong) canonical response; 0 for types without parts."""
         return 0.0
 
+    def read_form(self, form: FormData, presented: Mapping[str, Any]) -> Any:
+        """The raw answer the portal's form (``template``) carries for an item shown as ``presented``;
+        None when nothing was chosen. The plain POST and the autosave script send the same fields.
+
+        By default one ``answer`` field (a radio group); FormAnswerError when the fields make no answer.
+        """
+        value = form.get("answer")
+        return value if value not in (None, "") else None
+
+    def display_choices(self, presented: Mapping[str, Any]) -> list[str]:
+        """Fixed choices the page shows besides the item's own parts (true/false's pair), in the
+        presented order; none by default."""
+        return []
+
+    def counted_options(self, data: Mapping[str, Any]) -> tuple[str, ...]:
+        """The answers the item statistics count the choices of, for an item as plain data (a
+        snapshot's copy): its option ids by default."""
+        return _option_ids(data)
+
+    def giveaway_word(self, item: Item) -> str | None:
+        """A word of the stem that gives the answer away to a test-wise candidate; the bank check
+        reports it. None by default."""
+        return None
+
+    def qti_attributes(self, item: Item) -> dict[str, str]:
+        """The interaction's attributes besides its response identifier, in the order written."""
+        return {"shuffle": "true"}
+
+    def qti_correct(self, item: Item) -> list[str]:
+        """The values of the QTI correct response: by default the key's option ids."""
+        return list(cast("tuple[str, ...]", item.key))
+
+    def key_from_qti(self, values: list[str]) -> Key:
+        """The key from the values of an imported correct response; ItemFormatError (the reason)
+        if they cannot be one. By default the option ids as they are."""
+        return tuple(values)
+
 
 PARTIAL_CREDIT = ("all_or_nothing", "per_pair")
 """``theory.partial_credit``: matching and ordering items score all-or-nothing, or per pair (the
@@ -354,6 +474,9 @@ def register(cls: _T) -> _T:
     """Class decorator: add a question type to ``REGISTRY`` under its ``name``."""
     if cls.name in REGISTRY:
         raise ValueError(f"question type {cls.name!r} is already registered")
+    missing = [attribute for attribute in ("qti_interaction", "qti_cardinality") if not hasattr(cls, attribute)]
+    if missing:  # otherwise the type would fail only at its first QTI export
+        raise ValueError(f"question type {cls.name!r} does not set {', '.join(missing)}")
     REGISTRY[cls.name] = cls()
     return cls
 
@@ -412,6 +535,8 @@ def _metadata_problems(item: Item) -> list[str]:
 class _ChoiceType(QuestionType):
     """Shared by single and multiple choice: options shown in a shuffled order."""
 
+    qti_interaction = "qti-choice-interaction"
+
     def present(self, item: Item, rng: random.Random) -> dict[str, Any]:
         ids = [option.id for option in item.options]
         return {"type": self.name, "item_id": item.id, "options": rng.sample(ids, len(ids))}
@@ -422,6 +547,7 @@ class SingleChoice(_ChoiceType):
     """One correct option among several."""
 
     name = "single_choice"
+    qti_cardinality = "single"
 
     def validate_specific(self, item: Item) -> list[str]:
         problems = _option_list_problems(item.options, "options", minimum=3)
@@ -446,12 +572,16 @@ class SingleChoice(_ChoiceType):
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, tuple) and list(item.key) == [response]
 
+    def qti_attributes(self, item: Item) -> dict[str, str]:
+        return {"shuffle": "true", "max-choices": "1", "min-choices": "0"}
+
 
 @register
 class MultipleChoice(_ChoiceType):
     """Two or more correct options (but not all); scored only for the exact set."""
 
     name = "multiple_choice"
+    qti_cardinality = "multiple"
 
     def validate_specific(self, item: Item) -> list[str]:
         problems = _option_list_problems(item.options, "options", minimum=3)
@@ -475,6 +605,13 @@ class MultipleChoice(_ChoiceType):
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, tuple) and set(response) == set(item.key)
 
+    def read_form(self, form: FormData, presented: Mapping[str, Any]) -> Any:
+        # A group of checkboxes under one name: every ticked value (none ticked: an empty list).
+        return form.getlist("answer")
+
+    def qti_attributes(self, item: Item) -> dict[str, str]:
+        return {"shuffle": "true", "max-choices": str(len(item.options)), "min-choices": "0"}
+
 
 _TRUE_WORDS = {"true", "1", "prawda", "tak", "yes", "t"}
 _FALSE_WORDS = {"false", "0", "fałsz", "falsz", "nie", "no", "f"}
@@ -487,6 +624,10 @@ class TrueFalse(QuestionType):
     name = "true_false"
     uses_options = False
     choices: ClassVar[tuple[str, str]] = ("true", "false")
+    qti_interaction = "qti-choice-interaction"
+    qti_cardinality = "single"
+    qti_fixed_choices = (Option(id="true", text=Text(pl="Prawda", en="True")),
+                         Option(id="false", text=Text(pl="Fałsz", en="False")))
 
     def validate_specific(self, item: Item) -> list[str]:
         if item.key is None:
@@ -519,12 +660,37 @@ class TrueFalse(QuestionType):
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, bool) and response is item.key
 
+    def display_choices(self, presented: Mapping[str, Any]) -> list[str]:
+        return list(presented.get("options", []))
+
+    def counted_options(self, data: Mapping[str, Any]) -> tuple[str, ...]:
+        return self.choices
+
+    def giveaway_word(self, item: Item) -> str | None:
+        # Absolute claims are usually false: in a false statement such a word gives it away.
+        match = ABSOLUTE_WORDS.search(item.stem.pl) if item.key is False else None
+        return match.group(0) if match else None
+
+    def qti_attributes(self, item: Item) -> dict[str, str]:
+        # Not shuffled: "Prawda" then "Fałsz", as the web form shows them.
+        return {"shuffle": "false", "max-choices": "1", "min-choices": "0"}
+
+    def qti_correct(self, item: Item) -> list[str]:
+        return ["true" if item.key else "false"]
+
+    def key_from_qti(self, values: list[str]) -> Key:
+        if values not in (["true"], ["false"]):
+            raise ItemFormatError("a true/false item's correct response must be 'true' or 'false'")
+        return values == ["true"]
+
 
 @register
 class Ordering(QuestionType):
     """Put all options in the correct order; the key lists every option id in that order."""
 
     name = "ordering"
+    qti_interaction = "qti-order-interaction"
+    qti_cardinality = "ordered"
 
     def validate_specific(self, item: Item) -> list[str]:
         problems = _option_list_problems(item.options, "options", minimum=3)
@@ -570,6 +736,25 @@ class Ordering(QuestionType):
                    if first in place and second in place and place[first] < place[second])
         return round(kept / (len(key) - 1), 4)
 
+    def read_form(self, form: FormData, presented: Mapping[str, Any]) -> Any:
+        # One place (1..n) per option, ``order-<option>``; an answer only when every option has
+        # its own place, nothing at all when none has.
+        options = presented["options"]
+        positions: dict[str, int] = {}
+        for option in options:
+            value = (form.get(f"order-{option}") or "").strip()
+            if not value:
+                continue
+            place = _place(value, len(options))
+            if place is None:
+                raise FormAnswerError(N_("Give each option a position from 1 to %(n)d."), n=len(options))
+            positions[option] = place
+        if not positions:
+            return None
+        if len(positions) != len(options) or len(set(positions.values())) != len(options):
+            raise FormAnswerError(N_("Give every option a different position from 1 to %(n)d."), n=len(options))
+        return sorted(positions, key=lambda option: positions[option])
+
 
 @register
 class Matching(QuestionType):
@@ -581,6 +766,9 @@ class Matching(QuestionType):
     name = "matching"
     uses_options = False
     uses_matching = True
+    qti_interaction = "qti-match-interaction"
+    qti_cardinality = "multiple"
+    qti_base_type = "directedPair"
 
     def validate_specific(self, item: Item) -> list[str]:
         problems = _option_list_problems(item.premises, "premises", minimum=2)
@@ -672,6 +860,27 @@ class Matching(QuestionType):
         given = dict(response)
         return round(sum(1 for premise, answer in key.items() if given.get(premise) == answer) / len(key), 4)
 
+    def read_form(self, form: FormData, presented: Mapping[str, Any]) -> Any:
+        # One select per premise, ``match-<premise>``; the premises left at "—" are left out.
+        pairs = {premise: form.get(f"match-{premise}") for premise in presented["premises"]}
+        pairs = {premise: response for premise, response in pairs.items() if response}
+        return pairs or None
+
+    def qti_attributes(self, item: Item) -> dict[str, str]:
+        return {"shuffle": "true", "max-associations": str(len(item.premises)), "min-associations": "0"}
+
+    def qti_correct(self, item: Item) -> list[str]:
+        return [f"{premise} {response}" for premise, response in item.key_map.items()]
+
+    def key_from_qti(self, values: list[str]) -> Key:
+        pairs = []
+        for value in values:
+            parts = value.split()
+            if len(parts) != 2:
+                raise ItemFormatError(f"directedPair value {value!r} must be two identifiers")
+            pairs.append((parts[0], parts[1]))
+        return tuple(pairs)
+
 
 # --------------------------------------------------------------------------- dispatch
 
@@ -698,6 +907,14 @@ def normalize_response(item: Item, raw: Any) -> Any:
 def score(item: Item, response: Any, partial: bool = False) -> float:
     """Score of an answer to ``item`` in [0, 1]: all-or-nothing, or per pair with ``partial``."""
     return get_type(item.type).score(item, response, partial)
+
+
+def counted_options(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The answers the item statistics count for an item as plain data (see
+    ``QuestionType.counted_options``); its option ids when its type is missing or unknown, since
+    statistics read every stored snapshot as it is."""
+    question_type = REGISTRY.get(str(data.get("type")))
+    return question_type.counted_options(data) if question_type is not None else _option_ids(data)
 
 
 # --------------------------------------------------------------------------- dict round trip
@@ -1100,8 +1317,8 @@ def check_bank(
     ]
     live = [item for item in items if item.review.state != "retired"]
     missing_difficulty = [item.id for item in live if item.difficulty is None]
-    absolute = [(item.id, match.group(0)) for item in live if item.type == "true_false" and item.key is False
-                and (match := ABSOLUTE_WORDS.search(item.stem.pl))]
+    absolute = [(item.id, word) for item in live
+                if item.type in REGISTRY and (word := REGISTRY[item.type].giveaway_word(item))]
     return BankReport(
         missing_difficulty=missing_difficulty,
         absolute_words=absolute,

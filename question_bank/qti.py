@@ -1,7 +1,8 @@
 """IMS QTI 3.0 export and import of theory-test items, as a zipped content package.
 
 Each item becomes one ``qti-assessment-item`` file (``items/<id>.xml``) listed as a resource in
-``imsmanifest.xml``. The mapping:
+``imsmanifest.xml``. The mapping, which each question type declares (the ``qti_*`` attributes and
+methods of its class in ``items``; this module writes and reads the XML of the three interactions):
 
 ==================  =========================================  ===============================
 item type           interaction                                response declaration
@@ -34,19 +35,18 @@ import io
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
-from .items import Item, Option, Review, Text, validate
+from .items import REGISTRY, Item, ItemFormatError, Option, QuestionType, Review, Text, get_type, validate
 
 __all__ = [
     "CP_NS",
     "EXT_NS",
-    "MAPPINGS",
     "QTI_NS",
     "ItemMeta",
     "QtiError",
@@ -76,10 +76,9 @@ MAX_MEMBERS = 20_000
 
 _LANG = f"{{{XML_NS}}}lang"
 _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_TRUE_FALSE_TEXT = {
-    "true": Text(pl="Prawda", en="True"),
-    "false": Text(pl="Fałsz", en="False"),
-}
+MATCH_INTERACTION = "qti-match-interaction"
+INTERACTIONS = ("qti-choice-interaction", "qti-order-interaction", MATCH_INTERACTION)
+"""The interactions this module writes and reads; a question type's ``qti_interaction`` is one of them."""
 
 class QtiError(ValueError):
     """A QTI package or item cannot be exported or imported; the message names the file."""
@@ -168,93 +167,15 @@ def _new_interaction(body: ET.Element, tag: str, stem: Text, **attrs: str) -> ET
     return interaction
 
 
-def _write_single(item: Item, body: ET.Element) -> list[str]:
-    interaction = _new_interaction(
-        body, "qti-choice-interaction", item.stem, shuffle="true", **{"max-choices": "1", "min-choices": "0"}
-    )
-    _choices(interaction, "qti-simple-choice", item.options)
-    return list(item.key)  # type: ignore[arg-type]
-
-
-def _write_multiple(item: Item, body: ET.Element) -> list[str]:
-    interaction = _new_interaction(
-        body, "qti-choice-interaction", item.stem, shuffle="true",
-        **{"max-choices": str(len(item.options)), "min-choices": "0"},
-    )
-    _choices(interaction, "qti-simple-choice", item.options)
-    return list(item.key)  # type: ignore[arg-type]
-
-
-def _write_true_false(item: Item, body: ET.Element) -> list[str]:
-    # Not shuffled: "Prawda" then "Fałsz", as the web form shows them.
-    interaction = _new_interaction(
-        body, "qti-choice-interaction", item.stem, shuffle="false", **{"max-choices": "1", "min-choices": "0"}
-    )
-    options = [Option(id=value, text=text) for value, text in _TRUE_FALSE_TEXT.items()]
-    _choices(interaction, "qti-simple-choice", options)
-    return ["true" if item.key else "false"]
-
-
-def _write_ordering(item: Item, body: ET.Element) -> list[str]:
-    interaction = _new_interaction(body, "qti-order-interaction", item.stem, shuffle="true")
-    _choices(interaction, "qti-simple-choice", item.options)
-    return list(item.key)  # type: ignore[arg-type]
-
-
-def _write_matching(item: Item, body: ET.Element) -> list[str]:
-    interaction = _new_interaction(
-        body, "qti-match-interaction", item.stem, shuffle="true",
-        **{"max-associations": str(len(item.premises)), "min-associations": "0"},
-    )
-    for group in (item.premises, item.responses):
-        match_set = ET.SubElement(interaction, "qti-simple-match-set")
-        _choices(match_set, "qti-simple-associable-choice", group, {"match-max": "1"})
-    return [f"{premise} {response}" for premise, response in item.key_map.items()]
-
-
-def _read_id_key(values: list[str], source: str) -> Any:
-    return tuple(values)
-
-
-def _read_true_false_key(values: list[str], source: str) -> Any:
-    if values not in (["true"], ["false"]):
-        raise QtiError(f"{source}: a true/false item's correct response must be 'true' or 'false'")
-    return values == ["true"]
-
-
-def _read_matching_key(values: list[str], source: str) -> Any:
-    pairs = []
-    for value in values:
-        parts = value.split()
-        if len(parts) != 2:
-            raise QtiError(f"{source}: directedPair value {value!r} must be two identifiers")
-        pairs.append((parts[0], parts[1]))
-    return tuple(pairs)
-
-
-@dataclass(frozen=True)
-class _Mapping:
-    """How one examportal question type is written as, and read back from, QTI."""
-
-    interaction: str
-    cardinality: str
-    base_type: str
-    write: Callable[[Item, ET.Element], list[str]]
-    read_key: Callable[[list[str], str], Any]
-    keeps_options: bool = True
-
-
-MAPPINGS: dict[str, _Mapping] = {
-    "single_choice": _Mapping("qti-choice-interaction", "single", "identifier", _write_single, _read_id_key),
-    "multiple_choice": _Mapping("qti-choice-interaction", "multiple", "identifier", _write_multiple, _read_id_key),
-    "true_false": _Mapping(
-        "qti-choice-interaction", "single", "identifier", _write_true_false, _read_true_false_key,
-        keeps_options=False,
-    ),
-    "ordering": _Mapping("qti-order-interaction", "ordered", "identifier", _write_ordering, _read_id_key),
-    "matching": _Mapping("qti-match-interaction", "multiple", "directedPair", _write_matching, _read_matching_key),
-}
-"""QTI mapping per question type; a new type in items.REGISTRY needs an entry here to export."""
+def _write_interaction(item: Item, question_type: QuestionType, body: ET.Element) -> None:
+    interaction = _new_interaction(body, question_type.qti_interaction, item.stem, **question_type.qti_attributes(item))
+    if question_type.qti_interaction == MATCH_INTERACTION:
+        # The premises and the responses, each in its match set.
+        for group in (item.premises, item.responses):
+            match_set = ET.SubElement(interaction, "qti-simple-match-set")
+            _choices(match_set, "qti-simple-associable-choice", group, {"match-max": "1"})
+    else:
+        _choices(interaction, "qti-simple-choice", question_type.qti_fixed_choices or item.options)
 
 
 def item_to_qti(item: Item) -> bytes:
@@ -262,9 +183,7 @@ def item_to_qti(item: Item) -> bytes:
     problems = validate(item)
     if problems:
         raise QtiError(f"{item.id}: cannot export an invalid item: {problems[0]}")
-    mapping = MAPPINGS.get(item.type)
-    if mapping is None:
-        raise QtiError(f"{item.id}: type {item.type!r} has no QTI mapping")
+    question_type = get_type(item.type)  # known: an unknown type is a problem validate reports
     # Written with unprefixed names under a default xmlns, the way QTI files are usually read.
     root = ET.Element("qti-assessment-item", {
         "xmlns": QTI_NS,
@@ -286,10 +205,10 @@ def item_to_qti(item: Item) -> bytes:
             "identifier": FEEDBACK_ID, "cardinality": "single", "base-type": "identifier",
         })
     body = ET.SubElement(root, "qti-item-body")
-    correct = mapping.write(item, body)
-    declaration.set("cardinality", mapping.cardinality)
-    declaration.set("base-type", mapping.base_type)
-    _value_list(ET.SubElement(declaration, "qti-correct-response"), correct)
+    _write_interaction(item, question_type, body)
+    declaration.set("cardinality", question_type.qti_cardinality)
+    declaration.set("base-type", question_type.qti_base_type)
+    _value_list(ET.SubElement(declaration, "qti-correct-response"), question_type.qti_correct(item))
     _response_processing(root, with_feedback=item.rationale is not None)
     if item.rationale is not None:
         feedback = ET.SubElement(root, "qti-modal-feedback", {
@@ -406,16 +325,16 @@ def _read_options(parent: ET.Element, tag: str, source: str) -> tuple[Option, ..
 
 
 def _infer_type(interaction: ET.Element, cardinality: str, options: Sequence[Option]) -> str:
+    """The type of an item from elsewhere (no ``ep:item``): among the types written as this
+    interaction, those with this cardinality (if none has it, all of them); of these, the one
+    whose fixed choices are exactly these options, else the first registered without fixed
+    choices (single choice before multiple choice). A mismatch is then reported by the caller."""
     tag = interaction.tag.removeprefix(f"{{{QTI_NS}}}")
-    if tag == "qti-match-interaction":
-        return "matching"
-    if tag == "qti-order-interaction":
-        return "ordering"
-    if cardinality == "multiple":
-        return "multiple_choice"
-    if [o.id for o in options] == ["true", "false"]:
-        return "true_false"
-    return "single_choice"
+    same_interaction = [t for t in REGISTRY.values() if t.qti_interaction == tag]
+    candidates = [t for t in same_interaction if t.qti_cardinality == cardinality] or same_interaction
+    ids = [o.id for o in options]
+    fixed = [t for t in candidates if t.qti_fixed_choices and [c.id for c in t.qti_fixed_choices] == ids]
+    return (fixed or [t for t in candidates if not t.qti_fixed_choices] or candidates)[0].name
 
 
 def item_from_qti(data: bytes, meta: ItemMeta | None = None, source: str = "item") -> Item:
@@ -433,10 +352,8 @@ def item_from_qti(data: bytes, meta: ItemMeta | None = None, source: str = "item
     values = [] if correct is None else [(v.text or "").strip() for v in correct.findall(_q("qti-value"))]
 
     body = _one(root, "qti-item-body", source)
-    interactions = [
-        child for child in body.iter()
-        if child.tag in (_q("qti-choice-interaction"), _q("qti-order-interaction"), _q("qti-match-interaction"))
-    ]
+    supported = {_q(tag) for tag in INTERACTIONS}
+    interactions = [child for child in body.iter() if child.tag in supported]
     if len(interactions) != 1:
         raise QtiError(f"{source}: expected exactly one supported interaction, found {len(interactions)}")
     interaction = interactions[0]
@@ -448,7 +365,7 @@ def item_from_qti(data: bytes, meta: ItemMeta | None = None, source: str = "item
     options: tuple[Option, ...] = ()
     premises: tuple[Option, ...] = ()
     responses: tuple[Option, ...] = ()
-    if interaction.tag == _q("qti-match-interaction"):
+    if interaction.tag == _q(MATCH_INTERACTION):
         sets = interaction.findall(_q("qti-simple-match-set"))
         if len(sets) != 2:
             raise QtiError(f"{source}: a match interaction needs two qti-simple-match-set elements")
@@ -458,19 +375,23 @@ def item_from_qti(data: bytes, meta: ItemMeta | None = None, source: str = "item
         options = _read_options(interaction, "qti-simple-choice", source)
 
     item_type = meta.type if meta is not None else _infer_type(interaction, cardinality, options)
-    mapping = MAPPINGS.get(item_type)
-    if mapping is None:
-        raise QtiError(f"{source}: unknown item type {item_type!r}")
-    expected = (mapping.interaction, mapping.cardinality, mapping.base_type)
+    try:
+        question_type = get_type(item_type)
+    except ItemFormatError:
+        raise QtiError(f"{source}: unknown item type {item_type!r}") from None
+    expected = (question_type.qti_interaction, question_type.qti_cardinality, question_type.qti_base_type)
     found = (interaction.tag.removeprefix(f"{{{QTI_NS}}}"), cardinality, base_type)
     if found != expected:
         raise QtiError(
             f"{source}: a {item_type} item needs {expected[0]} with cardinality {expected[1]} "
             f"and base-type {expected[2]}, found {found[0]} / {found[1]} / {found[2]}"
         )
-    key = mapping.read_key(values, source)
-    if not mapping.keeps_options:
-        options = ()
+    try:
+        key = question_type.key_from_qti(values)
+    except ItemFormatError as error:
+        raise QtiError(f"{source}: {error}") from None
+    if question_type.qti_fixed_choices:
+        options = ()  # the type's own choices, not the item's options
 
     rationale = None
     for feedback in root.findall(_q("qti-modal-feedback")):

@@ -72,7 +72,8 @@ from ..models import (
 from ..pdf import render_pdf
 from ..security import public_url, role_holders
 from ..sessions import services as sessions
-from ..theory.services import add_months, counted_attempt
+from ..theory.clock import add_months
+from ..theory.services import counted_attempt
 from . import services
 
 #: The reason recorded when the system lifts a suspension an appeal overturned.
@@ -391,7 +392,7 @@ def _retake(appeal: Appeal, actor: User, record: Any) -> dict[str, Any]:
     original = _enrolment(appeal, record)
     if original is None:
         raise RemedyError(_("This decision belongs to no validation."))
-    months = int(original.session.qualification.settings.get("carry_over_months", 12))
+    months = original.session.qualification.rules.carry_over_months
     until = add_months(utcnow(), months).astimezone(WARSAW).date()
     _mail(original.candidate, appeal, remedy="retake", part=part, institution=original.session.institution, until=until)
     return {"part": part, "fee_waived": True, "until": until.isoformat()}

@@ -47,7 +47,7 @@ def sent_on(decision: ValidationDecision) -> date:
 
 
 def window_days(enrolment: Enrolment) -> int:
-    return int(enrolment.session.qualification.settings.get("review_request_days", 7))
+    return enrolment.session.qualification.rules.review_request_days
 
 
 def pending(enrolment: Enrolment, on: datetime | None = None) -> WorkReview | None:

@@ -114,11 +114,11 @@ class Decision:
 
     @property
     def window_days(self) -> int:
-        return self.qualification.appeal_window_days
+        return self.qualification.rules.appeal_window_days
 
     @property
     def decision_days(self) -> int:
-        return int(self.qualification.settings.get("appeal_decision_days", 30))
+        return self.qualification.rules.appeal_decision_days
 
     @property
     def window_ends_on(self) -> date | None:
@@ -616,7 +616,7 @@ def remove_member(user: User, appeal: Appeal, member: AppealPanelMember) -> None
 
 def min_panel_size(appeal: Appeal) -> int:
     """The panel's minimum: the qualification's committee minimum (2 for 13881)."""
-    return int(decision_of(appeal).qualification.settings.get("min_committee_size", 2))
+    return decision_of(appeal).qualification.rules.min_committee_size
 
 
 def review_refusal(appeal: Appeal) -> str | None:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from ..access import row_or_404
+from ..access import own_enrolment_or_404, own_or_404, row_or_404
 from ..committee import services as committee
 from ..extensions import db
 from ..forms import PortalForm, QueryForm, add_error, params, parse_id, select_choices
@@ -91,13 +91,6 @@ def _today_context() -> dict[str, Any]:
 # --------------------------------------------------------------------------- the appellant
 
 
-def _own_appeal(appeal_id: int) -> Appeal:
-    appeal = row_or_404(Appeal, appeal_id)
-    if appeal.appellant_id != current_user.id:
-        abort(404)
-    return appeal
-
-
 @bp.route("/")
 @login_required
 def mine() -> ResponseReturnValue:
@@ -155,13 +148,13 @@ def _show_page(appeal: Appeal, files_form: AddFilesForm | None = None, status: i
 @login_required
 def show(appeal_id: int) -> ResponseReturnValue:
     """The appellant's appeal: where it stands, the deadline, the grounds and files, the decision."""
-    return _show_page(_own_appeal(appeal_id))
+    return _show_page(own_or_404(Appeal, appeal_id, owner="appellant_id"))
 
 
 @bp.route("/<int:appeal_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(appeal_id: int) -> ResponseReturnValue:
-    appeal = _own_appeal(appeal_id)
+    appeal = own_or_404(Appeal, appeal_id, owner="appellant_id")
     if not PortalForm().validate_on_submit():
         abort(400)
     try:
@@ -178,7 +171,7 @@ def withdraw(appeal_id: int) -> ResponseReturnValue:
 @login_required
 def add_files(appeal_id: int) -> ResponseReturnValue:
     """The appellant attaches more files (all or none, five in all at most) until the appeal is decided."""
-    appeal = _own_appeal(appeal_id)
+    appeal = own_or_404(Appeal, appeal_id, owner="appellant_id")
     form = AddFilesForm()
     if form.validate_on_submit():
         try:
@@ -209,9 +202,7 @@ def download(appeal_id: int, file_id: int) -> ResponseReturnValue:
 @login_required
 def request_review(enrolment_id: int) -> ResponseReturnValue:
     """The candidate asks to see their exam work (from their result page)."""
-    enrolment = row_or_404(Enrolment, enrolment_id)
-    if enrolment.candidate_id != current_user.id:
-        abort(404)
+    enrolment = own_enrolment_or_404(enrolment_id)
     if not PortalForm().validate_on_submit():
         abort(400)
     try:
@@ -228,8 +219,8 @@ def request_review(enrolment_id: int) -> ResponseReturnValue:
 @login_required
 def review_work(review_id: int) -> ResponseReturnValue:
     """The candidate's exam work, read-only, while the granted review is open (404 otherwise)."""
-    review = row_or_404(WorkReview, review_id)
-    if review.candidate_id != current_user.id or not reviews.is_open(review) or review.open_until is None:
+    review = own_or_404(WorkReview, review_id)
+    if not reviews.is_open(review) or review.open_until is None:
         abort(404)
     return render_template("appeals/work.html", work=reviews.work(review.enrolment), locale=str(get_locale()),
                            review=review, last_day=rules.review_last_day(review.open_until), for_panel=False)
@@ -323,9 +314,7 @@ def appoint(appeal_id: int) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def remove_member(appeal_id: int, panel_member_id: int) -> ResponseReturnValue:
     appeal = _managed(appeal_id)
-    member = row_or_404(AppealPanelMember, panel_member_id)
-    if member.appeal_id != appeal.id:
-        abort(404)
+    member = row_or_404(AppealPanelMember, panel_member_id, appeal_id=appeal.id)
     return _staff_action(appeal, lambda: services.remove_member(current_user, appeal, member),
                          _("The member has been taken off the panel."))
 

@@ -306,7 +306,7 @@ def accept(actor: User, application: Application, extra_time_minutes: int | None
         "theory_recognized_from_id": enrolment.theory_recognized_from_id}, institution_id=session.institution_id)
     mail_candidate(application.candidate, "application_accepted", lambda: _("Your application has been accepted"),
                    application=application, session=session, enrolment=enrolment,
-                   theory=theory.settings(session), contact=institution_contact(session.institution))
+                   theory=session.qualification.rules.theory, contact=institution_contact(session.institution))
     db.session.commit()
     return outcome
 
@@ -356,7 +356,7 @@ def reject(actor: User, application: Application, reason: str | None, now: datet
 
 def appeal_days(application: Application) -> int:
     """The qualification's window for an appeal, in days."""
-    return application.session.qualification.appeal_window_days
+    return application.session.qualification.rules.appeal_window_days
 
 
 def appeal_until(application: Application) -> date | None:

@@ -7,12 +7,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..access import own_or_404, row_or_404, staff_row_or_404
 from ..extensions import db
 from ..forms import ID, params
 from ..models import Application, ApplicationStatus, Role, ValidationSession, utcnow
-from ..security import require_institution, roles_required, staff_institution_ids
+from ..security import roles_required
 from ..sessions.views import render_detail
-from ..theory import services as theory
 from . import seats, services
 from .forms import ApplicationForm, IdentityForm, accept_form, reject_form
 
@@ -34,7 +34,7 @@ def sessions() -> ResponseReturnValue:
 
 def _open_session(session_id: int) -> ValidationSession:
     """A session candidates may see: published (404 for an unpublished one: no hint that it exists)."""
-    session = db.get_or_404(ValidationSession, session_id)
+    session = row_or_404(ValidationSession, session_id)
     if session.published_at is None or session.published_at > utcnow():
         abort(404)
     return session
@@ -44,7 +44,7 @@ def _render_apply(session: ValidationSession, form: ApplicationForm, status: int
     return render_template(
         "applications/apply.html", session=session, form=form, seats_left=seats.seats_left(session),
         refusal=services.apply_refusal(current_user, session), missing=services.identity_missing(current_user),
-        theory=theory.settings(session), appeal_days=session.qualification.appeal_window_days,
+        theory=session.qualification.rules.theory, appeal_days=session.qualification.rules.appeal_window_days,
         contact=services.institution_contact(session.institution)), status
 
 
@@ -89,9 +89,7 @@ def mine() -> ResponseReturnValue:
 @roles_required(Role.CANDIDATE)
 def withdraw(application_id: int) -> ResponseReturnValue:
     """The candidate withdraws their own application (404 for anyone else's)."""
-    application = db.get_or_404(Application, application_id)
-    if application.candidate_id != current_user.id:
-        abort(404)
+    application = own_or_404(Application, application_id)
     try:
         services.withdraw(current_user, application)
     except services.ApplicationError as error:
@@ -150,9 +148,7 @@ def identity(session: int | None) -> ResponseReturnValue:
 
 def _staff_application(application_id: int) -> Application:
     """An application to a session of the staff member's institutions (404 for any other)."""
-    application = db.get_or_404(Application, application_id)
-    require_institution(application.session.institution_id, staff_institution_ids())
-    return application
+    return staff_row_or_404(Application, application_id, lambda application: application.session.institution_id)
 
 
 @bp.route("/<int:application_id>/accept", methods=["POST"])
@@ -172,7 +168,7 @@ def accept(application_id: int) -> ResponseReturnValue:
         else:
             _tell_staff(outcome)
             return redirect(url_for("sessions.detail", session_id=session_id, _anchor="applications"))
-    page: ResponseReturnValue = render_detail(db.get_or_404(ValidationSession, session_id), 400,
+    page: ResponseReturnValue = render_detail(row_or_404(ValidationSession, session_id), 400,
                                               application_forms={application.id: (form, reject_form(application))})
     return page
 
@@ -211,6 +207,6 @@ def reject(application_id: int) -> ResponseReturnValue:
             flash(_("The application has been rejected; the candidate has been told the reason and how to appeal."),
                   "info")
             return redirect(url_for("sessions.detail", session_id=session_id, _anchor="applications"))
-    page: ResponseReturnValue = render_detail(db.get_or_404(ValidationSession, session_id), 400,
+    page: ResponseReturnValue = render_detail(row_or_404(ValidationSession, session_id), 400,
                                               application_forms={application.id: (accept_form(application), form)})
     return page

@@ -231,7 +231,7 @@ def decide(user: User, session: ValidationSession, enrolment_ids: Sequence[int],
         if not positive:
             queue_localised(enrolment.candidate, "certification_refused", lambda: _("Certification decision"),
                   enrolment=enrolment, decision=decision,
-                  appeal_days=enrolment.session.qualification.appeal_window_days)
+                  appeal_days=enrolment.session.qualification.rules.appeal_window_days)
             decision.notified_at = utcnow()  # an appeal's window counts from the day this mail was queued
         decisions.append(decision)
     db.session.commit()
@@ -243,8 +243,8 @@ def decide(user: User, session: ValidationSession, enrolment_ids: Sequence[int],
 
 def validity_years(qualification: Qualification) -> int:
     """The certificate validity of the qualification's definition, in years."""
-    years = qualification.settings.get("certificate_validity_years")
-    if not isinstance(years, int) or years <= 0:
+    years = qualification.rules.certificate_validity_years
+    if years is None:
         raise CertificationError(_("The qualification's definition sets no certificate validity: load a complete definition."))
     return years
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import row_or_404, staff_session_or_404
+from ..access import own_or_404, row_or_404, staff_session_or_404
 from ..extensions import db, limiter
 from ..forms import PAGE, PortalForm, QueryForm, add_error, params, parse_id, select_choices
 from ..models import Certificate, CertificateDuplicate, DuplicateRequest, Role, ValidationSession
@@ -323,9 +323,7 @@ def duplicate(certificate_id: int) -> ResponseReturnValue:
 def _duplicate_request(certificate_id: int, request_id: int) -> tuple[Certificate, DuplicateRequest]:
     """The certificate (as :func:`_viewable`) and its request for a duplicate (404 for another's)."""
     certificate = _viewable(certificate_id)
-    duplicate_request = row_or_404(DuplicateRequest, request_id)
-    if duplicate_request.certificate_id != certificate.id:
-        abort(404)
+    duplicate_request = row_or_404(DuplicateRequest, request_id, certificate_id=certificate.id)
     return certificate, duplicate_request
 
 
@@ -413,8 +411,8 @@ def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
 @login_required
 def duplicate_pdf(certificate_id: int, duplicate_id: int) -> ResponseReturnValue:
     certificate = row_or_404(Certificate, certificate_id)
-    copy = row_or_404(CertificateDuplicate, duplicate_id)
-    if copy.certificate_id != certificate.id or not _pdf_reader(certificate):
+    copy = row_or_404(CertificateDuplicate, duplicate_id, certificate_id=certificate.id)
+    if not _pdf_reader(certificate):
         abort(404)
     return _pdf(copy.pdf, batch.pdf_name(certificate.number, f"duplikat-{copy.issued_on.isoformat()}"))
 
@@ -447,9 +445,7 @@ def mine() -> ResponseReturnValue:
 @login_required
 def request_duplicate(certificate_id: int) -> ResponseReturnValue:
     """The holder asks for a duplicate of their certificate (404 for anyone else's)."""
-    certificate = row_or_404(Certificate, certificate_id)
-    if certificate.holder_id != current_user.id:
-        abort(404)
+    certificate = own_or_404(Certificate, certificate_id, owner="holder_id")
     form = _request_form(certificate)
     if form.validate_on_submit():
         try:

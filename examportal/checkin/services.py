@@ -25,6 +25,7 @@ from ..extensions import db
 from ..models import Enrolment, EnrolmentStatus, SessionStatus, User, ValidationSession
 from ..models.base import utcnow
 from ..theory import services as theory
+from ..theory.draw import DrawError
 
 IDENTITY_DOCUMENTS = {
     "id_card": _l("identity card"),
@@ -87,7 +88,7 @@ def check_in(session: ValidationSession, operator: User, enrolment: Enrolment, d
                      institution_id=session.institution_id)
     try:
         theory.prepare(enrolment)  # the items drawn now, not by everyone at the start signal
-    except theory.DrawError as error:  # the start will draw (and report the bank's problem) instead
+    except DrawError as error:  # the start will draw (and report the bank's problem) instead
         current_app.logger.warning("items not drawn at check-in of enrolment %s: %s", enrolment.id, error)
     db.session.commit()
     return enrolment

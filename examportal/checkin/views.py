@@ -1,11 +1,12 @@
 """The check-in page of a session, for its exam-system operator."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..access import operated_session_or_404, row_or_404
 from ..extensions import db
 from ..forms import add_error
 from ..models import Enrolment, EnrolmentStatus, Role, ValidationSession
@@ -15,14 +16,6 @@ from . import services
 from .forms import CheckInForm
 
 bp = Blueprint("checkin", __name__)
-
-
-def _operated_session(session_id: int) -> ValidationSession:
-    """The session, only for its own operator (404 for anyone else: no hint that it exists)."""
-    session = db.get_or_404(ValidationSession, session_id)
-    if session.operator_id != current_user.id:
-        abort(404)
-    return session
 
 
 def _render(session: ValidationSession, failed: tuple[int, CheckInForm] | None = None,
@@ -41,16 +34,14 @@ def _render(session: ValidationSession, failed: tuple[int, CheckInForm] | None =
 @bp.route("/sessions/<int:session_id>/check-in")
 @roles_required(Role.OPERATOR)
 def page(session_id: int) -> ResponseReturnValue:
-    return _render(_operated_session(session_id))
+    return _render(operated_session_or_404(session_id))
 
 
 @bp.route("/sessions/<int:session_id>/check-in/<int:enrolment_id>", methods=["POST"])
 @roles_required(Role.OPERATOR)
 def check_in(session_id: int, enrolment_id: int) -> ResponseReturnValue:
-    session = _operated_session(session_id)
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None or enrolment.session_id != session.id:
-        abort(404)
+    session = operated_session_or_404(session_id)
+    enrolment = row_or_404(Enrolment, enrolment_id, session_id=session.id)
     form = CheckInForm(prefix=f"e{enrolment.id}")
     if form.validate_on_submit():
         try:

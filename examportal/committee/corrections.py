@@ -148,9 +148,11 @@ def correct_after_voiding(actor: User, decision: ValidationDecision, reason: str
     criteria take the rescored results and the decision follows the rule (:func:`record`).
 
     Refused to anyone but staff of the session's institution and for a decision not affected.
-    In the caller's transaction.
+    Commits (the candidate's mail goes out from the outbox after it).
     """
     refusal = voiding_refusal(actor, decision)
     if refusal:
         raise CorrectionError(refusal)
-    return record(actor, decision, voiding_changes(decision), reason)
+    correction = record(actor, decision, voiding_changes(decision), reason)
+    db.session.commit()
+    return correction

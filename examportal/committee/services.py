@@ -44,7 +44,6 @@ from ..sessions.services import (
 )
 from ..theory.scoring import criteria_confirmed_together
 from ..theory.services import counted_attempt
-from ..theory.services import settings as theory_settings
 from . import rules
 from .protocol import render_protocol
 
@@ -180,7 +179,7 @@ def theory_results(enrolment: Enrolment) -> dict[str, bool | None]:
     attempt = theory_attempt(enrolment)
     if attempt is None or not _released(attempt):
         return {c.code: None for c in all_criteria(enrolment) if c.method == "test"}
-    if criteria_confirmed_together(theory_settings(enrolment.session)["decision_rule"]):
+    if criteria_confirmed_together(enrolment.session.qualification.rules.theory.decision_rule):
         return {c.code: bool(attempt.passed) for c in all_criteria(enrolment) if c.method == "test"}
     scores = attempt.criterion_scores or {}
     return {c.code: (scores[c.code]["passed"] if c.code in scores else None)
@@ -420,7 +419,7 @@ def practical_state(enrolment: Enrolment) -> str:
     if enrolment.absent_from_practical:
         return "absent"
     theory = theory_attempt(enrolment)
-    required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
+    required = enrolment.session.qualification.rules.theory_required_for_practical
     if required and _released(theory) and theory is not None and theory.passed is False:
         return "not_admitted"
     return "missing"
@@ -615,7 +614,7 @@ def _finalise(proposal: DecisionProposal, enrolment: Enrolment) -> ValidationDec
     decision.protocol_sha256 = hashlib.sha256(decision.protocol_pdf).hexdigest()
     db.session.add(decision)
     queue_template(enrolment.candidate, _("The result of your validation"), "validation_result", decision=decision,
-                   enrolment=enrolment, appeal_days=enrolment.session.qualification.appeal_window_days)
+                   enrolment=enrolment, appeal_days=enrolment.session.qualification.rules.appeal_window_days)
     decision.notified_at = utcnow()
     audit_log.record("committee.decision", decision, after={
         "enrolment_id": enrolment.id, "positive": decision.positive, "justification": decision.justification,

@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..access import own_enrolment_or_404, row_or_404
 from ..appeals import remedies
 from ..extensions import db
 from ..forms import add_error
@@ -36,7 +37,7 @@ def _changes(enrolment: Enrolment, decision) -> dict:
 
 def _assessed(enrolment_id: int):
     """The enrolment and the current assessor's membership; 404 for anyone not on its committee."""
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    enrolment = row_or_404(Enrolment, enrolment_id)
     member = services.member_of(enrolment, current_user)
     if member is None:
         abort(404)
@@ -213,7 +214,7 @@ def record_absence(enrolment_id: int):
 @bp.route("/enrolments/<int:enrolment_id>/protocol.pdf")
 @login_required
 def protocol(enrolment_id: int):
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
+    enrolment = row_or_404(Enrolment, enrolment_id)
     decision = services.decision_for(enrolment)
     if decision is None or not services.can_read_decision(current_user, enrolment):
         abort(404)
@@ -228,10 +229,8 @@ def protocol(enrolment_id: int):
 @login_required
 def result(enrolment_id: int):
     """The candidate's own result: decision, justification, per-outcome summary, how to appeal."""
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.candidate_id != current_user.id:
-        abort(404)
+    enrolment = own_enrolment_or_404(enrolment_id)
     decision = services.decision_for(enrolment)
     return render_template("committee/result.html", enrolment=enrolment, decision=decision,
                            summary=services.summary(enrolment) if decision else None, **_changes(enrolment, decision),
-                           appeal_days=enrolment.session.qualification.appeal_window_days)
+                           appeal_days=enrolment.session.qualification.rules.appeal_window_days)

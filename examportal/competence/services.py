@@ -59,9 +59,7 @@ def _day(value: date) -> str:
 
 def requirement(qualification: Qualification, kind: CompetenceKind) -> Mapping[str, Any] | None:
     """What the qualification's definition requires of a ``kind`` (None: it states nothing)."""
-    staff = qualification.settings.get("staff_requirements") if isinstance(qualification.settings, Mapping) else None
-    value = staff.get(kind.value) if isinstance(staff, Mapping) else None
-    return value if isinstance(value, Mapping) else None
+    return qualification.rules.staff_requirements.get(kind.value)
 
 
 def describe_requirement(need: Mapping[str, Any]) -> list[str]:

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from ..access import row_or_404, staff_row_or_404
 from ..extensions import db
 from ..forms import add_error
 from ..models import CompetenceKind, CompetenceRecord, Institution, Role, User
-from ..security import require_institution, roles_required, staff_institution_ids
+from ..security import roles_required, staff_institution_ids
 from . import services
 from .forms import CompetenceForm
 
@@ -21,12 +22,11 @@ KINDS = frozenset(kind.value for kind in CompetenceKind)
 def _person_at(institution_id: int, user_id: int, kind: str) -> tuple[Institution, User, CompetenceKind]:
     """The institution (the viewer's), the person and the kind of record; 404 unless the person
     holds that role at that institution."""
-    institution = db.get_or_404(Institution, institution_id)
-    require_institution(institution.id, staff_institution_ids())
+    institution = staff_row_or_404(Institution, institution_id, lambda institution: institution.id)
     if kind not in KINDS:
         abort(404)
     competence_kind = CompetenceKind(kind)
-    user = db.get_or_404(User, user_id)
+    user = row_or_404(User, user_id)
     if not user.has_role(services.ROLE_OF[competence_kind], institution.id):
         abort(404)
     return institution, user, competence_kind
@@ -79,8 +79,7 @@ def edit(institution_id: int, user_id: int, kind: str) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def evidence(record_id: int) -> ResponseReturnValue:
     """The evidence file, for the staff of the institution that verified the record only."""
-    record = db.get_or_404(CompetenceRecord, record_id)
-    require_institution(record.institution_id, staff_institution_ids())
+    record = staff_row_or_404(CompetenceRecord, record_id, lambda record: record.institution_id)
     if record.evidence is None or record.evidence_mimetype is None:
         abort(404)
     name = (record.evidence_name or "dowod").encode("ascii", "replace").decode().replace("?", "_")

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..access import row_or_404
 from ..extensions import db, limiter
 from ..forms import MAX_ID, PAGE, QueryForm, add_error, params, parse_id, select_choices
 from ..models import Complaint, ComplaintStatus, Institution, Role, User
@@ -103,7 +104,7 @@ def index(form: ComplaintFilterForm, page_number: int) -> ResponseReturnValue:
 
 def _viewable(complaint_id: int) -> Complaint:
     """The complaint, for staff of its handling institution and its handler (404 for anyone else)."""
-    complaint = db.get_or_404(Complaint, complaint_id)
+    complaint = row_or_404(Complaint, complaint_id)
     if not services.can_view(current_user, complaint):
         abort(404)
     return complaint

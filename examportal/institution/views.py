@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..access import row_or_404, staff_row_or_404
 from ..competence import services as competence
 from ..extensions import db
 from ..forms import add_error, select_choices
@@ -32,7 +33,7 @@ bp = Blueprint("institution", __name__)
 def _managed(institution_id: int) -> Institution:
     """The institution, for its staff (404 for another's) or an administrator (any: they give a new
     institution its first staff member)."""
-    institution = db.get_or_404(Institution, institution_id)
+    institution = row_or_404(Institution, institution_id)
     if not current_user.has_role(Role.ADMIN):
         require_institution(institution.id, staff_institution_ids())
     return institution
@@ -80,9 +81,7 @@ def people(institution_id: int):
 @roles_required(Role.STAFF, Role.ADMIN)
 def revoke(institution_id: int, assignment_id: int):
     institution = _managed(institution_id)
-    assignment = db.get_or_404(UserRole, assignment_id)
-    if assignment.institution_id != institution.id:
-        abort(404)
+    assignment = row_or_404(UserRole, assignment_id, institution_id=institution.id)
     try:
         services.revoke_role(assignment, current_user)
     except services.InstitutionRuleError as error:
@@ -197,7 +196,7 @@ def _render_qualifications(institution: Institution, form: QualificationForm | N
 @roles_required(Role.ADMIN)
 def qualifications(institution_id: int) -> ResponseReturnValue:
     """The qualifications an institution is authorised for; the administrator adds one."""
-    institution = db.get_or_404(Institution, institution_id)
+    institution = row_or_404(Institution, institution_id)
     form = _qualification_form(institution, QualificationForm())
     if form.validate_on_submit():
         try:
@@ -215,7 +214,7 @@ def qualifications(institution_id: int) -> ResponseReturnValue:
 @roles_required(Role.ADMIN)
 def withdraw_qualification(institution_id: int) -> ResponseReturnValue:
     """Take an institution's authorisation for a qualification away."""
-    institution = db.get_or_404(Institution, institution_id)
+    institution = row_or_404(Institution, institution_id)
     form = QualificationForm(prefix="withdraw")
     form.qualification_id.choices = select_choices((q.id, q.code) for q in institution.qualifications)
     if not form.validate_on_submit():
@@ -239,8 +238,7 @@ def _days_text(days: Iterable[int]) -> str:
 @roles_required(Role.STAFF)
 def settings(institution_id: int) -> ResponseReturnValue:
     """The institution's contact details, reminder days, and what its certificates print."""
-    institution = db.get_or_404(Institution, institution_id)
-    require_institution(institution.id, staff_institution_ids())
+    institution = staff_row_or_404(Institution, institution_id, lambda institution: institution.id)
     own = institution_settings.settings_of(institution)
     values = {name: getattr(own, name) for name in institution_settings.TEXT_FIELDS} if own is not None else {}
     if own is not None:

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from ..access import row_or_404, staff_session_or_404
 from ..extensions import db
 from ..forms import PortalForm
-from ..models import BackgroundJob, JobStatus, Role, ValidationSession
-from ..security import require_institution, roles_required, staff_institution_ids
+from ..models import BackgroundJob, JobStatus, Role
+from ..security import roles_required, staff_institution_ids
 from .core import start
 
 bp = Blueprint("jobs", __name__)
@@ -24,7 +25,7 @@ def _visible(job: BackgroundJob) -> bool:
 
 
 def _job(job_id: int) -> BackgroundJob:
-    job = db.get_or_404(BackgroundJob, job_id)
+    job = row_or_404(BackgroundJob, job_id)
     if not _visible(job):
         abort(404)
     return job
@@ -72,8 +73,7 @@ def result(job_id: int) -> ResponseReturnValue:
 @roles_required(Role.STAFF)
 def session_archive(session_id: int) -> ResponseReturnValue:
     """Start the session's archive (its protocols and a summary) as a job."""
-    session = db.get_or_404(ValidationSession, session_id)
-    require_institution(session.institution_id, staff_institution_ids())
+    session = staff_session_or_404(session_id)
     if not PortalForm().validate_on_submit():
         abort(400)
     job = start("session_archive", actor=current_user, institution_id=session.institution_id, session_id=session.id)

@@ -6,6 +6,7 @@ import ipaddress
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from ..access import row_or_404
 from ..extensions import db
 from ..forms import Text, params
 from ..models import OutboxMail
@@ -41,5 +42,5 @@ def index(recipient: str):
 
 @bp.route("/<int:mail_id>")
 def show(mail_id: int):
-    mail = db.get_or_404(OutboxMail, mail_id)
+    mail = row_or_404(OutboxMail, mail_id)
     return render_template("mail/show.html", mail=mail)

@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sandbox_crm.models.base import UTCDateTime
+
 from ..extensions import Model, db
-from .base import Timestamped, UTCDateTime
+from ..qualifications.settings import QualificationSettings
+from .base import Timestamped
 
 if TYPE_CHECKING:
     from .people import Institution
@@ -51,20 +54,11 @@ class Qualification(Timestamped, Model):
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_pl
 
-    def setting(self, *path, default=None):
-        """A nested setting, e.g. ``setting("theory", "pass_mark_percent")``."""
-        node = self.settings
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return default
-            node = node[key]
-        return node
-
     @property
-    def appeal_window_days(self) -> int:
-        """Calendar days for an appeal against a decision, from the day it was sent (14 unless the
-        qualification's settings say otherwise)."""
-        return int(self.setting("appeal_window_days", default=14))
+    def rules(self) -> QualificationSettings:
+        """The settings, typed and with their defaults (read from the JSON on each access: a reader
+        that needs several takes this once)."""
+        return QualificationSettings.from_json(self.settings)
 
 
 class OutcomeSet(Model):

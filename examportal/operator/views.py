@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms predates WTForms 3.3
 
+from ..access import operated_session_or_404, row_or_404
 from ..committee import services as committee_services
 from ..extensions import db
 from ..forms import add_error, select_choices
@@ -27,12 +28,13 @@ from ..models import (
 from ..practical import services as practical_services
 from ..security import roles_required
 from ..theory import services
+from ..theory.errors import TheoryError
 from . import services as operator_services
 from .forms import ALL, PRACTICAL, AbsenceForm, ActionForm
 
 bp = Blueprint("operator", __name__)
 
-# How the candidate's browser stands with the server (theory.services.connection_state).
+# How the candidate's browser stands with the server (theory.clock.connection_state).
 CONNECTION_LABELS = {"online": _l("online"), "stale": _l("stale"), "offline": _l("offline"),
                      "never": _l("not yet connected")}
 # How the session record names an action on a practical exam (the kinds' own labels speak of the test).
@@ -42,14 +44,6 @@ PRACTICAL_ACTION_LABELS = {
     OperatorActionKind.RESUME: _l("practical exam resumed"),
     OperatorActionKind.INCIDENT: _l("incident in the practical exam"),
 }
-
-
-def _operated_session(session_id: int) -> ValidationSession:
-    """The session, only for its own operator (404 for anyone else: no hint that it exists)."""
-    session = db.get_or_404(ValidationSession, session_id)
-    if session.operator_id != current_user.id:
-        abort(404)
-    return session
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -91,14 +85,9 @@ def _target(session: ValidationSession, value: str) -> TheoryAttempt | Practical
     """The attempt the action form names (None: the whole session); 404 for another session's."""
     if value == ALL:
         return None
-    attempt: TheoryAttempt | PracticalAttempt | None
     if value.startswith(PRACTICAL):
-        attempt = db.session.get(PracticalAttempt, int(value.removeprefix(PRACTICAL)))
-    else:
-        attempt = db.session.get(TheoryAttempt, int(value))
-    if attempt is None or attempt.session_id != session.id:
-        abort(404)
-    return attempt
+        return row_or_404(PracticalAttempt, int(value.removeprefix(PRACTICAL)), session_id=session.id)
+    return row_or_404(TheoryAttempt, int(value), session_id=session.id)
 
 
 def _absence_form(session: ValidationSession, form: AbsenceForm | None = None) -> AbsenceForm:
@@ -126,13 +115,13 @@ def _render(session: ValidationSession, form: ActionForm | None = None, status: 
 @bp.route("/sessions/<int:session_id>")
 @roles_required(Role.OPERATOR)
 def console(session_id: int):
-    return _render(_operated_session(session_id))
+    return _render(operated_session_or_404(session_id))
 
 
 @bp.route("/sessions/<int:session_id>/status.json")
 @roles_required(Role.OPERATOR)
 def status(session_id: int):
-    session = _operated_session(session_id)
+    session = operated_session_or_404(session_id)
     return jsonify(rows=[_shown(row) for row in services.console_rows(session)],
                    practical=[_shown_practical(row) for row in practical_services.console_rows(session)])
 
@@ -140,7 +129,7 @@ def status(session_id: int):
 @bp.route("/sessions/<int:session_id>/actions", methods=["POST"])
 @roles_required(Role.OPERATOR)
 def act(session_id: int):
-    session = _operated_session(session_id)
+    session = operated_session_or_404(session_id)
     form = _action_form(session, services.console_rows(session), practical_services.console_rows(session), ActionForm())
     if form.validate_on_submit():
         target = _target(session, form.target.data or ALL)
@@ -150,7 +139,7 @@ def act(session_id: int):
                 practical_services.operator_action(session, current_user, kind, reason, target, minutes=minutes)
             else:
                 services.operator_action(session, current_user, kind, reason, attempt=target, minutes=minutes)
-        except (services.TheoryError, practical_services.PracticalError) as error:
+        except (TheoryError, practical_services.PracticalError) as error:
             db.session.rollback()
             add_error(form.reason, str(error))
         else:
@@ -163,12 +152,10 @@ def act(session_id: int):
 @roles_required(Role.OPERATOR)
 def record_absence(session_id: int):
     """Record a candidate absent from the practical part (audited; its criteria are then not met)."""
-    session = _operated_session(session_id)
+    session = operated_session_or_404(session_id)
     form = _absence_form(session, AbsenceForm())
     if form.validate_on_submit():
-        enrolment = db.session.get(Enrolment, form.enrolment_id.data)
-        if enrolment is None or enrolment.session_id != session.id:
-            abort(404)
+        enrolment = row_or_404(Enrolment, form.enrolment_id.data, session_id=session.id)
         try:
             committee_services.record_practical_absence(current_user, enrolment, form.note.data or "")
         except committee_services.CommitteeRuleError as error:

@@ -42,6 +42,7 @@ from ..models import (
     utcnow,
 )
 from ..operator import services as operator_rules
+from ..operator.services import PracticalState
 from ..sessions.services import evidence_enrolment
 from ..theory.services import counted_attempt
 
@@ -159,6 +160,13 @@ def is_paused(attempt: PracticalAttempt) -> bool:
     return attempt.is_running and attempt.paused_at is not None
 
 
+def operator_state(attempt: PracticalAttempt) -> PracticalState:
+    """The attempt's state as the operator's actions see it (``operator.services.PRACTICAL_TRANSITIONS``)."""
+    if not attempt.is_running:
+        return PracticalState.ENDED
+    return PracticalState.PAUSED if is_paused(attempt) else PracticalState.RUNNING
+
+
 def seconds_left(attempt: PracticalAttempt, now: datetime) -> int:
     """Whole seconds until the time is up (0 once it has passed or the attempt has ended); while
     paused, as many as were left at the pause."""
@@ -236,7 +244,7 @@ def eligibility_refusal(enrolment: Enrolment) -> str | None:
                  "take the practical exam again.")
     if enrolment.absent_from_practical:
         return _("You were recorded as absent from the practical part.")
-    required = enrolment.session.qualification.setting("theory_required_for_practical", default=True)
+    required = enrolment.session.qualification.rules.theory_required_for_practical
     if required and not theory_passed(enrolment):
         if practical_state(enrolment) == "not_admitted":
             return _("The practical part is closed to you: your theory test was not passed.")
@@ -412,9 +420,9 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
 
     As on the theory test: the session's operator only, a reason always, extra time within bounds
     (:func:`..operator.services.refusal`); the action goes into the session record and a change of
-    the clock is audited on the attempt. Time, pause and resume only while the exam runs (an attempt
-    whose time is up ends first), no pause while paused, no resume unless paused; an incident may be
-    noted at any time.
+    the clock is audited on the attempt. Time, pause and resume only in the states
+    ``operator.services.PRACTICAL_TRANSITIONS`` names: while the exam runs (an attempt whose time is
+    up ends first), no pause while paused, no resume unless paused; an incident may be noted at any time.
     """
     now = now or utcnow()
     refused = operator_rules.refusal(session, operator, kind, reason, minutes)
@@ -423,33 +431,41 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
     reason = reason.strip()
     if attempt.session_id != session.id:
         raise PracticalError(_("This candidate is not in this session."))
-    if kind == OperatorActionKind.UNLOCK:
+    transition = operator_rules.PRACTICAL_TRANSITIONS.get(kind)
+    if transition is None and kind not in operator_rules.NOTES:  # the unlock: the table has none
         raise PracticalError(_("The practical exam is not unlocked: the candidate starts it once their theory "
                                "result allows. Choose another action."))
     expire_if_overdue(attempt, now)  # the operator's request meets the deadline like any other
     attempt = _locked(attempt)
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
-    if kind != OperatorActionKind.INCIDENT and not attempt.is_running:
-        raise PracticalError(_("This practical exam has ended (%(status)s): its clock can no longer be changed. "
-                               "Record an incident if something happened.", status=attempt.status.label))
+    state = operator_state(attempt)
+    if transition is not None and state not in transition.applies_to:  # a note (no transition) changes nothing
+        raise PracticalError(_inapplicable(state, attempt))
     why = {"reason": reason, "minutes": minutes}
     if kind == OperatorActionKind.EXTRA_TIME:
         attempt.extra_seconds += (minutes or 0) * 60  # minutes checked above for extra time
         _audit("practical.operator.extra_time", attempt, before, why)
     elif kind == OperatorActionKind.PAUSE:
-        if attempt.paused_at is not None:
-            raise PracticalError(_("This practical exam is already paused."))
         attempt.paused_at = now
         _audit("practical.operator.pause", attempt, before, why)
-    elif kind == OperatorActionKind.RESUME:
-        if attempt.paused_at is None:
-            raise PracticalError(_("This practical exam is not paused: there is nothing to resume."))
+    elif kind == OperatorActionKind.RESUME and attempt.paused_at is not None:  # paused: see operator_state
         attempt.paused_seconds_total += max(0.0, (now - attempt.paused_at).total_seconds())
         attempt.paused_at = None
         _audit("practical.operator.resume", attempt, before, why)
     action = operator_rules.record(session, operator, kind, reason, minutes, now, practical_attempt=attempt)
     db.session.commit()
     return action
+
+
+def _inapplicable(state: PracticalState, attempt: PracticalAttempt) -> str:
+    """Why an action of the operator does not apply to the attempt in ``state``: the exam has ended,
+    or it is paused (only a pause does not apply then) or running (only a resume does not)."""
+    if state == PracticalState.ENDED:
+        return _("This practical exam has ended (%(status)s): its clock can no longer be changed. "
+                 "Record an incident if something happened.", status=attempt.status.label)
+    if state == PracticalState.PAUSED:
+        return _("This practical exam is already paused.")
+    return _("This practical exam is not paused: there is nothing to resume.")
 
 
 # --------------------------------------------------------------------------- answers beside the sheet
@@ -468,8 +484,7 @@ def has_answer_field(attempt: PracticalAttempt, task_number: int) -> bool:
 
 def saved_answers(attempt: PracticalAttempt) -> dict[int, str]:
     """The candidate's latest answer to each task of the sheet, by task number."""
-    return {number: str((statement.result or {}).get("text") or "")
-            for number, statement in sandbox_api.answers(attempt.workspace_id).items()}
+    return sandbox_api.answers(attempt.workspace_id)
 
 
 def answer_refusal(attempt: PracticalAttempt) -> str | None:
@@ -598,28 +613,7 @@ def sheet_for_workspace(workspace: Any, user: User | None, now: datetime | None 
                  answers=saved_answers(attempt), may_answer=is_candidate and answer_refusal(attempt) is None)
 
 
-# --------------------------------------------------------------------------- access and the committee
-
-
-def may_read_exam_workspace(user: User, workspace_id: int) -> bool:
-    """A committee member of the candidate's session who may assess them (declared impartiality,
-    did not train them), or staff of the session's institution, may look at an exam workspace; so
-    may the committee (and staff) of a new assessment of that work ordered by an appeal."""
-    from ..committee.services import member_of, scoring_refusal
-    from ..security import staff_institution_ids
-
-    attempt = attempt_for_workspace(workspace_id)
-    if attempt is None:
-        return False
-    staff_of = staff_institution_ids(user)
-    # The committee assessing the work first, and any committee assessing it again after an appeal.
-    for enrolment in (attempt.enrolment, *reassessing_enrolments(attempt.enrolment)):
-        member = member_of(enrolment, user)
-        if member is not None and scoring_refusal(member, enrolment) is None:
-            return True
-        if enrolment.session.institution_id in staff_of:
-            return True
-    return False
+# --------------------------------------------------------------------------- the committee
 
 
 @dataclass(frozen=True)

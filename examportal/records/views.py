@@ -12,7 +12,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..access import row_or_404
+from ..access import own_or_404, row_or_404
 from ..certification.rules import today
 from ..extensions import db, limiter
 from ..forms import add_error
@@ -95,9 +95,7 @@ def ask_erasure() -> ResponseReturnValue:
 @login_required
 def withdraw(data_request_id: int) -> ResponseReturnValue:
     """The person withdraws their open request."""
-    request = row_or_404(DataRequest, data_request_id)
-    if request.user_id != current_user.id:
-        abort(404)
+    request = own_or_404(DataRequest, data_request_id, owner="user_id")
     if not ButtonForm(prefix="withdraw").validate_on_submit():
         abort(400)
     try:

@@ -48,9 +48,6 @@ from ..sessions.services import trained_pairs
 from ..uploads import Upload, store
 from . import rules
 
-#: The minimum work when a qualification's definition sets none (the seed's 13881: one year).
-DEFAULT_MIN_WORK_MONTHS = 12
-
 
 class RenewalError(ValueError):
     """A rule of renewal refused the action; the message says why (translated). ``field`` names
@@ -97,8 +94,7 @@ class Coverage:
 
 
 def min_work_months(certificate: Certificate) -> int:
-    months = certificate.qualification.settings.get("renewal_min_crm_work_months", DEFAULT_MIN_WORK_MONTHS)
-    return months if isinstance(months, int) and months > 0 else DEFAULT_MIN_WORK_MONTHS
+    return certificate.qualification.rules.renewal_min_crm_work_months
 
 
 def validity_start(certificate: Certificate) -> date:
@@ -568,7 +564,7 @@ def decide(user: User, application: RenewalApplication, positive: bool, justific
     queue_localised(application.holder, "renewal_decided", lambda: _("Decision on the renewal of certificate %(number)s",
                                                            number=certificate.number),
           application=application, certificate=certificate, new_certificate=new, positive=positive,
-          appeal_days=certificate.qualification.appeal_window_days,
+          appeal_days=certificate.qualification.rules.appeal_window_days,
           mine_link=public_url("certification.mine"), sessions_link=public_url("applications.sessions"),
           verify_link=public_url("verify.show", code=new.verification_code) if new is not None else None,
           **_links(application))

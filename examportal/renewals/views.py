@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..access import row_or_404
+from ..access import own_or_404, row_or_404
 from ..certification import rules as certificate_rules
 from ..certification import services as certification
 from ..extensions import db
@@ -74,20 +74,6 @@ def renewal_status(certificate: Certificate) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the holder
 
 
-def _holder_certificate(certificate_id: int) -> Certificate:
-    certificate = row_or_404(Certificate, certificate_id)
-    if certificate.holder_id != current_user.id:
-        abort(404)
-    return certificate
-
-
-def _holder_application(renewal_id: int) -> RenewalApplication:
-    application = row_or_404(RenewalApplication, renewal_id)
-    if application.holder_id != current_user.id:
-        abort(404)
-    return application
-
-
 def _place_error(form: RenewalForm, problems: dict[str, str], error: services.RenewalError) -> None:
     """Show a service's refusal next to what it concerns (the period and evidence lists have
     their own message area)."""
@@ -119,7 +105,7 @@ def apply(certificate_id: int) -> ResponseReturnValue:
     """The holder applies to renew their certificate: periods of CRM work (the page counts the
     days they cover), evidence and the declaration. Outside the window the page says why, and
     after expiry points to a new validation."""
-    certificate = _holder_certificate(certificate_id)
+    certificate = own_or_404(Certificate, certificate_id, owner="holder_id")
     existing = services.open_renewal(certificate)
     if existing is not None:
         flash(_("You have already applied to renew this certificate."), "info")
@@ -150,7 +136,7 @@ def apply(certificate_id: int) -> ResponseReturnValue:
 def detail(renewal_id: int) -> ResponseReturnValue:
     """The holder's application: its status, the periods and evidence with the assessor's notes,
     the decision and the renewed certificate."""
-    application = _holder_application(renewal_id)
+    application = own_or_404(RenewalApplication, renewal_id, owner="holder_id")
     return render_template("renewals/detail.html", application=application, withdraw_form=WithdrawForm(),
                            coverage=services.coverage(application.certificate, application.periods))
 
@@ -173,7 +159,7 @@ def _resubmit_page(application: RenewalApplication, form: RenewalForm, status: i
 def resubmit(renewal_id: int) -> ResponseReturnValue:
     """When the assessor asked for more: the holder corrects or adds periods, adds evidence and
     sends the application again."""
-    application = _holder_application(renewal_id)
+    application = own_or_404(RenewalApplication, renewal_id, owner="holder_id")
     if application.status != RenewalStatus.RETURNED:
         flash(_("The application is not waiting for more from you."), "info")
         return redirect(url_for("renewals.detail", renewal_id=application.id))
@@ -199,7 +185,7 @@ def resubmit(renewal_id: int) -> ResponseReturnValue:
 @login_required
 def withdraw(renewal_id: int) -> ResponseReturnValue:
     """The holder withdraws their application while it is being handled."""
-    application = _holder_application(renewal_id)
+    application = own_or_404(RenewalApplication, renewal_id, owner="holder_id")
     if not WithdrawForm().validate_on_submit():
         abort(400)
     try:
@@ -218,8 +204,8 @@ def evidence_file(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
     """A piece of evidence, for the holder, the issuing institution's staff and the assessor (only
     after their declaration of impartiality)."""
     application = row_or_404(RenewalApplication, renewal_id)
-    item = row_or_404(RenewalEvidence, evidence_id)
-    if item.application_id != application.id or not services.may_see_evidence(current_user, application):
+    item = row_or_404(RenewalEvidence, evidence_id, application_id=application.id)
+    if not services.may_see_evidence(current_user, application):
         abort(404)
     response: Response = send_stored(item.file)
     return response
@@ -294,10 +280,7 @@ def assign(renewal_id: int) -> ResponseReturnValue:
 
 def _assigned(renewal_id: int) -> RenewalApplication:
     """The application, for its assigned assessor only (404 for anyone else)."""
-    application = row_or_404(RenewalApplication, renewal_id)
-    if application.assessor_id != current_user.id:
-        abort(404)
-    return application
+    return own_or_404(RenewalApplication, renewal_id, owner="assessor_id")
 
 
 @bp.route("/assess")
@@ -350,9 +333,7 @@ def declare(renewal_id: int) -> ResponseReturnValue:
 def judge(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
     """The assessor's verdict on one piece of evidence."""
     application = _assigned(renewal_id)
-    item = row_or_404(RenewalEvidence, evidence_id)
-    if item.application_id != application.id:
-        abort(404)
+    item = row_or_404(RenewalEvidence, evidence_id, application_id=application.id)
     form = VerdictForm(prefix=f"evidence-{item.id}")
     if form.validate_on_submit():
         try:

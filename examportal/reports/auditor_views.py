@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..access import row_or_404
+from ..access import staff_row_or_404
 from ..certification.rules import WARSAW, today
 from ..extensions import db
 from ..forms import add_error, select_choices
@@ -66,9 +66,7 @@ def auditor_mandates() -> ResponseReturnValue:
 @bp.route("/auditors/<int:mandate_id>/revoke", methods=["POST"])
 @roles_required(Role.STAFF)
 def revoke_mandate(mandate_id: int) -> ResponseReturnValue:
-    mandate = row_or_404(AuditorMandate, mandate_id)
-    if mandate.institution_id not in staff_institution_ids():
-        abort(404)
+    mandate = staff_row_or_404(AuditorMandate, mandate_id, lambda mandate: mandate.institution_id)
     try:  # (CSRFProtect has checked the token)
         auditors.revoke(current_user, mandate)
     except auditors.MandateRefused as refusal:

@@ -59,6 +59,7 @@ from ..models import (
 from ..practical.services import PracticalError, attempt_scenario
 from ..theory import reliability as theory_reliability
 from ..theory import services as theory
+from ..theory.draw import DrawError
 from ..theory.statistics import MIN_RESPONSES
 
 #: Art. 64: an internal evaluation at least every three years per qualification.
@@ -236,16 +237,16 @@ def _items(session_ids: list[int]) -> dict[str, Any]:
 
 def _reliability(qualification: Qualification, forms: int, trials: int) -> dict[str, Any]:
     """The theory rule's error rates as ``flask theory reliability`` reports them."""
-    settings = theory.qualification_settings(qualification)
+    settings = qualification.rules.theory
     figures: dict[str, Any] = {
         "competent": theory_reliability.COMPETENT, "weak": theory_reliability.WEAK,
         "competent_min_pass": theory_reliability.COMPETENT_MIN_PASS, "weak_max_pass": theory_reliability.WEAK_MAX_PASS,
-        "item_count": settings["item_count"], "pass_mark_percent": settings["pass_mark_percent"],
-        "decision_rule": settings["decision_rule"], "forms": forms, "trials": trials,
+        "item_count": settings.item_count, "pass_mark_percent": settings.pass_mark_percent,
+        "decision_rule": settings.decision_rule, "forms": forms, "trials": trials,
     }
     try:
         probabilities = theory.reliability(qualification, forms=forms, trials=trials)
-    except theory.DrawError:
+    except DrawError:
         return figures | {"computed": False}
     competent, weak = probabilities[theory_reliability.COMPETENT], probabilities[theory_reliability.WEAK]
     return figures | {

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from wtforms import DateField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..access import row_or_404
+from ..access import row_or_404, staff_row_or_404
 from ..certification.rules import today as warsaw_today
 from ..extensions import db
 from ..forms import PortalForm, add_error, parse_id, select_choices
@@ -36,7 +36,7 @@ from ..models import (
     Role,
 )
 from ..pdf import render_pdf
-from ..security import require_institution, roles_required, staff_institution_ids
+from ..security import roles_required, staff_institution_ids
 from ..theory.statistics import safe_cell
 from . import bp
 from . import evaluation as evaluations
@@ -92,8 +92,7 @@ def _readable(evaluation_id: int) -> EvaluationReport:
 
 def _editable(evaluation_id: int) -> EvaluationReport:
     """The report, for staff of its institution (404 for anyone else)."""
-    report = row_or_404(EvaluationReport, evaluation_id)
-    require_institution(report.institution_id, staff_institution_ids())
+    report = staff_row_or_404(EvaluationReport, evaluation_id, lambda report: report.institution_id)
     return report
 
 

@@ -169,7 +169,7 @@ def _practical(session: ValidationSession, enrolments: Sequence[Enrolment], enro
     """The practical part of each enrolment, as committee.services.practical_state reads it (in bulk)."""
     attempts = dict(db.session.execute(select(PracticalAttempt.enrolment_id, PracticalAttempt.status)
                                        .where(PracticalAttempt.enrolment_id.in_(enrolment_ids))).all())
-    required = session.qualification.settings.get("theory_required_for_practical", True)
+    required = session.qualification.rules.theory_required_for_practical
     failed = _released_failures(enrolment_ids) if required else set()
     states = {}
     for enrolment in enrolments:

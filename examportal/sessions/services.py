@@ -37,6 +37,7 @@ from ..models import (
     utcnow,
 )
 from ..theory import services as theory
+from ..theory.clock import add_months
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 SESSION_FIELDS = ("title", "institution_id", "qualification_id", "starts_at", "place", "mode", "capacity", "status", "operator_id",
@@ -369,7 +370,7 @@ def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: i
     ``carry_over_months`` of it. Each grant serves one enrolment (recorded in the appeal's
     ``remedy_detail`` as ``used_by_enrolment_id``); a withdrawal from that session frees it again.
     """
-    months = int(session.qualification.setting("carry_over_months", default=12))
+    months = session.qualification.rules.carry_over_months
     appeals = db.session.scalars(
         select(Appeal).where(Appeal.appellant_id == candidate_id, Appeal.status == AppealStatus.UPHELD,
                              Appeal.remedy == AppealRemedy.RETAKE, Appeal.remedy_done_at.is_not(None),
@@ -382,7 +383,7 @@ def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: i
         if (original.session.institution_id, original.session.qualification_id) != (
                 session.institution_id, session.qualification_id):
             continue
-        if not done < session.starts_at <= theory.add_months(done, months):
+        if not done < session.starts_at <= add_months(done, months):
             continue
         used = (appeal.remedy_detail or {}).get("used_by_enrolment_id")
         if used is not None and used != enrolment_id:
@@ -450,7 +451,7 @@ def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str
 
 def min_committee_size(session: ValidationSession) -> int:
     """The fewest committee members the session's qualification allows (2 for 13881)."""
-    return int(session.qualification.setting("min_committee_size", default=2))
+    return session.qualification.rules.min_committee_size
 
 
 def committee_ready(session: ValidationSession) -> bool:

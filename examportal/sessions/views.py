@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sandbox_crm.params import Choice
 
-from ..access import staff_session_or_404
+from ..access import row_or_404, staff_session_or_404
 from ..applications import seats as application_seats
 from ..applications import services as applications
 from ..applications.forms import accept_form, reject_form
@@ -178,9 +178,7 @@ def add_assessor(session_id: int):
 @roles_required(Role.STAFF)
 def remove_assessor(session_id: int, member_id: int):
     session = staff_session_or_404(session_id)
-    member = db.get_or_404(CommitteeMember, member_id)
-    if member.session_id != session.id:
-        abort(404)
+    member = row_or_404(CommitteeMember, member_id, session_id=session.id)
     try:
         services.remove_assessor(member)
     except services.SessionRuleError as error:
@@ -210,9 +208,7 @@ def enrol(session_id: int):
 @roles_required(Role.STAFF)
 def withdraw(session_id: int, enrolment_id: int):
     session = staff_session_or_404(session_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.session_id != session.id:
-        abort(404)
+    enrolment = row_or_404(Enrolment, enrolment_id, session_id=session.id)
     try:
         services.withdraw_enrolment(enrolment)
     except services.SessionRuleError as error:
@@ -228,9 +224,7 @@ def withdraw(session_id: int, enrolment_id: int):
 def appoint_extra_member(session_id: int, enrolment_id: int, assessor_id: int | None):
     """After a dissent, the institution appoints one more member for the candidate."""
     session = staff_session_or_404(session_id)
-    enrolment = db.get_or_404(Enrolment, enrolment_id)
-    if enrolment.session_id != session.id:
-        abort(404)
+    enrolment = row_or_404(Enrolment, enrolment_id, session_id=session.id)
     try:
         committee_services.appoint_extra_member(current_user, enrolment,
                                                 db.session.get(User, assessor_id) if assessor_id else None)
@@ -275,7 +269,7 @@ def my_committees():
 @bp.route("/<int:session_id>/committee-view", methods=["GET", "POST"])
 @roles_required(Role.ASSESSOR)
 def committee_view(session_id: int):
-    session = db.get_or_404(ValidationSession, session_id)
+    session = row_or_404(ValidationSession, session_id)
     member = services.membership(session, current_user)
     if member is None:
         abort(404)

@@ -47,7 +47,8 @@ from ..models import (
     utcnow,
 )
 from ..models.people import DECIDING_ROLES
-from . import services
+from . import clock, services
+from .scoring import item_of
 
 ENDPOINT = "theory.autosave"
 #: Closer to the end than this, the full view answers (it submits the test when the time is up).
@@ -81,11 +82,11 @@ def take() -> ResponseReturnValue | None:
         return None
     attempt, item, networks = found
     now = utcnow()
-    if services.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(networks, request.remote_addr):
+    if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(networks, request.remote_addr):
         return None
     try:
         raw = services.read_page_answer(request.form, item)
-        response = None if raw is None else bank.normalize_response(services.item_of(item), raw)
+        response = None if raw is None else bank.normalize_response(item_of(item), raw)
     except bank.ResponseError:
         return None
     return _write(attempt, item, seq, response, flagged, now)

@@ -1,4 +1,4 @@
-"""Forms of the theory test (the answer fields themselves are read by services.read_form_answer)."""
+"""Forms of the theory test (the answer fields themselves are read by the question type's read_form, through services.read_form_answer)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

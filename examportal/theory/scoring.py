@@ -1,13 +1,34 @@
 """Scoring a theory attempt and the decision rule (pure functions, no database).
 
-``score_items`` turns the points of the drawn items into the overall and per-criterion results;
-``decides_pass`` applies the qualification's decision rule (``theory.decision_rule``) to them.
+``points_for`` scores one answer to the item as drawn (``item_of``); ``score_items`` turns the
+points of the drawn items into the overall and per-criterion results; ``decides_pass`` applies the
+qualification's decision rule (``theory.decision_rule``) to them.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from question_bank import items as bank
+
+from ..models import AttemptItem
+
+
+def item_of(attempt_item: AttemptItem) -> bank.Item:
+    """The item exactly as it was when drawn (from the snapshot, not from today's bank)."""
+    return bank.item_from_dict(attempt_item.snapshot["item"])
+
+
+def points_for(item: bank.Item, response: Any, partial: bool = False) -> float:
+    """Points for one answer: 0 for no answer or an unreadable one, else the type's score
+    (per pair for matching and ordering items when ``partial``)."""
+    if response in (None, [], {}, ""):
+        return 0.0
+    try:
+        return bank.score(item, response, partial)
+    except bank.ResponseError:
+        return 0.0
 
 
 def score_items(scored: Iterable[tuple[Sequence[str], float]], criteria: Sequence[str], pass_mark: float) -> dict[str, Any]:

@@ -1,18 +1,17 @@
-"""Rules of the theory test: the blueprint draw, the server-side clock, autosave, scoring, release.
+"""Rules of the theory test: the attempt's lifecycle (the bank, the start, autosave, submission,
+expiry), the operator's actions, release.
 
-The pure parts (``draw``, ``time_left``, ``score_items``, ``read_form_answer``) take plain data
-and are unit-tested without a request; the rest read and write the database and commit.
+The pure parts take plain data and are unit-tested without a request: the blueprint draw
+(:mod:`.draw`), the server-side clock (:mod:`.clock`), scoring (:mod:`.scoring`) and
+``read_form_answer``; the rest read and write the database and commit.
 """
 from __future__ import annotations
 
-import calendar
 import functools
 import hashlib
 import hmac
-import random
 import secrets
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,6 @@ from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, func, in
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
-from sandbox_crm.params import parse_number
 
 from ..audit import services as audit_log
 from ..extensions import db
@@ -47,26 +45,15 @@ from ..models import (
     utcnow,
 )
 from ..operator import services as operator_rules
+from .clock import CONTACT_WRITE_SECONDS, accommodation_seconds, add_months, connection_state, last_contact, time_left
+from .draw import DrawError, DrawnItem, draw_balanced
+from .errors import TheoryError
 from .reliability import FormItem, pass_probabilities
-from .scoring import decides_pass, score_items
+from .scoring import decides_pass, item_of, points_for, score_items
 
 DEFAULT_BANK = Path(__file__).resolve().parents[2] / "question_bank" / "items"
-CONTACT_WRITE_SECONDS = 60
-"""The page's heartbeat (every 15 s) writes the attempt's last contact only when the stored one is
-at least this old: on an exam day a write per beat was ~67 writes a second for 1,000 candidates."""
-ONLINE_SECONDS = 90
-"""A candidate heard from within this many seconds is online: a live page's stored contact is at
-most CONTACT_WRITE_SECONDS plus one heartbeat old (an autosave counts as contact to the second)."""
-STALE_SECONDS = 180
-"""…within this many seconds stale (a hiccup); beyond it offline."""
 ATTEMPT_FIELDS = ("status", "started_at", "deadline_at", "paused_at", "paused_seconds_total", "extra_seconds",
                   "submitted_at", "score_points", "score_percent", "passed", "released_at")
-
-
-class TheoryError(ValueError):
-    """A rule of the theory test refused the request; the message (translated) says why and what to do."""
-
-    status_code = 400
 
 
 class StaleTab(TheoryError):
@@ -88,201 +75,22 @@ class AttemptPaused(TheoryError):
     status_code = 409
 
 
-class DrawError(TheoryError):
-    """The bank cannot supply a test that covers every test-method criterion."""
-
-
-# --------------------------------------------------------------------------- pure: the draw
-
-
-@dataclass(frozen=True)
-class DrawnItem:
-    item: bank.Item
-    presented: dict[str, Any]
-
-
-def draw(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: int) -> list[DrawnItem]:
-    """Draw ``count`` items covering every code in ``criteria`` at least once, deterministically from ``seed``.
-
-    First one item per criterion (a criterion already covered by an earlier pick is skipped), then the
-    remaining places go to the criteria with the fewest items so far (ties broken at random), so the
-    test stays balanced across criteria; then the order of the items and of each item's options is
-    shuffled. Only items tagged with at least one of ``criteria`` are eligible.
-    """
-    rng = random.Random(seed)  # noqa: S311  (a reproducible draw from a stored seed, not a secret)
-    wanted = sorted(set(criteria))
-    pool = sorted((i for i in items if set(i.criteria) & set(wanted)), key=lambda i: i.id)
-    if count < len(wanted):
-        raise DrawError(_("The test must have at least %(n)d items to cover every criterion.", n=len(wanted)))
-    if len(pool) < count:
-        raise DrawError(_("The item bank has only %(have)d usable items; the test needs %(need)d.",
-                          have=len(pool), need=count))
-    by_criterion: dict[str, list[bank.Item]] = {code: [i for i in pool if code in i.criteria] for code in wanted}
-    missing = [code for code, candidates in by_criterion.items() if not candidates]
-    if missing:
-        raise DrawError(_("The item bank has no item for criterion %(codes)s.", codes=", ".join(missing)))
-
-    chosen: list[bank.Item] = []
-    chosen_ids: set[str] = set()
-    covered: Counter[str] = Counter()
-
-    def take(item: bank.Item) -> None:
-        chosen.append(item)
-        chosen_ids.add(item.id)
-        covered.update(c for c in item.criteria if c in by_criterion)
-
-    for code in rng.sample(wanted, len(wanted)):
-        if covered[code]:
-            continue
-        candidates = [i for i in by_criterion[code] if i.id not in chosen_ids]
-        if not candidates:
-            raise DrawError(_("The item bank has too few items for criterion %(codes)s.", codes=code))
-        take(rng.choice(candidates))
-    while len(chosen) < count:
-        open_codes = [c for c in wanted if any(i.id not in chosen_ids for i in by_criterion[c])]
-        fewest = min(covered[c] for c in open_codes)
-        code = rng.choice([c for c in open_codes if covered[c] == fewest])
-        take(rng.choice([i for i in by_criterion[code] if i.id not in chosen_ids]))
-    rng.shuffle(chosen)
-    return [DrawnItem(item, bank.present(item, rng)) for item in chosen]
-
-
-FORM_CANDIDATES = 16
-"""How many forms :func:`draw_balanced` draws to pick the one nearest the bank's difficulty."""
-
-
-def form_difficulty(form: Sequence[DrawnItem]) -> float | None:
-    """The mean difficulty estimate of a drawn form (None when no item has one)."""
-    known = [d.item.difficulty for d in form if d.item.difficulty is not None]
-    return sum(known) / len(known) if known else None
-
-
-def draw_balanced(items: Sequence[bank.Item], criteria: Sequence[str], count: int, seed: int,
-                  candidates: int = FORM_CANDIDATES) -> list[DrawnItem]:
-    """Like :func:`draw`, but the form's mean difficulty is near the eligible pool's.
-
-    ``candidates`` forms are drawn from seeds derived from ``seed`` and the one nearest the pool's
-    mean difficulty is kept, so the candidates of one session sit forms of about the same
-    difficulty. Deterministic from ``seed``.
-    """
-    wanted = set(criteria)
-    pool = [i.difficulty for i in items if set(i.criteria) & wanted and i.difficulty is not None]
-    if not pool:
-        return draw(items, criteria, count, seed)
-    target = sum(pool) / len(pool)
-    seeds = random.Random(seed)  # noqa: S311  (derives reproducible seeds, not a secret)
-    forms = [draw(items, criteria, count, seeds.getrandbits(62)) for _ in range(candidates)]
-    return min(forms, key=lambda form: abs((form_difficulty(form) or target) - target))
-
-
-# --------------------------------------------------------------------------- pure: the clock
-
-
-def time_left(attempt: TheoryAttempt, now: datetime) -> float:
-    """Seconds left on the attempt's clock at ``now`` (never negative).
-
-    The deadline moves by the extra time and by every second spent paused; while paused the
-    clock stands at the moment of the pause, and once submitted at the moment of submission. The
-    extra time granted on the formal check is in the deadline from the start (see :func:`start`).
-    """
-    if attempt.started_at is None or attempt.deadline_at is None:
-        return float(attempt.time_limit_seconds + accommodation_seconds(attempt) + attempt.extra_seconds)
-    end = attempt.deadline_at + timedelta(seconds=attempt.extra_seconds + attempt.paused_seconds_total)
-    reference = now
-    if attempt.status == AttemptStatus.PAUSED and attempt.paused_at is not None:
-        reference = attempt.paused_at
-    elif attempt.status == AttemptStatus.SUBMITTED and attempt.submitted_at is not None:
-        reference = attempt.submitted_at
-    return max(0.0, (end - reference).total_seconds())
-
-
-def accommodation_seconds(attempt: TheoryAttempt) -> int:
-    """The extra time granted to the candidate on the formal check (``Enrolment.extra_time_minutes``),
-    in seconds: it is part of the attempt's deadline from its start, unlike the operator's extra
-    time for an incident (``extra_seconds``)."""
-    enrolment = attempt.enrolment
-    return enrolment.extra_time_minutes * 60 if enrolment is not None else 0
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` moved ``months`` calendar months on; the 31st becomes the month's last day."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def last_contact(attempt: TheoryAttempt) -> datetime | None:
-    """When the candidate's page last reached the server: the heartbeat's stored contact (written at
-    most every CONTACT_WRITE_SECONDS) or the latest answer saved, whichever is later."""
-    moments = [attempt.last_contact_at, *(i.answered_at for i in attempt.items)]
-    known = [moment for moment in moments if moment is not None]
-    return max(known) if known else None
-
-
-def connection_state(last_contact_at: datetime | None, now: datetime) -> str:
-    """"online", "stale", "offline" or "never" from when the candidate's page last reached the server."""
-    if last_contact_at is None:
-        return "never"
-    silence = (now - last_contact_at).total_seconds()
-    if silence <= ONLINE_SECONDS:
-        return "online"
-    if silence <= STALE_SECONDS:
-        return "stale"
-    return "offline"
-
-
 # --------------------------------------------------------------------------- pure: reading a form answer
 
 
-def _single(form, presented: Mapping[str, Any]) -> Any:
-    value = form.get("answer")
-    return value if value not in (None, "") else None
-
-
-def _multiple(form, presented: Mapping[str, Any]) -> Any:
-    return form.getlist("answer")
-
-
-def _ordering(form, presented: Mapping[str, Any]) -> Any:
-    options = presented["options"]
-    positions: dict[str, int] = {}
-    for option in options:
-        value = (form.get(f"order-{option}") or "").strip()
-        if not value:
-            continue
-        place = parse_number(value, 1, len(options))
-        if place is None:
-            raise bank.ResponseError(_("Give each option a position from 1 to %(n)d.", n=len(options)))
-        positions[option] = place
-    if not positions:
-        return None
-    if len(positions) != len(options) or len(set(positions.values())) != len(options):
-        raise bank.ResponseError(_("Give every option a different position from 1 to %(n)d.", n=len(options)))
-    return sorted(positions, key=lambda option: positions[option])
-
-
-def _matching(form, presented: Mapping[str, Any]) -> Any:
-    pairs = {premise: form.get(f"match-{premise}") for premise in presented["premises"]}
-    pairs = {premise: response for premise, response in pairs.items() if response}
-    return pairs or None
-
-
-FORM_READERS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {
-    "single_choice": _single,
-    "true_false": _single,
-    "multiple_choice": _multiple,
-    "ordering": _ordering,
-    "matching": _matching,
-}
-"""How a web form (plain POST or the autosave script, which sends the same fields) carries each type's answer."""
-
-
 def read_form_answer(form, presented: Mapping[str, Any]) -> Any:
-    """The raw answer in ``form`` for an item shown as ``presented``; None when nothing was chosen."""
-    reader = FORM_READERS.get(str(presented.get("type")))
-    if reader is None:
-        raise bank.ResponseError(_("This question type cannot be answered here."))
-    return reader(form, presented)
+    """The raw answer in ``form`` for an item shown as ``presented``; None when nothing was chosen.
+
+    The item's type reads its own fields (``QuestionType.read_form``); its messages are msgids,
+    translated here, where the portal reads every form answer."""
+    try:
+        question_type = bank.get_type(str(presented.get("type")))
+    except bank.ItemFormatError:
+        raise bank.ResponseError(_("This question type cannot be answered here.")) from None
+    try:
+        return question_type.read_form(form, presented)
+    except bank.FormAnswerError as error:
+        raise bank.ResponseError(_(error.msgid, **error.params)) from None
 
 
 # --------------------------------------------------------------------------- the candidate's page: opaque ids
@@ -353,6 +161,7 @@ def _text(text: Mapping[str, str] | None, locale: str) -> str:
 def display(snapshot: Mapping[str, Any], locale: str) -> dict[str, Any]:
     """The item of a snapshot in the order it was shown, with texts in ``locale`` (Polish as fallback)."""
     item, presented = snapshot["item"], snapshot["presented"]
+    question_type = bank.get_type(item["type"])
 
     def ordered(part: str, order_key: str) -> list[tuple[str, str]]:
         texts = {o["id"]: _text(o["text"], locale) for o in item.get(part, [])}
@@ -364,30 +173,12 @@ def display(snapshot: Mapping[str, Any], locale: str) -> dict[str, Any]:
         "options": ordered("options", "options"),
         "premises": ordered("premises", "premises"),
         "responses": ordered("responses", "responses"),
-        "choices": presented.get("options", []) if item["type"] == "true_false" else [],
+        "choices": question_type.display_choices(presented),
+        "template": question_type.template,
         "rationale": _text(item.get("rationale"), locale),
         "key": item.get("key"),
         "criteria": item.get("criteria", []),
     }
-
-
-# --------------------------------------------------------------------------- pure: scoring
-
-
-def item_of(attempt_item: AttemptItem) -> bank.Item:
-    """The item exactly as it was when drawn (from the snapshot, not from today's bank)."""
-    return bank.item_from_dict(attempt_item.snapshot["item"])
-
-
-def points_for(item: bank.Item, response: Any, partial: bool = False) -> float:
-    """Points for one answer: 0 for no answer or an unreadable one, else the type's score
-    (per pair for matching and ordering items when ``partial``)."""
-    if response in (None, [], {}, ""):
-        return 0.0
-    try:
-        return bank.score(item, response, partial)
-    except bank.ResponseError:
-        return 0.0
 
 
 # --------------------------------------------------------------------------- the database side
@@ -395,22 +186,6 @@ def points_for(item: bank.Item, response: Any, partial: bool = False) -> float:
 
 def _now(now: datetime | None) -> datetime:
     return now or utcnow()
-
-
-def settings(session: ValidationSession) -> dict[str, Any]:
-    """The theory settings of the session's qualification (see :func:`qualification_settings`)."""
-    return qualification_settings(session.qualification)
-
-
-def qualification_settings(qualification: Qualification) -> dict[str, Any]:
-    """The theory settings of a qualification: item count, minutes, pass mark, decision rule, partial credit."""
-    return {
-        "item_count": int(qualification.setting("theory", "item_count", default=30)),
-        "time_limit_minutes": int(qualification.setting("theory", "time_limit_minutes", default=45)),
-        "pass_mark_percent": float(qualification.setting("theory", "pass_mark_percent", default=55)),
-        "decision_rule": str(qualification.setting("theory", "decision_rule", default="compensatory")),
-        "partial_credit": str(qualification.setting("theory", "partial_credit", default="all_or_nothing")),
-    }
 
 
 def test_criteria(qualification_id: int) -> list[str]:
@@ -461,15 +236,15 @@ def reliability(qualification: Qualification, forms: int = 100, trials: int = 40
     from the item statistics of every institution where an item has enough responses."""
     from .statistics import MIN_RESPONSES
 
-    config = qualification_settings(qualification)
+    config = qualification.rules.theory
     criteria = test_criteria(qualification.id)
     items = bank_items()
     institution_ids = set(db.session.scalars(select(ValidationSession.institution_id).distinct()))
     facilities = {s.item_id: s.facility for s in item_statistics(institution_ids)
                   if s.responses >= MIN_RESPONSES and s.facility is not None}
-    drawn = [draw_balanced(items, criteria, config["item_count"], seed + n) for n in range(forms)]
+    drawn = [draw_balanced(items, criteria, config.item_count, seed + n) for n in range(forms)]
     form_items = [[FormItem(tuple(d.item.criteria), facilities.get(d.item.id)) for d in form] for form in drawn]
-    return pass_probabilities(form_items, criteria, config["pass_mark_percent"], config["decision_rule"],
+    return pass_probabilities(form_items, criteria, config.pass_mark_percent, config.decision_rule,
                               trials=trials, seed=seed)
 
 
@@ -483,7 +258,7 @@ def takes_the_test(enrolment: Enrolment) -> bool:
 def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
     """One attempt (not started) for every enrolled candidate of the session who takes the test
     (:func:`takes_the_test`); returns all of them."""
-    limit = settings(session)["time_limit_minutes"] * 60
+    limit = session.qualification.rules.theory.time_limit_minutes * 60
     existing = {a.enrolment_id: a for a in db.session.scalars(
         select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
     created = False
@@ -535,7 +310,7 @@ def recognisable_enrolment(enrolment: Enrolment) -> Enrolment | None:
     if own is not None and own.started_at is not None:
         return None
     session = enrolment.session
-    months = int(session.qualification.setting("carry_over_months", default=12))
+    months = session.qualification.rules.carry_over_months
     latest = db.session.scalar(
         select(TheoryAttempt).join(Enrolment, TheoryAttempt.enrolment_id == Enrolment.id)
         .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
@@ -600,8 +375,8 @@ def start(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
 
 
 def _draw(attempt: TheoryAttempt) -> list[DrawnItem]:
-    config = settings(attempt.session)
-    return draw_balanced(bank_items(), test_criteria(attempt.session.qualification_id), config["item_count"],
+    config = attempt.session.qualification.rules.theory
+    return draw_balanced(bank_items(), test_criteria(attempt.session.qualification_id), config.item_count,
                          attempt.seed)
 
 
@@ -884,18 +659,18 @@ def score(attempt: TheoryAttempt, voided: set[str]) -> None:
     """Score the attempt's answers: each item's points, the overall and per-criterion results and the
     pass under the qualification's decision rule. A voided item keeps its points (for the item
     statistics) but counts neither for nor against the candidate."""
-    config = settings(attempt.session)
+    config = attempt.session.qualification.rules.theory
     scored = []
     for attempt_item in attempt.items:
         item = item_of(attempt_item)
-        attempt_item.points = points_for(item, attempt_item.response, config["partial_credit"] == "per_pair")
+        attempt_item.points = points_for(item, attempt_item.response, config.partial_credit == "per_pair")
         if attempt_item.item_id not in voided:
             scored.append((item.criteria, attempt_item.points))
-    result = score_items(scored, test_criteria(attempt.session.qualification_id), config["pass_mark_percent"])
+    result = score_items(scored, test_criteria(attempt.session.qualification_id), config.pass_mark_percent)
     attempt.score_points = result["points"]
     attempt.score_max = result["max"]
     attempt.score_percent = result["percent"]
-    attempt.passed = decides_pass(result, config["decision_rule"], config["pass_mark_percent"])
+    attempt.passed = decides_pass(result, config.decision_rule, config.pass_mark_percent)
     attempt.criterion_scores = result["criteria"]
 
 
@@ -943,7 +718,8 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
     """Unlock, add time, pause, resume or note an incident for one attempt or the whole session.
 
     Every action needs the session's operator and a reason (:func:`..operator.services.refusal`); it
-    goes into the session record and is audited per attempt changed.
+    changes the attempts in a state it applies to (``operator.services.THEORY_TRANSITIONS``), goes
+    into the session record and is audited per attempt changed.
     """
     now = _now(now)
     refused = operator_rules.refusal(session, operator, kind, reason, minutes)
@@ -955,36 +731,32 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
     if kind == OperatorActionKind.UNLOCK and attempt is not None and attempt.enrolment.checked_in_at is None:
         raise TheoryError(_("Check the candidate in first: the test is unlocked only for candidates whose "
                             "identity document was compared with the application."))
+    transition = operator_rules.THEORY_TRANSITIONS.get(kind)  # None: a note, which changes no attempt
     changed = not_checked_in = 0
     for target in _targets(session, attempt):
         before = audit_log.snapshot(target, ATTEMPT_FIELDS)
+        if transition is None or target.status not in transition.applies_to:
+            continue
         if kind == OperatorActionKind.UNLOCK:
-            if target.status != AttemptStatus.NOT_STARTED:
-                continue
             if target.enrolment.checked_in_at is None:  # the whole session: those not checked in stay locked
                 not_checked_in += 1
                 continue
-            target.status = AttemptStatus.UNLOCKED
         elif kind == OperatorActionKind.EXTRA_TIME:
-            if target.status == AttemptStatus.SUBMITTED:
-                continue
             target.extra_seconds += (minutes or 0) * 60  # minutes checked above for extra time
         elif kind == OperatorActionKind.PAUSE:
-            if target.status != AttemptStatus.IN_PROGRESS or time_left(target, now) <= 0:
+            if time_left(target, now) <= 0:
                 continue
-            target.status = AttemptStatus.PAUSED
             target.paused_at = now
         elif kind == OperatorActionKind.RESUME:
-            if target.status != AttemptStatus.PAUSED or target.paused_at is None:
+            if target.paused_at is None:
                 continue
             target.paused_seconds_total += (now - target.paused_at).total_seconds()
             target.paused_at = None
-            target.status = AttemptStatus.IN_PROGRESS
-        else:  # an incident note changes no attempt
-            continue
+        if transition.becomes is not None:
+            target.status = transition.becomes
         changed += 1
         _audit(f"theory.operator.{kind.value}", target, before, {"reason": reason, "minutes": minutes})
-    if kind != OperatorActionKind.INCIDENT and changed == 0:
+    if kind not in operator_rules.NOTES and changed == 0:
         if not_checked_in:
             raise TheoryError(_("Nothing to do: no locked candidate is checked in yet."))
         raise TheoryError(_("Nothing to do: no candidate is in a state this action applies to."))
@@ -1084,9 +856,6 @@ def item_statistics_of(session_ids: Any) -> list:
     result = cast("Iterable[tuple[int, str, float | None, Any, dict[str, Any] | None]]", db.session.execute(query))
     for attempt_id, item_id, points, response, snapshot in result:
         item = (snapshot or {}).get("item", {})
-        options = tuple(o["id"] for o in item.get("options", ()) if isinstance(o, dict) and "id" in o)
-        if item.get("type") == "true_false":
-            options = ("true", "false")
         rows.append(Response(attempt_id=attempt_id, item_id=item_id, points=points or 0.0, response=response,
-                             key=item.get("key"), options=options))
+                             key=item.get("key"), options=bank.counted_options(item)))
     return compute(rows)

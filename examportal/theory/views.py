@@ -9,7 +9,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..access import own_enrolment_or_404, staff_session_or_404
+from ..access import (
+    declared_member_session_or_404,
+    own_enrolment_or_404,
+    own_or_404,
+    row_or_404,
+    staff_row_or_404,
+    staff_session_or_404,
+)
 from ..checkin import services as checkin
 from ..committee import corrections
 from ..committee import services as committee_services
@@ -24,8 +31,10 @@ from ..models import (
     ValidationSession,
     utcnow,
 )
-from ..security import require_institution, roles_required, staff_institution_ids
-from . import services, voiding
+from ..security import roles_required, staff_institution_ids
+from . import clock, services, voiding
+from .draw import DrawError
+from .errors import TheoryError
 from .forms import CorrectionForm, ReleaseForm, StartForm, SubmitForm, VoidForm
 
 bp = Blueprint("theory", __name__)
@@ -35,9 +44,8 @@ bp.add_app_template_global(services.candidate_display, "theory_candidate_display
 
 
 def _own_attempt(attempt_id: int) -> TheoryAttempt:
-    attempt = db.get_or_404(TheoryAttempt, attempt_id)
-    if attempt.candidate_id != current_user.id:
-        abort(404)
+    """The current candidate's attempt (404 for anyone else's), from the exam room when the session says so."""
+    attempt = own_or_404(TheoryAttempt, attempt_id)
     _from_the_exam_room(attempt.session)
     return attempt
 
@@ -70,7 +78,7 @@ def overview(enrolment_id: int):
     return render_template("theory/overview.html", enrolment=enrolment, attempt=attempt, form=StartForm(),
                            recognised=recognised,
                            resume_at=remembered_position(attempt) if attempt is not None else 1,
-                           settings=services.settings(enrolment.session),
+                           settings=enrolment.session.qualification.rules.theory,
                            criteria=services.criterion_texts(enrolment.session.qualification_id, str(get_locale())))
 
 
@@ -86,7 +94,7 @@ def start(enrolment_id: int):
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
     try:
         services.start(attempt)
-    except services.TheoryError as error:
+    except TheoryError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
@@ -118,7 +126,7 @@ def _render_question(attempt: TheoryAttempt, position: int, error: str | None = 
     entries = services.question_map(attempt)
     _remember_position(attempt, position, len(entries))
     return render_template("theory/question.html", attempt=attempt, ai=attempt_item, entries=entries, error=error,
-                           time_left=int(services.time_left(attempt, utcnow())), locale=str(get_locale()),
+                           time_left=int(clock.time_left(attempt, utcnow())), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt),
                            prefetch_spread=current_app.config["THEORY_PREFETCH_SPREAD_SECONDS"]), status
 
@@ -163,7 +171,7 @@ def question(attempt_id: int, position: int, go: str | int, flagged: bool):
     except services.AttemptClosed as error:
         flash(str(error), "warning")
         return redirect(url_for("theory.overview", enrolment_id=attempt.enrolment_id))
-    except services.TheoryError as error:
+    except TheoryError as error:
         db.session.rollback()
         return _render_question(attempt, position, str(error), error.status_code)
     except services.bank.ResponseError as error:
@@ -197,10 +205,10 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
     try:
         raw = services.read_page_answer(request.form, attempt_item)
         result = services.save_answer(attempt, position, raw, seq, flagged, attempt_item=attempt_item)
-    except services.TheoryError as error:
+    except TheoryError as error:
         db.session.rollback()
         return jsonify(error=str(error), stale=isinstance(error, services.StaleTab), status=attempt.status.value,
-                       time_left=int(services.time_left(attempt, utcnow()))), error.status_code
+                       time_left=int(clock.time_left(attempt, utcnow()))), error.status_code
     except services.bank.ResponseError as error:
         return jsonify(error=str(error)), 400
     return jsonify(result)
@@ -212,7 +220,7 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
 def heartbeat(attempt_id: int, position: int | None):
     attempt = services.touch(_own_attempt(attempt_id))
     _remember_position(attempt, position)
-    return jsonify(status=attempt.status.value, time_left=int(services.time_left(attempt, utcnow())),
+    return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, utcnow())),
                    last_seq=services.last_seq(attempt))
 
 
@@ -239,7 +247,7 @@ def review(attempt_id: int):
     if elsewhere is not None:
         return elsewhere
     return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
-                           form=SubmitForm(), time_left=int(services.time_left(attempt, utcnow())))
+                           form=SubmitForm(), time_left=int(clock.time_left(attempt, utcnow())))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -252,10 +260,10 @@ def submit(attempt_id: int):
     form = SubmitForm()
     if not form.validate_on_submit():
         return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
-                               form=form, time_left=int(services.time_left(attempt, utcnow()))), 400
+                               form=form, time_left=int(clock.time_left(attempt, utcnow()))), 400
     try:
         services.submit(attempt)
-    except services.TheoryError as error:
+    except TheoryError as error:
         db.session.rollback()
         flash(str(error), "warning")
         return redirect(url_for("theory.review", attempt_id=attempt.id))
@@ -275,7 +283,7 @@ def session_results(session_id: int):
     if form.validate_on_submit():
         try:
             count = services.release_results(session, current_user)
-        except services.TheoryError as error:
+        except TheoryError as error:
             add_error(form.confirm, str(error))
         else:
             flash(_("Released the results of %(n)d candidate(s).", n=count), "success")
@@ -287,21 +295,10 @@ def session_results(session_id: int):
 # --------------------------------------------------------------------------- committee
 
 
-def _declared_member_session(session_id: int) -> ValidationSession:
-    session = db.get_or_404(ValidationSession, session_id)
-    member = next((m for m in session.committee if m.assessor_id == current_user.id), None)
-    if member is None:
-        abort(404)
-    if not member.has_declared:
-        flash(_("Sign the declaration of impartiality before you see the candidates' work."), "warning")
-        abort(redirect(url_for("sessions.committee_view", session_id=session.id)))
-    return session
-
-
 @bp.route("/sessions/<int:session_id>/committee")
 @roles_required(Role.ASSESSOR)
 def committee_results(session_id: int):
-    session = _declared_member_session(session_id)
+    session = declared_member_session_or_404(session_id)
     return render_template("theory/committee_results.html", session=session,
                            attempts=services.session_attempts(session),
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
@@ -310,10 +307,8 @@ def committee_results(session_id: int):
 @bp.route("/sessions/<int:session_id>/committee/<int:attempt_id>")
 @roles_required(Role.ASSESSOR)
 def committee_attempt(session_id: int, attempt_id: int):
-    session = _declared_member_session(session_id)
-    attempt = db.get_or_404(TheoryAttempt, attempt_id)
-    if attempt.session_id != session.id:
-        abort(404)
+    session = declared_member_session_or_404(session_id)
+    attempt = row_or_404(TheoryAttempt, attempt_id, session_id=session.id)
     return render_template("theory/committee_attempt.html", session=session, attempt=attempt,
                            locale=str(get_locale()),
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
@@ -358,7 +353,7 @@ def _reliability(qualifications) -> list[tuple[Any, dict[float, float] | None]]:
     for qualification in sorted(qualifications, key=lambda q: q.code):
         try:
             rows.append((qualification, services.reliability(qualification, forms=10, trials=1000)))
-        except services.DrawError:
+        except DrawError:
             rows.append((qualification, None))
     return rows
 
@@ -406,17 +401,15 @@ def voided():
 def correct_decision(validation_decision_id: int):
     """Staff record the correction of a final decision that a voided item's rescoring changed: the
     test criteria take the rescored results, the decision follows the rule, the candidate is mailed."""
-    decision = db.get_or_404(ValidationDecision, validation_decision_id)
-    require_institution(decision.enrolment.session.institution_id, staff_institution_ids())
+    decision = staff_row_or_404(ValidationDecision, validation_decision_id,
+                                lambda row: row.enrolment.session.institution_id)
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
             corrections.correct_after_voiding(current_user, decision, form.reason.data)
         except corrections.CorrectionError as error:
-            db.session.rollback()
             add_error(form.reason, str(error))
         else:
-            db.session.commit()
             flash(_("The correction has been recorded and the candidate told by e-mail."), "success")
             return redirect(url_for("theory.voided"))
     refusal = corrections.voiding_refusal(current_user, decision)

@@ -274,7 +274,7 @@ def test_reliability_is_the_commands_simulation(app, qualification, world):
     assert r["p_competent"] == expected[0.75] and r["p_weak"] == expected[0.45]
     assert r["false_fail"] == pytest.approx(1 - expected[0.75]) and r["false_pass"] == expected[0.45]
     assert r["goal_met"] == (expected[0.75] >= 0.95 and expected[0.45] <= 0.05)
-    assert (r["forms"], r["trials"], r["decision_rule"]) == (2, 200, qualification.setting("theory", "decision_rule"))
+    assert (r["forms"], r["trials"], r["decision_rule"]) == (2, 200, qualification.settings["theory"]["decision_rule"])
 
 
 def test_reliability_not_computed_without_a_usable_bank(app, qualification, world, tmp_path):

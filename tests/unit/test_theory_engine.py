@@ -10,7 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from examportal.models import AttemptAnswer, AttemptStatus, OperatorActionKind, TheoryAttempt
-from examportal.theory import services
+from examportal.theory import clock, services
+from examportal.theory.draw import DrawError, draw, draw_balanced, form_difficulty
+from examportal.theory.errors import TheoryError
+from examportal.theory.scoring import points_for
 from question_bank import items as bank
 from tests import factories
 
@@ -25,7 +28,7 @@ CRITERIA = list(factories.TEST_CRITERIA)
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2 ** 62), count=st.integers(min_value=9, max_value=40))
 def test_draw_covers_every_criterion_for_any_seed(seed, count):
-    drawn = services.draw(BANK, CRITERIA, count, seed)
+    drawn = draw(BANK, CRITERIA, count, seed)
     assert len(drawn) == count
     assert len({d.item.id for d in drawn}) == count
     covered = Counter(code for d in drawn for code in d.item.criteria)
@@ -37,16 +40,16 @@ def test_draw_covers_every_criterion_for_any_seed(seed, count):
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2 ** 62))
 def test_draw_is_deterministic_from_the_seed(seed):
-    first = services.draw(BANK, CRITERIA, 30, seed)
-    again = services.draw(BANK, CRITERIA, 30, seed)
+    first = draw(BANK, CRITERIA, 30, seed)
+    again = draw(BANK, CRITERIA, 30, seed)
     assert [(d.item.id, d.presented) for d in first] == [(d.item.id, d.presented) for d in again]
 
 
 def test_draw_shuffles_items_and_options_per_attempt():
-    orders = {tuple(d.item.id for d in services.draw(BANK, CRITERIA, 30, seed)) for seed in range(20)}
+    orders = {tuple(d.item.id for d in draw(BANK, CRITERIA, 30, seed)) for seed in range(20)}
     assert len(orders) == 20
     option_orders = {
-        tuple(d.presented["options"]) for seed in range(20) for d in services.draw(BANK, CRITERIA, 30, seed)
+        tuple(d.presented["options"]) for seed in range(20) for d in draw(BANK, CRITERIA, 30, seed)
         if d.item.id == "t-1.1.a-000"
     }
     assert len(option_orders) > 1
@@ -54,17 +57,17 @@ def test_draw_shuffles_items_and_options_per_attempt():
 
 def test_draw_refuses_a_bank_missing_a_criterion():
     without = [i for i in BANK if "2.5.c" not in i.criteria]
-    with pytest.raises(services.DrawError):
-        services.draw(without, CRITERIA, 30, 1)
+    with pytest.raises(DrawError):
+        draw(without, CRITERIA, 30, 1)
 
 
 def test_draw_refuses_a_bank_too_small():
-    with pytest.raises(services.DrawError):
-        services.draw(BANK, CRITERIA, len(BANK) + 1, 1)
+    with pytest.raises(DrawError):
+        draw(BANK, CRITERIA, len(BANK) + 1, 1)
 
 
 def test_draw_ignores_items_of_other_criteria():
-    drawn = services.draw(BANK, ["1.1.a"], 5, 3)
+    drawn = draw(BANK, ["1.1.a"], 5, 3)
     assert all(d.item.criteria == ("1.1.a",) for d in drawn)
 
 
@@ -80,36 +83,36 @@ def _attempt(**kwargs) -> TheoryAttempt:
 
 def test_time_left_counts_down_from_the_deadline():
     attempt = _attempt()
-    assert services.time_left(attempt, T0) == 45 * 60
-    assert services.time_left(attempt, T0 + timedelta(minutes=10)) == 35 * 60
-    assert services.time_left(attempt, T0 + timedelta(hours=2)) == 0
+    assert clock.time_left(attempt, T0) == 45 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=10)) == 35 * 60
+    assert clock.time_left(attempt, T0 + timedelta(hours=2)) == 0
 
 
 def test_time_left_before_the_start_is_the_whole_limit_plus_extra():
     attempt = _attempt(status=AttemptStatus.UNLOCKED, started_at=None, deadline_at=None, extra_seconds=300)
-    assert services.time_left(attempt, T0 + timedelta(days=1)) == 50 * 60
+    assert clock.time_left(attempt, T0 + timedelta(days=1)) == 50 * 60
 
 
 def test_clock_stops_while_paused_and_extra_time_during_a_pause_counts():
     attempt = _attempt(status=AttemptStatus.PAUSED, paused_at=T0 + timedelta(minutes=10))
-    assert services.time_left(attempt, T0 + timedelta(minutes=10)) == 35 * 60
-    assert services.time_left(attempt, T0 + timedelta(minutes=30)) == 35 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=10)) == 35 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=30)) == 35 * 60
     attempt.extra_seconds = 5 * 60  # added during the pause
-    assert services.time_left(attempt, T0 + timedelta(minutes=30)) == 40 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=30)) == 40 * 60
     # Resumed after a 20-minute pause: the clock runs again from 40 minutes left.
     attempt.status, attempt.paused_seconds_total, attempt.paused_at = AttemptStatus.IN_PROGRESS, 20 * 60, None
-    assert services.time_left(attempt, T0 + timedelta(minutes=30)) == 40 * 60
-    assert services.time_left(attempt, T0 + timedelta(minutes=50)) == 20 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=30)) == 40 * 60
+    assert clock.time_left(attempt, T0 + timedelta(minutes=50)) == 20 * 60
 
 
 def test_connection_state():
-    assert services.connection_state(None, T0) == "never"
-    assert services.connection_state(T0, T0 + timedelta(seconds=10)) == "online"
+    assert clock.connection_state(None, T0) == "never"
+    assert clock.connection_state(T0, T0 + timedelta(seconds=10)) == "online"
     # A live page's stored contact is up to CONTACT_WRITE_SECONDS plus one 15 s heartbeat old.
-    live = services.CONTACT_WRITE_SECONDS + 15
-    assert services.connection_state(T0, T0 + timedelta(seconds=live)) == "online"
-    assert services.connection_state(T0, T0 + timedelta(seconds=services.ONLINE_SECONDS + 1)) == "stale"
-    assert services.connection_state(T0, T0 + timedelta(minutes=5)) == "offline"
+    live = clock.CONTACT_WRITE_SECONDS + 15
+    assert clock.connection_state(T0, T0 + timedelta(seconds=live)) == "online"
+    assert clock.connection_state(T0, T0 + timedelta(seconds=clock.ONLINE_SECONDS + 1)) == "stale"
+    assert clock.connection_state(T0, T0 + timedelta(minutes=5)) == "offline"
 
 
 # --------------------------------------------------------------------------- scoring (pure)
@@ -131,9 +134,9 @@ def test_score_at_the_pass_mark_passes_and_below_fails():
 
 def test_points_for_unanswered_and_unreadable_answers_are_zero():
     item = BANK[0]
-    assert services.points_for(item, None) == 0
-    assert services.points_for(item, ["zz"]) == 0
-    assert services.points_for(item, "b") == 1.0
+    assert points_for(item, None) == 0
+    assert points_for(item, ["zz"]) == 0
+    assert points_for(item, "b") == 1.0
 
 
 # --------------------------------------------------------------------------- with the database
@@ -188,12 +191,12 @@ def test_older_autosave_arriving_late_does_not_overwrite_newer(running, db_sessi
 
 
 def test_bad_answer_is_a_clear_error_not_a_crash(running):
-    with force_locale("en"), pytest.raises(services.TheoryError, match="could not be read"):
+    with force_locale("en"), pytest.raises(TheoryError, match="could not be read"):
         services.save_answer(running, 1, {"nonsense": [1, 2]} if running.items[0].snapshot["item"]["type"] != "matching"
                              else 42, 1, now=T0)
-    with pytest.raises(services.TheoryError):
+    with pytest.raises(TheoryError):
         services.save_answer(running, 99, None, 2, now=T0)
-    with pytest.raises(services.TheoryError):
+    with pytest.raises(TheoryError):
         services.save_answer(running, 1, None, 0, now=T0)
 
 
@@ -214,19 +217,19 @@ def test_pause_refuses_answers_and_resume_restores_the_clock(running, db_session
                              now=T0 + timedelta(minutes=10))
     services.operator_action(session, operator, OperatorActionKind.RESUME, "all clear", now=T0 + timedelta(minutes=25))
     # 40 minutes left at the pause, plus 2 extra.
-    assert services.time_left(running, T0 + timedelta(minutes=25)) == 42 * 60
+    assert clock.time_left(running, T0 + timedelta(minutes=25)) == 42 * 60
     ack = services.save_answer(running, 1, None, 1, now=T0 + timedelta(minutes=26))
     assert ack["time_left"] == 41 * 60
 
 
 def test_operator_action_needs_a_reason(running):
-    with force_locale("en"), pytest.raises(services.TheoryError, match="reason"):
+    with force_locale("en"), pytest.raises(TheoryError, match="reason"):
         services.operator_action(running.session, running.session.operator, OperatorActionKind.INCIDENT, "   ")
 
 
 def test_only_the_sessions_operator_acts(running):
     stranger = factories.make_user(factories.Role.OPERATOR)
-    with force_locale("en"), pytest.raises(services.TheoryError, match="Only the session's exam-system operator"):
+    with force_locale("en"), pytest.raises(TheoryError, match="Only the session's exam-system operator"):
         services.operator_action(running.session, stranger, OperatorActionKind.INCIDENT, "alarm")
 
 
@@ -253,11 +256,11 @@ def test_forms_of_one_session_are_balanced_in_difficulty():
 
     varied = [dataclasses.replace(item, difficulty=0.3 + 0.6 * (n % 7) / 6) for n, item in enumerate(BANK)]
     target = sum(i.difficulty for i in varied) / len(varied)
-    balanced = [services.form_difficulty(services.draw_balanced(varied, CRITERIA, 20, seed)) for seed in range(30)]
-    plain = [services.form_difficulty(services.draw(varied, CRITERIA, 20, seed)) for seed in range(30)]
+    balanced = [form_difficulty(draw_balanced(varied, CRITERIA, 20, seed)) for seed in range(30)]
+    plain = [form_difficulty(draw(varied, CRITERIA, 20, seed)) for seed in range(30)]
     assert max(abs(d - target) for d in balanced) <= 0.03
     assert max(abs(d - target) for d in balanced) < max(abs(d - target) for d in plain)
-    assert services.draw_balanced(varied, CRITERIA, 20, 7) == services.draw_balanced(varied, CRITERIA, 20, 7)
+    assert draw_balanced(varied, CRITERIA, 20, 7) == draw_balanced(varied, CRITERIA, 20, 7)
 
 
 @pytest.mark.parametrize(("partial_credit", "points"), [("all_or_nothing", 0.0), ("per_pair", 0.5)])

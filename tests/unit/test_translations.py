@@ -35,7 +35,7 @@ from tests.factories import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "examportal" / "translations"
-METHOD_MAP = [("examportal/**.py", "python"), ("sandbox_crm/**.py", "python"),
+METHOD_MAP = [("examportal/**.py", "python"), ("sandbox_crm/**.py", "python"), ("question_bank/**.py", "python"),
               ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
 KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from examportal.access import may_read_exam_workspace
 from examportal.appeals import remedies
 from examportal.applications import services as applications
 from examportal.certification import services as certification
@@ -270,7 +271,7 @@ def test_a_new_committee_assesses_the_original_work_and_certification_follows(ap
     # The new committee sees and scores the original work: the attempt, its workspace, the theory result.
     assert committee.practical_attempt(new).id == original_attempt.id and committee.practical_state(new) == "taken"
     assert committee.theory_attempt(new).enrolment_id == enrolment.id and committee.missing_parts(new) is not None
-    assert practical.may_read_exam_workspace(world["spare"], original_attempt.workspace_id)
+    assert may_read_exam_workspace(world["spare"], original_attempt.workspace_id)
     with force_locale("en"):
         assert "assessed again" in practical.eligibility_refusal(new)  # the candidate does not sit it again
     candidate = client_as(app, world["candidate"])

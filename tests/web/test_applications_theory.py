@@ -15,7 +15,9 @@ from examportal.committee import services as committee
 from examportal.extensions import db
 from examportal.models import AttemptStatus, OperatorActionKind, Role, TheoryAttempt
 from examportal.practical import services as practical
+from examportal.theory import clock
 from examportal.theory import services as theory
+from examportal.theory.errors import TheoryError
 from tests.factories import (
     check_in_everyone,
     client_as,
@@ -45,9 +47,9 @@ def world(app, qualification, tmp_path):
 
 
 def test_add_months_keeps_the_day_or_takes_the_months_last():
-    assert theory.add_months(datetime(2026, 1, 31, 9, tzinfo=UTC), 1) == datetime(2026, 2, 28, 9, tzinfo=UTC)
-    assert theory.add_months(datetime(2026, 3, 15, tzinfo=UTC), 12) == datetime(2027, 3, 15, tzinfo=UTC)
-    assert theory.add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
+    assert clock.add_months(datetime(2026, 1, 31, 9, tzinfo=UTC), 1) == datetime(2026, 2, 28, 9, tzinfo=UTC)
+    assert clock.add_months(datetime(2026, 3, 15, tzinfo=UTC), 12) == datetime(2027, 3, 15, tzinfo=UTC)
+    assert clock.add_months(datetime(2026, 11, 30, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- extra time
@@ -65,17 +67,17 @@ def test_the_granted_extra_time_lengthens_the_deadline_from_the_start_by_exactly
     with_time, without = attempts[granted.enrolment_id], attempts[plain.enrolment_id]
     limit = with_time.time_limit_seconds
     # Before the start the clock already shows the granted time; the operator's extra time stays separate.
-    assert theory.time_left(with_time, T0) == limit + 30 * 60 and theory.time_left(without, T0) == limit
+    assert clock.time_left(with_time, T0) == limit + 30 * 60 and clock.time_left(without, T0) == limit
     theory.start(with_time, now=T0)
     theory.start(without, now=T0)
     assert with_time.deadline_at - without.deadline_at == timedelta(minutes=30)
     assert with_time.deadline_at == T0 + timedelta(seconds=limit, minutes=30) and with_time.extra_seconds == 0
-    assert theory.time_left(with_time, T0) - theory.time_left(without, T0) == 30 * 60
+    assert clock.time_left(with_time, T0) - clock.time_left(without, T0) == 30 * 60
     # An operator's extra time for an incident adds on top, and pauses move both alike.
     theory.operator_action(session, world["operator"], OperatorActionKind.EXTRA_TIME, "awaria", attempt=with_time,
                            minutes=5, now=T0 + timedelta(minutes=1))
     later = T0 + timedelta(minutes=10)
-    assert theory.time_left(with_time, later) == limit + 35 * 60 - 600
+    assert clock.time_left(with_time, later) == limit + 35 * 60 - 600
     # At the plain deadline the candidate with extra time is still writing; 30 minutes later not.
     end = T0 + timedelta(seconds=limit)
     theory.touch(without, now=end)
@@ -96,7 +98,7 @@ def test_the_operator_sees_the_accommodation_on_the_console(app, world):
     assert "Accommodation" in page and "+20 min from the start" in page and "lektor; stolik przy oknie" in page
     [row] = client.get(f"/operator/sessions/{session.id}/status.json").get_json()["rows"]
     assert row["accommodation_minutes"] == 20 and row["accommodations"] == "lektor; stolik przy oknie"
-    assert row["time_left"] == row["items"] * 0 + theory.settings(session)["time_limit_minutes"] * 60 + 20 * 60
+    assert row["time_left"] == row["items"] * 0 + session.qualification.rules.theory.time_limit_minutes * 60 + 20 * 60
 
 
 # --------------------------------------------------------------------------- recognition of an earlier theory part
@@ -136,7 +138,7 @@ def test_a_pass_within_the_carry_over_period_is_recognised_and_counts_for_the_re
     # No test for them: no attempt is made, and an attempt made earlier cannot be started.
     assert all(a.enrolment_id != enrolment.id for a in theory.ensure_attempts(world["session"]))
     stale = make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
-    with force_locale("en"), pytest.raises(theory.TheoryError, match="Your theory part is recognised"):
+    with force_locale("en"), pytest.raises(TheoryError, match="Your theory part is recognised"):
         theory.start(stale)
     page = client_as(app, candidate).post(f"/theory/enrolments/{enrolment.id}/start", data={}, follow_redirects=True)
     assert "Your theory part is recognised from your earlier validation" in page.get_data(as_text=True)
@@ -206,7 +208,7 @@ def mail_body(user) -> str:
 
 @pytest.mark.parametrize("months, recognised", [(11.5, True), (12.5, False), (30, False)])
 def test_only_a_pass_within_carry_over_months_of_the_session_counts(app, world, qualification, months, recognised):
-    assert qualification.setting("carry_over_months") == 12
+    assert qualification.settings["carry_over_months"] == 12
     candidate = make_applicant()
     earlier = _earlier_pass(world["ic"], qualification, candidate, months, world["session"])
     outcome = services.accept(world["staff"], _apply_for_recognition(world, candidate))

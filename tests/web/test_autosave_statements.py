@@ -21,7 +21,7 @@ from sqlalchemy import event, select, update
 
 from examportal.extensions import db
 from examportal.models import AttemptAnswer, AttemptItem, AttemptStatus, Role, TheoryAttempt, utcnow
-from examportal.theory import services
+from examportal.theory import clock, services
 from tests import factories
 
 PATTERNS = (("INSERT", re.compile(r"^\s*INSERT INTO (\w+)", re.I)), ("UPDATE", re.compile(r"^\s*UPDATE (\w+)", re.I)),
@@ -127,7 +127,7 @@ def test_a_heartbeat_writes_the_last_contact_at_most_every_few_minutes(app, runn
     with statements() as seen:
         assert client.post(url).status_code == 200  # the test started a moment ago: nothing to write
     assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == []
-    earlier = utcnow() - timedelta(seconds=services.CONTACT_WRITE_SECONDS + 1)
+    earlier = utcnow() - timedelta(seconds=clock.CONTACT_WRITE_SECONDS + 1)
     db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == running["attempt_id"]).values(last_contact_at=earlier))
     db.session.commit()
     with statements() as seen:

@@ -19,6 +19,7 @@ from examportal.models import (
     VoidedItem,
 )
 from examportal.theory import services as theory
+from examportal.theory.errors import TheoryError
 from tests.factories import (
     client_as,
     enrol,
@@ -123,9 +124,9 @@ def test_the_test_is_unlocked_only_for_checked_in_candidates(app, day):
     db.session.expire_all()
     assert attempts[day["arrived"].id].status == AttemptStatus.UNLOCKED
     assert attempts[day["late"].id].status == AttemptStatus.NOT_STARTED
-    with pytest.raises(theory.TheoryError, match="Check the candidate in first"):
+    with pytest.raises(TheoryError, match="Check the candidate in first"):
         theory.operator_action(session, operator, OperatorActionKind.UNLOCK, "late", attempt=attempts[day["late"].id])
-    with pytest.raises(theory.TheoryError, match="no locked candidate is checked in"):
+    with pytest.raises(TheoryError, match="no locked candidate is checked in"):
         theory.operator_action(session, operator, OperatorActionKind.UNLOCK, "again")
 
 

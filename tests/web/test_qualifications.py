@@ -154,8 +154,8 @@ def test_loaded_rows_match_the_definition(runner):
     runner.invoke(args=["qualification", "load"])
     qualification = db.session.scalar(select(Qualification).where(Qualification.code == "13881"))
     assert qualification.content_hash == DEFINITION.content_hash
-    assert qualification.setting("theory", "item_count") == 36
-    assert qualification.setting("certificate_validity_years") == 5
+    assert qualification.settings["theory"]["item_count"] == 36
+    assert qualification.settings["certificate_validity_years"] == 5
     criterion = db.session.scalar(select(Criterion).where(Criterion.code == "1.1.c"))
     source = DEFINITION.criterion("1.1.c")
     assert (criterion.text_pl, criterion.text_en, criterion.method, criterion.interview_follow_up) == (

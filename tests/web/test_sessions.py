@@ -268,7 +268,7 @@ def test_remove_an_assessor_is_audited(app, world):
 
 def test_committee_is_ready_only_with_enough_members_who_all_signed(app, world):
     qualification = world["qualification"]
-    assert qualification.setting("min_committee_size") == 2
+    assert qualification.settings["min_committee_size"] == 2
     session = make_session(world["ic"], qualification)
     first = add_member(session, make_user((Role.ASSESSOR, world["ic"])), declared=True)
     assert services.committee_ready(session) is False  # one signed member is too few

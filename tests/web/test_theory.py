@@ -325,6 +325,6 @@ def test_the_page_never_gives_the_key_away(app, world):
     bank_ids = {i for part in ("options", "premises", "responses") for i in item.snapshot["presented"].get(part, [])}
     assert not any(f'"{i}"' in response.get_data(as_text=True) for i in bank_ids)
     db.session.expire_all()
-    from examportal.theory.services import item_of, points_for
+    from examportal.theory.scoring import item_of, points_for
 
     assert points_for(item_of(item), item.response) == 1.0  # stored in the bank's ids: the key scores it

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from examportal.theory import services
+from examportal.theory.draw import draw_balanced
 from examportal.theory.reliability import COMPETENT, COMPETENT_MIN_PASS, WEAK, WEAK_MAX_PASS
 
 
@@ -38,8 +39,8 @@ def test_one_sitting_shows_at_most_a_fifth_of_a_criterions_pool(app, qualificati
     items = services.bank_items()
     criteria = services.test_criteria(qualification.id)
     pools = Counter(code for item in items for code in item.criteria)
-    count = qualification.setting("theory", "item_count")
+    count = qualification.rules.theory.item_count
     for seed in range(10):
-        form = services.draw_balanced(items, criteria, count, seed)
+        form = draw_balanced(items, criteria, count, seed)
         shown = Counter(code for drawn in form for code in drawn.item.criteria)
         assert all(shown[code] / pools[code] <= 0.2 for code in criteria), shown
