@@ -1,4 +1,25 @@
-"""Flask extensions, created once and bound to the app in :func:`examportal.create_app`."""
+"""Flask extensions, created once and bound to the app in :func:`examportal.create_app`.
+
+The commit rule, for the whole codebase (the sandbox included):
+
+- **One commit per request, by the owner of the unit of work.** In the portal that is the service
+  function a view calls for a change: it checks, changes, and commits once at its end. What it calls
+  (rules, helpers, another service's building blocks, whose docstrings say "in the caller's
+  transaction") adds and flushes but never commits. Views never commit; when a service refuses (it
+  raises, sometimes after taking a row lock or beginning its changes), the view rolls back and shows
+  the reason.
+- **Mail goes out after the commit.** It is queued into the outbox in the same transaction
+  (:func:`examportal.mail.services.queue_mail`) and delivered by the worker once committed, so a
+  change that rolls back mails nobody and a committed one is never without its mail.
+- **The sandbox** (:mod:`sandbox_crm`) keeps the same rule in its own layers: its services also run
+  inside the host's transaction (seeding the workspace of a practical attempt, the host API), so they
+  flush and never commit, and its views, the only request-level layer it has, commit once.
+- Background jobs are their own units of work: a job commits its steps, not the request that queued
+  it; queuing one commits its record first, so the worker finds it (``jobs.core.OWN_UNIT``).
+
+``tests/unit/test_commit_rule.py`` checks where a commit may be written, and the test suite fails
+any request that commits twice (``tests/commit_guard.py``).
+"""
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import Babel

@@ -4,6 +4,11 @@ It knows nothing of examportal. A host application plugs it in with
 :func:`init_app`, handing over a :class:`SandboxHost` that supplies the database
 session, the acting user and the authorization decision for a workspace. The
 host talks to the sandbox only through the functions in :mod:`sandbox_crm.api`.
+
+Transactions follow the host's commit rule (one commit per request): the sandbox works in the
+host's session; its services and :mod:`sandbox_crm.api` add and flush but never commit (they also
+run inside the host's own units of work, such as seeding a practical attempt's workspace), and each
+view commits once, after its service call succeeded.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ os.environ["EXAMPORTAL_CONFIG"] = "test"
 from examportal import create_app
 from examportal.extensions import db, limiter
 from sandbox_crm.models import Base as SandboxBase
+from tests import commit_guard
 from tests.dbtools import (
     empty_tables,
     own_postgres_database,
@@ -34,6 +35,18 @@ db.session.session_factory.configure(join_transaction_mode="create_savepoint")
 # machine is busy (CI runs beside other work), as test_statistics_stay_in_range once did.
 settings.register_profile("examportal", deadline=None)
 settings.load_profile("examportal")
+
+
+commit_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _one_commit_per_request():
+    """Fail a test whose requests committed more than once (the commit rule, tests/commit_guard.py)."""
+    commit_guard.take()
+    yield
+    found = commit_guard.take()
+    assert not found, f"a request committed more than once: {found}"
 
 
 def pytest_configure(config):

@@ -146,10 +146,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User, second_factor: str | None = None) -> None:
-    """Note a completed login (``second_factor``: how the second step was passed, if there was one)."""
+def note_login(user: User, second_factor: str | None = None) -> None:
+    """Note a completed login (``second_factor``: how the second step was passed, if there was one),
+    in the caller's transaction."""
     user.last_login_at = utcnow()
     audit_log.record("account.login", user, after={"second_factor": second_factor} if second_factor else None, actor=user)
+
+
+def record_login(user: User, second_factor: str | None = None) -> None:
+    """:func:`note_login`, committed."""
+    note_login(user, second_factor)
     db.session.commit()
 
 
@@ -158,15 +164,21 @@ def _reset_fingerprint(user: User) -> str:
     return user.password_hash[-16:]
 
 
+def queue_password_link(user: User) -> None:
+    """Mail ``user`` a link to set their password (a reset, or a new account's first password), in
+    the caller's transaction."""
+    token = _serializer("reset-password").dumps({"id": user.id, "fp": _reset_fingerprint(user)})
+    queue_template(user, _("Reset your password"), "reset_password",
+                   link=public_url("auth.reset_password", token=token))
+    audit_log.record("account.password_reset_requested", user, actor=None)
+
+
 def request_password_reset(email: str) -> None:
     """Queue a reset link if the account exists (the caller shows the same message either way)."""
     user = find_by_email(email)
     if user is None or not user.active:
         return
-    token = _serializer("reset-password").dumps({"id": user.id, "fp": _reset_fingerprint(user)})
-    queue_template(user, _("Reset your password"), "reset_password",
-                   link=public_url("auth.reset_password", token=token))
-    audit_log.record("account.password_reset_requested", user, actor=None)
+    queue_password_link(user)
     db.session.commit()
 
 

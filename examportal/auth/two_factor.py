@@ -24,6 +24,7 @@ from ..mail.services import queue_template
 from ..models import User, utcnow
 from ..models.people import RecoveryCode
 from ..security import check_password, hash_password, public_url
+from .services import note_login
 
 ISSUER = "examportal"
 STEP_SECONDS = 30
@@ -154,11 +155,11 @@ def _fresh_recovery_codes(user: User) -> list[str]:
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-def enable(user: User, secret: str, code: str) -> list[str] | None:
+def enable(user: User, secret: str, code: str, *, at_login: bool = False) -> list[str] | None:
     """Turn the second factor on with ``secret`` once ``code`` proves the app has it.
 
     Returns the new recovery codes (shown once, stored only as hashes), or None for a wrong code.
-    Commits.
+    Commits; ``at_login``: the setup is the second step of a login, noted in the same commit.
     """
     step = matching_step(secret, code)
     if step is None:
@@ -169,6 +170,8 @@ def enable(user: User, secret: str, code: str) -> list[str] | None:
     user.totp_last_step = step
     codes = _fresh_recovery_codes(user)
     audit_log.record("account.second_factor_enabled", user, after={"replaced": replaced}, actor=user)
+    if at_login:
+        note_login(user, "totp")
     db.session.commit()
     return codes
 

@@ -109,10 +109,13 @@ def _pending() -> tuple[User, dict[str, Any]] | None:
     return user, state
 
 
-def _complete_login(user: User, remember: bool, second_factor: str | None = None) -> None:
+def _complete_login(user: User, remember: bool, second_factor: str | None = None, *, noted: bool = False) -> None:
+    """Log ``user`` in on a fresh session and record it (``noted``: the service that passed the last
+    step has already recorded it in its own commit)."""
     _fresh_session()
     login_user(user, remember=remember)
-    services.record_login(user, second_factor)
+    if not noted:
+        services.record_login(user, second_factor)
 
 
 def _no_store(response):
@@ -228,10 +231,10 @@ def two_factor_setup():
         secret = session[SETUP_SECRET] = two_factor.new_secret()
     form = EnrolmentForm()
     if form.validate_on_submit():
-        codes = two_factor.enable(user, secret, form.code.data or "")
+        codes = two_factor.enable(user, secret, form.code.data or "", at_login=pending is not None)
         if codes is not None:
             if pending is not None:
-                _complete_login(user, bool(pending[1].get("remember")), "totp")
+                _complete_login(user, bool(pending[1].get("remember")), noted=True)
                 target = _safe_next(pending[1].get("next"))
             else:
                 session.pop(SETUP_SECRET, None)

@@ -15,7 +15,7 @@ import base64
 import binascii
 import gzip
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -140,6 +140,15 @@ def publish(status_list: StatusList) -> None:
         raise StatusListError("the institution of the status list no longer exists")
     key = keys.signing_key(institution)
     status_list.published = proof.sign(document(status_list), key.sign, keys.method_url(key.row), utcnow())
+
+
+def published(status_list: StatusList) -> dict[str, Any]:
+    """The signed list served at its URL. Lists are published when created; a list found without
+    its signed copy (a gap) is published and committed here, once."""
+    if status_list.published is None:
+        publish(status_list)
+        db.session.commit()
+    return cast("dict[str, Any]", status_list.published)  # publish() always signs
 
 
 def entries(credential_row: Credential) -> list[dict[str, Any]]:

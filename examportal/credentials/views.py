@@ -12,6 +12,7 @@ from flask_wtf.file import FileField
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
+from ..access import row_or_404
 from ..certification import services as certification
 from ..certification.batch import pdf_name
 from ..extensions import csrf, db, limiter
@@ -97,10 +98,7 @@ def status_list(list_id: int) -> ResponseReturnValue:
     found = db.session.get(StatusList, list_id)
     if found is None:
         abort(404)
-    if found.published is None:  # lists are published when created; this only mends a gap
-        status.publish(found)
-        db.session.commit()
-    return _json(found.published, cache_seconds=60)
+    return _json(status.published(found), cache_seconds=60)
 
 
 @bp.route("/badges/<code>.svg")
@@ -119,7 +117,7 @@ def badge_image(code: str) -> ResponseReturnValue:
 def _holders_credential(certificate_id: int) -> tuple[Certificate, dict[str, Any]]:
     if not current_user.is_authenticated:
         abort(404)
-    certificate = db.get_or_404(Certificate, certificate_id)
+    certificate = row_or_404(Certificate, certificate_id)
     if certificate.holder_id != current_user.id and not certification.can_view(current_user, certificate):
         abort(404)
     existing = badge.credential_for(certificate)

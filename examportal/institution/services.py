@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..audit import services as audit_log
 from ..auth import two_factor
-from ..auth.services import find_by_email, normalize_email, request_password_reset
+from ..auth.services import find_by_email, normalize_email, queue_password_link
 from ..extensions import db
 from ..models import (
     Institution,
@@ -60,9 +60,9 @@ def grant_role(institution: Institution, email: str, role: Role, first_name: str
     audit_log.record("institution.role_granted", assignment, after={"user_id": user.id, "role": role,
                                                                     "account_created": created},
                      institution_id=institution.id)
-    db.session.commit()
     if created:
-        request_password_reset(user.email)
+        queue_password_link(user)
+    db.session.commit()
     return assignment
 
 

@@ -16,8 +16,10 @@ Everything a second process needs lives in the database or Redis, never in this 
 """
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from flask import current_app, has_app_context, has_request_context
@@ -68,6 +70,21 @@ class Progress:
         db.session.commit()
 
 
+OWN_UNIT: ContextVar[bool] = ContextVar("examportal_job_own_unit", default=False)
+"""True while a job's own units of work commit inside a request: its record, committed before it
+goes on the queue (the worker must find it), and, without a queue, the job's run itself. They are
+not the request's commit (the commit rule in ``examportal/extensions.py``)."""
+
+
+@contextlib.contextmanager
+def _own_unit() -> Iterator[None]:
+    token = OWN_UNIT.set(True)
+    try:
+        yield
+    finally:
+        OWN_UNIT.reset(token)
+
+
 def _request_id() -> str | None:
     from ..logging_setup import current_request_id
 
@@ -82,9 +99,10 @@ def start(kind_name: str, *, actor: User | None = None, institution_id: int | No
     job = BackgroundJob(kind=kind_name, params=params, institution_id=institution_id,
                         created_by_id=actor.id if actor else None, status=JobStatus.QUEUED,
                         request_id=_request_id())
-    db.session.add(job)
-    db.session.commit()
-    enqueue(job.id)
+    with _own_unit():
+        db.session.add(job)
+        db.session.commit()
+        enqueue(job.id)
     return job
 
 
@@ -107,7 +125,8 @@ def enqueue(job_id: int) -> None:
                         retry=Retry(max=len(retry_intervals()), interval=retry_intervals()),
                         job_timeout=int(current_app.config.get("JOB_TIMEOUT_SECONDS", 3600)))
     else:
-        _run_inline(job_id)
+        with _own_unit():
+            _run_inline(job_id)
 
 
 def _run_inline(job_id: int) -> None:

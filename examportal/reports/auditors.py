@@ -17,7 +17,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from ..audit import services as audit_log
-from ..auth.services import find_by_email, normalize_email, request_password_reset
+from ..auth.services import find_by_email, normalize_email, queue_password_link
 from ..certification.rules import today
 from ..extensions import db
 from ..models import AuditorMandate, Institution, Role, User, UserRole, utcnow
@@ -108,9 +108,9 @@ def grant(actor: User, institution: Institution, request: MandateRequest) -> Aud
     audit_log.record("auditor.mandate_granted", mandate, after={
         "user_id": auditor.id, "period_from": request.period_from, "period_to": request.period_to,
         "expires_on": request.expires_on, "account_created": created}, actor=actor, institution_id=institution.id)
-    db.session.commit()
     if created:
-        request_password_reset(auditor.email)
+        queue_password_link(auditor)
+    db.session.commit()
     return mandate
 
 

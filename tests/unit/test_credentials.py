@@ -374,3 +374,16 @@ def test_the_loader_refuses_the_network():
     with pytest.raises(jsonld.jsonld.JsonLdError):
         jsonld.document_loader("https://www.w3.org/2018/credentials/v1")
     assert jsonld.document_loader(jsonld.OB_V3)["document"]["@context"]["@protected"] is True
+
+
+def test_a_list_found_without_its_signed_copy_is_published_once_and_served(issued, client):
+    _certificate, row = issued
+    status_list = row.revocation_list
+    status_list.published = None
+    db.session.commit()
+    response = client.get(f"/ob/status/{status_list.id}")
+    assert response.status_code == 200
+    served = response.get_json()
+    assert verification.proof.verify(served, verification.resolve_key, served["issuer"]).valid
+    db.session.refresh(status_list)
+    assert status_list.published == served
