@@ -17,15 +17,6 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from examportal.jobs.core import OWN_UNIT
 
-KNOWN = {
-    # The theory attempts of a session are created by the first page or action that needs them
-    # (ensure_attempts commits them when it creates any); these two may then commit their own change
-    # second. Until the attempts are created with the session's enrolments, they stay listed here.
-    "operator.act": "theory.services.ensure_attempts creates the session's attempts first",
-    "checkin.check_in": "theory.services.ensure_attempts creates the session's attempts first",
-}
-"""Endpoints allowed a second commit, each with the reason (work to remove, not a rule)."""
-
 _KEY = "examportal.tests.commits"
 _WROTE = "examportal.tests.wrote"
 _lock = threading.Lock()
@@ -51,7 +42,7 @@ def _after_commit(session: Session) -> None:
     # it; a background job's record and its inline run are the job's own units of work.
     if session.in_nested_transaction() or not has_request_context() or not request.environ.pop(_WROTE, False):
         return
-    if OWN_UNIT.get() or request.endpoint in KNOWN:
+    if OWN_UNIT.get():
         return
     request.environ[_KEY] += 1
     if request.environ[_KEY] == 2:

@@ -115,13 +115,16 @@ def _render(session: ValidationSession, form: ActionForm | None = None, status: 
 @bp.route("/sessions/<int:session_id>")
 @roles_required(Role.OPERATOR)
 def console(session_id: int):
-    return _render(operated_session_or_404(session_id))
+    session = operated_session_or_404(session_id)
+    services.open_console(session)
+    return _render(session)
 
 
 @bp.route("/sessions/<int:session_id>/status.json")
 @roles_required(Role.OPERATOR)
 def status(session_id: int):
     session = operated_session_or_404(session_id)
+    services.open_console(session)
     return jsonify(rows=[_shown(row) for row in services.console_rows(session)],
                    practical=[_shown_practical(row) for row in practical_services.console_rows(session)])
 

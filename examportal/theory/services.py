@@ -255,12 +255,21 @@ def takes_the_test(enrolment: Enrolment) -> bool:
             and enrolment.reassessment_of_id is None)
 
 
-def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
-    """One attempt (not started) for every enrolled candidate of the session who takes the test
-    (:func:`takes_the_test`); returns all of them."""
+def _existing_attempts(session: ValidationSession) -> dict[int, TheoryAttempt]:
+    return {a.enrolment_id: a for a in db.session.scalars(select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
+
+
+def _listed(session: ValidationSession, attempts: dict[int, TheoryAttempt]) -> list[TheoryAttempt]:
+    """The attempts of candidates who take the test here, and any started one, by name."""
+    active = {e.id for e in session.enrolments if takes_the_test(e)}
+    return sorted((a for a in attempts.values() if a.enrolment_id in active or a.started_at is not None),
+                  key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
+
+
+def _create_missing_attempts(session: ValidationSession, existing: dict[int, TheoryAttempt]) -> bool:
+    """Add an attempt (not started) for every enrolled candidate who takes the test and has none;
+    whether any was added (flushed, in the caller's transaction)."""
     limit = session.qualification.rules.theory.time_limit_minutes * 60
-    existing = {a.enrolment_id: a for a in db.session.scalars(
-        select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
     created = False
     for enrolment in session.enrolments:
         if takes_the_test(enrolment) and enrolment.id not in existing:
@@ -271,10 +280,23 @@ def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
             existing[enrolment.id] = attempt
             created = True
     if created:
+        db.session.flush()
+    return created
+
+
+def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
+    """One attempt (not started) for every enrolled candidate of the session who takes the test
+    (:func:`takes_the_test`); returns all of them. Those it creates are in the caller's transaction."""
+    existing = _existing_attempts(session)
+    _create_missing_attempts(session, existing)
+    return _listed(session, existing)
+
+
+def open_console(session: ValidationSession) -> None:
+    """The operator's console lists every candidate's attempt: create those not made yet (by the
+    check-in, an action) and commit them, so the ids the console shows are the attempts' own."""
+    if _create_missing_attempts(session, _existing_attempts(session)):
         db.session.commit()
-    active = {e.id for e in session.enrolments if takes_the_test(e)}
-    return sorted((a for a in existing.values() if a.enrolment_id in active or a.started_at is not None),
-                  key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
 
 
 def attempt_for_enrolment(enrolment: Enrolment) -> TheoryAttempt | None:
@@ -766,10 +788,11 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
 
 
 def console_rows(session: ValidationSession, now: datetime | None = None) -> list[dict[str, Any]]:
-    """One row per candidate for the operator's live table (also the JSON the console polls)."""
+    """One row per candidate for the operator's live table (also the JSON the console polls), for
+    the attempts made so far (:func:`open_console` makes the missing ones)."""
     now = _now(now)
     rows = []
-    for attempt in ensure_attempts(session):
+    for attempt in _listed(session, _existing_attempts(session)):
         contact = last_contact(attempt)
         rows.append({
             "attempt_id": attempt.id,
