@@ -80,7 +80,9 @@ def operated_session_or_404(session_id: int) -> ValidationSession:
 # three audiences, each with its own rule, since each follows its own procedure:
 #
 # * those assessing it: :func:`may_see_exam_work` (the practical workspace in the sandbox);
-# * the session's committee reading the theory results: :func:`declared_member_session_or_404`;
+# * the session's committee reading the theory results: :func:`declared_member_session_or_404` for
+#   the session's list, and for one candidate's answers the member who may assess that candidate
+#   (``committee.services.scoring_refusal``: not one who trained them; ``theory.views``);
 # * an appeal: the candidate while staff keep their request to see the work open, and the
 #   appeal's panel after declaring impartiality (``appeals.views``: ``review_work``, ``panel_work``).
 #   Staff of the certifying institution decide the request but never see the work there.

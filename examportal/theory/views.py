@@ -299,9 +299,17 @@ def session_results(session_id: int):
 @roles_required(Role.ASSESSOR)
 def committee_results(session_id: int):
     session = declared_member_session_or_404(session_id)
-    return render_template("theory/committee_results.html", session=session,
-                           attempts=services.session_attempts(session),
+    attempts = services.session_attempts(session)
+    return render_template("theory/committee_results.html", session=session, attempts=attempts,
+                           refusals={a.id: _work_refusal(a) for a in attempts},
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
+
+
+def _work_refusal(attempt: TheoryAttempt) -> str | None:
+    """Why the current committee member may not read this candidate's answers (they trained them,
+    they are the candidate, the candidate was withdrawn ...): the rule of who may assess them."""
+    enrolment = attempt.enrolment
+    return committee_services.scoring_refusal(committee_services.member_of(enrolment, current_user), enrolment)
 
 
 @bp.route("/sessions/<int:session_id>/committee/<int:attempt_id>")
@@ -309,6 +317,9 @@ def committee_results(session_id: int):
 def committee_attempt(session_id: int, attempt_id: int):
     session = declared_member_session_or_404(session_id)
     attempt = row_or_404(TheoryAttempt, attempt_id, session_id=session.id)
+    refusal = _work_refusal(attempt)
+    if refusal:
+        abort(403, description=refusal)
     return render_template("theory/committee_attempt.html", session=session, attempt=attempt,
                            locale=str(get_locale()),
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))

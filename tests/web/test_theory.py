@@ -17,6 +17,7 @@ from tests.factories import (
     make_institution,
     make_session,
     make_user,
+    record_training,
     write_theory_bank,
 )
 
@@ -133,6 +134,15 @@ def test_the_whole_flow_without_javascript(app, world):
     assert committee.get(f"/theory/sessions/{session.id}/committee").status_code == 200
     detail = committee.get(f"/theory/sessions/{session.id}/committee/{attempt.id}").get_data(as_text=True)
     assert "Answer given" in detail and "Key" in detail and attempt.items[0].item_id in detail
+
+    # A member who trained the candidate may not assess them, so neither may they read their answers.
+    record_training(world["assessor"], world["candidate"], world["ic"])
+    refused = committee.get(f"/theory/sessions/{session.id}/committee/{attempt.id}")
+    assert refused.status_code == 403
+    assert "You trained this candidate, so you may not assess them." in refused.get_data(as_text=True)
+    results = committee.get(f"/theory/sessions/{session.id}/committee").get_data(as_text=True)
+    assert "You trained this candidate" in results
+    assert f"/committee/{attempt.id}" not in results
 
 
 def test_autosave_json_ack_replay_and_bad_input(app, world):
