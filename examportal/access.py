@@ -81,8 +81,7 @@ def operated_session_or_404(session_id: int) -> ValidationSession:
 #
 # * those assessing it: :func:`may_see_exam_work` (the practical workspace in the sandbox);
 # * the session's committee reading the theory results: :func:`declared_member_session_or_404` for
-#   the session's list, and for one candidate's answers the member who may assess that candidate
-#   (``committee.services.scoring_refusal``: not one who trained them; ``theory.views``);
+#   the session's list, and for one candidate's answers :func:`work_refusal`;
 # * an appeal: the candidate while staff keep their request to see the work open, and the
 #   appeal's panel after declaring impartiality (``appeals.views``: ``review_work``, ``panel_work``).
 #   Staff of the certifying institution decide the request but never see the work there.
@@ -106,6 +105,13 @@ def may_see_exam_work(user: User, enrolment: Enrolment) -> bool:
         if assessed.session.institution_id in staff_of:
             return True
     return False
+
+
+def work_refusal(member: User, enrolment: Enrolment) -> str | None:
+    """Why a member of the candidate's committee may not read the candidate's answers, or None: the
+    rule of who may assess them (``committee.services.scoring_refusal``: not the candidate, not one
+    who trained them, the declaration signed, the candidate still enrolled)."""
+    return scoring_refusal(member_of(enrolment, member), enrolment)
 
 
 def may_read_exam_workspace(user: User, workspace_id: int) -> bool:

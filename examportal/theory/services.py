@@ -756,9 +756,9 @@ def operator_action(session: ValidationSession, operator: User, kind: OperatorAc
     transition = operator_rules.THEORY_TRANSITIONS.get(kind)  # None: a note, which changes no attempt
     changed = not_checked_in = 0
     for target in _targets(session, attempt):
-        before = audit_log.snapshot(target, ATTEMPT_FIELDS)
         if transition is None or target.status not in transition.applies_to:
             continue
+        before = audit_log.snapshot(target, ATTEMPT_FIELDS)
         if kind == OperatorActionKind.UNLOCK:
             if target.enrolment.checked_in_at is None:  # the whole session: those not checked in stay locked
                 not_checked_in += 1

@@ -16,6 +16,7 @@ from ..access import (
     row_or_404,
     staff_row_or_404,
     staff_session_or_404,
+    work_refusal,
 )
 from ..checkin import services as checkin
 from ..committee import corrections
@@ -301,15 +302,9 @@ def committee_results(session_id: int):
     session = declared_member_session_or_404(session_id)
     attempts = services.session_attempts(session)
     return render_template("theory/committee_results.html", session=session, attempts=attempts,
-                           refusals={a.id: _work_refusal(a) for a in attempts},
+                           refusals={a.id: work_refusal(current_user, a.enrolment) for a in attempts},
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
 
-
-def _work_refusal(attempt: TheoryAttempt) -> str | None:
-    """Why the current committee member may not read this candidate's answers (they trained them,
-    they are the candidate, the candidate was withdrawn ...): the rule of who may assess them."""
-    enrolment = attempt.enrolment
-    return committee_services.scoring_refusal(committee_services.member_of(enrolment, current_user), enrolment)
 
 
 @bp.route("/sessions/<int:session_id>/committee/<int:attempt_id>")
@@ -317,7 +312,7 @@ def _work_refusal(attempt: TheoryAttempt) -> str | None:
 def committee_attempt(session_id: int, attempt_id: int):
     session = declared_member_session_or_404(session_id)
     attempt = row_or_404(TheoryAttempt, attempt_id, session_id=session.id)
-    refusal = _work_refusal(attempt)
+    refusal = work_refusal(current_user, attempt.enrolment)
     if refusal:
         abort(403, description=refusal)
     return render_template("theory/committee_attempt.html", session=session, attempt=attempt,
