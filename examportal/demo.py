@@ -4,7 +4,7 @@ session whose candidate holds a certificate (the register and the verification p
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -39,7 +39,7 @@ from .models import (
 )
 from .qualifications.services import load_file
 from .security import hash_password, public_url
-from .sessions.services import declare_impartiality
+from .sessions.services import WARSAW, declare_impartiality
 from .validators import pesel_with_checksum
 
 DEMO_PASSWORD = "demo-haslo-2026"  # noqa: S105  (printed for the demo accounts on purpose)
@@ -169,7 +169,10 @@ def load_demo() -> list[str]:
         session = ValidationSession(
             institution_id=institutions["VCC Kraków"].id, qualification_id=qualification.id,
             title="Sesja walidacyjna CRM — demo",
-            starts_at=(datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0),
+            # Tomorrow at 09:00 in Warsaw, the institution's day (a UTC "tomorrow" is Warsaw's today
+            # between 23:00 and midnight UTC, which put the session into reports of today).
+            starts_at=datetime.combine(datetime.now(WARSAW).date() + timedelta(days=1), time(9, 0),
+                                       WARSAW).astimezone(UTC),
             place="ul. Długa 1, Kraków, sala 12", mode=SessionMode.ONSITE, capacity=12,
             operator_id=people["operator@demo.examportal.pl"].id, created_by_id=people["staff.vcc@demo.examportal.pl"].id,
         )
