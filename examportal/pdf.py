@@ -9,24 +9,27 @@ markup) from reading local files or calling out.
 """
 from __future__ import annotations
 
-import functools
 import io
 import mimetypes
+import re
 import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import pydyf  # type: ignore[import-untyped]  # WeasyPrint's PDF writer; ships no type information
 from flask import current_app
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, NumberObject, StreamObject
-from weasyprint import CSS, HTML
+from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
+
+from .pdf_text import Box, Face, Slot, TextStyle
 
 
 class RefusedResource(FatalURLFetchingError):  # type: ignore[misc]  # WeasyPrint ships no type information
@@ -81,12 +84,11 @@ def render_pdf(html: str) -> bytes:
 # ---------------------------------------------------------------------------------- backdrops
 # A document whose pages are mostly the same for a whole series (a certificate's text, but for
 # its holder's blocks) is printed as two layers: the shared part rendered once as a *backdrop*,
-# and for each copy only its own blocks, drawn over it. The backdrop's pages become PDF form
-# XObjects, kept serialized with their object numbers left open, so that drawing one under a new
-# document costs no layout, no font subsetting and no parsing: its objects are appended as they are.
+# and for each copy only its own blocks, drawn over it as text in the backdrop's own fonts
+# (examportal/pdf_text.py). The backdrop's pages become PDF form XObjects, kept serialized with
+# their object numbers left open, so that a copy costs no layout, no font subsetting and no
+# parsing: the backdrop's objects are appended as they are, with one content stream per page.
 
-Box = tuple[float, float, float, float]
-"""An element's border box on its page, in CSS pixels from the page's top left corner: x1, y1, x2, y2."""
 
 _Chunk = bytes | int  # serialized bytes, or the backdrop-local index of an object referred to
 
@@ -115,6 +117,11 @@ class Backdrop:
     forms: tuple[int, ...]  # the local index of each page's form XObject
     anchors: tuple[dict[str, Box], ...]  # each page's elements with an id
     heights: tuple[float, ...]  # each page's height, CSS pixels
+    mediaboxes: tuple[tuple[float, float, float, float], ...]  # each page's, in points
+    slots: tuple[dict[str, Slot], ...]  # each page's places of text drawn over it (see :func:`backdrop`)
+    faces: dict[str, Face]  # its fonts, by name
+    fonts: dict[str, int]  # the local index of each face's font dictionary, by its resource name
+    info: dict[str, str]  # its metadata (author, subject...), for the documents drawn over it
 
     @property
     def size(self) -> int:
@@ -173,27 +180,30 @@ def _joined(chunks: tuple[_Chunk, ...], first: int) -> bytes:
     return b"".join(chunk if isinstance(chunk, bytes) else b"%d 0 R" % (first + chunk) for chunk in chunks)
 
 
-@functools.lru_cache(maxsize=16)
-def _stylesheet(css: str, root: Path) -> CSS:
-    return CSS(string=css, base_url=path2url(str(root)), url_fetcher=StaticOnlyFetcher(root))
-
-
-def layout(html: str, stylesheet: str | None = None) -> Any:
+def layout(html: str) -> Any:
     """``html`` laid out (a WeasyPrint document): its pages' ``anchors`` say where each element
-    with an id is (x1, y1, x2, y2 in CSS pixels); :func:`write` makes the PDF. ``stylesheet``
-    (CSS text) is parsed once per process, then reused: for a document printed again and again."""
+    with an id is (x1, y1, x2, y2 in CSS pixels)."""
     document = HTML(string=html, base_url=path2url(str(static_root())), url_fetcher=static_fetcher())
-    stylesheets = [_stylesheet(stylesheet, static_root())] if stylesheet is not None else None
-    return document.render(font_config=font_configuration(), stylesheets=stylesheets)
+    return document.render(font_config=font_configuration())
 
 
-def backdrop(html: str) -> Backdrop:
-    """``html`` rendered to be drawn under other documents' pages (see :func:`write`)."""
+def backdrop(html: str, fonts: str | None = None) -> Backdrop:
+    """``html`` rendered to be drawn under other documents' pages (see :func:`write`).
+
+    Its *slots* are the places of the text drawn over it: each element with an id ``slot-<name>``
+    (its text a placeholder, ``visibility: hidden``) and each hidden page-margin box (named by its
+    place, ``bottom-left``), with the style its text was set in. ``fonts`` is a document whose
+    text (every character the drawn text may need, in each face it uses) makes the embedded fonts
+    carry those glyphs: laid out on its own (the backdrop's page count stays its own) and written
+    with the backdrop, its pages then left out.
+    """
     document = layout(html)
-    reader = PdfReader(io.BytesIO(document.write_pdf()))
+    pages = document.pages
+    written = document if fonts is None else document.copy([*pages, *layout(fonts).pages])
+    reader = PdfReader(io.BytesIO(written.write_pdf()))
     serializer = _Serializer()
     forms = []
-    for page in reader.pages:
+    for page in reader.pages[:len(pages)]:
         local = serializer.reserve()
         x1, y1, x2, y2 = (float(value) for value in page.mediabox)
         head = DictionaryObject({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
@@ -202,38 +212,146 @@ def backdrop(html: str) -> Backdrop:
         contents = page.get_contents()
         serializer.objects[local] = serializer.stream(head, zlib.compress(contents.get_data() if contents is not None else b"")), True
         forms.append(local)
-    return Backdrop(tuple(serializer.objects), tuple(forms), tuple(dict(page.anchors) for page in document.pages),
-                    tuple(float(page.height) for page in document.pages))
+    faces: dict[str, Face] = {}
+    dictionaries: dict[str, int] = {}
+    for page in reader.pages:  # WeasyPrint's pages share one resources dictionary: every font of the document
+        resources = cast(DictionaryObject, page["/Resources"].get_object())
+        for resource, reference in cast(DictionaryObject, resources.get("/Font") or DictionaryObject()).items():
+            if resource[1:] not in dictionaries:
+                face = _face(resource[1:], reference.get_object())
+                faces[face.name] = face
+                dictionaries[face.resource] = serializer.indirect(reference)
+    mediaboxes = tuple(cast(tuple[float, float, float, float], tuple(float(v) for v in page.mediabox)) for page in reader.pages[:len(pages)])
+    return Backdrop(tuple(serializer.objects), tuple(forms), tuple(dict(page.anchors) for page in pages),
+                    tuple(float(page.height) for page in pages), mediaboxes,
+                    tuple(_slots(page._page_box) for page in pages), faces, dictionaries,
+                    {str(key): str(value) for key, value in (reader.metadata or {}).items() if key != "/Title"})
 
 
-def write(document: Any, under: Backdrop | None = None, drawings: Sequence[bytes] = ()) -> bytes:
-    """The PDF of a :func:`layout` document; each page drawn over the same page of ``under`` and
-    over the PDF operators of ``drawings`` (in points, from the page's bottom left corner)."""
+def _face(resource: str, font: DictionaryObject) -> Face:
+    """A Type 0 font as WeasyPrint embeds it (Identity-H, glyph ids kept): its characters from its
+    ToUnicode map, its advances from its widths."""
+    descendant = cast(DictionaryObject, cast(ArrayObject, font["/DescendantFonts"].get_object())[0].get_object())
+    descriptor = cast(DictionaryObject, descendant["/FontDescriptor"].get_object())
+    widths: dict[int, float] = {}
+    entries = list(descendant.get("/W") or [])
+    index = 0
+    while index < len(entries):
+        first, second = int(entries[index]), entries[index + 1]
+        if isinstance(second, list):
+            widths.update({first + offset: float(width) / 1000 for offset, width in enumerate(second)})
+            index += 2
+        else:
+            widths.update({glyph: float(entries[index + 2]) / 1000 for glyph in range(first, int(second) + 1)})
+            index += 3
+    program = cast(StreamObject, descriptor["/FontFile2"].get_object()).get_data() if "/FontFile2" in descriptor else b""
+    # A character no font has is mapped to a glyph past the font's last (a .notdef WeasyPrint makes up): not a glyph to draw.
+    count = TTFont(io.BytesIO(program), lazy=True)["maxp"].numGlyphs if program else 0x10000
+    glyphs: dict[str, int] = {}
+    cmap = cast(StreamObject, font["/ToUnicode"].get_object()).get_data().decode("latin-1") if "/ToUnicode" in font else ""
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for glyph, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+            if len(text) == 4 and 0 < int(glyph, 16) < count:  # one character (not a ligature's several), not .notdef
+                glyphs.setdefault(chr(int(text, 16)), int(glyph, 16))
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for low, high, text in re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]{4})>", block):
+            for offset in range(int(high, 16) - int(low, 16) + 1):
+                if 0 < int(low, 16) + offset < count:
+                    glyphs.setdefault(chr(int(text, 16) + offset), int(low, 16) + offset)
+    name = str(font["/BaseFont"]).lstrip("/")
+    ascent, descent = (float(cast(Any, descriptor[key])) / 1000 for key in ("/Ascent", "/Descent"))
+    return Face(name=name.split("+", 1)[-1], resource=resource, ascent=ascent, descent=abs(descent), glyphs=glyphs, widths=widths,
+                default_width=float(descendant.get("/DW", 1000)) / 1000)
 
-    def finish(_document: Any, pdf: pydyf.PDF) -> None:
-        pages = [o for o in pdf.objects if isinstance(o, pydyf.Dictionary) and o.get("Type") == "/Page"]
-        first = len(pdf.objects)
-        if under is not None:
-            for chunks, stream in under.objects:
-                pdf.add_object(_Serialized(_joined(chunks, first), stream))
-        for number, page in enumerate(pages):
-            operators = []
-            if under is not None and number < len(under.forms):
-                # WeasyPrint's pages share one resources dictionary: each gets a copy naming its own backdrop page
-                shared = pdf.objects[int(page["Resources"].split()[0])]
-                resources = pydyf.Dictionary({**shared, "XObject": pydyf.Dictionary(
-                    {**shared["XObject"], f"Backdrop{number}": b"%d 0 R" % (first + under.forms[number])})})
-                pdf.add_object(resources)
-                page["Resources"] = resources.reference
-                operators.append(b"q /Backdrop%d Do Q" % number)
-            if number < len(drawings) and drawings[number]:
-                operators.append(b"q " + drawings[number] + b" Q")
-            if operators:
-                below = pydyf.Stream(operators, compress=True)
-                pdf.add_object(below)
-                page["Contents"] = pydyf.Array([below.reference, page["Contents"]])
-        names = pdf.catalog.get("Names")
-        if names is not None:  # the ids the layout was measured by are no destinations of the document
-            names.pop("Dests", None)
 
-    return bytes(document.write_pdf(finisher=finish))
+_WEIGHTS = {100: "Thin", 200: "Ultra-Light", 300: "Light", 500: "Medium", 600: "Semi-Bold", 700: "Bold", 800: "Ultra-Bold", 900: "Heavy"}
+
+
+def _text_style(style: Any) -> TextStyle:
+    """A box's computed style as text drawn over the backdrop is set in; the face named as
+    WeasyPrint names the font it embeds (Pango's description, spaces as dashes)."""
+    words = [style["font_family"][0], _WEIGHTS.get(int(style["font_weight"]), "")]
+    if style["font_style"] != "normal":
+        words.insert(1, str(style["font_style"]).capitalize())
+    red, green, blue = style["color"].to("srgb").coordinates
+    return TextStyle(face="-".join(" ".join(w for w in words if w).split()), size=float(style["font_size"]),
+                     color=(red, green, blue), break_all=style["word_break"] == "break-all")
+
+
+def _slots(page: Any) -> dict[str, Slot]:
+    """A laid-out page's slots (see :func:`backdrop`)."""
+    slots: dict[str, Slot] = {}
+
+    def first_line(box: Any) -> Any:
+        for child in getattr(box, "children", ()):
+            if type(child).__name__ == "LineBox":
+                return child
+            if (found := first_line(child)) is not None:
+                return found
+        return None
+
+    def inline(box: Any, own: Any, found: dict[str, TextStyle]) -> dict[str, TextStyle]:
+        for child in getattr(box, "children", ()):
+            element = getattr(child, "element", None)
+            if element is not None and element is not own and getattr(child, "element_tag", None):
+                style = _text_style(child.style)
+                found.setdefault(child.element_tag, style)
+                for name in (element.get("class") or "").split():
+                    found.setdefault(f"{child.element_tag}.{name}", style)
+            inline(child, own, found)
+        return found
+
+    def slot(box: Any, line: Any) -> Slot:
+        x, y = box.content_box_x(), box.content_box_y()
+        top = line.position_y if line is not None else y
+        height = box.style["line_height"]
+        align = str(box.style["text_align_all"]).replace("start", "left").replace("end", "right")
+        if align == "left" and line is not None:  # where its lines begin: beside a float, not at its edge
+            x = line.position_x
+        return Slot(box=(x, top, box.content_box_x() + box.width, max(y + box.height, top)), align=align,
+                    line_height=None if height == "normal" else float(height.value) if height.unit == "px"
+                    else float(height.value) * float(box.style["font_size"]),
+                    style=_text_style(box.style), inline=inline(box, getattr(box, "element", None), {}))
+
+    def walk(box: Any) -> None:
+        element = getattr(box, "element", None)
+        identifier = element.get("id") if element is not None else None
+        if identifier and identifier.startswith("slot-") and identifier[5:] not in slots:
+            slots[identifier[5:]] = slot(box, first_line(box))
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    for child in page.children:
+        if getattr(child, "at_keyword", None) and child.style["visibility"] == "hidden":
+            slots[child.at_keyword.lstrip("@")] = slot(child, first_line(child))
+        else:
+            walk(child)
+    return slots
+
+
+def write(under: Backdrop, drawings: Sequence[bytes], title: str) -> bytes:
+    """A PDF of ``under``'s pages, each with the PDF operators of ``drawings`` (in points, from the
+    page's bottom left corner; text in ``under``'s fonts, by their resource names) drawn over it."""
+    pdf = pydyf.PDF()
+    first = len(pdf.objects)
+    for chunks, stream in under.objects:
+        pdf.add_object(_Serialized(_joined(chunks, first), stream))
+    fonts = pydyf.Dictionary({resource: b"%d 0 R" % (first + local) for resource, local in under.fonts.items()})
+    pdf.add_object(fonts)
+    for number, form in enumerate(under.forms):
+        resources = pydyf.Dictionary({"XObject": pydyf.Dictionary({"Backdrop": b"%d 0 R" % (first + form)}),
+                                      "Font": fonts.reference})
+        pdf.add_object(resources)
+        operators = [b"q /Backdrop Do Q"]
+        if number < len(drawings) and drawings[number]:
+            operators.append(b"q " + drawings[number] + b" Q")
+        contents = pydyf.Stream(operators, compress=True)
+        pdf.add_object(contents)
+        page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "MediaBox": pydyf.Array(under.mediaboxes[number]),
+                                 "Contents": contents.reference, "Resources": resources.reference})
+        pdf.add_page(page)
+    pdf.info.update({key.lstrip("/"): pydyf.String(value) for key, value in under.info.items()})
+    pdf.info["Title"] = pydyf.String(title)
+    out = io.BytesIO()
+    pdf.write(out, b"1.7", False, True)
+    return out.getvalue()

@@ -15,9 +15,11 @@ issue prints as no image: a reprint never shows another image than the certifica
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -31,7 +33,8 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..institution.settings import IMAGE_FIELDS, image_data_uri, sha256_of
 from ..models import InstitutionSettings
-from ..pdf import Backdrop, Box, backdrop, layout, write
+from ..pdf import Backdrop, backdrop, write
+from ..pdf_text import Box, draw, fragments
 
 
 def content_sha256(content: Mapping[str, Any]) -> str:
@@ -75,15 +78,18 @@ def mark_images(marks: Mapping[str, Any] | None) -> dict[str, str]:
 # the basis of issue, the verification link and its QR codes, the duplicate mark) is the same for
 # every certificate of one qualification, issuer and validating institution, and is most of the
 # rendering (the supplement's table of outcomes above all). It is rendered once per process as a
-# backdrop, from placeholders alone, so it can hold no holder's data; each certificate lays out
-# only its own blocks, at the places the backdrop kept for them (their ids), and is drawn over it.
+# backdrop, from placeholders alone, so it can hold no holder's data. Each certificate's blocks
+# are then drawn straight over it (examportal/pdf_text.py), at the places and in the styles its
+# placeholders had (their ids), in its fonts: no layout, no font subsetting per certificate. The
+# backdrop's fonts carry a fixed repertoire of characters (and any other the certificate needs:
+# such a certificate has a backdrop of its own), so a PDF's fonts tell nothing of other holders.
 
 TEMPLATE = "certification/certificate_pdf.html"
 STYLESHEET = "certification/certificate_pdf.css"
-HOLDER_PT = 24.0  # .holder's font size; a longer name is set smaller to stay on its line
-HOLDER_MIN_PT = 12.0  # below this a name takes two lines instead
-FIRST_FIT = {"holder": "white-space:nowrap"}  # so that its width is measured on one line
 BACKDROPS = 8  # backdrops kept (least recently used first out): one per qualification and issuer in a batch
+REPERTOIRE = "".join(chr(code) for code in range(0x20, 0x7F)) + "ĄĆĘŁŃÓŚŹŻąćęłńóśźżÄÖÜäöüßÉéÁáÍíÚú„”“’·–—…"
+"""The characters every backdrop's fonts carry for the holders' blocks, in each of their faces;
+a certificate whose blocks need another gets a backdrop whose fonts carry it too."""
 _backdrops: OrderedDict[str, Backdrop] = OrderedDict()
 _backdrops_lock = threading.Lock()
 
@@ -135,62 +141,32 @@ def _shared(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _backdrop(shared: Mapping[str, Any], images: Mapping[str, str]) -> Backdrop:
-    """The backdrop for ``shared`` (see :func:`_shared`), from this process's cache when the same
-    data, images and template were rendered before. Each worker process keeps its own few: a
-    backdrop is a pure function of its key, so another worker's copy is never stale, only absent."""
+def _backdrop(shared: Mapping[str, Any], images: Mapping[str, str], repertoire: str) -> Backdrop:
+    """The backdrop for ``shared`` (see :func:`_shared`), its fonts carrying ``repertoire``, from
+    this process's cache when the same data, images and template were rendered before. Each worker
+    process keeps its own few: a backdrop is a pure function of its key, so another worker's copy
+    is never stale, only absent."""
     templates = [Path(current_app.jinja_env.get_template(name).filename or "") for name in (TEMPLATE, STYLESHEET)]
-    key = hashlib.sha256(json.dumps([shared, sorted(images.items()), [(str(t), t.stat().st_mtime_ns) for t in templates]],
+    key = hashlib.sha256(json.dumps([shared, sorted(images.items()), repertoire, [(str(t), t.stat().st_mtime_ns) for t in templates]],
                                     sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
     with _backdrops_lock:
         if (found := _backdrops.get(key)) is not None:
             _backdrops.move_to_end(key)
             return found
     with force_locale("pl"):
-        made = backdrop(render_template(TEMPLATE, part="background", images=images, **shared))
+        made = backdrop(render_template(TEMPLATE, part="background", images=images, **shared),
+                        render_template(TEMPLATE, part="fonts", images=images, repertoire=repertoire, **shared))
+        # A character no font here has would only be a .notdef glyph (whose text map then confuses
+        # some readers): rendered again without it, it is drawn as the face's .notdef alone.
+        if missing := {char for char in repertoire if not any(char in face.glyphs for face in made.faces.values())} - set(REPERTOIRE):
+            made = backdrop(render_template(TEMPLATE, part="background", images=images, **shared),
+                            render_template(TEMPLATE, part="fonts", images=images, **shared,
+                                            repertoire="".join(char for char in repertoire if char not in missing)))
     with _backdrops_lock:
         _backdrops[key] = made
         while len(_backdrops) > BACKDROPS:
             _backdrops.popitem(last=False)
     return made
-
-
-def _px(value: float) -> str:
-    return f"{value:.3f}px"
-
-
-def _slots(under: Backdrop, fit: Mapping[str, str]) -> dict[str, str]:
-    """Each holder's block's place in the overlay (CSS, relative to its page's content area)."""
-    slots = {}
-    for page, anchors in enumerate(under.anchors):
-        origin_x, origin_y, _x2, _y2 = anchors[f"page-{page + 1}"]
-        for name, (left, y1, x2, _y2) in anchors.items():
-            if name.startswith("slot-"):
-                slot = name.removeprefix("slot-")
-                x1 = anchors.get(f"indent-{slot}", (left,))[0]  # beside a float, where its lines begin
-                slots[slot] = (f"left:{_px(x1 - origin_x)};top:{_px(y1 - origin_y)};width:{_px(x2 - x1)};"
-                               f"box-sizing:border-box;{fit.get(slot, FIRST_FIT.get(slot, ''))}")
-    return slots
-
-
-def _refit(under: Backdrop, laid: list[dict[str, Box]]) -> dict[str, str]:
-    """Smaller type for the blocks that overflow their places: the holder's name on page 1 (one
-    line, or two below HOLDER_MIN_PT), the line naming the holder and qualification on page 2."""
-    fit = {}
-    room = under.anchors[0]["slot-holder"]
-    x1, _y1, x2, _y2 = laid[0]["fit-holder"]
-    if x2 - x1 > room[2] - room[0]:
-        size = HOLDER_PT * (room[2] - room[0]) / (x2 - x1) * 0.98
-        if size >= HOLDER_MIN_PT:
-            fit["holder"] = f"font-size:{size:.2f}pt;white-space:nowrap"
-        else:  # two lines in the place of one
-            size = min(HOLDER_MIN_PT, HOLDER_PT * 2 * (room[2] - room[0]) / (x2 - x1) * 0.9)
-            fit["holder"] = f"font-size:{size:.2f}pt;line-height:{HOLDER_PT * 0.6:.2f}pt"
-    room = under.anchors[1]["slot-about"]
-    bottom = laid[1]["fit-about"][3]  # the end of its last line
-    if bottom - room[1] > (room[3] - room[1]) * 1.05:
-        fit["about"] = f"font-size:{9.5 * ((room[3] - room[1]) / (bottom - room[1])) ** 0.5 * 0.97:.2f}pt"
-    return fit
 
 
 def qr_drawing(matrix: Sequence[Sequence[int]], box: Box, page_height: float) -> bytes:
@@ -220,16 +196,20 @@ def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | No
     """The certificate (page 1) and its supplement (page 2) as a PDF; ``duplicate_issued_on``
     (ISO date) marks the print as a duplicate issued that day."""
     context = _context(content, duplicate_issued_on)
-    under = _backdrop(_shared(context), mark_images(content.get("issuer_marks")))
-
-    def overlay(fit: Mapping[str, str]) -> Any:
-        with force_locale("pl"):
-            return layout(render_template(TEMPLATE, part="overlay", slots=_slots(under, fit), **context),
-                          render_template(STYLESHEET, part="overlay"))
-
-    document = overlay({})
-    if fit := _refit(under, [dict(page.anchors) for page in document.pages]):
-        document = overlay(fit)
+    with force_locale("pl"):
+        overlay = render_template(TEMPLATE, part="overlay", **context)
+    needed = {char for char in html.unescape(re.sub(r"<[^>]*>", "", overlay))
+              if not char.isspace() and unicodedata.category(char) != "Cc"} - set(REPERTOIRE)
+    under = _backdrop(_shared(context), mark_images(content.get("issuer_marks")), REPERTOIRE + "".join(sorted(needed)))
     qr = segno.make(content["verification_url"], error="m").matrix
-    return write(document, under, [qr_drawing(qr, under.anchors[page][f"qr-{page + 1}"], under.heights[page])
-                                   for page in range(len(under.anchors))])
+    drawings: list[bytes] = []
+    drawn: set[str] = set()
+    for page, slots in enumerate(under.slots):
+        blocks = fragments(overlay, slots)
+        operators = [draw(runs, slots[name], under.faces, under.heights[page]) for name, runs in blocks.items()]
+        operators += [qr_drawing(qr, box, under.heights[page]) for name, box in under.anchors[page].items() if name.startswith("qr-")]
+        drawings.append(b"\n".join(operators))
+        drawn.update(blocks)
+    if missing := set(re.findall(r'data-slot="([^"]+)"', overlay)) - drawn:
+        raise ValueError(f"the certificate's backdrop has no place for {sorted(missing)}")
+    return write(under, drawings, f"Certyfikat nr {content['number']}")

@@ -47,9 +47,9 @@ def backdrops(app, monkeypatch):
     made = []
     real = pdf.backdrop
 
-    def counted(html):
-        made.append(html)
-        return real(html)
+    def counted(html, fonts=None):
+        made.append(html + (fonts or ""))  # what it was rendered from: its own text and its fonts' repertoire
+        return real(html, fonts)
 
     monkeypatch.setattr(pdf, "backdrop", counted)
     return made
@@ -126,3 +126,75 @@ def test_a_long_name_is_set_smaller_in_its_place(backdrops, tmp_path):
     between = "".join(word for word, y_min, y_max in words if y_min > lead_bottom and y_max <= data_top + 0.5)
     assert between == name.replace(" ", "")  # all of it, in its place, over nothing else
     assert name.replace(" ", "") in _pages(data)[0].replace(" ", "")
+
+
+def _fonts(data: bytes) -> dict[str, bytes]:
+    """Each embedded font file of a PDF, by its font's name."""
+    reader = PdfReader(io.BytesIO(data))
+    found = {}
+    for page in reader.pages:
+        for reference in page["/Resources"]["/Font"].values():
+            font = reference.get_object()
+            descendant = font["/DescendantFonts"][0].get_object()
+            found[str(font["/BaseFont"])] = descendant["/FontDescriptor"]["/FontFile2"].get_data()
+    return found
+
+
+def test_every_certificate_carries_the_same_fonts_whatever_its_holders_letters(backdrops):
+    """The holder's text is drawn in the backdrop's fonts, which carry a fixed repertoire: a PDF's
+    fonts tell nothing of the other holders' names printed with the same backdrop."""
+    first = pdf.render_certificate(_content("VCC/13881/2026/000001", "Jacek", "Mazur", "A" * 32))
+    second = pdf.render_certificate(_content("VCC/13881/2026/000002", "Źdźbło", "Ćwikła-Żółć", "B" * 32))
+    assert len(backdrops) == 1
+    assert _fonts(first) == _fonts(second) and len(_fonts(first)) >= 4
+    assert "Źdźbło Ćwikła-Żółć" in _pages(second)[0] and "Jacek Mazur" in _pages(first)[0]
+
+
+def test_a_letter_outside_the_repertoire_gets_a_backdrop_whose_fonts_carry_it(backdrops):
+    content = _content("VCC/13881/2026/000003", "Олена", "Шевченко", "C" * 32)
+    first, supplement = _pages(pdf.render_certificate(content))
+    assert "Олена Шевченко" in first and "Олена Шевченко · kwalifikacja rynkowa" in supplement
+    assert len(backdrops) == 1 and "Олена" not in backdrops[0] and "Ш" in backdrops[0]  # the letters, never the name
+    # A holder of the usual letters keeps the usual backdrop (kept apart from that one).
+    pdf.render_certificate(_content("VCC/13881/2026/000004", "Jan", "Nowak", "D" * 32))
+    assert len(backdrops) == 2 and "Ш" not in backdrops[1]
+
+
+def test_a_supplement_of_several_pages_carries_the_number_on_each_and_the_link_where_the_qr_code_is(backdrops):
+    content = _content("VCC/13881/2026/000005", "Jacek", "Mazur", "E" * 32)
+    content["qualification"]["outcome_sets"] = [
+        {"number": str(s), "name": {"pl": f"Zestaw {s}", "en": ""},
+         "outcomes": [{"code": f"{s}.{o}", "name": {"pl": f"Efekt uczenia się numer {o} zestawu {s}, opisany dłużej " * 2, "en": ""}}
+                      for o in range(1, 9)]} for s in range(1, 5)]
+    data = pdf.render_certificate(content)
+    pages = _pages(data)
+    assert len(pages) >= 3
+    for number, supplement_page in enumerate(pages[1:], start=2):
+        assert "Suplement do certyfikatu nr VCC/13881/2026/000005" in supplement_page
+        assert f"Strona {number} z {len(pages)}" in supplement_page  # the pages of the certificate, no other
+    assert content["verification_url"] in pages[-1].replace(" ", "") and "E" * 32 in pages[-1]
+    assert content["verification_url"] not in "".join(pages[1:-1]).replace(" ", "")
+    drawn = [page.get_contents().get_data() for page in PdfReader(io.BytesIO(data)).pages]
+    assert drawn[0].count(b" re\n") > 50 and drawn[-1].count(b" re\n") > 50  # a QR code where each page's place is
+    assert all(page.count(b" re\n") == 0 for page in drawn[1:-1])
+
+
+def test_a_block_the_backdrop_has_no_place_for_stops_the_print(backdrops, monkeypatch):
+    real = pdf.render_template
+
+    def slipped(name, **context):
+        text = real(name, **context)
+        return text + '<p data-slot="nowhere">x</p>' if context.get("part") == "overlay" else text
+
+    monkeypatch.setattr(pdf, "render_template", slipped)
+    with pytest.raises(ValueError, match="nowhere"):
+        pdf.render_certificate(_content("VCC/13881/2026/000006", "Jacek", "Mazur", "F" * 32))
+
+
+def test_a_letter_no_font_has_and_a_control_character_spoil_nothing_else(backdrops):
+    """A holder's name with a character no installed font has (here a CJK letter: the machine has
+    none) and a control character: the rest of their name and all the shared text read as ever."""
+    content = _content("VCC/13881/2026/000007", "Zoë\x07", "龍O'Brien", "G" * 32)
+    first, supplement = _pages(pdf.render_certificate(content))
+    assert "Zaświadcza się, że" in first and "Kraków, dnia 03.12.2026" in first and "Pozyskuje dane klientów" in supplement
+    assert "Zoë O'Brien" in first.replace("龍", "") and "\x07" not in first
