@@ -1,5 +1,6 @@
 """The autosave's express lane: an ordinary autosave answered in three statements, ahead of the
-other request hooks.
+other request hooks — and an ordinary heartbeat in one (two when its last contact is old enough to
+write, as :func:`services.touch` writes it).
 
 On exam day nearly every request is an autosave, and nearly every autosave is ordinary: the
 candidate's own running test, a question that exists, a new sequence number, a readable answer.
@@ -26,7 +27,7 @@ from typing import Any
 from flask import Flask, current_app, g, jsonify, request, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import Select, and_, bindparam, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +38,7 @@ from ..checkin.services import networks_allow
 from ..extensions import csrf, db, login_manager
 from ..metrics import AUTOSAVE_LANE
 from ..models import (
+    AttemptAnswer,
     AttemptItem,
     AttemptStatus,
     Role,
@@ -51,6 +53,7 @@ from . import clock, services
 from .scoring import item_of
 
 ENDPOINT = "theory.autosave"
+HEARTBEAT = "theory.heartbeat"
 #: Closer to the end than this, the full view answers (it submits the test when the time is up).
 MARGIN_SECONDS = 5.0
 
@@ -62,18 +65,20 @@ def init_app(app: Flask) -> None:
 
 
 def take() -> ResponseReturnValue | None:
-    """The acknowledgement of an ordinary autosave, or None to let the request go the full way."""
-    if request.endpoint != ENDPOINT or request.method != "POST" or not request.view_args \
+    """The answer to an ordinary autosave or heartbeat, or None to let the request go the full way."""
+    if request.endpoint not in (ENDPOINT, HEARTBEAT) or request.method != "POST" or not request.view_args \
             or not current_app.config.get("THEORY_EXPRESS_AUTOSAVE", True):
         return None
     user_id = _logged_in_user()
     if user_id is None or not _csrf_valid():
         return None
     try:  # the view's own declaration of its fields (a bad value is the full view's to refuse)
-        fields = {name: value for declaration in declared_params(current_app.view_functions[ENDPOINT])
+        fields = {name: value for declaration in declared_params(current_app.view_functions[request.endpoint])
                   for name, value in declaration.read().items()}
     except HTTPException:
         return None
+    if request.endpoint == HEARTBEAT:
+        return _heartbeat(int(request.view_args["attempt_id"]), user_id, fields["position"])
     position, seq, flagged = fields["position"], fields["seq"], bool(fields["flagged"])
     if position is None or not seq:
         return None
@@ -129,24 +134,70 @@ def _attempt_and_item(attempt_id: int, user_id: int, position: int) -> tuple[The
     return attempt, item, row.exam_networks
 
 
-@functools.cache
-def _read_statement() -> Select[Any]:
-    """The lane's one query, built once (only its parameters change between autosaves)."""
+_CLOCK = (TheoryAttempt.status, TheoryAttempt.time_limit_seconds, TheoryAttempt.started_at, TheoryAttempt.deadline_at,
+          TheoryAttempt.extra_seconds, TheoryAttempt.paused_seconds_total)
+
+
+def _running_attempt_of_an_ordinary_candidate(query: Select[Any]) -> Select[Any]:
+    """``query`` (of the attempt ``:attempt_id``) limited to a running attempt of ``:user_id``
+    whose account needs nothing else checked: active, a candidate, and holding no role that would
+    owe a second factor it has not set up."""
     role = UserRole.__table__.c
     user_id = bindparam("user_id", type_=User.id.type)
     return (
-        select(TheoryAttempt.status, TheoryAttempt.time_limit_seconds, TheoryAttempt.started_at,
-               TheoryAttempt.deadline_at, TheoryAttempt.extra_seconds, TheoryAttempt.paused_seconds_total,
-               AttemptItem.id.label("item_id"), AttemptItem.snapshot, ValidationSession.exam_networks)
-        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id, AttemptItem.position == bindparam("position")))
-        .join(User, User.id == TheoryAttempt.candidate_id)
+        query.join(User, User.id == TheoryAttempt.candidate_id)
         .join(ValidationSession, ValidationSession.id == TheoryAttempt.session_id)
         .where(TheoryAttempt.id == bindparam("attempt_id"), TheoryAttempt.candidate_id == user_id,
-               TheoryAttempt.status == AttemptStatus.IN_PROGRESS, AttemptItem.points.is_(None), User.active.is_(True),
+               TheoryAttempt.status == AttemptStatus.IN_PROGRESS, User.active.is_(True),
                exists().where(role.user_id == user_id, role.role == Role.CANDIDATE),
                User.totp_secret.is_not(None) | ~exists().where(role.user_id == user_id,
                                                                 role.role.in_(sorted(DECIDING_ROLES))))
     )
+
+
+@functools.cache
+def _read_statement() -> Select[Any]:
+    """The lane's one query, built once (only its parameters change between autosaves)."""
+    return _running_attempt_of_an_ordinary_candidate(
+        select(*_CLOCK, AttemptItem.id.label("item_id"), AttemptItem.snapshot, ValidationSession.exam_networks)
+        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id, AttemptItem.position == bindparam("position")))
+        .where(AttemptItem.points.is_(None)))
+
+
+@functools.cache
+def _heartbeat_statement() -> Select[Any]:
+    """A heartbeat's one query: the clock, the last contact and the highest sequence number saved
+    (:func:`services.last_seq`)."""
+    attempt_id = TheoryAttempt.id
+    return _running_attempt_of_an_ordinary_candidate(select(
+        *_CLOCK, TheoryAttempt.last_contact_at, ValidationSession.exam_networks,
+        select(func.coalesce(func.max(AttemptAnswer.seq), 0)).where(AttemptAnswer.attempt_id == attempt_id)
+        .scalar_subquery().label("last_seq")))
+
+
+def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseReturnValue | None:
+    """A heartbeat as the full view answers it (:func:`examportal.theory.views.heartbeat`): the
+    clock and the highest sequence number saved, the last contact written when it is
+    CONTACT_WRITE_SECONDS old (:func:`services.touch`), the question shown remembered in the session."""
+    row = db.session.connection().execute(_heartbeat_statement(), {"attempt_id": attempt_id, "user_id": user_id}).one_or_none()
+    if row is None:
+        return None
+    attempt = TheoryAttempt(id=attempt_id, status=row.status, time_limit_seconds=row.time_limit_seconds,
+                            started_at=row.started_at, deadline_at=row.deadline_at, extra_seconds=row.extra_seconds,
+                            paused_seconds_total=row.paused_seconds_total)
+    now = utcnow()
+    if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row.exam_networks, request.remote_addr):
+        return None
+    if row.last_contact_at is None or (now - row.last_contact_at).total_seconds() >= clock.CONTACT_WRITE_SECONDS:
+        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt_id,
+                                                       TheoryAttempt.status == AttemptStatus.IN_PROGRESS)
+                           .values(last_contact_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
+    key = f"theory-position-{attempt_id}"
+    if position is not None and session.get(key) != position and 1 <= position <= services.item_count(attempt):
+        session[key] = position  # (a heartbeat repeating the remembered question counts nothing)
+    g.setdefault(AUTOSAVE_LANE, "express")
+    return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, now)), last_seq=int(row.last_seq))
 
 
 def _write(attempt: TheoryAttempt, item: AttemptItem, seq: int, response: object, flagged: bool,
