@@ -238,8 +238,8 @@ class Run:
         return True
 
     def start(self, browser: Browser, overview: str) -> Exam | None:
-        if self.timed("start_page", browser, "GET", overview) is None:
-            return None
+        """The click on the waiting page's "Start the test" (its form and token were there before
+        the unlock), then the first question's page."""
         click = time.monotonic()
         posted = self.timed("start_click", browser, "POST", overview + "/start", {"csrf_token": browser.csrf},
                             expect=(302,))
@@ -702,7 +702,7 @@ def run(args: Any) -> dict[str, Any]:
         "submitted": len(record.times.get("submit", [])),
         "items_older_than_acknowledged": checked["items_older_than_acknowledged"],
         "threads_still_running": stuck,
-        "timings": _phase(record, ("login", "waiting_page", "start_page", "start", "start_click", "question_page",
+        "timings": _phase(record, ("login", "waiting_page", "start", "start_click", "question_page",
                                    "questions_fragment", "heartbeat", "autosave", "review", "submit")),
         "saturation": {"autosave": saturation, "autosave_checked": saturation_checked, "portal_healthz": healthz,
                        "bare_flask_noop": noop},

@@ -63,13 +63,35 @@ def _form_answer(attempt_item) -> dict:
     return {"answer": [page[k] for k in key] if item["type"] == "multiple_choice" else page[key[0]]}
 
 
+def test_the_button_of_the_waiting_page_starts_the_test_once_unlocked_without_a_reload(app, world):
+    """The candidate waits on the page they opened at check-in; when the operator unlocks the test,
+    its button (and its CSRF token) starts it: the whole room need not reload at the signal."""
+    session, enrolment = world["session"], world["enrolment"]
+    console = client_as(app, world["operator"])
+    assert console.get(f"/operator/sessions/{session.id}").status_code == 200  # the attempts exist, locked
+    candidate = client_as(app, world["candidate"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    waiting = candidate.get(f"/theory/enrolments/{enrolment.id}").get_data(as_text=True)
+    assert 'data-status="not_started"' in waiting and "Start the test" in waiting
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', waiting).group(1)
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert _act(console, session.id, kind="unlock", reason="Session opened at 9:00").status_code == 302
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = candidate.post(f"/theory/enrolments/{enrolment.id}/start", data={"csrf_token": token})
+    attempt = _attempt(world)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/1")
+    assert attempt.status == AttemptStatus.IN_PROGRESS
+
+
 def test_the_whole_flow_without_javascript(app, world):
     session, operator = world["session"], world["operator"]
     candidate = client_as(app, world["candidate"])
     # Locked until the operator unlocks it.
     page = candidate.get(f"/theory/enrolments/{world['enrolment'].id}")
     assert page.status_code == 200 and "The test is locked" in page.get_data(as_text=True)
-    assert candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start").status_code == 302
+    assert "Start the test" in page.get_data(as_text=True)  # pressed too early, it says the test is still locked:
+    early = candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start", follow_redirects=True)
+    assert "The test cannot be started yet. Wait for the operator to unlock it." in early.get_data(as_text=True)
     assert _attempt(world) is None  # attempts exist once the operator opens the console
 
     console = client_as(app, operator)
