@@ -19,7 +19,13 @@ from examportal.extensions import db
 from examportal.metrics import AUTOSAVE_LANE
 from examportal.models import AttemptStatus, Role, TheoryAttempt, User, UserRole, ValidationSession, utcnow
 from examportal.theory import clock, express
-from tests.web.test_autosave_express import Exam, _comparable, _set, new_exam  # noqa: F401  (the fixture)
+from tests.web.test_autosave_express import Exam, _comparable, _set, new_exam  # noqa: F401  (the fixture, used below)
+
+
+@pytest.fixture
+def exams(request):
+    """test_autosave_express's ``new_exam``: a fresh running test of a new candidate per call."""
+    return request.getfixturevalue("new_exam")
 
 
 def _beat(exam: Exam, **fields: Any) -> tuple[int, Any]:
@@ -156,31 +162,31 @@ def _after(exam: Exam) -> tuple[Any, ...]:
     return attempt.status, recent, remembered
 
 
-def _play(app, new_exam, case, lane: bool) -> tuple[Any, ...]:
+def _play(app, exams, case, lane: bool) -> tuple[Any, ...]:
     app.config["THEORY_EXPRESS_AUTOSAVE"] = lane
-    exam = new_exam()
-    result = case(exam, new_exam()) if case is _someone_elses else case(exam)
+    exam = exams()
+    result = case(exam, exams()) if case is _someone_elses else case(exam)
     return _comparable(result), _after(exam)
 
 
 @pytest.mark.parametrize("case", [*CASES, _someone_elses], ids=lambda case: case.__name__.strip("_"))
-def test_the_heartbeat_lane_answers_as_the_full_view_does(app, new_exam, case):
-    assert _play(app, new_exam, case, lane=True) == _play(app, new_exam, case, lane=False)
+def test_the_heartbeat_lane_answers_as_the_full_view_does(app, exams, case):
+    assert _play(app, exams, case, lane=True) == _play(app, exams, case, lane=False)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__.strip("_"))
-def test_ordinary_heartbeats_take_the_lane_and_the_rest_the_full_view(app, new_exam, case):
+def test_ordinary_heartbeats_take_the_lane_and_the_rest_the_full_view(app, exams, case):
     app.config["THEORY_EXPRESS_AUTOSAVE"] = True
-    exam = new_exam()
+    exam = exams()
     case(exam)
     assert exam.lane == ("express" if case in TAKEN else "full")
 
 
-def test_an_ordinary_heartbeat_reads_once_and_writes_only_an_old_contact(app, new_exam):
+def test_an_ordinary_heartbeat_reads_once_and_writes_only_an_old_contact(app, exams):
     from sqlalchemy import event
 
     app.config["THEORY_EXPRESS_AUTOSAVE"] = True
-    exam = new_exam()
+    exam = exams()
     assert _beat(exam)[0] == 200  # the question shown is remembered: the next beats repeat it
     _set(TheoryAttempt, exam.attempt_id, last_contact_at=utcnow())
     statements: list[str] = []
