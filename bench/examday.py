@@ -426,7 +426,8 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children (gunicorn's master and workers), from /proc."""
+    """User and system CPU of a process and its children (gunicorn's master and workers), from /proc:
+    the living ones' own, and the reaped ones' (a worker replaced after its requests counts on)."""
     total = 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     pids = [pid]
@@ -434,7 +435,7 @@ def cpu_seconds(pid: int) -> float:
         current = pids.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+            total += sum(int(value) for value in fields[11:15]) / ticks  # utime, stime, cutime, cstime
             pids += [int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
