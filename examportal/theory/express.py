@@ -49,7 +49,7 @@ from ..models import (
     utcnow,
 )
 from ..models.people import DECIDING_ROLES
-from . import clock, services
+from . import clock, positions, services
 from .scoring import item_of
 
 ENDPOINT = "theory.autosave"
@@ -125,13 +125,17 @@ def _attempt_and_item(attempt_id: int, user_id: int, position: int) -> tuple[The
                                                               "position": position}).one_or_none()
     if row is None:
         return None
-    # Unattached copies for the rules that read them (the clock, the page's ids): never added to
-    # the session, so nothing of them is ever written.
-    attempt = TheoryAttempt(id=attempt_id, status=row.status, time_limit_seconds=row.time_limit_seconds,
-                            started_at=row.started_at, deadline_at=row.deadline_at, extra_seconds=row.extra_seconds,
-                            paused_seconds_total=row.paused_seconds_total)
+    attempt = _clock_copy(attempt_id, row)
     item = AttemptItem(id=row.item_id, attempt_id=attempt_id, position=position, snapshot=row.snapshot)
     return attempt, item, row.exam_networks
+
+
+def _clock_copy(attempt_id: int, row: Any) -> TheoryAttempt:
+    """An unattached copy of the attempt with the columns of :data:`_CLOCK`, for the rules that read
+    them (the clock, the page's ids): never added to the session, so nothing of it is ever written."""
+    return TheoryAttempt(id=attempt_id, status=row.status, time_limit_seconds=row.time_limit_seconds,
+                         started_at=row.started_at, deadline_at=row.deadline_at, extra_seconds=row.extra_seconds,
+                         paused_seconds_total=row.paused_seconds_total)
 
 
 _CLOCK = (TheoryAttempt.status, TheoryAttempt.time_limit_seconds, TheoryAttempt.started_at, TheoryAttempt.deadline_at,
@@ -182,9 +186,7 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
     row = db.session.connection().execute(_heartbeat_statement(), {"attempt_id": attempt_id, "user_id": user_id}).one_or_none()
     if row is None:
         return None
-    attempt = TheoryAttempt(id=attempt_id, status=row.status, time_limit_seconds=row.time_limit_seconds,
-                            started_at=row.started_at, deadline_at=row.deadline_at, extra_seconds=row.extra_seconds,
-                            paused_seconds_total=row.paused_seconds_total)
+    attempt = _clock_copy(attempt_id, row)
     now = utcnow()
     if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row.exam_networks, request.remote_addr):
         return None
@@ -193,9 +195,7 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
                                                        TheoryAttempt.status == AttemptStatus.IN_PROGRESS)
                            .values(last_contact_at=now).execution_options(synchronize_session=False))
         db.session.commit()
-    key = f"theory-position-{attempt_id}"
-    if position is not None and session.get(key) != position and 1 <= position <= services.item_count(attempt):
-        session[key] = position  # (a heartbeat repeating the remembered question counts nothing)
+    positions.remember(attempt, position)
     g.setdefault(AUTOSAVE_LANE, "express")
     return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, now)), last_seq=int(row.last_seq))
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from ..errors import wants_json
 from ..extensions import db
 from ..models import AttemptStatus, Role, TheoryAttempt
-from .views import remembered_position
+from . import positions
 
 OPEN_DURING_THE_TEST = frozenset({
     "theory.overview", "theory.question", "theory.questions", "theory.autosave", "theory.heartbeat", "theory.review",
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return {"error": message}, 403
         flash(message, "warning")
-        return redirect(url_for("theory.question", attempt_id=attempt.id, position=remembered_position(attempt)))
+        return redirect(url_for("theory.question", attempt_id=attempt.id, position=positions.remembered(attempt)))
 
     @app.context_processor
     def lockdown_context() -> dict[str, bool]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..security import roles_required, staff_institution_ids
-from . import clock, services, voiding
+from . import clock, positions, services, voiding
 from .draw import DrawError
 from .errors import TheoryError
 from .forms import CorrectionForm, ReleaseForm, StartForm, SubmitForm, VoidForm
@@ -78,7 +78,7 @@ def overview(enrolment_id: int):
         attempt = services.counted_attempt(enrolment)
     return render_template("theory/overview.html", enrolment=enrolment, attempt=attempt, form=StartForm(),
                            recognised=recognised,
-                           resume_at=remembered_position(attempt) if attempt is not None else 1,
+                           resume_at=positions.remembered(attempt) if attempt is not None else 1,
                            settings=enrolment.session.qualification.rules.theory,
                            criteria=services.criterion_texts(enrolment.session.qualification_id, str(get_locale())))
 
@@ -102,22 +102,6 @@ def start(enrolment_id: int):
     return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
 
 
-def _remember_position(attempt: TheoryAttempt, position: int | None, total: int | None = None) -> None:
-    """Keep the question last shown in this browser, so "Continue the test" opens it (``total``: the
-    attempt's number of questions when the caller knows it; a heartbeat repeating the remembered
-    position costs no query)."""
-    key = f"theory-position-{attempt.id}"
-    if position is None or session.get(key) == position:
-        return
-    if 1 <= position <= (services.item_count(attempt) if total is None else total):
-        session[key] = position
-
-
-def remembered_position(attempt: TheoryAttempt) -> int:
-    value = session.get(f"theory-position-{attempt.id}")
-    return services.resume_position(attempt, value if isinstance(value, int) else None)
-
-
 def _render_question(attempt: TheoryAttempt, position: int, error: str | None = None, status: int = 200):
     """The page of one question: its form alone and the map of all (the script fetches the other
     questions' forms afterwards, see :func:`questions`)."""
@@ -125,7 +109,7 @@ def _render_question(attempt: TheoryAttempt, position: int, error: str | None = 
     if attempt_item is None:
         abort(404)
     entries = services.question_map(attempt)
-    _remember_position(attempt, position, len(entries))
+    positions.remember(attempt, position, len(entries))
     return render_template("theory/question.html", attempt=attempt, ai=attempt_item, entries=entries, error=error,
                            time_left=int(clock.time_left(attempt, utcnow())), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt),
@@ -220,7 +204,7 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
 @form_params(position=Number(hint=True))  # the heartbeat keeps the clock: a junk position is only not remembered
 def heartbeat(attempt_id: int, position: int | None):
     attempt = services.touch(_own_attempt(attempt_id))
-    _remember_position(attempt, position)
+    positions.remember(attempt, position)
     return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, utcnow())),
                    last_seq=services.last_seq(attempt))
 
