@@ -26,6 +26,7 @@ from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, NumberObject, StreamObject
 from weasyprint import HTML
+from weasyprint.formatting_structure.boxes import LineBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
@@ -284,7 +285,7 @@ def _slots(page: Any) -> dict[str, Slot]:
 
     def first_line(box: Any) -> Any:
         for child in getattr(box, "children", ()):
-            if type(child).__name__ == "LineBox":
+            if isinstance(child, LineBox):
                 return child
             if (found := first_line(child)) is not None:
                 return found

@@ -66,54 +66,75 @@ class Slot:
 Run = tuple[str, TextStyle]
 
 
-class _Fragments(HTMLParser):
-    """Each ``data-slot`` element's text runs, styled by the slot's inline styles."""
+Fragment = list[tuple[str, tuple[str, ...]]]
+"""A block's text before it is styled: each run with the elements it is in (innermost last), each
+named ``tag`` or ``tag.class1.class2``; ``"\n"`` for a ``<br>``."""
 
-    def __init__(self, slots: Mapping[str, Slot]) -> None:
+
+class _Fragments(HTMLParser):
+    """Each ``data-slot`` element's text runs, with the elements each run is in."""
+
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.slots = slots
-        self.runs: dict[str, list[Run]] = {}
-        self.stack: list[tuple[str, TextStyle | None]] = []  # open elements: tag, style inside it
+        self.runs: dict[str, Fragment] = {}
+        self.open: list[str] = []  # the slot's open inline elements
         self.current: str | None = None
         self.depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         if self.current is None:
-            name = found.get("data-slot")
-            if name is not None and name in self.slots:
-                self.current, self.depth = name, 1
+            if (name := found.get("data-slot")) is not None:
+                self.current, self.depth, self.open = name, 1, []
                 self.runs[name] = []
-                self.stack = [(tag, self.slots[name].style)]
             return
         if tag == "br":
-            self.runs[self.current].append(("\n", self.stack[-1][1] or self.slots[self.current].style))
+            self.runs[self.current].append(("\n", tuple(self.open)))
             return
-        inline = self.slots[self.current].inline
-        classes = (found.get("class") or "").split()
-        style = next((inline[f"{tag}.{c}"] for c in classes if f"{tag}.{c}" in inline), inline.get(tag, self.stack[-1][1]))
-        self.stack.append((tag, style))
+        self.open.append(".".join([tag, *(found.get("class") or "").split()]))
         self.depth += 1
 
     def handle_endtag(self, tag: str) -> None:
         if self.current is None or tag == "br":
             return
-        self.stack.pop()
         self.depth -= 1
         if self.depth == 0:
             self.current = None
+        else:
+            self.open.pop()
 
     def handle_data(self, data: str) -> None:
         if self.current is not None and data:
-            self.runs[self.current].append((data, self.stack[-1][1] or self.slots[self.current].style))
+            self.runs[self.current].append((data, tuple(self.open)))
+
+
+def parse(html: str) -> dict[str, Fragment]:
+    """The text of each element of ``html`` with a ``data-slot``, by its name (parsed once for a
+    document whose pages draw them: :func:`styled` then styles them for each slot)."""
+    parser = _Fragments()
+    parser.feed(html)
+    parser.close()
+    return parser.runs
+
+
+def styled(fragment: Fragment, slot: Slot) -> list[Run]:
+    """``fragment``'s runs in the styles ``slot``'s placeholder had: the innermost element with a
+    style of its own (by ``tag.class``, then ``tag``), else the slot's."""
+
+    def style_of(elements: tuple[str, ...]) -> TextStyle:
+        for element in reversed(elements):
+            tag, *classes = element.split(".")
+            for key in (*(f"{tag}.{name}" for name in classes), tag):
+                if key in slot.inline:
+                    return slot.inline[key]
+        return slot.style
+
+    return [(text, style_of(elements)) for text, elements in fragment]
 
 
 def fragments(html: str, slots: Mapping[str, Slot]) -> dict[str, list[Run]]:
     """The runs of text of each element of ``html`` whose ``data-slot`` names one of ``slots``."""
-    parser = _Fragments(slots)
-    parser.feed(html)
-    parser.close()
-    return parser.runs
+    return {name: styled(fragment, slots[name]) for name, fragment in parse(html).items() if name in slots}
 
 
 # ----------------------------------------------------------------------------- setting lines

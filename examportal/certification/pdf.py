@@ -34,7 +34,7 @@ from ..extensions import db
 from ..institution.settings import IMAGE_FIELDS, image_data_uri, sha256_of
 from ..models import InstitutionSettings
 from ..pdf import Backdrop, backdrop, write
-from ..pdf_text import Box, draw, fragments
+from ..pdf_text import Box, draw, parse, styled
 
 
 def content_sha256(content: Mapping[str, Any]) -> str:
@@ -90,6 +90,7 @@ BACKDROPS = 8  # backdrops kept (least recently used first out): one per qualifi
 REPERTOIRE = "".join(chr(code) for code in range(0x20, 0x7F)) + "ĄĆĘŁŃÓŚŹŻąćęłńóśźżÄÖÜäöüßÉéÁáÍíÚú„”“’·–—…"
 """The characters every backdrop's fonts carry for the holders' blocks, in each of their faces;
 a certificate whose blocks need another gets a backdrop whose fonts carry it too."""
+_REPERTOIRE = frozenset(REPERTOIRE)
 _backdrops: OrderedDict[str, Backdrop] = OrderedDict()
 _backdrops_lock = threading.Lock()
 
@@ -154,14 +155,13 @@ def _backdrop(shared: Mapping[str, Any], images: Mapping[str, str], repertoire: 
             _backdrops.move_to_end(key)
             return found
     with force_locale("pl"):
-        made = backdrop(render_template(TEMPLATE, part="background", images=images, **shared),
-                        render_template(TEMPLATE, part="fonts", images=images, repertoire=repertoire, **shared))
+        background = render_template(TEMPLATE, part="background", images=images, **shared)
+        made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, repertoire=repertoire, **shared))
         # A character no font here has would only be a .notdef glyph (whose text map then confuses
         # some readers): rendered again without it, it is drawn as the face's .notdef alone.
-        if missing := {char for char in repertoire if not any(char in face.glyphs for face in made.faces.values())} - set(REPERTOIRE):
-            made = backdrop(render_template(TEMPLATE, part="background", images=images, **shared),
-                            render_template(TEMPLATE, part="fonts", images=images, **shared,
-                                            repertoire="".join(char for char in repertoire if char not in missing)))
+        if missing := {char for char in repertoire if not any(char in face.glyphs for face in made.faces.values())} - _REPERTOIRE:
+            made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, **shared,
+                                                         repertoire="".join(char for char in repertoire if char not in missing)))
     with _backdrops_lock:
         _backdrops[key] = made
         while len(_backdrops) > BACKDROPS:
@@ -199,17 +199,18 @@ def render_certificate(content: Mapping[str, Any], duplicate_issued_on: str | No
     with force_locale("pl"):
         overlay = render_template(TEMPLATE, part="overlay", **context)
     needed = {char for char in html.unescape(re.sub(r"<[^>]*>", "", overlay))
-              if not char.isspace() and unicodedata.category(char) != "Cc"} - set(REPERTOIRE)
+              if not char.isspace() and unicodedata.category(char) != "Cc"} - _REPERTOIRE
     under = _backdrop(_shared(context), mark_images(content.get("issuer_marks")), REPERTOIRE + "".join(sorted(needed)))
     qr = segno.make(content["verification_url"], error="m").matrix
+    blocks = parse(overlay)
     drawings: list[bytes] = []
     drawn: set[str] = set()
     for page, slots in enumerate(under.slots):
-        blocks = fragments(overlay, slots)
-        operators = [draw(runs, slots[name], under.faces, under.heights[page]) for name, runs in blocks.items()]
+        here = [name for name in blocks if name in slots]
+        operators = [draw(styled(blocks[name], slots[name]), slots[name], under.faces, under.heights[page]) for name in here]
         operators += [qr_drawing(qr, box, under.heights[page]) for name, box in under.anchors[page].items() if name.startswith("qr-")]
         drawings.append(b"\n".join(operators))
-        drawn.update(blocks)
-    if missing := set(re.findall(r'data-slot="([^"]+)"', overlay)) - drawn:
+        drawn.update(here)
+    if missing := set(blocks) - drawn:
         raise ValueError(f"the certificate's backdrop has no place for {sorted(missing)}")
     return write(under, drawings, f"Certyfikat nr {content['number']}")
