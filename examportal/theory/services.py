@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from question_bank import items as bank
@@ -380,17 +380,23 @@ def start(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     if attempt.status != AttemptStatus.UNLOCKED:
         raise TheoryError(_("The operator has not unlocked the test for you yet. Wait for their signal and reload the page."))
     before = audit_log.snapshot(attempt, ATTEMPT_FIELDS)
-    if attempt.items and {item.item_id for item in attempt.items} & voided_ids():
+    # The items drawn at check-in, by id (their snapshots are the question pages' to read).
+    drawn = db.session.execute(select(AttemptItem.item_id, exists().where(VoidedItem.item_id == AttemptItem.item_id))
+                               .where(AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)).all()
+    item_ids = [item_id for item_id, _voided in drawn]
+    if any(voided for _item_id, voided in drawn):
         attempt.items.clear()  # an item drawn at check-in was voided since: draw again
         db.session.flush()
-    if not attempt.items:
+        item_ids = []
+    if not item_ids:
         _put_items(attempt, _draw(attempt))
+        item_ids = [item.item_id for item in attempt.items]
     attempt.status = AttemptStatus.IN_PROGRESS
     attempt.started_at = now
     accommodation = accommodation_seconds(attempt)
     attempt.deadline_at = now + timedelta(seconds=attempt.time_limit_seconds + accommodation)
     attempt.last_contact_at = now
-    _audit("theory.started", attempt, before, {"items": [item.item_id for item in attempt.items],
+    _audit("theory.started", attempt, before, {"items": item_ids,
                                                "accommodation_minutes": accommodation // 60})
     db.session.commit()
     return attempt
