@@ -88,14 +88,12 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from sqlalchemy.orm import joinedload
-
         from .forms import parse_id
-        from .models import User
+        from .theory import lockdown
 
         user_pk = parse_id(user_id)
-        # With the roles in the same query: every request checks them (one query, not two).
-        return db.session.get(User, user_pk, options=[joinedload(User.roles)]) if user_pk is not None else None
+        # With the roles and the running test in the same query: every request checks them.
+        return lockdown.load_user(user_pk) if user_pk is not None else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -6,16 +6,18 @@ test is submitted. The test's own pages, logging out and switching the language 
 """
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Flask, flash, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
 from ..errors import wants_json
 from ..extensions import db
-from ..models import AttemptStatus, Role, TheoryAttempt
+from ..models import AttemptStatus, Role, TheoryAttempt, User
 from . import positions
 
 OPEN_DURING_THE_TEST = frozenset({
@@ -28,10 +30,29 @@ RUNNING = (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED)
 
 def running_attempt(user_id: int) -> TheoryAttempt | None:
     """The candidate's theory attempt in progress (or paused by the operator), if any, with its
-    session (the test's pages check the session's exam-room networks: no second query for it)."""
+    session (the test's pages check the session's exam-room networks: no second query for it).
+    Read with the user when :func:`load_user` loaded them in this request."""
+    known = g.get("running_attempts", {})
+    if user_id in known:
+        return cast("TheoryAttempt | None", known[user_id])
     return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.candidate_id == user_id,
                                                          TheoryAttempt.status.in_(RUNNING))
                              .options(joinedload(TheoryAttempt.session)).limit(1))
+
+
+def load_user(user_id: int) -> User | None:
+    """The logged-in user with their roles — and, in the same query, their running theory attempt
+    (:func:`running_attempt`): every request of a logged-in user checks both."""
+    row = db.session.execute(
+        select(User, TheoryAttempt)
+        .outerjoin(TheoryAttempt, and_(TheoryAttempt.candidate_id == User.id, TheoryAttempt.status.in_(RUNNING)))
+        .where(User.id == user_id)
+        .options(joinedload(User.roles), joinedload(TheoryAttempt.session))
+    ).unique().first()
+    if row is None:
+        return None
+    g.setdefault("running_attempts", {})[user_id] = row[1]
+    return row[0]
 
 
 def init_app(app: Flask) -> None:

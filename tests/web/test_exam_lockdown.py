@@ -94,3 +94,30 @@ def test_an_ordering_answer_with_a_non_ascii_digit_is_a_clear_error(app, running
         f"/theory/attempts/{attempt.id}/answer", data={"position": item.position, "seq": "9", f"order-{first}": "²"},
         headers={"Accept": "application/json"})
     assert response.status_code == 400 and "position from 1 to" in response.get_json()["error"]
+
+
+def test_the_user_and_the_running_test_are_read_in_one_query(app, running):
+    """Every request of a logged-in candidate asks who they are and whether their test runs: one
+    statement answers both, and the lockdown asks nothing more (the test's pages then find the
+    attempt already loaded)."""
+    from sqlalchemy import event
+
+    client = client_as(app, running["candidate"])
+    attempt_id = running["attempt"].id
+    db.session.expunge_all()  # nothing of the set-up's objects lent to the request
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert client.get(f"/theory/attempts/{attempt_id}/review").status_code == 200
+        assert client.get("/sessions/mine").status_code == 302  # refused by the lockdown
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    users = [s for s in statements if s.startswith("select") and "from user_account" in s]
+    assert len(users) == 2  # one per request
+    assert all("theory_attempt" in s for s in users)  # the running test comes with the user
+    # ... and nothing else looks the candidate's running test up again.
+    assert not [s for s in statements if s not in users and "theory_attempt.candidate_id" in s]
