@@ -55,6 +55,8 @@ class Shape:
     prefetch_spread: float = 20.0  # as THEORY_PREFETCH_SPREAD_SECONDS: the other questions are fetched within it
     saturation_seconds: float = 20.0
     saturation_clients: int = 16
+    start_only: bool = False  # the start spike alone: no prefetch, answers, heartbeats or submission
+
 
     @classmethod
     def from_args(cls, args: Any) -> Shape:
@@ -63,7 +65,7 @@ class Shape:
         return cls(candidates=candidates,
                    login_window=args.login_window if args.login_window is not None else (20.0 if quick else 300.0),
                    answers=args.answers or (10 if quick else 30),
-                   saturation_seconds=10.0 if quick else 20.0)
+                   saturation_seconds=10.0 if quick else 20.0, start_only=bool(getattr(args, "start_only", False)))
 
 
 # --------------------------------------------------------------------------- the browser
@@ -216,7 +218,7 @@ class Run:
         self.signal.wait()
         self.wait_until(self.signal_at + who.click_after)
         exam = self.start(browser, overview)
-        if exam is None:
+        if exam is None or self.shape.start_only:
             return
         self.answer(browser, exam)
         self.submit(browser, exam, overview)
@@ -713,14 +715,14 @@ def run(args: Any) -> dict[str, Any]:
         "shape": {"login_window_s": shape.login_window, "start_window_s": shape.start_window, "answers": shape.answers,
                   "think_s": list(shape.think), "prefetch_spread_s": shape.prefetch_spread,
                   "saturation_clients": shape.saturation_clients, "saturation_s": shape.saturation_seconds,
-                  "quick": bool(args.quick)},
+                  "quick": bool(args.quick), "start_only": shape.start_only},
         "server": {"command": "gunicorn -c gunicorn.conf.py 'examportal:create_app()'", "GUNICORN_CMD_ARGS": gunicorn_args,
                    "config": "production", "database": "postgresql", "rate_limits": "redis",
                    "login_limit_override": args.login_limit},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"examday-{shape.candidates}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (RESULTS / f"examday-{shape.candidates}{'-start' if shape.start_only else ''}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
 
 

@@ -526,6 +526,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--login-window", type=float, default=None,
                         help="examday: seconds over which the candidates log in (default 300, --quick 20)")
     parser.add_argument("--answers", type=int, default=None, help="examday: answers per candidate (default 30, --quick 10)")
+    parser.add_argument("--start-only", action="store_true",
+                        help="examday: the start spike alone (each candidate stops on the first question's page)")
     parser.add_argument("--gunicorn-args", default=None,
                         help="examday: GUNICORN_CMD_ARGS besides the address (default: --workers 4)")
     parser.add_argument("--login-limit", default=None,

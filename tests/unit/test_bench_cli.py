@@ -35,3 +35,17 @@ def test_an_unknown_suite_is_refused_by_name(capsys: pytest.CaptureFixture[str])
         bench.parse_args(["load", "nosuch"])
     assert exit_info.value.code == 2
     assert "unknown suite nosuch" in capsys.readouterr().err
+
+
+def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
+    """``--start-only``: each candidate stops on the first question's page (the spike alone)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import examday
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    bench = _bench()
+    assert examday.Shape.from_args(bench.parse_args(["examday", "--start-only"])).start_only
+    assert not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).start_only
