@@ -52,7 +52,7 @@ class Shape:
     start_window: float = 10.0  # seconds over which they click "Start" after the signal
     answers: int = 30
     think: tuple[float, float] = (5.0, 15.0)
-    prefetch_spread: float = 20.0  # as THEORY_PREFETCH_SPREAD_SECONDS: the other questions are fetched within it
+    prefetch_spread: float = 30.0  # when a page does not say (data-prefetch-spread, THEORY_PREFETCH_SPREAD_SECONDS)
     saturation_seconds: float = 20.0
     saturation_clients: int = 16
     start_only: bool = False  # the start spike alone: no prefetch, answers, heartbeats or submission
@@ -263,7 +263,8 @@ class Run:
         shape, rng = self.shape, random.Random(exam.attempt_id)
         now = time.monotonic()
         next_beat = now + HEARTBEAT_SECONDS
-        prefetch_at = None if exam.complete else now + rng.uniform(0, shape.prefetch_spread)
+        spread = shape.prefetch_spread if exam.prefetch_spread is None else exam.prefetch_spread
+        prefetch_at = None if exam.complete else now + rng.uniform(0, spread)
         next_answer = now + rng.uniform(*shape.think)
         positions = list(range(1, min(shape.answers, exam.total) + 1))
         headers = {"X-CSRFToken": browser.csrf, "Accept": "application/json"}
@@ -320,6 +321,7 @@ class Exam:
     next_seq: int
     total: int
     forms: dict[int, str]
+    prefetch_spread: float | None = None  # the page's data-prefetch-spread, which the script waits within
 
     @property
     def complete(self) -> bool:
@@ -333,8 +335,10 @@ class Exam:
 
         forms = forms_in(html)
         total = attribute("total")  # the page of one question says how many there are
+        spread = attribute("prefetch-spread")
         return cls(base=path.rsplit("/q/", 1)[0], attempt_id=int(attribute("attempt") or 0),
-                   next_seq=int(attribute("next-seq") or 1), total=int(total) if total else len(forms), forms=forms)
+                   next_seq=int(attribute("next-seq") or 1), total=int(total) if total else len(forms), forms=forms,
+                   prefetch_spread=float(spread) if spread else None)
 
 
 def forms_in(html: str) -> dict[int, str]:

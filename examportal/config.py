@@ -57,10 +57,11 @@ class Config:
     LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute;300 per hour")
     # Exam-day check-in opens this long before a session starts (the operator compares identity documents).
     CHECK_IN_OPENS_BEFORE_MINUTES = int(os.environ.get("CHECK_IN_OPENS_BEFORE_MINUTES", "120"))
-    # The theory test's page renders its own question only; the script fetches the other questions'
-    # forms after a random wait of up to this many seconds, so a room that starts together does not
-    # ask for them all at once (going to another question sooner fetches them at once).
-    THEORY_PREFETCH_SPREAD_SECONDS = float(os.environ.get("THEORY_PREFETCH_SPREAD_SECONDS", "20"))
+    # The theory test's page renders its own question and the next one's form; the script fetches
+    # the other questions' forms after a random wait of up to this many seconds, so a room that
+    # starts together does not ask for them all at once, nor in its first seconds (going to a
+    # question not yet on the page fetches them at once).
+    THEORY_PREFETCH_SPREAD_SECONDS = float(os.environ.get("THEORY_PREFETCH_SPREAD_SECONDS", "30"))
     # An ordinary autosave is answered ahead of the other hooks in three statements (theory/express.py).
     THEORY_EXPRESS_AUTOSAVE = os.environ.get("THEORY_EXPRESS_AUTOSAVE", "1") not in ("0", "false", "no")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # unset: mail stays in the outbox, readable at /dev/mailbox

@@ -1,9 +1,10 @@
 // The theory test page, improved: autosave every change, queue answers in localStorage while
 // offline and replay them in order (the server ignores a sequence number it already has), switch
 // questions without a round trip, and run the countdown from the server's time_left.
-// The server renders the page with its own question only; the other questions' forms are fetched
-// once, after a random wait of up to data-prefetch-spread seconds (so a room that starts together
-// does not ask for them all at once), or at once when the candidate goes to another question.
+// The server renders the page with its own question and the next one's form; the other questions'
+// forms are fetched once, after a random wait of up to data-prefetch-spread seconds (so a room that
+// starts together does not ask for them all at once), or at once when the candidate goes to a
+// question not yet on the page.
 (function () {
   "use strict";
   var root = document.getElementById("theory");

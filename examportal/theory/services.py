@@ -476,6 +476,15 @@ def attempt_item_at(attempt: TheoryAttempt, position: int) -> AttemptItem | None
                                                        AttemptItem.position == position))
 
 
+def attempt_items_from(attempt: TheoryAttempt, position: int, count: int) -> list[AttemptItem]:
+    """The attempt's items at ``position`` and the ``count - 1`` after it that exist, in order, in one
+    query (the others and their snapshots are not loaded); empty when there is none at ``position``."""
+    found = list(db.session.scalars(select(AttemptItem).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.position >= position, AttemptItem.position < position + count)
+        .order_by(AttemptItem.position)))
+    return found if found and found[0].position == position else []
+
+
 def last_seq(attempt: TheoryAttempt) -> int:
     """The highest sequence number any window of the attempt has saved (0 before the first answer).
 

@@ -102,15 +102,20 @@ def start(enrolment_id: int):
     return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
 
 
+#: The question page's own question and the next one's form (hidden): "Next" needs no fetch, so the
+#: other questions' forms can be fetched later, away from a room's start (see :func:`questions`).
+FORMS_ON_THE_PAGE = 2
+
+
 def _render_question(attempt: TheoryAttempt, position: int, error: str | None = None, status: int = 200):
-    """The page of one question: its form alone and the map of all (the script fetches the other
-    questions' forms afterwards, see :func:`questions`)."""
-    attempt_item = services.attempt_item_at(attempt, position)
-    if attempt_item is None:
+    """The page of one question: its form, the next question's (hidden) and the map of all (the
+    script fetches the other questions' forms afterwards, see :func:`questions`)."""
+    shown = services.attempt_items_from(attempt, position, FORMS_ON_THE_PAGE)
+    if not shown:
         abort(404)
     entries = services.question_map(attempt)
     positions.remember(attempt, position, len(entries))
-    return render_template("theory/question.html", attempt=attempt, ai=attempt_item, entries=entries, error=error,
+    return render_template("theory/question.html", attempt=attempt, ai=shown[0], shown=shown, entries=entries, error=error,
                            time_left=int(clock.time_left(attempt, utcnow())), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt),
                            prefetch_spread=current_app.config["THEORY_PREFETCH_SPREAD_SECONDS"]), status

@@ -1,5 +1,6 @@
-"""The question page renders its own question and the map of all; the other questions' forms come
-in one fragment the script fetches afterwards; the review page and a heartbeat read no item text."""
+"""The question page renders its own question, the next one's form (hidden) and the map of all; the
+other questions' forms come in one fragment the script fetches afterwards; the review page and a
+heartbeat read no item text."""
 from __future__ import annotations
 
 import re
@@ -46,7 +47,7 @@ def _recorded():
     return seen, record
 
 
-def test_the_page_renders_its_question_alone_with_the_map_of_all(app, running):
+def test_the_page_renders_its_question_and_the_next_with_the_map_of_all(app, running):
     attempt, choice = running["attempt"], running["choice"]
     option = services.candidate_display(choice, "pl")["options"][0][0]
     client = factories.client_as(app, running["candidate"])
@@ -59,14 +60,19 @@ def test_the_page_renders_its_question_alone_with_the_map_of_all(app, running):
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and _forms(html) == [(3, False)]
+    assert page.status_code == 200 and _forms(html) == [(3, False), (4, True)]  # the next one hidden
     assert f'data-total="{running["total"]}"' in html and f"Question 3 of {running['total']}" in html
     assert len(re.findall(r'class="map', html)) == running["total"]
     answered = re.search(rf'data-go="{choice.position}"\s+class="([^"]+)"', html).group(1)
     assert "answered" in answered.split() and "flagged" in answered.split()
-    # One item's snapshot (the question shown); the map reads positions and answers only.
+    # The two items' snapshots in one query (the question shown and the next); the map reads
+    # positions and answers only.
     with_snapshot = [sql for sql in _item_reads(seen) if "attempt_item.snapshot" in sql]
-    assert len(with_snapshot) == 1 and "attempt_item.position =" in with_snapshot[0], _item_reads(seen)
+    assert len(with_snapshot) == 1 and "attempt_item.position >=" in with_snapshot[0], _item_reads(seen)
+    # The last question's page has no next one; a position past the end is not found.
+    last = client.get(f"/theory/attempts/{attempt.id}/q/{running['total']}").get_data(as_text=True)
+    assert _forms(last) == [(running["total"], False)]
+    assert client.get(f"/theory/attempts/{attempt.id}/q/{running['total'] + 1}").status_code == 404
 
 
 def test_the_questions_fragment_has_every_form_hidden_with_its_answer(app, running):
