@@ -65,7 +65,7 @@ class Shape:
         return cls(candidates=candidates,
                    login_window=args.login_window if args.login_window is not None else (20.0 if quick else 300.0),
                    answers=args.answers or (10 if quick else 30),
-                   saturation_seconds=10.0 if quick else 20.0, start_only=bool(getattr(args, "start_only", False)))
+                   saturation_seconds=10.0 if quick else 20.0, start_only=bool(args.start_only))
 
 
 # --------------------------------------------------------------------------- the browser

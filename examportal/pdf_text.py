@@ -132,11 +132,6 @@ def styled(fragment: Fragment, slot: Slot) -> list[Run]:
     return [(text, style_of(elements)) for text, elements in fragment]
 
 
-def fragments(html: str, slots: Mapping[str, Slot]) -> dict[str, list[Run]]:
-    """The runs of text of each element of ``html`` whose ``data-slot`` names one of ``slots``."""
-    return {name: styled(fragment, slots[name]) for name, fragment in parse(html).items() if name in slots}
-
-
 # ----------------------------------------------------------------------------- setting lines
 
 @dataclass(frozen=True)

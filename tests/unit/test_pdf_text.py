@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from examportal.pdf_text import Face, Slot, TextStyle, draw, fragments, lines
+from examportal.pdf_text import Face, Slot, TextStyle, draw, lines, parse, styled
 
 CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:/-ąęł"
 
@@ -37,7 +37,8 @@ def _text(line) -> str:
 def test_the_runs_of_each_slot_come_from_its_markup_with_the_styles_of_its_elements():
     html = ('<div><p class="x slot" data-slot="number">nr <strong>VCC/1</strong> &amp; <span class="url">a/b</span>'
             '<br>next</p><p data-slot="unknown">not a place</p><p>no slot</p></div>')
-    runs = fragments(html, {"number": _slot()})
+    slots = {"number": _slot()}  # a page's places: a block without one is not drawn there
+    runs = {name: styled(fragment, slots[name]) for name, fragment in parse(html).items() if name in slots}
     assert runs == {"number": [("nr ", SANS), ("VCC/1", BOLD), (" & ", SANS), ("a/b", MONO), ("\n", SANS), ("next", SANS)]}
 
 
