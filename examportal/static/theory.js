@@ -287,6 +287,16 @@
       go(button && button.value ? button.value : "next");
     });
   }
+  // An answer given before this script took over the page (it arrives after the page on a slow
+  // connection) had no change listener to save it: it is saved now, as if given after.
+  function changedBeforeScript(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      if (el.type === "radio" || el.type === "checkbox") { return el.checked !== el.defaultChecked; }
+      if (el.tagName !== "SELECT") { return false; }
+      var initial = Array.prototype.filter.call(el.options, function (o) { return o.defaultSelected; })[0] || el.options[0];
+      return !!initial && el.value !== initial.value;
+    });
+  }
   forms.forEach(wire);
   document.querySelectorAll(".question-map button").forEach(function (button) {
     button.addEventListener("click", function (event) {
@@ -309,5 +319,6 @@
   window.setInterval(heartbeat, 15000);
   window.setInterval(flush, 5000);
   tick();
+  forms.forEach(function (form) { if (changedBeforeScript(form)) { queueAnswer(form); } });
   if (loadQueue().length) { flush(); }
 }());

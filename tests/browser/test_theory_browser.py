@@ -100,6 +100,24 @@ def test_offline_answers_are_queued_and_replayed(new_page, exam):
     assert set(answered) <= saved
 
 
+def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
+    """On a slow connection the question is on screen before theory.js runs: an answer given in that
+    moment has no change listener yet, and is saved once the script takes the page over."""
+    page = new_page(exam["candidate"])
+    held = []
+    page.route("**/static/theory.js*", lambda route: held.append(route))  # the script's response waits until released
+    page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
+    page.click("#attempt-status button[type=submit]")
+    page.wait_for_selector("#theory form.question:not([hidden])")
+    position = _answer_visible_question(page)
+    page.wait_for_timeout(200)
+    assert held and page.evaluate("document.getElementById('save-status').className") == ""
+    held[0].continue_()
+    page.wait_for_selector("#save-status.save-saved")
+    attempt = _attempt(exam["enrolment"])
+    assert {i.position for i in attempt.items if i.is_answered} == {position}
+
+
 def test_reload_resumes_with_the_time_left(new_page, exam):
     page = _start(new_page, exam)
     attempt = _attempt(exam["enrolment"])
