@@ -10,12 +10,14 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import select
 
+from question_bank import items as bank
 from question_bank.definition import available_definitions
 
 from .certification import services as certification
 from .committee import services as committee
 from .extensions import db
 from .models import (
+    AttemptStatus,
     AuditorMandate,
     Certificate,
     CommitteeMember,
@@ -40,6 +42,8 @@ from .models import (
 from .qualifications.services import load_file
 from .security import hash_password, public_url
 from .sessions.services import WARSAW, declare_impartiality
+from .theory import services as theory
+from .theory.scoring import item_of
 from .validators import pesel_with_checksum
 
 DEMO_PASSWORD = "demo-haslo-2026"  # noqa: S105  (printed for the demo accounts on purpose)
@@ -268,6 +272,7 @@ def _validated(session: ValidationSession, enrolment: Enrolment) -> ValidationDe
     decision = committee.decision_for(enrolment)
     if decision is not None:
         return decision
+    _theory_test_taken(session, enrolment)
     chair = next(member for member in session.committee if member.is_chair)
     decided_at = session.starts_at + timedelta(hours=6)
     for criterion in committee.all_criteria(enrolment):
@@ -282,6 +287,38 @@ def _validated(session: ValidationSession, enrolment: Enrolment) -> ValidationDe
     db.session.add(decision)
     db.session.commit()
     return decision
+
+
+#: The questions the demo candidate leaves unanswered (the others get the key): a pass short of full marks.
+DEMO_UNANSWERED = 3
+
+
+def _theory_test_taken(session: ValidationSession, enrolment: Enrolment) -> None:
+    """The candidate's theory test on the session's day, through the test's own services: the items
+    drawn, the test started at the operator's signal, answered and submitted, then scored — so the
+    protocol shows the result the committee saw."""
+    attempt = theory.prepare(enrolment)
+    if attempt is None or attempt.status == AttemptStatus.SUBMITTED:
+        return
+    signal = session.starts_at + timedelta(minutes=15)
+    attempt.status = AttemptStatus.UNLOCKED  # the operator's signal on the day
+    theory.start(attempt, now=signal)
+    answered = attempt.items[:len(attempt.items) - DEMO_UNANSWERED]
+    for seq, attempt_item in enumerate(answered, start=1):
+        theory.save_answer(attempt, attempt_item.position, _the_key(item_of(attempt_item)), seq,
+                           now=signal + timedelta(minutes=seq), attempt_item=attempt_item)
+    submitted_at = signal + timedelta(minutes=len(answered) + 5)
+    theory.submit(attempt, now=submitted_at)
+    if session.operator is not None:  # the operator releases the results, as on the day
+        theory.release_results(session, session.operator, now=submitted_at + timedelta(minutes=30))
+
+
+def _the_key(item: bank.Item) -> object:
+    """An item's correct answer as the candidate's form gives it."""
+    if isinstance(item.key, bool) or item.key_map:
+        return item.key if isinstance(item.key, bool) else item.key_map
+    options = [str(option) for option in item.key or ()]  # choice and ordering keys: option ids
+    return options[0] if item.type == "single_choice" else options
 
 
 def _certificate(session: ValidationSession, people: dict[str, User]) -> Certificate:

@@ -3,15 +3,19 @@ one certificate issued through the services that the public verification page co
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import pyotp
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from examportal.certification import services as certification
 from examportal.extensions import db
 from examportal.models import (
+    AttemptItem,
+    AttemptStatus,
     AuditEntry,
     Certificate,
     CertificationDecision,
@@ -22,6 +26,7 @@ from examportal.models import (
     OutboxMail,
     Qualification,
     Role,
+    TheoryAttempt,
     TrainingRecord,
     User,
     UserRole,
@@ -40,7 +45,8 @@ def _fresh_globals_per_request(app):
 
 
 COUNTED = (User, UserRole, Institution, Qualification, Criterion, ValidationSession, CommitteeMember,
-           Enrolment, TrainingRecord, AuditEntry, OutboxMail, ValidationDecision, CertificationDecision, Certificate)
+           Enrolment, TrainingRecord, AuditEntry, OutboxMail, ValidationDecision, CertificationDecision, Certificate,
+           TheoryAttempt, AttemptItem)
 
 
 def counts() -> dict[str, int]:
@@ -152,6 +158,20 @@ def test_the_demo_certificate_is_issued_and_verifies(app, demo_output):
     assert certificate.number in text and "Jacek Mazur" in text
     assert "status-valid" in text
     assert holder.pesel not in text
+
+
+def test_the_demo_protocol_shows_the_theory_test_behind_the_decision(demo_output):
+    """The certified candidate took the theory test through its services (drawn, answered,
+    submitted, scored, released): the protocol states that result, not "no test result"."""
+    certificate = db.session.scalars(select(Certificate)).one()
+    attempt = db.session.scalars(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == certificate.enrolment_id)).one()
+    assert attempt.status == AttemptStatus.SUBMITTED and attempt.passed and attempt.released_at is not None
+    assert attempt.started_at < attempt.submitted_at < certificate.decision.validation_decision.decided_at
+    assert 60 <= attempt.score_percent < 100  # a pass, short of full marks
+    protocol = certificate.decision.validation_decision.protocol_pdf
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(protocol)).pages).split())
+    assert "brak wyniku testu" not in text
+    assert f"test teoretyczny: {attempt.score_percent:.1f}%" in text and "zaliczona" in text
 
 
 def test_a_new_candidate_finds_an_open_session_to_apply_to(app, demo_output):
