@@ -41,6 +41,9 @@ def _start(new_page, exam, loaded=True):
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory")
+    # "#theory" is there before theory.js (at the end of <body>) has run; by "load" it has, so the
+    # question buttons switch questions on the page instead of posting the form.
+    page.wait_for_load_state("load")
     if loaded:  # every question's form on the page: the test goes on offline
         page.wait_for_selector("#theory[data-questions=loaded]", state="attached")
     return page
@@ -105,7 +108,11 @@ def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
     moment has no change listener yet, and is saved once the script takes the page over."""
     page = new_page(exam["candidate"])
     held = []
-    page.route("**/static/theory.js*", lambda route: held.append(route))  # the script's response waits until released
+
+    def hold(route):  # the script's response waits until released (Playwright wants a function, not a bound method)
+        held.append(route)
+
+    page.route("**/static/theory.js*", hold)
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory form.question:not([hidden])")
