@@ -13,7 +13,9 @@ A person has at most one open request of each kind and may withdraw it. Who revi
 institution the person last dealt with (their latest enrolment or application, else the
 institution they hold a role at) — and staff of its certifying institution, whose staff manage
 their validating institutions' files. A request of someone who never dealt with an institution
-(``institution_id`` None) is the platform's: its administrators review it.
+(``institution_id`` None) is the platform's: its administrators review it. Everyone who may
+review a new request is mailed when it is filed, with the day the law's month to answer ends
+(RODO art. 12(3)).
 
 Every change is audited (ids only; free text as a digest) and each decision is mailed to the
 person in their language. Each function commits once.
@@ -30,6 +32,7 @@ from sqlalchemy import Select, false, or_, select
 
 from ..audit import services as audit_log
 from ..certification import services as certification
+from ..certification.rules import WARSAW
 from ..extensions import db
 from ..mail.services import queue_localised, queue_mail
 from ..models import (
@@ -40,13 +43,15 @@ from ..models import (
     DataRequestKind,
     DataRequestStatus,
     Enrolment,
+    Institution,
     Role,
     User,
     UserRole,
     ValidationSession,
     utcnow,
 )
-from ..security import public_url, staff_institution_ids
+from ..renewals.rules import add_months
+from ..security import public_url, role_holders, staff_institution_ids
 from . import export
 from .retention import Retention, anonymise, retention_of
 
@@ -92,6 +97,26 @@ def may_review(user: User, request: DataRequest) -> bool:
     if request.institution_id is None:
         return user.has_role(Role.ADMIN)
     return request.institution_id in staff_institution_ids(user)
+
+
+def reviewers(request: DataRequest) -> list[User]:
+    """The active accounts :func:`may_review` lets decide ``request``, but the person's own: staff
+    of its institution and of that institution's certifying one, or the platform's administrators."""
+    if request.institution_id is None:
+        people = list(db.session.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN, User.active.is_(True)).distinct().order_by(User.id)))
+    else:
+        institution = db.session.get(Institution, request.institution_id)
+        holding = [request.institution_id] + ([institution.parent_id] if institution and institution.parent_id else [])
+        people = role_holders(holding, [Role.STAFF])
+    return [person for person in people if person.id != request.user_id]
+
+
+def answer_by(request: DataRequest) -> date:
+    """The last day of the month the law gives to answer a request (RODO art. 12(3)), counted from
+    the day it was made in Poland."""
+    return add_months(request.created_at.astimezone(WARSAW).date(), 1)
 
 
 def reviewable(user: User) -> Select[DataRequest]:
@@ -170,6 +195,10 @@ def ask(user: User, kind: DataRequestKind, details: str | None) -> DataRequest:
     db.session.add(request)
     db.session.flush()
     _audit("data_request.filed", request, user)
+    link = public_url("records.staff_show", data_request_id=request.id)
+    for reviewer in reviewers(request):
+        queue_localised(reviewer, "data_request_filed_staff", lambda: _("A request about personal data to review"),
+                        data_request=request, answer_by=answer_by(request), link=link)
     db.session.commit()
     return request
 

@@ -132,6 +132,7 @@ def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> Respon
         if request.kind == DataRequestKind.ERASURE and request.status == DataRequestStatus.OPEN else (None, False)
     return render_template(
         "records/staff_show.html", data_request=request, retention=retention, erasable=erasable,
+        answer_by=requests.answer_by(request),
         certificates=requests.certificates_to_correct(current_user, request)
         if request.kind == DataRequestKind.CORRECTION else [],
         grant_form=forms.get("grant_form") or GrantCorrectionForm(prefix="grant", formdata=None),

@@ -11,7 +11,8 @@ import zipfile
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from flask_babel import force_locale
+from babel.dates import format_date
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from examportal.audit import services as audit_log
@@ -30,6 +31,7 @@ from examportal.models import (
 )
 from examportal.records import requests
 from examportal.records.retention import retention_of
+from examportal.renewals.rules import add_months
 from tests.appealtools import walker_objects
 from tests.certtools import certification_world, make_certificate
 from tests.factories import PASSWORD, client_as, make_attempt, make_institution, make_user
@@ -263,6 +265,52 @@ def test_staff_grant_a_correction_saying_what_was_done(app, world):
     assert entry.actor_id == world["staff"].id and done not in json.dumps(entry.after)
     assert entry.after["reason"].startswith(audit_log.TEXT_DIGEST_PREFIX)
     assert f"/records/requests/{request.id}/grant" not in staff.get(f"/records/requests/{request.id}").get_data(as_text=True)
+
+
+REVIEW_SUBJECT = "A request about personal data to review"
+
+
+def _review_mails(user: User) -> list[OutboxMail]:
+    """The review notices mailed to ``user`` (in their language: Polish unless they chose English)."""
+    with force_locale(user.locale or "pl"):
+        subject = gettext(REVIEW_SUBJECT)
+    return [m for m in _mails(user) if m.subject == subject]
+
+
+def test_everyone_who_may_review_a_new_request_is_mailed_with_the_day_to_answer_by(app, world):
+    request = _correction(app, world)
+    reviewers = requests.reviewers(request)
+    assert {world["staff"].id, world["child_staff"].id, world["staff2"].id} <= {r.id for r in reviewers}
+    assert all(requests.may_review(r, request) for r in reviewers)
+    answer_by = requests.answer_by(request)
+    assert answer_by == add_months(request.created_at.astimezone(WARSAW).date(), 1)
+    for who in ("staff", "child_staff", "staff2"):
+        (mail,) = _review_mails(world[who])
+        assert mail.recipient == world[who].email
+        assert f"/records/requests/{request.id}" in mail.body
+        assert format_date(answer_by, "medium", locale="pl") in mail.body  # in the reviewer's language
+        # The person's name and what they wrote stay on the review page, behind the login.
+        assert world["holder"].last_name not in mail.body and WRONG not in mail.body
+    for outsider in (world["outsider_staff"], world["holder"], world["other"]):
+        assert _review_mails(outsider) == []
+    page = client_as(app, world["staff"]).get(f"/records/requests/{request.id}").get_data(as_text=True)
+    assert re.search(r'id="answer-by">' + re.escape(format_date(answer_by, "medium", locale="en")), page)
+
+
+def test_staff_filing_their_own_request_are_not_asked_to_review_it(app, world):
+    staff = world["staff"]
+    assert _ask_correction(client_as(app, staff)).status_code == 302
+    assert _review_mails(staff) == [] and len(_review_mails(world["staff2"])) == 1
+
+
+def test_the_administrators_are_mailed_a_request_no_institution_holds(app, world):
+    admin, inactive = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    inactive.active = False
+    db.session.commit()
+    loner = make_user(Role.CANDIDATE, last_name="Samotna")
+    assert _ask_erasure(client_as(app, loner)).status_code == 302
+    assert len(_review_mails(admin)) == 1 and _review_mails(inactive) == []
+    assert _review_mails(world["staff"]) == []
 
 
 def test_a_refusal_needs_its_reason_and_keeps_the_typed_text(app, world):
