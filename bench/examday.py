@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import timeit
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -627,14 +628,22 @@ def _phase(record: Record, kinds: tuple[str, ...]) -> dict[str, Any]:
     return {kind: percentiles(record.times.get(kind, [])) for kind in kinds}
 
 
+def python_loop_ms() -> float:
+    """This machine's speed at plain Python: the best of five runs of one fixed loop (the sum of a
+    million integers), in ms. Machines of one kind differ by 3× (13 ms on one, 38 ms on another), so
+    two runs' seconds compare only beside it; measured before the server starts."""
+    return round(min(timeit.repeat("sum(range(10**6))", number=1, repeat=5)) * 1000, 1)
+
+
 def run(args: Any) -> dict[str, Any]:
+    speed = python_loop_ms()
     shape = Shape.from_args(args)
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     gunicorn_args = args.gunicorn_args or DEFAULT_GUNICORN
     print(f"examday: {shape.candidates} candidates, login window {shape.login_window:.0f} s, "
-          f"{shape.answers} answers each, think {shape.think[0]:.0f}-{shape.think[1]:.0f} s, gunicorn {gunicorn_args}",
-          flush=True)
+          f"{shape.answers} answers each, think {shape.think[0]:.0f}-{shape.think[1]:.0f} s, gunicorn {gunicorn_args}; "
+          f"this machine's Python loop {speed} ms", flush=True)
     fresh_database(database_url)
     empty_rate_limits(redis_url)
     env = server_environment(database_url, redis_url, args.login_limit)
@@ -715,7 +724,8 @@ def run(args: Any) -> dict[str, Any]:
                        "bare_flask_noop": noop},
         "cpu": {"exam_wall_s": round(exam_wall, 1), "server_cpu_s": round(exam_cpu_server, 1),
                 "server_cores_busy": round(exam_cpu_server / exam_wall, 2), "client_cpu_s": round(exam_cpu_client, 1),
-                "client_cores_busy": round(exam_cpu_client / exam_wall, 2), "machine_cores": os.cpu_count()},
+                "client_cores_busy": round(exam_cpu_client / exam_wall, 2), "machine_cores": os.cpu_count(),
+                "python_loop_ms": speed},
         "shape": {"login_window_s": shape.login_window, "start_window_s": shape.start_window, "answers": shape.answers,
                   "think_s": list(shape.think), "prefetch_spread_s": shape.prefetch_spread,
                   "saturation_clients": shape.saturation_clients, "saturation_s": shape.saturation_seconds,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -49,3 +50,13 @@ def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
     bench = _bench()
     assert examday.Shape.from_args(bench.parse_args(["examday", "--start-only"])).start_only
     assert not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).start_only
+
+
+def test_the_exam_day_result_carries_the_machines_python_speed() -> None:
+    """Runs on machines of different speed compare only beside their own loop time."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import examday
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert 0 < examday.python_loop_ms() < 10_000
