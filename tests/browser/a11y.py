@@ -39,7 +39,12 @@ def serve_axe(context: BrowserContext) -> None:
 
 def violations(page: Page, impacts: tuple[str, ...] = BLOCKING, rules: tuple[str, ...] | None = None) -> list[dict]:
     """axe's violations on the page as it is now, of the given impacts; ``rules``: only these axe rules
-    (e.g. ``color-contrast-enhanced``, off by default), else axe's default set."""
+    (e.g. ``color-contrast-enhanced``, off by default), else axe's default set.
+
+    A page just navigated to is first let load: its stylesheets applied and its scripts run (they show
+    the display options, the "select all" box, make wide tables' boxes reachable with Tab), so the
+    audit checks the page a user gets, not whatever part of it had arrived."""
+    page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         serve_axe(page.context)
         page.add_script_tag(url=AXE_URL)

@@ -128,6 +128,7 @@ def test_candidate_pages_have_no_serious_accessibility_violations(new_page, cand
     audit.check(page, "theory overview (unlocked)")
     page.get_by_role("button", name="Start the test").click()
     page.wait_for_selector("#theory")
+    page.wait_for_load_state("load")  # theory.js has run: the question map switches questions on the page
     attempt = _attempt(taking)
     for kind in ITEM_TYPES:
         _show_question_of_type(page, attempt, kind)

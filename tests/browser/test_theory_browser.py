@@ -115,7 +115,7 @@ def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
     page.route("**/static/theory.js*", hold)
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     page.click("#attempt-status button[type=submit]")
-    page.wait_for_selector("#theory form.question:not([hidden])")
+    page.wait_for_selector("#theory-messages", state="attached")  # after every form, before the held script
     position = _answer_visible_question(page)
     page.wait_for_timeout(200)
     assert held and page.evaluate("document.getElementById('save-status').className") == ""

@@ -115,6 +115,7 @@ def test_the_theory_test_can_be_taken_with_the_keyboard_alone(new_page, exam):
     tab_to(page, page.get_by_role("button", name="Start the test"))
     page.keyboard.press("Enter")
     page.wait_for_selector("#theory")
+    page.wait_for_load_state("load")  # theory.js has run: the question map switches questions and moves the focus
     attempt = _attempt(exam["enrolment"])
     answered = {}
     for kind in ITEM_TYPES:

@@ -62,7 +62,7 @@ def test_the_autosave_time_follows_the_page_language(new_page, exam):
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     _use_language(page, "en")
     page.click("#attempt-status button[type=submit]")
-    page.wait_for_selector("#theory")
+    page.wait_for_selector("#theory-messages", state="attached")  # after every form on the page
     # The browser (en-GB) would write 17:03:25; an English page writes 05:03:25 PM.
     assert re.fullmatch(r"Saved \d{2}:\d{2}:\d{2}\s[AP]M", _answer_and_wait_for_the_save(page))
 
@@ -79,6 +79,7 @@ def test_the_consoles_last_contact_stays_in_the_page_language_after_the_live_ref
     console = new_page(exam["operator"])
     console.goto(f"/operator/sessions/{exam['session'].id}")
     _use_language(console, "pl")
+    console.wait_for_load_state("load")  # operator.js has run: its 5-second poll is going before the 12-second wait
     contact = console.locator("#console .c-contact").first
     expect(contact).to_have_text("—")
     attempt = db.session.query(TheoryAttempt).filter_by(enrolment_id=exam["enrolment"].id).one()
