@@ -183,13 +183,36 @@
     var queue = loadQueue();
     queue.push({seq: seq, body: data.toString()});
     saveQueue(queue);
+    markMap(form);
+    show(messages.queued + " " + queue.length, "queued");
+    flush();
+  }
+  function markMap(form) {
     var mapButton = document.querySelector('.question-map [data-go="' + form.dataset.position + '"]');
     if (mapButton) {
       mapButton.classList.toggle("answered", answered(form));
       mapButton.classList.toggle("flagged", !!form.elements.flagged && form.elements.flagged.checked);
     }
-    show(messages.queued + " " + queue.length, "queued");
-    flush();
+  }
+  // The page shows the answers the server holds; answers still queued in this browser (given
+  // offline, then the page reloaded) are newer: the form shows the latest of them instead.
+  function applyQueued(form) {
+    var latest = null;
+    loadQueue().forEach(function (entry) {
+      var data = new URLSearchParams(entry.body);
+      if (data.get("position") === form.dataset.position) { latest = data; }
+    });
+    if (!latest) { return; }
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrf_token" || el.type === "hidden" || el.type === "submit") { return; }
+      var values = latest.getAll(el.name);
+      if (el.type === "radio" || el.type === "checkbox") {
+        el.checked = values.indexOf(el.value) !== -1;
+      } else if (el.tagName === "SELECT") {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = values.indexOf(o.value) !== -1; });
+      }
+    });
+    markMap(form);
   }
 
   // ---- switching questions on the page
@@ -219,6 +242,7 @@
           form.hidden = true;
           root.insertBefore(form, map);
           wire(form);
+          applyQueued(form);
           if (stale) { disable(form); }
           forms.push(form);
         });
@@ -292,7 +316,12 @@
   function changedBeforeScript(form) {
     return Array.prototype.some.call(form.elements, function (el) {
       if (el.type === "radio" || el.type === "checkbox") { return el.checked !== el.defaultChecked; }
+      if (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type === "text")) { return el.value !== el.defaultValue; }
       if (el.tagName !== "SELECT") { return false; }
+      if (el.multiple) {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      // A single select with no option marked selected shows its first one.
       var initial = Array.prototype.filter.call(el.options, function (o) { return o.defaultSelected; })[0] || el.options[0];
       return !!initial && el.value !== initial.value;
     });
@@ -319,6 +348,6 @@
   window.setInterval(heartbeat, 15000);
   window.setInterval(flush, 5000);
   tick();
-  forms.forEach(function (form) { if (changedBeforeScript(form)) { queueAnswer(form); } });
+  forms.forEach(function (form) { if (changedBeforeScript(form)) { queueAnswer(form); } else { applyQueued(form); } });
   if (loadQueue().length) { flush(); }
 }());

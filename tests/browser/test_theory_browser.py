@@ -117,7 +117,10 @@ def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory-messages", state="attached")  # after every form, before the held script
     position = _answer_visible_question(page)
-    page.wait_for_timeout(200)
+    for _ in range(200):  # Playwright hands the held request to the handler while it waits on the page
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert held and page.evaluate("document.getElementById('save-status').className") == ""
     held[0].continue_()
     page.wait_for_selector("#save-status.save-saved")
@@ -195,6 +198,38 @@ def test_an_ordering_question_is_not_reported_unsaved_while_steps_are_being_plac
     page.wait_for_selector("#save-status.save-saved")
     item = next(i for i in _attempt(exam["enrolment"]).items if i.position == position)
     assert item.response is not None and len(item.response) == selects.count()
+
+
+def test_a_reload_shows_the_answers_still_queued_in_this_browser(new_page, exam):
+    """The autosave cannot reach the server (the pages still load): a changed answer waits in this
+    browser's queue. A reload shows it, not the older answer the server holds, and sends it once
+    the server answers again."""
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    position = _show_question_of_type(page, attempt, "single_choice")
+
+    def stored():
+        return next(i for i in _attempt(exam["enrolment"]).items if i.position == position).response
+
+    radio = f"form#q-{position} input[type=radio][name=answer]"
+    page.locator(radio).nth(0).check()
+    page.wait_for_selector("#save-status.save-saved")
+    first = stored()
+    assert first is not None
+    page.route("**/answer", lambda route: route.abort())
+    page.locator(radio).nth(1).check()
+    page.wait_for_selector("#save-status.save-queued")
+    queued = page.locator(radio).nth(1).get_attribute("value")
+
+    page.reload()  # the page comes back with the server's answer; the queue's newer one is shown
+    page.wait_for_selector("#save-status.save-queued")
+    assert page.locator(f"{radio}[value='{queued}']").is_checked()
+    assert page.locator(radio).nth(0).get_attribute("value") != queued and not page.locator(radio).nth(0).is_checked()
+    assert stored() == first
+
+    page.unroute("**/answer")
+    page.wait_for_selector("#save-status.save-saved", timeout=20000)  # the queue is flushed every 5 s
+    assert stored() not in (None, first)
 
 
 def test_the_older_tab_learns_it_is_stale(new_page, exam):
