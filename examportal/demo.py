@@ -28,6 +28,7 @@ from .models import (
     Enrolment,
     Institution,
     InstitutionKind,
+    OperatorActionKind,
     Qualification,
     Role,
     SessionMode,
@@ -266,8 +267,10 @@ def _finished_session(qualification: Qualification, institutions: dict[str, Inst
 def _validated(session: ValidationSession, enrolment: Enrolment) -> ValidationDecision:
     """The committee's positive decision, with every criterion recorded as met and its protocol.
 
-    The demo records the outcome of a validation, not the theory test and practical task behind it;
-    the protocol is rendered from those records as the committee's own decision renders it.
+    The candidate's theory test is taken first (:func:`_theory_test_taken`), so the protocol states
+    its result; the practical task behind the criteria is recorded as its outcome only. The protocol
+    is rendered from those records as the committee's own decision renders it. (A database whose
+    demo decision predates the theory test keeps its protocol: a decided protocol is never redone.)
     """
     decision = committee.decision_for(enrolment)
     if decision is not None:
@@ -294,31 +297,31 @@ DEMO_UNANSWERED = 3
 
 
 def _theory_test_taken(session: ValidationSession, enrolment: Enrolment) -> None:
-    """The candidate's theory test on the session's day, through the test's own services: the items
-    drawn, the test started at the operator's signal, answered and submitted, then scored — so the
-    protocol shows the result the committee saw."""
+    """The candidate's theory test on the session's day: checked in (recorded as the check-in
+    records it: the session is closed now, and the check-in service refuses a closed session), then
+    through the test's own services — the operator's unlock, the start, the answers, the
+    submission, scored, the results released — so the protocol shows the result the committee saw."""
     attempt = theory.prepare(enrolment)
-    if attempt is None or attempt.status == AttemptStatus.SUBMITTED:
+    if attempt is None:
         return
+    operator = session.operator
     signal = session.starts_at + timedelta(minutes=15)
-    attempt.status = AttemptStatus.UNLOCKED  # the operator's signal on the day
-    theory.start(attempt, now=signal)
-    answered = attempt.items[:len(attempt.items) - DEMO_UNANSWERED]
-    for seq, attempt_item in enumerate(answered, start=1):
-        theory.save_answer(attempt, attempt_item.position, _the_key(item_of(attempt_item)), seq,
-                           now=signal + timedelta(minutes=seq), attempt_item=attempt_item)
-    submitted_at = signal + timedelta(minutes=len(answered) + 5)
-    theory.submit(attempt, now=submitted_at)
-    if session.operator is not None:  # the operator releases the results, as on the day
-        theory.release_results(session, session.operator, now=submitted_at + timedelta(minutes=30))
-
-
-def _the_key(item: bank.Item) -> object:
-    """An item's correct answer as the candidate's form gives it."""
-    if isinstance(item.key, bool) or item.key_map:
-        return item.key if isinstance(item.key, bool) else item.key_map
-    options = [str(option) for option in item.key or ()]  # choice and ordering keys: option ids
-    return options[0] if item.type == "single_choice" else options
+    if attempt.status != AttemptStatus.SUBMITTED:
+        if enrolment.checked_in_at is None and operator is not None:
+            enrolment.checked_in_at, enrolment.checked_in_by_id = session.starts_at, operator.id
+            enrolment.identity_document = "id_card"
+        if attempt.status == AttemptStatus.NOT_STARTED and operator is not None:
+            theory.operator_action(session, operator, OperatorActionKind.UNLOCK, "Sygnał rozpoczęcia testu",
+                                   attempt=attempt, now=signal)
+        theory.start(attempt, now=signal)
+        answered = attempt.items[:len(attempt.items) - DEMO_UNANSWERED]
+        for seq, attempt_item in enumerate(answered, start=1):
+            theory.save_answer(attempt, attempt_item.position, bank.key_response(item_of(attempt_item)), seq,
+                               now=signal + timedelta(minutes=seq), attempt_item=attempt_item)
+        theory.submit(attempt, now=signal + timedelta(minutes=len(answered) + 5))
+    submitted = attempt.submitted_at
+    if submitted is not None and attempt.released_at is None and operator is not None:  # released, as on the day
+        theory.release_results(session, operator, now=submitted + timedelta(minutes=30))
 
 
 def _certificate(session: ValidationSession, people: dict[str, User]) -> Certificate:

@@ -409,6 +409,11 @@ class QuestionType(ABC):
     def is_correct(self, item: Item, response: Any) -> bool:
         """Whether a canonical response is exactly the key."""
 
+    def key_response(self, item: Item) -> Any:
+        """The key as a canonical response (what a candidate who answers correctly gives): by
+        default the key's option ids, in order."""
+        return [str(option_id) for option_id in cast("tuple[str, ...]", item.key or ())]
+
     def score(self, item: Item, response: Any, partial: bool = False) -> float:
         """Score a response in [0, 1]: all-or-nothing, or with ``partial`` the share of the key's
         pairs the response gets right (matching and ordering; the other types have no parts)."""
@@ -572,6 +577,9 @@ class SingleChoice(_ChoiceType):
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, tuple) and list(item.key) == [response]
 
+    def key_response(self, item: Item) -> str:
+        return str(cast("tuple[str, ...]", item.key)[0])
+
     def qti_attributes(self, item: Item) -> dict[str, str]:
         return {"shuffle": "true", "max-choices": "1", "min-choices": "0"}
 
@@ -659,6 +667,9 @@ class TrueFalse(QuestionType):
 
     def is_correct(self, item: Item, response: Any) -> bool:
         return isinstance(item.key, bool) and response is item.key
+
+    def key_response(self, item: Item) -> bool:
+        return bool(item.key)
 
     def display_choices(self, presented: Mapping[str, Any]) -> list[str]:
         return list(presented.get("options", []))
@@ -853,6 +864,9 @@ class Matching(QuestionType):
         key = item.key_map
         return bool(key) and dict(response) == key
 
+    def key_response(self, item: Item) -> dict[str, str]:
+        return dict(sorted(item.key_map.items()))
+
     def partial_score(self, item: Item, response: Any) -> float:
         key = item.key_map
         if not key or not response:
@@ -902,6 +916,11 @@ def present(item: Item, rng: random.Random) -> dict[str, Any]:
 def normalize_response(item: Item, raw: Any) -> Any:
     """Canonical form of a raw answer to ``item``; ResponseError if it cannot be read."""
     return get_type(item.type).normalize_response(raw, item)
+
+
+def key_response(item: Item) -> Any:
+    """``item``'s key as a canonical response (see ``QuestionType.key_response``)."""
+    return get_type(item.type).key_response(item)
 
 
 def score(item: Item, response: Any, partial: bool = False) -> float:

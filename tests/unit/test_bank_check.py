@@ -17,7 +17,10 @@ from question_bank.items import (
     fingerprint,
     item_from_dict,
     item_to_dict,
+    key_response,
     load_items,
+    normalize_response,
+    score,
     validate,
 )
 
@@ -262,3 +265,12 @@ def test_review_and_difficulty_survive_the_yaml_round_trip():
                                                                         law_as_of="2026-12-01"))
     again = item_from_dict(item_to_dict(item))
     assert again == item and fingerprint(again) == fingerprint(dataclasses.replace(item, review=Review()))
+
+
+def test_every_items_key_as_a_response_scores_full_marks(bank):
+    """key_response is what a candidate who answers correctly gives, for every type (the demo's
+    candidate answers with it): read as the form's answer, it is the key."""
+    for item in bank:
+        response = key_response(item)
+        assert normalize_response(item, response) == response, item.id
+        assert score(item, response) == 1.0, item.id

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from examportal.certification import services as certification
+from examportal.demo import DEMO_UNANSWERED
 from examportal.extensions import db
 from examportal.i18n import percent
 from examportal.models import (
@@ -25,6 +26,8 @@ from examportal.models import (
     Criterion,
     Enrolment,
     Institution,
+    OperatorAction,
+    OperatorActionKind,
     OutboxMail,
     Qualification,
     Role,
@@ -169,12 +172,17 @@ def test_the_demo_protocol_shows_the_theory_test_behind_the_decision(demo_output
     attempt = db.session.scalars(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == certificate.enrolment_id)).one()
     assert attempt.status == AttemptStatus.SUBMITTED and attempt.passed and attempt.released_at is not None
     assert attempt.started_at < attempt.submitted_at < certificate.decision.validation_decision.decided_at
-    assert 60 <= attempt.score_percent < 100  # a pass, short of full marks
+    # Every answer given is the key; the last DEMO_UNANSWERED questions are left: a pass short of full marks.
+    total = len(attempt.items)
+    assert float(attempt.score_percent) == round(100 * (total - DEMO_UNANSWERED) / total, 2)
+    # Unlocked by the session's operator, in the session record.
+    assert db.session.scalars(select(OperatorAction).where(OperatorAction.attempt_id == attempt.id,
+                                                           OperatorAction.kind == OperatorActionKind.UNLOCK)).one()
     protocol = certificate.decision.validation_decision.protocol_pdf
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(protocol)).pages).split())
     assert "brak wyniku testu" not in text
-    with force_locale("pl"):  # written the Polish way, as the document is Polish: "91,7 %"
-        score = " ".join(percent(attempt.score_percent, 1).split())
+    with force_locale("pl"):  # written the Polish way, as the document is Polish: "91,67 %"
+        score = " ".join(percent(attempt.score_percent).split())
     assert "," in score and f"test teoretyczny: {score}" in text and "zaliczona" in text
 
 
