@@ -43,7 +43,6 @@ from ..models import (
     DataRequestKind,
     DataRequestStatus,
     Enrolment,
-    Institution,
     Role,
     User,
     UserRole,
@@ -107,7 +106,7 @@ def reviewers(request: DataRequest) -> list[User]:
             select(User).join(UserRole, UserRole.user_id == User.id)
             .where(UserRole.role == Role.ADMIN, User.active.is_(True)).distinct().order_by(User.id)))
     else:
-        institution = db.session.get(Institution, request.institution_id)
+        institution = request.institution
         holding = [request.institution_id] + ([institution.parent_id] if institution and institution.parent_id else [])
         people = role_holders(holding, [Role.STAFF])
     return [person for person in people if person.id != request.user_id]
@@ -115,7 +114,10 @@ def reviewers(request: DataRequest) -> list[User]:
 
 def answer_by(request: DataRequest) -> date:
     """The last day of the month the law gives to answer a request (RODO art. 12(3)), counted from
-    the day it was made in Poland."""
+    the day it was made in Poland (31 January → 28 or 29 February). On the safe side: a day that is
+    a Saturday, Sunday or holiday is not moved to the next working day (Regulation 1182/71 would),
+    and the two further months art. 12(3) allows a complex request, told to the person within the
+    first, are not counted."""
     return add_months(request.created_at.astimezone(WARSAW).date(), 1)
 
 

@@ -8,7 +8,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from babel.dates import format_date
@@ -31,7 +31,6 @@ from examportal.models import (
 )
 from examportal.records import requests
 from examportal.records.retention import retention_of
-from examportal.renewals.rules import add_months
 from tests.appealtools import walker_objects
 from tests.certtools import certification_world, make_certificate
 from tests.factories import PASSWORD, client_as, make_attempt, make_institution, make_user
@@ -277,18 +276,33 @@ def _review_mails(user: User) -> list[OutboxMail]:
     return [m for m in _mails(user) if m.subject == subject]
 
 
+@pytest.mark.parametrize(("made_utc", "answer_by"), [
+    (datetime(2026, 1, 31, 10, 0, tzinfo=UTC), date(2026, 2, 28)),  # no 31 February: its last day
+    (datetime(2026, 1, 31, 23, 30, tzinfo=UTC), date(2026, 3, 1)),  # already 1 February in Poland
+    (datetime(2028, 1, 30, 12, 0, tzinfo=UTC), date(2028, 2, 29)),  # a leap year
+    (datetime(2026, 12, 2, 9, 0, tzinfo=UTC), date(2027, 1, 2)),
+])
+def test_the_month_to_answer_counts_from_the_day_the_request_was_made_in_poland(made_utc, answer_by):
+    assert requests.answer_by(DataRequest(created_at=made_utc)) == answer_by
+
+
 def test_everyone_who_may_review_a_new_request_is_mailed_with_the_day_to_answer_by(app, world):
+    world["child_staff"].locale = "en"  # mailed in English; the others in Polish
+    db.session.commit()
     request = _correction(app, world)
     reviewers = requests.reviewers(request)
     assert {world["staff"].id, world["child_staff"].id, world["staff2"].id} <= {r.id for r in reviewers}
     assert all(requests.may_review(r, request) for r in reviewers)
     answer_by = requests.answer_by(request)
-    assert answer_by == add_months(request.created_at.astimezone(WARSAW).date(), 1)
+    (english,) = _review_mails(world["child_staff"])
+    assert english.subject == REVIEW_SUBJECT and f"(no. {request.id})" in english.body
+    assert format_date(answer_by, "medium", locale="en") in english.body
     for who in ("staff", "child_staff", "staff2"):
         (mail,) = _review_mails(world[who])
         assert mail.recipient == world[who].email
         assert f"/records/requests/{request.id}" in mail.body
-        assert format_date(answer_by, "medium", locale="pl") in mail.body  # in the reviewer's language
+        if who != "child_staff":
+            assert mail.subject != REVIEW_SUBJECT and format_date(answer_by, "medium", locale="pl") in mail.body
         # The person's name and what they wrote stay on the review page, behind the login.
         assert world["holder"].last_name not in mail.body and WRONG not in mail.body
     for outsider in (world["outsider_staff"], world["holder"], world["other"]):
