@@ -630,8 +630,8 @@ def _phase(record: Record, kinds: tuple[str, ...]) -> dict[str, Any]:
 
 def python_loop_ms() -> float:
     """This machine's speed at plain Python: the best of five runs of one fixed loop (the sum of a
-    million integers), in ms. Machines of one kind differ by 3× (13 ms on one, 38 ms on another), so
-    two runs' seconds compare only beside it; measured before the server starts."""
+    million integers), in ms. Machines of one kind differ up to threefold in what one request costs,
+    so two runs' seconds compare only beside it; measured before the server starts."""
     return round(min(timeit.repeat("sum(range(10**6))", number=1, repeat=5)) * 1000, 1)
 
 

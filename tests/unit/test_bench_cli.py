@@ -40,8 +40,6 @@ def test_an_unknown_suite_is_refused_by_name(capsys: pytest.CaptureFixture[str])
 
 def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
     """``--start-only``: each candidate stops on the first question's page (the spike alone)."""
-    import sys
-
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import examday
@@ -52,8 +50,9 @@ def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
     assert not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).start_only
 
 
-def test_the_exam_day_result_carries_the_machines_python_speed() -> None:
-    """Runs on machines of different speed compare only beside their own loop time."""
+def test_the_machines_python_speed_is_measured_in_milliseconds() -> None:
+    """The exam-day result's ``cpu.python_loop_ms``: runs on machines of different speed compare
+    only beside their own loop time."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import examday
