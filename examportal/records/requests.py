@@ -197,10 +197,10 @@ def ask(user: User, kind: DataRequestKind, details: str | None) -> DataRequest:
     db.session.add(request)
     db.session.flush()
     _audit("data_request.filed", request, user)
-    link = public_url("records.staff_show", data_request_id=request.id)
+    link, deadline = public_url("records.staff_show", data_request_id=request.id), answer_by(request)
     for reviewer in reviewers(request):
         queue_localised(reviewer, "data_request_filed_staff", lambda: _("A request about personal data to review"),
-                        data_request=request, answer_by=answer_by(request), link=link)
+                        data_request=request, answer_by=deadline, link=link)
     db.session.commit()
     return request
 
