@@ -6,14 +6,26 @@ it after a commit. CSRF protection is switched on, so the pages' tokens are real
 """
 from __future__ import annotations
 
+import re
 import threading
 
 import pyotp
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.factories import PASSWORD, SECOND_STEP, SETUP_STEP, totp_code
+from examportal.models import Role
+from tests.factories import (
+    PASSWORD,
+    SECOND_STEP,
+    SETUP_STEP,
+    enrol,
+    make_institution,
+    make_session,
+    make_theory_result,
+    make_user,
+    totp_code,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -101,3 +113,20 @@ def pass_second_step(page, user) -> None:
 def page(new_page):
     """An anonymous page on the live server."""
     return new_page()
+
+
+@pytest.fixture
+def exam_page(new_page, qualification):
+    """A candidate in the practical exam: the CRM with the task sheet beside it."""
+    institution = make_institution(qualifications=[qualification])
+    session = make_session(institution, qualification)
+    candidate = make_user(Role.CANDIDATE, locale="en")
+    enrolment = enrol(session, candidate)
+    make_theory_result(enrolment, qualification)
+    page = new_page(candidate)
+    page.goto(f"/practical/enrolments/{enrolment.id}")
+    page.get_by_label("I am at my exam workstation").check()
+    page.get_by_role("button", name="Start the practical exam").click()
+    page.wait_for_url(re.compile(r"/sandbox/w/\d+/$"))
+    expect(page.locator("aside.task-sheet .countdown")).to_be_visible()
+    return page

@@ -13,9 +13,6 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from examportal.models import Role
-from tests.factories import enrol, make_institution, make_session, make_theory_result, make_user
-
 pytestmark = pytest.mark.browser
 
 WIDTHS = (1280, 1366, 1600, 1920)
@@ -61,23 +58,6 @@ WIDE_TABLES = r"""() => Array.from(document.querySelectorAll(".practical-work ta
   const wrap = table.parentElement;
   return table.scrollWidth > wrap.clientWidth + 1 && !["auto", "scroll"].includes(getComputedStyle(wrap).overflowX);
 }).map(table => table.className || table.id || "table")"""
-
-
-@pytest.fixture
-def exam_page(new_page, qualification):
-    """A candidate in the practical exam: the CRM with the task sheet beside it."""
-    institution = make_institution(qualifications=[qualification])
-    session = make_session(institution, qualification)
-    candidate = make_user(Role.CANDIDATE, locale="en")
-    enrolment = enrol(session, candidate)
-    make_theory_result(enrolment, qualification)
-    page = new_page(candidate)
-    page.goto(f"/practical/enrolments/{enrolment.id}")
-    page.get_by_label("I am at my exam workstation").check()
-    page.get_by_role("button", name="Start the practical exam").click()
-    page.wait_for_url(re.compile(r"/sandbox/w/\d+/$"))
-    expect(page.locator("aside.task-sheet .countdown")).to_be_visible()
-    return page
 
 
 def _import_preview(page: Page, tmp_path) -> str:
