@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Certificate, Credential, CredentialKey, StatusList
+from ..models import Certificate, CertificateStatus, Credential, CredentialKey, StatusList
 from . import keys, proof, status
 from .jsonld import OB_V3, VC_V2
 
@@ -43,6 +43,8 @@ REASONS = {
     "expired": _l("The credential has expired (validUntil has passed)."),
     "bad_dates": _l("The credential's validity dates are missing or malformed."),
     "revoked": _l("The credential has been revoked."),
+    "superseded": _l("The credential was replaced by a newer one: its certificate was corrected or renewed. "
+                     "Ask the holder for the current credential."),
     "suspended": _l("The credential is suspended."),
     "status_unknown": _l("The credential's status cannot be checked here (its status list is not published by this portal)."),
 }
@@ -57,6 +59,7 @@ class Verdict:
     expired: bool = False
     not_yet_valid: bool = False
     revoked: bool = False
+    superseded: bool = False
     suspended: bool = False
     status_checked: bool = False
     problems: list[str] = field(default_factory=list)
@@ -73,7 +76,8 @@ class Verdict:
             "verified": self.verified,
             "signature": {"valid": self.signature_valid},
             "validity": {"expired": self.expired, "not_yet_valid": self.not_yet_valid},
-            "status": {"checked": self.status_checked, "revoked": self.revoked, "suspended": self.suspended},
+            "status": {"checked": self.status_checked, "revoked": self.revoked, "superseded": self.superseded,
+                       "suspended": self.suspended},
             "problems": [{"code": code, "message": str(REASONS[code])} for code in self.problems],
             "issuer": self.issuer,
             "name": self.name,
@@ -221,6 +225,12 @@ def check(document: dict[str, Any], now: datetime | None = None) -> Verdict:
     if isinstance(number, str):
         verdict.certificate = db.session.scalar(select(Certificate).join(Credential, Credential.certificate_id == Certificate.id)
                                                 .where(Certificate.number == number))
+    if verdict.revoked and verdict.certificate is not None \
+            and verdict.certificate.state == CertificateStatus.SUPERSEDED:
+        # The status list has one revocation bit, set for a replaced certificate too: say which it
+        # was, so that a corrected or renewed holder is not taken for one whose certificate was taken away.
+        verdict.superseded = True
+        verdict.problems[verdict.problems.index("revoked")] = "superseded"
     return verdict
 
 

@@ -176,7 +176,7 @@ def test_a_valid_credential_verifies_as_json(client, issued):
     certificate, row = issued
     result = _post_json(client, row.document).get_json()
     assert result["verified"] is True and result["signature"]["valid"] is True
-    assert result["status"] == {"checked": True, "revoked": False, "suspended": False}
+    assert result["status"] == {"checked": True, "revoked": False, "superseded": False, "suspended": False}
     assert result["certificate"]["number"] == certificate.number
     assert result["certificate"]["verification_url"] == f"/verify/{certificate.verification_code}"
 
@@ -197,6 +197,21 @@ def test_a_revoked_credential_reports_revoked(client, issued, world):
     result = _post_json(client, row.document).get_json()
     assert result["signature"]["valid"] is True and result["status"]["revoked"] is True
     assert result["verified"] is False and [p["code"] for p in result["problems"]] == ["revoked"]
+
+
+def test_a_replaced_credential_reports_replaced_not_revoked(app, client, issued, world):
+    certificate, row = issued
+    replacement = services.correct(world["staff"], certificate, first_name="Bogusław", last_name="Świątek",
+                                   birth_date=certificate.holder_birth_date, reason="Błąd w imieniu.")
+    result = _post_json(client, row.document).get_json()
+    assert result["status"] == {"checked": True, "revoked": True, "superseded": True, "suspended": False}
+    assert result["verified"] is False and [p["code"] for p in result["problems"]] == ["superseded"]
+    assert "zastąpione nowszym" in result["problems"][0]["message"]
+    page = client_as(app).post("/ob/verify", data={"credential": json.dumps(row.document)}).get_data(as_text=True)
+    assert "replaced by a newer credential" in page and "revoked by the issuer" not in page
+    assert f">{replacement.number}</a>" in page and replacement.verification_code in page
+    newer = _post_json(client, badge.credential_for(replacement).document).get_json()
+    assert newer["verified"] is True and newer["status"]["superseded"] is False
 
 
 def test_a_suspended_credential_reports_suspended_until_lifted(client, issued, world):
