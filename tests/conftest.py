@@ -17,7 +17,7 @@ os.environ["EXAMPORTAL_CONFIG"] = "test"
 from examportal import create_app
 from examportal.extensions import db, limiter
 from sandbox_crm.models import Base as SandboxBase
-from tests import commit_guard
+from tests import commit_guard, routing_cache
 from tests.dbtools import (
     empty_tables,
     own_postgres_database,
@@ -38,6 +38,7 @@ settings.load_profile("examportal")
 
 
 commit_guard.install()
+routing_cache.install()
 
 
 @pytest.fixture(autouse=True)
