@@ -102,14 +102,18 @@ def reviewers(request: DataRequest) -> list[User]:
     """The active accounts :func:`may_review` lets decide ``request``, but the person's own: staff
     of its institution and of that institution's certifying one, or the platform's administrators."""
     if request.institution_id is None:
-        people = list(db.session.scalars(
-            select(User).join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == Role.ADMIN, User.active.is_(True)).distinct().order_by(User.id)))
+        people = _administrators()
     else:
         institution = request.institution
         holding = [request.institution_id] + ([institution.parent_id] if institution and institution.parent_id else [])
         people = role_holders(holding, [Role.STAFF])
     return [person for person in people if person.id != request.user_id]
+
+
+def _administrators() -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True)).distinct().order_by(User.id)))
 
 
 def answer_by(request: DataRequest) -> date:
@@ -198,9 +202,19 @@ def ask(user: User, kind: DataRequestKind, details: str | None) -> DataRequest:
     db.session.flush()
     _audit("data_request.filed", request, user)
     link, deadline = public_url("records.staff_show", data_request_id=request.id), answer_by(request)
-    for reviewer in reviewers(request):
+    people = reviewers(request)
+    for reviewer in people:
         queue_localised(reviewer, "data_request_filed_staff", lambda: _("A request about personal data to review"),
                         data_request=request, answer_by=deadline, link=link)
+    if not people and request.institution_id is not None:
+        # Nobody may review it (no active staff, or the only one filed it): the administrators,
+        # who grant staff roles, are told, so that the month to answer does not run out unseen.
+        people_link = public_url("institution.people", institution_id=request.institution_id)
+        for admin in _administrators():
+            if admin.id != request.user_id:
+                queue_localised(admin, "data_request_unreviewable_admin",
+                                lambda: _("A request about personal data that nobody can review"),
+                                data_request=request, answer_by=deadline, link=people_link)
     db.session.commit()
     return request
 

@@ -327,6 +327,31 @@ def test_the_administrators_are_mailed_a_request_no_institution_holds(app, world
     assert _review_mails(world["staff"]) == []
 
 
+def test_the_administrators_are_told_of_a_request_nobody_at_its_institution_may_review(app, world):
+    from examportal.security import role_holders
+
+    admin, other_admin = make_user(Role.ADMIN, locale="en"), make_user(Role.ADMIN)
+    staff = role_holders([world["ic"].id, world["child"].id], [Role.STAFF])
+    for person in staff:
+        person.active = False
+    db.session.commit()
+    request = _correction(app, world)
+    assert request.institution_id is not None and requests.reviewers(request) == []
+    assert all(_mails(person) == [] for person in staff)
+    (mail,) = _mails(admin)
+    assert mail.subject == "A request about personal data that nobody can review"
+    assert f"(no. {request.id})" in mail.body and request.institution.name in mail.body
+    assert f"/institution/{request.institution_id}/people" in mail.body
+    assert format_date(requests.answer_by(request), "medium", locale="en") in mail.body
+    assert world["holder"].last_name not in mail.body and WRONG not in mail.body
+    assert len(_mails(other_admin)) == 1  # in Polish
+    # With someone to review it, the administrators are not troubled.
+    world["staff"].active = True
+    db.session.commit()
+    assert _ask_correction(client_as(app, world["other"])).status_code == 302
+    assert len(_mails(admin)) == 1 and len(_review_mails(world["staff"])) == 1
+
+
 def test_a_refusal_needs_its_reason_and_keeps_the_typed_text(app, world):
     request = _correction(app, world)
     staff = client_as(app, world["staff"])
