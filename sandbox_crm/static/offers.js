@@ -12,14 +12,26 @@
     });
   });
   // A select whose change changes the other choices (company → its contacts; report source → its fields).
+  function reload(select) {
+    var form = select.form, marker = document.createElement("input");
+    marker.type = "hidden"; marker.name = "reload"; marker.value = "1";
+    form.appendChild(marker);
+    form.submit();
+  }
+  // The choice the page was rendered with (the option marked selected, else the first).
+  function rendered(select) {
+    var marked = Array.prototype.filter.call(select.options, function (option) { return option.defaultSelected; });
+    return marked.length ? marked[marked.length - 1] : select.options[0];
+  }
   document.querySelectorAll("[data-reload-on-change]").forEach(function (select) {
-    select.addEventListener("change", function () {
-      var form = select.form, marker = document.createElement("input");
-      marker.type = "hidden"; marker.name = "reload"; marker.value = "1";
-      form.appendChild(marker);
-      form.submit();
-    });
+    select.addEventListener("change", function () { reload(select); });
   });
+  // This script is deferred: a choice changed before it ran had no listener. Reload for it now, so
+  // the other choices belong to what is selected (the first such select; the reload sends all).
+  var early = Array.prototype.find.call(document.querySelectorAll("[data-reload-on-change]"), function (select) {
+    return select.selectedIndex >= 0 && select.options[select.selectedIndex] !== rendered(select);
+  });
+  if (early) { reload(early); }
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
