@@ -6,6 +6,7 @@ compare figures before and after; the figures read at scrape time are exact.
 """
 from __future__ import annotations
 
+import functools
 import os
 import runpy
 import subprocess
@@ -37,13 +38,17 @@ def scrape(client, **kwargs) -> str:
     return response.get_data(as_text=True)
 
 
+@functools.lru_cache(maxsize=8)
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a scrape by name and labels. Parsed once per scrape: the process's metrics
+    grow with every test run before (in a long run, thousands of series), and a test reads many values."""
+    return {(found.name, frozenset(found.labels.items())): found.value
+            for family in text_string_to_metric_families(text) for found in family.samples}
+
+
 def value(text: str, sample: str, **labels) -> float:
     """The value of ``sample`` (e.g. ``..._count``) with exactly these labels (0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for found in family.samples:
-            if found.name == sample and found.labels == labels:
-                return found.value
-    return 0.0
+    return _samples(text).get((sample, frozenset(labels.items())), 0.0)
 
 
 def test_requests_are_timed_by_endpoint_name_never_by_path(app, client):
