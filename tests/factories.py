@@ -231,7 +231,9 @@ def client_as(app, user=None, lang: str | None = "en", address: str | None = Non
     client = app.test_client()
     # Loopback addresses (127.0.0.0/8), as the development mailbox answers only this machine.
     # (``address``: this one instead, e.g. an exam room's; the login session is bound to it.)
-    client.environ_base["REMOTE_ADDR"] = address or f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
+    # Each a different one (never a network's .0 or broadcast .255; 254 hosts per /24).
+    block, host = divmod(n, 254)
+    client.environ_base["REMOTE_ADDR"] = address or f"127.{block // 256 % 256}.{block % 256}.{host + 1}"
     if lang:
         client.post(f"/lang/{lang}")
     if user is not None:
