@@ -242,23 +242,20 @@ class Run:
 
     def start(self, browser: Browser, overview: str) -> Exam | None:
         """The click on the waiting page's "Start the test" (its form and token were there before
-        the unlock), then the first question's page."""
+        the unlock), answered with the first question's page."""
         click = time.monotonic()
-        posted = self.timed("start_click", browser, "POST", overview + "/start", {"csrf_token": browser.csrf},
-                            expect=(302,))
-        if posted is None or not posted[2] or "/q/" not in posted[2]:
+        posted = self.timed("start_click", browser, "POST", overview + "/start", {"csrf_token": browser.csrf})
+        exam = Exam.started(posted[1].decode()) if posted is not None else None
+        if exam is None:
             if posted is not None:
                 self.record.error("start", "not-started")
-            return None
-        page = self.timed("question_page", browser, "GET", posted[2])
-        if page is None:
             return None
         arrived = time.monotonic()
         self.record.time("start", arrived - click)
         with self.record.lock:
             self.record.clicks.append(click)
             self.record.arrivals.append(arrived)
-        return Exam.read(page[1].decode(), posted[2])
+        return exam
 
     def answer(self, browser: Browser, exam: Exam) -> None:
         shape, rng = self.shape, random.Random(exam.attempt_id)
@@ -327,6 +324,12 @@ class Exam:
     @property
     def complete(self) -> bool:
         return len(self.forms) >= self.total
+
+    @classmethod
+    def started(cls, html: str) -> Exam | None:
+        """The test page the start click is answered with (None when the click did not start it)."""
+        address = re.search(r'data-question-url="([^"]+)"', html)
+        return cls.read(html, address.group(1)) if address else None
 
     @classmethod
     def read(cls, html: str, path: str) -> Exam:
@@ -718,7 +721,7 @@ def run(args: Any) -> dict[str, Any]:
         "submitted": len(record.times.get("submit", [])),
         "items_older_than_acknowledged": checked["items_older_than_acknowledged"],
         "threads_still_running": stuck,
-        "timings": _phase(record, ("login", "waiting_page", "start", "start_click", "question_page",
+        "timings": _phase(record, ("login", "waiting_page", "start", "start_click",
                                    "questions_fragment", "heartbeat", "autosave", "review", "submit")),
         "saturation": {"autosave": saturation, "autosave_checked": saturation_checked, "portal_healthz": healthz,
                        "bare_flask_noop": noop},
@@ -753,10 +756,9 @@ def saturation_autosave(port: int, people: list[tuple[str, int]], shape: Shape, 
             raise RuntimeError(f"saturation: {email} could not log in")
         overview = f"/theory/enrolments/{enrolment_id}"
         browser.request("GET", overview)
-        _status, _body, location = browser.request("POST", overview + "/start", {"csrf_token": browser.csrf})
-        if not location or "/q/" not in location:
+        exam = Exam.started(browser.request("POST", overview + "/start", {"csrf_token": browser.csrf})[1].decode())
+        if exam is None:
             raise RuntimeError(f"saturation: {email} could not start the test")
-        exam = Exam.read(browser.request("GET", location)[1].decode(), location)
         if not exam.complete:
             exam.forms.update(forms_in(browser.request("GET", f"{exam.base}/questions")[1].decode()))
         exams[id(browser)] = exam

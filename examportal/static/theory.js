@@ -23,6 +23,12 @@
   var flushing = false;
   var finished = false;
   var stale = false;
+  // The start click is answered with the first question's page, at the start form's address: the
+  // question's own address goes in the bar, so that a reload shows the question and sends nothing.
+  var ownUrl = root.dataset.questionUrl.replace(/\/0$/, "/" + root.dataset.current);
+  if (window.location.pathname !== ownUrl && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", ownUrl);
+  }
 
   function loadQueue() {
     try { return JSON.parse(localStorage.getItem(queueKey) || "[]"); } catch (e) { return []; }

@@ -99,7 +99,13 @@ def start(enrolment_id: int):
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
-    return redirect(url_for("theory.question", attempt_id=attempt.id, position=1))
+    if attempt.status not in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
+        return redirect(url_for("theory.overview", enrolment_id=enrolment.id))  # submitted: its result
+    # The click is answered with the question page itself (no redirect and second request at the
+    # moment a whole room starts); theory.js puts the question's address in the address bar. (A
+    # click on a test already running is sent to its question by the lockdown before it gets here,
+    # unless it raced the first click: it shows the question reached too.)
+    return _render_question(attempt, positions.remembered(attempt))
 
 
 #: The question page's own question and the next one's form (hidden): "Next" needs no fetch, so the
@@ -118,6 +124,7 @@ def _render_question(attempt: TheoryAttempt, position: int, error: str | None = 
     return render_template("theory/question.html", attempt=attempt, ai=shown[0], shown=shown, entries=entries, error=error,
                            time_left=int(clock.time_left(attempt, utcnow())), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt),
+                           page_address=url_for("theory.question", attempt_id=attempt.id, position=position),
                            prefetch_spread=current_app.config["THEORY_PREFETCH_SPREAD_SECONDS"]), status
 
 

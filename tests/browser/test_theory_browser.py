@@ -131,11 +131,22 @@ def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
 def test_reload_resumes_with_the_time_left(new_page, exam):
     page = _start(new_page, exam)
     attempt = _attempt(exam["enrolment"])
+    # The start click was answered with the first question's page; the bar shows its own address.
+    assert page.url.endswith(f"/theory/attempts/{attempt.id}/q/1"), page.url
+    documents = []
+
+    def note(request):
+        if request.resource_type == "document":
+            documents.append((request.method, request.url))
+
+    page.on("request", note)
     # Ten minutes have already gone by on the server's clock.
     attempt.deadline_at -= timedelta(minutes=10)
     db.session.commit()
     page.reload()
     page.wait_for_selector("#theory")
+    # The reload asks for the question (nothing sent again to the start).
+    assert [(method, url.split("/theory/")[1]) for method, url in documents] == [("GET", f"attempts/{attempt.id}/q/1")]
     before, at = _clock(page), time.monotonic()
     assert 43 * 60 <= before <= 44 * 60  # 54 minutes less the ten gone by
     time.sleep(2)

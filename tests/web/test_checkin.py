@@ -165,7 +165,7 @@ def test_a_restricted_test_is_taken_from_the_exam_room_only(app, day):
     assert attempt.status == AttemptStatus.UNLOCKED
 
     inside = client_as(app, candidate, address="10.1.2.77")
-    assert inside.post(f"/theory/enrolments/{day['arrived'].id}/start", data={"confirm": "y"}).status_code == 302
+    assert inside.post(f"/theory/enrolments/{day['arrived'].id}/start", data={"confirm": "y"}).status_code == 200
     # Once started, the questions too are refused outside the room (JSON for the autosave script).
     assert outside.get(f"/theory/attempts/{attempt.id}/q/1").status_code == 403
     saved = outside.post(f"/theory/attempts/{attempt.id}/answer", data={"position": "1", "seq": "1"},

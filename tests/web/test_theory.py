@@ -79,7 +79,11 @@ def test_the_button_of_the_waiting_page_starts_the_test_once_unlocked_without_a_
     app.config["WTF_CSRF_ENABLED"] = True
     response = candidate.post(f"/theory/enrolments/{enrolment.id}/start", data={"csrf_token": token})
     attempt = _attempt(world)
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/1")
+    # Answered with the first question's page itself (no redirect at the moment the room starts).
+    assert response.status_code == 200 and "Question 1 of" in response.get_data(as_text=True)
+    assert f'data-question-url="/theory/attempts/{attempt.id}/q/0"' in response.get_data(as_text=True)
+    # The language switch comes back to the question, not to the start (which only takes a POST).
+    assert f'name="next" value="/theory/attempts/{attempt.id}/q/1"' in response.get_data(as_text=True)
     assert attempt.status == AttemptStatus.IN_PROGRESS
 
 
@@ -105,7 +109,7 @@ def test_the_whole_flow_without_javascript(app, world):
     assert "Start the test" in page
     response = candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
     attempt = _attempt(world)
-    assert response.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/1")
+    assert response.status_code == 200 and "Question 1 of 36" in response.get_data(as_text=True)
     assert attempt.status == AttemptStatus.IN_PROGRESS and len(attempt.items) == 36
 
     page = candidate.get(f"/theory/attempts/{attempt.id}/q/1")
@@ -298,6 +302,26 @@ def test_deadline_passed_on_contact_submits(app, world):
     assert response.status_code == 302
     assert _attempt(world).status == AttemptStatus.SUBMITTED and _attempt(world).submitted_by_deadline
     assert "automatically" in candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+
+
+def test_a_start_clicked_again_shows_the_question_reached_and_a_finished_test_its_result(app, world):
+    """A second click (another tab, a form sent again by a reload) starts nothing again: it leads to
+    the question the candidate was on; once the test is submitted, to the waiting page's result."""
+    _act(client_as(app, world["operator"]), world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    start = f"/theory/enrolments/{world['enrolment'].id}/start"
+    assert candidate.post(start).status_code == 200
+    attempt = _attempt(world)
+    started_at = attempt.started_at
+    assert candidate.get(f"/theory/attempts/{attempt.id}/q/5").status_code == 200
+    again = candidate.post(start)  # the lockdown: while the test runs, everything else leads back to it
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/5")
+    db.session.expire_all()
+    assert _attempt(world).started_at == started_at
+    assert len([e for e in db.session.scalars(select(AuditEntry.action)) if e == "theory.started"]) == 1
+    assert candidate.post(f"/theory/attempts/{attempt.id}/submit", data={"confirm": "y"}).status_code == 302
+    finished = candidate.post(start)
+    assert finished.status_code == 302 and finished.headers["Location"].endswith(f"/theory/enrolments/{world['enrolment'].id}")
 
 
 def test_expire_command(app, world, runner):
