@@ -33,7 +33,7 @@ from ..models import (
     utcnow,
 )
 from ..security import roles_required, staff_institution_ids
-from . import clock, positions, services, voiding
+from . import clock, lockdown, positions, services, voiding
 from .draw import DrawError
 from .errors import TheoryError
 from .forms import CorrectionForm, ReleaseForm, StartForm, SubmitForm, VoidForm
@@ -93,19 +93,20 @@ def start(enrolment_id: int):
     if attempt is None or enrolment.status != EnrolmentStatus.ENROLLED or not form.validate_on_submit():
         flash(_("The test cannot be started yet. Wait for the operator to unlock it."), "warning")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
+    user_id = current_user.id  # read before the start's commit expires the user
     try:
         services.start(attempt)
     except TheoryError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
-    if attempt.status not in (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED):
+    running = lockdown.test_started(user_id)
+    if running is None or running.id != attempt.id:
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))  # submitted: its result
-    # The click is answered with the question page itself (no redirect and second request at the
-    # moment a whole room starts); theory.js puts the question's address in the address bar. (A
-    # click on a test already running is sent to its question by the lockdown before it gets here,
-    # unless it raced the first click: it shows the question reached too.)
-    return _render_question(attempt, positions.remembered(attempt))
+    # The click is answered with the first question's page itself (no redirect and second request
+    # at the moment a whole room starts); theory.js puts the question's address in the address bar.
+    # (A click on a test already running is sent to its question by the lockdown before it gets here.)
+    return _render_question(running, 1)
 
 
 #: The question page's own question and the next one's form (hidden): "Next" needs no fetch, so the

@@ -82,6 +82,8 @@ def test_the_button_of_the_waiting_page_starts_the_test_once_unlocked_without_a_
     # Answered with the first question's page itself (no redirect at the moment the room starts).
     assert response.status_code == 200 and "Question 1 of" in response.get_data(as_text=True)
     assert f'data-question-url="/theory/attempts/{attempt.id}/q/0"' in response.get_data(as_text=True)
+    # Locked down like every page of the running test: no site navigation.
+    assert "My sessions" not in response.get_data(as_text=True) and '<a class="brand"' not in response.get_data(as_text=True)
     # The language switch comes back to the question, not to the start (which only takes a POST).
     assert f'name="next" value="/theory/attempts/{attempt.id}/q/1"' in response.get_data(as_text=True)
     assert attempt.status == AttemptStatus.IN_PROGRESS
