@@ -55,7 +55,7 @@ def load_user(user_id: int) -> User | None:
     return row[0]
 
 
-def test_started(user_id: int) -> TheoryAttempt | None:
+def started(user_id: int) -> TheoryAttempt | None:
     """The candidate's test has just started in this request: its page is locked down as every
     other page of the running test, and the user, roles and attempt the start's commit expired are
     read again in the one query of :func:`load_user` (instead of one each as the page touches them)."""
@@ -76,7 +76,8 @@ def init_app(app: Flask) -> None:
         message = _("Your theory test is running: other pages open after you submit it.")
         if wants_json():
             return {"error": message}, 403
-        flash(message, "warning")
+        if request.endpoint != "theory.start":  # the start sent again (its page reloaded, a second tab): no warning
+            flash(message, "warning")
         return redirect(url_for("theory.question", attempt_id=attempt.id, position=positions.remembered(attempt)))
 
     @app.context_processor

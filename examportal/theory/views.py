@@ -100,12 +100,13 @@ def start(enrolment_id: int):
         db.session.rollback()
         flash(str(error), "danger")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
-    running = lockdown.test_started(user_id)
+    running = lockdown.started(user_id)
     if running is None or running.id != attempt.id:
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))  # submitted: its result
     # The click is answered with the first question's page itself (no redirect and second request
     # at the moment a whole room starts); theory.js puts the question's address in the address bar.
-    # (A click on a test already running is sent to its question by the lockdown before it gets here.)
+    # (A click on a test already running is sent to its question by the lockdown before it gets
+    # here; one racing the first click gets here after it and is shown question 1 too.)
     return _render_question(running, 1)
 
 

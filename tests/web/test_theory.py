@@ -318,6 +318,9 @@ def test_a_start_clicked_again_shows_the_question_reached_and_a_finished_test_it
     assert candidate.get(f"/theory/attempts/{attempt.id}/q/5").status_code == 200
     again = candidate.post(start)  # the lockdown: while the test runs, everything else leads back to it
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/theory/attempts/{attempt.id}/q/5")
+    # ... without the warning other pages get: this is the test's own start sent again.
+    assert "other pages open after you submit it" not in candidate.get(again.headers["Location"]).get_data(as_text=True)
+    assert "other pages open after you submit it" in candidate.get("/sessions/mine", follow_redirects=True).get_data(as_text=True)
     db.session.expire_all()
     assert _attempt(world).started_at == started_at
     assert len([e for e in db.session.scalars(select(AuditEntry.action)) if e == "theory.started"]) == 1
