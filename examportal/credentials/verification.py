@@ -18,6 +18,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..certification.services import chain
 from ..extensions import db
 from ..models import Certificate, CertificateStatus, Credential, CredentialKey, StatusList
 from . import keys, proof, status
@@ -64,6 +65,7 @@ class Verdict:
     status_checked: bool = False
     problems: list[str] = field(default_factory=list)
     certificate: Certificate | None = None
+    replaced_by: Certificate | None = None  # the certificate in force now, when ``superseded``
     issuer: str | None = None
     name: str | None = None
 
@@ -81,9 +83,8 @@ class Verdict:
             "problems": [{"code": code, "message": str(REASONS[code])} for code in self.problems],
             "issuer": self.issuer,
             "name": self.name,
-            "certificate": ({"number": self.certificate.number,
-                             "verification_url": url_for("verify.show", code=self.certificate.verification_code,
-                                                         _external=False)}
+            "certificate": ({**_certificate_json(self.certificate),
+                             "replaced_by": _certificate_json(self.replaced_by) if self.replaced_by is not None else None}
                             if self.certificate is not None else None),
         }
 
@@ -155,6 +156,11 @@ def _issuer_id(document: dict[str, Any]) -> str | None:
     if isinstance(issuer, dict) and isinstance(issuer.get("id"), str):
         return str(issuer["id"])
     return None
+
+
+def _certificate_json(certificate: Certificate) -> dict[str, str]:
+    return {"number": certificate.number,
+            "verification_url": url_for("verify.show", code=certificate.verification_code, _external=False)}
 
 
 _STATUS_PATH = re.compile(r"^/ob/status/(?P<list>[0-9]{1,9})$")
@@ -231,6 +237,7 @@ def check(document: dict[str, Any], now: datetime | None = None) -> Verdict:
         # was, so that a corrected or renewed holder is not taken for one whose certificate was taken away.
         verdict.superseded = True
         verdict.problems[verdict.problems.index("revoked")] = "superseded"
+        verdict.replaced_by = chain(verdict.certificate)[-1]  # the last of the corrections and renewals
     return verdict
 
 

@@ -207,11 +207,19 @@ def test_a_replaced_credential_reports_replaced_not_revoked(app, client, issued,
     assert result["status"] == {"checked": True, "revoked": True, "superseded": True, "suspended": False}
     assert result["verified"] is False and [p["code"] for p in result["problems"]] == ["superseded"]
     assert "zastąpione nowszym" in result["problems"][0]["message"]
+    assert result["certificate"]["number"] == certificate.number
+    assert result["certificate"]["replaced_by"] == {"number": replacement.number,
+                                                    "verification_url": f"/verify/{replacement.verification_code}"}
     page = client_as(app).post("/ob/verify", data={"credential": json.dumps(row.document)}).get_data(as_text=True)
     assert "replaced by a newer credential" in page and "revoked by the issuer" not in page
     assert f">{replacement.number}</a>" in page and replacement.verification_code in page
     newer = _post_json(client, badge.credential_for(replacement).document).get_json()
     assert newer["verified"] is True and newer["status"]["superseded"] is False
+    assert newer["certificate"]["replaced_by"] is None
+    # Corrected once more: the first credential names the certificate in force now, not the one between.
+    newest = services.correct(world["staff"], replacement, first_name="Bogusław", last_name="Świątek-Nowak",
+                              birth_date=certificate.holder_birth_date, reason="Nazwisko po ślubie.")
+    assert _post_json(client, row.document).get_json()["certificate"]["replaced_by"]["number"] == newest.number
 
 
 def test_a_suspended_credential_reports_suspended_until_lifted(client, issued, world):
