@@ -4,9 +4,9 @@ werkzeug compiling each of the app's ~290 URL rules into two URL-building functi
 
 ``install()`` keeps the built functions per process. A builder is a pure function of what
 ``Rule._compile_builder`` reads: the rule's parsed parts (``_trace``; its text names the
-converters and their arguments), its defaults and whether unknown arguments are appended; the rule
-instance comes in as the function's first argument (it is bound to each rule afterwards), so one
-function serves every app's copy of the rule. tests/unit/test_routing_cache.py checks that the kept
+converters and their arguments), its defaults (with the converters that write them) and whether
+unknown arguments are appended; the rule instance comes in as the function's first argument (it is
+bound to each rule afterwards), so one function serves every app's copy of the rule. tests/unit/test_routing_cache.py checks that the kept
 functions are those werkzeug would compile. Tests only: the app itself is built once per process.
 """
 from __future__ import annotations
@@ -23,7 +23,9 @@ _built: dict[tuple[Any, ...], Callable[..., tuple[str, str]]] = {}
 def key(rule: Rule, append_unknown: bool) -> tuple[Any, ...]:
     defaults = rule.defaults or {}
     return (append_unknown, rule.rule, tuple(rule._trace),
-            tuple(sorted((name, type(value).__name__, repr(value)) for name, value in defaults.items())))
+            tuple(sorted((name, type(value).__name__, repr(value)) for name, value in defaults.items())),
+            # a default of a variable of the rule is written into the builder by its converter
+            tuple(sorted((name, type(converter).__qualname__) for name, converter in rule._converters.items())))
 
 
 def _compile_builder(self: Rule, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:

@@ -28,7 +28,12 @@
   });
   // This script is deferred: a choice changed before it ran had no listener. Reload for it now, so
   // the other choices belong to what is selected (the first such select; the reload sends all).
-  var early = Array.prototype.find.call(document.querySelectorAll("[data-reload-on-change]"), function (select) {
+  // Not on a page come back to or reloaded, where the browser itself may have put back a choice
+  // made earlier: the form would send itself with nobody touching it.
+  var navigation = window.performance && performance.getEntriesByType
+    ? performance.getEntriesByType("navigation")[0] : null;
+  var restored = navigation && (navigation.type === "back_forward" || navigation.type === "reload");
+  var early = !restored && Array.prototype.find.call(document.querySelectorAll("[data-reload-on-change]"), function (select) {
     return select.selectedIndex >= 0 && select.options[select.selectedIndex] !== rendered(select);
   });
   if (early) { reload(early); }
