@@ -25,7 +25,8 @@
   var stale = false;
   // The start click is answered with the first question's page, at the start form's address: the
   // question's own address goes in the bar, so that a reload shows the question and sends nothing.
-  var ownUrl = root.dataset.questionUrl.replace(/\/0$/, "/" + root.dataset.current);
+  function questionUrl(position) { return root.dataset.questionUrl.replace(/\/0$/, "/" + position); }
+  var ownUrl = questionUrl(root.dataset.current);
   if (window.location.pathname !== ownUrl && window.history && window.history.replaceState) {
     window.history.replaceState(null, "", ownUrl);
   }
@@ -276,8 +277,7 @@
     });
     var label = document.querySelector("#q-" + position + " .muted");
     if (label) { document.getElementById("position-label").textContent = label.textContent; }
-    var url = root.dataset.questionUrl.replace(/\/0$/, "/" + position);
-    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", url); }
+    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", questionUrl(position)); }
     window.scrollTo(0, 0);
     // The button pressed is now hidden with its question: the focus goes to the new question's stem
     // (read out by a screen reader; the next Tab reaches its answers), not back to the page's start.
