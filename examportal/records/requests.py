@@ -102,18 +102,18 @@ def reviewers(request: DataRequest) -> list[User]:
     """The active accounts :func:`may_review` lets decide ``request``, but the person's own: staff
     of its institution and of that institution's certifying one, or the platform's administrators."""
     if request.institution_id is None:
-        people = _administrators()
-    else:
-        institution = request.institution
-        holding = [request.institution_id] + ([institution.parent_id] if institution and institution.parent_id else [])
-        people = role_holders(holding, [Role.STAFF])
-    return [person for person in people if person.id != request.user_id]
+        return _administrators(request)
+    institution = request.institution
+    holding = [request.institution_id] + ([institution.parent_id] if institution and institution.parent_id else [])
+    return [person for person in role_holders(holding, [Role.STAFF]) if person.id != request.user_id]
 
 
-def _administrators() -> list[User]:
+def _administrators(request: DataRequest) -> list[User]:
+    """The platform's active administrators, but the person who made ``request``."""
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN, User.active.is_(True)).distinct().order_by(User.id)))
+        .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.id != request.user_id)
+        .distinct().order_by(User.id)))
 
 
 def answer_by(request: DataRequest) -> date:
@@ -210,11 +210,10 @@ def ask(user: User, kind: DataRequestKind, details: str | None) -> DataRequest:
         # Nobody may review it (no active staff, or the only one filed it): the administrators,
         # who grant staff roles, are told, so that the month to answer does not run out unseen.
         people_link = public_url("institution.people", institution_id=request.institution_id)
-        for admin in _administrators():
-            if admin.id != request.user_id:
-                queue_localised(admin, "data_request_unreviewable_admin",
-                                lambda: _("A request about personal data that nobody can review"),
-                                data_request=request, answer_by=deadline, link=people_link)
+        for admin in _administrators(request):
+            queue_localised(admin, "data_request_unreviewable_admin",
+                            lambda: _("A request about personal data that nobody can review"),
+                            data_request=request, answer_by=deadline, link=people_link)
     db.session.commit()
     return request
 
