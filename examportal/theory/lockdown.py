@@ -26,6 +26,9 @@ OPEN_DURING_THE_TEST = frozenset({
     "auth.logout", "main.set_language", "main.healthz", "main.favicon", "static",
 })
 RUNNING = (AttemptStatus.IN_PROGRESS, AttemptStatus.PAUSED)
+#: The test's own way in, sent again while it runs (its page reloaded, a second tab): back to the
+#: test without the warning the other pages get.
+WAYS_INTO_THE_TEST = frozenset({"theory.start"})
 
 
 def running_attempt(user_id: int) -> TheoryAttempt | None:
@@ -76,7 +79,7 @@ def init_app(app: Flask) -> None:
         message = _("Your theory test is running: other pages open after you submit it.")
         if wants_json():
             return {"error": message}, 403
-        if request.endpoint != "theory.start":  # the start sent again (its page reloaded, a second tab): no warning
+        if request.endpoint not in WAYS_INTO_THE_TEST:
             flash(message, "warning")
         return redirect(url_for("theory.question", attempt_id=attempt.id, position=positions.remembered(attempt)))
 
