@@ -17,6 +17,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.held import HeldRequest
+
 pytestmark = pytest.mark.browser
 
 SANDBOX_JS = "**/sandbox.js*"
@@ -34,18 +36,12 @@ def _create_company(page, name: str) -> str:
 def test_no_delete_button_is_shown_before_the_question_is_listened_for(exam_page):
     page = exam_page
     company_url = _create_company(page, "Firma Testowa")
-    held = []
-
-    def hold(route):
-        held.append(route)
-
-    page.route(SANDBOX_JS, hold)
+    script = HeldRequest(page, SANDBOX_JS)
     page.goto(company_url, wait_until="commit")
+    script.wait()
     page.wait_for_timeout(300)  # time to parse and paint what comes before a held script
-    assert held, "the page asked for sandbox.js"
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)
-    held[0].continue_()
-    page.unroute(SANDBOX_JS)
+    script.release()
     delete = page.get_by_role("button", name="Delete")
     expect(delete).to_be_visible()
 
@@ -67,24 +63,14 @@ def test_a_company_chosen_before_the_script_ran_still_reloads_its_contacts(exam_
     page = exam_page
     page.locator("nav.crm-nav").get_by_role("link", name="Offers", exact=True).click()
     new_offer = page.locator("main.crm-main").get_by_role("link", name="+ New offer").get_attribute("href")
-    held = []
-
-    def hold(route):
-        held.append(route)
-
-    page.route(OFFERS_JS, hold)
+    script = HeldRequest(page, OFFERS_JS)
     page.goto(new_offer, wait_until="commit")
     page.wait_for_selector("#company_id")
     chosen = page.locator("#company_id option").nth(1)
     name = chosen.inner_text()
     page.select_option("#company_id", index=1)
-    for _ in range(200):  # Playwright hands the held request to the handler while it waits on the page
-        if held:
-            break
-        page.wait_for_timeout(25)
     with page.expect_navigation(wait_until="commit"):
-        held[0].continue_()
-        page.unroute(OFFERS_JS)
+        script.release()
     page.wait_for_load_state("load")
     selected = page.locator("#company_id option:checked")
     expect(selected).to_have_text(name)

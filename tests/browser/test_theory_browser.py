@@ -11,6 +11,7 @@ from sqlalchemy import select
 from examportal.extensions import db
 from examportal.models import OperatorActionKind, Role, TheoryAttempt
 from examportal.theory import services
+from tests.browser.held import HeldRequest
 from tests.factories import enrol, make_institution, make_session, make_user, write_theory_bank
 
 pytestmark = pytest.mark.browser
@@ -107,22 +108,14 @@ def test_an_answer_given_before_the_script_arrives_is_saved(new_page, exam):
     """On a slow connection the question is on screen before theory.js runs: an answer given in that
     moment has no change listener yet, and is saved once the script takes the page over."""
     page = new_page(exam["candidate"])
-    held = []
-
-    def hold(route):  # the script's response waits until released (Playwright wants a function, not a bound method)
-        held.append(route)
-
-    page.route("**/static/theory.js*", hold)
+    script = HeldRequest(page, "**/static/theory.js*")
     page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory-messages", state="attached")  # after every form, before the held script
     position = _answer_visible_question(page)
-    for _ in range(200):  # Playwright hands the held request to the handler while it waits on the page
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held and page.evaluate("document.getElementById('save-status').className") == ""
-    held[0].continue_()
+    script.wait()
+    assert page.evaluate("document.getElementById('save-status').className") == ""
+    script.release()
     page.wait_for_selector("#save-status.save-saved")
     attempt = _attempt(exam["enrolment"])
     assert {i.position for i in attempt.items if i.is_answered} == {position}
