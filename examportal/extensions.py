@@ -29,7 +29,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION: dict[str, Any] = {
@@ -51,6 +52,23 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_locking_read(conn: Connection, cursor: Any, statement: str, parameters: Any,
+                         context: ExecutionContext | None, executemany: bool) -> None:
+    """SQLite has no ``SELECT … FOR UPDATE`` (its dialect leaves the clause out): there a locking
+    read takes the database's write lock first (``BEGIN IMMEDIATE``, waiting its turn) when its
+    transaction holds none yet, so the sections that read a row FOR UPDATE before changing it (a
+    start clicked twice at once, two decisions on one enrolment) run one after the other on the
+    zero-set-up database as on PostgreSQL. A transaction that has written already holds the lock."""
+    if conn.dialect.name != "sqlite" or context is None:
+        return
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or getattr(compiled.statement, "_for_update_arg", None) is None:
+        return
+    if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        cursor.execute("BEGIN IMMEDIATE")
 
 # The declarative base every model derives from. Flask-SQLAlchemy builds ``db.Model`` at run time
 # (adding ``query`` and automatic table names); to a type checker it is our typed Base.
