@@ -19,8 +19,9 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, exists, func, insert, select, update
+from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, event, exists, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from question_bank import items as bank
 
@@ -299,8 +300,16 @@ def open_console(session: ValidationSession) -> None:
         db.session.commit()
 
 
-def attempt_for_enrolment(enrolment: Enrolment) -> TheoryAttempt | None:
-    return db.session.scalar(select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id))
+def attempt_for_enrolment(enrolment: Enrolment, lock: bool = False) -> TheoryAttempt | None:
+    """The enrolment's attempt; with ``lock``, read FOR UPDATE (as :func:`_locked` reads it, so the
+    services that lock it again in this transaction read nothing more)."""
+    query = select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id)
+    if not lock:
+        return db.session.scalar(query)
+    attempt = db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    if attempt is not None:
+        db.session.info.setdefault(_LOCKED, set()).add(attempt.id)
+    return attempt
 
 
 def counted_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
@@ -456,12 +465,31 @@ def touch(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt:
     return attempt
 
 
+#: The ids of the attempts this transaction has read FOR UPDATE: their rows stay locked, and their
+#: objects current, until it ends (then :func:`_forget_locks` empties it).
+_LOCKED = "theory_attempts_locked"
+
+
 def _locked(attempt: TheoryAttempt) -> TheoryAttempt:
-    """Re-read the attempt FOR UPDATE so two saves of one attempt run one after the other."""
-    return db.session.scalars(
-        select(TheoryAttempt).where(TheoryAttempt.id == attempt.id).with_for_update()
+    """Re-read the attempt FOR UPDATE so two saves of one attempt run one after the other (once per
+    transaction: an attempt it has locked already is held until it ends)."""
+    held = db.session.info.setdefault(_LOCKED, set())
+    identity = inspect(attempt).identity  # the id without loading an expired attempt first
+    attempt_id = identity[0] if identity else attempt.id
+    if attempt_id in held and attempt in db.session:
+        return attempt
+    locked = db.session.scalars(
+        select(TheoryAttempt).where(TheoryAttempt.id == attempt_id).with_for_update()
         .execution_options(populate_existing=True)
     ).one()
+    held.add(locked.id)
+    return locked
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, _transaction: SessionTransaction) -> None:
+    """Any transaction's end (a savepoint's too, to be safe) lets go of what :func:`_locked` held."""
+    session.info.pop(_LOCKED, None)
 
 
 def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, applied: bool = True) -> dict[str, Any]:

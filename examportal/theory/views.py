@@ -88,9 +88,11 @@ def overview(enrolment_id: int):
 def start(enrolment_id: int):
     enrolment = own_enrolment_or_404(enrolment_id)
     _from_the_exam_room(enrolment.session)
-    attempt = services.attempt_for_enrolment(enrolment)
     form = StartForm()
-    if attempt is None or enrolment.status != EnrolmentStatus.ENROLLED or not form.validate_on_submit():
+    # Read FOR UPDATE once: the start's own lock against a double click is this one.
+    attempt = (services.attempt_for_enrolment(enrolment, lock=True)
+               if enrolment.status == EnrolmentStatus.ENROLLED and form.validate_on_submit() else None)
+    if attempt is None:
         flash(_("The test cannot be started yet. Wait for the operator to unlock it."), "warning")
         return redirect(url_for("theory.overview", enrolment_id=enrolment.id))
     user_id = current_user.id  # read before the start's commit expires the user

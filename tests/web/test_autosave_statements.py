@@ -2,7 +2,7 @@
 answer's history row and nothing else, reads one item (not the whole test), and never writes or
 locks the attempt's row; a heartbeat writes the last contact at most every CONTACT_WRITE_SECONDS;
 an answer racing the submission is refused, never stored unscored. An ordinary autosave sends three
-statements in all.
+statements in all; the start reads the attempt once, locking it with that read.
 
 Statements are counted with an SQLAlchemy event listener on the engine, so a change that brings
 back a statement fails here.
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from examportal.extensions import db
-from examportal.models import AttemptAnswer, AttemptItem, AttemptStatus, Role, TheoryAttempt, utcnow
+from examportal.models import AttemptAnswer, AttemptItem, AttemptStatus, Enrolment, Role, TheoryAttempt, utcnow
 from examportal.theory import clock, services
 from tests import factories
 
@@ -179,3 +179,50 @@ def test_an_answer_racing_the_submission_is_refused_not_stored_unscored(app, run
     item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == position))
     assert item.response is None and item.answer_seq == 0
     assert db.session.query(AttemptAnswer).filter_by(attempt_id=attempt_id).count() == 0
+
+
+def test_the_start_reads_the_attempt_once_and_locks_it_with_that_read(app, qualification, tmp_path):
+    app.config["THEORY_ITEM_BANK"] = factories.write_theory_bank(tmp_path)
+    session = factories.make_session(factories.make_institution(qualifications=[qualification]), qualification)
+    candidate = factories.make_user(Role.CANDIDATE)
+    enrolment = factories.enrol(session, candidate)
+    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
+    services.prepare(enrolment)
+    db.session.commit()
+    attempt_id, enrolment_id = attempt.id, enrolment.id
+    client = factories.client_as(app, candidate)
+    db.session.expunge_all()
+    with statements() as seen:
+        response = client.post(f"/theory/enrolments/{enrolment_id}/start")
+    assert response.status_code == 200 and b'id="theory"' in response.data
+    attempt_reads = [sql for verb, table, sql in seen if verb == "SELECT" and table == "theory_attempt"]
+    # Before the start's commit: one read, FOR UPDATE (a double click waits for it); after it, the
+    # attempt comes back with the user in the login's query (user_account first), not on its own.
+    assert len(attempt_reads) == 1, attempt_reads
+    if db.engine.dialect.name == "postgresql":
+        assert "FOR UPDATE" in attempt_reads[0].upper()
+    assert [(verb, table) for verb, table, _sql in seen if table == "theory_attempt" and verb != "SELECT"] == [
+        ("UPDATE", "theory_attempt")]
+    assert db.session.get(TheoryAttempt, attempt_id).status == AttemptStatus.IN_PROGRESS
+
+
+def test_an_attempt_locked_in_a_transaction_is_read_again_in_the_next(app, qualification):
+    session = factories.make_session(factories.make_institution(qualifications=[qualification]), qualification)
+    attempt = factories.make_attempt(factories.enrol(session, factories.make_user(Role.CANDIDATE)),
+                                     status=AttemptStatus.UNLOCKED)
+    db.session.commit()
+    enrolment_id = attempt.enrolment_id
+    with statements() as seen:
+        locked = services._locked(attempt)
+        assert services._locked(locked) is locked  # held: nothing read again
+    assert len(seen) == 1
+    db.session.commit()  # the lock is let go with the transaction
+    with statements() as seen:
+        services._locked(locked)
+    assert [verb for verb, _t, _sql in seen] == ["SELECT"]
+    db.session.rollback()
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    with statements() as seen:
+        found = services.attempt_for_enrolment(enrolment, lock=True)
+        assert services._locked(found) is found  # read FOR UPDATE by the first: held
+    assert len(seen) == 1, seen
