@@ -21,6 +21,7 @@
   var timeLeft = parseInt(clockEl.dataset.timeLeft, 10);
   var syncedAt = Date.now();
   var flushing = false;
+  var beating = false;  // a heartbeat in flight: the next waits for its answer
   var finished = false;
   var stale = false;
   // The start click is answered with the first question's page, at the start form's address: the
@@ -102,6 +103,10 @@
   }
 
   function heartbeat() {
+    // One at a time: when the time is up the clock asks every second until the server has ended
+    // the test, and a whole room's time ends together, so a slow answer must not be asked again.
+    if (beating) { return; }
+    beating = true;
     post(root.dataset.heartbeatUrl, "position=" + encodeURIComponent(root.dataset.current)).then(function (response) {
       return response.json();
     }).then(function (data) {
@@ -112,7 +117,7 @@
     }).catch(function () {
       var waiting = loadQueue().length;
       show(messages.queued + " " + waiting, "queued");
-    });
+    }).then(function () { beating = false; });
   }
 
   // ---- autosave with an offline queue

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from examportal.extensions import db
-from examportal.models import OperatorActionKind, Role, TheoryAttempt
+from examportal.models import AttemptStatus, OperatorActionKind, Role, TheoryAttempt, utcnow
 from examportal.theory import services
 from tests.browser.held import HeldRequest
 from tests.factories import enrol, make_institution, make_session, make_user, write_theory_bank
@@ -148,6 +148,25 @@ def test_reload_resumes_with_the_time_left(new_page, exam):
     after = _clock(page)
     expected = before - (time.monotonic() - at)
     assert abs(after - expected) <= 2
+
+
+def test_when_the_time_is_up_the_page_asks_the_server_once_at_a_time(new_page, exam):
+    """At zero the clock asks the server (a heartbeat) every second until the test has ended; a
+    whole room's time ends together, so while one heartbeat waits for its answer no other is sent."""
+    page = _start(new_page, exam)
+    attempt = _attempt(exam["enrolment"])
+    attempt.deadline_at = utcnow() + timedelta(seconds=2)
+    db.session.commit()
+    page.reload()
+    page.wait_for_selector("#theory")
+    held = HeldRequest(page, "**/heartbeat")
+    held.wait()  # the clock reached zero and asked
+    page.wait_for_timeout(3500)  # three more ticks at zero, the answer still not there
+    assert len(held.routes) == 1, len(held.routes)
+    assert _clock(page) == 0
+    held.release()  # the server ends the test: the page goes to the test's overview
+    page.wait_for_url(f"**/theory/enrolments/{exam['enrolment'].id}")
+    assert _attempt(exam["enrolment"]).status == AttemptStatus.SUBMITTED
 
 
 def test_operator_extra_time_reaches_the_candidate_clock(new_page, exam):
