@@ -708,10 +708,14 @@ def _submit(attempt: TheoryAttempt, now: datetime, by_deadline: bool) -> None:
     attempt.submitted_by_deadline = by_deadline
     attempt.paused_at = None
     # Lock the items before reading their answers: an autosave in flight either commits first (and
-    # is scored) or waits and then finds the item scored (see save_answer).
-    db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id).with_for_update()
-                       .execution_options(populate_existing=True)).all()
-    score(attempt, voided_ids())
+    # is scored) or waits and then finds the item scored (see save_answer). Scored as read here (not
+    # loaded again through ``attempt.items``); nothing is flushed meanwhile, so the attempt's row is
+    # written once, with its scores.
+    with db.session.no_autoflush:
+        items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                                   .order_by(AttemptItem.position).with_for_update()
+                                   .execution_options(populate_existing=True)).all()
+        score(attempt, voided_ids(), items)
     _audit("theory.submitted_at_deadline" if by_deadline else "theory.submitted", attempt, before)
 
 
@@ -720,13 +724,14 @@ def voided_ids() -> set[str]:
     return set(db.session.scalars(select(VoidedItem.item_id)))
 
 
-def score(attempt: TheoryAttempt, voided: set[str]) -> None:
-    """Score the attempt's answers: each item's points, the overall and per-criterion results and the
-    pass under the qualification's decision rule. A voided item keeps its points (for the item
-    statistics) but counts neither for nor against the candidate."""
+def score(attempt: TheoryAttempt, voided: set[str], items: Iterable[AttemptItem] | None = None) -> None:
+    """Score the attempt's answers (``items``: the attempt's items when the caller has read them
+    already): each item's points, the overall and per-criterion results and the pass under the
+    qualification's decision rule. A voided item keeps its points (for the item statistics) but
+    counts neither for nor against the candidate."""
     config = attempt.session.qualification.rules.theory
     scored = []
-    for attempt_item in attempt.items:
+    for attempt_item in attempt.items if items is None else items:
         item = item_of(attempt_item)
         attempt_item.points = points_for(item, attempt_item.response, config.partial_credit == "per_pair")
         if attempt_item.item_id not in voided:
@@ -749,8 +754,8 @@ def submit(attempt: TheoryAttempt, now: datetime | None = None) -> TheoryAttempt
         raise AttemptPaused(_("The operator has paused the test. You can submit it when they resume it."))
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise TheoryError(_("The test has not started yet."))
-    _submit(attempt, now, by_deadline=time_left(attempt, now) <= 0)
     attempt.last_contact_at = now
+    _submit(attempt, now, by_deadline=time_left(attempt, now) <= 0)
     db.session.commit()
     return attempt
 

@@ -226,3 +226,23 @@ def test_an_attempt_locked_in_a_transaction_is_read_again_in_the_next(app, quali
         found = services.attempt_for_enrolment(enrolment, lock=True)
         assert services._locked(found) is found  # read FOR UPDATE by the first: held
     assert len(seen) == 1, seen
+
+
+def test_the_submission_reads_the_items_once_and_writes_the_attempt_once(app, running):
+    client = factories.client_as(app, running["candidate"])
+    position = running["positions"][0]
+    _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": 1,
+                   "answer": running["options"][position][0]})
+    db.session.expunge_all()
+    with statements() as seen:
+        response = client.post(f"/theory/attempts/{running['attempt_id']}/submit", data={"confirm": "y"})
+    assert response.status_code == 302
+    item_reads = [sql for verb, table, sql in seen if verb == "SELECT" and table == "attempt_item"]
+    assert len(item_reads) == 1, item_reads  # locked and scored as read
+    if db.engine.dialect.name == "postgresql":
+        assert "FOR UPDATE" in item_reads[0].upper()
+    assert [verb for verb, table, _sql in seen if table == "theory_attempt" and verb != "SELECT"] == ["UPDATE"], seen
+    db.session.expire_all()
+    attempt = db.session.get(TheoryAttempt, running["attempt_id"])
+    assert attempt.status == AttemptStatus.SUBMITTED and attempt.score_max and attempt.last_contact_at is not None
+    assert all(item.points is not None for item in attempt.items)
