@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from ..audit import services as audit_log
 from ..extensions import db
 from ..mail.services import queue_template
-from ..models import User, utcnow
+from ..models import User, sealed, utcnow
 from ..models.people import RecoveryCode
 from ..security import check_password, hash_password, public_url
 from .services import note_login
@@ -95,11 +95,12 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
 
 
 def _claim_step(user: User, step: int) -> bool:
-    """Record ``step`` as used unless it (or a later one) already was; atomic across requests."""
+    """Record ``step`` as used unless it (or a later one) already was; atomic across requests. The
+    secret is written again with it, sealed afresh (one stored before sealing is sealed now)."""
     result = db.session.execute(
         update(User)
         .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-        .values(totp_last_step=step)
+        .values(totp_last_step=step, totp_secret=user.totp_secret)
         .execution_options(synchronize_session="fetch")
     )
     return bool(getattr(result, "rowcount", 0))
@@ -139,7 +140,8 @@ def check_code(user: User, code: str) -> CodeCheck:
     """
     if user.totp_secret is None:
         return CodeCheck.WRONG
-    step = matching_step(user.totp_secret, code)
+    # A secret that does not open (CREDENTIAL_KEY changed) matches no code; a recovery code still works.
+    step = matching_step(user.totp_secret, code) if sealed.opened(user.totp_secret) else None
     if step is not None:
         return CodeCheck.TOTP if _claim_step(user, step) else CodeCheck.REUSED
     if _use_recovery_code(user, code):

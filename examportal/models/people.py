@@ -13,6 +13,7 @@ from sandbox_crm.models.base import UTCDateTime
 
 from ..extensions import Model
 from .base import LabelledEnum, Timestamped, set_labels
+from .sealed import SealedString
 
 if TYPE_CHECKING:
     from .qualification import Qualification
@@ -116,8 +117,8 @@ class User(UserMixin, Timestamped, Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The base32 secret shared with the person's authenticator app (TOTP, RFC 6238); None while
-    #: no second factor is set up.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: no second factor is set up. Sealed in the database (models/sealed.py).
+    totp_secret: Mapped[str | None] = mapped_column(SealedString())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The time-step (Unix time // 30) of the last code accepted: a code of that step or an earlier
     #: one is refused, so a code seen over a shoulder or replayed from a proxy works only once.

@@ -1,0 +1,85 @@
+"""The second factor's secret is kept sealed in the database (examportal/models/sealed.py): what a
+copy of the database shows is not the key an authenticator app could be set up with, the model
+reads the plain secret back, a secret stored before sealing still works and is sealed at its next
+use, and one that does not open under the configured key matches no code (a recovery code still
+lets the person in) instead of breaking the login."""
+from __future__ import annotations
+
+import logging
+
+import pyotp
+import pytest
+from sqlalchemy import text
+
+from examportal.extensions import db
+from examportal.models import Role, User, sealed
+from tests.factories import PASSWORD, client_as, make_institution, make_user
+
+SECOND_STEP = "/auth/two-factor"
+
+
+def stored(user_id: int) -> str:
+    """The column as the database holds it (past the model's type)."""
+    return db.session.execute(text("SELECT totp_secret FROM user_account WHERE id = :id"), {"id": user_id}).scalar_one()
+
+
+def store(user_id: int, value: str) -> None:
+    db.session.execute(text("UPDATE user_account SET totp_secret = :v, totp_last_step = NULL WHERE id = :id"),
+                       {"v": value, "id": user_id})
+    db.session.commit()
+    db.session.expire_all()
+
+
+def second_step(app, user: User, code: str):
+    client = client_as(app)
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"].endswith(SECOND_STEP)
+    return client, client.post(SECOND_STEP, data={"code": code})
+
+
+@pytest.fixture
+def staff(app):
+    return make_user((Role.STAFF, make_institution("Fundacja Testowa")), email="personel@example.pl")
+
+
+def test_the_database_holds_the_secret_sealed_and_the_model_reads_it_plain(app, staff):
+    secret = staff.totp_secret
+    raw = stored(staff.id)
+    assert raw.startswith(sealed.PREFIX) and secret not in raw and len(raw) <= 255
+    db.session.expire_all()
+    assert db.session.get(User, staff.id).totp_secret == secret
+    # Sealed afresh each time it is written: two copies of one secret do not look alike.
+    assert sealed.seal(secret) != sealed.seal(secret)
+    _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
+    assert response.status_code == 302
+
+
+def test_a_secret_stored_before_sealing_still_works_and_is_sealed_at_its_next_use(app, staff):
+    secret = pyotp.random_base32()
+    store(staff.id, secret)
+    assert db.session.get(User, staff.id).totp_secret == secret
+    _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
+    assert response.status_code == 302
+    raw = stored(staff.id)
+    assert raw.startswith(sealed.PREFIX) and secret not in raw
+    db.session.expire_all()
+    assert db.session.get(User, staff.id).totp_secret == secret
+
+
+def test_a_secret_sealed_under_another_key_matches_no_code_but_a_recovery_code_lets_the_person_in(
+        app, staff, caplog):
+    from examportal.auth import two_factor
+
+    secret = staff.totp_secret
+    codes = two_factor.regenerate_recovery_codes(staff)
+    configured = app.config["CREDENTIAL_KEY"]
+    app.config["CREDENTIAL_KEY"] = "another-credential-key-0123456789abcdefghij"
+    sealed_elsewhere = sealed.seal(secret)
+    app.config["CREDENTIAL_KEY"] = configured
+    store(staff.id, sealed_elsewhere)
+    with caplog.at_level(logging.ERROR, logger="examportal.models.sealed"):
+        _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
+    assert response.status_code == 200 and "This code is not valid" in response.get_data(as_text=True)
+    assert any("does not open" in record.getMessage() for record in caplog.records)
+    _client, response = second_step(app, staff, codes[0])
+    assert response.status_code == 302
