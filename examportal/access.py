@@ -27,6 +27,7 @@ from .extensions import db
 from .models import Enrolment, User, ValidationSession
 from .practical.services import attempt_for_workspace, reassessing_enrolments
 from .security import require_institution, staff_institution_ids
+from .sessions.services import trained_pairs
 
 M = TypeVar("M")
 
@@ -116,6 +117,13 @@ def work_refusal(member: User, enrolment: Enrolment) -> str | None:
     rule of who may assess them (``committee.services.scoring_refusal``: not the candidate, not one
     who trained them, the declaration signed, the candidate still enrolled)."""
     return scoring_refusal(member_of(enrolment, member), enrolment)
+
+
+def work_refusals(member: User, enrolments: Sequence[Enrolment]) -> dict[int, str | None]:
+    """:func:`work_refusal` for each of ``enrolments``, by enrolment id: whom the member trained is
+    read once for the whole list (a session's list of a thousand candidates, not a query each)."""
+    trained = {record.candidate_id for record in trained_pairs([member.id], [e.candidate_id for e in enrolments])}
+    return {e.id: scoring_refusal(member_of(e, member), e, trained) for e in enrolments}
 
 
 def may_read_exam_workspace(user: User, workspace_id: int) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +115,9 @@ def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
 
 
 def lock(enrolment: Enrolment) -> None:
-    """Serialise the committee's writes on one candidate (a row lock on PostgreSQL; SQLite has one
-    writer at a time anyway), so two clicks or two members at once cannot both pass a check."""
+    """Serialise the committee's writes on one candidate (a row lock on PostgreSQL; on SQLite the
+    database's write lock, see ``extensions._sqlite_locking_read``), so two clicks or two members at
+    once cannot both pass a check."""
     db.session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
 
 
@@ -134,15 +135,18 @@ def quorum_refusal(enrolment: Enrolment) -> str | None:
     return None
 
 
-def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | None:
-    """Why this member may not assess the candidate, or None when they may."""
+def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment,
+                    trained: Collection[int] | None = None) -> str | None:
+    """Why this member may not assess the candidate, or None when they may (``trained``: the ids of
+    the candidates the member trained, when the caller has read them for a list of candidates)."""
     if member is None:
         return _("You are not on this session's committee.")
     if member.assessor_id == enrolment.candidate_id:
         return _("You are the candidate: you may not assess yourself.")
     if not member.has_declared:
         return _("Sign the declaration of impartiality for this session first.")
-    if trained_pairs([member.assessor_id], [enrolment.candidate_id]):
+    if (enrolment.candidate_id in trained if trained is not None
+            else trained_pairs([member.assessor_id], [enrolment.candidate_id])):
         return _("You trained this candidate, so you may not assess them.")
     if enrolment.status != EnrolmentStatus.ENROLLED:
         return _("This candidate was withdrawn from the session.")

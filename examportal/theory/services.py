@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, event, exists, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from question_bank import items as bank
 
@@ -888,8 +888,11 @@ def release_results(session: ValidationSession, actor: User, now: datetime | Non
 
 
 def session_attempts(session: ValidationSession) -> list[TheoryAttempt]:
+    """The session's attempts with their candidates and enrolments (the lists show both for every
+    row: read in one query each, not one per row)."""
     return list(db.session.scalars(
         select(TheoryAttempt).where(TheoryAttempt.session_id == session.id).order_by(TheoryAttempt.id)
+        .options(selectinload(TheoryAttempt.candidate), selectinload(TheoryAttempt.enrolment))
     ))
 
 

@@ -17,6 +17,7 @@ from ..access import (
     staff_row_or_404,
     staff_session_or_404,
     work_refusal,
+    work_refusals,
 )
 from ..checkin import services as checkin
 from ..committee import corrections
@@ -302,7 +303,7 @@ def committee_results(session_id: int):
     session = declared_member_session_or_404(session_id)
     attempts = services.session_attempts(session)
     return render_template("theory/committee_results.html", session=session, attempts=attempts,
-                           refusals={a.id: work_refusal(current_user, a.enrolment) for a in attempts},
+                           refusals=work_refusals(current_user, [a.enrolment for a in attempts]),
                            criteria=services.criterion_texts(session.qualification_id, str(get_locale())))
 
 

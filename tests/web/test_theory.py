@@ -5,10 +5,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from examportal.extensions import db
-from examportal.models import AttemptStatus, AuditEntry, OperatorAction, Role, TheoryAttempt
+from examportal.models import (
+    AttemptStatus,
+    AuditEntry,
+    Institution,
+    OperatorAction,
+    Role,
+    TheoryAttempt,
+    User,
+    ValidationSession,
+    utcnow,
+)
 from examportal.theory.services import page_ids
 from tests.factories import (
     add_member,
@@ -16,6 +26,7 @@ from tests.factories import (
     enrol,
     make_institution,
     make_session,
+    make_theory_result,
     make_user,
     record_training,
     write_theory_bank,
@@ -389,3 +400,47 @@ def test_the_page_never_gives_the_key_away(app, world):
     from examportal.theory.scoring import item_of, points_for
 
     assert points_for(item_of(item), item.response) == 1.0  # stored in the bank's ids: the key scores it
+
+
+def test_the_committee_list_asks_the_database_as_often_for_many_candidates_as_for_few(app, world):
+    """A session of a thousand candidates: the list reads the attempts, their candidates and
+    enrolments, and whom the member trained in one query each, not a few per row."""
+    session_id, assessor_id, ic_id = world["session"].id, world["assessor"].id, world["ic"].id
+    world["member"].declared_at = utcnow()
+    db.session.commit()
+    committee = client_as(app, world["assessor"])
+
+    def statements_for_the_list() -> int:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                seen.append(statement)
+
+        db.session.expunge_all()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            page = committee.get(f"/theory/sessions/{session_id}/committee")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert page.status_code == 200
+        return len(seen)
+
+    def add_candidate(name: str) -> User:
+        candidate = make_user(Role.CANDIDATE, first_name=name)
+        session = db.session.get(ValidationSession, session_id)
+        make_theory_result(enrol(session, candidate), session.qualification)
+        return candidate
+
+    for n in range(2):
+        add_candidate(f"Kandydat {n}")
+    db.session.commit()
+    few = statements_for_the_list()
+    trainee = add_candidate("Uczeń")
+    record_training(db.session.get(User, assessor_id), trainee, db.session.get(Institution, ic_id))
+    for n in range(2, 10):
+        add_candidate(f"Kandydat {n}")
+    db.session.commit()
+    assert statements_for_the_list() == few
+    page = committee.get(f"/theory/sessions/{session_id}/committee").get_data(as_text=True)
+    assert page.count("You trained this candidate") == 1 and page.count("Kandydat ") == 10
