@@ -54,11 +54,10 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
 
 
-def last_contact(attempt: TheoryAttempt) -> datetime | None:
+def last_contact(stored: datetime | None, last_answer: datetime | None) -> datetime | None:
     """When the candidate's page last reached the server: the heartbeat's stored contact (written at
     most every CONTACT_WRITE_SECONDS) or the latest answer saved, whichever is later."""
-    moments = [attempt.last_contact_at, *(i.answered_at for i in attempt.items)]
-    known = [moment for moment in moments if moment is not None]
+    known = [moment for moment in (stored, last_answer) if moment is not None]
     return max(known) if known else None
 
 

@@ -19,7 +19,22 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, Insert, Select, Update, bindparam, event, exists, func, insert, inspect, select, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Select,
+    Text,
+    Update,
+    bindparam,
+    case,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
@@ -256,8 +271,11 @@ def takes_the_test(enrolment: Enrolment) -> bool:
             and enrolment.reassessment_of_id is None)
 
 
-def _existing_attempts(session: ValidationSession) -> dict[int, TheoryAttempt]:
-    return {a.enrolment_id: a for a in db.session.scalars(select(TheoryAttempt).where(TheoryAttempt.session_id == session.id))}
+def _existing_attempts(session: ValidationSession, listed: bool = True) -> dict[int, TheoryAttempt]:
+    """The session's attempts by enrolment; ``listed``: with their candidates (the lists sort by name)."""
+    query = select(TheoryAttempt).where(TheoryAttempt.session_id == session.id)
+    return {a.enrolment_id: a for a in db.session.scalars(
+        query.options(selectinload(TheoryAttempt.candidate)) if listed else query)}
 
 
 def _listed(session: ValidationSession, attempts: dict[int, TheoryAttempt]) -> list[TheoryAttempt]:
@@ -296,7 +314,7 @@ def ensure_attempts(session: ValidationSession) -> list[TheoryAttempt]:
 def open_console(session: ValidationSession) -> None:
     """The operator's console lists every candidate's attempt: create those not made yet (by the
     check-in, an action) and commit them, so the ids the console shows are the attempts' own."""
-    if _create_missing_attempts(session, _existing_attempts(session)):
+    if _create_missing_attempts(session, _existing_attempts(session, listed=False)):
         db.session.commit()
 
 
@@ -839,15 +857,17 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
     """One row per candidate for the operator's live table (also the JSON the console polls), for
     the attempts made so far (:func:`open_console` makes the missing ones)."""
     now = _now(now)
+    progress = _progress(session)
     rows = []
     for attempt in _listed(session, _existing_attempts(session)):
-        contact = last_contact(attempt)
+        items, answered, last_answer = progress.get(attempt.id, (0, 0, None))
+        contact = last_contact(attempt.last_contact_at, last_answer)
         rows.append({
             "attempt_id": attempt.id,
             "candidate": attempt.candidate.full_name,
             "status": attempt.status.value,
-            "answered": sum(1 for i in attempt.items if i.is_answered),
-            "items": len(attempt.items),
+            "answered": answered,
+            "items": items,
             "time_left": int(time_left(attempt, now)),
             "extra_minutes": attempt.extra_seconds // 60,
             # Granted on the formal check: in the deadline from the start, and what else to provide.
@@ -858,6 +878,23 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
             "checked_in": attempt.enrolment.checked_in_at is not None,
         })
     return rows
+
+
+#: How an empty answer is stored (as JSON text): no answer, an empty choice, order or text
+#: (:attr:`AttemptItem.is_answered` in SQL).
+_EMPTY_ANSWERS = ("null", "[]", "{}", '""')
+
+
+def _progress(session: ValidationSession) -> dict[int, tuple[int, int, datetime | None]]:
+    """For each attempt of the session: its questions, those answered and when the last answer was
+    saved — counted by the database (the console polls every few seconds during the test: no item
+    and no snapshot of a thousand candidates' tests is loaded for it)."""
+    answered = func.coalesce(AttemptItem.response.cast(Text), "null").not_in(_EMPTY_ANSWERS)
+    rows = cast("Iterable[tuple[int, int, int | None, datetime | None]]", db.session.execute(
+        select(AttemptItem.attempt_id, func.count(), func.sum(case((answered, 1), else_=0)), func.max(AttemptItem.answered_at))
+        .join(TheoryAttempt, TheoryAttempt.id == AttemptItem.attempt_id)
+        .where(TheoryAttempt.session_id == session.id).group_by(AttemptItem.attempt_id)))
+    return {attempt_id: (int(items), int(done or 0), last) for attempt_id, items, done, last in rows}
 
 
 def recognised_enrolments(session: ValidationSession) -> list[Enrolment]:

@@ -20,7 +20,16 @@ import pytest
 from sqlalchemy import event, select, update
 
 from examportal.extensions import db
-from examportal.models import AttemptAnswer, AttemptItem, AttemptStatus, Enrolment, Role, TheoryAttempt, utcnow
+from examportal.models import (
+    AttemptAnswer,
+    AttemptItem,
+    AttemptStatus,
+    Enrolment,
+    Role,
+    TheoryAttempt,
+    ValidationSession,
+    utcnow,
+)
 from examportal.theory import clock, services
 from tests import factories
 
@@ -246,3 +255,42 @@ def test_the_submission_reads_the_items_once_and_writes_the_attempt_once(app, ru
     attempt = db.session.get(TheoryAttempt, running["attempt_id"])
     assert attempt.status == AttemptStatus.SUBMITTED and attempt.score_max and attempt.last_contact_at is not None
     assert all(item.points is not None for item in attempt.items)
+
+
+def test_the_console_counts_answered_questions_as_the_test_does(app, running):
+    """The console's counts come from the database (no item loaded): every way an answer can be
+    stored counts as :attr:`AttemptItem.is_answered` says — an empty choice, order or text does not."""
+    attempt = db.session.get(TheoryAttempt, running["attempt_id"])
+    stored = [None, [], {}, "", "x", ["a"], {"1": "b"}, 0, False]
+    items = sorted(attempt.items, key=lambda item: item.position)[:len(stored)]
+    for item, response in zip(items, stored, strict=True):
+        item.response, item.answered_at = response, utcnow()
+    db.session.commit()
+    db.session.expire_all()
+    expected = sum(1 for item in db.session.get(TheoryAttempt, running["attempt_id"]).items if item.is_answered)
+    assert expected == 5
+    row = next(r for r in services.console_rows(running["session"]) if r["attempt_id"] == running["attempt_id"])
+    assert (row["answered"], row["items"]) == (expected, len(attempt.items))
+
+
+def test_the_console_asks_the_database_as_often_for_many_candidates_as_for_few(app, running):
+    """The operator's console polls every few seconds during the test: its rows are read in a fixed
+    number of queries, however many candidates the session has (no item or snapshot is loaded)."""
+    session_id = running["session"].id
+
+    def polled() -> list[tuple[str, str, str]]:
+        db.session.expunge_all()
+        with statements() as seen:
+            rows = services.console_rows(db.session.get(ValidationSession, session_id))
+        assert all(row["items"] for row in rows)
+        return seen
+
+    few = polled()
+    session = db.session.get(ValidationSession, session_id)
+    for _ in range(6):
+        attempt = factories.make_attempt(factories.enrol(session, factories.make_user(Role.CANDIDATE)),
+                                         status=AttemptStatus.UNLOCKED)
+        services.start(attempt)
+    many = polled()
+    assert len(many) == len(few), many
+    assert not any(table == "attempt_item" and "snapshot" in sql for _verb, table, sql in many)
