@@ -116,12 +116,22 @@ def measure(port: int, path: str, requests: int, concurrency: int, login: tuple[
 
 
 def prepared_environment(tmp: Path) -> dict:
+    """A migrated database with the demo data, and the settings to serve it: the suites that build
+    the app in this process pass ``in_process(env)`` so it opens what the demo sealed (the second
+    factors' secrets, under CREDENTIAL_KEY)."""
     env = dict(os.environ, FLASK_APP="examportal", EXAMPORTAL_CONFIG="development",
                DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}"),
-               SECRET_KEY="bench-" + "x" * 40, LOGIN_RATE_LIMIT="100000 per minute")
+               SECRET_KEY="bench-" + "x" * 40, LOGIN_RATE_LIMIT="100000 per minute",
+               CREDENTIAL_KEY="bench-credential-" + "y" * 32, AUDIT_KEY="bench-audit-" + "z" * 32)
     for command in (["db", "upgrade"], ["demo", "load"]):
         subprocess.run([str(VENV_BIN / "flask"), *command], cwd=ROOT, env=env, check=True, capture_output=True)
     return env
+
+
+def in_process(env: dict, **overrides: object) -> dict:
+    """The configuration overrides for an app built in this process on ``env``'s database."""
+    return {"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "CREDENTIAL_KEY": env["CREDENTIAL_KEY"],
+            "AUDIT_KEY": env["AUDIT_KEY"], **overrides}
 
 
 def suite_load(args) -> dict:
@@ -164,7 +174,7 @@ def suite_pdf(args) -> dict:
         from examportal.extensions import db
         from examportal.models import Enrolment, ValidationDecision, utcnow
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
+        app = create_app(in_process(env))
         with app.app_context(), app.test_request_context():
             enrolment = db.session.query(Enrolment).first()
             decision = ValidationDecision(enrolment_id=enrolment.id, positive=False, decided_by_id=enrolment.candidate_id,
@@ -228,7 +238,7 @@ def suite_sandbox(args) -> dict:
         from examportal.practical.services import scenario_catalogue
         from sandbox_crm.api import create_workspace
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "WTF_CSRF_ENABLED": False})
+        app = create_app(in_process(env, WTF_CSRF_ENABLED=False))
         with app.app_context():
             user = db.session.scalar(db.select(User).where(User.email == "kandydat@demo.examportal.pl"))
             user_id = user.id
@@ -408,7 +418,7 @@ def suite_certificates(args) -> dict:
         from examportal.models import Certificate
 
         # No REDIS_URL: the job runs in this process, inline, as on a newcomer's machine.
-        app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": None})
+        app = create_app(in_process(env, REDIS_URL=None))
         with app.app_context():
             def timed(func, repeat):
                 times = []
