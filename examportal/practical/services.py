@@ -19,6 +19,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from question_bank.scenarios import SCENARIOS_DIR, Scenario, ScenarioError, ScenarioTask, load_scenarios
@@ -391,7 +392,8 @@ def clock(attempt: PracticalAttempt, now: datetime | None = None) -> dict[str, A
 
 def session_attempts(session: ValidationSession) -> list[PracticalAttempt]:
     """The practical attempts of the session, by the candidates' names."""
-    attempts = db.session.scalars(select(PracticalAttempt).where(PracticalAttempt.session_id == session.id))
+    attempts = db.session.scalars(select(PracticalAttempt).where(PracticalAttempt.session_id == session.id)
+                                  .options(selectinload(PracticalAttempt.candidate)))  # one query, not one per row
     return sorted(attempts, key=lambda a: (a.candidate.last_name, a.candidate.first_name, a.id))
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from examportal.extensions import db
 from examportal.models import (
@@ -20,6 +20,7 @@ from examportal.models import (
     PracticalAttempt,
     PracticalStatus,
     Role,
+    ValidationSession,
     utcnow,
 )
 from examportal.operator import services as operator_services
@@ -31,6 +32,7 @@ from tests.factories import (
     client_as,
     enrol,
     make_institution,
+    make_practical_attempt,
     make_session,
     make_theory_result,
     make_user,
@@ -445,3 +447,32 @@ def test_the_case_page_writes_nothing_and_shows_an_overdue_attempt_as_ended(app,
     assert not [w for w in writes if "audit_entry" not in w], writes
     assert _fresh(attempt).status == PracticalStatus.IN_PROGRESS
     assert db.session.query(Scoresheet).count() == 0
+
+
+def test_the_practical_console_reads_the_candidates_in_one_query(app, world):
+    """The console's practical rows (polled every 5 s) ask the database as often for many
+    candidates as for few: the candidates' names come in one query, not one per row."""
+    session_id = world["session"].id
+
+    def polled() -> int:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                seen.append(statement)
+
+        db.session.expunge_all()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            rows = services.console_rows(db.session.get(ValidationSession, session_id))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert rows and all(row["status"] == "in_progress" for row in rows)
+        return len(seen)
+
+    make_practical_attempt(world["enrolment"], finished=False)
+    few = polled()
+    session = db.session.get(ValidationSession, session_id)
+    for n in range(5):
+        make_practical_attempt(enrol(session, make_user(Role.CANDIDATE, last_name=f"Kandydat {n}")), finished=False)
+    assert polled() == few
