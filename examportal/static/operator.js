@@ -36,11 +36,15 @@
     });
   }
 
+  var polling = false;  // one poll at a time: a slow answer (a room of a thousand) is not asked again
   function poll() {
+    if (polling) { return; }
+    polling = true;
     fetch(table.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) { return response.json(); })
       .then(function (data) { update(data.rows); updatePractical(data.practical || []); })
-      .catch(function () { /* the next poll tries again */ });
+      .catch(function () { /* the next poll tries again */ })
+      .then(function () { polling = false; });
   }
   window.setInterval(poll, 5000);
 }());

@@ -43,11 +43,15 @@
     if (timer !== null) { window.clearTimeout(timer); }
     tick();
   }
+  var polling = false;  // one poll at a time: a slow answer is not asked again
   function poll() {
+    if (polling) { return; }
+    polling = true;
     fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) { if (state) { follow(state); } })
-      .catch(function () { /* the next poll tries again */ });
+      .catch(function () { /* the next poll tries again */ })
+      .then(function () { polling = false; });
   }
   tick();
   if (statusUrl) { window.setInterval(poll, 15000); }
