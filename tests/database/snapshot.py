@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import tempfile
 from datetime import UTC, date, datetime
@@ -97,7 +98,10 @@ def current_head() -> str:
 
 
 def main() -> int:
-    """Build a SQLite database at head, load the demo data, write its snapshot."""
+    """Build a SQLite database at head, load the demo data, write its snapshot. With the test
+    configuration, as the upgrade test reads it: what the demo seals (the second factors' secrets)
+    is sealed under the test's CREDENTIAL_KEY, not this checkout's own key file."""
+    os.environ["EXAMPORTAL_CONFIG"] = "test"
     from flask_migrate import upgrade
 
     from examportal import create_app
