@@ -101,6 +101,8 @@ class DataRequest(Timestamped, Model):
         CheckConstraint("kind <> 'correction' OR (details IS NOT NULL AND details <> '')", name="correction_says_what"),
         CheckConstraint("status <> 'refused' OR (reason IS NOT NULL AND reason <> '')", name="refusal_has_reason"),
         CheckConstraint("status = 'open' OR decided_at IS NOT NULL", name="decided_has_time"),
+        CheckConstraint("extended_at IS NULL OR (extension_reason IS NOT NULL AND extension_reason <> '')",
+                        name="extension_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +119,11 @@ class DataRequest(Timestamped, Model):
     reason: Mapped[str | None] = mapped_column(Text)
     #: For a refused erasure: the first day the records may be erased (the retention period's end).
     possible_on: Mapped[date | None] = mapped_column(Date)
+    #: The time to answer extended by two months (RODO art. 12(3)), when and by whom, and why (the
+    #: person receives it).
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    extension_reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     institution: Mapped[Institution | None] = relationship()

@@ -409,7 +409,7 @@ ACTOR_COLUMNS: tuple[tuple[str, str], ...] = (
     ("complaint", "acknowledged_by_id"), ("complaint", "assigned_by_id"), ("complaint", "closed_by_id"),
     ("complaint", "handler_id"),
     ("criterion_result", "recorded_by_id"),
-    ("data_request", "decided_by_id"),
+    ("data_request", "decided_by_id"), ("data_request", "extended_by_id"),
     ("decision_correction", "corrected_by_id"),
     ("decision_proposal", "proposed_by_id"),
     ("enrolment", "checked_in_by_id"), ("enrolment", "practical_absent_by_id"),

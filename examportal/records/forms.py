@@ -38,3 +38,9 @@ class RefuseForm(PortalForm):
     reason = TextAreaField(_l("Reason for the refusal (the person receives it)"), validators=[
         DataRequired(message=_l("Give the reason for the refusal: the person receives it.")),
         Length(max=MAX_TEXT, message=_TOO_LONG)])
+
+
+class ExtendForm(PortalForm):
+    reason = TextAreaField(_l("Why the answer takes longer (the person receives it)"), validators=[
+        DataRequired(message=_l("Give the reason for the extension: the person receives it.")),
+        Length(max=MAX_TEXT, message=_TOO_LONG)])

@@ -23,7 +23,7 @@ person in their language. Each function commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import render_template
@@ -116,13 +116,17 @@ def _administrators(request: DataRequest) -> list[User]:
         .distinct().order_by(User.id)))
 
 
+#: The further months RODO art. 12(3) allows to answer a complex request (or one of many), once
+#: the person is told within the first month why.
+EXTENSION_MONTHS = 2
+
+
 def answer_by(request: DataRequest) -> date:
     """The last day of the month the law gives to answer a request (RODO art. 12(3)), counted from
-    the day it was made in Poland (31 January → 28 or 29 February). On the safe side: a day that is
-    a Saturday, Sunday or holiday is not moved to the next working day (Regulation 1182/71 would),
-    and the two further months art. 12(3) allows a complex request, told to the person within the
-    first, are not counted."""
-    return add_months(request.created_at.astimezone(WARSAW).date(), 1)
+    the day it was made in Poland (31 January → 28 or 29 February), and two months later once
+    staff have extended it (:func:`extend`). On the safe side, a day that is a Saturday, Sunday or
+    holiday is not moved to the next working day (Regulation 1182/71 would)."""
+    return add_months(request.created_at.astimezone(WARSAW).date(), 1 + (EXTENSION_MONTHS if request.extended_at else 0))
 
 
 def reviewable(user: User) -> Select[DataRequest]:
@@ -306,6 +310,38 @@ def refuse(staff: User, request: DataRequest, reason: str | None) -> DataRequest
         possible_on = None if _erasable(retention) else retention.erasable_from
     _decide(staff, request, DataRequestStatus.REFUSED, text, possible_on)
     _mail(request)
+    db.session.commit()
+    return request
+
+
+def extension_refusal(request: DataRequest, now: datetime | None = None) -> str | None:
+    """Why the time to answer ``request`` cannot be extended (now), or None: once only, while it is
+    open, and within the first month (the person must be told before it ends)."""
+    if request.status != DataRequestStatus.OPEN:
+        return _("The request has already been %(status)s.", status=request.status.label)
+    if request.extended_at is not None:
+        return _("The time to answer has already been extended; the law allows it once.")
+    if (now or utcnow()).astimezone(WARSAW).date() > answer_by(request):
+        return _("The month to answer is over: the time can be extended only within it.")
+    return None
+
+
+def extend(staff: User, request: DataRequest, reason: str | None) -> DataRequest:
+    """Staff extend the time to answer by two months (RODO art. 12(3): a complex request, or many),
+    telling the person why (:func:`extension_refusal` says when it is not possible)."""
+    request = _reviewed(staff, request)
+    refused = extension_refusal(request)
+    if refused:
+        raise DataRequestError(refused)
+    text = _text(reason, _("Give the reason for the extension: the person receives it."))
+    before = {"answer_by": answer_by(request)}
+    request.extended_at, request.extended_by_id, request.extension_reason = utcnow(), staff.id, text
+    db.session.flush()
+    _audit("data_request.extended", request, staff, before=before, answer_by=answer_by(request), reason=text)
+    queue_localised(request.user, "data_request_extended",
+                    lambda: _("The answer to your request for %(kind)s will take longer", kind=request.kind.label),
+                    data_request=request, answer_by=answer_by(request), name=request.user.first_name,
+                    mine_link=public_url("records.mine"))
     db.session.commit()
     return request
 

@@ -467,6 +467,7 @@ def _plan(user: User) -> list[_Step]:
               {"employer": PLACEHOLDER, "role": PLACEHOLDER}),
         _text("data_request_texts", DataRequest, DataRequest.details, DataRequest.user_id == uid, PLACEHOLDER),
         _text("data_request_texts", DataRequest, DataRequest.reason, DataRequest.user_id == uid, PLACEHOLDER),
+        _text("data_request_texts", DataRequest, DataRequest.extension_reason, DataRequest.user_id == uid, PLACEHOLDER),
         _text("training_texts", TrainingRecord, TrainingRecord.note, TrainingRecord.candidate_id == uid, None),
         _text("committee_texts", CommitteeMember, CommitteeMember.declaration_text, CommitteeMember.assessor_id == uid,
               None),

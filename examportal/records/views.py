@@ -19,7 +19,7 @@ from ..forms import add_error
 from ..models import DataRequest, DataRequestKind, DataRequestStatus, Role
 from ..security import login_required, roles_required
 from . import bp, requests
-from .forms import ButtonForm, CorrectionRequestForm, ErasureRequestForm, GrantCorrectionForm, RefuseForm
+from .forms import ButtonForm, CorrectionRequestForm, ErasureRequestForm, ExtendForm, GrantCorrectionForm, RefuseForm
 
 #: A copy of everything is a heavy request: a few per hour are plenty for a person.
 COPY_RATE_LIMIT = "3 per hour;10 per day"
@@ -35,9 +35,11 @@ def _person_key() -> str:
 
 def _mine_page(status: int = 200, **forms: Any) -> ResponseReturnValue:
     user = current_user._get_current_object()
-    open_kinds = {r.kind for r in requests.requests_of(user) if r.status == DataRequestStatus.OPEN}
+    mine = requests.requests_of(user)
+    open_kinds = {r.kind for r in mine if r.status == DataRequestStatus.OPEN}
     return render_template(
-        "records/mine.html", data_requests=requests.requests_of(user), open_kinds=open_kinds, kinds=DataRequestKind,
+        "records/mine.html", data_requests=mine, open_kinds=open_kinds, kinds=DataRequestKind,
+        answer_by={r.id: requests.answer_by(r) for r in mine},
         copy_form=ButtonForm(prefix="copy"), withdraw_form=ButtonForm(prefix="withdraw"),
         correction_form=forms.get("correction_form") or CorrectionRequestForm(prefix="correction", formdata=None),
         erasure_form=forms.get("erasure_form") or ErasureRequestForm(prefix="erasure", formdata=None),
@@ -137,6 +139,8 @@ def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> Respon
         if request.kind == DataRequestKind.CORRECTION else [],
         grant_form=forms.get("grant_form") or GrantCorrectionForm(prefix="grant", formdata=None),
         refuse_form=forms.get("refuse_form") or RefuseForm(prefix="refuse", formdata=None),
+        extend_form=forms.get("extend_form") or ExtendForm(prefix="extend", formdata=None),
+        extension_refusal=requests.extension_refusal(request),
         erase_form=ButtonForm(prefix="erase"),
     ), status
 
@@ -183,6 +187,25 @@ def grant(data_request_id: int) -> ResponseReturnValue:
         add_error(form.done, str(error))
         return _staff_page(request, 400, grant_form=form)
     flash(_("The correction is recorded; the person has been told."), "success")
+    return redirect(url_for("records.staff_show", data_request_id=request.id))
+
+
+@bp.route("/requests/<int:data_request_id>/extend", methods=["POST"])
+@roles_required(Role.STAFF, Role.ADMIN)
+def extend(data_request_id: int) -> ResponseReturnValue:
+    """Extend the time to answer by two months, with the reason the person receives."""
+    request = _reviewed(data_request_id)
+    form = ExtendForm(prefix="extend")
+    if not form.validate_on_submit():
+        return _staff_page(request, 400, extend_form=form)
+    try:
+        requests.extend(current_user._get_current_object(), request, form.reason.data)
+    except requests.DataRequestError as error:
+        db.session.rollback()
+        add_error(form.reason, str(error))
+        return _staff_page(request, 400, extend_form=form)
+    flash(_("The time to answer is extended to %(day)s; the person has been told why.",
+            day=format_date(requests.answer_by(request), "medium")), "success")
     return redirect(url_for("records.staff_show", data_request_id=request.id))
 
 

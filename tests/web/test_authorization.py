@@ -322,6 +322,7 @@ DECISIONS = {
     ("records.staff_show", "GET"): decide(403, staff=404, child_staff=404, admin=404),
     ("records.grant", "POST"): decide(403, staff=404, child_staff=404, admin=404),
     ("records.refuse", "POST"): decide(403, staff=404, child_staff=404, admin=404),
+    ("records.extend", "POST"): decide(403, staff=404, child_staff=404, admin=404),
 }
 
 # Public documents that name B by design (the issuer's name is printed on its certificates).

@@ -31,6 +31,7 @@ from examportal.models import (
 )
 from examportal.records import requests
 from examportal.records.retention import retention_of
+from examportal.renewals.rules import add_months
 from tests.appealtools import walker_objects
 from tests.certtools import certification_world, make_certificate
 from tests.factories import PASSWORD, client_as, make_attempt, make_institution, make_user
@@ -512,3 +513,71 @@ def test_staff_are_told_no_day_when_something_open_keeps_the_records(app, world)
     page = client_as(app, world["staff"]).post(f"/records/requests/{request.id}/grant", follow_redirects=True)
     text = page.get_data(as_text=True)
     assert "not possible while the matters named are open" in text and "not possible before" not in text
+
+
+# --------------------------------------------------------------------------- more time (art. 12(3))
+
+EXTENDED_SUBJECT = "The answer to your request for %(kind)s will take longer"
+
+
+def test_staff_extend_the_time_to_answer_once_telling_the_person_why(app, world):
+    holder = world["holder"]
+    request = _correction(app, world)
+    first_month = requests.answer_by(request)
+    staff = client_as(app, world["staff"])
+    page = staff.get(f"/records/requests/{request.id}").get_data(as_text=True)
+    assert f"/records/requests/{request.id}/extend" in page and "(a month from the request" in page
+    response = staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "  "})
+    assert response.status_code == 400 and "Give the reason for the extension" in response.get_data(as_text=True)
+    reason = "Sprawdzamy dane w archiwum dwóch instytucji walidujących."
+    assert staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": reason}).status_code == 302
+    db.session.refresh(request)
+    assert request.extended_by_id == world["staff"].id and request.extension_reason == reason
+    made = request.created_at.astimezone(WARSAW).date()
+    assert requests.answer_by(request) == add_months(made, 3) > first_month
+    (entry,) = _audit("data_request.extended")
+    assert entry.actor_id == world["staff"].id and entry.after["answer_by"] == requests.answer_by(request).isoformat()
+    assert reason not in json.dumps(entry.after)  # the free text is kept as its digest
+    # The person is told, in Polish, when and why.
+    with force_locale("pl"):
+        subject = gettext(EXTENDED_SUBJECT, kind=request.kind.label)
+    (mail,) = [m for m in _mails(holder) if m.subject == subject]
+    assert reason in mail.body and format_date(requests.answer_by(request), "medium", locale="pl") in mail.body
+    mine = client_as(app, holder).get("/records/mine").get_data(as_text=True)
+    assert reason in mine and format_date(requests.answer_by(request), "medium", locale="en") in mine
+    page = staff.get(f"/records/requests/{request.id}").get_data(as_text=True)
+    assert "extended by two months" in page and f"/records/requests/{request.id}/extend" not in page
+    # Once only: refused with the reason, the text typed kept.
+    again = staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "Jeszcze raz proszę"})
+    assert again.status_code == 400
+    assert "already been extended" in again.get_data(as_text=True) and "Jeszcze raz proszę" in again.get_data(as_text=True)
+
+
+def test_the_time_is_extended_only_within_the_first_month_and_while_the_request_is_open(app, world):
+    request = _correction(app, world)
+    request.created_at = datetime.now(UTC) - timedelta(days=40)
+    db.session.commit()
+    staff = client_as(app, world["staff"])
+    assert f"/records/requests/{request.id}/extend" not in staff.get(f"/records/requests/{request.id}").get_data(as_text=True)
+    late = staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "Sprawa złożona"})
+    assert late.status_code == 400 and "The month to answer is over" in late.get_data(as_text=True)
+    assert "Sprawa złożona" in late.get_data(as_text=True)
+    request.created_at = datetime.now(UTC)
+    request.status, request.reason, request.decided_at = DataRequestStatus.REFUSED, "Nie", datetime.now(UTC)
+    db.session.commit()
+    decided = staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "Sprawa złożona"})
+    assert decided.status_code == 400 and "already been refused" in decided.get_data(as_text=True)
+    db.session.refresh(request)
+    assert request.extended_at is None and _audit("data_request.extended") == []
+    # Someone who may not review it does not learn that it exists.
+    outsider = client_as(app, world["outsider_staff"])
+    assert outsider.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize(("made_utc", "answer_by"), [
+    (datetime(2026, 1, 31, 10, 0, tzinfo=UTC), date(2026, 4, 30)),
+    (datetime(2026, 12, 2, 9, 0, tzinfo=UTC), date(2027, 3, 2)),
+])
+def test_an_extended_request_is_answered_three_months_from_the_day_it_was_made(made_utc, answer_by):
+    extended = DataRequest(created_at=made_utc, extended_at=made_utc + timedelta(days=3))
+    assert requests.answer_by(extended) == answer_by
