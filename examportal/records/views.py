@@ -4,6 +4,7 @@ those requests. Each view finds its object and checks who may see it first (404 
 then calls one service of :mod:`.requests`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, url_for
@@ -11,12 +12,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import Field
 
 from ..access import own_or_404, row_or_404
 from ..certification.rules import today
 from ..extensions import db, limiter
-from ..forms import add_error
-from ..models import DataRequest, DataRequestKind, DataRequestStatus, Role
+from ..forms import PortalForm, add_error
+from ..models import DataRequest, DataRequestKind, DataRequestStatus, Role, User
 from ..security import login_required, roles_required
 from . import bp, requests
 from .forms import ButtonForm, CorrectionRequestForm, ErasureRequestForm, ExtendForm, GrantCorrectionForm, RefuseForm
@@ -145,6 +147,22 @@ def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> Respon
     ), status
 
 
+def _decided_with_text(request: DataRequest, name: str, form: PortalForm, text: Field,
+                       act: Callable[[User, DataRequest, str | None], object]) -> ResponseReturnValue | None:
+    """Staff act on ``request`` with the text of ``form`` (the person receives it): None when done,
+    else the page again (400) with the form as typed and the reason — the form's own or the
+    service's refusal, shown at ``text``."""
+    if not form.validate_on_submit():
+        return _staff_page(request, 400, **{name: form})
+    try:
+        act(current_user._get_current_object(), request, text.data)
+    except requests.DataRequestError as error:
+        db.session.rollback()
+        add_error(text, str(error))
+        return _staff_page(request, 400, **{name: form})
+    return None
+
+
 @bp.route("/requests/<int:data_request_id>")
 @roles_required(Role.STAFF, Role.ADMIN)
 def staff_show(data_request_id: int) -> ResponseReturnValue:
@@ -178,14 +196,9 @@ def grant(data_request_id: int) -> ResponseReturnValue:
                     "person has been told.", day=format_date(outcome.request.possible_on, "medium")), "warning")
         return redirect(url_for("records.staff_show", data_request_id=request.id))
     form = GrantCorrectionForm(prefix="grant")
-    if not form.validate_on_submit():
-        return _staff_page(request, 400, grant_form=form)
-    try:
-        requests.grant_correction(staff, request, form.done.data)
-    except requests.DataRequestError as error:
-        db.session.rollback()
-        add_error(form.done, str(error))
-        return _staff_page(request, 400, grant_form=form)
+    refused = _decided_with_text(request, "grant_form", form, form.done, requests.grant_correction)
+    if refused is not None:
+        return refused
     flash(_("The correction is recorded; the person has been told."), "success")
     return redirect(url_for("records.staff_show", data_request_id=request.id))
 
@@ -196,14 +209,9 @@ def extend(data_request_id: int) -> ResponseReturnValue:
     """Extend the time to answer by two months, with the reason the person receives."""
     request = _reviewed(data_request_id)
     form = ExtendForm(prefix="extend")
-    if not form.validate_on_submit():
-        return _staff_page(request, 400, extend_form=form)
-    try:
-        requests.extend(current_user._get_current_object(), request, form.reason.data)
-    except requests.DataRequestError as error:
-        db.session.rollback()
-        add_error(form.reason, str(error))
-        return _staff_page(request, 400, extend_form=form)
+    refused = _decided_with_text(request, "extend_form", form, form.reason, requests.extend)
+    if refused is not None:
+        return refused
     flash(_("The time to answer is extended to %(day)s; the person has been told why.",
             day=format_date(requests.answer_by(request), "medium")), "success")
     return redirect(url_for("records.staff_show", data_request_id=request.id))
@@ -215,13 +223,8 @@ def refuse(data_request_id: int) -> ResponseReturnValue:
     """Refuse a correction or an erasure, with the reason the person receives."""
     request = _reviewed(data_request_id)
     form = RefuseForm(prefix="refuse")
-    if not form.validate_on_submit():
-        return _staff_page(request, 400, refuse_form=form)
-    try:
-        requests.refuse(current_user._get_current_object(), request, form.reason.data)
-    except requests.DataRequestError as error:
-        db.session.rollback()
-        add_error(form.reason, str(error))
-        return _staff_page(request, 400, refuse_form=form)
+    refused = _decided_with_text(request, "refuse_form", form, form.reason, requests.refuse)
+    if refused is not None:
+        return refused
     flash(_("The refusal is recorded; the person has been told."), "success")
     return redirect(url_for("records.staff_show", data_request_id=request.id))

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from flask_babel import force_locale
 from flask_login import login_user
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from examportal.extensions import db
 from examportal.models import (
@@ -37,6 +37,7 @@ from tests.factories import (
     make_theory_result,
     make_user,
 )
+from tests.statements import statements
 
 PAUSED = "The operator has paused your practical exam"
 
@@ -455,18 +456,9 @@ def test_the_practical_console_reads_the_candidates_in_one_query(app, world):
     session_id = world["session"].id
 
     def polled() -> int:
-        seen: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-                seen.append(statement)
-
         db.session.expunge_all()
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with statements() as seen:
             rows = services.console_rows(db.session.get(ValidationSession, session_id))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         assert rows and all(row["status"] == "in_progress" for row in rows)
         return len(seen)
 

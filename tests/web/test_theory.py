@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from examportal.extensions import db
 from examportal.models import (
@@ -31,6 +31,7 @@ from tests.factories import (
     record_training,
     write_theory_bank,
 )
+from tests.statements import statements
 
 
 @pytest.fixture
@@ -411,18 +412,9 @@ def test_the_committee_list_asks_the_database_as_often_for_many_candidates_as_fo
     committee = client_as(app, world["assessor"])
 
     def statements_for_the_list() -> int:
-        seen: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-                seen.append(statement)
-
         db.session.expunge_all()
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with statements() as seen:
             page = committee.get(f"/theory/sessions/{session_id}/committee")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         assert page.status_code == 200
         return len(seen)
 
