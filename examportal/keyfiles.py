@@ -7,9 +7,14 @@ import secrets
 import stat
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 MIN_KEY_LENGTH = 32
+#: The key file of CREDENTIAL_KEY outside production (instance/credential_key).
+CREDENTIAL_KEY_FILE = "credential_key"
 
 
 class KeyFileError(RuntimeError):
@@ -50,3 +55,10 @@ def read_or_create(path: Path) -> str:
     if len(key) < MIN_KEY_LENGTH:
         raise KeyFileError(f"{path} holds no usable key (fewer than {MIN_KEY_LENGTH} characters)")
     return key
+
+
+def credential_cipher(purpose: bytes) -> AESGCM:
+    """AES-256-GCM under a key derived (HKDF-SHA256) from CREDENTIAL_KEY for ``purpose``: each use
+    of the key (sealing signing keys, sealing columns) gets a key of its own."""
+    secret = configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", CREDENTIAL_KEY_FILE)
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret))

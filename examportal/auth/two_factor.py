@@ -16,7 +16,7 @@ from typing import TypeGuard
 import pyotp
 import segno
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, or_, select, type_coerce, update
 
 from ..audit import services as audit_log
 from ..extensions import db
@@ -95,15 +95,28 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
 
 
 def _claim_step(user: User, step: int) -> bool:
-    """Record ``step`` as used unless it (or a later one) already was; atomic across requests. The
-    secret is written again with it, sealed afresh (one stored before sealing is sealed now)."""
+    """Record ``step`` as used unless it (or a later one) already was; atomic across requests."""
     result = db.session.execute(
         update(User)
         .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-        .values(totp_last_step=step, totp_secret=user.totp_secret)
+        .values(totp_last_step=step)
         .execution_options(synchronize_session="fetch")
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def seal_plain_secrets(user_id: int | None = None) -> int:
+    """Seal the secrets stored before sealing (models/sealed.py): ``user_id``'s, or everyone's; how
+    many. Each is written only if it is still the value read, so a secret turned off or reset in
+    the meantime is never written back. In the caller's transaction."""
+    stored = type_coerce(User.totp_secret, String)  # the column as stored, past the sealing type
+    query = select(User.id, stored).where(stored.is_not(None), ~stored.startswith(sealed.PREFIX))
+    sealed_now = 0
+    for found_id, plain in db.session.execute(query if user_id is None else query.where(User.id == user_id)).all():
+        result = db.session.execute(update(User).where(User.id == found_id, stored == plain).values(totp_secret=plain)
+                                    .execution_options(synchronize_session=False))
+        sealed_now += int(getattr(result, "rowcount", 0) or 0)
+    return sealed_now
 
 
 def _normalise_recovery_code(code: str) -> str:
@@ -143,7 +156,10 @@ def check_code(user: User, code: str) -> CodeCheck:
     # A secret that does not open (CREDENTIAL_KEY changed) matches no code; a recovery code still works.
     step = matching_step(user.totp_secret, code) if sealed.opened(user.totp_secret) else None
     if step is not None:
-        return CodeCheck.TOTP if _claim_step(user, step) else CodeCheck.REUSED
+        if not _claim_step(user, step):
+            return CodeCheck.REUSED
+        seal_plain_secrets(user.id)
+        return CodeCheck.TOTP
     if _use_recovery_code(user, code):
         db.session.expire(user, ["recovery_codes"])
         audit_log.record("account.recovery_code_used", user, after={"left": recovery_codes_left(user)}, actor=user)

@@ -73,3 +73,14 @@ def verify_file(file: Path) -> None:
         click.echo(f"  certificate {verdict.certificate.number}")
     if not verdict.verified:
         sys.exit(1)
+
+
+@credentials_cli.command("seal-secrets")
+def seal_secrets() -> None:
+    """Seal the second factors' secrets stored before sealing (once, after upgrading): until then
+    each is sealed only when its owner's code is next accepted."""
+    from ..auth.two_factor import seal_plain_secrets
+
+    count = seal_plain_secrets()
+    db.session.commit()
+    click.echo(f"sealed {count} second-factor secret(s)")

@@ -17,20 +17,18 @@ from dataclasses import dataclass
 
 import base58
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import select
 
 from ..audit import services as audit_log
 from ..extensions import db
-from ..keyfiles import configured_secret
+from ..keyfiles import CREDENTIAL_KEY_FILE, credential_cipher
 from ..models import CredentialKey, Institution, User, utcnow
 from ..security import public_url
 
-KEY_FILE = "credential_key"
+KEY_FILE = CREDENTIAL_KEY_FILE
 ED25519_PUB_PREFIX = b"\xed\x01"  # multicodec ed25519-pub, varint-encoded
 NONCE_BYTES = 12
 
@@ -40,9 +38,7 @@ class CredentialKeyError(RuntimeError):
 
 
 def _wrapping_key() -> AESGCM:
-    secret = configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", KEY_FILE)
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"examportal-credential-key-wrap").derive(secret)
-    return AESGCM(derived)
+    return credential_cipher(b"examportal-credential-key-wrap")
 
 
 def _aad(key: CredentialKey) -> bytes:

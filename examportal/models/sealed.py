@@ -5,28 +5,28 @@ nobody's second factor.
 
 The model reads and writes the plain value; the database holds ``v1.`` and the nonce, the
 ciphertext and the tag in URL-safe base64. A value stored before sealing (no prefix) is read as it
-is and sealed the next time it is written (a second-factor check writes it: see
-``auth.two_factor.check_code``). A sealed value that does not open — CREDENTIAL_KEY is not the one
-it was sealed under — reads as itself, prefix and all, which :func:`opened` tells apart: such a
-secret matches no code (the person signs in with a recovery code and sets the factor up again).
+is; it is sealed when its owner's code is next accepted, or all at once by ``flask credentials
+seal-secrets`` (``auth.two_factor.seal_plain_secrets``). A sealed value that does not open —
+CREDENTIAL_KEY is not the one it was sealed under — reads as itself, prefix and all, which
+:func:`opened` tells apart: such a secret matches no code (the person signs in with a recovery code
+and sets the factor up again); it is logged once per process.
+
+The sealed value is not bound to its row: one copied onto another account's row opens there, as a
+copied password hash would verify there (both need write access to the database).
 """
 from __future__ import annotations
 
 import base64
-import functools
 import logging
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from ..keyfiles import configured_secret
+from ..keyfiles import credential_cipher
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,13 @@ PREFIX = "v1."
 NONCE_BYTES = 12
 #: Binds a sealed value to its use: one sealed for another purpose under the same key does not open here.
 AAD = b"examportal:sealed-column:v1"
-
-
-@functools.lru_cache(maxsize=4)
-def _cipher(secret: bytes) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"examportal-sealed-columns").derive(secret)
-    return AESGCM(derived)
-
-
-def _current_cipher() -> AESGCM:
-    return _cipher(configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", "credential_key"))
+PURPOSE = b"examportal-sealed-columns"
+_told = False  # a value that does not open is logged once per process, not on every load
 
 
 def seal(value: str) -> str:
     nonce = os.urandom(NONCE_BYTES)
-    sealed = _current_cipher().encrypt(nonce, value.encode("utf-8"), AAD)
+    sealed = credential_cipher(PURPOSE).encrypt(nonce, value.encode("utf-8"), AAD)
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
@@ -56,11 +48,14 @@ def unseal(stored: str) -> str:
     """The plain value of ``stored``: itself when it was stored before sealing or does not open."""
     if not stored.startswith(PREFIX):
         return stored
+    global _told
     try:
         raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
-        return _current_cipher().decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD).decode("utf-8")
+        return credential_cipher(PURPOSE).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD).decode("utf-8")
     except (InvalidTag, ValueError):
-        log.error("a sealed column does not open with the configured CREDENTIAL_KEY")
+        if not _told:
+            _told = True
+            log.error("a sealed column does not open with the configured CREDENTIAL_KEY (logged once per process)")
         return stored
 
 

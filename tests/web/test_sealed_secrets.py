@@ -11,6 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import text
 
+from examportal.auth import two_factor
 from examportal.extensions import db
 from examportal.models import Role, User, sealed
 from tests.factories import PASSWORD, client_as, make_institution, make_user
@@ -37,6 +38,11 @@ def second_step(app, user: User, code: str):
     return client, client.post(SECOND_STEP, data={"code": code})
 
 
+def passed(response) -> bool:
+    """The second step let the person in (not back to the login or the code)."""
+    return response.status_code == 302 and not response.headers["Location"].endswith(("/auth/login", SECOND_STEP))
+
+
 @pytest.fixture
 def staff(app):
     return make_user((Role.STAFF, make_institution("Fundacja Testowa")), email="personel@example.pl")
@@ -50,16 +56,14 @@ def test_the_database_holds_the_secret_sealed_and_the_model_reads_it_plain(app, 
     assert db.session.get(User, staff.id).totp_secret == secret
     # Sealed afresh each time it is written: two copies of one secret do not look alike.
     assert sealed.seal(secret) != sealed.seal(secret)
-    _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
-    assert response.status_code == 302
+    assert passed(second_step(app, staff, pyotp.TOTP(secret).now())[1])
 
 
 def test_a_secret_stored_before_sealing_still_works_and_is_sealed_at_its_next_use(app, staff):
     secret = pyotp.random_base32()
     store(staff.id, secret)
     assert db.session.get(User, staff.id).totp_secret == secret
-    _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
-    assert response.status_code == 302
+    assert passed(second_step(app, staff, pyotp.TOTP(secret).now())[1])
     raw = stored(staff.id)
     assert raw.startswith(sealed.PREFIX) and secret not in raw
     db.session.expire_all()
@@ -67,9 +71,8 @@ def test_a_secret_stored_before_sealing_still_works_and_is_sealed_at_its_next_us
 
 
 def test_a_secret_sealed_under_another_key_matches_no_code_but_a_recovery_code_lets_the_person_in(
-        app, staff, caplog):
-    from examportal.auth import two_factor
-
+        app, staff, caplog, monkeypatch):
+    monkeypatch.setattr(sealed, "_told", False)  # logged once per process
     secret = staff.totp_secret
     codes = two_factor.regenerate_recovery_codes(staff)
     configured = app.config["CREDENTIAL_KEY"]
@@ -81,5 +84,30 @@ def test_a_secret_sealed_under_another_key_matches_no_code_but_a_recovery_code_l
         _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
     assert response.status_code == 200 and "This code is not valid" in response.get_data(as_text=True)
     assert any("does not open" in record.getMessage() for record in caplog.records)
-    _client, response = second_step(app, staff, codes[0])
-    assert response.status_code == 302
+    assert passed(second_step(app, staff, codes[0])[1])
+
+
+def test_the_command_seals_every_secret_stored_before_sealing(app, staff, runner):
+    others = [make_user((Role.STAFF, staff.roles[0].institution)) for _ in range(2)]
+    plain = {user.id: pyotp.random_base32() for user in [staff, *others]}
+    for user_id, secret in plain.items():
+        store(user_id, secret)
+    result = runner.invoke(args=["credentials", "seal-secrets"])
+    assert result.exit_code == 0 and "sealed 3" in result.output
+    for user_id, secret in plain.items():
+        assert stored(user_id).startswith(sealed.PREFIX) and db.session.get(User, user_id).totp_secret == secret
+    assert "sealed 0" in runner.invoke(args=["credentials", "seal-secrets"]).output
+
+
+def test_a_secret_turned_off_meanwhile_is_not_written_back_when_sealing(app, staff):
+    secret = pyotp.random_base32()
+    store(staff.id, secret)
+    user = db.session.get(User, staff.id)
+    assert user.totp_secret == secret  # read at the start of a request
+    # Reset by an administrator (a stolen phone) while that request checks a code.
+    db.session.execute(text("UPDATE user_account SET totp_secret = NULL, totp_last_step = NULL WHERE id = :id"),
+                       {"id": staff.id})
+    assert two_factor.check_code(user, pyotp.TOTP(secret).now()) == two_factor.CodeCheck.TOTP
+    db.session.commit()
+    assert db.session.execute(text("SELECT totp_secret FROM user_account WHERE id = :id"),
+                              {"id": staff.id}).scalar_one() is None
