@@ -174,6 +174,7 @@ ACTION_LABELS = {
     "data_request.withdrawn": _l("Request about personal data withdrawn"),
     "data_request.granted": _l("Request about personal data granted"),
     "data_request.refused": _l("Request about personal data refused"),
+    "data_request.extended": _l("Time to answer a request about personal data extended"),
     "user.anonymised": _l("Person's data anonymised"),
 }
 

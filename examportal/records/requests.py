@@ -125,8 +125,10 @@ def answer_by(request: DataRequest) -> date:
     """The last day of the month the law gives to answer a request (RODO art. 12(3)), counted from
     the day it was made in Poland (31 January → 28 or 29 February), and two months later once
     staff have extended it (:func:`extend`). On the safe side, a day that is a Saturday, Sunday or
-    holiday is not moved to the next working day (Regulation 1182/71 would)."""
-    return add_months(request.created_at.astimezone(WARSAW).date(), 1 + (EXTENSION_MONTHS if request.extended_at else 0))
+    holiday is not moved to the next working day (Regulation 1182/71 would). The further months run
+    from the first month's last day (31 January → 28 February → 28 April)."""
+    first_month = add_months(request.created_at.astimezone(WARSAW).date(), 1)
+    return add_months(first_month, EXTENSION_MONTHS) if request.extended_at else first_month
 
 
 def reviewable(user: User) -> Select[DataRequest]:
@@ -326,16 +328,17 @@ def extension_refusal(request: DataRequest, now: datetime | None = None) -> str 
     return None
 
 
-def extend(staff: User, request: DataRequest, reason: str | None) -> DataRequest:
+def extend(staff: User, request: DataRequest, reason: str | None, now: datetime | None = None) -> DataRequest:
     """Staff extend the time to answer by two months (RODO art. 12(3): a complex request, or many),
     telling the person why (:func:`extension_refusal` says when it is not possible)."""
+    now = now or utcnow()
     request = _reviewed(staff, request)
-    refused = extension_refusal(request)
+    refused = extension_refusal(request, now)
     if refused:
         raise DataRequestError(refused)
     text = _text(reason, _("Give the reason for the extension: the person receives it."))
     before = {"answer_by": answer_by(request)}
-    request.extended_at, request.extended_by_id, request.extension_reason = utcnow(), staff.id, text
+    request.extended_at, request.extended_by_id, request.extension_reason = now, staff.id, text
     db.session.flush()
     _audit("data_request.extended", request, staff, before=before, answer_by=answer_by(request), reason=text)
     queue_localised(request.user, "data_request_extended",

@@ -533,8 +533,7 @@ def test_staff_extend_the_time_to_answer_once_telling_the_person_why(app, world)
     assert staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": reason}).status_code == 302
     db.session.refresh(request)
     assert request.extended_by_id == world["staff"].id and request.extension_reason == reason
-    made = request.created_at.astimezone(WARSAW).date()
-    assert requests.answer_by(request) == add_months(made, 3) > first_month
+    assert requests.answer_by(request) == add_months(first_month, 2)
     (entry,) = _audit("data_request.extended")
     assert entry.actor_id == world["staff"].id and entry.after["answer_by"] == requests.answer_by(request).isoformat()
     assert reason not in json.dumps(entry.after)  # the free text is kept as its digest
@@ -575,9 +574,19 @@ def test_the_time_is_extended_only_within_the_first_month_and_while_the_request_
 
 
 @pytest.mark.parametrize(("made_utc", "answer_by"), [
-    (datetime(2026, 1, 31, 10, 0, tzinfo=UTC), date(2026, 4, 30)),
+    (datetime(2026, 1, 31, 10, 0, tzinfo=UTC), date(2026, 4, 28)),  # 28 February, then two months
+    (datetime(2026, 5, 31, 10, 0, tzinfo=UTC), date(2026, 8, 30)),  # 30 June, then two months
     (datetime(2026, 12, 2, 9, 0, tzinfo=UTC), date(2027, 3, 2)),
 ])
-def test_an_extended_request_is_answered_three_months_from_the_day_it_was_made(made_utc, answer_by):
+def test_an_extended_request_is_answered_two_months_after_the_first_month(made_utc, answer_by):
     extended = DataRequest(created_at=made_utc, extended_at=made_utc + timedelta(days=3))
     assert requests.answer_by(extended) == answer_by
+
+
+def test_the_last_day_to_extend_is_the_first_months_last_day_in_poland():
+    made = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)  # answer by 28 February
+    request = DataRequest(created_at=made, status=DataRequestStatus.OPEN)
+    last_day = datetime(2026, 2, 28, 22, 30, tzinfo=UTC)  # 23:30 in Warsaw: still 28 February
+    assert requests.extension_refusal(request, last_day) is None
+    too_late = datetime(2026, 2, 28, 23, 30, tzinfo=UTC)  # 00:30 on 1 March in Warsaw
+    assert "The month to answer is over" in requests.extension_refusal(request, too_late)
