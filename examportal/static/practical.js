@@ -47,11 +47,15 @@
   function poll() {
     if (polling) { return; }
     polling = true;
-    fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    // Given up after 15 s (a request the network holds would stop the polling for good).
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, 15000) : null;
+    fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"},
+                   signal: controller ? controller.signal : undefined})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) { if (state) { follow(state); } })
       .catch(function () { /* the next poll tries again */ })
-      .then(function () { polling = false; });
+      .then(function () { window.clearTimeout(timer); polling = false; });
   }
   tick();
   if (statusUrl) { window.setInterval(poll, 15000); }

@@ -22,6 +22,7 @@
   var syncedAt = Date.now();
   var flushing = false;
   var beating = false;  // a heartbeat in flight: the next waits for its answer
+  var beatAgain = false;
   var finished = false;
   var stale = false;
   // The start click is answered with the first question's page, at the start form's address: the
@@ -94,18 +95,24 @@
     window.location.href = root.dataset.overviewUrl;
   }
 
+  // A request unanswered this long is given up (an exam room's Wi-Fi can hold one for minutes):
+  // the answers stay queued and the next heartbeat or flush asks again.
+  var REQUEST_TIMEOUT_MS = 15000;
   function post(url, body) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
     return fetch(url, {
-      method: "POST", credentials: "same-origin", body: body,
+      method: "POST", credentials: "same-origin", body: body, signal: controller ? controller.signal : undefined,
       headers: {"X-CSRFToken": csrf, "Accept": "application/json",
                 "Content-Type": "application/x-www-form-urlencoded"}
-    });
+    }).then(function (response) { window.clearTimeout(timer); return response; },
+            function (error) { window.clearTimeout(timer); throw error; });
   }
 
   function heartbeat() {
     // One at a time: when the time is up the clock asks every second until the server has ended
     // the test, and a whole room's time ends together, so a slow answer must not be asked again.
-    if (beating) { return; }
+    if (beating) { beatAgain = true; return; }  // sent once this one is answered (the question shown may have changed)
     beating = true;
     post(root.dataset.heartbeatUrl, "position=" + encodeURIComponent(root.dataset.current)).then(function (response) {
       return response.json();
@@ -117,7 +124,10 @@
     }).catch(function () {
       var waiting = loadQueue().length;
       show(messages.queued + " " + waiting, "queued");
-    }).then(function () { beating = false; });
+    }).then(function () {
+      beating = false;
+      if (beatAgain) { beatAgain = false; heartbeat(); }
+    });
   }
 
   // ---- autosave with an offline queue

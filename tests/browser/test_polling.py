@@ -17,7 +17,7 @@ def _polls_once_at_a_time(page, every_ms: int) -> None:
     held = HeldRequest(page, "**/status.json")
     page.clock.run_for(every_ms + 500)
     held.wait()
-    page.clock.run_for(4 * every_ms)  # four more polls due
+    page.clock.run_for(min(2 * every_ms, 14_000))  # more polls due, short of the 15 s it is given
     page.wait_for_timeout(500)  # (real time) for any request they sent to reach the route
     assert len(held.routes) == 1, len(held.routes)
     with page.expect_response("**/status.json"):
@@ -25,6 +25,17 @@ def _polls_once_at_a_time(page, every_ms: int) -> None:
     page.wait_for_timeout(300)  # the answer read and shown (real time: the page's clock stands)
     with page.expect_request("**/status.json"):  # and the next poll goes out when due
         page.clock.run_for(every_ms + 500)
+
+
+def _gives_up_a_request_held_too_long(page, every_ms: int) -> None:
+    held = HeldRequest(page, "**/status.json")
+    page.clock.run_for(every_ms + 500)
+    held.wait()
+    page.clock.run_for(15_000)  # unanswered for 15 s: given up
+    page.wait_for_timeout(300)  # (real time) the page learns it was given up
+    page.clock.run_for(every_ms)
+    page.wait_for_timeout(300)
+    assert len(held.routes) == 2, len(held.routes)
 
 
 def test_the_operator_console(new_page, qualification):
@@ -36,6 +47,8 @@ def test_the_operator_console(new_page, qualification):
     console.clock.install()
     console.goto(f"/operator/sessions/{session.id}")
     _polls_once_at_a_time(console, 5_000)
+    console.reload()
+    _gives_up_a_request_held_too_long(console, 5_000)
 
 
 def test_the_candidates_practical_exam(exam_page):
@@ -43,3 +56,5 @@ def test_the_candidates_practical_exam(exam_page):
     exam_page.reload()
     exam_page.wait_for_selector("aside.task-sheet .countdown")
     _polls_once_at_a_time(exam_page, 15_000)
+    exam_page.reload()
+    _gives_up_a_request_held_too_long(exam_page, 15_000)

@@ -169,6 +169,39 @@ def test_when_the_time_is_up_the_page_asks_the_server_once_at_a_time(new_page, e
     assert _attempt(exam["enrolment"]).status == AttemptStatus.SUBMITTED
 
 
+def test_a_heartbeat_asked_for_while_one_waits_goes_once_it_is_answered(new_page, exam):
+    """The page tells the server which question it shows (a heartbeat); switching again while
+    that one waits sends the newer position once it is answered, not never."""
+    page = _start(new_page, exam)
+    held = HeldRequest(page, "**/heartbeat")
+    _next(page)  # question 2
+    held.wait()
+    _next(page)  # question 3, while the first waits
+    page.wait_for_timeout(300)
+    assert len(held.routes) == 1
+    with page.expect_request("**/heartbeat") as second:
+        held.release()
+    assert "position=3" in (second.value.post_data or "")
+
+
+def test_a_heartbeat_unanswered_for_long_is_given_up_and_asked_again(new_page, exam):
+    page = new_page(exam["candidate"])
+    page.clock.install()
+    page.goto(f"/theory/enrolments/{exam['enrolment'].id}")
+    page.click("#attempt-status button[type=submit]")
+    page.wait_for_selector("#theory")
+    page.wait_for_load_state("load")
+    held = HeldRequest(page, "**/heartbeat")
+    page.clock.run_for(15_000)  # the regular heartbeat
+    held.wait()
+    page.clock.run_for(14_000)  # the next one due meanwhile waits for it
+    page.wait_for_timeout(300)
+    assert len(held.routes) == 1
+    page.clock.run_for(1_500)  # unanswered for 15 s: given up, and the one due goes
+    page.wait_for_timeout(300)
+    assert len(held.routes) == 2, len(held.routes)
+
+
 def test_operator_extra_time_reaches_the_candidate_clock(new_page, exam):
     candidate_page = _start(new_page, exam)
     attempt = _attempt(exam["enrolment"])
