@@ -61,7 +61,9 @@ def _sqlite_locking_read(conn: Connection, cursor: Any, statement: str, paramete
     read takes the database's write lock first (``BEGIN IMMEDIATE``, waiting its turn) when its
     transaction holds none yet, so the sections that read a row FOR UPDATE before changing it (a
     start clicked twice at once, two decisions on one enrolment) run one after the other on the
-    zero-set-up database as on PostgreSQL. A transaction that has written already holds the lock."""
+    zero-set-up database as on PostgreSQL. A connection already in a transaction is left as it is
+    (pysqlite begins one at the first write, so it holds the lock then; the test harness begins its
+    own, where the test's one connection has no one to race)."""
     if conn.dialect.name != "sqlite" or context is None:
         return
     compiled = getattr(context, "compiled", None)

@@ -290,8 +290,9 @@ def read_files(storages: Iterable[Any]) -> list[Upload]:
 
 
 def _lock_person(user: User) -> None:
-    """Serialise appeals by one person (a row lock on PostgreSQL; SQLite has one writer), so two
-    clicks cannot both pass the one-appeal-per-decision check."""
+    """Serialise appeals by one person (a row lock on PostgreSQL; on SQLite the database's write
+    lock, ``extensions._sqlite_locking_read``), so two clicks cannot both pass the
+    one-appeal-per-decision check."""
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 

@@ -3,8 +3,9 @@
 One counter row per (issuer, qualification, year) holds the last number used. Taking a number
 locks that row (``SELECT … FOR UPDATE``) until the issuing transaction ends: a second issuer
 waits, then reads the incremented value; a transaction that rolls back gives its number back
-with it. A number is therefore never used twice and never skipped. On SQLite the database has
-one writer at a time, which gives the same guarantee.
+with it. A number is therefore never used twice and never skipped. On SQLite the locking read
+takes the database's write lock instead (``extensions._sqlite_locking_read``), which gives the
+same guarantee.
 """
 from __future__ import annotations
 

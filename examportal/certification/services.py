@@ -188,7 +188,8 @@ def session_rows(session: ValidationSession, user: User) -> list[CandidateRow]:
 
 
 def _lock(enrolment: Enrolment) -> None:
-    """Serialise decisions on one candidate (a row lock on PostgreSQL; SQLite has one writer)."""
+    """Serialise decisions on one candidate (a row lock on PostgreSQL; on SQLite the database's
+    write lock, ``extensions._sqlite_locking_read``)."""
     db.session.execute(select(Enrolment.id).where(Enrolment.id == enrolment.id).with_for_update())
 
 

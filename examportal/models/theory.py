@@ -136,7 +136,18 @@ class AttemptItem(Model):
 
     @property
     def is_answered(self) -> bool:
-        return self.response not in (None, [], {}, "")
+        return is_answer(self.response)
+
+
+#: How a response that answers nothing is stored: none, an empty choice, order or text ...
+EMPTY_ANSWERS: tuple[Any, ...] = (None, [], {}, "")
+#: ... and the same as the database holds them (JSON text), for counting answers in SQL.
+EMPTY_ANSWERS_JSON = ("null", "[]", "{}", '""')
+
+
+def is_answer(response: Any) -> bool:
+    """Whether a stored response answers the question (the map, the review and the console count it)."""
+    return response not in EMPTY_ANSWERS
 
 
 class AttemptAnswer(Model):

@@ -60,6 +60,7 @@ from ..models import (
     VoidedItem,
     utcnow,
 )
+from ..models.theory import EMPTY_ANSWERS_JSON, is_answer
 from ..operator import services as operator_rules
 from .clock import CONTACT_WRITE_SECONDS, accommodation_seconds, add_months, connection_state, last_contact, time_left
 from .draw import DrawError, DrawnItem, draw_balanced
@@ -690,7 +691,7 @@ def question_map(attempt: TheoryAttempt) -> list[MapEntry]:
     rows = cast("Iterable[tuple[int, Any, bool, datetime | None]]", db.session.execute(
         select(AttemptItem.position, AttemptItem.response, AttemptItem.flagged, AttemptItem.answered_at)
         .where(AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)))
-    return [MapEntry(position, response not in (None, [], {}, ""), bool(flagged), answered_at)
+    return [MapEntry(position, is_answer(response), bool(flagged), answered_at)
             for position, response, flagged, answered_at in rows]
 
 
@@ -880,16 +881,11 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
     return rows
 
 
-#: How an empty answer is stored (as JSON text): no answer, an empty choice, order or text
-#: (:attr:`AttemptItem.is_answered` in SQL).
-_EMPTY_ANSWERS = ("null", "[]", "{}", '""')
-
-
 def _progress(session: ValidationSession) -> dict[int, tuple[int, int, datetime | None]]:
     """For each attempt of the session: its questions, those answered and when the last answer was
     saved — counted by the database (the console polls every few seconds during the test: no item
     and no snapshot of a thousand candidates' tests is loaded for it)."""
-    answered = func.coalesce(AttemptItem.response.cast(Text), "null").not_in(_EMPTY_ANSWERS)
+    answered = func.coalesce(AttemptItem.response.cast(Text), "null").not_in(EMPTY_ANSWERS_JSON)  # is_answer in SQL
     rows = cast("Iterable[tuple[int, int, int | None, datetime | None]]", db.session.execute(
         select(AttemptItem.attempt_id, func.count(), func.sum(case((answered, 1), else_=0)), func.max(AttemptItem.answered_at))
         .join(TheoryAttempt, TheoryAttempt.id == AttemptItem.attempt_id)
