@@ -128,7 +128,8 @@ def _reviewed(data_request_id: int) -> DataRequest:
 def staff_index() -> ResponseReturnValue:
     """Requests for a correction or erasure the user reviews, open ones first."""
     found = list(db.session.scalars(requests.reviewable(current_user).limit(500)))
-    return render_template("records/staff_index.html", data_requests=found)
+    return render_template("records/staff_index.html", data_requests=found,
+                           answer_by={r.id: requests.answer_by(r) for r in found})
 
 
 def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> ResponseReturnValue:

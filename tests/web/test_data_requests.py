@@ -546,6 +546,9 @@ def test_staff_extend_the_time_to_answer_once_telling_the_person_why(app, world)
     assert reason in mine and format_date(requests.answer_by(request), "medium", locale="en") in mine
     page = staff.get(f"/records/requests/{request.id}").get_data(as_text=True)
     assert "extended by two months" in page and f"/records/requests/{request.id}/extend" not in page
+    listed = staff.get("/records/requests").get_data(as_text=True)
+    row = re.search(rf'<tr data-request="{request.id}">(.*?)</tr>', listed, re.S).group(1)
+    assert format_date(requests.answer_by(request), "medium", locale="en") in row and "(extended)" in row
     # Once only: refused with the reason, the text typed kept.
     again = staff.post(f"/records/requests/{request.id}/extend", data={"extend-reason": "Jeszcze raz proszę"})
     assert again.status_code == 400
