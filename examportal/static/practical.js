@@ -47,9 +47,9 @@
   function poll() {
     if (polling) { return; }
     polling = true;
-    // Given up after 15 s (a request the network holds would stop the polling for good).
+    // Given up after 10 s, before the next is due (one the network holds would stop the polling for good).
     var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? window.setTimeout(function () { controller.abort(); }, 15000) : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, 10000) : null;
     fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"},
                    signal: controller ? controller.signal : undefined})
       .then(function (response) { return response.ok ? response.json() : null; })

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from examportal.extensions import db
 from examportal.models import AttemptStatus, OperatorActionKind, Role, TheoryAttempt, utcnow
 from examportal.theory import services
-from tests.browser.held import HeldRequest
+from tests.browser.held import HeldRequest, pause_now
 from tests.factories import enrol, make_institution, make_session, make_user, write_theory_bank
 
 pytestmark = pytest.mark.browser
@@ -191,8 +191,9 @@ def test_a_heartbeat_unanswered_for_long_is_given_up_and_asked_again(new_page, e
     page.click("#attempt-status button[type=submit]")
     page.wait_for_selector("#theory")
     page.wait_for_load_state("load")
+    pause_now(page)
     held = HeldRequest(page, "**/heartbeat")
-    page.clock.run_for(15_000)  # the regular heartbeat
+    _next(page)  # the page tells the server the question shown: a heartbeat, now
     held.wait()
     page.clock.run_for(14_000)  # the next one due meanwhile waits for it
     page.wait_for_timeout(300)
