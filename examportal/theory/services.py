@@ -20,6 +20,7 @@ from typing import Any, cast
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Insert,
     Select,
@@ -322,13 +323,8 @@ def open_console(session: ValidationSession) -> None:
 def attempt_for_enrolment(enrolment: Enrolment, lock: bool = False) -> TheoryAttempt | None:
     """The enrolment's attempt; with ``lock``, read FOR UPDATE (as :func:`_locked` reads it, so the
     services that lock it again in this transaction read nothing more)."""
-    query = select(TheoryAttempt).where(TheoryAttempt.enrolment_id == enrolment.id)
-    if not lock:
-        return db.session.scalar(query)
-    attempt = db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
-    if attempt is not None:
-        db.session.info.setdefault(_LOCKED, set()).add(attempt.id)
-    return attempt
+    where = TheoryAttempt.enrolment_id == enrolment.id
+    return _read_locked(where) if lock else db.session.scalar(select(TheoryAttempt).where(where))
 
 
 def counted_attempt(enrolment: Enrolment) -> TheoryAttempt | None:
@@ -497,12 +493,19 @@ def _locked(attempt: TheoryAttempt) -> TheoryAttempt:
     attempt_id = identity[0] if identity else attempt.id
     if attempt_id in held and attempt in db.session:
         return attempt
-    locked = db.session.scalars(
-        select(TheoryAttempt).where(TheoryAttempt.id == attempt_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    held.add(locked.id)
+    locked = _read_locked(TheoryAttempt.id == attempt_id)
+    if locked is None:
+        raise LookupError(f"theory attempt {attempt_id} no longer exists")
     return locked
+
+
+def _read_locked(where: ColumnElement[bool]) -> TheoryAttempt | None:
+    """The attempt ``where`` says, read afresh FOR UPDATE and remembered as held (:data:`_LOCKED`)."""
+    attempt = db.session.scalar(select(TheoryAttempt).where(where).with_for_update()
+                                .execution_options(populate_existing=True))
+    if attempt is not None:
+        db.session.info.setdefault(_LOCKED, set()).add(attempt.id)
+    return attempt
 
 
 @event.listens_for(Session, "after_transaction_end")
