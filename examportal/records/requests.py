@@ -340,10 +340,11 @@ def extend(staff: User, request: DataRequest, reason: str | None, now: datetime 
     before = {"answer_by": answer_by(request)}
     request.extended_at, request.extended_by_id, request.extension_reason = now, staff.id, text
     db.session.flush()
-    _audit("data_request.extended", request, staff, before=before, answer_by=answer_by(request), reason=text)
+    until = answer_by(request)
+    _audit("data_request.extended", request, staff, before=before, answer_by=until, reason=text)
     queue_localised(request.user, "data_request_extended",
                     lambda: _("The answer to your request for %(kind)s will take longer", kind=request.kind.label),
-                    data_request=request, answer_by=answer_by(request), name=request.user.first_name,
+                    data_request=request, answer_by=until, name=request.user.first_name,
                     mine_link=public_url("records.mine"))
     db.session.commit()
     return request

@@ -27,6 +27,10 @@ from .forms import ButtonForm, CorrectionRequestForm, ErasureRequestForm, Extend
 COPY_RATE_LIMIT = "3 per hour;10 per day"
 
 
+# The day to answer a request by, for the pages that list or show it (a rule of the service).
+bp.add_app_template_global(requests.answer_by, "data_request_answer_by")
+
+
 def _person_key() -> str:
     """Copies are limited per person, whatever address they come from."""
     return f"data-copy-{current_user.id}"
@@ -41,7 +45,6 @@ def _mine_page(status: int = 200, **forms: Any) -> ResponseReturnValue:
     open_kinds = {r.kind for r in mine if r.status == DataRequestStatus.OPEN}
     return render_template(
         "records/mine.html", data_requests=mine, open_kinds=open_kinds, kinds=DataRequestKind,
-        answer_by={r.id: requests.answer_by(r) for r in mine},
         copy_form=ButtonForm(prefix="copy"), withdraw_form=ButtonForm(prefix="withdraw"),
         correction_form=forms.get("correction_form") or CorrectionRequestForm(prefix="correction", formdata=None),
         erasure_form=forms.get("erasure_form") or ErasureRequestForm(prefix="erasure", formdata=None),
@@ -128,8 +131,7 @@ def _reviewed(data_request_id: int) -> DataRequest:
 def staff_index() -> ResponseReturnValue:
     """Requests for a correction or erasure the user reviews, open ones first."""
     found = list(db.session.scalars(requests.reviewable(current_user).limit(500)))
-    return render_template("records/staff_index.html", data_requests=found,
-                           answer_by={r.id: requests.answer_by(r) for r in found})
+    return render_template("records/staff_index.html", data_requests=found)
 
 
 def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> ResponseReturnValue:
@@ -137,7 +139,6 @@ def _staff_page(request: DataRequest, status: int = 200, **forms: Any) -> Respon
         if request.kind == DataRequestKind.ERASURE and request.status == DataRequestStatus.OPEN else (None, False)
     return render_template(
         "records/staff_show.html", data_request=request, retention=retention, erasable=erasable,
-        answer_by=requests.answer_by(request),
         certificates=requests.certificates_to_correct(current_user, request)
         if request.kind == DataRequestKind.CORRECTION else [],
         grant_form=forms.get("grant_form") or GrantCorrectionForm(prefix="grant", formdata=None),
