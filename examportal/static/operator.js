@@ -41,14 +41,13 @@
     if (polling) { return; }
     polling = true;
     // Given up after 15 s (a request the network holds would stop the polling for good).
-    var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? window.setTimeout(function () { controller.abort(); }, 15000) : null;
-    fetch(table.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"},
-                   signal: controller ? controller.signal : undefined})
+    var controller = new AbortController();
+    window.setTimeout(function () { controller.abort(); }, 15000);  // a no-op once answered
+    fetch(table.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}, signal: controller.signal})
       .then(function (response) { return response.json(); })
       .then(function (data) { update(data.rows); updatePractical(data.practical || []); })
       .catch(function () { /* the next poll tries again */ })
-      .then(function () { window.clearTimeout(timer); polling = false; });
+      .then(function () { polling = false; });
   }
   window.setInterval(poll, 5000);
 }());

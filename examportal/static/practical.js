@@ -48,14 +48,13 @@
     if (polling) { return; }
     polling = true;
     // Given up after 10 s, before the next is due (one the network holds would stop the polling for good).
-    var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? window.setTimeout(function () { controller.abort(); }, 10000) : null;
-    fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"},
-                   signal: controller ? controller.signal : undefined})
+    var controller = new AbortController();
+    window.setTimeout(function () { controller.abort(); }, 10000);  // a no-op once answered
+    fetch(statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}, signal: controller.signal})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) { if (state) { follow(state); } })
       .catch(function () { /* the next poll tries again */ })
-      .then(function () { window.clearTimeout(timer); polling = false; });
+      .then(function () { polling = false; });
   }
   tick();
   if (statusUrl) { window.setInterval(poll, 15000); }
