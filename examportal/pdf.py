@@ -14,7 +14,8 @@ import mimetypes
 import re
 import threading
 import zlib
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -25,7 +26,7 @@ from flask import current_app
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, NumberObject, StreamObject
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.formatting_structure.boxes import LineBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
@@ -66,6 +67,7 @@ def static_fetcher() -> StaticOnlyFetcher:
 
 
 _local = threading.local()
+KEPT = 8  # backdrops kept per process, and parsed style sheets per thread (least recently used first out)
 
 
 def font_configuration() -> FontConfiguration:
@@ -181,14 +183,30 @@ def _joined(chunks: tuple[_Chunk, ...], first: int) -> bytes:
     return b"".join(chunk if isinstance(chunk, bytes) else b"%d 0 R" % (first + chunk) for chunk in chunks)
 
 
-def layout(html: str) -> Any:
-    """``html`` laid out (a WeasyPrint document): its pages' ``anchors`` say where each element
-    with an id is (x1, y1, x2, y2 in CSS pixels)."""
+def stylesheet(css: str) -> CSS:
+    """``css`` parsed, once per thread (WeasyPrint's objects are not shared between threads): a
+    document whose style sheet is always the same is spared parsing and indexing it each time."""
+    sheets: OrderedDict[str, CSS] | None = getattr(_local, "sheets", None)
+    if sheets is None:
+        sheets = _local.sheets = OrderedDict()
+    if (found := sheets.get(css)) is not None:
+        sheets.move_to_end(css)
+        return found
+    found = sheets[css] = CSS(string=css, base_url=path2url(str(static_root())), url_fetcher=static_fetcher(),
+                              font_config=font_configuration())
+    while len(sheets) > KEPT:
+        sheets.popitem(last=False)
+    return found
+
+
+def layout(html: str, css: str | None = None) -> Any:
+    """``html`` laid out (a WeasyPrint document), styled by ``css`` too (see :func:`stylesheet`):
+    its pages' ``anchors`` say where each element with an id is (x1, y1, x2, y2 in CSS pixels)."""
     document = HTML(string=html, base_url=path2url(str(static_root())), url_fetcher=static_fetcher())
-    return document.render(font_config=font_configuration())
+    return document.render(font_config=font_configuration(), stylesheets=[stylesheet(css)] if css else None)
 
 
-def backdrop(html: str, fonts: str | None = None) -> Backdrop:
+def backdrop(html: str, fonts: str | None = None, css: str | None = None) -> Backdrop:
     """``html`` rendered to be drawn under other documents' pages (see :func:`write`).
 
     Its *slots* are the places of the text drawn over it: each element with an id ``slot-<name>``
@@ -196,11 +214,11 @@ def backdrop(html: str, fonts: str | None = None) -> Backdrop:
     place, ``bottom-left``), with the style its text was set in. ``fonts`` is a document whose
     text (every character the drawn text may need, in each face it uses) makes the embedded fonts
     carry those glyphs: laid out on its own (the backdrop's page count stays its own) and written
-    with the backdrop, its pages then left out.
+    with the backdrop, its pages then left out. ``css`` styles both (see :func:`layout`).
     """
-    document = layout(html)
+    document = layout(html, css)
     pages = document.pages
-    written = document if fonts is None else document.copy([*pages, *layout(fonts).pages])
+    written = document if fonts is None else document.copy([*pages, *layout(fonts, css).pages])
     reader = PdfReader(io.BytesIO(written.write_pdf()))
     serializer = _Serializer()
     forms = []
@@ -227,6 +245,28 @@ def backdrop(html: str, fonts: str | None = None) -> Backdrop:
                     tuple(float(page.height) for page in pages), mediaboxes,
                     tuple(_slots(page._page_box) for page in pages), faces, dictionaries,
                     {str(key): str(value) for key, value in (reader.metadata or {}).items() if key != "/Title"})
+
+
+_kept: OrderedDict[str, Backdrop] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def kept(key: str, make: Callable[[], Backdrop]) -> Backdrop:
+    """The backdrop kept under ``key`` in this process, made by ``make`` when there is none.
+
+    ``key`` must name everything the backdrop is made from (a hash of its text and of its fonts'):
+    a backdrop is then a pure function of its key, so another worker's copy is never stale, only
+    absent. Two threads missing at once both make it; the later one is kept."""
+    with _kept_lock:
+        if (found := _kept.get(key)) is not None:
+            _kept.move_to_end(key)
+            return found
+    made = make()
+    with _kept_lock:
+        _kept[key] = made
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    return made
 
 
 def _face(resource: str, font: DictionaryObject) -> Face:
@@ -333,25 +373,46 @@ def _slots(page: Any) -> dict[str, Slot]:
 def write(under: Backdrop, drawings: Sequence[bytes], title: str) -> bytes:
     """A PDF of ``under``'s pages, each with the PDF operators of ``drawings`` (in points, from the
     page's bottom left corner; text in ``under``'s fonts, by their resource names) drawn over it."""
+    return write_pages([((under, number), under, drawings[number] if number < len(drawings) else b"")
+                        for number in range(len(under.forms))], title)
+
+
+Layer = tuple[Backdrop, int]
+"""A backdrop's page, by its index."""
+
+
+def write_pages(pages: Sequence[tuple[Layer, Backdrop, bytes]], title: str) -> bytes:
+    """A PDF of ``pages``, each given as a backdrop's page, the backdrop whose fonts its drawing
+    uses (any backdrop: a page's own text keeps its fonts) and its drawing, PDF operators drawn
+    over it as :func:`write` draws them. The pages may come from several backdrops, each
+    backdrop's objects written once; the first page's gives the document's metadata."""
     pdf = pydyf.PDF()
-    first = len(pdf.objects)
-    for chunks, stream in under.objects:
-        pdf.add_object(_Serialized(_joined(chunks, first), stream))
-    fonts = pydyf.Dictionary({resource: b"%d 0 R" % (first + local) for resource, local in under.fonts.items()})
-    pdf.add_object(fonts)
-    for number, form in enumerate(under.forms):
-        resources = pydyf.Dictionary({"XObject": pydyf.Dictionary({"Backdrop": b"%d 0 R" % (first + form)}),
-                                      "Font": fonts.reference})
+    written: dict[int, tuple[int, Any]] = {}  # id(backdrop) -> its first object's number, its fonts' dictionary
+
+    def objects_of(under: Backdrop) -> tuple[int, Any]:
+        if id(under) not in written:
+            first = len(pdf.objects)
+            for chunks, stream in under.objects:
+                pdf.add_object(_Serialized(_joined(chunks, first), stream))
+            fonts = pydyf.Dictionary({resource: b"%d 0 R" % (first + local) for resource, local in under.fonts.items()})
+            pdf.add_object(fonts)
+            written[id(under)] = first, fonts
+        return written[id(under)]
+
+    for (under, number), drawn_in, drawing in pages:
+        form = b"%d 0 R" % (objects_of(under)[0] + under.forms[number])
+        resources = pydyf.Dictionary({"XObject": pydyf.Dictionary({"Backdrop": form}), "Font": objects_of(drawn_in)[1].reference})
         pdf.add_object(resources)
         operators = [b"q /Backdrop Do Q"]
-        if number < len(drawings) and drawings[number]:
-            operators.append(b"q " + drawings[number] + b" Q")
+        if drawing:
+            operators.append(b"q " + drawing + b" Q")
         contents = pydyf.Stream(operators, compress=True)
         pdf.add_object(contents)
         page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "MediaBox": pydyf.Array(under.mediaboxes[number]),
                                  "Contents": contents.reference, "Resources": resources.reference})
         pdf.add_page(page)
-    pdf.info.update({key.lstrip("/"): pydyf.String(value) for key, value in under.info.items()})
+    if pages:
+        pdf.info.update({key.lstrip("/"): pydyf.String(value) for key, value in pages[0][0][0].info.items()})
     pdf.info["Title"] = pydyf.String(title)
     out = io.BytesIO()
     pdf.write(out, b"1.7", False, True)

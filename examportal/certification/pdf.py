@@ -18,9 +18,7 @@ import hashlib
 import html
 import json
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -33,7 +31,7 @@ from flask_babel import force_locale
 from ..extensions import db
 from ..institution.settings import IMAGE_FIELDS, image_data_uri, sha256_of
 from ..models import InstitutionSettings
-from ..pdf import Backdrop, backdrop, write
+from ..pdf import Backdrop, backdrop, kept, write
 from ..pdf_text import Box, draw, parse, styled
 
 
@@ -86,13 +84,10 @@ def mark_images(marks: Mapping[str, Any] | None) -> dict[str, str]:
 
 TEMPLATE = "certification/certificate_pdf.html"
 STYLESHEET = "certification/certificate_pdf.css"
-BACKDROPS = 8  # backdrops kept (least recently used first out): one per qualification and issuer in a batch
 REPERTOIRE = "".join(chr(code) for code in range(0x20, 0x7F)) + "ĄĆĘŁŃÓŚŹŻąćęłńóśźżÄÖÜäöüßÉéÁáÍíÚú„”“’·–—…"
 """The characters every backdrop's fonts carry for the holders' blocks, in each of their faces;
 a certificate whose blocks need another gets a backdrop whose fonts carry it too."""
 _REPERTOIRE = frozenset(REPERTOIRE)
-_backdrops: OrderedDict[str, Backdrop] = OrderedDict()
-_backdrops_lock = threading.Lock()
 
 
 def _zeroed(text: str | None) -> str:
@@ -150,23 +145,19 @@ def _backdrop(shared: Mapping[str, Any], images: Mapping[str, str], repertoire: 
     templates = [Path(current_app.jinja_env.get_template(name).filename or "") for name in (TEMPLATE, STYLESHEET)]
     key = hashlib.sha256(json.dumps([shared, sorted(images.items()), repertoire, [(str(t), t.stat().st_mtime_ns) for t in templates]],
                                     sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    with _backdrops_lock:
-        if (found := _backdrops.get(key)) is not None:
-            _backdrops.move_to_end(key)
-            return found
-    with force_locale("pl"):
-        background = render_template(TEMPLATE, part="background", images=images, **shared)
-        made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, repertoire=repertoire, **shared))
-        # A character no font here has would only be a .notdef glyph (whose text map then confuses
-        # some readers): rendered again without it, it is drawn as the face's .notdef alone.
-        if missing := {char for char in repertoire if not any(char in face.glyphs for face in made.faces.values())} - _REPERTOIRE:
-            made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, **shared,
-                                                         repertoire="".join(char for char in repertoire if char not in missing)))
-    with _backdrops_lock:
-        _backdrops[key] = made
-        while len(_backdrops) > BACKDROPS:
-            _backdrops.popitem(last=False)
-    return made
+
+    def make() -> Backdrop:
+        with force_locale("pl"):
+            background = render_template(TEMPLATE, part="background", images=images, **shared)
+            made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, repertoire=repertoire, **shared))
+            # A character no font here has would only be a .notdef glyph (whose text map then confuses
+            # some readers): rendered again without it, it is drawn as the face's .notdef alone.
+            if missing := {char for char in repertoire if not any(char in face.glyphs for face in made.faces.values())} - _REPERTOIRE:
+                made = backdrop(background, render_template(TEMPLATE, part="fonts", images=images, **shared,
+                                                             repertoire="".join(char for char in repertoire if char not in missing)))
+        return made
+
+    return kept(f"certificate:{key}", make)
 
 
 def qr_drawing(matrix: Sequence[Sequence[int]], box: Box, page_height: float) -> bytes:

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
+from examportal import pdf as shared_pdf
 from examportal.certification import pdf
 
 
@@ -43,7 +44,7 @@ def _pages(data: bytes) -> list[str]:
 @pytest.fixture
 def backdrops(app, monkeypatch):
     """Each backdrop rendered during the test (none kept from before it)."""
-    monkeypatch.setattr(pdf, "_backdrops", type(pdf._backdrops)())
+    monkeypatch.setattr(shared_pdf, "_kept", type(shared_pdf._kept)())
     made = []
     real = pdf.backdrop
 
