@@ -24,6 +24,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, inspect, or_, select
 
+from sandbox_crm import api as sandbox_api
+
 from ..audit.services import jsonable
 from ..extensions import Model, db
 from ..models import (
@@ -66,6 +68,7 @@ from ..models import (
     utcnow,
 )
 from ..models.people import RecoveryCode
+from ..practical.services import owner_ref
 
 #: What the person's own columns hold that is never given out, even to them: secrets.
 ACCOUNT_SECRETS = frozenset({"password_hash", "totp_secret", "totp_last_step"})
@@ -269,15 +272,31 @@ def _item(item: AttemptItem) -> dict[str, Any]:
 
 @section("practical_attempts.json", ("practical_attempt", "candidate_id"))
 def _practical(user: User, out: Collected) -> Any:
+    """Each practical attempt with the work itself: the answers recorded for the task sheet and
+    the sandbox's log of every action (xAPI statements), as the committee assessed them."""
     attempts = _all(select(PracticalAttempt).where(PracticalAttempt.candidate_id == user.id)
                     .order_by(PracticalAttempt.id))
     out.own(attempts)
-    return [row(a) | {"operator_actions": _actions_on(OperatorAction.practical_attempt_id == a.id)} for a in attempts]
+    return [row(a) | {"operator_actions": _actions_on(OperatorAction.practical_attempt_id == a.id),
+                      "task_answers": sandbox_api.answers(a.workspace_id), "actions": _sandbox_log(user, a.workspace_id)}
+            for a in attempts]
 
 
 @section("practice_workspaces.json", ("practice_workspace", "user_id"))
 def _practice(user: User, out: Collected) -> Any:
-    return [row(w) for w in _all(select(PracticeWorkspace).where(PracticeWorkspace.user_id == user.id))]
+    workspaces = _all(select(PracticeWorkspace).where(PracticeWorkspace.user_id == user.id).order_by(PracticeWorkspace.id))
+    return [row(w) | {"actions": _sandbox_log(user, w.workspace_id)} for w in workspaces]
+
+
+def _sandbox_log(user: User, workspace_id: int) -> list[dict[str, Any]]:
+    """A sandbox workspace's action log as xAPI statements; an action of anyone but ``user`` (the
+    system's, an operator's freezing the workspace) names its actor by reference only."""
+    own = owner_ref(user)
+    statements = sandbox_api.export_xapi(workspace_id)
+    for statement in statements:
+        if statement["actor"]["account"]["name"] != own:
+            statement["actor"].pop("name", None)
+    return statements
 
 
 @section("work_reviews.json", ("work_review", "candidate_id"))

@@ -226,3 +226,34 @@ def test_a_person_with_nothing_but_an_account(app):
     files = export.collect(person).files
     assert files["account.json"]["id"] == person.id and files["certificates.json"] == []
     assert files["about.json"]["not_included"]
+
+
+def test_the_copy_holds_the_practical_work_naming_no_one_else(world):
+    """The candidate's practical work is theirs (their answers and actions, as the committee read
+    them); an operator's action in their workspace names the operator by reference only."""
+    from examportal.models import PracticalAttempt
+    from examportal.practical.services import owner_ref
+    from sandbox_crm import api as sandbox_api
+    from sandbox_crm.actionlog import record
+    from sandbox_crm.host import Actor
+
+    holder, operator = world["holder"], world["operator"]
+    attempt = db.session.scalar(select(PracticalAttempt).where(PracticalAttempt.candidate_id == holder.id))
+    workspace = sandbox_api.get_workspace(attempt.workspace_id)
+    record(workspace, "create", "contact", 7, "Jan Hurtowy", {"diff": {"email": [None, "jan@hurt.example"]}},
+           actor=Actor(ref=owner_ref(holder), name=holder.full_name))
+    sandbox_api.record_answer(attempt.workspace_id, 2, "Wartość lejka: 120 000 zł")
+    record(workspace, "freeze", "workspace", workspace.id, workspace.label, actor=Actor(ref=owner_ref(operator), name=operator.full_name))
+    db.session.commit()
+    copy = export.collect(holder)
+    (practical,) = copy.files["practical_attempts.json"]
+    assert practical["task_answers"] == {2: "Wartość lejka: 120 000 zł"}
+    actors = [(s["verb"]["display"]["en-US"], s["actor"]) for s in practical["actions"]]
+    account = {"homePage": "urn:examportal"}
+    assert ("create", {"objectType": "Agent", "name": holder.full_name, "account": account | {"name": owner_ref(holder)}}) in actors
+    assert ("freeze", {"objectType": "Agent", "account": account | {"name": owner_ref(operator)}}) in actors
+    assert "jan@hurt.example" in _texts(copy) and operator.full_name not in _texts(copy)
+    # The whole copy is written as JSON (the answers' task numbers become keys of text).
+    with zipfile.ZipFile(io.BytesIO(export.to_zip(copy))) as archive:
+        written = json.loads(archive.read("practical_attempts.json"))
+    assert written[0]["task_answers"] == {"2": "Wartość lejka: 120 000 zł"}
