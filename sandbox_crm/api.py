@@ -1,4 +1,5 @@
-"""The narrow API examportal (or any host) uses: create, seed, freeze, read the log, check evidence."""
+"""The narrow API examportal (or any host) uses: create, seed, freeze, read the log, check evidence,
+forget a person's name."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -6,14 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from .actionlog import as_xapi, record, split_result
 from .errors import SeedError
 from .evidence import TARGET_KINDS, CheckResult, ScenarioKey, key_problems, monitoring, run_checks
 from .evidence.monitoring import StageReading
 from .host import session
-from .models import ActionStatement, Workspace
+from .models import ActionStatement, CustomerEvent, OpportunityStageChange, Workspace
 from .params import parse_number
 from .registry import SEEDERS
 
@@ -191,3 +192,33 @@ def answers(workspace_id: int) -> dict[int, str]:
         if number is not None:
             latest[number] = str(split_result(statement.result)[1].get("text") or "")
     return latest
+
+
+def _actor_rows(ref: str, names: Iterable[str]) -> list[tuple[Any, Any]]:
+    """Where the sandbox holds the name of the actor ``ref``: their log statements anywhere, and in
+    the workspaces they own the customer events and stage changes recorded under any name they
+    acted under (their statements' names, and ``names``)."""
+    known = set(session().scalars(select(ActionStatement.actor_name).where(ActionStatement.actor_ref == ref).distinct()))
+    known |= {name for name in names if name}
+    owned = select(Workspace.id).where(Workspace.owner_ref == ref)
+    rows: list[tuple[Any, Any]] = [(ActionStatement, ActionStatement.actor_ref == ref)]
+    rows += [(model, model.workspace_id.in_(owned) & model.actor_name.in_(known)) for model in (CustomerEvent, OpportunityStageChange)]
+    return rows
+
+
+def actor_name_count(ref: str, names: Iterable[str] = ()) -> int:
+    """How many rows :func:`forget_actor` would change (only reads)."""
+    return sum(int(session().scalar(select(func.count()).select_from(model).where(where)) or 0)
+               for model, where in _actor_rows(ref, names))
+
+
+def forget_actor(ref: str, replacement: str, names: Iterable[str] = ()) -> int:
+    """Replace the name of the actor ``ref`` wherever the sandbox recorded it (see
+    :func:`_actor_rows`) by ``replacement``: what a host forgetting a person asks of the sandbox.
+    The workspaces' content (fictional customers) stays. Returns the rows changed; not committed."""
+    changed = 0
+    for model, where in _actor_rows(ref, names):
+        result = session().execute(update(model).where(where).values(actor_name=replacement)
+                                   .execution_options(synchronize_session=False))
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed

@@ -66,8 +66,10 @@ What stays:
   the ground the data was processed on) and the language;
 * an enrolment's fee and the statutory ground of a free one (accounting), the kind (never the
   number) of the identity document checked on exam day;
-* the practical exam's sandbox workspace (the candidate's work on fictional customers, reached
-  only through ``sandbox_crm.api``) is not touched;
+* the sandbox workspaces (the candidate's practical exam and practice: their work on fictional
+  customers, reached only through ``sandbox_crm.api``), but for the names the person acted under
+  there (their log's statements, the customer events and stage changes they recorded), which
+  become the account's new name;
 * digests of removed documents (they name no one) and the audit log: its entries name people by
   id only (see :mod:`examportal.audit.services`), so anonymisation changes no hashed byte; the
   anonymisation itself is logged with ids and counts only.
@@ -82,6 +84,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
+
+from sandbox_crm import api as sandbox_api
 
 from ..audit.services import record
 from ..certification.rules import WARSAW, add_years
@@ -138,10 +142,12 @@ from ..models import (
     utcnow,
 )
 from ..models.people import RecoveryCode
+from ..practical.services import owner_ref
 
 #: What replaces a free text whose column may not be empty.
 PLACEHOLDER = "[anonymised]"
 CAUSES = ("retention", "erasure")
+SANDBOX_NAMES = "sandbox_actor_names"  # counted: rows of the sandbox that named the person as their actor
 
 
 def _(text: str, **values: Any) -> str:
@@ -498,7 +504,10 @@ def preview(user: User) -> dict[str, int]:
     """What :func:`anonymise` would remove or clear, by kind (counts), changing nothing."""
     if user.anonymised_at is not None:
         return {}
-    return _tally((step, step.count()) for step in _plan(user))
+    counts = _tally((step, step.count()) for step in _plan(user))
+    if sandbox := sandbox_api.actor_name_count(owner_ref(user), [user.full_name]):
+        counts[SANDBOX_NAMES] = sandbox
+    return counts
 
 
 def anonymise(user: User, *, actor: User | None, cause: str) -> AnonymisationResult:
@@ -515,6 +524,8 @@ def anonymise(user: User, *, actor: User | None, cause: str) -> AnonymisationRes
     uid = user.id
     db.session.flush()
     counts = _tally((step, step.run()) for step in _plan(user))
+    if sandbox := sandbox_api.forget_actor(owner_ref(user), f"anonymised #{uid}", [user.full_name]):
+        counts[SANDBOX_NAMES] = sandbox
 
     # The account itself.
     user.email = anonymised_email(uid)

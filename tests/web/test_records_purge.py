@@ -137,6 +137,30 @@ def _file(owner: User, content: bytes, name: str) -> StoredFile:
     return stored
 
 
+def _sandbox_work(holder: User, qualification) -> None:
+    """She practises in the sandbox: a note on a customer and an opportunity moved a stage, as the
+    sandbox records them (the log's statements, the customer event, the stage history)."""
+    from flask import current_app
+    from flask_login import login_user
+
+    from examportal.practical.services import open_practice, scenarios_for
+    from sandbox_crm import api as sandbox_api
+    from sandbox_crm.models import Company, Opportunity, PipelineStage
+    from sandbox_crm.services import customers, opportunities
+
+    practice = open_practice(holder, qualification, scenarios_for(qualification, "practice")[0].code)
+    workspace = sandbox_api.get_workspace(practice.workspace_id)
+    with current_app.test_request_context():
+        login_user(holder)
+        company = db.session.scalars(select(Company).where(Company.workspace_id == workspace.id)).first()
+        customers.add_note(workspace, company, "note", "Klient prosi o ofertę na filtry.")
+        opportunity = db.session.scalars(select(Opportunity).where(Opportunity.workspace_id == workspace.id)).first()
+        stage = db.session.scalars(select(PipelineStage).where(PipelineStage.pipeline_id == opportunity.stage.pipeline_id,
+                                                               PipelineStage.id != opportunity.stage_id)).first()
+        opportunities.move_opportunity(workspace, opportunity, stage)
+    db.session.commit()
+
+
 def give_every_kind_of_record(world: dict, qualification) -> list[str]:
     """Records of every kind about the holder, each text naming her; returns what identifies her."""
     holder, staff, enrolment, certificate = world["holder"], world["staff"], world["enrolments"][0], world["certificate"]
@@ -209,6 +233,8 @@ def give_every_kind_of_record(world: dict, qualification) -> list[str]:
                                  starts_on=date(2021, 1, 1), ends_on=date(2022, 1, 1)))
     db.session.add(RenewalEvidence(application_id=renewal.id, file_id=_file(holder, f"%PDF {says}".encode(), "z.pdf").id,
                                    description=f"Zaświadczenie {name}", note=says, verdict="rejected"))
+    # Practice in the sandbox CRM: her actions there are logged under her name.
+    _sandbox_work(holder, qualification)
     # Mail: to her, and to staff about her.
     db.session.add(OutboxMail(recipient=email, user_id=holder.id, subject=f"Dla {name}", body=says, status="sent"))
     db.session.add(OutboxMail(recipient=staff.email, user_id=staff.id, subject="Nowe odwołanie", body=says))
