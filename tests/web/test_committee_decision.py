@@ -122,7 +122,7 @@ def test_a_proposed_decision_is_final_only_when_every_member_approves(app, world
     assert decision.positive and decision.proposal_id == proposal.id
     assert proposal.status == ProposalStatus.FINAL and len(_candidate_mail(world)) == 1
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(BytesIO(decision.protocol_pdf)).pages).split())
-    assert "Głosowanie nad decyzją" in text and text.count("zatwierdza") == 2
+    assert "Głosowanie nad decyzją" in text and text.count("zatwierdza") == 2 and "Brak projektów decyzji" not in text
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"committee.decision_proposed", "committee.decision_vote", "committee.decision"} <= actions
 

@@ -123,6 +123,7 @@ def test_every_page_carries_its_number_of_the_whole(world, kept_fresh):
     text = _text(_protocol(_candidate(world, "Jan", "Drugi")))
     # the protocol's own pages around the table: the facts first, the signatures last
     assert text.index("Komisja walidacyjna") < text.index("Wyniki według kryteriów weryfikacji") < text.index("Podpisy członków komisji")
+    assert "Głosowanie nad decyzją Brak projektów decyzji poddanych głosowaniu w portalu." in text  # none was voted on here
 
 
 def test_the_table_is_laid_out_once_for_its_qualifications_text_and_holds_no_candidates_data(world, kept_fresh):
