@@ -57,6 +57,13 @@ class Shape:
     saturation_seconds: float = 20.0
     saturation_clients: int = 16
     start_only: bool = False  # the start spike alone: no prefetch, answers, heartbeats or submission
+    deadline: bool = False  # the tests end by the clock: nobody submits, the time runs out for everyone
+
+    @property
+    def time_limit_seconds(self) -> int:
+        """The test's time in a deadline run: the slowest candidate's answers and their prefetch, and
+        a margin, so every test ends by the clock with its answers given."""
+        return int(self.answers * self.think[1] + self.prefetch_spread + 30)
 
 
     @classmethod
@@ -66,7 +73,8 @@ class Shape:
         return cls(candidates=candidates,
                    login_window=args.login_window if args.login_window is not None else (20.0 if quick else 300.0),
                    answers=args.answers or (10 if quick else 30),
-                   saturation_seconds=10.0 if quick else 20.0, start_only=bool(args.start_only))
+                   saturation_seconds=10.0 if quick else 20.0, start_only=bool(args.start_only),
+                   deadline=bool(getattr(args, "deadline", False)))
 
 
 # --------------------------------------------------------------------------- the browser
@@ -145,6 +153,14 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
     return {"count": len(ordered), "p50_s": at(0.50), "p95_s": at(0.95), "p99_s": at(0.99), "max_s": round(ordered[-1], 4)}
 
 
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 @dataclass
 class Record:
     """Timings, errors and acknowledged answers, shared by every candidate's thread."""
@@ -154,6 +170,8 @@ class Record:
     acked: list[tuple[int, int, int]] = field(default_factory=list)  # (attempt id, seq, position)
     clicks: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
+    zeros: list[float] = field(default_factory=list)  # deadline runs: each page's clock at 0:00
+    finished: list[float] = field(default_factory=list)  # and its overview page loaded after the submission
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def time(self, kind: str, seconds: float) -> None:
@@ -222,7 +240,10 @@ class Run:
         if exam is None or self.shape.start_only:
             return
         self.answer(browser, exam)
-        self.submit(browser, exam, overview)
+        if self.shape.deadline:
+            self.until_time_is_up(browser, exam, overview)
+        else:
+            self.submit(browser, exam, overview)
 
     def log_in(self, browser: Browser, who: Candidate) -> bool:
         start = time.monotonic()
@@ -280,7 +301,7 @@ class Run:
                 prefetch_at = None
                 continue
             if due == next_beat:
-                self.timed("heartbeat", browser, "POST", f"{exam.base}/heartbeat", {"position": str(current)}, headers)
+                self.beat(browser, exam, current, headers)
                 next_beat += HEARTBEAT_SECONDS
                 continue
             position = positions.pop(0)
@@ -294,10 +315,50 @@ class Run:
                 done = self.timed("autosave", browser, "POST", f"{exam.base}/answer",
                                   [("position", str(position)), ("seq", str(seq)), *fields], headers)
                 if done is not None:
+                    exam.clock(_json(done[1]).get("time_left"))
                     with self.record.lock:
                         self.record.acked.append((exam.attempt_id, seq, position))
             current = position
             next_answer = time.monotonic() + rng.uniform(*shape.think)
+
+    def beat(self, browser: Browser, exam: Exam, position: int, headers: dict[str, str], kind: str = "heartbeat") -> str | None:
+        """One heartbeat, its clock taken as the page takes it; the attempt's status (None: no answer)."""
+        done = self.timed(kind, browser, "POST", f"{exam.base}/heartbeat", {"position": str(position)}, headers)
+        if done is None:
+            return None
+        data = _json(done[1])
+        exam.clock(data.get("time_left"))
+        return str(data.get("status"))
+
+    def until_time_is_up(self, browser: Browser, exam: Exam, overview: str) -> None:
+        """What the page does until its time runs out (examportal/static/theory.js): a heartbeat every
+        15 s; at 0:00 one every second, one at a time, until the server says the test is submitted;
+        then the overview page. Timed from 0:00 on the page's clock to the overview page loaded."""
+        headers = {"X-CSRFToken": browser.csrf, "Accept": "application/json"}
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        while exam.ends_at is not None and time.monotonic() < exam.ends_at:
+            self.wait_until(min(next_beat, exam.ends_at))
+            if time.monotonic() >= next_beat:
+                self.beat(browser, exam, 1, headers)
+                next_beat += HEARTBEAT_SECONDS
+        zero = time.monotonic()
+        with self.record.lock:
+            self.record.zeros.append(zero)
+        while True:
+            asked = time.monotonic()
+            status = self.beat(browser, exam, 1, headers, kind="heartbeat_at_zero")
+            if status == "submitted":
+                break
+            if time.monotonic() - zero > 2 * CLIENT_TIMEOUT:
+                self.record.error("deadline", "never-submitted")
+                return
+            self.wait_until(asked + 1.0)
+        if self.timed("overview_after_deadline", browser, "GET", overview) is None:
+            return
+        finished = time.monotonic()
+        self.record.time("deadline", finished - zero)
+        with self.record.lock:
+            self.record.finished.append(finished)
 
     def fetch_questions(self, browser: Browser, exam: Exam) -> None:
         fetched = self.timed("questions_fragment", browser, "GET", f"{exam.base}/questions", headers={"Accept": "text/html"})
@@ -325,6 +386,12 @@ class Exam:
     total: int
     forms: dict[int, str]
     prefetch_spread: float | None = None  # the page's data-prefetch-spread, which the script waits within
+    ends_at: float | None = None  # when the page's clock shows 0:00 (time.monotonic()), from the server's time_left
+
+    def clock(self, time_left: object) -> None:
+        """The server's time left (a page's, an answer's or a heartbeat's), as the page's clock re-syncs."""
+        if isinstance(time_left, int | float) or (isinstance(time_left, str) and time_left.isdigit()):
+            self.ends_at = time.monotonic() + float(time_left)
 
     @property
     def complete(self) -> bool:
@@ -345,9 +412,11 @@ class Exam:
         forms = forms_in(html)
         total = attribute("total")  # the page of one question says how many there are
         spread = attribute("prefetch-spread")
-        return cls(base=path.rsplit("/q/", 1)[0], attempt_id=int(attribute("attempt") or 0),
+        exam = cls(base=path.rsplit("/q/", 1)[0], attempt_id=int(attribute("attempt") or 0),
                    next_seq=int(attribute("next-seq") or 1), total=int(total) if total else len(forms), forms=forms,
                    prefetch_spread=float(spread) if spread else None)
+        exam.clock(attribute("time-left"))
+        return exam
 
 
 def forms_in(html: str) -> dict[int, str]:
@@ -605,6 +674,19 @@ def unlock(app: Any, world: World) -> None:
         theory.operator_action(session, operator, OperatorActionKind.UNLOCK, "Bench: the start signal")
 
 
+def time_limit(app: Any, world: World, seconds: int) -> None:
+    """A deadline run: the session's tests given ``seconds`` each (set-up, before any starts)."""
+    from sqlalchemy import update
+
+    from examportal.extensions import db
+    from examportal.models import TheoryAttempt
+
+    with app.app_context():
+        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.session_id == world.session_id)
+                           .values(time_limit_seconds=seconds))
+        db.session.commit()
+
+
 def check_stored(database_url: str, acked: list[tuple[int, int, int]]) -> dict[str, int]:
     """Acknowledged answers found in the history, and items whose stored answer is older than the
     newest acknowledged one (a lost answer)."""
@@ -662,6 +744,8 @@ def run(args: Any) -> dict[str, Any]:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     world = populate(app, shape.candidates, shape.saturation_clients)
+    if shape.deadline:
+        time_limit(app, world, shape.time_limit_seconds)
     rng = random.Random(16)
     candidates = [Candidate(email, enrolment_id, rng.uniform(0, shape.login_window), rng.uniform(0, shape.start_window))
                   for email, enrolment_id in world.candidates]
@@ -683,6 +767,8 @@ def run(args: Any) -> dict[str, Any]:
         day.signal_at = time.monotonic()
         day.signal.set()
         deadline = time.monotonic() + shape.start_window + shape.answers * shape.think[1] + 10 * CLIENT_TIMEOUT
+        if shape.deadline:
+            deadline += shape.time_limit_seconds
         for thread in threads:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))
         stuck = sum(thread.is_alive() for thread in threads)
@@ -723,11 +809,12 @@ def run(args: Any) -> dict[str, Any]:
         "autosave_vs_noop_server_cpu": round(noop["server_cpu_ms_per_request"] / saturation["server_cpu_ms_per_request"], 3)
         if saturation.get("server_cpu_ms_per_request") else None,
         "started": len(record.arrivals),
-        "submitted": len(record.times.get("submit", [])),
+        "submitted": len(record.times.get("deadline" if shape.deadline else "submit", [])),
         "items_older_than_acknowledged": checked["items_older_than_acknowledged"],
         "threads_still_running": stuck,
         "timings": _phase(record, ("login", "waiting_page", "start", "start_click", "question_page",
-                                   "questions_fragment", "heartbeat", "autosave", "review", "submit")),
+                                   "questions_fragment", "heartbeat", "autosave", "review", "submit",
+                                   "heartbeat_at_zero", "overview_after_deadline", "deadline")),
         "saturation": {"autosave": saturation, "autosave_checked": saturation_checked, "portal_healthz": healthz,
                        "bare_flask_noop": noop},
         "cpu": {"exam_wall_s": round(exam_wall, 1), "server_cpu_s": round(exam_cpu_server, 1),
@@ -737,14 +824,21 @@ def run(args: Any) -> dict[str, Any]:
         "shape": {"login_window_s": shape.login_window, "start_window_s": shape.start_window, "answers": shape.answers,
                   "think_s": list(shape.think), "prefetch_spread_s": shape.prefetch_spread,
                   "saturation_clients": shape.saturation_clients, "saturation_s": shape.saturation_seconds,
-                  "quick": bool(args.quick), "start_only": shape.start_only},
+                  "quick": bool(args.quick), "start_only": shape.start_only, "deadline": shape.deadline},
         "server": {"command": "gunicorn -c gunicorn.conf.py 'examportal:create_app()'", "GUNICORN_CMD_ARGS": gunicorn_args,
                    "config": "production", "database": "postgresql", "rate_limits": "redis",
                    "login_limit_override": args.login_limit},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if shape.deadline:
+        # Every test ended by the clock: from the first page's 0:00 until the last overview page, and each
+        # candidate's from their 0:00 to their overview page (heartbeats every second meanwhile).
+        result["deadline_p95_s"] = percentiles(record.times.get("deadline", []))["p95_s"]
+        result["all_submitted_s"] = round(max(record.finished) - min(record.zeros), 2) if record.finished else None
+        result["time_limit_s"] = shape.time_limit_seconds
+    suffix = "-start" if shape.start_only else "-deadline" if shape.deadline else ""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"examday-{shape.candidates}{'-start' if shape.start_only else ''}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (RESULTS / f"examday-{shape.candidates}{suffix}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     return result
 
 

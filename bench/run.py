@@ -540,6 +540,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=None, help="examday: answers per candidate (default 30, --quick 10)")
     parser.add_argument("--start-only", action="store_true",
                         help="examday: the start spike alone (each candidate stops on the first question's page)")
+    parser.add_argument("--deadline", action="store_true",
+                        help="examday: nobody submits; every test ends by the clock (the test's time set for the run), "
+                             "and the pages do what they do at 0:00")
     parser.add_argument("--gunicorn-args", default=None,
                         help="examday: GUNICORN_CMD_ARGS besides the address (default: --workers 4)")
     parser.add_argument("--login-limit", default=None,

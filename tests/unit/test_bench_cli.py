@@ -59,3 +59,21 @@ def test_the_machines_python_speed_is_measured_in_milliseconds() -> None:
     finally:
         sys.path.remove(str(ROOT / "bench"))
     assert 0 < examday.python_loop_ms() < 10_000
+
+
+def test_the_exam_day_deadline_run_gives_every_test_time_for_its_answers() -> None:
+    """``--deadline``: nobody submits, every test ends by the clock after its answers were given."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import examday
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    bench = _bench()
+    shape = examday.Shape.from_args(bench.parse_args(["examday", "--quick", "--deadline"]))
+    assert shape.deadline and not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).deadline
+    assert shape.time_limit_seconds > shape.answers * shape.think[1] + shape.prefetch_spread
+    exam = examday.Exam.read('<div data-attempt="7" data-total="30" data-next-seq="4"><strong id="clock" data-time-left="125">',
+                             "/theory/attempts/7/q/1")
+    assert exam.ends_at is not None and 120 < exam.ends_at - examday.time.monotonic() <= 125
+    exam.clock("junk")  # an answer without a clock leaves it as it was
+    assert 120 < exam.ends_at - examday.time.monotonic() <= 125
