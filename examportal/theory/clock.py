@@ -7,6 +7,7 @@ the clock has one definition whichever side asks.
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import datetime, timedelta
 
 from ..models import AttemptStatus, TheoryAttempt
@@ -19,6 +20,13 @@ ONLINE_SECONDS = 90
 most CONTACT_WRITE_SECONDS plus one heartbeat old (an autosave counts as contact to the second)."""
 STALE_SECONDS = 180
 """…within this many seconds stale (a hiccup); beyond it offline."""
+
+
+def seconds_shown(attempt: TheoryAttempt, now: datetime) -> int:
+    """The time left in whole seconds as the pages and the console show it: rounded up, so that a
+    clock at 0:00 means the time is up on the server too (rounded down, a page reached 0:00 up to a
+    second early, asked, found the test still running and had to ask again — a whole room at once)."""
+    return math.ceil(time_left(attempt, now))
 
 
 def time_left(attempt: TheoryAttempt, now: datetime) -> float:

@@ -197,7 +197,7 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
         db.session.commit()
     positions.remember(attempt, position)
     g.setdefault(AUTOSAVE_LANE, "express")
-    return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, now)), last_seq=int(row.last_seq))
+    return jsonify(status=attempt.status.value, time_left=clock.seconds_shown(attempt, now), last_seq=int(row.last_seq))
 
 
 def _write(attempt: TheoryAttempt, item: AttemptItem, seq: int, response: object, flagged: bool,

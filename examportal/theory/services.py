@@ -63,7 +63,7 @@ from ..models import (
 )
 from ..models.theory import EMPTY_ANSWERS_JSON, is_answer
 from ..operator import services as operator_rules
-from .clock import CONTACT_WRITE_SECONDS, accommodation_seconds, add_months, connection_state, last_contact, time_left
+from .clock import CONTACT_WRITE_SECONDS, accommodation_seconds, add_months, connection_state, last_contact, seconds_shown, time_left
 from .draw import DrawError, DrawnItem, draw_balanced
 from .errors import TheoryError
 from .reliability import FormItem, pass_probabilities
@@ -516,7 +516,7 @@ def _forget_locks(session: Session, _transaction: SessionTransaction) -> None:
 
 def ack(attempt: TheoryAttempt, seq: int, saved_at: datetime, now: datetime, applied: bool = True) -> dict[str, Any]:
     """The acknowledgement the page shows and re-syncs its clock from."""
-    return {"seq": seq, "saved_at": saved_at.isoformat(), "time_left": int(time_left(attempt, now)),
+    return {"seq": seq, "saved_at": saved_at.isoformat(), "time_left": seconds_shown(attempt, now),
             "status": attempt.status.value, "applied": applied}
 
 
@@ -872,7 +872,7 @@ def console_rows(session: ValidationSession, now: datetime | None = None) -> lis
             "status": attempt.status.value,
             "answered": answered,
             "items": items,
-            "time_left": int(time_left(attempt, now)),
+            "time_left": seconds_shown(attempt, now),
             "extra_minutes": attempt.extra_seconds // 60,
             # Granted on the formal check: in the deadline from the start, and what else to provide.
             "accommodation_minutes": attempt.enrolment.extra_time_minutes,

@@ -127,7 +127,7 @@ def _render_question(attempt: TheoryAttempt, position: int, error: str | None = 
     entries = services.question_map(attempt)
     positions.remember(attempt, position, len(entries))
     return render_template("theory/question.html", attempt=attempt, ai=shown[0], shown=shown, entries=entries, error=error,
-                           time_left=int(clock.time_left(attempt, utcnow())), locale=str(get_locale()),
+                           time_left=clock.seconds_shown(attempt, utcnow()), locale=str(get_locale()),
                            next_seq=services.next_seq(attempt),
                            page_address=url_for("theory.question", attempt_id=attempt.id, position=position),
                            prefetch_spread=current_app.config["THEORY_PREFETCH_SPREAD_SECONDS"]), status
@@ -210,7 +210,7 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
     except TheoryError as error:
         db.session.rollback()
         return jsonify(error=str(error), stale=isinstance(error, services.StaleTab), status=attempt.status.value,
-                       time_left=int(clock.time_left(attempt, utcnow()))), error.status_code
+                       time_left=clock.seconds_shown(attempt, utcnow())), error.status_code
     except services.bank.ResponseError as error:
         return jsonify(error=str(error)), 400
     return jsonify(result)
@@ -222,7 +222,7 @@ def autosave(attempt_id: int, position: int | None, seq: int | None, flagged: bo
 def heartbeat(attempt_id: int, position: int | None):
     attempt = services.touch(_own_attempt(attempt_id))
     positions.remember(attempt, position)
-    return jsonify(status=attempt.status.value, time_left=int(clock.time_left(attempt, utcnow())),
+    return jsonify(status=attempt.status.value, time_left=clock.seconds_shown(attempt, utcnow()),
                    last_seq=services.last_seq(attempt))
 
 
@@ -249,7 +249,7 @@ def review(attempt_id: int):
     if elsewhere is not None:
         return elsewhere
     return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
-                           form=SubmitForm(), time_left=int(clock.time_left(attempt, utcnow())))
+                           form=SubmitForm(), time_left=clock.seconds_shown(attempt, utcnow()))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -262,7 +262,7 @@ def submit(attempt_id: int):
     form = SubmitForm()
     if not form.validate_on_submit():
         return render_template("theory/review.html", attempt=attempt, entries=services.question_map(attempt),
-                               form=form, time_left=int(clock.time_left(attempt, utcnow()))), 400
+                               form=form, time_left=clock.seconds_shown(attempt, utcnow())), 400
     try:
         services.submit(attempt)
     except TheoryError as error:

@@ -88,6 +88,15 @@ def test_time_left_counts_down_from_the_deadline():
     assert clock.time_left(attempt, T0 + timedelta(hours=2)) == 0
 
 
+def test_the_whole_seconds_shown_are_rounded_up_so_that_0_00_means_the_time_is_up():
+    attempt = _attempt()
+    end = T0 + timedelta(minutes=45)
+    assert clock.seconds_shown(attempt, end - timedelta(seconds=0.4)) == 1  # still running: the page shows 0:01
+    assert clock.seconds_shown(attempt, end - timedelta(seconds=59.9)) == 60
+    assert clock.seconds_shown(attempt, end) == 0 and clock.seconds_shown(attempt, end + timedelta(seconds=3)) == 0
+    assert clock.seconds_shown(attempt, T0) == 45 * 60
+
+
 def test_time_left_before_the_start_is_the_whole_limit_plus_extra():
     attempt = _attempt(status=AttemptStatus.UNLOCKED, started_at=None, deadline_at=None, extra_seconds=300)
     assert clock.time_left(attempt, T0 + timedelta(days=1)) == 50 * 60

@@ -3,6 +3,7 @@ console and its reasons, release of results, the committee's view, and who may s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -316,6 +317,32 @@ def test_deadline_passed_on_contact_submits(app, world):
     assert response.status_code == 302
     assert _attempt(world).status == AttemptStatus.SUBMITTED and _attempt(world).submitted_by_deadline
     assert "automatically" in candidate.get(f"/theory/enrolments/{world['enrolment'].id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("express", [True, False])
+def test_a_page_at_0_00_finds_its_test_ended(app, world, monkeypatch, express):
+    """The time left is given in whole seconds rounded up: less than a second before the end the
+    heartbeat says 1 (the page shows 0:01), and the heartbeat the page sends at 0:00 ends the test,
+    whichever way the heartbeat is answered (the express lane or the full view)."""
+    from examportal.theory import express as lane
+    from examportal.theory import services
+    from examportal.theory import views as theory_views
+
+    app.config["THEORY_EXPRESS_AUTOSAVE"] = express
+    _act(client_as(app, world["operator"]), world["session"].id, kind="unlock", reason="start")
+    candidate = client_as(app, world["candidate"])
+    candidate.post(f"/theory/enrolments/{world['enrolment'].id}/start")
+    attempt = _attempt(world)
+    end = attempt.deadline_at
+    beat = f"/theory/attempts/{attempt.id}/heartbeat"
+    for module in (theory_views, lane, services):
+        monkeypatch.setattr(module, "utcnow", lambda: end - timedelta(seconds=0.4))
+    assert candidate.post(beat, data={"position": "1"}).get_json() | {"last_seq": 0} == \
+        {"status": "in_progress", "time_left": 1, "last_seq": 0}
+    for module in (theory_views, lane, services):
+        monkeypatch.setattr(module, "utcnow", lambda: end)
+    assert candidate.post(beat, data={"position": "1"}).get_json()["status"] == "submitted"
+    assert _attempt(world).status == AttemptStatus.SUBMITTED and _attempt(world).submitted_by_deadline
 
 
 def test_a_start_clicked_again_shows_the_question_reached_and_a_finished_test_its_result(app, world):
