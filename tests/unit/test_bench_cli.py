@@ -19,6 +19,16 @@ def _bench() -> ModuleType:
     return module
 
 
+def _examday() -> ModuleType:
+    """bench/examday.py, imported as bench/run.py imports it (from the bench's folder)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import examday
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return examday
+
+
 def test_no_suite_named_runs_every_self_contained_suite() -> None:
     bench = _bench()
     assert bench.parse_args([]).suites == ["certificates", "load", "pdf", "sandbox"]
@@ -40,11 +50,7 @@ def test_an_unknown_suite_is_refused_by_name(capsys: pytest.CaptureFixture[str])
 
 def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
     """``--start-only``: each candidate stops on the first question's page (the spike alone)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import examday
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    examday = _examday()
     bench = _bench()
     assert examday.Shape.from_args(bench.parse_args(["examday", "--start-only"])).start_only
     assert not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).start_only
@@ -53,21 +59,13 @@ def test_the_exam_day_start_spike_runs_alone_when_asked() -> None:
 def test_the_machines_python_speed_is_measured_in_milliseconds() -> None:
     """The exam-day result's ``cpu.python_loop_ms``: runs on machines of different speed compare
     only beside their own loop time."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import examday
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    examday = _examday()
     assert 0 < examday.python_loop_ms() < 10_000
 
 
 def test_the_exam_day_deadline_run_gives_every_test_time_for_its_answers() -> None:
     """``--deadline``: nobody submits, every test ends by the clock after its answers were given."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import examday
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    examday = _examday()
     bench = _bench()
     shape = examday.Shape.from_args(bench.parse_args(["examday", "--quick", "--deadline"]))
     assert shape.deadline and not examday.Shape.from_args(bench.parse_args(["examday", "--quick"])).deadline
