@@ -265,11 +265,21 @@ def configure(log_format: str, level: str | int = "INFO") -> logging.Handler:
     return handler
 
 
+_request_log = logging.getLogger("examportal.request")
+
+
+def log_request(method: str, endpoint: str | None, status: int, seconds: float | None) -> None:
+    """The request's one log line, under the request id in force. The endpoint, never the path:
+    paths carry tokens (password reset, e-mail confirmation)."""
+    _request_log.log(logging.DEBUG if endpoint in QUIET_ENDPOINTS else logging.INFO, "request",
+                     extra={"method": method, "endpoint": endpoint, "status": status,
+                            "duration_ms": round(seconds * 1000, 1) if seconds is not None else None})
+
+
 def init_app(app: Flask) -> None:
     """Configure logging from LOG_FORMAT and LOG_LEVEL, and give every request an id and a log line."""
     configure(app.config.get("LOG_FORMAT", "json"), app.config.get("LOG_LEVEL", "INFO"))
     app.logger.removeHandler(default_handler)  # records reach the root handler; no second copy
-    request_log = logging.getLogger("examportal.request")
 
     @app.before_request
     def assign_request_id() -> None:
@@ -279,15 +289,13 @@ def init_app(app: Flask) -> None:
         g.request_log_started = time.perf_counter()
 
     @app.after_request
-    def log_request(response: Response) -> Response:
+    def log_each_request(response: Response) -> Response:
         request_id = current_request_id()
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
         started = g.get("request_log_started")
-        # The endpoint, never the path: paths carry tokens (password reset, e-mail confirmation).
-        request_log.log(logging.DEBUG if request.endpoint in QUIET_ENDPOINTS else logging.INFO, "request",
-                        extra={"method": request.method, "endpoint": request.endpoint, "status": response.status_code,
-                               "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+        log_request(request.method, request.endpoint, response.status_code,
+                    time.perf_counter() - started if started else None)
         return response
 
     @app.teardown_request

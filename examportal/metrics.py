@@ -114,14 +114,18 @@ def _record(response: Response) -> Response:
     started = g.get("metrics_started")
     if started is None:  # a request that skipped our before_request (another hook answered first)
         return response
-    elapsed = time.perf_counter() - started
-    endpoint = request.endpoint or "unmatched"
-    status = status_class(response.status_code)
-    REQUEST_LATENCY.labels(endpoint, request.method if request.method in METHODS else "other", status).observe(elapsed)
-    if endpoint == AUTOSAVE_ENDPOINT:
-        AUTOSAVES.labels(status, g.get(AUTOSAVE_LANE, "full")).inc()
-        AUTOSAVE_LATENCY.labels(status).observe(elapsed)
+    observe(request.endpoint, request.method, response.status_code, time.perf_counter() - started,
+            g.get(AUTOSAVE_LANE, "full"))
     return response
+
+
+def observe(endpoint: str | None, method: str, status_code: int, seconds: float, lane: str = "full") -> None:
+    """Count one answered request (``lane``: which lane answered an autosave, theory/express.py)."""
+    status = status_class(status_code)
+    REQUEST_LATENCY.labels(endpoint or "unmatched", method if method in METHODS else "other", status).observe(seconds)
+    if endpoint == AUTOSAVE_ENDPOINT:
+        AUTOSAVES.labels(status, lane).inc()
+        AUTOSAVE_LATENCY.labels(status).observe(seconds)
 
 
 # --------------------------------------------------------------------------- scraping

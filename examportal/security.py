@@ -1,9 +1,9 @@
 """Authorization helpers, security headers and password hashing."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, has_request_context, request, url_for
@@ -133,14 +133,18 @@ def require_institution(institution_id: int, allowed: Iterable[int]) -> None:
         abort(404)
 
 
+def headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The security headers every response carries (a response may set its own of each first)."""
+    found = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"),
+             ("Content-Security-Policy", CSP), ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+    if config.get("SESSION_COOKIE_SECURE"):
+        found.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return found
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in headers(app.config):
+            response.headers.setdefault(name, value)
         return response

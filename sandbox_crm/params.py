@@ -396,8 +396,10 @@ class Declaration:
     def values(self) -> MultiDict[str, str]:
         return request.args if self.source == "args" else request.form
 
-    def read(self) -> dict[str, Any]:
-        values = self.values()
+    def read(self, values: MultiDict[str, str] | None = None) -> dict[str, Any]:
+        """The declared parameters from the request (or from ``values``, parsed elsewhere), refused
+        as the view would refuse them (an HTTPException)."""
+        values = self.values() if values is None else values
         for name, param in self.params.items():
             if any("\x00" in raw for raw in param.raw_values(values, param.key or name)):
                 _refuse(_("The form contained an invisible control character (NUL). Remove it and send the form again."))

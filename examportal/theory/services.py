@@ -144,12 +144,29 @@ def _translate(value: Any, mapping: Mapping[str, str]) -> Any:
     return value
 
 
-def read_page_answer(form, attempt_item: AttemptItem) -> Any:
-    """The answer in a form sent from the candidate's page, in the bank's ids (see :func:`page_ids`)."""
+@dataclass(frozen=True)
+class PageForm:
+    """How the candidate's page showed one attempt item: what its form reads, in page ids."""
+
+    shown: dict[str, Any]
+    from_page: dict[str, str]
+
+    def read(self, form) -> Any:
+        """The answer in a form sent from the page, in the bank's ids (see :func:`page_ids`)."""
+        return _translate(read_form_answer(form, self.shown), self.from_page)
+
+
+def page_form(attempt_item: AttemptItem) -> PageForm:
+    """The item as its page's form shows it (the same for every answer to it: its snapshot never changes)."""
     to_page = page_ids(attempt_item)
     presented = attempt_item.snapshot["presented"]
     shown = {**presented, **{part: [to_page[i] for i in presented.get(part, [])] for part in PRESENTED_PARTS}}
-    return _translate(read_form_answer(form, shown), {page: internal for internal, page in to_page.items()})
+    return PageForm(shown, {page: internal for internal, page in to_page.items()})
+
+
+def read_page_answer(form, attempt_item: AttemptItem) -> Any:
+    """The answer in a form sent from the candidate's page, in the bank's ids (see :func:`page_ids`)."""
+    return page_form(attempt_item).read(form)
 
 
 def candidate_display(attempt_item: AttemptItem, locale: str) -> dict[str, Any]:
