@@ -37,11 +37,6 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's way to add middleware
     from . import logging_setup, metrics
 
     # First, so every request gets its id and its timer before any other hook can answer it.
@@ -51,6 +46,12 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     from .theory import express
 
     express.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Outermost, so the autosave's lane (middleware too) sees the client's address and scheme.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's way to add middleware
     _init_extensions(app)
     # Before any rule is added: <int:...> stops at the largest id a column holds, so a longer
     # number in a URL is a 404 instead of an overflow in the database driver (a 500).

@@ -62,7 +62,8 @@ class Config:
     # starts together does not ask for them all at once, nor in its first seconds (going to a
     # question not yet on the page fetches them at once).
     THEORY_PREFETCH_SPREAD_SECONDS = float(os.environ.get("THEORY_PREFETCH_SPREAD_SECONDS", "30"))
-    # An ordinary autosave is answered ahead of the other hooks in three statements (theory/express.py).
+    # An ordinary autosave is answered in front of Flask in two statements on PostgreSQL, an ordinary
+    # heartbeat ahead of the other hooks (theory/express.py).
     THEORY_EXPRESS_AUTOSAVE = os.environ.get("THEORY_EXPRESS_AUTOSAVE", "1") not in ("0", "false", "no")
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # unset: mail stays in the outbox, readable at /dev/mailbox
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))

@@ -1,39 +1,83 @@
-"""The autosave's express lane: an ordinary autosave answered in three statements, ahead of the
-other request hooks — and an ordinary heartbeat in one (two when its last contact is old enough to
-write, as :func:`services.touch` writes it).
+"""The autosave's and the heartbeat's express lanes: an ordinary autosave answered in two
+statements in front of Flask, an ordinary heartbeat in one (two when its last contact is old
+enough to write, as :func:`services.touch` writes it) ahead of the other request hooks.
 
 On exam day nearly every request is an autosave, and nearly every autosave is ordinary: the
 candidate's own running test, a question that exists, a new sequence number, a readable answer.
 The full view (:func:`examportal.theory.views.autosave`) reaches that answer through every hook
 of the portal — the login loads the user with their roles, the second-factor gate and the test's
-lockdown look at them, the view reads the attempt and then the item — before its two writes. This
-lane, a ``before_request`` hook placed before the others, checks the same things in one query (the
-attempt with its item, its session's exam-room networks and its candidate's account and roles)
-and writes as the full view does (:func:`services.write_answer`).
+lockdown look at them, the view reads the attempt and then the item — before its two writes and
+the commit, on a pooled connection pinged at checkout: eight round trips to the database and
+Flask's whole request machinery, for a request that stores one answer.
 
-It never refuses anything. Whatever is not ordinary — no logged-in session, a bad CSRF token, an
-attempt not running or nearly out of time, someone else's attempt, a deactivated account, a role
-that owes a second factor, an address outside the exam room, a missing question, an unreadable
-answer, a sequence number already used (a replay or another window) — it leaves to the full view,
-which gives every refusal its reason. So both paths acknowledge the same answers, and each refusal
-exists once.
+:class:`AutosaveLane` is WSGI middleware in front of Flask. For a POST to the autosave's URL it
+checks what the hooks would — the session cookie's signature and age, the login and Flask-Login's
+strong session protection, the CSRF token (and, over HTTPS, the referrer) — then reads the attempt
+with its item, its session's exam-room networks and its candidate's standing in one query
+(:func:`_running_attempt_of_an_ordinary_candidate`, the heartbeat lane's condition too) and writes
+the item's row and the answer's history row in one statement, on PostgreSQL in autocommit (the
+statement is its own durable transaction). The answer is the full view's acknowledgement, with
+the portal's security headers, request id, log line and metrics.
+
+It never refuses anything. Whatever is not ordinary — not PostgreSQL, no logged-in session, a bad
+CSRF token, an attempt not running or nearly out of time, someone else's attempt, a deactivated
+account, a role that owes a second factor, an address outside the exam room, a missing question,
+an unreadable answer, a sequence number not above the item's (an older answer, a replay, another
+window), a database error — it hands to Flask with the request as it came, and the full view
+gives every refusal its reason. So both paths acknowledge the same answers, and each refusal
+exists once. ``THEORY_EXPRESS_AUTOSAVE`` (on by default) switches both lanes off.
 """
 from __future__ import annotations
 
 import functools
+import hmac
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha512
 from typing import Any
+from urllib.parse import parse_qsl
 
+import psycopg
+from blinker import Namespace
 from flask import Flask, current_app, g, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError
-from sqlalchemy import Select, and_, bindparam, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from flask_wtf.csrf import CSRFError, same_origin
+from itsdangerous import BadData, URLSafeTimedSerializer
+from psycopg.types.json import Json
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    exists,
+    func,
+    literal_column,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
+from werkzeug.routing import RoutingException
+from werkzeug.wsgi import get_host
 
 from question_bank import items as bank
 from sandbox_crm.params import MAX_ID, declared_params, parse_number
 
+from .. import logging_setup, metrics, security
 from ..checkin.services import networks_allow
 from ..extensions import csrf, db, login_manager
 from ..metrics import AUTOSAVE_LANE
@@ -52,22 +96,361 @@ from ..models.people import DECIDING_ROLES
 from . import clock, positions, services
 from .scoring import item_of
 
+log = logging.getLogger(__name__)
+
+#: Sent with the app each time the autosave's lane answered (the metrics count it too).
+answered = Namespace().signal("examportal.autosave-lane-answered")
+
 ENDPOINT = "theory.autosave"
 HEARTBEAT = "theory.heartbeat"
 #: Closer to the end than this, the full view answers (it submits the test when the time is up).
 MARGIN_SECONDS = 5.0
+#: A larger autosave (none is: a few ids and numbers) is left to Flask unread.
+BODY_LIMIT = 16 * 1024
+#: Signed texts (session cookies, CSRF tokens) and items' forms kept verified per process.
+SIGNED_KEPT = 4096
+ITEMS_KEPT = 8192
+FORM = "application/x-www-form-urlencoded"
+
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
 
 def init_app(app: Flask) -> None:
-    """Register the lane; call before the extensions' hooks (CSRF, limits, login) are registered.
-    ``THEORY_EXPRESS_AUTOSAVE`` (on by default) switches it off: every autosave goes the full way."""
-    app.before_request(take)
+    """Put the autosave's lane in front of Flask (inside a proxy fix already in place, which gives
+    it the client's address and scheme) and register the heartbeat's lane; call before the
+    extensions' hooks (CSRF, limits, login) are registered."""
+    app.wsgi_app = AutosaveLane(app, app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add middleware
+    app.before_request(take_heartbeat)
 
 
-def take() -> ResponseReturnValue | None:
-    """The answer to an ordinary autosave or heartbeat, or None to let the request go the full way."""
-    if request.endpoint not in (ENDPOINT, HEARTBEAT) or request.method != "POST" or not request.view_args \
-            or not current_app.config.get("THEORY_EXPRESS_AUTOSAVE", True):
+def _enabled() -> bool:
+    return bool(current_app.config.get("THEORY_EXPRESS_AUTOSAVE", True))
+
+
+# --------------------------------------------------------------------------- the autosave, in front of Flask
+
+
+class AutosaveLane:
+    """WSGI middleware: an ordinary autosave answered without Flask's request machinery; every
+    other request, and every autosave that is not ordinary, handed to ``wsgi_app`` as it came."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApp) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._engines: dict[Engine, Engine] = {}
+        self._lock = threading.Lock()
+        # A page sends the same session cookie and CSRF token with each of its answers: each is
+        # verified once per process (its signature; its age at every use), kept by its exact text.
+        self._unsigned = functools.lru_cache(maxsize=SIGNED_KEPT)(self._unsign)
+        # Each question's item and what its form reads, derived once per process from the item's
+        # snapshot (never changed after the draw), by attempt and position: the read sends the
+        # snapshot (2 KB on average, half the cost of an autosave) only for an item not known here.
+        self._forms: dict[tuple[int, int], Question] = {}
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or not str(environ.get("PATH_INFO", "")).endswith("/answer"):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        body = _small_form_body(environ)
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)  # for Flask, if it gets the request after all
+        with self.app.app_context():  # its own: Flask pushes another for a request it gets
+            answer = self._answer(environ, body) if _enabled() else None
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        return self._respond(environ, start_response, answer, started)
+
+    def _answer(self, environ: WSGIEnviron, body: bytes) -> bytes | None:
+        """The acknowledgement of an ordinary autosave, stored; None when it is not one (nothing stored)."""
+        engine = db.engines.get(None)
+        if not isinstance(engine, Engine) or engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+            return None  # the statements below are PostgreSQL's; the tests' shared connection is not an Engine
+        attempt_id = self._attempt_id(environ)
+        cookie = self._session(environ) if attempt_id is not None else None
+        user_id = _logged_in_user_of(cookie, environ) if cookie is not None else None
+        if attempt_id is None or cookie is None or user_id is None:
+            return None
+        try:
+            form = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                                       errors="strict", max_num_fields=100))
+        except ValueError:  # not UTF-8, too many fields: the full way reads it its own way
+            return None
+        if not self._csrf_valid(environ, form, cookie):
+            return None
+        try:  # the view's own declaration of its fields (a bad value is the full view's to refuse)
+            fields = {name: value for declaration in declared_params(self.app.view_functions[ENDPOINT])
+                      for name, value in declaration.read(form).items()}
+        except HTTPException:
+            return None
+        position, seq, flagged = fields["position"], fields["seq"], bool(fields["flagged"])
+        if position is None or not seq:
+            return None
+        return self._store(self._lane_engine(engine), attempt_id, user_id, position, seq, flagged, form,
+                           environ.get("REMOTE_ADDR"))
+
+    def _lane_engine(self, engine: Engine) -> Engine:
+        """The lane's own engine on the app's database, with the app's engine options but two:
+        autocommit (each statement is its own transaction) and no ping at checkout (a broken
+        connection fails a statement, and the full way, which pings, answers). Disposed with the
+        app's engine."""
+        lane = self._engines.get(engine)
+        if lane is None:
+            with self._lock:
+                lane = self._engines.get(engine)
+                if lane is None:
+                    options = {**self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                               "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
+                    lane = create_engine(engine.url, **options)
+                    event.listen(engine, "engine_disposed", functools.partial(_dispose, lane))
+                    self._engines[engine] = lane
+        return lane
+
+    def _unsign(self, serializer: URLSafeTimedSerializer, text: str) -> tuple[Any, float]:
+        """(content, signed at) of a signed text; BadData when its signature is not ours (not kept)."""
+        content, signed_at = serializer.loads(text, return_timestamp=True)
+        return content, signed_at.timestamp()
+
+    def _verified(self, serializer: URLSafeTimedSerializer, text: str, max_age: float | None) -> Any:
+        """The content of ``text`` signed by ``serializer`` no longer than ``max_age`` seconds ago; BadData otherwise."""
+        content, signed_at = self._unsigned(serializer, text)
+        if max_age is not None and time.time() - signed_at > max_age:
+            raise BadData("expired")
+        return content
+
+    @functools.cached_property
+    def _session_serializer(self) -> URLSafeTimedSerializer | None:
+        interface = self.app.session_interface
+        return interface.get_signing_serializer(self.app) if isinstance(interface, SecureCookieSessionInterface) else None
+
+    @functools.cached_property
+    def _csrf_serializer(self) -> URLSafeTimedSerializer:
+        secret = self.app.config.get("WTF_CSRF_SECRET_KEY") or self.app.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token")  # type: ignore[arg-type]
+
+    def _question(self, attempt_id: int, position: int, item_id: int, snapshot: dict[str, Any] | None) -> Question | None:
+        """The question at ``position`` as drawn: the one known here when the read found that item
+        (``snapshot`` None), else made from ``snapshot`` and kept."""
+        key = (attempt_id, position)
+        if snapshot is None:
+            known = self._forms.get(key)
+            return known if known is not None and known.item_id == item_id else None
+        if len(self._forms) >= ITEMS_KEPT:
+            self._forms.clear()
+        item = AttemptItem(id=item_id, attempt_id=attempt_id, position=position, snapshot=snapshot)
+        question = self._forms[key] = Question(item_id, item_of(item), services.page_form(item))
+        return question
+
+    def _store(self, engine: Engine, attempt_id: int, user_id: int, position: int, seq: int, flagged: bool,
+               form: MultiDict[str, str], address: str | None) -> bytes | None:
+        """Read the attempt with its item and write the answer (two statements, each its own
+        transaction); the acknowledgement, or None when the autosave is not ordinary (nothing written)."""
+        try:
+            pooled = engine.raw_connection()
+        except (DBAPIError, psycopg.Error) as error:  # the database cannot be reached: the full way says so (503)
+            log.warning("autosave lane: %s; the full way answers", type(error).__name__)
+            return None
+        connection = pooled.driver_connection
+        try:
+            if not isinstance(connection, psycopg.Connection):
+                return None
+            known = self._forms.get((attempt_id, position))
+            row = connection.execute(_lane_read_sql(engine.dialect), {
+                "attempt_id": attempt_id, "user_id": user_id, "position": position,
+                "known_item_id": known.item_id if known is not None else 0}).fetchone()
+            if row is None:
+                return None
+            attempt = _clock_copy(attempt_id, *row[:6])
+            now = utcnow()
+            question = self._question(attempt_id, position, row[6], row[7])
+            if question is None or clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row[8], address):
+                return None
+            try:
+                raw = question.form.read(form)
+                response = None if raw is None else bank.normalize_response(question.item, raw)
+            except bank.ResponseError:
+                return None
+            stored = connection.execute(_LANE_WRITE_SQL, {
+                "attempt_id": attempt_id, "item_id": row[6], "seq": seq, "flagged": flagged, "now": now,
+                "response": Json(response)}).fetchone()
+            if stored is None:  # an older sequence number, or paused or submitted since the read
+                return None
+            ack = services.ack(attempt, seq, now, now, True)
+            return current_app.json.dumps(ack, separators=(",", ":")).encode() + b"\n"
+        except psycopg.IntegrityError:
+            return None  # the sequence number is taken (a replay, another window): nothing was written
+        except psycopg.Error as error:
+            # The statement failed whole (each is its own transaction): nothing was written, and
+            # the full way answers — pinging and reconnecting when the connection is gone.
+            log.warning("autosave lane: %s; the full way answers", type(error).__name__)
+            if isinstance(error, psycopg.OperationalError):
+                pooled.invalidate()
+            return None
+        finally:
+            pooled.close()
+
+    def _attempt_id(self, environ: WSGIEnviron) -> int | None:
+        """The attempt's id when the request is for the autosave's URL (Flask's own routing)."""
+        try:
+            endpoint, values = self.app.url_map.bind_to_environ(environ).match()
+        except (HTTPException, RoutingException):
+            return None
+        return int(values["attempt_id"]) if endpoint == ENDPOINT else None
+
+    def _session(self, environ: WSGIEnviron) -> dict[str, Any] | None:
+        """The session cookie's content as Flask would open it (signature and age checked), or None."""
+        serializer = self._session_serializer
+        value = parse_cookie(environ).get(self.app.config["SESSION_COOKIE_NAME"])
+        if serializer is None or not value:
+            return None
+        try:
+            content = self._verified(serializer, value, int(self.app.permanent_session_lifetime.total_seconds()))
+        except BadData:
+            return None
+        # A permanent session's cookie is renewed by every answer Flask gives: not this lane's to skip.
+        return content if isinstance(content, dict) and not content.get("_permanent") else None
+
+    def _csrf_valid(self, environ: WSGIEnviron, form: MultiDict[str, str], cookie: dict[str, Any]) -> bool:
+        """Flask-WTF's check (flask_wtf.csrf.CSRFProtect.protect) of the form's or the header's token."""
+        config = self.app.config
+        if not config.get("WTF_CSRF_ENABLED", True):
+            return True
+        field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        sent = (environ.get("HTTP_" + header.upper().replace("-", "_")) for header in config.get("WTF_CSRF_HEADERS", ()))
+        token = form.get(field) or next((value for value in sent if value), None)
+        expected = cookie.get(field)
+        if not token or not isinstance(expected, str):
+            return False
+        try:
+            signed = self._verified(self._csrf_serializer, token, config.get("WTF_CSRF_TIME_LIMIT", 3600))
+        except BadData:
+            return False
+        if not isinstance(signed, str) or not hmac.compare_digest(expected, signed):
+            return False
+        if environ.get("wsgi.url_scheme") == "https" and config.get("WTF_CSRF_SSL_STRICT", True):
+            referrer = environ.get("HTTP_REFERER")
+            try:
+                host = get_host(environ, config.get("TRUSTED_HOSTS"))
+            except HTTPException:
+                return False
+            return bool(referrer) and same_origin(referrer, f"https://{host}/")
+        return True
+
+    def _respond(self, environ: WSGIEnviron, start_response: StartResponse, body: bytes,
+                 started: float) -> Iterable[bytes]:
+        """The answer as the portal's hooks finish every response: security headers, the request id,
+        the log line and the metrics (logging_setup, security, metrics)."""
+        with logging_setup.bind_request_id(logging_setup.sane_request_id(environ.get("HTTP_X_REQUEST_ID"))) as request_id:
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Vary", "Cookie"),
+                       *security.headers(self.app.config), (logging_setup.REQUEST_ID_HEADER, request_id)]
+            elapsed = time.perf_counter() - started
+            logging_setup.log_request("POST", ENDPOINT, 200, elapsed)
+        metrics.observe(ENDPOINT, "POST", 200, elapsed, lane="express")
+        answered.send(self.app)
+        start_response("200 OK", headers)
+        return [body]
+
+
+def _small_form_body(environ: WSGIEnviron) -> bytes | None:
+    """The posted form's bytes when it is a small URL-encoded one sent whole; None to leave the
+    request unread (anything else is the full way's)."""
+    content_type, _, parameters = str(environ.get("CONTENT_TYPE", "")).partition(";")
+    if content_type.strip().lower() != FORM or parameters.strip().lower() not in ("", "charset=utf-8"):
+        return None
+    length = parse_number(str(environ.get("CONTENT_LENGTH") or ""), 0, BODY_LIMIT)
+    if length is None:
+        return None
+    body = environ["wsgi.input"].read(length)
+    if len(body) != length:  # the client stopped short: the full way answers what arrived
+        environ["wsgi.input"] = io.BytesIO(body)
+        return None
+    return bytes(body)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One drawn item of an attempt as the lane reads answers to it."""
+
+    item_id: int
+    item: bank.Item
+    form: services.PageForm
+
+
+def _dispose(engine: Engine, _disposed: Engine) -> None:
+    engine.dispose()
+
+
+def _session_identifier(environ: WSGIEnviron) -> str:
+    """Flask-Login's strong session protection's identifier of this request's browser
+    (flask_login.utils._create_identifier, from the WSGI environment)."""
+    address: bytes | None = None
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR"))
+    if forwarded is not None:
+        address = str(forwarded).encode("utf-8").split(b",")[0].strip()
+    agent = environ.get("HTTP_USER_AGENT")
+    agent_bytes = str(agent).encode("utf-8") if agent is not None else None
+    # Flask-Login formats the bytes as Python shows them (b'...'), or None.
+    return sha512(f"{address!r}|{agent_bytes!r}".encode()).hexdigest()
+
+
+def _logged_in_user_of(cookie: dict[str, Any], environ: WSGIEnviron) -> int | None:
+    """The id of the user the session is logged in as, held to Flask-Login's strong session
+    protection (the session was made for this address and browser); None otherwise."""
+    if "_user_id" not in cookie or cookie.get("_id") != _session_identifier(environ):
+        return None
+    return parse_number(str(cookie["_user_id"]), 1, MAX_ID)
+
+
+#: The write of an ordinary autosave as one statement: the item's row by the same conditional
+#: UPDATE as services.write_answer (the highest sequence wins; nothing lands on an attempt paused or
+#: scored meanwhile), and the answer into the history only when it did (a replay's sequence number
+#: fails the history's unique index and rolls the statement back whole).
+_LANE_WRITE_SQL = """
+WITH answered AS (
+    UPDATE attempt_item
+    SET response = %(response)s, flagged = %(flagged)s, answer_seq = %(seq)s, answered_at = %(now)s
+    WHERE id = %(item_id)s AND answer_seq < %(seq)s AND points IS NULL
+      AND EXISTS (SELECT 1 FROM theory_attempt
+                  WHERE id = %(attempt_id)s AND status = 'in_progress')
+    RETURNING id
+)
+INSERT INTO attempt_answer (attempt_id, attempt_item_id, seq, response, flagged, applied, saved_at)
+SELECT %(attempt_id)s, id, %(seq)s, %(response)s, %(flagged)s, true, %(now)s FROM answered
+RETURNING seq
+"""
+
+
+@functools.cache
+def _lane_read_sql(dialect: Dialect) -> str:
+    """The lane's one read: the heartbeat lane's condition and the item (its snapshot unless it is
+    ``known_item_id``), compiled once for the engine's dialect with the constants written out and
+    psycopg's placeholders for the rest."""
+    def placeholder(name: str, column: Any) -> ColumnElement[Any]:
+        return literal_column(f"%({name})s", column.type)
+
+    known = placeholder("known_item_id", AttemptItem.id)
+    snapshot = case((AttemptItem.id == known, null()), else_=AttemptItem.snapshot)
+    query = _running_attempt_of_an_ordinary_candidate(
+        select(*_CLOCK, AttemptItem.id, snapshot, ValidationSession.exam_networks).select_from(TheoryAttempt)
+        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id,
+                                AttemptItem.position == placeholder("position", AttemptItem.position)))
+        .where(AttemptItem.points.is_(None)),
+        placeholder("attempt_id", TheoryAttempt.id), placeholder("user_id", User.id))
+    sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # The dialect doubles the percent signs of literal text for the driver; these are the driver's own.
+    for name in ("attempt_id", "user_id", "position", "known_item_id"):
+        sql = sql.replace(f"%%({name})s", f"%({name})s")
+    return sql
+
+
+# --------------------------------------------------------------------------- the heartbeat, ahead of the hooks
+
+
+def take_heartbeat() -> ResponseReturnValue | None:
+    """The answer to an ordinary heartbeat, or None to let the request go the full way."""
+    if request.endpoint != HEARTBEAT or request.method != "POST" or not request.view_args or not _enabled():
         return None
     user_id = _logged_in_user()
     if user_id is None or not _csrf_valid():
@@ -77,24 +460,7 @@ def take() -> ResponseReturnValue | None:
                   for name, value in declaration.read().items()}
     except HTTPException:
         return None
-    if request.endpoint == HEARTBEAT:
-        return _heartbeat(int(request.view_args["attempt_id"]), user_id, fields["position"])
-    position, seq, flagged = fields["position"], fields["seq"], bool(fields["flagged"])
-    if position is None or not seq:
-        return None
-    found = _attempt_and_item(int(request.view_args["attempt_id"]), user_id, position)
-    if found is None:
-        return None
-    attempt, item, networks = found
-    now = utcnow()
-    if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(networks, request.remote_addr):
-        return None
-    try:
-        raw = services.read_page_answer(request.form, item)
-        response = None if raw is None else bank.normalize_response(item_of(item), raw)
-    except bank.ResponseError:
-        return None
-    return _write(attempt, item, seq, response, flagged, now)
+    return _heartbeat(int(request.view_args["attempt_id"]), user_id, fields["position"])
 
 
 def _logged_in_user() -> int | None:
@@ -117,55 +483,34 @@ def _csrf_valid() -> bool:
     return True
 
 
-def _attempt_and_item(attempt_id: int, user_id: int, position: int) -> tuple[TheoryAttempt, AttemptItem, str | None] | None:
-    """The running attempt of ``user_id`` with its item at ``position`` and its session's networks,
-    in one query, when the account may autosave without anything else being checked: active, a
-    candidate, and holding no role that would owe a second factor it has not set up."""
-    row = db.session.connection().execute(_read_statement(), {"attempt_id": attempt_id, "user_id": user_id,
-                                                              "position": position}).one_or_none()
-    if row is None:
-        return None
-    attempt = _clock_copy(attempt_id, row)
-    item = AttemptItem(id=row.item_id, attempt_id=attempt_id, position=position, snapshot=row.snapshot)
-    return attempt, item, row.exam_networks
-
-
-def _clock_copy(attempt_id: int, row: Any) -> TheoryAttempt:
+def _clock_copy(attempt_id: int, status: Any, time_limit_seconds: int, started_at: datetime | None,
+                deadline_at: datetime | None, extra_seconds: int, paused_seconds_total: float) -> TheoryAttempt:
     """An unattached copy of the attempt with the columns of :data:`_CLOCK`, for the rules that read
     them (the clock, the page's ids): never added to the session, so nothing of it is ever written."""
-    return TheoryAttempt(id=attempt_id, status=row.status, time_limit_seconds=row.time_limit_seconds,
-                         started_at=row.started_at, deadline_at=row.deadline_at, extra_seconds=row.extra_seconds,
-                         paused_seconds_total=row.paused_seconds_total)
+    return TheoryAttempt(id=attempt_id, status=AttemptStatus(status), time_limit_seconds=time_limit_seconds,
+                         started_at=started_at, deadline_at=deadline_at, extra_seconds=extra_seconds,
+                         paused_seconds_total=paused_seconds_total)
 
 
 _CLOCK = (TheoryAttempt.status, TheoryAttempt.time_limit_seconds, TheoryAttempt.started_at, TheoryAttempt.deadline_at,
           TheoryAttempt.extra_seconds, TheoryAttempt.paused_seconds_total)
 
 
-def _running_attempt_of_an_ordinary_candidate(query: Select[Any]) -> Select[Any]:
-    """``query`` (of the attempt ``:attempt_id``) limited to a running attempt of ``:user_id``
+def _running_attempt_of_an_ordinary_candidate(query: Select[Any], attempt_id: ColumnElement[Any],
+                                              user_id: ColumnElement[Any]) -> Select[Any]:
+    """``query`` (of the attempt ``attempt_id``) limited to a running attempt of ``user_id``
     whose account needs nothing else checked: active, a candidate, and holding no role that would
     owe a second factor it has not set up."""
     role = UserRole.__table__.c
-    user_id = bindparam("user_id", type_=User.id.type)
     return (
         query.join(User, User.id == TheoryAttempt.candidate_id)
         .join(ValidationSession, ValidationSession.id == TheoryAttempt.session_id)
-        .where(TheoryAttempt.id == bindparam("attempt_id"), TheoryAttempt.candidate_id == user_id,
+        .where(TheoryAttempt.id == attempt_id, TheoryAttempt.candidate_id == user_id,
                TheoryAttempt.status == AttemptStatus.IN_PROGRESS, User.active.is_(True),
                exists().where(role.user_id == user_id, role.role == Role.CANDIDATE),
                User.totp_secret.is_not(None) | ~exists().where(role.user_id == user_id,
                                                                 role.role.in_(sorted(DECIDING_ROLES))))
     )
-
-
-@functools.cache
-def _read_statement() -> Select[Any]:
-    """The lane's one query, built once (only its parameters change between autosaves)."""
-    return _running_attempt_of_an_ordinary_candidate(
-        select(*_CLOCK, AttemptItem.id.label("item_id"), AttemptItem.snapshot, ValidationSession.exam_networks)
-        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id, AttemptItem.position == bindparam("position")))
-        .where(AttemptItem.points.is_(None)))
 
 
 @functools.cache
@@ -176,7 +521,8 @@ def _heartbeat_statement() -> Select[Any]:
     return _running_attempt_of_an_ordinary_candidate(select(
         *_CLOCK, TheoryAttempt.last_contact_at, ValidationSession.exam_networks,
         select(func.coalesce(func.max(AttemptAnswer.seq), 0)).where(AttemptAnswer.attempt_id == attempt_id)
-        .scalar_subquery().label("last_seq")))
+        .scalar_subquery().label("last_seq")),
+        bindparam("attempt_id", type_=TheoryAttempt.id.type), bindparam("user_id", type_=User.id.type))
 
 
 def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseReturnValue | None:
@@ -186,7 +532,7 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
     row = db.session.connection().execute(_heartbeat_statement(), {"attempt_id": attempt_id, "user_id": user_id}).one_or_none()
     if row is None:
         return None
-    attempt = _clock_copy(attempt_id, row)
+    attempt = _clock_copy(attempt_id, *row[:6])
     now = utcnow()
     if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row.exam_networks, request.remote_addr):
         return None
@@ -198,18 +544,3 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
     positions.remember(attempt, position)
     g.setdefault(AUTOSAVE_LANE, "express")
     return jsonify(status=attempt.status.value, time_left=clock.seconds_shown(attempt, now), last_seq=int(row.last_seq))
-
-
-def _write(attempt: TheoryAttempt, item: AttemptItem, seq: int, response: object, flagged: bool,
-           now: datetime) -> ResponseReturnValue | None:
-    try:
-        applied = services.write_answer(attempt.id, item.id, seq, response, flagged, now)
-    except IntegrityError:
-        db.session.rollback()  # the sequence number is taken: the full view tells a replay from a stale window
-        return None
-    if applied is None:
-        db.session.rollback()  # paused or submitted since the read: the full view says which
-        return None
-    db.session.commit()
-    g.setdefault(AUTOSAVE_LANE, "express")
-    return jsonify(services.ack(attempt, seq, now, now, applied))

@@ -3,7 +3,12 @@
 Each case is played twice on fresh, identical tests — once with the lane, once with every autosave
 going the full way (``THEORY_EXPRESS_AUTOSAVE`` off) — and must answer alike: the same status,
 the same refusal, the same acknowledgement, the same stored answer. Ordinary autosaves must take
-the lane (three statements); everything else must reach the full view.
+the lane (two statements, in front of Flask); everything else must reach the full view.
+
+The lane runs on PostgreSQL, the production database: its statements are PostgreSQL's. On SQLite
+(and inside another transaction, as the tests that roll back run) it hands every autosave to
+Flask, so there every case must reach the full view. These tests commit, as production does, so
+that the lane's own connections see their data.
 """
 from __future__ import annotations
 
@@ -15,11 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import g, request, request_finished
-from sqlalchemy import select, update
+from flask import request, request_finished
+from flask_login.utils import _create_identifier
+from sqlalchemy import select, text, update
 
 from examportal.extensions import db
-from examportal.metrics import AUTOSAVE_LANE
 from examportal.models import (
     AttemptAnswer,
     AttemptItem,
@@ -34,21 +39,37 @@ from examportal.models import (
 from examportal.theory import express, services
 from tests import factories
 
+pytestmark = pytest.mark.committing
+
+
+def postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def lane_for_ordinary() -> str:
+    """The lane an ordinary autosave takes on this database."""
+    return "express" if postgres() else "full"
+
 
 @contextmanager
 def lanes_answering() -> Iterator[list[str]]:
-    """The lane of each request finished meanwhile (read at the end of the request, from ``g``)."""
+    """The lane of each autosave answered meanwhile: the express lane's signal, or Flask's."""
     seen: list[str] = []
 
-    def record(sender, response, **extra):
-        if request.endpoint == express.ENDPOINT:
-            seen.append(g.get(AUTOSAVE_LANE, "full"))
+    def ahead(sender, **extra):
+        seen.append("express")
 
-    request_finished.connect(record)
+    def full(sender, response, **extra):
+        if request.endpoint == express.ENDPOINT:
+            seen.append("full")
+
+    express.answered.connect(ahead)
+    request_finished.connect(full)
     try:
         yield seen
     finally:
-        request_finished.disconnect(record)
+        express.answered.disconnect(ahead)
+        request_finished.disconnect(full)
 
 
 @dataclass
@@ -228,8 +249,9 @@ def _logged_out(exam: Exam) -> tuple[int, Any]:
     return exam.post()
 
 
-TAKEN = [_ordinary, _older_sequence, _flagged, _cleared, _inside_the_room]
-CASES = [*TAKEN, _replay, _stale_window, _paused, _submitted, _time_up, _last_seconds, _no_such_question,
+TAKEN = [_ordinary, _flagged, _cleared, _inside_the_room]
+# An older sequence number than the item's is kept in the history only: the full view's to record.
+CASES = [*TAKEN, _older_sequence, _replay, _stale_window, _paused, _submitted, _time_up, _last_seconds, _no_such_question,
                  _no_position, _junk_sequence, _zero_sequence, _not_an_option, _outside_the_room, _deactivated,
                  _no_longer_a_candidate, _owes_a_second_factor, _from_another_browser, _logged_out]
 
@@ -256,7 +278,7 @@ def test_ordinary_autosaves_take_the_lane_and_the_rest_the_full_view(app, new_ex
     app.config["THEORY_EXPRESS_AUTOSAVE"] = True
     exam = new_exam()
     case(exam)
-    assert exam.lane == ("express" if case in TAKEN else "full")
+    assert exam.lane == (lane_for_ordinary() if case in TAKEN else "full")
 
 
 def test_the_lane_holds_to_the_csrf_token(app, new_exam):
@@ -269,7 +291,189 @@ def test_the_lane_holds_to_the_csrf_token(app, new_exam):
     url = f"/theory/attempts/{exam.attempt_id}/answer"
     data = {"position": exam.position, "seq": 1, "answer": exam.options[0]}
     for headers, status, lane in (({}, 400, "full"), ({"X-CSRFToken": token + "x"}, 400, "full"),
-                                  ({"X-CSRFToken": token}, 200, "express")):
+                                  ({"X-CSRFToken": token}, 200, lane_for_ordinary())):
         with lanes_answering() as seen:
             response = exam.client.post(url, data=data, headers={"Accept": "application/json", **headers})
         assert (response.status_code, seen) == (status, [lane]), response.get_data(as_text=True)[:300]
+
+
+# --------------------------------------------------------------------------- what the lane checks in front of Flask
+
+
+def _answer_url(exam: Exam) -> str:
+    return f"/theory/attempts/{exam.attempt_id}/answer"
+
+
+def _fields(exam: Exam, seq: int = 1, option: int = 0) -> dict[str, Any]:
+    return {"position": exam.position, "seq": seq, "answer": exam.options[option]}
+
+
+def _posted(exam: Exam, **kwargs: Any) -> tuple[int, list[str], Any]:
+    with lanes_answering() as seen:
+        response = exam.client.post(_answer_url(exam), **kwargs)
+    return response.status_code, seen, response
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"},
+    {"User-Agent": "Przeglądarka — zażółć"},
+    {"X-Forwarded-For": "203.0.113.7"},
+    {"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "User-Agent": "curl/8"},
+    {"X-Forwarded-For": "  198.51.100.2 ,10.0.0.1"},
+], ids=range(6))
+def test_the_session_is_bound_to_the_browser_as_flask_login_binds_it(app, headers):
+    """The lane's own reading of strong session protection's identifier is Flask-Login's."""
+    with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.9"}) as context:
+        assert express._session_identifier(context.request.environ) == _create_identifier()
+
+
+def test_the_lane_answers_as_the_portal_answers_every_request(app, new_exam, caplog):
+    """Security headers, the request id (a sane one sent by a proxy is kept), one log line."""
+    exam = new_exam()
+    caplog.set_level("INFO", logger="examportal.request")
+    status, seen, response = _posted(exam, data=_fields(exam), headers={"Accept": "application/json",
+                                                                       "X-Request-ID": "proxy-id-12345678"})
+    assert (status, seen) == (200, [lane_for_ordinary()])
+    assert response.headers["X-Request-ID"] == "proxy-id-12345678"
+    for name in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy",
+                 "Permissions-Policy"):
+        assert response.headers.get(name), name
+    assert response.mimetype == "application/json" and response.get_json()["applied"] is True
+    lines = [r for r in caplog.records if r.name == "examportal.request" and r.endpoint == express.ENDPOINT]
+    assert [(r.status, r.method, r.request_id) for r in lines] == [(200, "POST", "proxy-id-12345678")]
+
+
+def test_a_form_the_lane_does_not_read_goes_the_full_way(app, new_exam):
+    """Multipart, another charset or a body over the lane's limit: Flask reads it, nothing is lost."""
+    exam = new_exam()
+    status, seen, response = _posted(exam, data=_fields(exam, seq=1), content_type="multipart/form-data",
+                                     headers={"Accept": "application/json"})
+    assert (status, seen, response.get_json()["applied"]) == (200, ["full"], True)
+    big = _fields(exam, seq=2) | {"padding": "x" * (express.BODY_LIMIT + 1)}
+    status, seen, response = _posted(exam, data=big, headers={"Accept": "application/json"})
+    assert (status, seen, response.get_json()["seq"]) == (200, ["full"], 2)
+    status, seen, _response = _posted(exam, data=_fields(exam, seq=3), headers={"Accept": "application/json"})
+    assert (status, seen) == (200, [lane_for_ordinary()])
+    assert _stored(exam)[1:] == (3, 3)
+
+
+def test_a_forged_session_cookie_goes_the_full_way(app, new_exam):
+    exam = new_exam()
+    cookie = exam.client.get_cookie("session")
+    exam.client.set_cookie("session", cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB"))
+    status, seen, response = _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})
+    assert (status, seen) == (302, ["full"]) and "/auth/login" in response.headers["Location"]
+    assert _stored(exam)[2] == 0
+
+
+def test_over_https_the_referrer_must_be_the_portal(app, new_exam):
+    """As Flask-WTF's strict check: an autosave over HTTPS without the portal as its referrer is
+    the full way's to refuse; with it, the lane takes it."""
+    exam = new_exam()
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = exam.client.get(f"/theory/attempts/{exam.attempt_id}/q/{exam.position}").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    headers = {"Accept": "application/json", "X-CSRFToken": token}
+    https = {"base_url": "https://localhost"}
+    for seq, referrer, status, lane in ((1, None, 400, "full"), (2, "https://elsewhere.example/", 400, "full"),
+                                        (3, "https://localhost/theory/", 200, lane_for_ordinary())):
+        sent = headers | ({"Referer": referrer} if referrer else {})
+        got, seen, _response = _posted(exam, data=_fields(exam, seq=seq), headers=sent, **https)
+        assert (got, seen) == (status, [lane]), (seq, referrer)
+
+
+def test_a_redrawn_question_is_read_from_its_new_item(app, new_exam):
+    """The lane keeps each question's item by attempt and position; when the item at a position is
+    another one (drawn again), its answers are read against the new item, never the kept one."""
+    exam = new_exam()
+    assert _posted(exam, data=_fields(exam, seq=1), headers={"Accept": "application/json"})[:2] == (200, [lane_for_ordinary()])
+    old = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == exam.attempt_id,
+                                                      AttemptItem.position == exam.position))
+    snapshot = old.snapshot
+    db.session.execute(AttemptItem.__table__.delete().where(AttemptItem.id == old.id))
+    again = AttemptItem(attempt_id=exam.attempt_id, position=exam.position, item_id=old.item_id, item_version=old.item_version,
+                        fingerprint=old.fingerprint, snapshot=snapshot)
+    db.session.add(again)
+    db.session.commit()
+    options = [oid for oid, _text in services.candidate_display(again, "pl")["options"]]
+    assert set(options).isdisjoint(exam.options)  # page ids are the item's own
+    stale = _posted(exam, data=_fields(exam, seq=2), headers={"Accept": "application/json"})
+    assert stale[:2] == (400, ["full"])  # the old page's option is not one of the new item's
+    fresh = _posted(exam, data={"position": exam.position, "seq": 3, "answer": options[1]},
+                    headers={"Accept": "application/json"})
+    assert fresh[:2] == (200, [lane_for_ordinary()])
+    db.session.expire_all()
+    assert db.session.get(AttemptItem, again.id).response == snapshot["presented"]["options"][1]
+
+
+def test_behind_a_proxy_the_lane_sees_the_client(app_factory, qualification, tmp_path):
+    """With TRUSTED_PROXIES the lane runs inside the proxy fix: the exam room's networks and the
+    session's binding are checked against the client's address, not the proxy's."""
+    proxied = app_factory(TRUSTED_PROXIES=1, THEORY_ITEM_BANK=factories.write_theory_bank(tmp_path))
+    with proxied.app_context():
+        qualification = db.session.merge(qualification)
+        institution = factories.make_institution(qualifications=[qualification])
+        session = factories.make_session(institution, qualification)
+        session.exam_networks = "192.0.2.0/24"
+        candidate = factories.make_user(Role.CANDIDATE)
+        attempt = factories.make_attempt(factories.enrol(session, candidate), status=AttemptStatus.UNLOCKED)
+        services.start(attempt)
+        item = next(i for i in attempt.items if i.snapshot["item"]["type"] == "single_choice")
+        option = services.candidate_display(item, "pl")["options"][0][0]
+        db.session.commit()
+        client = proxied.test_client()
+        client.environ_base["REMOTE_ADDR"] = "10.0.0.2"  # the proxy
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.15"  # the candidate in the exam room
+        client.post("/lang/en")
+        assert client.post("/auth/login", data={"email": candidate.email, "password": factories.PASSWORD}).status_code == 302
+        url = f"/theory/attempts/{attempt.id}/answer"
+        with lanes_answering() as seen:
+            inside = client.post(url, data={"position": item.position, "seq": 1, "answer": option},
+                                 headers={"Accept": "application/json"})
+        assert (inside.status_code, seen) == (200, [lane_for_ordinary()])
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.20"  # the same session from outside the room
+        with lanes_answering() as seen:
+            outside = client.post(url, data={"position": item.position, "seq": 2, "answer": option},
+                                  headers={"Accept": "application/json"})
+        assert outside.status_code != 200 and seen == ["full"]
+
+
+def test_a_broken_connection_of_the_lane_goes_the_full_way(app, new_exam):
+    """The lane's connections are not pinged: one the server ended fails the lane's statement, and
+    the full way (whose pool pings) stores the answer."""
+    if not postgres():
+        pytest.skip("the lane runs on PostgreSQL only; SQLite's autosaves all go the full way (above)")
+    exam = new_exam()
+    assert _posted(exam, data=_fields(exam, seq=1), headers={"Accept": "application/json"})[:2] == (200, ["express"])
+    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
+    (lane_engine,) = lane._engines.values()
+    assert lane_engine.pool.checkedin() == 1
+    with lane_engine.connect() as own:  # the lane's one connection, as the next autosave will get it
+        pid = own.execute(text("SELECT pg_backend_pid()")).scalar()
+    with db.engine.connect() as admin:
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+    status, seen, response = _posted(exam, data=_fields(exam, seq=2), headers={"Accept": "application/json"})
+    assert (status, seen, response.get_json()["seq"]) == (200, ["full"], 2)
+    assert _stored(exam)[1:] == (2, 2)
+
+
+def test_the_lane_s_connections_close_with_the_app_s_engine(app, new_exam):
+    if not postgres():
+        pytest.skip("the lane runs on PostgreSQL only")
+    exam = new_exam()
+    assert _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})[:2] == (200, ["express"])
+    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
+    (lane_engine,) = lane._engines.values()
+    assert lane_engine.pool.checkedin() == 1
+    db.session.close()  # the test's own connection back in the pool, to be closed with it
+    db.engine.dispose()
+    assert lane_engine.pool.checkedin() == 0
+
+
+def _middleware(app) -> Iterator[Any]:
+    """The WSGI layers in front of Flask, outermost first."""
+    layer = app.wsgi_app
+    while layer is not None:
+        yield layer
+        layer = getattr(layer, "wsgi_app", None) or getattr(layer, "app", None)

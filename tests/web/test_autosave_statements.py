@@ -1,8 +1,9 @@
 """What an exam-day request costs the database: an autosave writes the answered item's row and the
 answer's history row and nothing else, reads one item (not the whole test), and never writes or
 locks the attempt's row; a heartbeat writes the last contact at most every CONTACT_WRITE_SECONDS;
-an answer racing the submission is refused, never stored unscored. An ordinary autosave sends three
-statements in all; the start reads the attempt once, locking it with that read.
+an answer racing the submission is refused, never stored unscored. An ordinary autosave sends two
+statements in all (the express lane, on PostgreSQL), four the full way; the start reads the attempt
+once, locking it with that read.
 
 Statements are counted with an SQLAlchemy event listener on the engine, so a change that brings
 back a statement fails here.
@@ -55,6 +56,8 @@ def _post(client, data: dict) -> tuple[int, dict]:
 
 
 def test_an_autosave_writes_the_item_and_its_history_row_only(app, running):
+    """The full view (the lane hands it every autosave it does not take)."""
+    app.config["THEORY_EXPRESS_AUTOSAVE"] = False
     client = factories.client_as(app, running["candidate"])
     position = running["positions"][0]
     data = {"attempt_id": running["attempt_id"], "position": position, "seq": 1, "answer": running["options"][position][0]}
@@ -66,18 +69,58 @@ def test_an_autosave_writes_the_item_and_its_history_row_only(app, running):
     assert writes == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")], seen
     update_sql = next(sql for verb, _table, sql in seen if verb == "UPDATE")
     assert "answer_seq <" in update_sql  # the conditional statement: the highest sequence wins
-    reads = [sql for verb, _table, sql in seen if verb == "SELECT"]
-    # One read: the attempt with the answered item alone (not the whole test), its session's
-    # exam-room networks and the account's standing (the express lane, theory/express.py: no
-    # separate query for the user, their roles or the lockdown).
-    assert len(reads) == 1 and "attempt_item.position" in reads[0] and "user_account" in reads[0], seen
+    items_read = [sql for verb, table, sql in seen if verb == "SELECT" and table == "attempt_item"]
+    # The answered item alone (not the whole test); the user, their roles and running test in one query.
+    assert len(items_read) == 1 and "attempt_item.position" in items_read[0], seen
     assert [t for verb, t, _sql in seen if t == "theory_attempt" and verb != "SELECT"] == []
     assert not any("FOR UPDATE" in sql.upper() for _v, _t, sql in seen)  # the attempt's row is not locked
-    assert len(seen) == 3, seen
+    assert len(seen) == 4, seen
     db.session.expire_all()
     stored = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == running["attempt_id"],
                                                          AttemptItem.position == position))
     assert stored.answer_seq == 1 and stored.response is not None
+
+
+@pytest.mark.committing
+def test_the_express_lane_reads_once_and_writes_once(app, running, monkeypatch):
+    """On PostgreSQL an ordinary autosave is two statements on the lane's own connection: one read
+    (the attempt with the answered item alone, its session's networks and the account's standing)
+    and one write (the item's row by the conditional UPDATE and the history row, in one statement,
+    its own transaction). The question's snapshot is sent once per process, not with every answer."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the lane runs on PostgreSQL only; on SQLite every autosave is the full view's (above)")
+    import psycopg
+
+    sent: list[tuple[str, dict]] = []
+    execute = psycopg.Connection.execute
+
+    def spy(self, query, params=None, **kwargs):
+        sent.append((str(query), dict(params or {})))
+        return execute(self, query, params, **kwargs)
+
+    client = factories.client_as(app, running["candidate"])
+    position = running["positions"][0]
+    options = running["options"][position]
+    monkeypatch.setattr(psycopg.Connection, "execute", spy)
+    with statements() as seen:  # nothing through the app's engine: no ping, no session
+        for seq, option in ((1, options[0]), (2, options[1])):
+            status, ack = _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": seq,
+                                         "answer": option})
+            assert status == 200 and ack["applied"] is True
+    assert seen == []
+    assert len(sent) == 4, sent
+    (read, first), (write, _), (_read_again, second), _ = sent
+    assert read.lstrip().startswith("SELECT") and "attempt_item.position" in read and "user_account" in read
+    assert "FOR UPDATE" not in read.upper()
+    assert write.lstrip().startswith("WITH") and "UPDATE attempt_item" in write and "answer_seq <" in write
+    assert "INSERT INTO attempt_answer" in write and "theory_attempt SET" not in write
+    item_id = db.session.scalar(select(AttemptItem.id).where(AttemptItem.attempt_id == running["attempt_id"],
+                                                             AttemptItem.position == position))
+    assert (first["known_item_id"], second["known_item_id"]) == (0, item_id)  # the snapshot the first time only
+    db.session.expire_all()
+    stored = db.session.get(AttemptItem, item_id)
+    assert stored.answer_seq == 2 and stored.response is not None
+    assert db.session.query(AttemptAnswer).filter_by(attempt_id=running["attempt_id"]).count() == 2
 
 
 def test_a_late_older_answer_is_kept_in_the_history_without_writing_the_attempt(app, running):

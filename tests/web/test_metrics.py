@@ -73,6 +73,7 @@ def test_requests_are_timed_by_endpoint_name_never_by_path(app, client):
     assert grown and grown <= endpoints, grown - endpoints
 
 
+@pytest.mark.committing  # the autosave's lane reads committed data on its own connections
 def test_autosaves_and_running_attempts(app, qualification, tmp_path):
     app.config["THEORY_ITEM_BANK"] = factories.write_theory_bank(tmp_path)
     institution = factories.make_institution(qualifications=[qualification])
@@ -100,7 +101,8 @@ def test_autosaves_and_running_attempts(app, qualification, tmp_path):
     assert client.post(url, data={"position": "x", "seq": "2"}).status_code == 400
 
     after = scrape(staff)
-    for status, lane, expected in (("2xx", "express", 1), ("4xx", "full", 1)):
+    ordinary = "express" if db.engine.dialect.name == "postgresql" else "full"  # the lane runs on PostgreSQL
+    for status, lane, expected in (("2xx", ordinary, 1), ("4xx", "full", 1)):
         assert value(after, "examportal_theory_autosaves_total", status=status, lane=lane) \
             - value(before, "examportal_theory_autosaves_total", status=status, lane=lane) == expected
         assert value(after, "examportal_theory_autosave_duration_seconds_count", status=status) \

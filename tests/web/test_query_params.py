@@ -83,7 +83,6 @@ WHOLE_FORM_READERS = {
     ("examportal/committee/views.py", "record_results"): "one verdict per criterion (r-<id>-met...), parse_verdicts",
     ("examportal/theory/views.py", "question"): "the answer fields of the item's type, read_page_answer",
     ("examportal/theory/views.py", "autosave"): "the answer fields of the item's type, read_page_answer",
-    ("examportal/theory/express.py", "take"): "the autosave's answer fields, read_page_answer (its other fields: the view's declaration)",
     ("examportal/appeals/views.py", "propose"): "the chosen remedy's own fields, remedies.detail_from_form",
 }
 
