@@ -80,7 +80,20 @@ else:
     Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+
+
+class _CSRFProtect(CSRFProtect):
+    """Flask-WTF's protection, with a referrer that is no URL (``https://host:99999/``, which its
+    parser cannot read) refused as one from another site (400) instead of failing the request (500)."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        try:
+            super().protect(apply_exemptions)
+        except ValueError:
+            self._error_response("The referrer does not match the host.")
+
+
+csrf = _CSRFProtect()
 babel = Babel()
 # Storage comes from RATELIMIT_STORAGE_URI: memory:// by default, redis://... in production.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

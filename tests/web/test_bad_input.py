@@ -65,6 +65,20 @@ def staff_world(app, qualification):
 # --- CSRF -----------------------------------------------------------------------------------
 
 
+def test_over_https_a_referrer_that_is_no_url_is_refused_not_a_500(app, staff_world):
+    """Flask-WTF's referrer check parses the header; a port out of range made its parser raise (500)."""
+    client = client_as(app)
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = text_of(client.get("/auth/login", base_url="https://localhost"))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"email": staff_world["staff"].email, "password": PASSWORD, "csrf_token": token}
+    for referrer, status in (("https://localhost:99999/", 400), ("https://[::1/", 400), ("https://localhost/auth/login", 302)):
+        response = client.post("/auth/login", data=form, base_url="https://localhost", headers={"Referer": referrer})
+        assert response.status_code == status, referrer
+    assert "Error 400" in text_of(client.post("/auth/login", data=form, base_url="https://localhost",
+                                              headers={"Referer": "https://localhost:70000/"}))
+
+
 def test_a_post_without_csrf_token_is_refused_with_a_clear_page(app, staff_world):
     client = client_as(app)  # English, chosen before CSRF is switched on
     logins = db.session.query(AuditEntry).filter_by(action="account.login").count()
