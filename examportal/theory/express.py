@@ -68,6 +68,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
@@ -110,6 +111,9 @@ BODY_LIMIT = 16 * 1024
 #: Signed texts (session cookies, CSRF tokens) and items' forms kept verified per process.
 SIGNED_KEPT = 4096
 ITEMS_KEPT = 8192
+#: The lane's connections per process, beside the app's pool: as many as a worker's threads
+#: (gunicorn.conf.py), none beyond; when all are busy the full way answers at once.
+LANE_POOL = {"pool_size": 4, "max_overflow": 0, "pool_timeout": 0.05}
 FORM = "application/x-www-form-urlencoded"
 
 WSGIEnviron = dict[str, Any]
@@ -150,15 +154,21 @@ class AutosaveLane:
         self._forms: dict[tuple[int, int], Question] = {}
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "POST" or not str(environ.get("PATH_INFO", "")).endswith("/answer"):
+        if environ.get("REQUEST_METHOD") != "POST" or not str(environ.get("PATH_INFO", "")).endswith("/answer") \
+                or not self.app.config.get("THEORY_EXPRESS_AUTOSAVE", True):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         body = _small_form_body(environ)
         if body is None:
             return self.wsgi_app(environ, start_response)
-        environ["wsgi.input"] = io.BytesIO(body)  # for Flask, if it gets the request after all
         with self.app.app_context():  # its own: Flask pushes another for a request it gets
-            answer = self._answer(environ, body) if _enabled() else None
+            try:
+                answer = self._answer(environ, body)
+            except Exception:  # the lane must never be why an autosave fails
+                # Nothing was written (the one write is a single statement, and after it nothing
+                # can fail but the answer's encoding): Flask answers, and this is logged to be fixed.
+                log.exception("autosave lane failed; the full way answers")
+                answer = None
         if answer is None:
             return self.wsgi_app(environ, start_response)
         return self._respond(environ, start_response, answer, started)
@@ -168,6 +178,11 @@ class AutosaveLane:
         engine = db.engines.get(None)
         if not isinstance(engine, Engine) or engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
             return None  # the statements below are PostgreSQL's; the tests' shared connection is not an Engine
+        if self.app.config.get("TRUSTED_HOSTS"):
+            try:  # Flask refuses a request for another host (400)
+                get_host(environ, self.app.config["TRUSTED_HOSTS"])
+            except HTTPException:
+                return None
         attempt_id = self._attempt_id(environ)
         cookie = self._session(environ) if attempt_id is not None else None
         user_id = _logged_in_user_of(cookie, environ) if cookie is not None else None
@@ -192,17 +207,17 @@ class AutosaveLane:
                            environ.get("REMOTE_ADDR"))
 
     def _lane_engine(self, engine: Engine) -> Engine:
-        """The lane's own engine on the app's database, with the app's engine options but two:
-        autocommit (each statement is its own transaction) and no ping at checkout (a broken
-        connection fails a statement, and the full way, which pings, answers). Disposed with the
-        app's engine."""
+        """The lane's own engine on the app's database, with the app's engine options but these:
+        autocommit (each statement is its own transaction), no ping at checkout (a broken
+        connection fails a statement, and the full way, which pings, answers) and a small pool
+        that is never waited for (:data:`LANE_POOL`). Disposed with the app's engine."""
         lane = self._engines.get(engine)
         if lane is None:
             with self._lock:
                 lane = self._engines.get(engine)
                 if lane is None:
                     options = {**self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-                               "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
+                               "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False, **LANE_POOL}
                     lane = create_engine(engine.url, **options)
                     event.listen(engine, "engine_disposed", functools.partial(_dispose, lane))
                     self._engines[engine] = lane
@@ -216,7 +231,8 @@ class AutosaveLane:
     def _verified(self, serializer: URLSafeTimedSerializer, text: str, max_age: float | None) -> Any:
         """The content of ``text`` signed by ``serializer`` no longer than ``max_age`` seconds ago; BadData otherwise."""
         content, signed_at = self._unsigned(serializer, text)
-        if max_age is not None and time.time() - signed_at > max_age:
+        age = time.time() - signed_at
+        if max_age is not None and not 0 <= age <= max_age:  # as itsdangerous: not from the future either
             raise BadData("expired")
         return content
 
@@ -230,17 +246,18 @@ class AutosaveLane:
         secret = self.app.config.get("WTF_CSRF_SECRET_KEY") or self.app.secret_key
         return URLSafeTimedSerializer(secret, salt="wtf-csrf-token")  # type: ignore[arg-type]
 
-    def _question(self, attempt_id: int, position: int, item_id: int, snapshot: dict[str, Any] | None) -> Question | None:
-        """The question at ``position`` as drawn: the one known here when the read found that item
-        (``snapshot`` None), else made from ``snapshot`` and kept."""
-        key = (attempt_id, position)
+    def _question(self, attempt_id: int, position: int, known: Question | None, item_id: int,
+                  snapshot: dict[str, Any] | None) -> Question | None:
+        """The question at ``position`` as drawn: ``known`` when the read found that item (and sent
+        no ``snapshot``), else made from ``snapshot`` and kept (the oldest kept one makes room)."""
         if snapshot is None:
-            known = self._forms.get(key)
             return known if known is not None and known.item_id == item_id else None
-        if len(self._forms) >= ITEMS_KEPT:
-            self._forms.clear()
         item = AttemptItem(id=item_id, attempt_id=attempt_id, position=position, snapshot=snapshot)
-        question = self._forms[key] = Question(item_id, item_of(item), services.page_form(item))
+        question = Question(item_id, item_of(item), services.page_form(item))
+        with self._lock:
+            while len(self._forms) >= ITEMS_KEPT:
+                del self._forms[next(iter(self._forms))]
+            self._forms[(attempt_id, position)] = question
         return question
 
     def _store(self, engine: Engine, attempt_id: int, user_id: int, position: int, seq: int, flagged: bool,
@@ -249,6 +266,8 @@ class AutosaveLane:
         transaction); the acknowledgement, or None when the autosave is not ordinary (nothing written)."""
         try:
             pooled = engine.raw_connection()
+        except PoolTimeout:
+            return None  # every connection of the lane is busy: the full way answers
         except (DBAPIError, psycopg.Error) as error:  # the database cannot be reached: the full way says so (503)
             log.warning("autosave lane: %s; the full way answers", type(error).__name__)
             return None
@@ -264,7 +283,7 @@ class AutosaveLane:
                 return None
             attempt = _clock_copy(attempt_id, *row[:6])
             now = utcnow()
-            question = self._question(attempt_id, position, row[6], row[7])
+            question = self._question(attempt_id, position, known, row[6], row[7])
             if question is None or clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row[8], address):
                 return None
             try:
@@ -332,10 +351,9 @@ class AutosaveLane:
         if environ.get("wsgi.url_scheme") == "https" and config.get("WTF_CSRF_SSL_STRICT", True):
             referrer = environ.get("HTTP_REFERER")
             try:
-                host = get_host(environ, config.get("TRUSTED_HOSTS"))
-            except HTTPException:
+                return bool(referrer) and same_origin(referrer, f"https://{get_host(environ)}/")
+            except ValueError:  # a referrer that is not a URL (a port out of range): Flask-WTF's to refuse
                 return False
-            return bool(referrer) and same_origin(referrer, f"https://{host}/")
         return True
 
     def _respond(self, environ: WSGIEnviron, start_response: StartResponse, body: bytes,
@@ -354,19 +372,24 @@ class AutosaveLane:
 
 
 def _small_form_body(environ: WSGIEnviron) -> bytes | None:
-    """The posted form's bytes when it is a small URL-encoded one sent whole; None to leave the
-    request unread (anything else is the full way's)."""
+    """The posted form's bytes when it is a small URL-encoded one sent whole, with ``wsgi.input``
+    replaced by them for Flask; None, and the request left as it came, for anything else."""
     content_type, _, parameters = str(environ.get("CONTENT_TYPE", "")).partition(";")
     if content_type.strip().lower() != FORM or parameters.strip().lower() not in ("", "charset=utf-8"):
         return None
     length = parse_number(str(environ.get("CONTENT_LENGTH") or ""), 0, BODY_LIMIT)
     if length is None:
         return None
-    body = environ["wsgi.input"].read(length)
-    if len(body) != length:  # the client stopped short: the full way answers what arrived
-        environ["wsgi.input"] = io.BytesIO(body)
-        return None
-    return bytes(body)
+    stream, chunks, missing = environ["wsgi.input"], [], length
+    try:
+        while missing > 0 and (chunk := stream.read(missing)):
+            chunks.append(chunk)
+            missing -= len(chunk)
+    except OSError:  # the client went away: Flask answers what arrived as it answers any short body
+        missing = -1
+    body = b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body if missing == 0 else None
 
 
 @dataclass(frozen=True)

@@ -377,7 +377,8 @@ def test_over_https_the_referrer_must_be_the_portal(app, new_exam):
     headers = {"Accept": "application/json", "X-CSRFToken": token}
     https = {"base_url": "https://localhost"}
     for seq, referrer, status, lane in ((1, None, 400, "full"), (2, "https://elsewhere.example/", 400, "full"),
-                                        (3, "https://localhost/theory/", 200, lane_for_ordinary())):
+                                        (3, "https://localhost:99999/", 400, "full"),  # not a URL: refused, not a 500
+                                        (4, "https://localhost/theory/", 200, lane_for_ordinary())):
         sent = headers | ({"Referer": referrer} if referrer else {})
         got, seen, _response = _posted(exam, data=_fields(exam, seq=seq), headers=sent, **https)
         assert (got, seen) == (status, [lane]), (seq, referrer)
@@ -477,3 +478,58 @@ def _middleware(app) -> Iterator[Any]:
     while layer is not None:
         yield layer
         layer = getattr(layer, "wsgi_app", None) or getattr(layer, "app", None)
+
+
+def test_a_session_signed_in_the_future_goes_the_full_way(app, monkeypatch):
+    """As itsdangerous refuses it to Flask (another host's clock ahead): the lane does not take it."""
+    from itsdangerous import BadData, URLSafeTimedSerializer
+
+    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
+    serializer = URLSafeTimedSerializer("a secret of this test", salt="cookie-session")
+    now = __import__("time").time()
+    with monkeypatch.context() as patched:
+        patched.setattr("itsdangerous.timed.time.time", lambda: now + 600)
+        ahead = serializer.dumps({"_user_id": "1"})
+    with pytest.raises(BadData):
+        lane._verified(serializer, ahead, 8 * 3600)
+    assert lane._verified(serializer, serializer.dumps({"_user_id": "1"}), 8 * 3600) == {"_user_id": "1"}
+
+
+def test_a_host_the_portal_does_not_serve_goes_the_full_way(app, new_exam):
+    exam = new_exam()
+    app.config["TRUSTED_HOSTS"] = ["portal.example.pl"]
+    status, seen, _response = _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})
+    assert (status, seen) == (400, [])  # Flask refuses it before it reaches any view
+    app.config["TRUSTED_HOSTS"] = ["localhost"]
+    status, seen, _response = _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})
+    assert (status, seen) == (200, [lane_for_ordinary()])
+
+
+def test_a_failure_in_the_lane_is_logged_and_the_full_way_answers(app, new_exam, monkeypatch, caplog):
+    exam = new_exam()
+
+    def broken(*args: Any) -> bool:
+        raise ValueError("a stored network the lane cannot read")
+
+    monkeypatch.setattr(express, "networks_allow", broken)
+    status, seen, response = _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})
+    assert (status, seen, response.get_json()["applied"]) == (200, ["full"], True)
+    if postgres():  # only there does the lane get as far as the read
+        assert any(r.levelname == "ERROR" and "autosave lane failed" in r.getMessage() for r in caplog.records)
+
+
+def test_when_every_connection_of_the_lane_is_busy_the_full_way_answers(app, new_exam):
+    if not postgres():
+        pytest.skip("the lane runs on PostgreSQL only")
+    exam = new_exam()
+    assert _posted(exam, data=_fields(exam, seq=1), headers={"Accept": "application/json"})[:2] == (200, ["express"])
+    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
+    (lane_engine,) = lane._engines.values()
+    held = [lane_engine.raw_connection() for _ in range(express.LANE_POOL["pool_size"])]
+    try:
+        status, seen, response = _posted(exam, data=_fields(exam, seq=2), headers={"Accept": "application/json"})
+        assert (status, seen, response.get_json()["seq"]) == (200, ["full"], 2)
+    finally:
+        for connection in held:
+            connection.close()
+    assert _posted(exam, data=_fields(exam, seq=3), headers={"Accept": "application/json"})[:2] == (200, ["express"])
