@@ -165,8 +165,9 @@ class AutosaveLane:
             try:
                 answer = self._answer(environ, body)
             except Exception:  # the lane must never be why an autosave fails
-                # Nothing was written (the one write is a single statement, and after it nothing
-                # can fail but the answer's encoding): Flask answers, and this is logged to be fixed.
+                # Flask answers, and this is logged to be fixed. The one write is a single
+                # statement: before it nothing was stored; after it, Flask finds the answer's
+                # sequence number taken by the same answer and acknowledges it as a replay.
                 log.exception("autosave lane failed; the full way answers")
                 answer = None
         if answer is None:
