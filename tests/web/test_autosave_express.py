@@ -440,15 +440,22 @@ def test_behind_a_proxy_the_lane_sees_the_client(app_factory, qualification, tmp
         assert outside.status_code != 200 and seen == ["full"]
 
 
-def test_a_broken_connection_of_the_lane_goes_the_full_way(app, new_exam):
-    """The lane's connections are not pinged: one the server ended fails the lane's statement, and
-    the full way (whose pool pings) stores the answer."""
+@pytest.fixture
+def lane_in_use(app, new_exam) -> tuple[Exam, Any]:
+    """A test whose first answer the lane took, and the lane's engine (PostgreSQL only)."""
     if not postgres():
         pytest.skip("the lane runs on PostgreSQL only; SQLite's autosaves all go the full way (above)")
     exam = new_exam()
     assert _posted(exam, data=_fields(exam, seq=1), headers={"Accept": "application/json"})[:2] == (200, ["express"])
     lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
     (lane_engine,) = lane._engines.values()
+    return exam, lane_engine
+
+
+def test_a_broken_connection_of_the_lane_goes_the_full_way(app, lane_in_use):
+    """The lane's connections are not pinged: one the server ended fails the lane's statement, and
+    the full way (whose pool pings) stores the answer."""
+    exam, lane_engine = lane_in_use
     assert lane_engine.pool.checkedin() == 1
     with lane_engine.connect() as own:  # the lane's one connection, as the next autosave will get it
         pid = own.execute(text("SELECT pg_backend_pid()")).scalar()
@@ -459,13 +466,8 @@ def test_a_broken_connection_of_the_lane_goes_the_full_way(app, new_exam):
     assert _stored(exam)[1:] == (2, 2)
 
 
-def test_the_lane_s_connections_close_with_the_app_s_engine(app, new_exam):
-    if not postgres():
-        pytest.skip("the lane runs on PostgreSQL only")
-    exam = new_exam()
-    assert _posted(exam, data=_fields(exam), headers={"Accept": "application/json"})[:2] == (200, ["express"])
-    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
-    (lane_engine,) = lane._engines.values()
+def test_the_lane_s_connections_close_with_the_app_s_engine(app, lane_in_use):
+    _exam, lane_engine = lane_in_use
     assert lane_engine.pool.checkedin() == 1
     db.session.close()  # the test's own connection back in the pool, to be closed with it
     db.engine.dispose()
@@ -518,13 +520,8 @@ def test_a_failure_in_the_lane_is_logged_and_the_full_way_answers(app, new_exam,
         assert any(r.levelname == "ERROR" and "autosave lane failed" in r.getMessage() for r in caplog.records)
 
 
-def test_when_every_connection_of_the_lane_is_busy_the_full_way_answers(app, new_exam):
-    if not postgres():
-        pytest.skip("the lane runs on PostgreSQL only")
-    exam = new_exam()
-    assert _posted(exam, data=_fields(exam, seq=1), headers={"Accept": "application/json"})[:2] == (200, ["express"])
-    lane = next(m for m in _middleware(app) if isinstance(m, express.AutosaveLane))
-    (lane_engine,) = lane._engines.values()
+def test_when_every_connection_of_the_lane_is_busy_the_full_way_answers(app, lane_in_use):
+    exam, lane_engine = lane_in_use
     held = [lane_engine.raw_connection() for _ in range(express.LANE_POOL["pool_size"])]
     try:
         status, seen, response = _posted(exam, data=_fields(exam, seq=2), headers={"Accept": "application/json"})
