@@ -35,7 +35,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha512
@@ -129,8 +129,8 @@ def init_app(app: Flask) -> None:
     app.before_request(take_heartbeat)
 
 
-def _enabled() -> bool:
-    return bool(current_app.config.get("THEORY_EXPRESS_AUTOSAVE", True))
+def _enabled(config: Mapping[str, Any]) -> bool:
+    return bool(config.get("THEORY_EXPRESS_AUTOSAVE", True))
 
 
 # --------------------------------------------------------------------------- the autosave, in front of Flask
@@ -155,7 +155,7 @@ class AutosaveLane:
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or not str(environ.get("PATH_INFO", "")).endswith("/answer") \
-                or not self.app.config.get("THEORY_EXPRESS_AUTOSAVE", True):
+                or not _enabled(self.app.config):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         body = _small_form_body(environ)
@@ -474,7 +474,7 @@ def _lane_read_sql(dialect: Dialect) -> str:
 
 def take_heartbeat() -> ResponseReturnValue | None:
     """The answer to an ordinary heartbeat, or None to let the request go the full way."""
-    if request.endpoint != HEARTBEAT or request.method != "POST" or not request.view_args or not _enabled():
+    if request.endpoint != HEARTBEAT or request.method != "POST" or not request.view_args or not _enabled(current_app.config):
         return None
     user_id = _logged_in_user()
     if user_id is None or not _csrf_valid():
