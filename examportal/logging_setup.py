@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import logging
 import re
 import sys
@@ -109,6 +110,7 @@ SENSITIVE_WORDS = frozenset({
 _SENSITIVE_ALTERNATION = "|".join(sorted(SENSITIVE_WORDS))
 # A PESEL is 11 digits; a longer run of digits is something else (and stays readable).
 PESEL = re.compile(r"(?<!\d)\d{11}(?!\d)")
+PESEL_FLOOR = 10**10
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # scheme://user:password@host — a database or Redis URL in an error message.
 URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*):(?P<password>[^@/\s]+)@", re.IGNORECASE)
@@ -120,6 +122,9 @@ KEY_VALUE = re.compile(
     r"(?![A-Za-z0-9])(?P<sep>[\"']?\s*[:=]\s*)"
     r"(?P<value>\[[^\]]*\]?|\{[^}]*\}?|\"[^\"]*\"?|'[^']*'?|[^\s,;&)}\]]+)",
 )
+# What any of the four needs to find: text without it is returned as it is (every request's log
+# line is mostly such text, and one search is a quarter of four substitutions).
+_MAYBE_SENSITIVE = re.compile(r"://|@|\d{11}|(?i:" + _SENSITIVE_ALTERNATION + ")")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _KEY_PARTS = re.compile(r"[^a-z0-9]+")
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -128,8 +133,11 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 def is_sensitive_key(key: object) -> bool:
     """Whether a value under ``key`` must not be logged: any word of the key (``csrf_token``,
     ``newPassword``, ``answers``) is a sensitive one."""
-    if not isinstance(key, str):
-        return False
+    return isinstance(key, str) and _sensitive_key(key)
+
+
+@functools.lru_cache(maxsize=1024)  # a record's keys are mostly the same few names
+def _sensitive_key(key: str) -> bool:
     for part in _KEY_PARTS.split(_CAMEL.sub(r"\1_\2", key).lower()):
         if part in SENSITIVE_WORDS or (part.endswith("s") and part[:-1] in SENSITIVE_WORDS):
             return True
@@ -138,6 +146,10 @@ def is_sensitive_key(key: object) -> bool:
 
 def redact_text(text: str) -> str:
     """``text`` without PESEL numbers, e-mail addresses, URL passwords and values of sensitive keys."""
+    return _substituted(text) if _MAYBE_SENSITIVE.search(text) else text
+
+
+def _substituted(text: str) -> str:
     text = URL_PASSWORD.sub(lambda m: f"{m['head']}:{REDACTED}@", text)
     text = KEY_VALUE.sub(lambda m: f"{m['key']}{m['sep']}{REDACTED}", text)
     text = EMAIL.sub("[email]", text)
@@ -155,8 +167,8 @@ def redact_value(value: Any) -> Any:
         return [redact_value(item) for item in value]
     if value is None or isinstance(value, bool | float):
         return value
-    if isinstance(value, int):
-        return value if redact_text(str(value)) == str(value) else "[pesel]"
+    if isinstance(value, int):  # fewer than 11 digits are no PESEL
+        return value if -PESEL_FLOOR < value < PESEL_FLOOR or redact_text(str(value)) == str(value) else "[pesel]"
     if isinstance(value, str):
         return redact_text(value)
     return redact_text(str(value))

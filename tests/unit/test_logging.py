@@ -8,9 +8,12 @@ import threading
 import uuid
 from collections.abc import Iterator
 
+import hypothesis
 import pytest
 import yaml
+from hypothesis import strategies as st
 
+from examportal import logging_setup
 from examportal.logging_setup import (
     REQUEST_ID_HEADER,
     bind_request_id,
@@ -113,6 +116,24 @@ def test_what_is_not_personal_stays_readable():
         "order 123456789012 of 2026-12-02, 10 items, session 42"
     assert redact_text("request f47ac10b-58cc-4372-a567-0e02b2c3d479 took 12 ms") == \
         "request f47ac10b-58cc-4372-a567-0e02b2c3d479 took 12 ms"
+
+
+_PIECES = st.sampled_from(["password", "Token", "answer", "pesel", "csrf_", "new", "Password", "=", ": ", "'", '"',
+                            "@", "example", ".pl", "://", "user", ":", "/", "1", "0", "4405140135", " ", ",", "[", "]",
+                            "ą", "x", "_", "-"])
+
+
+@hypothesis.given(st.lists(_PIECES, max_size=25).map("".join) | st.text(max_size=60))
+def test_text_the_quick_check_passes_needs_no_redaction(text):
+    """redact_text returns text that none of its patterns could match as it is: the same as
+    running every substitution on it."""
+    assert redact_text(text) == logging_setup._substituted(text)
+
+
+@hypothesis.given(st.integers())
+def test_numbers_are_redacted_as_their_text(number):
+    expected = number if redact_text(str(number)) == str(number) else "[pesel]"
+    assert logging_setup.redact_value(number) == expected
 
 
 def test_a_broken_format_string_is_still_logged_redacted(captured, log):
