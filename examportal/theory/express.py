@@ -1,5 +1,6 @@
-"""The autosave's and the heartbeat's express lanes: an ordinary autosave answered in two
-statements in front of Flask, an ordinary heartbeat in one (two when its last contact is old
+"""The autosave's and the heartbeat's express lanes: an ordinary autosave answered in one
+statement in front of Flask (two the first time a process meets its attempt or question), an
+ordinary heartbeat in one (two when its last contact is old
 enough to write, as :func:`services.touch` writes it) ahead of the other request hooks.
 
 On exam day nearly every request is an autosave, and nearly every autosave is ordinary: the
@@ -16,7 +17,10 @@ strong session protection, the CSRF token (and, over HTTPS, the referrer) — th
 with its item, its session's exam-room networks and its candidate's standing in one query
 (:func:`_running_attempt_of_an_ordinary_candidate`, the heartbeat lane's condition too) and writes
 the item's row and the answer's history row in one statement, on PostgreSQL in autocommit (the
-statement is its own durable transaction). The answer is the full view's acknowledgement, with
+statement is its own durable transaction). The write holds the same conditions and asserts that
+the attempt's clock and networks are still those the answer was checked against, so a process
+keeps what it read of each attempt and question and sends a later answer to them as the write
+alone; when anything kept is no longer so, the write finds nothing and the lane reads again. The answer is the full view's acknowledgement, with
 the portal's security headers, request id, log line and metrics.
 
 It never refuses anything. Whatever is not ordinary — not PostgreSQL, no logged-in session, a bad
@@ -108,9 +112,10 @@ HEARTBEAT = "theory.heartbeat"
 MARGIN_SECONDS = 5.0
 #: A larger autosave (none is: a few ids and numbers) is left to Flask unread.
 BODY_LIMIT = 16 * 1024
-#: Signed texts (session cookies, CSRF tokens) and items' forms kept verified per process.
+#: Signed texts (session cookies, CSRF tokens) kept verified, items' forms and attempts as read, per process.
 SIGNED_KEPT = 4096
 ITEMS_KEPT = 8192
+ATTEMPTS_KEPT = 4096
 #: The lane's connections per process, beside the app's pool: as many as a worker's threads
 #: (gunicorn.conf.py), none beyond; when all are busy the full way answers at once.
 LANE_POOL = {"pool_size": 4, "max_overflow": 0, "pool_timeout": 0.05}
@@ -152,6 +157,9 @@ class AutosaveLane:
         # snapshot (never changed after the draw), by attempt and position: the read sends the
         # snapshot (2 KB on average, half the cost of an autosave) only for an item not known here.
         self._forms: dict[tuple[int, int], Question] = {}
+        # Each attempt's clock and room networks as last read, by attempt: an answer is checked
+        # against them and written on condition that they are still the attempt's (one statement).
+        self._attempts: dict[int, Seen] = {}
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or not str(environ.get("PATH_INFO", "")).endswith("/answer") \
@@ -255,16 +263,14 @@ class AutosaveLane:
             return known if known is not None and known.item_id == item_id else None
         item = AttemptItem(id=item_id, attempt_id=attempt_id, position=position, snapshot=snapshot)
         question = Question(item_id, item_of(item), services.page_form(item))
-        with self._lock:
-            while len(self._forms) >= ITEMS_KEPT:
-                del self._forms[next(iter(self._forms))]
-            self._forms[(attempt_id, position)] = question
+        _keep(self._forms, (attempt_id, position), question, ITEMS_KEPT, self._lock)
         return question
 
     def _store(self, engine: Engine, attempt_id: int, user_id: int, position: int, seq: int, flagged: bool,
                form: MultiDict[str, str], address: str | None) -> bytes | None:
-        """Read the attempt with its item and write the answer (two statements, each its own
-        transaction); the acknowledgement, or None when the autosave is not ordinary (nothing written)."""
+        """Write the answer — one statement when this process has seen the attempt and the question,
+        else a read and the write (each statement its own transaction); the acknowledgement, or
+        None when the autosave is not ordinary (nothing written)."""
         try:
             pooled = engine.raw_connection()
         except PoolTimeout:
@@ -273,32 +279,31 @@ class AutosaveLane:
             log.warning("autosave lane: %s; the full way answers", type(error).__name__)
             return None
         connection = pooled.driver_connection
+        answer = Answer(attempt_id, user_id, position, seq, flagged, form, address, utcnow())
         try:
             if not isinstance(connection, psycopg.Connection):
                 return None
-            known = self._forms.get((attempt_id, position))
+            seen, known = self._attempts.get(attempt_id), self._forms.get((attempt_id, position))
+            if seen is not None and known is not None and seen.user_id == user_id:
+                ack = self._write(connection, engine.dialect, answer, seen, known)
+                if ack is not None:
+                    return ack
+                # Something the lane kept is no longer so (or the answer is not ordinary): read again.
+                with self._lock:
+                    self._attempts.pop(attempt_id, None)
             row = connection.execute(_lane_read_sql(engine.dialect), {
                 "attempt_id": attempt_id, "user_id": user_id, "position": position,
                 "known_item_id": known.item_id if known is not None else 0}).fetchone()
             if row is None:
                 return None
-            attempt = _clock_copy(attempt_id, *row[:6])
-            now = utcnow()
-            question = self._question(attempt_id, position, known, row[6], row[7])
-            if question is None or clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row[8], address):
+            seen = Seen(attempt_id, user_id, tuple(row[:len(_SEEN)]))
+            question = self._question(attempt_id, position, known, row[len(_SEEN)], row[len(_SEEN) + 1])
+            if question is None:
                 return None
-            try:
-                raw = question.form.read(form)
-                response = None if raw is None else bank.normalize_response(question.item, raw)
-            except bank.ResponseError:
-                return None
-            stored = connection.execute(_LANE_WRITE_SQL, {
-                "attempt_id": attempt_id, "item_id": row[6], "seq": seq, "flagged": flagged, "now": now,
-                "response": Json(response)}).fetchone()
-            if stored is None:  # an older sequence number, or paused or submitted since the read
-                return None
-            ack = services.ack(attempt, seq, now, now, True)
-            return current_app.json.dumps(ack, separators=(",", ":")).encode() + b"\n"
+            ack = self._write(connection, engine.dialect, answer, seen, question)
+            if ack is not None:
+                _keep(self._attempts, attempt_id, seen, ATTEMPTS_KEPT, self._lock)
+            return ack
         except psycopg.IntegrityError:
             return None  # the sequence number is taken (a replay, another window): nothing was written
         except psycopg.Error as error:
@@ -310,6 +315,28 @@ class AutosaveLane:
             return None
         finally:
             pooled.close()
+
+    @staticmethod
+    def _write(connection: psycopg.Connection[Any], dialect: Dialect, answer: Answer, seen: Seen,
+               question: Question) -> bytes | None:
+        """The answer checked against the attempt as ``seen`` (the time left, the room's networks)
+        and ``question``, and written while the attempt is still so; its acknowledgement, or None."""
+        attempt = seen.attempt
+        if clock.time_left(attempt, answer.now) <= MARGIN_SECONDS or not networks_allow(seen.networks, answer.address):
+            return None
+        try:
+            raw = question.form.read(answer.form)
+            response = None if raw is None else bank.normalize_response(question.item, raw)
+        except bank.ResponseError:
+            return None
+        stored = connection.execute(_lane_write_sql(dialect), {
+            "attempt_id": answer.attempt_id, "user_id": answer.user_id, "position": answer.position,
+            "item_id": question.item_id, "seq": answer.seq, "flagged": answer.flagged, "now": answer.now,
+            "response": Json(response), **{f"seen_{n}": value for n, value in enumerate(seen.columns)}}).fetchone()
+        if stored is None:  # an older sequence number, or the attempt or the item changed since it was seen
+            return None
+        ack = services.ack(attempt, answer.seq, answer.now, answer.now, True)
+        return current_app.json.dumps(ack, separators=(",", ":")).encode() + b"\n"
 
     def _attempt_id(self, environ: WSGIEnviron) -> int | None:
         """The attempt's id when the request is for the autosave's URL (Flask's own routing)."""
@@ -402,6 +429,47 @@ class Question:
     form: services.PageForm
 
 
+@dataclass(frozen=True)
+class Seen:
+    """An attempt as the lane's read found it: its candidate and the columns of :data:`_SEEN`."""
+
+    attempt_id: int
+    user_id: int
+    columns: tuple[Any, ...]
+
+    @functools.cached_property
+    def attempt(self) -> TheoryAttempt:
+        """Its clock, for the rules that read it (:func:`_clock_copy`)."""
+        return _clock_copy(self.attempt_id, *self.columns[:len(_CLOCK)])
+
+    @property
+    def networks(self) -> str | None:
+        return self.columns[-1]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One autosave as the lane read it from the request."""
+
+    attempt_id: int
+    user_id: int
+    position: int
+    seq: int
+    flagged: bool
+    form: MultiDict[str, str]
+    address: str | None
+    now: datetime
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any, limit: int, lock: threading.Lock) -> None:
+    """``kept[key] = value``, the oldest entries making room beyond ``limit``."""
+    with lock:
+        kept.pop(key, None)
+        while len(kept) >= limit:
+            del kept[next(iter(kept))]
+        kept[key] = value
+
+
 def _dispose(engine: Engine, _disposed: Engine) -> None:
     engine.dispose()
 
@@ -428,16 +496,16 @@ def _logged_in_user_of(cookie: dict[str, Any], environ: WSGIEnviron) -> int | No
 
 
 #: The write of an ordinary autosave as one statement: the item's row by the same conditional
-#: UPDATE as services.write_answer (the highest sequence wins; nothing lands on an attempt paused or
-#: scored meanwhile), and the answer into the history only when it did (a replay's sequence number
-#: fails the history's unique index and rolls the statement back whole).
+#: UPDATE as services.write_answer (the highest sequence wins; nothing lands on an item scored
+#: meanwhile), and the answer into the history only when it did (a replay's sequence number fails
+#: the history's unique index and rolls the statement back whole). ``{seen}`` is
+#: :func:`_lane_write_sql`'s condition: the attempt is still as the lane read it.
 _LANE_WRITE_SQL = """
 WITH answered AS (
     UPDATE attempt_item
     SET response = %(response)s, flagged = %(flagged)s, answer_seq = %(seq)s, answered_at = %(now)s
-    WHERE id = %(item_id)s AND answer_seq < %(seq)s AND points IS NULL
-      AND EXISTS (SELECT 1 FROM theory_attempt
-                  WHERE id = %(attempt_id)s AND status = 'in_progress')
+    WHERE id = %(item_id)s AND attempt_id = %(attempt_id)s AND position = %(position)s
+      AND answer_seq < %(seq)s AND points IS NULL AND EXISTS ({seen})
     RETURNING id
 )
 INSERT INTO attempt_answer (attempt_id, attempt_item_id, seq, response, flagged, applied, saved_at)
@@ -446,27 +514,47 @@ RETURNING seq
 """
 
 
-@functools.cache
-def _lane_read_sql(dialect: Dialect) -> str:
-    """The lane's one read: the heartbeat lane's condition and the item (its snapshot unless it is
-    ``known_item_id``), compiled once for the engine's dialect with the constants written out and
-    psycopg's placeholders for the rest."""
-    def placeholder(name: str, column: Any) -> ColumnElement[Any]:
-        return literal_column(f"%({name})s", column.type)
+def _placeholder(name: str, column: Any) -> ColumnElement[Any]:
+    return literal_column(f"%({name})s", column.type)
 
-    known = placeholder("known_item_id", AttemptItem.id)
-    snapshot = case((AttemptItem.id == known, null()), else_=AttemptItem.snapshot)
-    query = _running_attempt_of_an_ordinary_candidate(
-        select(*_CLOCK, AttemptItem.id, snapshot, ValidationSession.exam_networks).select_from(TheoryAttempt)
-        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id,
-                                AttemptItem.position == placeholder("position", AttemptItem.position)))
-        .where(AttemptItem.points.is_(None)),
-        placeholder("attempt_id", TheoryAttempt.id), placeholder("user_id", User.id))
+
+def _compiled(query: Select[Any], dialect: Dialect, names: Iterable[str]) -> str:
+    """``query`` compiled for the engine's dialect with the constants written out and psycopg's
+    placeholders (:func:`_placeholder`) ``names`` for the rest."""
     sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     # The dialect doubles the percent signs of literal text for the driver; these are the driver's own.
-    for name in ("attempt_id", "user_id", "position", "known_item_id"):
+    for name in names:
         sql = sql.replace(f"%%({name})s", f"%({name})s")
     return sql
+
+
+@functools.cache
+def _lane_read_sql(dialect: Dialect) -> str:
+    """The lane's read: the heartbeat lane's condition and what :class:`Seen` keeps of the attempt,
+    with the item (its snapshot unless it is ``known_item_id``)."""
+    known = _placeholder("known_item_id", AttemptItem.id)
+    snapshot = case((AttemptItem.id == known, null()), else_=AttemptItem.snapshot)
+    query = _running_attempt_of_an_ordinary_candidate(
+        select(*_SEEN, AttemptItem.id, snapshot).select_from(TheoryAttempt)
+        .join(AttemptItem, and_(AttemptItem.attempt_id == TheoryAttempt.id,
+                                AttemptItem.position == _placeholder("position", AttemptItem.position)))
+        .where(AttemptItem.points.is_(None)),
+        _placeholder("attempt_id", TheoryAttempt.id), _placeholder("user_id", User.id))
+    return _compiled(query, dialect, ("attempt_id", "user_id", "position", "known_item_id"))
+
+
+@functools.cache
+def _lane_write_sql(dialect: Dialect) -> str:
+    """:data:`_LANE_WRITE_SQL` with its condition: the heartbeat lane's (a running attempt of an
+    ordinary candidate) and every column of :data:`_SEEN` as the lane read it (``seen_0`` …). An
+    answer is written only while the clock and the room's networks it was checked against are
+    still the attempt's: after a pause, extra time or new networks the write finds nothing."""
+    names = [f"seen_{n}" for n in range(len(_SEEN))]
+    seen = _running_attempt_of_an_ordinary_candidate(
+        select(literal_column("1")).select_from(TheoryAttempt),
+        _placeholder("attempt_id", TheoryAttempt.id), _placeholder("user_id", User.id),
+    ).where(*(column.is_not_distinct_from(_placeholder(name, column)) for name, column in zip(names, _SEEN, strict=True)))
+    return _LANE_WRITE_SQL.format(seen=_compiled(seen, dialect, ("attempt_id", "user_id", *names)))
 
 
 # --------------------------------------------------------------------------- the heartbeat, ahead of the hooks
@@ -518,6 +606,8 @@ def _clock_copy(attempt_id: int, status: Any, time_limit_seconds: int, started_a
 
 _CLOCK = (TheoryAttempt.status, TheoryAttempt.time_limit_seconds, TheoryAttempt.started_at, TheoryAttempt.deadline_at,
           TheoryAttempt.extra_seconds, TheoryAttempt.paused_seconds_total)
+#: What the autosave's lane checks an answer against, read once and kept per process (:class:`Seen`).
+_SEEN = (*_CLOCK, ValidationSession.exam_networks)
 
 
 def _running_attempt_of_an_ordinary_candidate(query: Select[Any], attempt_id: ColumnElement[Any],

@@ -3,7 +3,10 @@
 Each case is played twice on fresh, identical tests — once with the lane, once with every autosave
 going the full way (``THEORY_EXPRESS_AUTOSAVE`` off) — and must answer alike: the same status,
 the same refusal, the same acknowledgement, the same stored answer. Ordinary autosaves must take
-the lane (two statements, in front of Flask); everything else must reach the full view.
+the lane (in front of Flask); everything else must reach the full view. Each case is played on a
+test the lane has not seen and again after it took an ordinary answer to the same question — when
+it keeps the attempt and the question and writes a later answer in one statement, on condition
+that what it kept is still so.
 
 The lane runs on PostgreSQL, the production database: its statements are PostgreSQL's. On SQLite
 (and inside another transaction, as the tests that roll back run) it hands every autosave to
@@ -82,11 +85,15 @@ class Exam:
     session_id: int
 
     lane: str | None = None
+    #: Added to every sequence number a case sends (its answers come after those sent before it).
+    seq_base: int = 0
 
     def post(self, **fields: Any) -> tuple[int, Any]:
         """An autosave (``lane``: the lane that answered it, as the metrics count it)."""
         attempt_id = fields.pop("attempt_id", self.attempt_id)
         data = {"position": self.position, "seq": 1, "answer": self.options[0]} | fields
+        if isinstance(data["seq"], int) and data["seq"] > 0:
+            data["seq"] += self.seq_base
         data = {k: v for k, v in data.items() if v is not None}
         with lanes_answering() as seen:
             response = self.client.post(f"/theory/attempts/{attempt_id}/answer", data=data,
@@ -256,9 +263,19 @@ CASES = [*TAKEN, _older_sequence, _replay, _stale_window, _paused, _submitted, _
                  _no_longer_a_candidate, _owes_a_second_factor, _from_another_browser, _logged_out]
 
 
-def _play(app, new_exam, case, lane: bool) -> tuple[tuple[int, Any], tuple[Any, int, int]]:
-    app.config["THEORY_EXPRESS_AUTOSAVE"] = lane
+def _new(new_exam, seen: bool) -> Exam:
+    """A new test; ``seen``: after an ordinary answer to the question the cases answer (taken by
+    the lane, which then keeps the attempt and the question)."""
     exam = new_exam()
+    if seen:
+        assert exam.post(seq=1)[0] == 200
+        exam.seq_base = 1
+    return exam
+
+
+def _play(app, new_exam, case, lane: bool, seen: bool) -> tuple[tuple[int, Any], tuple[Any, int, int]]:
+    app.config["THEORY_EXPRESS_AUTOSAVE"] = lane
+    exam = _new(new_exam, seen)
     if case is _someone_elses:
         result = case(exam, new_exam())
     else:
@@ -266,17 +283,23 @@ def _play(app, new_exam, case, lane: bool) -> tuple[tuple[int, Any], tuple[Any, 
     return _comparable(result), _stored(exam)
 
 
+SEEN = pytest.mark.parametrize("seen", [False, True], ids=["new", "seen"])
+
+
+@SEEN
 @pytest.mark.parametrize("case", [*CASES, _someone_elses], ids=lambda case: case.__name__.strip("_"))
-def test_the_lane_answers_as_the_full_view_does(app, new_exam, case):
-    with_lane = _play(app, new_exam, case, lane=True)
-    without = _play(app, new_exam, case, lane=False)
+def test_the_lane_answers_as_the_full_view_does(app, new_exam, case, seen):
+    with_lane = _play(app, new_exam, case, lane=True, seen=seen)
+    without = _play(app, new_exam, case, lane=False, seen=seen)
     assert with_lane == without
 
 
+@SEEN
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.__name__.strip("_"))
-def test_ordinary_autosaves_take_the_lane_and_the_rest_the_full_view(app, new_exam, case):
+def test_ordinary_autosaves_take_the_lane_and_the_rest_the_full_view(app, new_exam, case, seen):
     app.config["THEORY_EXPRESS_AUTOSAVE"] = True
-    exam = new_exam()
+    exam = _new(new_exam, seen)
+    assert not seen or exam.lane == lane_for_ordinary()
     case(exam)
     assert exam.lane == (lane_for_ordinary() if case in TAKEN else "full")
 

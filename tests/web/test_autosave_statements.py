@@ -1,9 +1,10 @@
 """What an exam-day request costs the database: an autosave writes the answered item's row and the
 answer's history row and nothing else, reads one item (not the whole test), and never writes or
 locks the attempt's row; a heartbeat writes the last contact at most every CONTACT_WRITE_SECONDS;
-an answer racing the submission is refused, never stored unscored. An ordinary autosave sends two
-statements in all (the express lane, on PostgreSQL), four the full way; the start reads the attempt
-once, locking it with that read.
+an answer racing the submission is refused, never stored unscored. An ordinary autosave sends one
+statement (the express lane, on PostgreSQL; two the first time a process meets its attempt and
+question, or when the attempt changed since), four the full way; the start reads the attempt once,
+locking it with that read.
 
 Statements are counted with an SQLAlchemy event listener on the engine, so a change that brings
 back a statement fails here.
@@ -81,49 +82,107 @@ def test_an_autosave_writes_the_item_and_its_history_row_only(app, running):
     assert stored.answer_seq == 1 and stored.response is not None
 
 
-@pytest.mark.committing
-def test_the_express_lane_reads_once_and_writes_once(app, running, monkeypatch):
-    """On PostgreSQL an ordinary autosave is two statements on the lane's own connection: one read
-    (the attempt with the answered item alone, its session's networks and the account's standing)
-    and one write (the item's row by the conditional UPDATE and the history row, in one statement,
-    its own transaction). The question's snapshot is sent once per process, not with every answer.
-    On SQLite the lane sends nothing of its own: both answers are the full view's, on the app's engine."""
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple[str, dict]]:
+    """The statements sent on psycopg connections (the express lane's own) meanwhile."""
     import psycopg
 
-    sent: list[tuple[str, dict]] = []
+    seen: list[tuple[str, dict]] = []
     execute = psycopg.Connection.execute
 
     def spy(self, query, params=None, **kwargs):
-        sent.append((str(query), dict(params or {})))
+        seen.append((str(query), dict(params or {})))
         return execute(self, query, params, **kwargs)
 
-    client = factories.client_as(app, running["candidate"])
-    position = running["positions"][0]
-    options = running["options"][position]
     monkeypatch.setattr(psycopg.Connection, "execute", spy)
+    return seen
+
+
+def _answers(client, running, *seqs: int) -> list[dict]:
+    position = running["positions"][0]
+    acks = []
+    for seq in seqs:
+        status, ack = _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": seq,
+                                     "answer": running["options"][position][seq % 2]})
+        assert status == 200 and ack["applied"] is True, ack
+        acks.append(ack)
+    return acks
+
+
+def _kinds(sent: list[tuple[str, dict]]) -> list[str]:
+    """Each statement the lane sent: its read (the attempt with the answered item alone, the
+    account's standing, nothing locked), its write (the item's conditional UPDATE and the history
+    row, nothing written to the attempt) or something else."""
+    def kind(sql: str) -> str:
+        if sql.lstrip().startswith("SELECT") and "attempt_item.position" in sql and "user_account" in sql \
+                and "FOR UPDATE" not in sql.upper():
+            return "read"
+        if sql.lstrip().startswith("WITH") and "UPDATE attempt_item" in sql and "answer_seq <" in sql \
+                and "INSERT INTO attempt_answer" in sql and "theory_attempt SET" not in sql and "EXISTS" in sql:
+            return "write"
+        return sql
+    return [kind(sql) for sql, _params in sent]
+
+
+@pytest.mark.committing
+def test_the_express_lane_writes_a_known_attempts_answer_in_one_statement(app, running, sent):
+    """On PostgreSQL the lane's first answer to a question is two statements on its own connection:
+    one read (the attempt with the answered item alone, its session's networks and the account's
+    standing) and one write (the item's row by the conditional UPDATE and the history row, in one
+    statement, its own transaction). The next answer to it is the write alone, on condition that
+    the attempt is still as read. On SQLite the lane sends nothing of its own: every answer is the
+    full view's, on the app's engine."""
+    client = factories.client_as(app, running["candidate"])
     with statements() as seen:  # nothing through the app's engine: no ping, no session
-        for seq, option in ((1, options[0]), (2, options[1])):
-            status, ack = _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": seq,
-                                         "answer": option})
-            assert status == 200 and ack["applied"] is True
+        _answers(client, running, 1, 2, 3)
     if db.engine.dialect.name != "postgresql":
-        assert sent == [] and len(seen) == 8, seen
-        assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")] * 2
+        assert sent == [] and len(seen) == 12, seen
+        assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")] * 3
         return
     assert seen == []
-    assert len(sent) == 4, sent
-    (read, first), (write, _), (_read_again, second), _ = sent
-    assert read.lstrip().startswith("SELECT") and "attempt_item.position" in read and "user_account" in read
-    assert "FOR UPDATE" not in read.upper()
-    assert write.lstrip().startswith("WITH") and "UPDATE attempt_item" in write and "answer_seq <" in write
-    assert "INSERT INTO attempt_answer" in write and "theory_attempt SET" not in write
+    assert _kinds(sent) == ["read", "write", "write", "write"]
     item_id = db.session.scalar(select(AttemptItem.id).where(AttemptItem.attempt_id == running["attempt_id"],
-                                                             AttemptItem.position == position))
-    assert (first["known_item_id"], second["known_item_id"]) == (0, item_id)  # the snapshot the first time only
+                                                             AttemptItem.position == running["positions"][0]))
+    assert sent[0][1]["known_item_id"] == 0  # the snapshot is sent to a process the first time only
+    assert all(params["item_id"] == item_id for _sql, params in sent[1:])
     db.session.expire_all()
     stored = db.session.get(AttemptItem, item_id)
-    assert stored.answer_seq == 2 and stored.response is not None
-    assert db.session.query(AttemptAnswer).filter_by(attempt_id=running["attempt_id"]).count() == 2
+    assert stored.answer_seq == 3 and stored.response is not None
+    assert db.session.query(AttemptAnswer).filter_by(attempt_id=running["attempt_id"]).count() == 3
+
+
+@pytest.mark.committing
+@pytest.mark.parametrize("change", ["extra_time", "paused_and_resumed", "networks"])
+def test_after_the_attempt_changed_the_lane_reads_it_again(app, running, sent, change):
+    """The lane's kept attempt is a condition of its write, never a substitute for the attempt: once
+    the clock or the room's networks changed, the write finds nothing and the lane reads again — and
+    the acknowledgement's clock is the attempt's new one. (On SQLite the full view answers each,
+    from the attempt as it is.)"""
+    client = factories.client_as(app, running["candidate"])
+    before = _answers(client, running, 1)[0]
+    attempt_id = running["attempt_id"]
+    if change == "extra_time":
+        values = {"extra_seconds": 600}
+    elif change == "paused_and_resumed":
+        values = {"paused_seconds_total": 1200.25}
+    else:
+        values = {}
+        db.session.execute(update(ValidationSession).where(ValidationSession.id == running["session"].id)
+                           .values(exam_networks="127.0.0.0/8"))
+    if values:
+        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt_id).values(**values))
+    db.session.commit()
+    sent.clear()
+    after = _answers(client, running, 2)[0]
+    added = {"extra_time": 600, "paused_and_resumed": 1200.25, "networks": 0}[change]
+    assert after["time_left"] == pytest.approx(before["time_left"] + added, abs=5)
+    if db.engine.dialect.name != "postgresql":
+        assert sent == []
+        return
+    assert _kinds(sent) == ["write", "read", "write"]
+    sent.clear()
+    _answers(client, running, 3)
+    assert _kinds(sent) == ["write"]  # kept again, as read
 
 
 def test_a_late_older_answer_is_kept_in_the_history_without_writing_the_attempt(app, running):
