@@ -113,10 +113,13 @@ class Config:
     AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")
     # Seals the institutions' credential-signing keys (AES-GCM) in the database: kept outside the
     # database and its backups. Unset outside production: generated into CREDENTIAL_KEY_FILE
-    # (default instance/credential_key, mode 0600) on first use. Changing it makes the sealed keys
-    # unusable: rotate the keys (flask credentials rotate-key) before retiring it.
+    # (default instance/credential_key, mode 0600) on first use. To replace it, set the new key
+    # and move the old one to CREDENTIAL_KEY_PREVIOUS (several: separated by spaces or commas):
+    # what it sealed still opens; `flask credentials seal-secrets` seals it all under the new key,
+    # and then the old key can go.
     CREDENTIAL_KEY = os.environ.get("CREDENTIAL_KEY")
     CREDENTIAL_KEY_FILE = os.environ.get("CREDENTIAL_KEY_FILE")
+    CREDENTIAL_KEY_PREVIOUS = os.environ.get("CREDENTIAL_KEY_PREVIOUS")
     # Public look-ups: certificate numbers follow a visible pattern, and a posted credential is
     # canonicalised (work), so both are rate-limited per client.
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "20 per minute;200 per hour")

@@ -3,6 +3,7 @@ key file in the instance folder, created on first use with owner-only permission
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -59,6 +60,23 @@ def read_or_create(path: Path) -> str:
 
 def credential_cipher(purpose: bytes) -> AESGCM:
     """AES-256-GCM under a key derived (HKDF-SHA256) from CREDENTIAL_KEY for ``purpose``: each use
-    of the key (sealing signing keys, sealing columns) gets a key of its own."""
-    secret = configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", CREDENTIAL_KEY_FILE)
+    of the key (sealing signing keys, sealing columns) gets a key of its own. Everything is sealed
+    under this one."""
+    return _cipher(configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", CREDENTIAL_KEY_FILE), purpose)
+
+
+def credential_ciphers(purpose: bytes) -> list[AESGCM]:
+    """:func:`credential_cipher`, then the same under each key of CREDENTIAL_KEY_PREVIOUS: what was
+    sealed under a key being replaced still opens until ``flask credentials seal-secrets`` (or its
+    next use) seals it again under CREDENTIAL_KEY."""
+    return [credential_cipher(purpose), *(_cipher(secret, purpose) for secret in previous_credential_keys())]
+
+
+def previous_credential_keys() -> list[bytes]:
+    """The keys CREDENTIAL_KEY replaced (CREDENTIAL_KEY_PREVIOUS: separated by spaces or commas)."""
+    configured = str(current_app.config.get("CREDENTIAL_KEY_PREVIOUS") or "")
+    return [key.encode("utf-8") for key in re.split(r"[\s,]+", configured) if key]
+
+
+def _cipher(secret: bytes, purpose: bytes) -> AESGCM:
     return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret))

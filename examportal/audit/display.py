@@ -119,6 +119,7 @@ ACTION_LABELS = {
     "credential.status_published": _l("Status of a digital credential published"),
     "credential_key.created": _l("Credential signing key created"),
     "credential_key.retired": _l("Credential signing key retired"),
+    "credential_key.resealed": _l("Credential signing key sealed under the new CREDENTIAL_KEY"),
     "application.submitted": _l("Application submitted"),
     "application.withdrawn": _l("Application withdrawn by the candidate"),
     "application.accepted": _l("Application accepted: candidate enrolled"),

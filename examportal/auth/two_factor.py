@@ -105,15 +105,19 @@ def _claim_step(user: User, step: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def seal_plain_secrets(user_id: int | None = None) -> int:
-    """Seal the secrets stored before sealing (models/sealed.py): ``user_id``'s, or everyone's; how
-    many. Each is written only if it is still the value read, so a secret turned off or reset in
-    the meantime is never written back. In the caller's transaction."""
+def seal_secrets(user_id: int | None = None) -> int:
+    """Seal under CREDENTIAL_KEY the secrets that are not (models/sealed.py :func:`~sealed.stale`):
+    stored before sealing, or sealed under a key of CREDENTIAL_KEY_PREVIOUS — ``user_id``'s, or
+    everyone's; how many. Each is written only if it is still the value read, so a secret turned
+    off or reset in the meantime is never written back. In the caller's transaction."""
     stored = type_coerce(User.totp_secret, String)  # the column as stored, past the sealing type
-    query = select(User.id, stored).where(stored.is_not(None), ~stored.startswith(sealed.PREFIX))
+    query = select(User.id, stored).where(stored.is_not(None))
     sealed_now = 0
-    for found_id, plain in db.session.execute(query if user_id is None else query.where(User.id == user_id)).all():
-        result = db.session.execute(update(User).where(User.id == found_id, stored == plain).values(totp_secret=plain)
+    for found_id, value in db.session.execute(query if user_id is None else query.where(User.id == user_id)).all():
+        if not sealed.stale(value):
+            continue
+        result = db.session.execute(update(User).where(User.id == found_id, stored == value)
+                                    .values(totp_secret=sealed.unseal(value))
                                     .execution_options(synchronize_session=False))
         sealed_now += int(getattr(result, "rowcount", 0) or 0)
     return sealed_now
@@ -158,7 +162,7 @@ def check_code(user: User, code: str) -> CodeCheck:
     if step is not None:
         if not _claim_step(user, step):
             return CodeCheck.REUSED
-        seal_plain_secrets(user.id)
+        seal_secrets(user.id)
         return CodeCheck.TOTP
     if _use_recovery_code(user, code):
         db.session.expire(user, ["recovery_codes"])

@@ -77,10 +77,16 @@ def verify_file(file: Path) -> None:
 
 @credentials_cli.command("seal-secrets")
 def seal_secrets() -> None:
-    """Seal the second factors' secrets stored before sealing (once, after upgrading): until then
-    each is sealed only when its owner's code is next accepted."""
-    from ..auth.two_factor import seal_plain_secrets
+    """Seal under CREDENTIAL_KEY the second factors' secrets stored before sealing and everything
+    sealed under a key of CREDENTIAL_KEY_PREVIOUS (the signing keys too; after replacing the key,
+    before retiring the old one). Exit 1 when a signing key opens under no configured key."""
+    from ..auth.two_factor import seal_secrets as seal_second_factors
 
-    count = seal_plain_secrets()
+    count = seal_second_factors()
+    resealed, closed = keys.reseal()
     db.session.commit()
     click.echo(f"sealed {count} second-factor secret(s)")
+    click.echo(f"sealed {resealed} signing key(s) again under CREDENTIAL_KEY")
+    if closed:
+        click.echo(f"{len(closed)} signing key(s) open under no configured key: {', '.join(closed)}", err=True)
+        sys.exit(1)

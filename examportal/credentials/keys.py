@@ -3,8 +3,10 @@
 Each certifying institution signs with its own key. The private key never lies in the database
 in clear: it is sealed with AES-256-GCM under a key-encryption key derived from ``CREDENTIAL_KEY``
 (configuration or environment; outside production a key file in the instance folder, never
-archived by a backup). Rotation retires the signing key and creates the next; a retired key
-signs nothing more but stays published, so every credential it signed still verifies.
+archived by a backup). A key sealed under one of CREDENTIAL_KEY_PREVIOUS (the keys CREDENTIAL_KEY
+replaced) still opens, and ``flask credentials seal-secrets`` seals it again under CREDENTIAL_KEY.
+Rotation retires the signing key and creates the next; a retired key signs nothing more but stays
+published, so every credential it signed still verifies.
 
 Public keys are published as Multikey documents (``publicKeyMultibase``: ``z`` + base58btc of the
 multicodec ``ed25519-pub`` prefix and the 32 raw bytes) and as a JWKS.
@@ -24,7 +26,7 @@ from sqlalchemy import select
 
 from ..audit import services as audit_log
 from ..extensions import db
-from ..keyfiles import CREDENTIAL_KEY_FILE, credential_cipher
+from ..keyfiles import CREDENTIAL_KEY_FILE, credential_cipher, credential_ciphers
 from ..models import CredentialKey, Institution, User, utcnow
 from ..security import public_url
 
@@ -37,8 +39,16 @@ class CredentialKeyError(RuntimeError):
     """A signing key cannot be used (the key-encryption key is missing or is not the one it was sealed with)."""
 
 
+WRAP_PURPOSE = b"examportal-credential-key-wrap"
+
+
 def _wrapping_key() -> AESGCM:
-    return credential_cipher(b"examportal-credential-key-wrap")
+    return credential_cipher(WRAP_PURPOSE)
+
+
+def _seal(key: CredentialKey, raw_private: bytes) -> None:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    key.sealed_private_key = nonce + _wrapping_key().encrypt(nonce, raw_private, _aad(key))
 
 
 def _aad(key: CredentialKey) -> bytes:
@@ -80,8 +90,7 @@ def _create(institution: Institution, actor: User | None) -> CredentialKey:
     raw_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     key = CredentialKey(institution_id=institution.id, kid=secrets.token_urlsafe(12), public_key=raw_public,
                         sealed_private_key=b"", created_at=utcnow())
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    key.sealed_private_key = nonce + _wrapping_key().encrypt(nonce, raw_private, _aad(key))
+    _seal(key, raw_private)
     db.session.add(key)
     db.session.flush()
     audit_log.record("credential_key.created", key, after={"kid": key.kid, "public_key": multibase_public_key(raw_public)},
@@ -106,13 +115,38 @@ def signing_key(institution: Institution, actor: User | None = None) -> SigningK
 
 
 def unseal(key: CredentialKey) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(_opened(key)[1])
+
+
+def _opened(key: CredentialKey) -> tuple[int, bytes]:
+    """(which configured key opened it — 0 for CREDENTIAL_KEY —, the raw private key)."""
     sealed = key.sealed_private_key
-    try:
-        raw = _wrapping_key().decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(key))
-    except InvalidTag:
-        raise CredentialKeyError(f"the signing key {key.kid} cannot be unsealed: CREDENTIAL_KEY is not the key it "
-                                 "was sealed with") from None
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    for index, cipher in enumerate(credential_ciphers(WRAP_PURPOSE)):
+        try:
+            return index, cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(key))
+        except InvalidTag:
+            continue
+    raise CredentialKeyError(f"the signing key {key.kid} cannot be unsealed: CREDENTIAL_KEY is not the key it "
+                             "was sealed with (nor is any of CREDENTIAL_KEY_PREVIOUS)")
+
+
+def reseal(actor: User | None = None) -> tuple[int, list[str]]:
+    """Seal under CREDENTIAL_KEY every signing key sealed under one of CREDENTIAL_KEY_PREVIOUS
+    (audited, in the caller's transaction): how many, and the kids of those no configured key opens."""
+    resealed, closed = 0, []
+    for key in db.session.scalars(select(CredentialKey).order_by(CredentialKey.id).with_for_update()):
+        try:
+            index, raw_private = _opened(key)
+        except CredentialKeyError:
+            closed.append(key.kid)
+            continue
+        if index > 0:
+            _seal(key, raw_private)
+            audit_log.record("credential_key.resealed", key, after={"kid": key.kid}, actor=actor,
+                             institution_id=key.institution_id)
+            resealed += 1
+    db.session.flush()
+    return resealed, closed
 
 
 def rotate(institution: Institution, actor: User | None = None) -> CredentialKey:

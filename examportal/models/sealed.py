@@ -6,10 +6,13 @@ nobody's second factor.
 The model reads and writes the plain value; the database holds ``v1.`` and the nonce, the
 ciphertext and the tag in URL-safe base64. A value stored before sealing (no prefix) is read as it
 is; it is sealed when its owner's code is next accepted, or all at once by ``flask credentials
-seal-secrets`` (``auth.two_factor.seal_plain_secrets``). A sealed value that does not open —
+seal-secrets`` (``auth.two_factor.seal_secrets``). A sealed value that does not open —
 CREDENTIAL_KEY is not the one it was sealed under — reads as itself, prefix and all, which
 :func:`opened` tells apart: such a secret matches no code (the person signs in with a recovery code
-and sets the factor up again); it is logged once per process.
+and sets the factor up again); it is logged once per process. To replace CREDENTIAL_KEY, move the
+old key to CREDENTIAL_KEY_PREVIOUS: values sealed under it still open, and are sealed again under
+the new key at their owner's next accepted code or all at once by ``flask credentials
+seal-secrets`` (:func:`stale`); then the old key can go.
 
 The sealed value is not bound to its row: one copied onto another account's row opens there, as a
 copied password hash would verify there (both need write access to the database).
@@ -26,7 +29,7 @@ from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from ..keyfiles import credential_cipher
+from ..keyfiles import credential_cipher, credential_ciphers
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +49,40 @@ def seal(value: str) -> str:
 
 def unseal(stored: str) -> str:
     """The plain value of ``stored``: itself when it was stored before sealing or does not open."""
-    if not stored.startswith(PREFIX):
+    opened_by = _open(stored)
+    if opened_by is None:
         return stored
+    return opened_by[1]
+
+
+def stale(stored: str) -> bool:
+    """Whether ``stored`` (as the database holds it) should be sealed again under CREDENTIAL_KEY:
+    stored before sealing, or sealed under a key of CREDENTIAL_KEY_PREVIOUS."""
+    if not stored.startswith(PREFIX):
+        return True
+    opened_by = _open(stored)
+    return opened_by is not None and opened_by[0] > 0
+
+
+def _open(stored: str) -> tuple[int, str] | None:
+    """(which configured key opened ``stored`` — 0 for CREDENTIAL_KEY —, its plain value); None
+    when it is not sealed or opens under none (logged once per process)."""
+    if not stored.startswith(PREFIX):
+        return None
     global _told
     try:
         raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
-        return credential_cipher(PURPOSE).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD).decode("utf-8")
-    except (InvalidTag, ValueError):
-        if not _told:
-            _told = True
-            log.error("a sealed column does not open with the configured CREDENTIAL_KEY (logged once per process)")
-        return stored
+    except ValueError:
+        raw = b""
+    for index, cipher in enumerate(credential_ciphers(PURPOSE)):
+        try:
+            return index, cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD).decode("utf-8")
+        except (InvalidTag, ValueError):
+            continue
+    if not _told:
+        _told = True
+        log.error("a sealed column does not open with the configured CREDENTIAL_KEY (logged once per process)")
+    return None
 
 
 def opened(value: str) -> bool:

@@ -111,3 +111,74 @@ def test_a_secret_turned_off_meanwhile_is_not_written_back_when_sealing(app, sta
     db.session.commit()
     assert db.session.execute(text("SELECT totp_secret FROM user_account WHERE id = :id"),
                               {"id": staff.id}).scalar_one() is None
+
+
+# --------------------------------------------------------------------------- replacing CREDENTIAL_KEY
+
+NEW_KEY = "the-next-credential-key-0123456789abcdefghij"
+
+
+def replace_the_key(app) -> str:
+    """CREDENTIAL_KEY replaced, the old one moved to CREDENTIAL_KEY_PREVIOUS (as the README says); the old key."""
+    old = app.config["CREDENTIAL_KEY"]
+    app.config.update(CREDENTIAL_KEY=NEW_KEY, CREDENTIAL_KEY_PREVIOUS=f"some-older-key-abcdefghijklmnopqrstuvwxyz0123, {old}")
+    return old
+
+
+def test_after_the_key_is_replaced_a_secret_sealed_under_the_old_one_works_and_is_sealed_again(app, staff):
+    secret = staff.totp_secret
+    under_old = stored(staff.id)
+    replace_the_key(app)
+    db.session.expire_all()
+    assert db.session.get(User, staff.id).totp_secret == secret
+    assert passed(second_step(app, staff, pyotp.TOTP(secret).now())[1])
+    assert stored(staff.id) != under_old  # sealed again at its use, under the new key
+    app.config["CREDENTIAL_KEY_PREVIOUS"] = None  # the old key retired
+    db.session.expire_all()
+    assert db.session.get(User, staff.id).totp_secret == secret
+
+
+def test_without_the_previous_key_a_secret_sealed_under_it_matches_no_code(app, staff):
+    secret = staff.totp_secret
+    app.config["CREDENTIAL_KEY"] = NEW_KEY  # replaced, the old key not kept
+    db.session.expire_all()
+    _client, response = second_step(app, staff, pyotp.TOTP(secret).now())
+    assert response.status_code == 200 and "This code is not valid" in response.get_data(as_text=True)
+
+
+def test_the_command_seals_under_the_new_key_what_the_old_one_sealed(app, staff, runner, qualification):
+    from examportal.credentials import keys
+    from examportal.models import AuditEntry, CredentialKey
+
+    others = [make_user((Role.STAFF, staff.roles[0].institution)) for _ in range(2)]
+    secrets = {user.id: user.totp_secret for user in [staff, *others]}
+    institution = make_institution("Instytut Certyfikujący", qualifications=[qualification], short_name="IC")
+    signing = keys.signing_key(institution)
+    signature = signing.sign(b"signed before")
+    db.session.commit()
+    replace_the_key(app)
+    result = runner.invoke(args=["credentials", "seal-secrets"])
+    assert result.exit_code == 0, result.output
+    assert "sealed 3 second-factor" in result.output and "sealed 1 signing key" in result.output
+    assert "sealed 0 second-factor" in runner.invoke(args=["credentials", "seal-secrets"]).output  # nothing left
+    app.config["CREDENTIAL_KEY_PREVIOUS"] = ""  # the old key retired: everything opens under the new one
+    db.session.expire_all()
+    for user_id, secret in secrets.items():
+        assert db.session.get(User, user_id).totp_secret == secret
+    key = db.session.get(CredentialKey, signing.row.id)
+    keys.unseal(key).public_key().verify(signature, b"signed before")  # the same private key
+    audited = db.session.query(AuditEntry).filter_by(action="credential_key.resealed").all()
+    assert [entry.after["kid"] for entry in audited] == [key.kid]
+
+
+def test_the_command_names_a_signing_key_no_configured_key_opens(app, staff, runner, qualification):
+    from examportal.credentials import keys
+
+    institution = make_institution("Instytut Certyfikujący", qualifications=[qualification], short_name="IC")
+    kid = keys.signing_key(institution).row.kid
+    db.session.commit()
+    app.config["CREDENTIAL_KEY"] = NEW_KEY  # replaced without keeping the old one
+    result = runner.invoke(args=["credentials", "seal-secrets"])
+    assert result.exit_code == 1 and kid in result.output
+    with pytest.raises(keys.CredentialKeyError, match="CREDENTIAL_KEY_PREVIOUS"):
+        keys.signing_key(institution)
