@@ -297,13 +297,11 @@ class AutosaveLane:
             if row is None:
                 return None
             seen = Seen(attempt_id, user_id, tuple(row[:len(_SEEN)]))
+            _keep(self._attempts, attempt_id, seen, ATTEMPTS_KEPT, self._lock)
             question = self._question(attempt_id, position, known, row[len(_SEEN)], row[len(_SEEN) + 1])
             if question is None:
                 return None
-            ack = self._write(connection, engine.dialect, answer, seen, question)
-            if ack is not None:
-                _keep(self._attempts, attempt_id, seen, ATTEMPTS_KEPT, self._lock)
-            return ack
+            return self._write(connection, engine.dialect, answer, seen, question)
         except psycopg.IntegrityError:
             return None  # the sequence number is taken (a replay, another window): nothing was written
         except psycopg.Error as error:

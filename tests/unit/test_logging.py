@@ -130,6 +130,18 @@ def test_text_the_quick_check_passes_needs_no_redaction(text):
     assert redact_text(text) == logging_setup._substituted(text)
 
 
+@pytest.mark.parametrize("text", [
+    *(f"{word}=x" for word in sorted(logging_setup.SENSITIVE_WORDS)),
+    *(f"{word.upper()}: x" for word in sorted(logging_setup.SENSITIVE_WORDS)),
+    "paſſword=x",  # case-folds to "password"
+    "numer \u0664\u0664\u0660\u0665\u0661\u0664\u0660\u0661\u0663\u0665\u0669",  # eleven Arabic-Indic digits
+    "mail anna@example.pl",
+    "postgresql://u:p@h/db",
+])
+def test_what_the_patterns_match_passes_the_quick_check(text):
+    assert redact_text(text) == logging_setup._substituted(text) != text
+
+
 @hypothesis.given(st.integers())
 def test_numbers_are_redacted_as_their_text(number):
     expected = number if redact_text(str(number)) == str(number) else "[pesel]"

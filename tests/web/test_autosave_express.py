@@ -276,8 +276,8 @@ def _new(new_exam, seen: bool) -> Exam:
 def _play(app, new_exam, case, lane: bool, seen: bool) -> tuple[tuple[int, Any], tuple[Any, int, int]]:
     app.config["THEORY_EXPRESS_AUTOSAVE"] = lane
     exam = _new(new_exam, seen)
-    if case is _someone_elses:
-        result = case(exam, new_exam())
+    if case is _someone_elses:  # seen: the other attempt kept by the lane (its owner's answer taken)
+        result = case(exam, _new(new_exam, seen))
     else:
         result = case(exam)
     return _comparable(result), _stored(exam)

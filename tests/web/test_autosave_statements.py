@@ -24,6 +24,7 @@ from examportal.models import (
     AttemptItem,
     AttemptStatus,
     Enrolment,
+    OperatorActionKind,
     Role,
     TheoryAttempt,
     ValidationSession,
@@ -161,20 +162,25 @@ def test_after_the_attempt_changed_the_lane_reads_it_again(app, running, sent, c
     client = factories.client_as(app, running["candidate"])
     before = _answers(client, running, 1)[0]
     attempt_id = running["attempt_id"]
+    session = running["session"]
+    operator = factories.make_user((Role.OPERATOR, session.institution))
+    session.operator_id = operator.id
+    attempt = db.session.get(TheoryAttempt, attempt_id)
+    paused = 0.0
     if change == "extra_time":
-        values = {"extra_seconds": 600}
-    elif change == "paused_and_resumed":
-        values = {"paused_seconds_total": 1200.25}
+        services.operator_action(session, operator, OperatorActionKind.EXTRA_TIME, "a fire drill", attempt, minutes=10)
+    elif change == "paused_and_resumed":  # the operator's own actions: a fraction of a second paused too
+        moment = utcnow()
+        services.operator_action(session, operator, OperatorActionKind.PAUSE, "power cut", attempt, now=moment)
+        paused = 123.456789
+        services.operator_action(session, operator, OperatorActionKind.RESUME, "power back", attempt,
+                                 now=moment + timedelta(seconds=paused))
     else:
-        values = {}
-        db.session.execute(update(ValidationSession).where(ValidationSession.id == running["session"].id)
-                           .values(exam_networks="127.0.0.0/8"))
-    if values:
-        db.session.execute(update(TheoryAttempt).where(TheoryAttempt.id == attempt_id).values(**values))
+        session.exam_networks = "127.0.0.0/8"
     db.session.commit()
     sent.clear()
     after = _answers(client, running, 2)[0]
-    added = {"extra_time": 600, "paused_and_resumed": 1200.25, "networks": 0}[change]
+    added = {"extra_time": 600, "paused_and_resumed": paused, "networks": 0}[change]
     assert after["time_left"] == pytest.approx(before["time_left"] + added, abs=5)
     if db.engine.dialect.name != "postgresql":
         assert sent == []
@@ -183,6 +189,26 @@ def test_after_the_attempt_changed_the_lane_reads_it_again(app, running, sent, c
     sent.clear()
     _answers(client, running, 3)
     assert _kinds(sent) == ["write"]  # kept again, as read
+
+
+@pytest.mark.committing
+def test_an_answer_the_kept_attempt_refuses_is_read_again_before_the_full_view_answers(app, running, sent):
+    """An older sequence number on the one-statement path: the write finds nothing, so the lane
+    cannot tell an older answer from a changed attempt and reads again; the full view records it."""
+    client = factories.client_as(app, running["candidate"])
+    _answers(client, running, 5)
+    sent.clear()
+    position = running["positions"][0]
+    with statements() as seen:
+        status, ack = _post(client, {"attempt_id": running["attempt_id"], "position": position, "seq": 4,
+                                     "answer": running["options"][position][0]})
+    assert status == 200 and ack["applied"] is False
+    assert [(v, t) for v, t, _sql in seen if v != "SELECT"] == [("UPDATE", "attempt_item"), ("INSERT", "attempt_answer")]
+    if db.engine.dialect.name == "postgresql":
+        assert _kinds(sent) == ["write", "read", "write"]
+        sent.clear()
+        _answers(client, running, 6)
+        assert _kinds(sent) == ["write"]  # the attempt read again is kept again
 
 
 def test_a_late_older_answer_is_kept_in_the_history_without_writing_the_attempt(app, running):
