@@ -51,3 +51,55 @@ def test_no_module_renders_with_weasyprint_on_its_own():
                         or (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "weasyprint" for a in node.names)):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"render PDFs with examportal.pdf.render_pdf: {offenders}"
+
+
+# --------------------------------------------------------------------------- a web worker's share of documents
+
+
+def _gunicorn_hooks() -> dict:
+    import runpy
+
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_each_document_laid_out_is_counted(app):
+    before = pdf.renderings()
+    pdf.render_pdf("<p>jeden</p>")
+    pdf.layout("<p>dwa</p>")
+    assert pdf.renderings() == before + 2
+
+
+def test_a_worker_is_replaced_after_its_share_of_documents_not_of_requests(monkeypatch):
+    """gunicorn.conf.py: the post_request hook ends a worker that has laid out max_pdf_documents
+    PDFs (WeasyPrint keeps native memory per document); requests alone replace it only at the far
+    bound of max_requests, beyond an exam day's."""
+    import logging
+    from types import SimpleNamespace
+
+    hooks = _gunicorn_hooks()
+    limit = hooks["max_pdf_documents"]
+    assert hooks["max_requests"] >= 100_000  # an exam day of 1,000 candidates sends some 60,000 requests
+    worker = SimpleNamespace(alive=True, log=logging.getLogger("gunicorn.error"))
+    monkeypatch.setattr(pdf, "_rendered", [limit - 1])
+    hooks["post_request"](worker, None, {}, None)
+    assert worker.alive is True
+    monkeypatch.setattr(pdf, "_rendered", [limit])
+    hooks["post_request"](worker, None, {}, None)
+    assert worker.alive is False
+
+
+def test_an_app_that_renders_no_pdf_keeps_its_workers(monkeypatch):
+    """The hook imports nothing: the bench's no-op app, served with the same settings, has no PDFs."""
+    import sys
+    from types import SimpleNamespace
+
+    hooks = _gunicorn_hooks()
+    monkeypatch.delitem(sys.modules, "examportal.pdf")
+    worker = SimpleNamespace(alive=True, log=None)
+    hooks["post_request"](worker, None, {}, None)
+    assert worker.alive is True and "examportal.pdf" not in sys.modules
+
+
+def test_the_share_of_documents_is_configurable(monkeypatch):
+    monkeypatch.setenv("GUNICORN_MAX_PDF_DOCUMENTS", "7")
+    assert _gunicorn_hooks()["max_pdf_documents"] == 7
