@@ -2,12 +2,14 @@
 key file in the instance folder, created on first use with owner-only permissions."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -65,11 +67,18 @@ def credential_cipher(purpose: bytes) -> AESGCM:
     return _cipher(configured_secret("CREDENTIAL_KEY", "CREDENTIAL_KEY_FILE", CREDENTIAL_KEY_FILE), purpose)
 
 
-def credential_ciphers(purpose: bytes) -> list[AESGCM]:
-    """:func:`credential_cipher`, then the same under each key of CREDENTIAL_KEY_PREVIOUS: what was
-    sealed under a key being replaced still opens until ``flask credentials seal-secrets`` (or its
-    next use) seals it again under CREDENTIAL_KEY."""
-    return [credential_cipher(purpose), *(_cipher(secret, purpose) for secret in previous_credential_keys())]
+def open_sealed(purpose: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> tuple[int, bytes] | None:
+    """``sealed`` opened under :func:`credential_cipher`, else under each key of
+    CREDENTIAL_KEY_PREVIOUS in turn: (which key opened it — 0 for CREDENTIAL_KEY —, the plain bytes),
+    or None when none does. What was sealed under a key being replaced still opens until ``flask
+    credentials seal-secrets`` (or its next use) seals it again under CREDENTIAL_KEY."""
+    ciphers = itertools.chain([credential_cipher(purpose)], (_cipher(key, purpose) for key in previous_credential_keys()))
+    for index, cipher in enumerate(ciphers):  # a previous key derived only when the ones before fail
+        try:
+            return index, cipher.decrypt(nonce, sealed, aad)
+        except InvalidTag:
+            continue
+    return None
 
 
 def previous_credential_keys() -> list[bytes]:

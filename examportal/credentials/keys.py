@@ -18,7 +18,6 @@ import secrets
 from dataclasses import dataclass
 
 import base58
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -26,7 +25,7 @@ from sqlalchemy import select
 
 from ..audit import services as audit_log
 from ..extensions import db
-from ..keyfiles import CREDENTIAL_KEY_FILE, credential_cipher, credential_ciphers
+from ..keyfiles import CREDENTIAL_KEY_FILE, credential_cipher, open_sealed
 from ..models import CredentialKey, Institution, User, utcnow
 from ..security import public_url
 
@@ -121,13 +120,11 @@ def unseal(key: CredentialKey) -> Ed25519PrivateKey:
 def _opened(key: CredentialKey) -> tuple[int, bytes]:
     """(which configured key opened it — 0 for CREDENTIAL_KEY —, the raw private key)."""
     sealed = key.sealed_private_key
-    for index, cipher in enumerate(credential_ciphers(WRAP_PURPOSE)):
-        try:
-            return index, cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(key))
-        except InvalidTag:
-            continue
-    raise CredentialKeyError(f"the signing key {key.kid} cannot be unsealed: CREDENTIAL_KEY is not the key it "
-                             "was sealed with (nor is any of CREDENTIAL_KEY_PREVIOUS)")
+    opened_by = open_sealed(WRAP_PURPOSE, sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(key))
+    if opened_by is None:
+        raise CredentialKeyError(f"the signing key {key.kid} cannot be unsealed: CREDENTIAL_KEY is not the key it "
+                                 "was sealed with (nor is any of CREDENTIAL_KEY_PREVIOUS)")
+    return opened_by
 
 
 def reseal(actor: User | None = None) -> tuple[int, list[str]]:

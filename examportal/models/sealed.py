@@ -24,12 +24,11 @@ import logging
 import os
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from ..keyfiles import credential_cipher, credential_ciphers
+from ..keyfiles import credential_cipher, open_sealed
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +49,7 @@ def seal(value: str) -> str:
 def unseal(stored: str) -> str:
     """The plain value of ``stored``: itself when it was stored before sealing or does not open."""
     opened_by = _open(stored)
-    if opened_by is None:
-        return stored
-    return opened_by[1]
+    return stored if opened_by is None else opened_by[1]
 
 
 def stale(stored: str) -> bool:
@@ -72,17 +69,14 @@ def _open(stored: str) -> tuple[int, str] | None:
     global _told
     try:
         raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
-    except ValueError:
-        raw = b""
-    for index, cipher in enumerate(credential_ciphers(PURPOSE)):
-        try:
-            return index, cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD).decode("utf-8")
-        except (InvalidTag, ValueError):
-            continue
-    if not _told:
+        opened_by = open_sealed(PURPOSE, raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD)
+        plain = None if opened_by is None else (opened_by[0], opened_by[1].decode("utf-8"))
+    except ValueError:  # not base64, a nonce of the wrong size, not UTF-8: it does not open
+        plain = None
+    if plain is None and not _told:
         _told = True
         log.error("a sealed column does not open with the configured CREDENTIAL_KEY (logged once per process)")
-    return None
+    return plain
 
 
 def opened(value: str) -> bool:
