@@ -627,11 +627,11 @@ def _running_attempt_of_an_ordinary_candidate(query: Select[Any], attempt_id: Co
 
 @functools.cache
 def _heartbeat_statement() -> Select[Any]:
-    """A heartbeat's one query: the clock, the last contact and the highest sequence number saved
-    (:func:`services.last_seq`)."""
+    """A heartbeat's one query: what the autosave's lane reads of the attempt (:data:`_SEEN`), the
+    last contact and the highest sequence number saved (:func:`services.last_seq`)."""
     attempt_id = TheoryAttempt.id
     return _running_attempt_of_an_ordinary_candidate(select(
-        *_CLOCK, TheoryAttempt.last_contact_at, ValidationSession.exam_networks,
+        *_SEEN, TheoryAttempt.last_contact_at,
         select(func.coalesce(func.max(AttemptAnswer.seq), 0)).where(AttemptAnswer.attempt_id == attempt_id)
         .scalar_subquery().label("last_seq")),
         bindparam("attempt_id", type_=TheoryAttempt.id.type), bindparam("user_id", type_=User.id.type))
@@ -644,7 +644,7 @@ def _heartbeat(attempt_id: int, user_id: int, position: int | None) -> ResponseR
     row = db.session.connection().execute(_heartbeat_statement(), {"attempt_id": attempt_id, "user_id": user_id}).one_or_none()
     if row is None:
         return None
-    attempt = _clock_copy(attempt_id, *row[:6])
+    attempt = _clock_copy(attempt_id, *row[:len(_CLOCK)])
     now = utcnow()
     if clock.time_left(attempt, now) <= MARGIN_SECONDS or not networks_allow(row.exam_networks, request.remote_addr):
         return None
