@@ -92,6 +92,9 @@ class Config:
     JOBS_INLINE = False
     JOBS_INLINE_PAUSE = 0.0  # in-process retries do not wait (scale of JOB_RETRY_INTERVALS)
     JOBS_KEEP_DAYS = 14
+    # A worker process stops after the job during which it laid out this many PDF documents
+    # (WeasyPrint keeps native memory per document); the process manager starts a new one.
+    JOBS_WORKER_MAX_PDF_DOCUMENTS = int(os.environ.get("JOBS_WORKER_MAX_PDF_DOCUMENTS", "1000"))
     # The scheduler's periodic tasks (flask jobs scheduler): {"seconds": n} or {"cron": "m h dom mon dow"} (UTC).
     SCHEDULE: ClassVar[dict[str, dict[str, object]]] = {
         "theory.expire": {"seconds": 30},

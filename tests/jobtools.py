@@ -14,11 +14,11 @@ from redis import Redis
 REDIS_URL = os.environ.get("TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
-def run_worker(database_url: str, queue_name: str) -> subprocess.CompletedProcess[str]:
+def run_worker(database_url: str, queue_name: str, *options: str) -> subprocess.CompletedProcess[str]:
     """``flask jobs worker --burst`` in its own process, on the test database: runs what is queued, then stops."""
     env = {**os.environ, "EXAMPORTAL_CONFIG": "test", "TEST_DATABASE_URL": database_url, "TEST_REDIS_URL": REDIS_URL,
            "QUEUE_NAME": queue_name, "FLASK_APP": "examportal"}
-    return subprocess.run([sys.executable, "-m", "flask", "jobs", "worker", "--burst"], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "flask", "jobs", "worker", "--burst", *options], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
 
 

@@ -10,17 +10,21 @@ jobs_cli = AppGroup("jobs", help="Background jobs: the worker, the scheduler, pe
 
 @jobs_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Run the jobs waiting now, then stop (for tests and one-off runs).")
-def worker(burst: bool) -> None:
+@click.option("--max-pdf-documents", type=click.IntRange(min=1), default=None,
+              help="Stop after the job during which this process's PDF documents reached this many "
+                   "(default: JOBS_WORKER_MAX_PDF_DOCUMENTS); the process manager starts a new worker.")
+def worker(burst: bool, max_pdf_documents: int | None) -> None:
     """Run jobs from the queue (REDIS_URL). Start as many as the load needs, on any host."""
-    from rq import SimpleWorker
-
     from .queue import connection, queue
+    from .worker import PdfBoundWorker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL is not set: without it jobs run inside the web process and no worker is needed")
-    # SimpleWorker runs each job in this process, inside the app context the command runs in
-    # (no fork: the database connections stay this process's own).
-    SimpleWorker([queue()], connection=connection()).work(burst=burst, with_scheduler=True)
+    limit = max_pdf_documents or current_app.config["JOBS_WORKER_MAX_PDF_DOCUMENTS"]
+    # Each job runs in this process, inside the app context the command runs in (no fork: the
+    # database connections stay this process's own) — so WeasyPrint's memory stays too, and the
+    # worker stops once it has laid out `limit` documents (see PdfBoundWorker).
+    PdfBoundWorker([queue()], connection=connection(), max_pdf_documents=limit).work(burst=burst, with_scheduler=True)
 
 
 @jobs_cli.command("scheduler")
