@@ -27,11 +27,14 @@ from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, NumberObject, StreamObject
 from weasyprint import CSS, HTML
+from weasyprint.anchors import make_page_bookmark_tree
 from weasyprint.formatting_structure.boxes import LineBox
+from weasyprint.matrix import Matrix
+from weasyprint.pdf.anchors import add_outlines
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
-from .pdf_text import Box, Face, Slot, TextStyle
+from .pdf_text import PT_PER_PX, Box, Face, Slot, TextStyle
 
 
 class RefusedResource(FatalURLFetchingError):  # type: ignore[misc]  # WeasyPrint ships no type information
@@ -108,6 +111,7 @@ def render_pdf(html: str) -> bytes:
 
 
 _Chunk = bytes | int  # serialized bytes, or the backdrop-local index of an object referred to
+Bookmark = tuple[int, str, tuple[float, float], str]
 
 
 class _Serialized(pydyf.Object):  # type: ignore[misc]  # pydyf ships no type information
@@ -139,6 +143,9 @@ class Backdrop:
     faces: dict[str, Face]  # its fonts, by name
     fonts: dict[str, int]  # the local index of each face's font dictionary, by its resource name
     info: dict[str, str]  # its metadata (author, subject...), for the documents drawn over it
+    #: Each page's headings (WeasyPrint's bookmarks: level, label, position in CSS pixels, state),
+    #: from which :func:`write_pages` makes the document's outline.
+    bookmarks: tuple[tuple[Bookmark, ...], ...] = ()
 
     @property
     def size(self) -> int:
@@ -259,7 +266,31 @@ def backdrop(html: str, fonts: str | None = None, css: str | None = None) -> Bac
     return Backdrop(tuple(serializer.objects), tuple(forms), tuple(dict(page.anchors) for page in pages),
                     tuple(float(page.height) for page in pages), mediaboxes,
                     tuple(_slots(page._page_box) for page in pages), faces, dictionaries,
-                    {str(key): str(value) for key, value in (reader.metadata or {}).items() if key != "/Title"})
+                    {str(key): str(value) for key, value in (reader.metadata or {}).items() if key != "/Title"},
+                    tuple(tuple(page.bookmarks) for page in pages))
+
+
+@dataclass(frozen=True)
+class _OutlinePage:
+    bookmarks: tuple[Bookmark, ...]
+    height: float
+
+
+def _outline(pdf: Any, pages: Sequence[tuple[tuple[Bookmark, ...], float]]) -> None:
+    """The document's outline (its headings, as WeasyPrint writes a document's own) from each
+    written page's bookmarks and height in CSS pixels, with WeasyPrint's own tree and writer."""
+    tree: list[Any] = []
+    skipped: list[int] = []
+    last_by_depth: list[list[Any]] = [tree]
+    level = 0
+    for number, (bookmarks, height) in enumerate(pages):
+        # Points from the page's bottom-left corner, as WeasyPrint's write_pdf transforms them.
+        matrix = Matrix(a=PT_PER_PX, d=-PT_PER_PX, f=height * PT_PER_PX)
+        level = make_page_bookmark_tree(_OutlinePage(bookmarks, height), skipped, last_by_depth, level, number, matrix)
+    if tree:
+        add_outlines(pdf, tree)
+        if len(pages) > 1:  # a reader opens a longer document with its outline shown
+            pdf.catalog["PageMode"] = "/UseOutlines"
 
 
 _kept: OrderedDict[str, Backdrop] = OrderedDict()
@@ -426,6 +457,8 @@ def write_pages(pages: Sequence[tuple[Layer, Backdrop, bytes]], title: str) -> b
         page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "MediaBox": pydyf.Array(under.mediaboxes[number]),
                                  "Contents": contents.reference, "Resources": resources.reference})
         pdf.add_page(page)
+    _outline(pdf, [(under.bookmarks[number] if number < len(under.bookmarks) else (), under.heights[number])
+                   for (under, number), _drawn_in, _drawing in pages])
     if pages:
         pdf.info.update({key.lstrip("/"): pydyf.String(value) for key, value in pages[0][0][0].info.items()})
     pdf.info["Title"] = pydyf.String(title)

@@ -6,7 +6,8 @@ candidate of a qualification: it is laid out once per process from the qualifica
 alone, with a hidden placeholder in each result's cell, and kept. A protocol then lays out only
 its own pages (the facts, the decision, the votes, the criteria's notes, the signatures, with an
 empty page where the table goes), puts the kept table's pages in that page's place, and draws its
-results into the table's placeholders and every page's number in the table's fonts.
+results into the table's placeholders and every page's number in the table's fonts. Its outline
+lists the headings of both parts at the pages that print them (:func:`examportal.pdf.write_pages`).
 """
 from __future__ import annotations
 

@@ -126,6 +126,23 @@ def test_every_page_carries_its_number_of_the_whole(world, kept_fresh):
     assert "Głosowanie nad decyzją Brak projektów decyzji poddanych głosowaniu w portalu." in text  # none was voted on here
 
 
+def test_the_outline_lists_each_heading_at_its_page_in_the_order_printed(world, kept_fresh):
+    reader = PdfReader(BytesIO(_protocol(_candidate(world))))
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"  # a reader opens it with the outline shown
+    (title, sections), = [reader.outline]  # one heading, the sections nested under it
+    assert title.title == "Protokół walidacji" and reader.get_destination_page_number(title) == 0
+    headings = [(entry.title, reader.get_destination_page_number(entry)) for entry in sections]
+    assert [heading for heading, _page in headings] == [
+        "Decyzja komisji", "Głosowanie nad decyzją", "Wyniki według kryteriów weryfikacji",
+        "Uwagi komisji do kryteriów", "Podpisy członków komisji"]
+    pages = dict(headings)
+    # each at the page that prints it: the table's heading on the table's first page, the signatures after it
+    for heading, page in pages.items():
+        assert heading in reader.pages[page].extract_text(), heading
+    assert pages["Głosowanie nad decyzją"] < pages["Wyniki według kryteriów weryfikacji"] < pages["Uwagi komisji do kryteriów"]
+    assert pages["Podpisy członków komisji"] == len(reader.pages) - 1
+
+
 def test_the_table_is_laid_out_once_for_its_qualifications_text_and_holds_no_candidates_data(world, kept_fresh):
     first, second = _candidate(world), _candidate(world, "Jan", "Kowalski-Drugi", not_met={"2.1.a"}, notes={})
     first_text, second_text = _text(_protocol(first)), _text(_protocol(second))
