@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -254,10 +254,9 @@ def verify_log(entries: Iterable[AuditEntry] | None = None,
     hashes_at: dict[int, str] = {}
     unkeyed: list[int] = []
     restores: list[_Restore] = []
-    if entries is None:
-        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000)
+    stored = _Stored() if entries is None else None
     expected_seq, prev_hash = 1, GENESIS
-    for entry in entries:
+    for entry in stored if stored is not None else entries or ():
         report.entries += 1
         if entry.seq != expected_seq:
             report.problems.append(ChainProblem(entry.seq, f"expected sequence number {expected_seq}: "
@@ -278,7 +277,7 @@ def verify_log(entries: Iterable[AuditEntry] | None = None,
         expected_seq, prev_hash = entry.seq + 1, entry.hash
     last_seq = expected_seq - 1
     report.head_seq, report.head_hash = last_seq, prev_hash
-    _check_head(report, last_seq, prev_hash)
+    _check_head(report, last_seq, prev_hash, stored.head if stored is not None else _head())
     covered = _check_checkpoints(report, checkpoints, hashes_at, restores, last_seq)
     for first, last in _ranges(unkeyed):
         if last <= covered:
@@ -296,18 +295,56 @@ def verify_log(entries: Iterable[AuditEntry] | None = None,
     return report
 
 
-def _check_head(report: Verification, last_seq: int, last_hash: str) -> None:
-    head = db.session.get(AuditHead, 1)
+def _head() -> tuple[int, str] | None:
+    """The chain head as committed now: (its last sequence number, its hash), None without one."""
+    row = db.session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).one_or_none()
+    return None if row is None else (row.last_seq, row.last_hash)
+
+
+class _Stored:
+    """The stored entries in order, up to the head: every entry read in one statement, then those
+    that audited writes appended while it ran, up to the head read after them (an entry and the
+    head move in one transaction, so every entry up to a head read is committed when it is read).
+    ``head`` is that head, which the chain must end at — not one read later, which writes
+    committing meanwhile (a live portal's) would have moved past the entries read."""
+
+    #: Rounds of catching up with writes that commit while the last round's entries were read.
+    ROUNDS = 20
+
+    def __init__(self) -> None:
+        self.head: tuple[int, str] | None = None
+
+    def __iter__(self) -> Iterator[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.seq)
+        last = 0
+        for entry in db.session.scalars(query).yield_per(1000):
+            last = entry.seq
+            yield entry
+        for _round in range(self.ROUNDS):
+            self.head = _head()
+            if self.head is None or self.head[0] <= last:
+                return
+            more = db.session.scalars(query.where(AuditEntry.seq > last, AuditEntry.seq <= self.head[0])).all()
+            if not more:  # the head is ahead of the entries: rows were removed from the end
+                return
+            for entry in more:
+                last = entry.seq
+                yield entry
+
+
+def _check_head(report: Verification, last_seq: int, last_hash: str, head: tuple[int, str] | None) -> None:
     if head is None:
         if last_seq:
             report.problems.append(ChainProblem(None, f"the chain head is missing but the chain has {last_seq} entries"))
-    elif head.last_seq > last_seq:
-        report.problems.append(ChainProblem(head.last_seq, f"the head records {head.last_seq} entries but the chain ends "
-                                                           f"at {last_seq}: rows were removed from the end"))
-    elif head.last_seq < last_seq:
-        report.problems.append(ChainProblem(head.last_seq + 1, f"the head records {head.last_seq} entries but the chain "
-                                                               f"goes on to {last_seq}: rows were added outside the log"))
-    elif head.last_hash != last_hash:
+        return
+    head_seq, head_hash = head
+    if head_seq > last_seq:
+        report.problems.append(ChainProblem(head_seq, f"the head records {head_seq} entries but the chain ends "
+                                                      f"at {last_seq}: rows were removed from the end"))
+    elif head_seq < last_seq:
+        report.problems.append(ChainProblem(head_seq + 1, f"the head records {head_seq} entries but the chain "
+                                                          f"goes on to {last_seq}: rows were added outside the log"))
+    elif head_hash != last_hash:
         report.problems.append(ChainProblem(last_seq, "the last entry does not match the hash the head records: "
                                                       "it was replaced"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -191,3 +192,38 @@ def test_cli_verify_fails_listing_the_broken_seq(app, runner, kind):
     assert code != 0
     assert "TAMPERED" in output
     assert f"seq {broken}:" in output, output
+
+
+@pytest.mark.committing
+def test_writes_committing_while_the_chain_is_verified_are_no_tampering(app, monkeypatch):
+    """A live portal keeps auditing while `flask audit verify` or the hourly checkpoint reads the
+    chain: entries appended after the scan began are read up to the head they moved, never taken
+    for rows removed from the end (the checkpoint would then refuse to sign)."""
+    append(2)
+    real_head, writes = audit_log._head, []
+
+    def another_request_audits_first():
+        if len(writes) < 2:  # two rounds: each head read finds a write committed after the entries read
+            def write():
+                with app.app_context():
+                    audit_log.record("thing.changed", object_type="thing", object_id=99)
+                    db.session.commit()
+                    writes.append(True)
+                    db.session.remove()
+
+            thread = threading.Thread(target=write)
+            thread.start()
+            thread.join(30)
+        return real_head()
+
+    monkeypatch.setattr(audit_log, "_head", another_request_audits_first)
+    report = audit_log.verify_log(checkpoints=[])
+    assert len(writes) == 2
+    assert report.problems == [] and report.entries == report.head_seq == 4
+
+
+def test_a_head_ahead_of_the_entries_is_still_reported_when_nothing_catches_it_up(app):
+    append(3)
+    raw("UPDATE audit_head SET last_seq = 5")
+    problems = verify_chain()
+    assert [p.seq for p in problems] == [5] and "removed from the end" in str(problems[0])
