@@ -14,12 +14,21 @@ from redis import Redis
 REDIS_URL = os.environ.get("TEST_JOBS_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 
+def _worker_env(database_url: str, queue_name: str) -> dict[str, str]:
+    return {**os.environ, "EXAMPORTAL_CONFIG": "test", "TEST_DATABASE_URL": database_url, "TEST_REDIS_URL": REDIS_URL,
+            "QUEUE_NAME": queue_name, "FLASK_APP": "examportal"}
+
+
 def run_worker(database_url: str, queue_name: str, *options: str) -> subprocess.CompletedProcess[str]:
     """``flask jobs worker --burst`` in its own process, on the test database: runs what is queued, then stops."""
-    env = {**os.environ, "EXAMPORTAL_CONFIG": "test", "TEST_DATABASE_URL": database_url, "TEST_REDIS_URL": REDIS_URL,
-           "QUEUE_NAME": queue_name, "FLASK_APP": "examportal"}
-    return subprocess.run([sys.executable, "-m", "flask", "jobs", "worker", "--burst", *options], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run([sys.executable, "-m", "flask", "jobs", "worker", "--burst", *options],
+                          env=_worker_env(database_url, queue_name), capture_output=True, text=True, timeout=120, check=False)
+
+
+def start_worker(database_url: str, queue_name: str) -> subprocess.Popen[bytes]:
+    """``flask jobs worker --burst`` started in its own process and left running (to be stopped or killed)."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "jobs", "worker", "--burst"], env=_worker_env(database_url, queue_name),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Flask
 
-from .core import KINDS, JobError, Progress, enqueue, execute, kind, run_job, start, uses_queue
+from .core import KINDS, JobError, Progress, enqueue, execute, kind, queued_id, requeue_lost, run_job, start, uses_queue
 
-__all__ = ["KINDS", "JobError", "Progress", "enqueue", "execute", "init_app", "kind", "run_job", "start", "uses_queue"]
+__all__ = ["KINDS", "JobError", "Progress", "enqueue", "execute", "init_app", "kind", "queued_id", "requeue_lost", "run_job",
+           "start", "uses_queue"]
 
 
 def init_app(app: Flask) -> None:

@@ -15,12 +15,14 @@ jobs_cli = AppGroup("jobs", help="Background jobs: the worker, the scheduler, pe
                    "(default: JOBS_WORKER_MAX_PDF_DOCUMENTS); the process manager starts a new worker.")
 def worker(burst: bool, max_pdf_documents: int | None) -> None:
     """Run jobs from the queue (REDIS_URL). Start as many as the load needs, on any host."""
+    from .core import requeue_lost
     from .queue import connection, queue
     from .worker import PdfBoundWorker
 
     if not current_app.config.get("REDIS_URL"):
         raise click.UsageError("REDIS_URL is not set: without it jobs run inside the web process and no worker is needed")
     limit = max_pdf_documents or current_app.config["JOBS_WORKER_MAX_PDF_DOCUMENTS"]
+    requeue_lost()  # jobs recorded while the queue was away (the scheduler also looks every minute)
     # Each job runs in this process, inside the app context the command runs in (no fork: the
     # database connections stay this process's own) — so WeasyPrint's memory stays too, and the
     # worker stops once it has laid out `limit` documents (see PdfBoundWorker).

@@ -17,16 +17,24 @@ Everything a second process needs lives in the database or Redis, never in this 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_app_context, has_request_context
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import BackgroundJob, JobStatus, User, utcnow
+
+log = logging.getLogger(__name__)
+
+#: A job recorded as queued this long without being on the queue is put on it (:func:`requeue_lost`).
+LOST_AFTER_SECONDS = 60
 
 JobFunction = Callable[["BackgroundJob", "Progress"], None]
 KINDS: dict[str, JobFunction] = {}
@@ -102,7 +110,13 @@ def start(kind_name: str, *, actor: User | None = None, institution_id: int | No
     with _own_unit():
         db.session.add(job)
         db.session.commit()
-        enqueue(job.id)
+        try:
+            enqueue(job.id)
+        except RedisError as error:
+            # Recorded, not lost: it waits as queued, and requeue_lost puts it on the queue once the
+            # queue is back (the scheduler looks every minute, a worker as it starts).
+            log.warning("job %s (%s) recorded but not queued (%s): it is queued again when Redis answers",
+                        job.id, kind_name, type(error).__name__)
     return job
 
 
@@ -115,15 +129,21 @@ def retry_intervals() -> list[int]:
     return [int(s) for s in current_app.config.get("JOB_RETRY_INTERVALS", (10, 60, 300))]
 
 
+def queued_id(job_id: int) -> str:
+    """The id of the job's message on the queue (RQ's job id)."""
+    return f"examportal-job-{job_id}"
+
+
 def enqueue(job_id: int) -> None:
     if uses_queue():
-        from rq import Retry
+        from rq import Callback, Retry
 
         from .queue import queue
 
-        queue().enqueue(run_job, job_id, job_id=f"examportal-job-{job_id}",
+        queue().enqueue(run_job, job_id, job_id=queued_id(job_id),
                         retry=Retry(max=len(retry_intervals()), interval=retry_intervals()),
-                        job_timeout=int(current_app.config.get("JOB_TIMEOUT_SECONDS", 3600)))
+                        job_timeout=int(current_app.config.get("JOB_TIMEOUT_SECONDS", 3600)),
+                        on_failure=Callback(attempt_failed))
     else:
         with _own_unit():
             _run_inline(job_id)
@@ -151,6 +171,65 @@ def run_job(job_id: int) -> None:
     if not has_app_context():
         raise RuntimeError("run_job needs the app context that `flask jobs worker` provides")
     _attempt(job_id, final)
+
+
+def attempt_failed(queued: Any, _connection: Any, error_type: type[BaseException] | None, _error: Any,
+                   _traceback: Any) -> None:
+    """RQ's failure callback, for each attempt that failed. One that raised was recorded by
+    :func:`execute`; this one matters when nothing of ours ran to the end: the worker was killed
+    (SIGKILL, out of memory, its host lost) and RQ's registry clean-up finds the job abandoned.
+    After the last attempt the job is marked failed (staff see it and may start it again),
+    never left "running" for ever; with attempts left, RQ runs the next one."""
+    if queued.retries_left:
+        return
+    if not has_app_context():  # RQ's clean-up outside `flask jobs worker`: nobody to record it
+        log.error("job %s failed outside the app (%s): its record is not updated", queued.id, error_type)
+        return
+    job_id = int(queued.args[0])
+    job = db.session.scalar(select(BackgroundJob).where(BackgroundJob.id == job_id).with_for_update())
+    if job is not None and job.status not in (JobStatus.FINISHED, JobStatus.FAILED):
+        name = error_type.__name__ if error_type is not None else "Error"
+        job.status, job.finished_at = JobStatus.FAILED, utcnow()
+        job.last_error = f"{name}: the worker running the job stopped before the job ended (killed, out of memory or its host lost)"
+        log.warning("job %s (%s) abandoned by its worker on its last attempt: marked failed", job_id, job.kind)
+    db.session.commit()
+
+
+def requeue_lost(older_than_seconds: float = LOST_AFTER_SECONDS) -> list[int]:
+    """Put back on the queue each job recorded as waiting (queued, or waiting for a retry) for
+    ``older_than_seconds`` that the queue does not hold: its enqueue failed (Redis away for a
+    moment), the process that recorded it was killed before enqueueing it, or Redis lost its data.
+    So every job recorded runs. The scheduler calls this every minute, a worker as it starts;
+    returns the ids put back."""
+    if not uses_queue():
+        return []
+    from .queue import connection
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    waiting = db.session.scalars(select(BackgroundJob.id).where(
+        BackgroundJob.status.in_((JobStatus.QUEUED, JobStatus.RETRYING)), BackgroundJob.created_at <= cutoff)
+        .order_by(BackgroundJob.id)).all()
+    db.session.commit()  # no transaction held while Redis is asked
+    redis = connection()
+    lost = [job_id for job_id in waiting if not _on_the_queue(queued_id(job_id), redis)]
+    for job_id in lost:
+        enqueue(job_id)
+        log.warning("job %s was recorded but not on the queue: queued again", job_id)
+    return lost
+
+
+def _on_the_queue(queued: str, redis: Any) -> bool:
+    """Whether RQ holds the message ``queued`` to be run: waiting, running, or waiting for a retry
+    (not a finished or failed message of the same id left from before, say, a database restore)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.job import JobStatus as QueuedStatus
+
+    try:
+        status = Job.fetch(queued, connection=redis).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (QueuedStatus.QUEUED, QueuedStatus.STARTED, QueuedStatus.DEFERRED, QueuedStatus.SCHEDULED)
 
 
 def _attempt(job_id: int, final: bool) -> None:

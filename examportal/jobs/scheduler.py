@@ -2,7 +2,9 @@
 
 Two schedulers started by mistake (or one per host) never run a task twice: before enqueueing,
 a scheduler claims the task's time slot with a row whose (task, slot) is unique in the database
-every process shares; the loser of the race skips it.
+every process shares; the loser of the race skips it. A claimed task whose job could not be put on
+the queue (Redis away for a moment) waits as queued and is put on it by :func:`core.requeue_lost`,
+which the scheduler runs every minute.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ScheduledRun, utcnow
-from .core import start
+from .core import requeue_lost, start
 
 PERIODIC: dict[str, Callable[[], Any]] = {}
 
@@ -95,7 +97,16 @@ def run_forever(app: Flask) -> None:
                 db.session.remove()
             app.logger.info("scheduled %s: %s", task, "enqueued" if ran else "claimed by another scheduler")
 
+    def requeue() -> None:
+        with app.app_context():
+            try:
+                requeue_lost()
+            finally:
+                db.session.remove()
+
     for task, rule in schedule.items():
         scheduler.add_job(tick, trigger(rule), args=[task], id=task, coalesce=True, max_instances=1,
                           misfire_grace_time=30)
+    # Jobs recorded while Redis was away (or by a process killed before it enqueued them).
+    scheduler.add_job(requeue, trigger({"seconds": 60}), id="requeue-lost", coalesce=True, max_instances=1)
     scheduler.start()
