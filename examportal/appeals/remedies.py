@@ -424,12 +424,15 @@ def _reconsider(appeal: Appeal, actor: User, record: Any) -> dict[str, Any]:
         return {"application_id": record.id, "previous": previous}
     if isinstance(record, RenewalApplication):
         before = record.status
+        # The row is decided again: what the earlier decision was stays here (and in the audit log).
+        previous = {"status": before.value, "decided_by_id": record.decided_by_id, "assessor_id": record.assessor_id,
+                    "decided_at": record.decided_at.isoformat() if record.decided_at else None}
         record.status = RenewalStatus.UNDER_REVIEW
         db.session.flush()
         audit_log.record("renewal.reopened_after_appeal", record, before={"status": before}, after={
             "status": record.status, "appeal_id": appeal.id}, actor=actor, institution_id=appeal.institution_id)
         _mail(record.holder, appeal, remedy="reconsider_renewal", certificate=record.certificate)
-        return {"renewal_id": record.id, "previous": {"status": before.value}}
+        return {"renewal_id": record.id, "previous": previous}
     raise RemedyError(_("This decision cannot be decided again."))
 
 

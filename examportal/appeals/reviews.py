@@ -38,12 +38,13 @@ from ..models import (
 from ..practical import services as practical_services
 from ..security import public_url, role_holders
 from . import rules
-from .services import AppealError
+from .services import AppealError, validation_sent_moment
 
 
 def sent_on(decision: ValidationDecision) -> date:
-    """The day the validation decision was sent (its mail queued; else the day it was taken)."""
-    return rules.local_day(decision.notified_at or decision.decided_at)
+    """The day the validation decision as it stands was sent (its mail queued, else the day it was
+    taken; a decision staff corrected: the correction's), as the appeal window counts it."""
+    return rules.local_day(validation_sent_moment(decision))
 
 
 def window_days(enrolment: Enrolment) -> int:

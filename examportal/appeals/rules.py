@@ -24,7 +24,7 @@ from ..models import (
 
 __all__ = ["WARSAW", "Involvement", "all_approved", "date_text", "days_left", "decide_by", "late_refusal", "local_day",
            "panel_composition_refusal", "panel_refusal", "review_last_day", "review_open_until", "review_refusal",
-           "sent_moment", "sent_on", "today", "window_end"]
+           "sent_moment", "sent_on", "taken_moment", "today", "window_end"]
 
 #: The most files one appeal carries (the issue's limit).
 MAX_FILES = 5
@@ -74,6 +74,34 @@ def sent_moment(subject: AppealSubject, record: Any) -> datetime | None:
     elif subject == AppealSubject.RENEWAL:
         decided = record.status in (RenewalStatus.ACCEPTED, RenewalStatus.REJECTED)
         moment = (record.notified_at or record.decided_at) if decided else None
+    else:
+        raise ValueError(f"unknown subject {subject!r}")
+    return moment
+
+
+def taken_moment(subject: AppealSubject, record: Any) -> datetime | None:
+    """When the decision ``record`` (of the kind ``subject`` names) was taken as it stands, or None
+    when it is no decision (yet). An appeal is against one decision: an appeal decided before this
+    moment was against an earlier decision on the same record — a formal check or a renewal decided
+    again after an upheld appeal — and does not stand in the way of one against this decision.
+
+    The rows of the other subjects are never decided again; their moment only has to lie before any
+    appeal against them (the submission of a test, not the release of its result).
+    """
+    moment: datetime | None
+    if subject == AppealSubject.APPLICATION:
+        moment = record.decided_at if record.status == ApplicationStatus.REJECTED else None
+    elif subject == AppealSubject.THEORY:
+        moment = record.submitted_at if record.status == AttemptStatus.SUBMITTED else None
+    elif subject == AppealSubject.PRACTICAL:
+        moment = record.finished_at
+    elif subject in (AppealSubject.VALIDATION, AppealSubject.CERTIFICATION):
+        moment = record.decided_at
+    elif subject == AppealSubject.CERTIFICATE:
+        moment = record.at if record.kind in (CertificateEventKind.SUSPENDED, CertificateEventKind.REVOKED) else None
+    elif subject == AppealSubject.RENEWAL:
+        decided = record.status in (RenewalStatus.ACCEPTED, RenewalStatus.REJECTED)
+        moment = record.decided_at if decided else None
     else:
         raise ValueError(f"unknown subject {subject!r}")
     return moment
@@ -151,9 +179,11 @@ class Involvement(enum.Enum):
     APPELLANT = "appellant"
     COMMITTEE = "committee"
     VALIDATION = "validation"
+    CORRECTION = "correction"
     OPERATOR = "operator"
     TRAINER = "trainer"
     THEORY_RELEASE = "theory_release"
+    VOIDING = "voiding"
     CERTIFICATION = "certification"
     CERTIFICATE_ACTION = "certificate_action"
     RENEWAL = "renewal"
@@ -167,11 +197,15 @@ def _involvement_text(kind: Involvement, name: str) -> str:
                                          "validation committee that assessed the appellant.", name=name),
         Involvement.VALIDATION: lambda: _("%(name)s cannot sit on this panel: they scored the appellant or took part "
                                           "in the validation decision.", name=name),
+        Involvement.CORRECTION: lambda: _("%(name)s cannot sit on this panel: they corrected the appellant's validation "
+                                          "decision.", name=name),
         Involvement.OPERATOR: lambda: _("%(name)s cannot sit on this panel: they were the exam-system operator for the "
                                         "appellant's exam.", name=name),
         Involvement.TRAINER: lambda: _("%(name)s cannot sit on this panel: they trained the appellant.", name=name),
         Involvement.THEORY_RELEASE: lambda: _("%(name)s cannot sit on this panel: they released the appellant's theory "
                                               "results.", name=name),
+        Involvement.VOIDING: lambda: _("%(name)s cannot sit on this panel: they voided items of the appellant's theory "
+                                       "test (the test was rescored without them).", name=name),
         Involvement.CERTIFICATION: lambda: _("%(name)s cannot sit on this panel: they took the certification decision "
                                              "on the appellant.", name=name),
         Involvement.CERTIFICATE_ACTION: lambda: _("%(name)s cannot sit on this panel: they suspended or revoked the "

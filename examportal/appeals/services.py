@@ -22,6 +22,7 @@ from sqlalchemy import Select, false, func, or_, select
 
 from ..audit import services as audit_log
 from ..certification.rules import _
+from ..committee.corrections import standing_positive
 from ..extensions import db
 from ..mail.services import queue_localised
 from ..models import (
@@ -33,13 +34,16 @@ from ..models import (
     AppealSubject,
     Application,
     ApplicationStatus,
+    AttemptItem,
     AttemptStatus,
+    AuditEntry,
     Certificate,
     CertificateEvent,
     CertificateEventKind,
     CertificationDecision,
     CommitteeMember,
     CriterionResult,
+    DecisionCorrection,
     DecisionProposal,
     Enrolment,
     Institution,
@@ -54,11 +58,13 @@ from ..models import (
     TrainingRecord,
     User,
     ValidationDecision,
+    VoidedItem,
     utcnow,
 )
 from ..operator.services import concerning as operator_actions_concerning
 from ..security import public_url, role_holders
 from ..sessions.services import reassessed_enrolments
+from ..theory.services import counted_attempt
 from ..uploads import Upload, UploadError, read_storage, safe_name, store
 from . import rules
 from .rules import Involvement
@@ -88,7 +94,9 @@ class LateAppeal(AppealError):
 @dataclass(frozen=True)
 class Decision:
     """A decision concerning one person, as appeals see it: what it is, whom it concerns, which
-    certifying institution handles appeals against it, and when it was sent."""
+    certifying institution handles appeals against it, and when it was taken and sent — as it
+    stands: a validation decision that staff corrected stands as the correction left it, sent when
+    the correction was (``correction``)."""
 
     subject: AppealSubject
     record: Any
@@ -99,18 +107,32 @@ class Decision:
     certificate: Certificate | None
     #: What a person recognises it by: the session's title, or the certificate's number.
     context: str
+    #: For a validation decision, the last correction staff recorded outside an appeal
+    #: (:func:`staff_correction`): the decision as it stands was taken and sent then.
+    correction: DecisionCorrection | None = None
 
     @property
     def subject_id(self) -> int:
         return int(self.record.id)
 
     @property
+    def taken_moment(self) -> datetime | None:
+        """When the decision as it stands was taken (:func:`rules.taken_moment`; a correction's moment)."""
+        if self.correction is not None:
+            return self.correction.corrected_at
+        return rules.taken_moment(self.subject, self.record)
+
+    @property
     def sent_moment(self) -> datetime | None:
+        """When the decision as it stands was sent (:func:`rules.sent_moment`; the correction's mail)."""
+        if self.correction is not None:
+            return self.correction.notified_at or self.correction.corrected_at
         return rules.sent_moment(self.subject, self.record)
 
     @property
     def sent_on(self) -> date | None:
-        return rules.sent_on(self.subject, self.record)
+        moment = self.sent_moment
+        return rules.local_day(moment) if moment is not None else None
 
     @property
     def window_days(self) -> int:
@@ -128,11 +150,14 @@ class Decision:
     @property
     def appealable(self) -> bool:
         """Whether it is a decision against the person that may be appealed: a rejected application,
-        a finished test or exam (its conduct), a negative validation or certification decision, a
-        suspension or revocation, a rejected renewal."""
+        a finished test or exam (its conduct), a validation decision negative as it stands (as
+        decided, or as corrected), a negative certification decision, a suspension or revocation, a
+        rejected renewal."""
         if self.sent_moment is None:
             return False
-        if self.subject in (AppealSubject.VALIDATION, AppealSubject.CERTIFICATION):
+        if self.subject == AppealSubject.VALIDATION:
+            return not standing_positive(self.record)
+        if self.subject == AppealSubject.CERTIFICATION:
             return not self.record.positive
         if self.subject == AppealSubject.RENEWAL:
             return bool(self.record.status == RenewalStatus.REJECTED)
@@ -151,6 +176,25 @@ MODELS: dict[AppealSubject, type[Any]] = {
 }
 
 
+def staff_correction(decision: ValidationDecision) -> DecisionCorrection | None:
+    """The last correction of the validation decision recorded outside an appeal (by staff, after a
+    voided theory item), or None. It is a new decision on the candidate's validation, sent to them
+    with its own mail, so an appeal against the decision as it stands is against it. A correction an
+    upheld appeal recorded is the outcome of that appeal (whose panel decided it), not a new decision."""
+    return db.session.scalar(select(DecisionCorrection).where(
+        DecisionCorrection.decision_id == decision.id, DecisionCorrection.appeal_id.is_(None))
+        .order_by(DecisionCorrection.corrected_at.desc(), DecisionCorrection.id.desc()).limit(1))
+
+
+def validation_sent_moment(decision: ValidationDecision) -> datetime:
+    """When the validation decision as it stands was sent: its last staff correction's mail, else
+    the decision's own (else the moment it was taken)."""
+    correction = staff_correction(decision)
+    if correction is not None:
+        return correction.notified_at or correction.corrected_at
+    return decision.notified_at or decision.decided_at
+
+
 def _describe(subject: AppealSubject, record: Any) -> Decision:
     if subject in (AppealSubject.CERTIFICATE, AppealSubject.RENEWAL):
         certificate: Certificate = record.certificate
@@ -162,8 +206,9 @@ def _describe(subject: AppealSubject, record: Any) -> Decision:
                         None, session.title)
     enrolment: Enrolment = record.enrolment
     session = enrolment.session
+    correction = staff_correction(record) if subject == AppealSubject.VALIDATION else None
     return Decision(subject, record, enrolment.candidate, session.institution.certifying, session.qualification,
-                    enrolment, None, session.title)
+                    enrolment, None, session.title, correction)
 
 
 def load(subject: AppealSubject, subject_id: int) -> Decision | None:
@@ -206,9 +251,10 @@ def candidate_decisions(user: User) -> list[Decision]:
         select(TheoryAttempt).where(TheoryAttempt.candidate_id == user.id, TheoryAttempt.status == AttemptStatus.SUBMITTED))]
     records += [(AppealSubject.PRACTICAL, r) for r in db.session.scalars(
         select(PracticalAttempt).where(PracticalAttempt.candidate_id == user.id, PracticalAttempt.finished_at.is_not(None)))]
+    # Every validation decision: a positive one may stand negative after a correction (appealable() tells).
     records += [(AppealSubject.VALIDATION, r) for r in db.session.scalars(
         select(ValidationDecision).join(Enrolment, ValidationDecision.enrolment_id == Enrolment.id)
-        .where(Enrolment.candidate_id == user.id, ValidationDecision.positive.is_(False)))]
+        .where(Enrolment.candidate_id == user.id))]
     records += [(AppealSubject.CERTIFICATION, r) for r in db.session.scalars(
         select(CertificationDecision).join(Enrolment, CertificationDecision.enrolment_id == Enrolment.id)
         .where(Enrolment.candidate_id == user.id, CertificationDecision.positive.is_(False),
@@ -230,9 +276,19 @@ def appeals_against(decision: Decision) -> list[Appeal]:
 
 
 def existing_appeal(decision: Decision) -> Appeal | None:
-    """The appeal against the decision that stands in the way of another: an open one, or one the
-    panel decided (its decision is final). A withdrawn appeal leaves the way free within the window."""
-    return next((a for a in appeals_against(decision) if a.status != AppealStatus.WITHDRAWN), None)
+    """The appeal against the decision as it stands that is in the way of another (one appeal per
+    decision): an open one, or one the panel decided once the decision had been taken (its decision
+    is final). A withdrawn appeal leaves the way free within the window. So does an appeal decided
+    before the decision was taken as it stands — a formal check or a renewal decided again after an
+    upheld appeal, a validation decision corrected by staff: that appeal was against an earlier
+    decision, and the new one has a window of its own."""
+    taken = decision.taken_moment
+    for appeal in reversed(appeals_against(decision)):
+        if appeal.status == AppealStatus.WITHDRAWN:
+            continue
+        if appeal.is_open or appeal.decided_at is None or taken is None or appeal.decided_at >= taken:
+            return appeal
+    return None
 
 
 def filing_refusal(decision: Decision, on: date) -> AppealError | None:
@@ -491,14 +547,45 @@ def acknowledge(user: User, appeal: Appeal) -> Appeal:
     return appeal
 
 
+#: What a renewal's assessor does on the way to the decision, as audited: whoever did any of it on
+#: this renewal took part in it, an assessor replaced before the decision included (the replacement
+#: clears their declaration and verdicts from the row; the audit keeps them).
+RENEWAL_ASSESSING_ACTIONS = ("renewal.impartiality_declared", "renewal.evidence_judged", "renewal.returned",
+                             "renewal.decided")
+#: The formal check's decisions, as audited: an application decided again after an upheld appeal
+#: keeps only its last decider on the row.
+APPLICATION_DECIDING_ACTIONS = ("application.accepted", "application.waitlisted", "application.rejected")
+
+
+def _audited_actors(record: Any, actions: Sequence[str]) -> list[int | None]:
+    """Who did any of ``actions`` on ``record``, as the audit log records it."""
+    return list(db.session.scalars(select(AuditEntry.actor_id).where(
+        AuditEntry.object_type == record.__tablename__, AuditEntry.object_id == str(record.id),
+        AuditEntry.action.in_(actions)).distinct()))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _theory_attempt_ids(enrolment: Enrolment) -> set[int]:
+    """The enrolment's own theory attempts and the one whose result counts for it (recognised from
+    an earlier validation, or the assessed one's for a reassessment)."""
+    ids = set(db.session.scalars(select(TheoryAttempt.id).where(TheoryAttempt.enrolment_id == enrolment.id)))
+    counted = counted_attempt(enrolment)
+    return ids | {counted.id} if counted is not None else ids
+
+
 def involved_people(appeal: Appeal) -> dict[int, set[Involvement]]:
     """Everyone who took part in the decision appealed (or is tied to the appellant), by user id,
     with how: the appellant; the committee of the candidate's session (members, chair and a member
-    appointed for them after a dissent) and whoever scored or decided the validation; the session's
-    operator and anyone who acted on the candidate's test; the trainer; who released the theory
-    results; who decided certification; who suspended or revoked the certificate; the renewal's
-    assessor and decider; who decided the application. For a reassessment the earlier validation's
-    people count too."""
+    appointed for them after a dissent) and whoever scored or decided the validation; whoever
+    corrected the validation decision; the session's operator and anyone who acted on the
+    candidate's test; the trainer; who released the theory results; who voided an item drawn in the
+    candidate's test (it was rescored without it); who decided certification; who suspended or
+    revoked the certificate; everyone who assessed or decided the renewal (an assessor replaced
+    before the decision included, from the audit log); everyone who decided the application (an
+    earlier decision on it included). For a reassessment the earlier validation's people count too."""
     found: dict[int, set[Involvement]] = {}
 
     def add(user_ids: Iterable[int | None], kind: Involvement) -> None:
@@ -525,6 +612,13 @@ def involved_people(appeal: Appeal) -> dict[int, set[Involvement]]:
             Involvement.VALIDATION)
         add(db.session.scalars(select(DecisionProposal.proposed_by_id).where(DecisionProposal.enrolment_id == enrolment.id)),
             Involvement.VALIDATION)
+        add(db.session.scalars(select(DecisionCorrection.corrected_by_id)
+                               .join(ValidationDecision, DecisionCorrection.decision_id == ValidationDecision.id)
+                               .where(ValidationDecision.enrolment_id == enrolment.id)), Involvement.CORRECTION)
+        attempt_ids = _theory_attempt_ids(enrolment)
+        if attempt_ids:
+            add(db.session.scalars(select(VoidedItem.voided_by_id).join(AttemptItem, AttemptItem.item_id == VoidedItem.item_id)
+                                   .where(AttemptItem.attempt_id.in_(attempt_ids)).distinct()), Involvement.VOIDING)
         add(db.session.scalars(select(TheoryAttempt.released_by_id).where(TheoryAttempt.enrolment_id == enrolment.id)),
             Involvement.THEORY_RELEASE)
         add(db.session.scalars(select(CertificationDecision.decided_by_id).where(
@@ -540,10 +634,23 @@ def involved_people(appeal: Appeal) -> dict[int, set[Involvement]]:
             Involvement.CERTIFICATE_ACTION)
     record = db.session.get(MODELS[appeal.subject], appeal.subject_id)
     if appeal.subject == AppealSubject.RENEWAL and record is not None:
-        add([record.assessor_id, record.decided_by_id], Involvement.RENEWAL)
+        add([record.assessor_id, record.decided_by_id, *(e.judged_by_id for e in record.evidence)], Involvement.RENEWAL)
+        add(_audited_actors(record, RENEWAL_ASSESSING_ACTIONS), Involvement.RENEWAL)
+        add(_earlier_deciders(appeal), Involvement.RENEWAL)
     if appeal.subject == AppealSubject.APPLICATION and record is not None:
         add([record.decided_by_id], Involvement.APPLICATION)
+        add(_audited_actors(record, APPLICATION_DECIDING_ACTIONS), Involvement.APPLICATION)
+        add(_earlier_deciders(appeal), Involvement.APPLICATION)
     return found
+
+
+def _earlier_deciders(appeal: Appeal) -> list[int | None]:
+    """Who decided the appealed record before an upheld appeal sent it back to be decided again
+    (the remedy recorded them, ``remedy_detail["previous"]``: the row keeps only its last decision)."""
+    details: Iterable[dict[str, Any] | None] = db.session.scalars(select(Appeal.remedy_detail).where(
+        Appeal.subject == appeal.subject, Appeal.subject_id == appeal.subject_id, Appeal.remedy_done_at.is_not(None)))
+    previous = [((detail or {}).get("previous") or {}) for detail in details]
+    return [_int_or_none(p.get(key)) for p in previous for key in ("decided_by_id", "assessor_id")]
 
 
 def panel_member(appeal: Appeal, user: User) -> AppealPanelMember | None:
