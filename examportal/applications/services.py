@@ -237,9 +237,12 @@ def _locked(application: Application) -> Application:
 
 def decide_refusal(actor: User, application: Application) -> str | None:
     """Why the actor may not decide the application: staff of the session's institution (or its
-    certifying institution) decide open applications."""
+    certifying institution) decide open applications — never their own (nobody decides their own
+    case: a staff member applying as a candidate is checked by another)."""
     if application.session.institution_id not in staff_institution_ids(actor):
         return str(_("Only staff of the institution running the session decide its applications."))
+    if application.candidate_id == actor.id:
+        return str(_("This is your own application: another staff member must decide it."))
     if application.status not in DECIDABLE:
         return str(_("This application has already been decided or withdrawn."))
     return None

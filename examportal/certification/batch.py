@@ -47,7 +47,10 @@ def start(actor: User, session: ValidationSession, decisions: list[Certification
 
 @kind("certificate_batch")
 def certificate_batch(job: BackgroundJob, progress: Progress) -> None:
-    """Issue (number, render, mail) the certificate of every decision of the job, then zip their PDFs."""
+    """Issue (number, render, mail) the certificate of every decision of the job, then zip their PDFs.
+
+    A decision whose certificate is refused (:func:`services.issue_certificate`: its validation
+    corrected to negative since it was taken) is reported as the job's problem; the others are issued."""
     session = db.session.get(ValidationSession, int(job.params["session_id"]))
     if session is None:
         raise JobError("the session no longer exists")
@@ -63,7 +66,14 @@ def certificate_batch(job: BackgroundJob, progress: Progress) -> None:
                     progress.problem(f"#{decision_id}", "not a positive certification decision of this session")
                     progress.step()
                     continue
-                certificate = services.render_issued(services.issue_certificate(decision, actor), actor)
+                try:
+                    issued = services.issue_certificate(decision, actor)
+                except services.CertificationError as refused:  # e.g. the validation corrected to negative since
+                    db.session.rollback()
+                    progress.problem(f"#{decision_id}", str(refused))
+                    progress.step()
+                    continue
+                certificate = services.render_issued(issued, actor)
                 data = certificate.pdf
                 if data is None:  # render_issued stores it or raises
                     raise JobError(f"certificate {certificate.number} has no PDF")

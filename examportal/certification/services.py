@@ -114,6 +114,13 @@ def _scored(user: User, enrolment: Enrolment) -> bool:
     return any(db.session.scalar(query.limit(1)) is not None for query in traces)
 
 
+def assessments(enrolment: Enrolment) -> tuple[Enrolment, ...]:
+    """The validations in which the candidate's work for this enrolment was assessed: the enrolment
+    itself and, for a new assessment after an upheld appeal, every earlier one whose work it assessed
+    again. Whoever examined the candidate in any of them took part in this validation."""
+    return (enrolment, *reassessed_enrolments(enrolment))
+
+
 def involvement(user: User, enrolment: Enrolment) -> str | None:
     """Why the user may not decide the candidate's certification because of their part in the
     validation (translated), or None: the candidate themself, a committee member, the operator,
@@ -122,7 +129,7 @@ def involvement(user: User, enrolment: Enrolment) -> str | None:
     if user.id == enrolment.candidate_id:
         return _("You are the candidate: you may not decide your own certification.")
     # A new assessment after an appeal: whoever took part in the first one is involved as well.
-    validations = (enrolment, *reassessed_enrolments(enrolment))
+    validations = assessments(enrolment)
     if any(member.assessor_id == user.id for validated in validations for member in committee_for(validated)):
         return _("You examined this candidate as a member of the validation committee, so you may not decide their certification.")
     if any(_operated(user, validated) for validated in validations):
@@ -134,6 +141,17 @@ def involvement(user: User, enrolment: Enrolment) -> str | None:
     return None
 
 
+def validation_stands_positive(enrolment: Enrolment) -> bool:
+    """Whether the committee's validation decision on the candidate stands positive today: as the
+    last recorded correction left it (a voided item or an upheld appeal may have turned it either
+    way), else as decided (:func:`examportal.committee.corrections.standing_positive`).
+
+    Certification follows this at every step: deciding it, and issuing the certificate — in the
+    batch job too, which may run after a correction turned the validation negative."""
+    validation = decision_for(enrolment)
+    return validation is not None and standing_positive(validation)
+
+
 def decision_refusal(user: User, enrolment: Enrolment) -> str | None:
     """Why the user may not decide this candidate's certification now (translated), or None."""
     certifying = certifying_institution(enrolment)
@@ -143,9 +161,7 @@ def decision_refusal(user: User, enrolment: Enrolment) -> str | None:
         return _("This candidate was withdrawn from the session.")
     if certification_decision(enrolment) is not None:
         return _("The certification decision for this candidate has already been made.")
-    validation = decision_for(enrolment)
-    # As it stands today: a recorded correction may have made it positive, or negative.
-    if validation is None or not standing_positive(validation):
+    if not validation_stands_positive(enrolment):
         return _("Certification follows a positive validation decision of the committee; this candidate has none.")
     return involvement(user, enrolment)
 
@@ -163,7 +179,7 @@ class CandidateRow:
     @property
     def validation_positive(self) -> bool | None:
         """The validation decision as it stands today (corrections included); None: not decided."""
-        return standing_positive(self.validation) if self.validation is not None else None
+        return validation_stands_positive(self.enrolment) if self.validation is not None else None
 
     @property
     def awaiting(self) -> bool:
@@ -351,23 +367,34 @@ def issued_for(decision: CertificationDecision) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.decision_id == decision.id))
 
 
+def _check_issuable(decision: CertificationDecision) -> None:
+    """Refuse a certificate to a negative certification decision, and to one whose validation no
+    longer stands positive (:func:`validation_stands_positive`): a correction recorded after the
+    certification decision (a voided theory item, an upheld appeal) turned it negative."""
+    if not decision.positive:
+        raise CertificationError(_("A negative certification decision issues no certificate."))
+    if not validation_stands_positive(decision.enrolment):
+        raise CertificationError(_("The validation decision no longer stands positive: a certificate cannot be issued."))
+
+
 def issue_certificate(decision: CertificationDecision, actor: User | None = None) -> Certificate:
     """The certificate for a positive certification decision, numbered and stored (committed).
 
     Idempotent: the certificate of a decision is created once; a retried job finds it and never
-    takes a second number. Its PDF is rendered by :func:`render_issued`.
+    takes a second number. Its PDF is rendered by :func:`render_issued`. Refused when the
+    validation no longer stands positive (:func:`_check_issuable`).
     """
     existing = issued_for(decision)
     if existing is not None:
         return existing
+    enrolment = decision.enrolment
+    _lock(enrolment)  # the lock a correction of the validation takes: none lands between the check and the number
     db.session.execute(select(CertificationDecision.id).where(CertificationDecision.id == decision.id).with_for_update())
     existing = issued_for(decision)  # issued by another worker while this one waited for the lock
     if existing is not None:
         db.session.commit()
         return existing
-    if not decision.positive:
-        raise CertificationError(_("A negative certification decision issues no certificate."))
-    enrolment = decision.enrolment
+    _check_issuable(decision)
     candidate = enrolment.candidate
     issued_on = rules.today()
     certificate = _new_certificate(
@@ -383,10 +410,9 @@ def issue_rendered(decision: CertificationDecision, actor: User) -> Certificate:
     credential hooks run and the holder mailed — in the caller's transaction (for the system
     carrying out an appeal that overturned a refusal; :func:`issue_certificate` and
     :func:`render_issued` are the committing steps of the ordinary batch)."""
-    if not decision.positive:
-        raise CertificationError(_("A negative certification decision issues no certificate."))
     if issued_for(decision) is not None:
         raise CertificationError(_("The certificate for this decision has already been issued."))
+    _check_issuable(decision)
     enrolment = decision.enrolment
     candidate = enrolment.candidate
     issued_on = rules.today()

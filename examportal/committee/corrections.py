@@ -81,13 +81,27 @@ def preview(decision: ValidationDecision, after: Mapping[str, bool]) -> Preview:
                    positive_after=summary.granted is True, unmet_after=list(summary.unmet))
 
 
+def own_decision_refusal(actor: User, decision: ValidationDecision) -> str | None:
+    """Why ``actor`` may not correct this decision whatever the route (translated), or None: it is
+    a decision about them. Nobody changes their own result, least of all a staff member who was
+    also the candidate."""
+    if actor.id == decision.enrolment.candidate_id:
+        return str(_("This decision is about you: nobody corrects their own validation result. Another staff member "
+                     "must record the correction."))
+    return None
+
+
 def record(actor: User, decision: ValidationDecision, after: Mapping[str, bool], reason: str | None, *,
            appeal: Appeal | None = None) -> DecisionCorrection:
     """Record a correction of the decision's criterion results (``after``: code → met) with its
     reason, update those results, and mail the candidate. The decision row stays as decided.
+    Refused to the decision's own candidate (:func:`own_decision_refusal`).
 
     In the caller's transaction (flushed, not committed).
     """
+    refusal = own_decision_refusal(actor, decision)
+    if refusal:
+        raise CorrectionError(refusal)
     text = (reason or "").strip()
     if not text:
         raise CorrectionError(_("Give the reason for the correction: it is recorded and sent to the candidate."))
@@ -138,6 +152,9 @@ def voiding_refusal(actor: User, decision: ValidationDecision) -> str | None:
     """Why ``actor`` may not correct this decision after a voided item (translated), or None."""
     if decision.enrolment.session.institution_id not in staff_institution_ids(actor):
         return str(_("Only staff of the institution that ran the session correct its decisions."))
+    refusal = own_decision_refusal(actor, decision)
+    if refusal:
+        return refusal
     if not voiding_changes(decision):
         return str(_("No voided theory item changes this decision's results: there is nothing to correct."))
     return None
@@ -147,7 +164,8 @@ def correct_after_voiding(actor: User, decision: ValidationDecision, reason: str
     """Staff record the correction that rescoring after a voided theory item calls for: the test
     criteria take the rescored results and the decision follows the rule (:func:`record`).
 
-    Refused to anyone but staff of the session's institution and for a decision not affected.
+    Refused to anyone but staff of the session's institution, to the decision's own candidate and
+    for a decision not affected.
     Commits (the candidate's mail goes out from the outbox after it).
     """
     refusal = voiding_refusal(actor, decision)

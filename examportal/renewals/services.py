@@ -28,6 +28,7 @@ from ..certification import rules as certificate_rules
 from ..certification import services as certification
 from ..certification.rules import _
 from ..committee.services import committee_for
+from ..competence import services as competence
 from ..extensions import db
 from ..mail.services import queue_localised
 from ..models import (
@@ -35,6 +36,7 @@ from ..models import (
     Certificate,
     CertificateReminder,
     CertificateStatus,
+    CompetenceKind,
     RenewalApplication,
     RenewalEvidence,
     RenewalPeriod,
@@ -384,19 +386,28 @@ def withdraw(user: User, application: RenewalApplication) -> RenewalApplication:
 
 def assessor_refusal(assessor: User, application: RenewalApplication) -> str | None:
     """Why ``assessor`` may not analyse this renewal (translated), or None: an active assessor of
-    the issuing institution who is not the holder, did not train them and did not sit on the
-    committee that validated them (the evidence analysis must be independent of the first
-    assessment too)."""
+    the issuing institution who meets the qualification's requirements on assessors today (as a
+    committee appointment does), is not the holder, did not train them and sat on no committee that
+    validated them — after an upheld appeal, neither the first committee nor the new one (the
+    evidence analysis must be independent of those assessments too).
+
+    Checked when the assessor is assigned and again at every step of their analysis
+    (:func:`_assessing`): a role withdrawn, a lapsed competence record or a training recorded since
+    stops them before they act."""
     certificate = application.certificate
     if not assessor.active or not assessor.has_role(Role.ASSESSOR, certificate.institution_id):
         return _("%(name)s is not an assessor of %(institution)s.", name=assessor.full_name,
                  institution=certificate.institution.name)
     if assessor.id == application.holder_id:
         return _("%(name)s is the holder: nobody assesses their own renewal.", name=assessor.full_name)
+    unqualified = competence.appointment_refusal(assessor, CompetenceKind.ASSESSOR, certificate.qualification, utcnow())
+    if unqualified:
+        return unqualified
     if trained_pairs([assessor.id], [application.holder_id]):
         return _("%(name)s trained the holder for the qualification, so they may not assess the holder's renewal.",
                  name=assessor.full_name)
-    if any(member.assessor_id == assessor.id for member in committee_for(certificate.enrolment)):
+    if any(member.assessor_id == assessor.id
+           for validated in certification.assessments(certificate.enrolment) for member in committee_for(validated)):
         return _("%(name)s sat on the committee that validated the holder, so they may not assess the holder's "
                  "renewal.", name=assessor.full_name)
     return None
@@ -445,11 +456,17 @@ def assign(user: User, application: RenewalApplication, assessor: User) -> Renew
 
 
 def _assessing(user: User, application: RenewalApplication, *, declared: bool = True) -> RenewalApplication:
+    """The application locked for its assigned assessor's next step (declaring, judging, returning,
+    deciding); refused unless it is open, they still may assess it (:func:`assessor_refusal`) and —
+    ``declared`` — they have declared impartiality."""
     application = _locked(application)
     if application.assessor_id != user.id:
         raise RenewalError(_("You are not the assessor of this application."))
     if not application.is_open:
         raise RenewalError(_("The application has already been %(status)s.", status=application.status.label))
+    refusal = assessor_refusal(user, application)  # e.g. a training recorded, or the role withdrawn, since
+    if refusal:
+        raise RenewalError(refusal)
     if declared and application.assessor_declared_at is None:
         raise RenewalError(_("Sign the declaration of impartiality first."))
     return application
@@ -464,9 +481,6 @@ def declare(user: User, application: RenewalApplication, confirmed: bool) -> Ren
     if not confirmed:
         raise RenewalError(_("Confirm the declaration to analyse the evidence; if you cannot, tell the institution."),
                            "confirm")
-    refusal = assessor_refusal(user, application)  # e.g. a training recorded since the assignment
-    if refusal:
-        raise RenewalError(refusal)
     before = {"status": application.status}
     application.assessor_declared_at = utcnow()
     if application.status == RenewalStatus.SUBMITTED:

@@ -240,8 +240,10 @@ def _assign_form(application: RenewalApplication, form: AssignForm | None = None
 
 
 def _staff_page(application: RenewalApplication, form: AssignForm | None = None, status: int = 200) -> ResponseReturnValue:
+    assessor = application.assessor if application.is_open else None
     return render_template("renewals/staff_detail.html", application=application, form=_assign_form(application, form),
-                           coverage=services.coverage(application.certificate, application.periods)), status
+                           coverage=services.coverage(application.certificate, application.periods),
+                           assessor_refusal=services.assessor_refusal(assessor, application) if assessor else None), status
 
 
 @bp.route("/staff/<int:renewal_id>")
@@ -295,6 +297,7 @@ def _assess_page(application: RenewalApplication, status: int = 200, **forms: An
         formdata=None, prefix=f"evidence-{item.id}", verdict=item.verdict, note=item.note) for item in application.evidence}
     return render_template(
         "renewals/assess.html", application=application, certificate=application.certificate,
+        refusal=services.assessor_refusal(current_user, application) if application.is_open else None,
         renewed_until=rules.renewed_valid_until(application.certificate.valid_until,
                                                 certification.validity_years(application.certificate.qualification)),
         coverage=services.coverage(application.certificate, application.periods),

@@ -39,8 +39,17 @@ def may_void(user: User) -> bool:
                for r in user.roles)
 
 
+def drew_item(user: User, item_id: str) -> bool:
+    """Whether ``user`` drew the item in a theory test of their own (as a candidate): voiding it
+    would rescore their own attempt, so they may not (nobody changes their own result)."""
+    return db.session.scalar(
+        select(AttemptItem.id).join(TheoryAttempt, AttemptItem.attempt_id == TheoryAttempt.id)
+        .where(AttemptItem.item_id == item_id, TheoryAttempt.candidate_id == user.id).limit(1)) is not None
+
+
 def void_item(actor: User, item_id: str, reason: str) -> VoidReport:
-    """Void the item and rescore every submitted attempt that drew it."""
+    """Void the item and rescore every submitted attempt that drew it. Refused to whoever drew the
+    item in their own test (:func:`drew_item`)."""
     if not may_void(actor):
         raise VoidError(_("Only the certifying institution's staff void an item."))
     item_id, reason = (item_id or "").strip(), (reason or "").strip()
@@ -52,6 +61,9 @@ def void_item(actor: User, item_id: str, reason: str) -> VoidReport:
         raise VoidError(_("There is no item %(id)s in the bank.", id=item_id[:80]))
     if db.session.scalar(select(VoidedItem.id).where(VoidedItem.item_id == item_id)) is not None:
         raise VoidError(_("Item %(id)s has already been voided.", id=item_id))
+    if drew_item(actor, item_id):
+        raise VoidError(_("Item %(id)s was in your own theory test: voiding it would change your own result. Another "
+                          "staff member must void it.", id=item_id))
     if not reason:
         raise VoidError(_("Give the reason the item is faulty: it goes into the record of every rescored attempt."))
     voided = VoidedItem(item_id=item_id, reason=reason, voided_by_id=actor.id, voided_at=utcnow())
