@@ -236,6 +236,7 @@ FIELD_LABELS = {
     "reason": _l("Reason"), "note": _l("Note"), "justification": _l("Justification"),
     "declaration": _l("Declaration"), "declared_at": _l("Declared"), "is_chair": _l("Chair"),
     "course": _l("Course"), "scores": _l("Scores"), "positive": _l("Positive"), "approve": _l("Approves"),
+    "scores_digest": _l("Fingerprint of the scores"),
     "dissents": _l("Dissents"), "approvals": _l("Approvals"), "members": _l("Members"),
     "unmet": _l("Criteria not met"), "protocol_sha256": _l("Protocol fingerprint"), "votes": _l("Votes"),
     "minutes": _l("Minutes"), "restored_seq": _l("Continues from entry"), "restored_hash": _l("Fingerprint of that entry"),
@@ -313,7 +314,11 @@ PERSON_KEYS = frozenset({"user_id", "candidate_id", "assessor_id", "trainer_id",
 #: Keys whose value maps a person's id to something (a member's vote).
 PERSON_MAP_KEYS = frozenset({"votes"})
 FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash", "pdf_sha256", "content_sha256",
-                              "evidence_sha256", "logo_sha256", "signature_sha256", "annex_sha256"})
+                              "evidence_sha256", "logo_sha256", "signature_sha256", "annex_sha256", "scores_digest"})
+#: Fields of an entry the page never shows, by action: a committee member's verdicts, which entries
+#: written before submissions kept a digest instead still hold (blind scoring: whoever reads the log
+#: may be a member still scoring; the scoresheet holds the verdicts).
+WITHHELD_FIELDS = {"committee.scores_submitted": frozenset({"scores"})}
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -434,6 +439,10 @@ class FieldChange:
     after: str | None
 
 
+#: The value shown for a withheld field (:data:`WITHHELD_FIELDS`).
+WITHHELD = object()
+
+
 def _field_label(key: str) -> str:
     label = FIELD_LABELS.get(key)
     return str(label) if label is not None else key
@@ -443,6 +452,8 @@ def format_value(key: str, value: Any, people: dict[int, str]) -> str:
     """A value as a reader understands it, in the page's language."""
     if value is None:
         return "—"
+    if value is WITHHELD:
+        return str(_("kept in its own record, not shown in the audit log"))
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if key in PERSON_KEYS and isinstance(value, int):
@@ -485,11 +496,14 @@ def _format_text(key: str, value: str) -> str:
     return value
 
 
-def _flatten(data: dict[str, Any] | None) -> dict[str, tuple[str, Any]]:
-    """Top-level fields, with a nested mapping (other than person maps) spread into its own rows."""
+def _flatten(data: dict[str, Any] | None, withheld: frozenset[str] = frozenset()) -> dict[str, tuple[str, Any]]:
+    """Top-level fields, with a nested mapping (other than person maps) spread into its own rows;
+    a ``withheld`` field as one row that says so."""
     rows: dict[str, tuple[str, Any]] = {}
     for key, value in (data or {}).items():
-        if isinstance(value, dict) and value and key not in PERSON_MAP_KEYS:
+        if key in withheld:
+            rows[key] = (_field_label(key), (key, WITHHELD))
+        elif isinstance(value, dict) and value and key not in PERSON_MAP_KEYS:
             for inner, item in value.items():
                 rows[f"{key}.{inner}"] = (f"{_field_label(key)}: {_field_label(str(inner))}", (str(inner), item))
         else:
@@ -499,7 +513,8 @@ def _flatten(data: dict[str, Any] | None) -> dict[str, tuple[str, Any]]:
 
 def diff(entry: AuditEntry, people: dict[int, str]) -> list[FieldChange]:
     """The fields the entry changed, each as before → after (unchanged fields left out)."""
-    before, after = _flatten(entry.before), _flatten(entry.after)
+    withheld = WITHHELD_FIELDS.get(entry.action, frozenset())
+    before, after = _flatten(entry.before, withheld), _flatten(entry.after, withheld)
     changes = []
     for name in [*after, *(k for k in before if k not in after)]:
         old, new = before.get(name), after.get(name)

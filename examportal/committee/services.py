@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..audit import anchor
 from ..audit import services as audit_log
 from ..competence import services as competence
 from ..extensions import db
@@ -36,6 +37,7 @@ from ..models import (
     utcnow,
 )
 from ..sessions.services import (
+    declared_for,
     earlier_involvement,
     evidence_enrolment,
     institution_people,
@@ -138,7 +140,10 @@ def quorum_refusal(enrolment: Enrolment) -> str | None:
 def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment,
                     trained: Collection[int] | None = None) -> str | None:
     """Why this member may not assess the candidate, or None when they may (``trained``: the ids of
-    the candidates the member trained, when the caller has read them for a list of candidates)."""
+    the candidates the member trained, when the caller has read them for a list of candidates).
+
+    The same rule decides who scores, records, proposes and votes, and whose vote counts (:func:`_settle`).
+    """
     if member is None:
         return _("You are not on this session's committee.")
     if member.assessor_id == enrolment.candidate_id:
@@ -150,6 +155,9 @@ def scoring_refusal(member: CommitteeMember | None, enrolment: Enrolment,
         return _("You trained this candidate, so you may not assess them.")
     if enrolment.status != EnrolmentStatus.ENROLLED:
         return _("This candidate was withdrawn from the session.")
+    if not declared_for(member, enrolment):
+        return _("This candidate was enrolled after you signed your declaration of impartiality, which does not "
+                 "name them. Sign a declaration for them on the session's page before you assess them.")
     return None
 
 
@@ -230,6 +238,8 @@ def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int
     sheet = scoresheet(member, enrolment)
     if sheet.is_submitted:
         raise CommitteeRuleError(_("Your scores are already submitted and can no longer be changed."))
+    if submit and (refusal := submission_refusal(enrolment)):
+        raise CommitteeRuleError(refusal)
     criteria = {c.id: c for c in scored_criteria(enrolment)}
     if set(entries) - set(criteria):
         raise CommitteeRuleError(_("Unknown criterion in the form. Reload the page."))
@@ -251,12 +261,53 @@ def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int
             raise CommitteeRuleError(_("Explain every “not met” in a comment. Missing for: %(codes)s",
                                        codes=", ".join(uncommented)))
         sheet.submitted_at = utcnow()
+        # Who submitted, when, for whom, and a keyed digest of the verdicts, never the verdicts: a
+        # reader of the log may be a member still scoring blind (the scoresheet holds them).
         audit_log.record("committee.scores_submitted", sheet, after={
-            "enrolment_id": enrolment.id, "assessor_id": member.assessor_id,
-            "scores": {criteria[s.criterion_id].code: s.met for s in sheet.scores}},
+            "enrolment_id": enrolment.id, "assessor_id": member.assessor_id, "scores_digest": scores_digest(sheet)},
             institution_id=enrolment.session.institution_id)
     db.session.commit()
     return sheet
+
+
+#: The context of :func:`scores_digest` under the audit key (see ``audit.anchor``).
+SCORES_CONTEXT = b"examportal-committee-scores\x00"
+
+
+def scores_digest(sheet: Scoresheet) -> str:
+    """A keyed digest (HMAC-SHA256 under the audit key) of the scoresheet's verdicts, comments and
+    notes, as the audit entry of its submission keeps them: whoever holds the key can tell whether
+    the sheet changed after it was submitted, while no reader of the log can recover the verdicts."""
+    codes = {c.id: c.code for c in db.session.scalars(
+        select(Criterion).where(Criterion.id.in_([s.criterion_id for s in sheet.scores])))}
+    scores = {codes[s.criterion_id]: [s.met, s.comment, s.interview_notes] for s in sheet.scores}
+    return anchor.mac(SCORES_CONTEXT, {"scoresheet_id": sheet.id, "enrolment_id": sheet.enrolment_id,
+                                       "member_id": sheet.member_id, "scores": scores})
+
+
+def practical_pending(enrolment: Enrolment) -> str | None:
+    """Why the candidate's practical part is not over yet, or None: it is still running, or not
+    taken and no absence recorded. Final scores, results and the decision wait for it."""
+    state = practical_state(enrolment)
+    if state == "missing":
+        return _("The candidate has not taken the practical part. If they did not come, the operator or the chair "
+                 "records them as absent.")
+    if state == "running":
+        return _("The candidate's practical part is still running.")
+    return None
+
+
+def submission_refusal(enrolment: Enrolment) -> str | None:
+    """Why a member may not submit (make final) their scores on the candidate yet, or None: the
+    practical part is not over (:func:`practical_pending`). A draft may be saved meanwhile."""
+    state = practical_state(enrolment)
+    if state == "running":
+        return _("The candidate's practical part is still running: save your scores as a draft and submit them "
+                 "once it has ended.")
+    if state == "missing":
+        return _("The candidate has not taken the practical part yet: save your scores as a draft and submit them "
+                 "once it is done or their absence is recorded.")
+    return None
 
 
 def sheets(enrolment: Enrolment) -> list[Scoresheet]:
@@ -350,6 +401,9 @@ def record_results(member: CommitteeMember, enrolment: Enrolment, verdicts: dict
                                  or _("Only the chair of the committee records the results."))
     if not all_submitted(enrolment):
         raise CommitteeRuleError(_("Every member must submit their scores first."))
+    pending = practical_pending(enrolment)
+    if pending:
+        raise CommitteeRuleError(pending)
     if decision_for(enrolment) is not None:
         raise CommitteeRuleError(_("The decision has been made; the results can no longer change."))
     if open_proposal(enrolment) is not None:
@@ -463,12 +517,9 @@ def missing_parts(enrolment: Enrolment) -> str | None:
     """
     if not theory_released(enrolment):
         return _("The theory result has not been released yet.")
-    state = practical_state(enrolment)
-    if state == "missing":
-        return _("The candidate has not taken the practical part. If they did not come, the operator or the chair "
-                 "records them as absent.")
-    if state == "running":
-        return _("The candidate's practical part is still running.")
+    pending = practical_pending(enrolment)
+    if pending:
+        return pending
     submitted = [s for s in sheets(enrolment) if s.is_submitted]
     without_notes = [
         c.code for c in all_criteria(enrolment) if c.method == "interview"
@@ -493,7 +544,8 @@ def open_proposal(enrolment: Enrolment) -> DecisionProposal | None:
 
 def _check_decision(enrolment: Enrolment, positive: bool, justification: str | None) -> rules.Summary:
     """Refuse a decision the results do not support: missing parts or results, a positive decision with
-    an unmet criterion, a negative one without a justification naming every unmet criterion."""
+    an unmet criterion, a negative one with none unmet or without a justification naming every unmet
+    criterion (the qualification's rule: granted exactly when every learning outcome is confirmed)."""
     missing_part = missing_parts(enrolment)
     if missing_part:
         raise CommitteeRuleError(missing_part)
@@ -503,6 +555,10 @@ def _check_decision(enrolment: Enrolment, positive: bool, justification: str | N
     if positive and not result.granted:
         raise CommitteeRuleError(_("A positive decision needs every learning outcome confirmed. Unmet: %(codes)s",
                                    codes=", ".join(result.unmet)))
+    if not positive and result.granted:
+        raise CommitteeRuleError(_("A negative decision needs a criterion not met, and every criterion is recorded as "
+                                   "met: every learning outcome is confirmed. If a result is wrong, record the results "
+                                   "again before proposing the decision."))
     if not positive:
         problems = rules.justification_problems(justification, result.unmet)
         if problems == ["__empty__"]:
@@ -527,6 +583,9 @@ def propose(member: CommitteeMember, enrolment: Enrolment, positive: bool, justi
         raise CommitteeRuleError(_("The decision has already been made."))
     if open_proposal(enrolment) is not None:
         raise CommitteeRuleError(_("A decision has already been proposed; the committee is voting on it."))
+    refusal = own_assessment_refusal(member, enrolment)
+    if refusal:
+        raise CommitteeRuleError(refusal)
     _check_decision(enrolment, positive, justification)
     now = utcnow()
     proposal = DecisionProposal(enrolment_id=enrolment.id, positive=positive,
@@ -555,6 +614,12 @@ def vote_refusal(member: CommitteeMember | None, enrolment: Enrolment) -> str | 
         return _("You have already voted on this proposal; a vote cannot be changed.")
     if proposal.status == ProposalStatus.DISPUTED:
         return _("A member dissented: the institution appoints one more member, who votes next.")
+    return own_assessment_refusal(member, enrolment)
+
+
+def own_assessment_refusal(member: CommitteeMember, enrolment: Enrolment) -> str | None:
+    """Why the member may not take part in the decision yet: they have not submitted their own scores.
+    A member proposes (which counts as their approval) or votes only after their independent assessment."""
     if not any(s.member_id == member.id and s.is_submitted for s in sheets(enrolment)):
         return _("Submit your own scores first: you vote on the decision after your independent assessment.")
     return None
@@ -584,9 +649,16 @@ def vote(member: CommitteeMember, enrolment: Enrolment, approve: bool, reason: s
 
 def _settle(proposal: DecisionProposal, enrolment: Enrolment) -> None:
     """Once every member has voted: all approving makes the proposal final; a dissent asks the
-    institution for one more member; with that member, the majority of the enlarged committee decides."""
+    institution for one more member; with that member, the majority of the enlarged committee decides.
+    A vote counts only while its member may assess the candidate (:func:`scoring_refusal`)."""
     members = committee_for(enrolment)
-    votes = {v.member_id: v for v in proposal.votes}
+    # Only the votes of members who may still assess the candidate count: a member since found to
+    # have trained them (or otherwise refused by :func:`scoring_refusal`) counts as not having voted,
+    # as they could not vote now.
+    trainers = {r.trainer_id for r in trained_pairs([m.assessor_id for m in members], [enrolment.candidate_id])}
+    eligible = {m.id for m in members if scoring_refusal(
+        m, enrolment, trained={enrolment.candidate_id} if m.assessor_id in trainers else set()) is None}
+    votes = {v.member_id: v for v in proposal.votes if v.member_id in eligible}
     if any(m.id not in votes for m in members):
         return
     approvals = sum(1 for m in members if votes[m.id].approve)

@@ -56,7 +56,7 @@ def _case_page(enrolment, member, form=None, status=200, typed=None, absence_for
         submitted_ids={s.member_id for s in services.sheets(enrolment) if s.is_submitted},
         typed=typed or {}, decision=(decision := services.decision_for(enrolment)), **_changes(enrolment, decision),
         practical_state=services.practical_state(enrolment), may_record=services.may_record(member, enrolment),
-        absence_form=absence_form or AbsenceForm(),
+        submission_refusal=services.submission_refusal(enrolment), absence_form=absence_form or AbsenceForm(),
         interview_sets=services.interview_sets(enrolment) if refusal is None else {},
         practical=practical_services.committee_view(enrolment, str(get_locale())) if refusal is None else None,
     ), status

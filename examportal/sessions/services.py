@@ -21,11 +21,14 @@ from ..models import (
     Appeal,
     AppealRemedy,
     AppealStatus,
+    AuditEntry,
     CommitteeMember,
     CompetenceKind,
+    DecisionProposal,
     Enrolment,
     EnrolmentStatus,
     Institution,
+    ProposalStatus,
     Qualification,
     Role,
     Scoresheet,
@@ -33,6 +36,7 @@ from ..models import (
     TrainingRecord,
     User,
     UserRole,
+    ValidationDecision,
     ValidationSession,
     utcnow,
 )
@@ -246,7 +250,11 @@ def add_assessor(session: ValidationSession, assessor: User | None, is_chair: bo
     """Put an assessor on the committee, refusing anyone who trained an enrolled candidate, whose
     competence record does not meet the qualification's requirements on the session's day, or who
     took part in the first assessment of a candidate assessed again after an appeal
-    (:func:`earlier_involvement`)."""
+    (:func:`earlier_involvement`); and refusing any change once the committee has proposed a decision
+    (:func:`membership_change_refusal`)."""
+    refusal = membership_change_refusal(session)
+    if refusal:
+        raise SessionRuleError(refusal)
     if assessor is None or assessor not in institution_people(session.institution, Role.ASSESSOR):
         raise SessionRuleError(_("This person is not an assessor of the institution."))
     if assessor.id in involved_assessors(session):
@@ -280,6 +288,23 @@ def impartiality_refusal(session: ValidationSession, assessor: User) -> str | No
     return earlier_involvement(session, assessor)
 
 
+def membership_change_refusal(session: ValidationSession) -> str | None:
+    """Why the session's committee can no longer gain or lose a member, or None while it can.
+
+    Once the committee has proposed a decision for any candidate of the session, the committee that
+    proposed it is the one whose votes decide: a member added or taken off afterwards would change
+    the majority (after a dissent, the institution appoints one more member for that candidate
+    through :func:`examportal.committee.services.appoint_extra_member`, the one change allowed).
+    """
+    proposed = db.session.scalar(
+        select(DecisionProposal.id).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
+        .where(Enrolment.session_id == session.id).limit(1))
+    if proposed is not None:
+        return _("The committee has already proposed a decision for a candidate of this session, so its members "
+                 "can no longer change. After a dissent, appoint one more member for that candidate instead.")
+    return None
+
+
 def involved_assessors(session: ValidationSession) -> set[int]:
     """Everyone on the session's committee, including members appointed for one candidate."""
     return set(db.session.scalars(select(CommitteeMember.assessor_id).where(CommitteeMember.session_id == session.id)))
@@ -301,7 +326,11 @@ def member_enrolments(member: CommitteeMember) -> list[Enrolment]:
 
 def remove_assessor(member: CommitteeMember) -> None:
     """Take an assessor off the committee, unless they have submitted scores (their scoresheets
-    are part of the validation record and would go with the membership)."""
+    are part of the validation record and would go with the membership) or the committee has
+    proposed a decision (:func:`membership_change_refusal`)."""
+    refusal = membership_change_refusal(member.session)
+    if refusal:
+        raise SessionRuleError(refusal)
     if db.session.scalar(select(Scoresheet.id).where(Scoresheet.member_id == member.id,
                                                      Scoresheet.submitted_at.is_not(None)).limit(1)):
         raise SessionRuleError(_("This assessor has already submitted scores: they stay on the committee."))
@@ -408,10 +437,45 @@ def _grant_retake(appeal: Appeal, enrolment: Enrolment) -> None:
         "theory_recognized_from_id": enrolment.theory_recognized_from_id}, institution_id=appeal.institution_id)
 
 
+def withdrawal_refusals(enrolments: Sequence[Enrolment]) -> dict[int, str]:
+    """Why each of ``enrolments`` can no longer be withdrawn from its session, by enrolment id (only
+    those refused; two queries for the whole list).
+
+    A validation decision is changed only by an appeal or a recorded correction, never by taking the
+    candidate off the session (which would also block their certification with nothing to appeal);
+    while the committee votes on a proposed decision, the candidate stays for the vote to end.
+    """
+    ids = [e.id for e in enrolments]
+    if not ids:
+        return {}
+    decided = set(db.session.scalars(select(ValidationDecision.enrolment_id).where(ValidationDecision.enrolment_id.in_(ids))))
+    voting = set(db.session.scalars(select(DecisionProposal.enrolment_id).where(
+        DecisionProposal.enrolment_id.in_(ids), DecisionProposal.status.in_((ProposalStatus.OPEN, ProposalStatus.DISPUTED)))))
+    refusals = {}
+    for enrolment_id in ids:
+        if enrolment_id in decided:
+            refusals[enrolment_id] = _("The committee has decided this candidate's validation, so they can no longer be "
+                                       "withdrawn from the session. The decision changes only through an appeal or a "
+                                       "recorded correction.")
+        elif enrolment_id in voting:
+            refusals[enrolment_id] = _("The committee has proposed a decision for this candidate and is voting on it, "
+                                       "so they cannot be withdrawn from the session now.")
+    return refusals
+
+
+def withdrawal_refusal(enrolment: Enrolment) -> str | None:
+    """Why the candidate can no longer be withdrawn from the session, or None (:func:`withdrawal_refusals`)."""
+    return withdrawal_refusals([enrolment]).get(enrolment.id)
+
+
 def withdraw_enrolment(enrolment: Enrolment) -> None:
-    """Withdraw a candidate from a session (the record is kept)."""
+    """Withdraw a candidate from a session (the record is kept), unless the committee has decided
+    or proposed a decision for them (:func:`withdrawal_refusal`)."""
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise SessionRuleError(_("This candidate has already been withdrawn from the session."))
+    refusal = withdrawal_refusal(enrolment)
+    if refusal:
+        raise SessionRuleError(refusal)
     enrolment.status = EnrolmentStatus.WITHDRAWN
     audit_log.record("session.candidate_withdrawn", enrolment, before={"status": "enrolled"}, after={"status": "withdrawn"},
                      institution_id=enrolment.session.institution_id)
@@ -419,32 +483,87 @@ def withdraw_enrolment(enrolment: Enrolment) -> None:
     db.session.commit()
 
 
+#: The audit action of a signed declaration of impartiality; its entry names the candidates the
+#: declaration covers (``enrolment_ids``), which is what :func:`declared_enrolment_ids` reads.
+DECLARATION_ACTION = "committee.impartiality_declared"
+
+
+def declared_enrolment_ids(member: CommitteeMember) -> set[int] | None:
+    """The enrolments the member's declarations of impartiality name (empty before the first).
+
+    Each declaration names the candidates it covers, and its audit entry records them by id. None:
+    the member's declaration names no one (signed before declarations named their candidates), and
+    covers the session's candidates as a whole, as such a declaration did.
+    """
+    if not member.has_declared:
+        return set()
+    # Read once per declaration as the member row holds it (a list of a thousand candidates asks
+    # once): every declaration, first or further, changes the declaration's text.
+    key = (member.id, member.declared_at, member.declaration_text)
+    read = vars(member).get("_declared_enrolment_ids")
+    if read is not None and read[0] == key:
+        return set(read[1]) if read[1] is not None else None
+    entries: list[dict[str, Any] | None] = list(db.session.scalars(select(AuditEntry.after).where(
+        AuditEntry.action == DECLARATION_ACTION, AuditEntry.object_type == CommitteeMember.__tablename__,
+        AuditEntry.object_id == str(member.id))))
+    lists = [after.get("enrolment_ids") if isinstance(after, dict) else None for after in entries]
+    named = ({i for ids in lists if isinstance(ids, list) for i in ids if isinstance(i, int)}
+             if lists and all(isinstance(ids, list) for ids in lists) else None)
+    vars(member)["_declared_enrolment_ids"] = (key, frozenset(named) if named is not None else None)
+    return named
+
+
+def declared_for(member: CommitteeMember, enrolment: Enrolment, named: set[int] | None = None) -> bool:
+    """Whether a declaration of impartiality the member signed covers the candidate (``named``: the
+    member's :func:`declared_enrolment_ids`, when the caller has read them)."""
+    if not member.has_declared:
+        return False
+    named = declared_enrolment_ids(member) if named is None else named
+    return named is None or enrolment.id in named
+
+
+def undeclared_enrolments(member: CommitteeMember) -> list[Enrolment]:
+    """The candidates the member assesses (:func:`member_enrolments`) whom no declaration of theirs
+    covers yet: all of them before the first declaration; afterwards those enrolled since, whom a
+    further declaration covers before the member assesses them."""
+    named = declared_enrolment_ids(member)
+    return [e for e in member_enrolments(member) if not declared_for(member, e, named)]
+
+
 def declare_impartiality(member: CommitteeMember, declaration: str, remarks: str | None,
                          seen_enrolment_ids: Iterable[int] | None = None) -> None:
     """Record the assessor's signed declaration of impartiality towards the candidates it covers
-    (:func:`member_enrolments`), named in the declaration's text.
+    (:func:`undeclared_enrolments`), named in the declaration's text.
 
-    ``seen_enrolment_ids`` are the candidates the signing page listed: if the list changed since
-    (a candidate enrolled or withdrawn meanwhile), nothing is signed, as one cannot declare
+    A member who has declared signs a further declaration for the candidates enrolled since; it is
+    added to the declaration's text (``declared_at`` stays the first signature) and audited as the
+    first one. ``seen_enrolment_ids`` are the candidates the signing page listed: if the list changed
+    since (a candidate enrolled or withdrawn meanwhile), nothing is signed, as one cannot declare
     impartiality towards someone one has not seen named. The audit entry refers to them by id only.
     """
-    if member.has_declared:
+    covered = undeclared_enrolments(member)
+    if member.has_declared and not covered:
         raise SessionRuleError(_("You have already signed the declaration for this session."))
-    covered = member_enrolments(member)
     if seen_enrolment_ids is not None and set(seen_enrolment_ids) != {e.id for e in covered}:
         raise SessionRuleError(_("The candidates of this session changed while the page was open. "
                                  "Read the list again before you sign."))
     conflicts = trained_pairs([member.assessor_id], [e.candidate_id for e in covered])
     if conflicts:
         raise SessionRuleError(_("You cannot declare impartiality: you trained a candidate of this session. Tell the institution."))
-    member.declared_at = utcnow()
+    now = utcnow()
     names = "; ".join(_("%(name)s (enrolment no. %(id)s)", name=e.candidate.full_name, id=e.id) for e in covered)
     remarks = f"\n\n{remarks.strip()}" if remarks and remarks.strip() else ""
-    member.declaration_text = declaration + "\n\n" + (
+    text = declaration + "\n\n" + (
         _("Candidates covered: %(names)s.", names=names) if covered
         else _("No candidate was enrolled when the declaration was signed.")) + remarks
-    audit_log.record("committee.impartiality_declared", member, after={
-        "session_id": member.session_id, "declared_at": member.declared_at, "declaration": declaration + remarks,
+    if member.has_declared:
+        signed = now.astimezone(WARSAW).strftime("%Y-%m-%d %H:%M")
+        member.declaration_text = (member.declaration_text or "") + "\n\n" + _(
+            "Further declaration, signed %(at)s:", at=signed) + "\n\n" + text
+    else:
+        member.declared_at, member.declaration_text = now, text
+    audit_log.record(DECLARATION_ACTION, member, after={
+        "session_id": member.session_id, "declared_at": now, "declaration": declaration + remarks,
         "enrolment_ids": [e.id for e in covered]}, institution_id=member.session.institution_id)
     db.session.commit()
 
@@ -455,8 +574,10 @@ def min_committee_size(session: ValidationSession) -> int:
 
 
 def committee_ready(session: ValidationSession) -> bool:
-    """At least the qualification's minimum of members, all of whom have declared impartiality."""
-    return len(session.committee) >= min_committee_size(session) and all(m.has_declared for m in session.committee)
+    """At least the qualification's minimum of members, all of whom have declared impartiality
+    towards every candidate (:func:`undeclared_enrolments`)."""
+    return len(session.committee) >= min_committee_size(session) and all(
+        m.has_declared and not undeclared_enrolments(m) for m in session.committee)
 
 
 def possible_trainers(institutions: Sequence[Institution]) -> list[User]:

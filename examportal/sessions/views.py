@@ -81,6 +81,9 @@ def render_detail(session: ValidationSession, status: int = 200, appoint_errors=
     return render_template(
         "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
         enrol_form=enrol_form, committee_ready=services.committee_ready(session), enrolments=enrolments,
+        membership_refusal=services.membership_change_refusal(session),
+        withdrawal_refusals=services.withdrawal_refusals(enrolments),
+        declarations_owed={m.id: len(services.undeclared_enrolments(m)) for m in session.committee if m.has_declared},
         extra_members={e.id: m for e in enrolments if (m := committee_services.extra_member(e)) is not None},
         appointable={e.id: committee_services.extra_member_candidates(e) for e in enrolments if e.id in disputes},
         appoint_errors=appoint_errors or {}, applications=session_applications,
@@ -274,7 +277,10 @@ def committee_view(session_id: int):
     if member is None:
         abort(404)
     form = DeclarationForm()
-    if not member.has_declared and form.validate_on_submit():
+    # Before the first declaration every candidate; afterwards those enrolled since, whom a further
+    # declaration names before the member assesses them.
+    pending = services.undeclared_enrolments(member)
+    if (pending or not member.has_declared) and form.validate_on_submit():
         # The ids the signing page named (a request without them covers the candidates as they are now).
         seen = ([parse_id(part) or 0 for part in (form.covered.data or "").split(",") if part]
                 if form.covered.raw_data else None)
@@ -286,10 +292,10 @@ def committee_view(session_id: int):
             flash(_("Your declaration of impartiality has been recorded."), "success")
             return redirect(url_for("sessions.committee_view", session_id=session.id))
     # The declaration names the candidates it covers; their work opens only after it is signed.
-    enrolments = services.member_enrolments(member)
-    form.covered.data = ",".join(str(e.id) for e in enrolments)
+    form.covered.data = ",".join(str(e.id) for e in pending)
+    declared = [e for e in services.member_enrolments(member) if e not in pending]
     return render_template("sessions/committee_view.html", session=session, member=member, form=form,
-                           enrolments=enrolments), 400 if form.errors else 200
+                           pending=pending, enrolments=declared), 400 if form.errors else 200
 
 
 @bp.route("/operated")

@@ -10,7 +10,16 @@ from examportal.extensions import db
 from examportal.models import PracticalAttempt, Role, utcnow
 from sandbox_crm import api as sandbox_api
 from sandbox_crm.models import ActionStatement
-from tests.factories import add_member, client_as, enrol, make_institution, make_session, make_theory_result, make_user
+from tests.factories import (
+    add_member,
+    client_as,
+    enrol,
+    make_institution,
+    make_practical_attempt,
+    make_session,
+    make_theory_result,
+    make_user,
+)
 
 # --------------------------------------------------------------------------- the exam workspace's action log
 
@@ -205,6 +214,7 @@ def test_staff_cannot_remove_an_assessor_who_has_submitted_scores(app, qualifica
     dissenter_m = add_member(session, dissenter, declared=True)
     enrolment = enrol(session, make_user(Role.CANDIDATE))
     make_theory_result(enrolment, qualification)
+    make_practical_attempt(enrolment)  # final scores wait for the practical part
     staff = make_user((Role.STAFF, vcc))
     db.session.commit()
     entries = {c.id: committee.ScoreEntry(met=False, comment="Brak dowodu") for c in committee.scored_criteria(enrolment)
