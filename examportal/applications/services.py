@@ -221,15 +221,6 @@ def withdraw(candidate: User, application: Application, now: datetime | None = N
 # --------------------------------------------------------------------------- the formal check
 
 
-def _lock_session(session: ValidationSession) -> ValidationSession:
-    """Take the session's row lock (SELECT … FOR UPDATE) and see its enrolments as they are now:
-    whoever accepts next waits until this transaction ends, then counts this one's enrolment."""
-    locked = db.session.scalars(select(ValidationSession).where(ValidationSession.id == session.id)
-                                .with_for_update().execution_options(populate_existing=True)).one()
-    db.session.expire(locked, ["enrolments"])
-    return locked
-
-
 def _locked(application: Application) -> Application:
     return db.session.scalars(select(Application).where(Application.id == application.id).with_for_update()
                               .execution_options(populate_existing=True)).one()
@@ -271,7 +262,7 @@ def accept(actor: User, application: Application, extra_time_minutes: int | None
     waiting list instead (and keeps its place there if it had one). Staff may decide after the
     deadline, but not once the session has started. Mails the candidate either way."""
     now = now or utcnow()
-    session = _lock_session(application.session)
+    session = sessions.lock_session(application.session)
     application = _locked(application)
     refusal = decide_refusal(actor, application)
     if refusal:

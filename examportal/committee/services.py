@@ -235,6 +235,10 @@ def save_scores(member: CommitteeMember, enrolment: Enrolment, entries: dict[int
     refusal = acting_refusal(member, enrolment)
     if refusal:
         raise CommitteeRuleError(refusal)
+    # The membership's lock, which its removal takes too: scores are never written for a membership
+    # being removed, and a removal waits for a submission and then sees it (the sheet stays).
+    if db.session.scalar(select(CommitteeMember.id).where(CommitteeMember.id == member.id).with_for_update()) is None:
+        raise CommitteeRuleError(_("You are not on this session's committee."))
     sheet = scoresheet(member, enrolment)
     if sheet.is_submitted:
         raise CommitteeRuleError(_("Your scores are already submitted and can no longer be changed."))

@@ -174,8 +174,21 @@ def _networks(data: dict) -> str | None:
     return "\n".join(str(network) for network in networks) or None
 
 
+def lock_session(session: ValidationSession) -> ValidationSession:
+    """Take the session's row lock (SELECT … FOR UPDATE) and see its enrolments as they are now.
+    Every change that counts the session's places takes it first (accepting an application, a
+    direct enrolment, a new number of places), so whoever comes next waits until this transaction
+    ends and then counts what it changed."""
+    locked = db.session.scalars(select(ValidationSession).where(ValidationSession.id == session.id)
+                                .with_for_update().execution_options(populate_existing=True)).one()
+    db.session.expire(locked, ["enrolments"])
+    return locked
+
+
 def update_session(session: ValidationSession, data: dict) -> ValidationSession:
-    """Change a session's date, place, form or capacity."""
+    """Change a session's date, place, form or capacity (under the session's lock: no enrolment
+    lands between counting the enrolled and the new number of places)."""
+    session = lock_session(session)
     before = snapshot(session, SESSION_FIELDS)
     session.title = data["title"].strip()
     session.starts_at = local_to_utc(data["starts_at"])
@@ -331,6 +344,9 @@ def remove_assessor(member: CommitteeMember) -> None:
     refusal = membership_change_refusal(member.session)
     if refusal:
         raise SessionRuleError(refusal)
+    # The membership's lock, which a submission of scores takes too: a submission committing between
+    # this check and the removal would otherwise go with the membership (its scoresheets cascade).
+    db.session.execute(select(CommitteeMember.id).where(CommitteeMember.id == member.id).with_for_update())
     if db.session.scalar(select(Scoresheet.id).where(Scoresheet.member_id == member.id,
                                                      Scoresheet.submitted_at.is_not(None)).limit(1)):
         raise SessionRuleError(_("This assessor has already submitted scores: they stay on the committee."))
@@ -342,15 +358,16 @@ def remove_assessor(member: CommitteeMember) -> None:
 
 
 def enrol_candidate(session: ValidationSession, candidate: User | None) -> Enrolment:
-    """Enrol a registered candidate, refusing one trained by a committee member."""
-    enrolment = add_enrolment(session, candidate)
+    """Enrol a registered candidate, refusing one trained by a committee member (under the
+    session's lock, as accepting an application: the places are counted once)."""
+    enrolment = add_enrolment(lock_session(session), candidate)
     db.session.commit()
     return enrolment
 
 
 def add_enrolment(session: ValidationSession, candidate: User | None) -> Enrolment:
     """:func:`enrol_candidate` without the commit, for a caller that changes more in the same
-    transaction (accepting an application). The caller holds the session's lock when seats matter."""
+    transaction (accepting an application). The caller holds the session's lock (:func:`lock_session`)."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
         raise SessionRuleError(_("No candidate account uses this e-mail address. The candidate must register first."))
     existing = next((e for e in session.enrolments if e.candidate_id == candidate.id), None)
@@ -376,7 +393,7 @@ def add_enrolment(session: ValidationSession, candidate: User | None) -> Enrolme
         enrolment = Enrolment(session=session, candidate_id=candidate.id)
         db.session.add(enrolment)
     db.session.flush()
-    waiver = retake_waiver(session, candidate.id, enrolment.id)
+    waiver = retake_waiver(session, candidate.id, enrolment.id, lock=True)
     if waiver is not None:
         _grant_retake(waiver, enrolment)
         after.update(fee_pln=enrolment.fee_pln, theory_recognized_from_id=enrolment.theory_recognized_from_id,
@@ -390,7 +407,8 @@ def add_enrolment(session: ValidationSession, candidate: User | None) -> Enrolme
 RETAKE_FEE_REASON = "powtórzenie części bez opłaty po uwzględnieniu odwołania"
 
 
-def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: int | None = None) -> Appeal | None:
+def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: int | None = None, *,
+                  lock: bool = False) -> Appeal | None:
     """The upheld appeal whose remedy — a retake of a part without a fee — an enrolment of the
     candidate in ``session`` uses, or None.
 
@@ -398,13 +416,17 @@ def retake_waiver(session: ValidationSession, candidate_id: int, enrolment_id: i
     in a session starting after the remedy was carried out and within the qualification's
     ``carry_over_months`` of it. Each grant serves one enrolment (recorded in the appeal's
     ``remedy_detail`` as ``used_by_enrolment_id``); a withdrawal from that session frees it again.
+    ``lock``: for an enrolment that will use it, the appeals are read under their row locks, so two
+    enrolments in different sessions accepted at once never both use one grant.
     """
     months = session.qualification.rules.carry_over_months
-    appeals = db.session.scalars(
-        select(Appeal).where(Appeal.appellant_id == candidate_id, Appeal.status == AppealStatus.UPHELD,
-                             Appeal.remedy == AppealRemedy.RETAKE, Appeal.remedy_done_at.is_not(None),
-                             Appeal.enrolment_id.is_not(None))
-        .order_by(Appeal.remedy_done_at, Appeal.id))
+    query = (select(Appeal).where(Appeal.appellant_id == candidate_id, Appeal.status == AppealStatus.UPHELD,
+                                  Appeal.remedy == AppealRemedy.RETAKE, Appeal.remedy_done_at.is_not(None),
+                                  Appeal.enrolment_id.is_not(None))
+             .order_by(Appeal.remedy_done_at, Appeal.id))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    appeals = db.session.scalars(query).all()
     for appeal in appeals:
         original, done = appeal.enrolment, appeal.remedy_done_at
         if original is None or done is None or original.session_id == session.id:
