@@ -338,6 +338,25 @@ def make_attempt(enrolment: Enrolment, status=None, **kwargs):
     return attempt
 
 
+def sit_theory_test(enrolment: Enrolment, correct: int, at: datetime):
+    """``enrolment``'s candidate takes the real theory test from ``at``: the first ``correct`` questions
+    answered right, the rest unanswered, submitted after 20 minutes and released an hour after ``at``;
+    then the practical task, finished. Returns the attempt."""
+    from examportal.models import AttemptStatus
+    from examportal.theory import services as theory
+
+    attempt = make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
+    theory.start(attempt, now=at)
+    for ai in attempt.items[:correct]:
+        key = ai.snapshot["item"]["key"]
+        theory.save_answer(attempt, ai.position, "true" if key is True else key, ai.position, now=at + timedelta(minutes=1))
+    theory.submit(attempt, now=at + timedelta(minutes=20))
+    attempt.released_at = at + timedelta(hours=1)
+    db.session.commit()
+    make_practical_attempt(enrolment)
+    return attempt
+
+
 def make_theory_result(enrolment, qualification, passed: bool = True, failed_criteria=(), released: bool = True):
     """A submitted, scored theory attempt for ``enrolment`` (per-criterion results given), released by default."""
     from examportal.models import AttemptStatus, TheoryAttempt

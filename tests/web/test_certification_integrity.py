@@ -3,7 +3,7 @@ result: no certificate on a validation corrected to negative (however it is issu
 member who was also the candidate voids an item of their own test or corrects their own decision."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from flask_babel import force_locale
@@ -13,11 +13,10 @@ from examportal.certification import batch
 from examportal.certification import services as certification
 from examportal.committee import corrections
 from examportal.extensions import db
-from examportal.models import AttemptStatus, BackgroundJob, Certificate, JobStatus, Role, UserRole
-from examportal.theory import services as theory
+from examportal.models import BackgroundJob, Certificate, JobStatus, Role, UserRole
 from examportal.theory import voiding
 from tests import factories
-from tests.factories import enrol, make_applicant, make_practical_attempt, make_user
+from tests.factories import enrol, make_applicant, make_user
 from tests.remedytools import decide, validation_world
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -27,16 +26,7 @@ def _sit(session, candidate, correct):
     """``candidate`` sits the theory test of ``session`` (``correct`` right answers of 36, the rest
     unanswered; released) and finishes the practical task."""
     enrolment = enrol(session, candidate)
-    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
-    theory.start(attempt, now=T0)
-    for ai in attempt.items[:correct]:
-        key = ai.snapshot["item"]["key"]
-        theory.save_answer(attempt, ai.position, "true" if key is True else key, ai.position, now=T0 + timedelta(minutes=1))
-    theory.submit(attempt, now=T0 + timedelta(minutes=20))
-    attempt.released_at = T0 + timedelta(hours=1)
-    db.session.commit()
-    make_practical_attempt(enrolment)
-    return enrolment, attempt
+    return enrolment, factories.sit_theory_test(enrolment, correct, T0)
 
 
 def _certified_then_corrected(app, qualification, tmp_path, short_name, *, correct=True):

@@ -4,7 +4,7 @@ correction is what the committee's rule gives, never chosen), the original decis
 corrected, the candidate mailed, certification following the corrected state."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from flask_babel import force_locale
@@ -15,14 +15,12 @@ from examportal.committee import corrections
 from examportal.committee import services as committee
 from examportal.extensions import db
 from examportal.models import (
-    AttemptStatus,
     AuditEntry,
     DecisionCorrection,
     OutboxMail,
     Role,
     ValidationDecision,
 )
-from examportal.theory import services as theory
 from examportal.theory import voiding
 from tests import factories
 from tests.factories import (
@@ -30,7 +28,6 @@ from tests.factories import (
     client_as,
     enrol,
     make_institution,
-    make_practical_attempt,
     make_session,
     make_user,
 )
@@ -57,16 +54,7 @@ def _sit(world, correct: int):
     """A candidate's released test with ``correct`` right answers (of 36), and a finished practical task."""
     candidate = make_user(Role.CANDIDATE, locale="en")
     enrolment = enrol(world["session"], candidate)
-    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
-    theory.start(attempt, now=T0)
-    for ai in attempt.items[:correct]:
-        key = ai.snapshot["item"]["key"]
-        theory.save_answer(attempt, ai.position, "true" if key is True else key, ai.position, now=T0 + timedelta(minutes=1))
-    theory.submit(attempt, now=T0 + timedelta(minutes=20))
-    attempt.released_at = T0 + timedelta(hours=1)
-    db.session.commit()
-    make_practical_attempt(enrolment)
-    return enrolment, attempt
+    return enrolment, factories.sit_theory_test(enrolment, correct, T0)
 
 
 def _decided(world, correct):

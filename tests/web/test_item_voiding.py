@@ -1,7 +1,7 @@
 """Voiding a faulty item: the only route to change a test criterion. Every attempt that drew it is
 rescored by the system; recorded results follow where no decision was made; a final decision is
 never changed, only listed to staff."""
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from flask_babel import force_locale
@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from examportal.committee import services as committee
 from examportal.extensions import db
-from examportal.models import AttemptStatus, AuditEntry, DecisionProposal, ProposalStatus, Role, ValidationDecision, VoidedItem
+from examportal.models import AuditEntry, DecisionProposal, ProposalStatus, Role, ValidationDecision, VoidedItem
 from examportal.theory import services as theory
 from examportal.theory import voiding
 from tests import factories
-from tests.factories import add_member, client_as, enrol, make_institution, make_practical_attempt, make_session, make_user
+from tests.factories import add_member, client_as, enrol, make_institution, make_session, make_user
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -35,16 +35,7 @@ def world(app, qualification, tmp_path):
 def _sit(world, correct: int):
     """A candidate's submitted and released test with ``correct`` right answers, the rest unanswered."""
     enrolment = enrol(world["session"], make_user(Role.CANDIDATE))
-    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
-    theory.start(attempt, now=T0)
-    for ai in attempt.items[:correct]:
-        key = ai.snapshot["item"]["key"]
-        theory.save_answer(attempt, ai.position, "true" if key is True else key, ai.position, now=T0 + timedelta(minutes=1))
-    theory.submit(attempt, now=T0 + timedelta(minutes=20))
-    attempt.released_at = T0 + timedelta(hours=1)
-    db.session.commit()
-    make_practical_attempt(enrolment)
-    return enrolment, attempt
+    return enrolment, factories.sit_theory_test(enrolment, correct, T0)
 
 
 def _void(world, item_id, reason="Dwie odpowiedzi są poprawne."):
