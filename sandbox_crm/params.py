@@ -270,15 +270,24 @@ class Present(Param):
         return name in values
 
 
+#: The dates a filter or a view may name: pages add days and months to them (a day after the
+#: filter's last day, a schedule's stages), which the calendar's ends would not allow.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
 class Date(Param):
-    """A date as YYYY-MM-DD; None (and listed in :func:`invalid_params`) when it is not one."""
+    """A date as YYYY-MM-DD between :data:`EARLIEST_DATE` and :data:`LATEST_DATE`; None (and listed
+    in :func:`invalid_params`) when it is not one."""
 
     def parse(self, raw: str, name: str) -> date | None:
         text = raw.strip()
         try:
             if not text.isascii():
                 raise ValueError(text)
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            if not EARLIEST_DATE <= day <= LATEST_DATE:
+                raise ValueError(text)
+            return day
         except ValueError:
             _mark_invalid(name)
             return None

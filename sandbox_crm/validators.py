@@ -206,16 +206,21 @@ def csv_safe(value: object) -> str:
     return neutralize_formula(text)[0]
 
 
+#: The largest amount the sandbox stores (its money columns are NUMERIC(14, 2)).
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
 def parse_amount(value: object) -> Decimal:
     """An amount as typed in Poland (``25 000,50``, ``25000.5``) as a Decimal with 2 places.
 
-    Raises ``ValueError`` for text that is not a finite number.
+    Raises ``ValueError`` for text that is not a finite number, or one beyond :data:`MAX_AMOUNT`
+    (the database could not store it; rounding it to grosze would overflow Decimal's precision).
     """
     text = str(value).strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(value) from None
-    if not amount.is_finite():
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
         raise ValueError(value)
     return amount.quantize(Decimal("0.01"))

@@ -93,12 +93,19 @@ def mask_pesel(pesel: str | None) -> str | None:
 # --------------------------------------------------------------------------- fees
 
 
+#: The most digits an amount may have before and after its decimal point: far beyond any fee, and
+#: within what Decimal's context (28 digits) compares and rounds exactly.
+AMOUNT_DIGITS = (12, 12)
+
+
 def parse_amount(text: str) -> Decimal | None:
-    """An amount in złoty as people type it ("350", "350,00", "1 200.50"); None if it is not one."""
+    """An amount in złoty as people type it ("350", "350,00", "1 200.50"); None if it is not one
+    (or has more digits than :data:`AMOUNT_DIGITS`)."""
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
     if cleaned.lower().endswith("zł"):
         cleaned = cleaned[:-2]
-    if not cleaned or not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", cleaned):
+    whole, decimals = AMOUNT_DIGITS
+    if not cleaned or not re.fullmatch(rf"-?[0-9]{{1,{whole}}}(\.[0-9]{{1,{decimals}}})?", cleaned):
         return None
     try:
         return Decimal(cleaned)

@@ -35,8 +35,10 @@ from ..models.base import utcnow
 from ..models.offers import OFFER_STATUSES, VAT_RATES, OfferStatus
 from ..models.sales import OpportunityStatus
 from ..pagination import Page, paginate
+from ..params import MAX_ID, parse_number
 from ..registry import seeder
 from ..scoping import scoped
+from ..validators import MAX_AMOUNT
 from . import customers as customer_service
 from . import pdf as pdf_service
 from . import templating
@@ -251,12 +253,12 @@ OFFER_FIELDS = ("title", "company_id", "contact_id", "opportunity_id", "template
 
 
 def _as_id(value: Any) -> int | None:
+    """A row id as a form sends it: None when none is chosen, -1 (no row has it) for anything that
+    is not a whole number a row could have (an id beyond the database's integers included)."""
     if value in (None, "", 0, "0"):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    number = parse_number(str(value), 1, MAX_ID)
+    return -1 if number is None else number
 
 
 def _as_date(value: Any) -> date | None:
@@ -418,14 +420,17 @@ def _clean_line(workspace: Workspace, data: dict[str, Any]) -> dict[str, Any]:
     if not name:
         errors["name"] = _("Choose a product or type the line's name.")
     quantity = parse_decimal(data.get("quantity"))
-    if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY:
+    # Stored to 0.001: a quantity that rounds to nothing is none (the table's CHECK would refuse it).
+    if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY or quantity.quantize(Decimal("0.001")) <= 0:
         errors["quantity"] = _("Enter a quantity greater than 0.")
     discount = parse_decimal(data.get("discount_pct") or "0")
     if discount is None or not Decimal("0") <= discount <= Decimal("100"):
         errors["discount_pct"] = _("The discount must be between 0 and 100%.")
     price_raw = data.get("unit_price")
     price = parse_decimal(price_raw) if price_raw not in (None, "") else (product.unit_price if product else None)
-    if price is None or price < 0:
+    # Beyond MAX_AMOUNT (the column's NUMERIC(14, 2)), alone or times the quantity, it cannot be stored.
+    if price is None or price < 0 or price > MAX_AMOUNT or (quantity is not None and 0 < quantity <= MAX_QUANTITY
+                                                            and quantity * price > MAX_AMOUNT):
         errors["unit_price"] = _("Enter the net unit price as a number, e.g. 1200,00.")
     vat = str(data.get("vat_rate") or (product.vat_rate if product else "23"))
     if vat not in VAT_RATES:
@@ -447,6 +452,8 @@ def add_line(workspace: Workspace, offer: Offer, data: dict[str, Any]) -> OfferL
     clean = _clean_line(workspace, data)
     position = max((line.position for line in offer.lines), default=0) + 1
     line = OfferLine(workspace_id=workspace.id, position=position, **clean)
+    if offer_totals([*offer.lines, line]).gross > MAX_AMOUNT:  # the offer's totals are NUMERIC(14, 2) too
+        raise OfferError({"unit_price": _("Enter the net unit price as a number, e.g. 1200,00.")})
     offer.lines.append(line)
     _recalculate(offer)
     _to_draft(offer)
