@@ -121,7 +121,10 @@ _KEY_PATH = re.compile(r"^/ob/issuers/(?P<institution>[0-9]{1,9})/keys/(?P<kid>[
 def _local_path(url: str) -> str | None:
     """The path of ``url`` when it points at this portal (its PUBLIC_BASE_URL), else None."""
     base = urlsplit(keys.issuer_url(0))  # any public URL carries the configured scheme and host
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL at all ("http://[::1" — a bracket without its pair): not ours
+        return None
     if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or parts.query:
         return None
     return parts.path

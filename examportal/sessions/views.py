@@ -1,7 +1,7 @@
 """Validation sessions: staff schedule and staff them; assessors declare impartiality."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -124,7 +124,9 @@ def detail(session_id: int):
 @roles_required(Role.STAFF)
 def edit(session_id: int):
     session = staff_session_or_404(session_id)
-    form = SessionForm(obj=session)
+    # A post is read from what was sent alone: a field left out is missing (its error shown), never
+    # the stored value in the database's form (a UTC datetime where the form reads Warsaw time).
+    form = SessionForm() if request.method == "POST" else SessionForm(obj=session)
     # Institution and qualification are fixed once candidates can be enrolled: not part of the edit.
     del form.institution_id, form.qualification_id
     if not form.is_submitted():

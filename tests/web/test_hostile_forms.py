@@ -1,0 +1,99 @@
+"""Forms and documents shaped in ways no page sends (a field left out, a URL that is no URL):
+refused with the field's error or an answer that says what is wrong, never a 500."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from examportal.extensions import db
+from examportal.models import Role, ValidationSession
+from tests.factories import client_as, make_institution, make_session, make_user
+
+VC = "https://www.w3.org/ns/credentials/v2"
+OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+
+@pytest.fixture
+def no_propagation(app):
+    """Answer as production does (a 500 page), instead of raising into the test."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def credential(verification_method: str) -> dict:
+    """A document shaped like an Open Badges credential, its proof naming ``verification_method``."""
+    return {"@context": [VC, OB], "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": "https://localhost/ob/issuers/1",
+            "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod",
+                      "verificationMethod": verification_method, "proofValue": "z3FXQ", "created": "2026-01-01T00:00:00Z"}}
+
+
+@pytest.mark.parametrize("method", ["http://[::1", "https://[localhost/ob/issuers/1/keys/k1", "http://]/"])
+def test_verifying_a_credential_whose_key_url_is_no_url_is_an_unknown_key_not_a_500(no_propagation, method):
+    """POST /ob/verify (public, no login): verification.py _local_path() calls urlsplit() on the proof's
+    verificationMethod, which raises ValueError("Invalid IPv6 URL") for a bracket without its pair."""
+    client = client_as(no_propagation)
+    response = client.post("/ob/verify", data=json.dumps(credential(method)), content_type="application/json")
+    assert response.status_code == 200, text_of(response)[:300]
+    answer = response.get_json()
+    assert answer["verified"] is False
+    assert [problem["code"] for problem in answer["problems"]] == ["unknown_key"]
+    # The same document pasted into the page's form.
+    response = client.post("/ob/verify", data={"credential": json.dumps(credential(method))})
+    assert response.status_code == 200
+    assert "The credential is signed with a key this portal does not publish." in text_of(response)
+
+
+@pytest.fixture
+def staff_world(app, qualification):
+    ic = make_institution("Fundacja Sond", qualifications=[qualification])
+    staff = make_user((Role.STAFF, ic))
+    return {"ic": ic, "staff": staff, "qualification": qualification, "client": client_as(app, staff)}
+
+
+def edit_form(**overrides) -> dict:
+    data = {"title": "Sesja poprawiona", "starts_at": "2026-12-01T10:00", "mode": "onsite",
+            "place": "Kraków, ul. Długa 1", "capacity": "10", "fee_pln": "", "exam_networks": ""}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_editing_a_session_without_its_start_time_field_is_refused_not_a_500(no_propagation, staff_world):
+    """POST /sessions/<id>/edit with no ``starts_at`` at all: the form falls back to the stored start
+    (an aware UTC datetime) and sessions/forms.py validate_starts_at compares it with the naive
+    EARLIEST: TypeError. Either the form comes back with an error at the field, or the stored start
+    is kept exactly as it was (not read again as Warsaw time)."""
+    session = make_session(staff_world["ic"], staff_world["qualification"], title="Sesja A")
+    starts_at = session.starts_at
+    response = staff_world["client"].post(f"/sessions/{session.id}/edit", data=edit_form(starts_at=None))
+    assert response.status_code in (302, 400), text_of(response)[:300]
+    db.session.expire_all()
+    stored = db.session.get(ValidationSession, session.id)
+    if response.status_code == 400:
+        assert 'class="error"' in text_of(response) and stored.title == "Sesja A"
+    else:
+        assert stored.starts_at == starts_at
+
+
+def test_editing_a_published_session_without_its_deadline_field_is_refused_not_a_500(no_propagation, staff_world):
+    """The same with ``registration_deadline`` left out of a published session's edit (validate_registration_deadline)."""
+    starts = datetime.now(UTC) + timedelta(days=30)
+    session = make_session(staff_world["ic"], staff_world["qualification"], title="Sesja B", starts_at=starts,
+                           published_at=datetime.now(UTC), registration_deadline=starts - timedelta(days=2))
+    deadline = session.registration_deadline
+    data = edit_form(starts_at=(starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), published="y")
+    response = staff_world["client"].post(f"/sessions/{session.id}/edit", data=data)
+    assert response.status_code in (302, 400), text_of(response)[:300]
+    db.session.expire_all()
+    if response.status_code == 400:
+        assert 'class="error"' in text_of(response)
+    else:
+        assert db.session.get(ValidationSession, session.id).registration_deadline == deadline
+
+
