@@ -16,6 +16,7 @@ MESSAGES = {
     404: lambda: _("The page you are looking for does not exist or is not available to you."),
     405: lambda: _("This action is not available here."),
     413: lambda: _("The file is too large. Please choose a smaller file."),
+    415: lambda: _("This address takes a form, not a JSON document. Send the form from its page."),
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
 }
 

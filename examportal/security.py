@@ -142,7 +142,18 @@ def headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+#: The endpoints that read a JSON body: a credential posted to the verifier. Every other endpoint
+#: that takes a body reads a form, and Flask-WTF would read a JSON body as one (any JSON value
+#: where the form's code expects text), so such a body is refused there (415) before any view.
+JSON_ENDPOINTS = frozenset({"ob.verify"})
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def forms_only() -> None:
+        if request.is_json and request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint not in JSON_ENDPOINTS:
+            abort(415)
+
     @app.after_request
     def security_headers(response):
         for name, value in headers(app.config):

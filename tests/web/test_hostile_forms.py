@@ -97,3 +97,38 @@ def test_editing_a_published_session_without_its_deadline_field_is_refused_not_a
         assert db.session.get(ValidationSession, session.id).registration_deadline == deadline
 
 
+
+
+JSON_BODIES = ["[1, 2]", "5", '"x"', '{"email": 5, "password": "wrong-password-123"}',
+               '{"email": {"a": 1}, "password": "wrong-password-123"}', '{"email": "a\\ud800@example.pl", "password": "x"}']
+
+
+@pytest.mark.parametrize("body", JSON_BODIES)
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register"])
+def test_a_json_body_where_a_form_is_expected_is_refused_with_a_reason(no_propagation, path, body):
+    """Flask-WTF reads a JSON body as the form (any JSON value where text is expected): every
+    endpoint but the credential verifier takes forms only, and says so (415), whatever the body."""
+    response = client_as(no_propagation).post(path, data=body, content_type="application/json")
+    assert response.status_code == 415
+    assert "This address takes a form, not a JSON document." in text_of(response)
+
+
+def test_a_json_body_with_the_pages_token_is_refused_too(no_propagation):
+    import re
+
+    client = client_as(no_propagation)
+    no_propagation.config["WTF_CSRF_ENABLED"] = True
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(client.get("/auth/login"))).group(1)
+    response = client.post("/auth/login", data="[1, 2]", content_type="application/json", headers={"X-CSRFToken": token})
+    assert response.status_code == 415
+
+
+def test_the_sandbox_takes_forms_only_too(no_propagation, app):
+    from tests.web.test_query_params import _sandbox_objects
+
+    owner = make_user(Role.CANDIDATE)
+    with app.test_request_context():
+        objects = _sandbox_objects(owner)
+    response = client_as(app, owner).post(f"/sandbox/w/{objects['ws_id']}/companies/new", data='{"name": 5}',
+                                          content_type="application/json")
+    assert response.status_code == 415
