@@ -39,7 +39,8 @@ def load_workspace(endpoint, values):
 @bp.before_request
 def refuse_nul_bytes():
     """No form field or query parameter may carry a NUL byte (PostgreSQL cannot store one in text)."""
-    values = list(request.args.values()) + list(request.form.values())
+    # Every value of every key: a repeated field (ticked industries, tags) sends several.
+    values = [value for source in (request.args, request.form) for _key, value in source.items(multi=True)]
     if any("\x00" in value for value in values):
         abort(400, description=_("The form contained an invisible control character (NUL). Remove it and send the form again."))
 

@@ -95,3 +95,17 @@ def test_an_amount_beyond_its_column_is_refused_on_the_sandboxs_forms(production
     url = sandbox["base"] + path.format(**sandbox)
     response = sandbox["client"].post(url, data={field: value, "name": "Firma Testowa"})
     assert response.status_code in (200, 400) and 'class="field-error"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field", ["industries", "tags"])
+def test_a_nul_byte_in_the_second_value_of_a_repeated_field_is_refused(production_errors, sandbox, field):
+    """PostgreSQL cannot store a NUL in text: a segment's rules holding one failed every later page of it."""
+    from werkzeug.datastructures import MultiDict
+
+    from sandbox_crm.models import Segment
+
+    before = db.session.scalar(select(func.count(Segment.id)))
+    data = MultiDict([("name", "Segment z NUL"), ("target", "company"), (field, "IT"), (field, "a\x00b")])
+    response = sandbox["client"].post(f"{sandbox['base']}/segments/new", data=data)
+    assert response.status_code == 400 and "invisible control character (NUL)" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Segment.id))) == before
