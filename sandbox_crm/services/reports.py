@@ -542,8 +542,11 @@ def config_to_args(config: Mapping[str, Any]) -> dict[str, str]:
     """The builder's fields for a configuration (to open a saved report in the builder)."""
     args = {k: str(config[k]) for k in ("source", "group_by", "measure", "chart", "date_field", "date_from",
                                         "date_to", "title") if config.get(k)}
-    args.update({f"f_{k}": str(v) for k, v in (config.get("filters") or {}).items()})
-    compare = config.get("compare") or {}
+    # The page writes these as objects; anything else (a hand-made post) names no filter or comparison.
+    filters = config.get("filters")
+    args.update({f"f_{k}": str(v) for k, v in (filters if isinstance(filters, Mapping) else {}).items()})
+    compare = config.get("compare")
+    compare = compare if isinstance(compare, Mapping) else {}
     if compare.get("kind") and compare["kind"] != "none":
         args["compare"] = compare["kind"]
         for name, arg in (("b_from", "b_from"), ("b_to", "b_to"), ("field", "cmp_field"), ("a", "cmp_a"), ("b", "cmp_b")):

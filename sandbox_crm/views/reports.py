@@ -141,7 +141,8 @@ def report_save():
         return redirect(request.referrer or url_for("sandbox.reports"))
     try:
         config = json.loads(form.config.data or "")
-        if not isinstance(config, dict):
+        # The page writes an object with objects for its filters and comparison: nothing else is one.
+        if not isinstance(config, dict) or not all(isinstance(config.get(part) or {}, dict) for part in ("filters", "compare")):
             raise ValueError
         report = service.save_report(g.workspace, form.name.data, config, form.description.data or "")
     except (ValueError, TypeError, KeyError) as exc:

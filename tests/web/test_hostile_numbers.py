@@ -109,3 +109,18 @@ def test_a_nul_byte_in_the_second_value_of_a_repeated_field_is_refused(productio
     response = sandbox["client"].post(f"{sandbox['base']}/segments/new", data=data)
     assert response.status_code == 400 and "invisible control character (NUL)" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Segment.id))) == before
+
+
+@pytest.mark.parametrize("config", ['{"filters": [1]}', '{"filters": "abc"}', '{"compare": "x"}', '{"compare": [1]}'])
+def test_a_report_whose_hidden_configuration_is_malformed_is_not_saved(production_errors, sandbox, config):
+    from sandbox_crm.models import SavedReport
+
+    response = sandbox["client"].post(f"{sandbox['base']}/reports/save", data={"name": "Raport", "config": config})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/reports")
+    assert db.session.scalar(select(SavedReport.id).where(SavedReport.name == "Raport")) is None
+
+
+def test_a_saved_report_with_a_malformed_configuration_still_opens():
+    from sandbox_crm.services.reports import config_to_args
+
+    assert config_to_args({"source": "companies", "filters": [1], "compare": "x"}) == {"source": "companies"}
