@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.customers import CompanyForm, ContactForm, NoteForm, TagForm
 from ..host import session
 from ..models import Company, Contact, Tag
@@ -104,7 +104,7 @@ def company(company_id: int, profile: str):
 @bp.route("/w/<int:ws_id>/companies/<int:company_id>/edit", methods=["GET", "POST"])
 def company_edit(company_id: int):
     row = get_or_404(Company, g.workspace, company_id)
-    form = CompanyForm(obj=row)
+    form = edit_form(CompanyForm, row)
     form.keep_region(row.region)
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in row.tags)
@@ -287,7 +287,7 @@ def contact(contact_id: int):
 @bp.route("/w/<int:ws_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 def contact_edit(contact_id: int):
     row = get_or_404(Contact, g.workspace, contact_id)
-    form = ContactForm(obj=row)
+    form = edit_form(ContactForm, row)
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in row.tags)
         form.company.data = company_reference(row.company)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
 from ..forms.choices import choices, choices_of
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.offers import OfferForm, OfferLineForm, OfferTemplateForm, SendOfferForm
 from ..host import host, session
 from ..models import Company, Contact, Offer, OfferTemplate, OutboxMessage
@@ -79,7 +79,7 @@ def offer_template_new(preview: bool):
 @form_params(preview=Present())
 def offer_template_edit(template_id: int, preview: bool):
     template = get_or_404(OfferTemplate, g.workspace, template_id)
-    form = OfferTemplateForm(obj=template)
+    form = edit_form(OfferTemplateForm, template)
     if form.validate_on_submit():
         if preview:
             return _template_page(form, template, service.preview_template(form.body.data or ""))
@@ -163,7 +163,7 @@ def offer_new(company_id: int | None, contact_id: int | None, opportunity_id: in
 @form_params(reload=Present())
 def offer_edit(offer_id: int, reload: bool):
     offer = get_or_404(Offer, g.workspace, offer_id)
-    form = OfferForm(obj=offer)
+    form = edit_form(OfferForm, offer)
     company_id = parse_id(form.company_id.data) if request.method == "POST" else offer.company_id
     _fill_choices(form, company_id)
     if request.method == "GET":

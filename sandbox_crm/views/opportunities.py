@@ -11,7 +11,7 @@ from flask_babel import ngettext
 
 from ..blueprint import bp
 from ..forms.choices import choices
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.sales import CloseForm, MoveForm, OpportunityFilterForm, OpportunityForm, TaskForm
 from ..host import session
 from ..labels import percent_text
@@ -156,7 +156,7 @@ def opportunity_new(company_id: int | None, stage_id: int | None, pipeline: int 
 @bp.route("/w/<int:ws_id>/opportunities/<int:opportunity_id>/edit", methods=["GET", "POST"])
 def opportunity_edit(opportunity_id: int):
     opportunity = _get(opportunity_id)
-    form = OpportunityForm(obj=opportunity)
+    form = edit_form(OpportunityForm, opportunity)
     form.stage_id.choices = grouped_stage_choices()
     company_id: int | None = opportunity.company_id
     if request.method == "GET":

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
 from ..coaching import PLAIN_GOAL_LABELS, coaching_allowed
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.sales import (
     CUSTOMER_TYPE_CHOICES,
     METRIC_LABELS,
@@ -121,7 +121,7 @@ def _pipeline_page(pipeline: Pipeline, stage_form: StageForm, status: int = 200)
 @bp.route("/w/<int:ws_id>/pipelines/<int:pipeline_id>/edit", methods=["GET", "POST"])
 def pipeline_edit(pipeline_id: int):
     pipeline = get_or_404(Pipeline, g.workspace, pipeline_id)
-    form = PipelineForm(obj=pipeline)
+    form = edit_form(PipelineForm, pipeline)
     if form.validate_on_submit():
         try:
             service.update_pipeline(g.workspace, pipeline, _form_data(form, service.PIPELINE_FIELDS))
@@ -175,7 +175,7 @@ def stage_add(pipeline_id: int):
 @bp.route("/w/<int:ws_id>/stages/<int:stage_id>/edit", methods=["GET", "POST"])
 def stage_edit(stage_id: int):
     stage = get_or_404(PipelineStage, g.workspace, stage_id)
-    form = StageForm(obj=stage)
+    form = edit_form(StageForm, stage)
     if form.validate_on_submit():
         try:
             service.update_stage(g.workspace, stage, _form_data(form, service.STAGE_FIELDS))
@@ -247,7 +247,7 @@ def stage_task_add(stage_id: int):
 @bp.route("/w/<int:ws_id>/stage-tasks/<int:template_id>/edit", methods=["GET", "POST"])
 def stage_task_edit(template_id: int):
     template = get_or_404(StageTask, g.workspace, template_id)
-    form = StageTaskForm(obj=template)
+    form = edit_form(StageTaskForm, template)
     if form.validate_on_submit():
         try:
             service.update_stage_task(g.workspace, template, _form_data(form, service.STAGE_TASK_FIELDS))

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.offers import ProductForm
 from ..host import session
 from ..models import Product
@@ -52,7 +52,7 @@ def product_new():
 @bp.route("/w/<int:ws_id>/products/<int:product_id>/edit", methods=["GET", "POST"])
 def product_edit(product_id: int):
     product = get_or_404(Product, g.workspace, product_id)
-    form = ProductForm(obj=product)
+    form = edit_form(ProductForm, product)
     if request.method == "GET":
         form.unit_price.data = str(product.unit_price).replace(".", ",")
     if form.validate_on_submit():

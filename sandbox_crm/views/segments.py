@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from .. import models
 from ..blueprint import bp
 from ..forms.choices import choices
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.customers import SegmentForm
 from ..host import session
 from ..models import Company, Segment
@@ -23,7 +23,7 @@ register_nav("sandbox.segments", _l("Segments"), 30)
 
 
 def _form(segment: Segment | None = None) -> SegmentForm:
-    form = SegmentForm(obj=segment)
+    form = edit_form(SegmentForm, segment)
     form.industries.choices = choices((i, i) for i in customer_service.distinct_values(g.workspace, Company.industry))
     stored_regions = customer_service.distinct_values(g.workspace, Company.region)
     form.regions.choices = choices((r, r) for r in sorted(set(customer_service.REGIONS) | set(stored_regions)))

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..blueprint import bp
-from ..forms.common import ConfirmForm
+from ..forms.common import ConfirmForm, edit_form
 from ..forms.sales import ProgressForm, TaskFilterForm, TaskForm
 from ..host import session
 from ..models import Company
@@ -153,7 +153,7 @@ def task_new(opportunity_id: int | None, company_id: int | None, next_url: str):
 @params(next_url=NEXT)
 def task_edit(task_id: int, next_url: str):
     task = get_or_404(Task, g.workspace, task_id)
-    form = TaskForm(obj=task)
+    form = edit_form(TaskForm, task)
     company_id = task.company_id
     if request.method == "GET":
         local_due = to_local(task.due_at)
