@@ -16,9 +16,8 @@ from examportal.appeals import services as appeals
 from examportal.appeals.rules import Involvement
 from examportal.committee import corrections
 from examportal.extensions import db
-from examportal.models import AppealRemedy, AppealSubject, AttemptStatus, Role, UserRole
+from examportal.models import AppealRemedy, AppealSubject, Role, UserRole
 from examportal.renewals import services as renewals
-from examportal.theory import services as theory
 from examportal.theory import voiding
 from tests import factories
 from tests.certtools import certification_world, make_certificate
@@ -27,7 +26,6 @@ from tests.factories import (
     enrol,
     expiring,
     make_applicant,
-    make_practical_attempt,
     make_renewal,
     make_user,
 )
@@ -48,18 +46,8 @@ def refusal(decision: appeals.Decision) -> str | None:
 def _sit(session, candidate, correct):
     """``candidate`` sits the theory test of ``session`` (``correct`` right answers of 36, the rest
     unanswered; released) and finishes the practical task."""
-    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     enrolment = enrol(session, candidate)
-    attempt = factories.make_attempt(enrolment, status=AttemptStatus.UNLOCKED)
-    theory.start(attempt, now=t0)
-    for ai in attempt.items[:correct]:
-        key = ai.snapshot["item"]["key"]
-        theory.save_answer(attempt, ai.position, "true" if key is True else key, ai.position, now=t0 + timedelta(minutes=1))
-    theory.submit(attempt, now=t0 + timedelta(minutes=20))
-    attempt.released_at = t0 + timedelta(hours=1)
-    db.session.commit()
-    make_practical_attempt(enrolment)
-    return enrolment, attempt
+    return enrolment, factories.sit_theory_test(enrolment, correct, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
 def _voided_world(app, qualification, tmp_path, short_name):
