@@ -141,4 +141,5 @@ def test_a_batch_whose_worker_is_killed_on_its_last_attempt_ends_failed_not_runn
     db.session.expire_all()
     row = db.session.get(BackgroundJob, job.id)
     assert row.status == JobStatus.FAILED and row.finished_at is not None
-    assert "the worker running the job stopped" in row.last_error and 2 <= row.done < row.total
+    # mid-way: a certificate or more counted done, not all (the second PDF may be stored before its step is)
+    assert "the worker running the job stopped" in row.last_error and 1 <= row.done < row.total
