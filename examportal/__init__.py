@@ -18,8 +18,9 @@ def create_app(config: str | type | dict | None = None) -> Flask:
     class, or a mapping of overrides applied on top of the environment's config.
     """
     from .config import CONFIGS
+    from .portal import Portal
 
-    app = Flask(
+    app = Portal(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(Path(__file__).parent / "static"),

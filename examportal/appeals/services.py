@@ -349,7 +349,7 @@ def _lock_person(user: User) -> None:
     """Serialise appeals by one person (a row lock on PostgreSQL; on SQLite the database's write
     lock, ``extensions._sqlite_locking_read``), so two clicks cannot both pass the
     one-appeal-per-decision check."""
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
 
 
 

@@ -42,11 +42,14 @@ def seats_left(session: ValidationSession) -> int:
     return max(0, session.capacity - seats_taken(session))
 
 
-def waiting_list(session: ValidationSession) -> list[Application]:
-    """The session's applications on the waiting list, first in line first."""
-    return list(db.session.scalars(
-        select(Application).where(Application.session_id == session.id, Application.status == ApplicationStatus.WAITING)
-        .order_by(Application.waiting_since, Application.id)))
+def waiting_list(session: ValidationSession, lock: bool = False) -> list[Application]:
+    """The session's applications on the waiting list, first in line first (``lock``: as they are
+    now, under their row locks)."""
+    query = (select(Application).where(Application.session_id == session.id, Application.status == ApplicationStatus.WAITING)
+             .order_by(Application.waiting_since, Application.id))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
 
 
 def promised_seats(session: ValidationSession) -> int:
@@ -67,8 +70,11 @@ def fill_freed_seats(session: ValidationSession, now: datetime | None = None) ->
     if session.status != SessionStatus.PLANNED or session.starts_at <= now:
         return []
     db.session.flush()  # the withdrawal that freed the seat counts
+    # Under the session's lock, which every change of its seats and applications takes first: two
+    # seats freed at once move two up, and nobody decides a waiting application meanwhile.
+    db.session.execute(select(ValidationSession.id).where(ValidationSession.id == session.id).with_for_update())
     free = seats_left(session) - promised_seats(session)
-    moved = waiting_list(session)[:max(0, free)]
+    moved = waiting_list(session, lock=True)[:max(0, free)]
     for application in moved:
         application.status = ApplicationStatus.SUBMITTED
         audit_log.record("application.moved_up", application, before={"status": ApplicationStatus.WAITING.value},

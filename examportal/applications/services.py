@@ -198,6 +198,7 @@ def withdraw(candidate: User, application: Application, now: datetime | None = N
     now = now or utcnow()
     if application.candidate_id != candidate.id:
         raise ApplicationError(_("This is not your application."))
+    sessions.lock_session(application.session)  # the seats' lock first, as accepting takes it
     locked = _locked(application)
     if locked.status not in WITHDRAWABLE:
         raise ApplicationError(_("This application has already been decided or withdrawn."))
@@ -322,6 +323,7 @@ def reject(actor: User, application: Application, reason: str | None, now: datet
     """The formal check failed: the reason is required, mailed to the candidate with their right to
     appeal (within the qualification's ``appeal_window_days``) and the institution's contact."""
     now = now or utcnow()
+    sessions.lock_session(application.session)  # the seats' lock first, as accepting takes it
     application = _locked(application)
     refusal = decide_refusal(actor, application)
     if refusal:

@@ -108,7 +108,7 @@ def signing_key(institution: Institution, actor: User | None = None) -> SigningK
     if key is None:
         # Two issuers creating the first key at once: the one-active-key index lets one through;
         # the institution row lock makes the other wait and then find it.
-        db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update())
+        db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update(key_share=True))
         key = active_key(institution) or _create(institution, actor)
     return SigningKey(key, unseal(key))
 
@@ -149,7 +149,7 @@ def reseal(actor: User | None = None) -> tuple[int, list[str]]:
 def rotate(institution: Institution, actor: User | None = None) -> CredentialKey:
     """Retire the institution's signing key and create the next one (committed). Credentials the
     retired key signed keep verifying: it stays published."""
-    db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update())
+    db.session.execute(select(Institution.id).where(Institution.id == institution.id).with_for_update(key_share=True))
     current = active_key(institution)
     if current is not None:
         current.retired_at = utcnow()

@@ -174,7 +174,7 @@ def set_account_active(email: str, active: bool, cause: str, admin: User) -> Use
             # The other active administrators' rows are locked: two administrators deactivating
             # each other at once must not both succeed.
             others = db.session.scalars(select(User.id).join(UserRole).where(
-                UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id).with_for_update(of=User)).all()
+                UserRole.role == Role.ADMIN, User.active.is_(True), User.id != user.id).with_for_update(of=User, key_share=True)).all()
             if not others:
                 raise InstitutionRuleError(_("This is the last active administrator: nobody could administer the portal "
                                              "without them."))

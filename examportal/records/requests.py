@@ -185,7 +185,7 @@ def copy_of_data(user: User) -> tuple[DataRequest, bytes]:
 
 def _locked_person(user: User) -> User:
     """The person's row, locked: two requests filed at once are serialised (one open per kind)."""
-    return db.session.scalars(select(User).where(User.id == user.id).with_for_update()).one()
+    return db.session.scalars(select(User).where(User.id == user.id).with_for_update(key_share=True)).one()
 
 
 def ask(user: User, kind: DataRequestKind, details: str | None) -> DataRequest:

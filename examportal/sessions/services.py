@@ -493,6 +493,8 @@ def withdrawal_refusal(enrolment: Enrolment) -> str | None:
 def withdraw_enrolment(enrolment: Enrolment) -> None:
     """Withdraw a candidate from a session (the record is kept), unless the committee has decided
     or proposed a decision for them (:func:`withdrawal_refusal`)."""
+    lock_session(enrolment.session)  # the seats' lock first: a withdrawal clicked twice withdraws once
+    db.session.refresh(enrolment)
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise SessionRuleError(_("This candidate has already been withdrawn from the session."))
     refusal = withdrawal_refusal(enrolment)

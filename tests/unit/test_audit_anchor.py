@@ -379,6 +379,7 @@ def test_record_refuses_personal_data(app, data):
 def test_free_text_is_kept_as_a_keyed_digest(app):
     audit_log.record("thing.changed", object_type="thing", before={"note": None},
                      after={"reason": "Pan Jan Kowalski zasłabł", "note": "", "scores": {"justification": "Anna Nowak"}})
+    db.session.commit()
     entry = chain()[-1]
     assert "Kowalski" not in json.dumps(entry.after, ensure_ascii=False) and "Nowak" not in json.dumps(entry.after)
     assert entry.after["reason"] == audit_log.text_digest("Pan Jan Kowalski zasłabł")
@@ -388,3 +389,16 @@ def test_free_text_is_kept_as_a_keyed_digest(app):
     # Keyed: nobody without the key confirms a guess of the text.
     assert entry.after["reason"] != audit_log.TEXT_DIGEST_PREFIX + anchor.mac(
         anchor.TEXT_CONTEXT, {"text": "Pan Jan Kowalski zasłabł"}, b"someone else's key, long enough")
+
+
+def test_a_savepoint_rolled_back_takes_only_its_own_entries(app):
+    audit_log.record("thing.before", object_type="thing")
+    savepoint = db.session.begin_nested()
+    audit_log.record("thing.inside", object_type="thing")
+    savepoint.rollback()
+    with db.session.begin_nested():
+        audit_log.record("thing.kept_inside", object_type="thing")
+    audit_log.record("thing.after", object_type="thing")
+    db.session.commit()
+    assert [e.action for e in chain()] == ["thing.before", "thing.kept_inside", "thing.after"]
+    assert not audit_log.verify_log().problems

@@ -29,6 +29,7 @@ from examportal.models import (
     AppealStatus,
     AppealSubject,
     Application,
+    ApplicationStatus,
     CommitteeMember,
     Enrolment,
     EnrolmentStatus,
@@ -287,3 +288,80 @@ def test_a_free_retake_granted_by_an_appeal_is_used_by_one_enrolment_only(app, q
                                                       Enrolment.fee_reason == sessions.RETAKE_FEE_REASON)).all()
     assert len(free) == 1, [(e.id, e.session_id, e.fee_pln) for e in free]
     assert db.session.get(type(appeal), appeal.id).remedy_detail["used_by_enrolment_id"] == free[0].id
+
+
+def _a_full_session_with_a_waiting_list(qualification, accepted: int, waiting: int):
+    """A published session whose ``accepted`` places are all taken by accepted applications, and
+    ``waiting`` applications on its waiting list, first in line first."""
+    ic = make_institution("Fundacja Kolejki", qualifications=[qualification])
+    session = make_published_session(ic, qualification, capacity=accepted)
+    staff = make_user((Role.STAFF, ic))
+    taken = [make_application(session, make_applicant()) for _ in range(accepted)]
+    for application in taken:
+        applications.accept(staff, application)
+    queue = [make_application(session, make_applicant(), status=ApplicationStatus.WAITING,
+                              waiting_since=utcnow() - timedelta(hours=waiting - n)) for n in range(waiting)]
+    return staff, taken, queue
+
+
+def _status(application_id: int) -> ApplicationStatus:
+    db.session.expire_all()
+    return db.session.get(Application, application_id).status
+
+
+def test_a_withdrawal_moving_the_waiting_list_up_while_staff_reject_the_first_in_line(app, qualification, monkeypatch):
+    """Both change the first waiting application: the two run one after the other (the session's
+    lock first), never deadlock, and the rejection is never undone by the move up."""
+    race = Race(app)
+    staff, taken, queue = _a_full_session_with_a_waiting_list(qualification, accepted=1, waiting=2)
+    ids = {"staff": staff.id, "candidate": taken[0].candidate_id, "accepted": taken[0].id, "first": queue[0].id}
+    held = threading.Event()
+
+    def hold() -> None:
+        held.set()
+        race.wait_for_a_lock_waiter()
+
+    race.hold_after(monkeypatch, seats, "seats_left", "withdraw", hold)
+
+    def reject() -> Application:
+        held.wait(10)
+        return applications.reject(db.session.get(User, ids["staff"]), db.session.get(Application, ids["first"]),
+                                   "Niekompletne dokumenty.")
+
+    withdrawing, withdrawn = race.spawn(lambda: applications.withdraw(db.session.get(User, ids["candidate"]),
+                                                                      db.session.get(Application, ids["accepted"])),
+                                        "withdraw")
+    rejecting, rejected = race.spawn(reject, "reject")
+    withdrawing.join(60), rejecting.join(60)
+    assert "error" not in withdrawn and "error" not in rejected, (withdrawn, rejected)
+    assert _status(ids["first"]) == ApplicationStatus.REJECTED
+    # The seat the withdrawal freed went to the next in line after the rejection freed its promise.
+    assert _status(queue[1].id) == ApplicationStatus.SUBMITTED
+    assert not audit_log.verify_log().problems
+
+
+def test_two_seats_freed_at_once_move_two_waiting_applications_up(app, qualification, monkeypatch):
+    race = Race(app)
+    _staff, taken, queue = _a_full_session_with_a_waiting_list(qualification, accepted=2, waiting=3)
+    pairs = [(a.candidate_id, a.id) for a in taken]
+    held = threading.Event()
+
+    def hold() -> None:
+        held.set()
+        race.wait_for_a_lock_waiter()
+
+    race.hold_after(monkeypatch, seats, "seats_left", "withdraw-0", hold)
+
+    def withdraw(candidate_id: int, application_id: int, after: threading.Event | None) -> Callable[[], None]:
+        def run() -> None:
+            if after is not None:
+                after.wait(10)
+            applications.withdraw(db.session.get(User, candidate_id), db.session.get(Application, application_id))
+        return run
+
+    threads = [race.spawn(withdraw(*pairs[0], None), "withdraw-0"), race.spawn(withdraw(*pairs[1], held), "withdraw-1")]
+    for thread, _outcome in threads:
+        thread.join(60)
+    assert all("error" not in outcome for _thread, outcome in threads), [o for _t, o in threads]
+    assert [_status(a.id) for a in queue] == [ApplicationStatus.SUBMITTED, ApplicationStatus.SUBMITTED,
+                                             ApplicationStatus.WAITING]
