@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -551,6 +552,35 @@ def apply_status_change(user: User, certificate: Certificate, action: str, reaso
           certificate=certificate, change=kind.value, reason=text, **_links(certificate))
     hooks.status_changed.send(certificate, action=action)
     return event
+
+
+def suspend_on_negative_correction(actor: User, enrolment: Enrolment) -> list[Certificate]:
+    """The certificates issued on the candidate's validation that are valid today, suspended because
+    a correction left the validation decision negative (in the caller's transaction).
+
+    A certificate rests on a positive validation: one corrected to negative (a voided theory item
+    rescored, an appeal) leaves it without that ground, and the public must not read it as valid
+    meanwhile. It is suspended at once, with the reason, audited, the holder mailed; its certifying
+    institution's staff are told to revoke it or, should the decision stand positive again, lift the
+    suspension (a revocation is final, and theirs to decide).
+    """
+    suspended = []
+    for issued in db.session.scalars(select(Certificate).where(Certificate.enrolment_id == enrolment.id)
+                                     .order_by(Certificate.id)):
+        certificate = _locked(issued)
+        if certificate.status_on(rules.today()) != CertificateStatus.VALID:
+            continue
+        with force_locale(certificate.holder.locale or "pl"):
+            reason = _("The validation result the certificate was issued on has been corrected: it is no longer "
+                       "positive. The certifying institution decides whether the certificate is revoked.")
+        apply_status_change(actor, certificate, "suspend", str(reason))
+        for staff in role_holders([certificate.institution_id], [Role.STAFF]):
+            queue_localised(staff, "certificate_suspended_on_correction",
+                            lambda: _("A certificate was suspended: its validation result was corrected to negative"),
+                            certificate=certificate,
+                            certificate_link=public_url("certification.certificate", certificate_id=certificate.id))
+        suspended.append(certificate)
+    return suspended
 
 
 def issue_replacement(actor: User, revoked: Certificate, appeal_id: int) -> Certificate:

@@ -4,8 +4,11 @@ A final decision is never changed or deleted. A correction is recorded beside it
 results changed (before → after), whether the decision stands positive before and after — worked
 out by the committee's own rule (every learning outcome confirmed, :func:`rules.summarise`), never
 chosen — the reason and who recorded it; the criterion results follow, and the candidate is
-mailed. Two routes lead here: an appeal upheld with a correction (:mod:`examportal.appeals.remedies`)
-and staff correcting a decision that a voided theory item changed (:func:`correct_after_voiding`).
+mailed (told of their right to appeal a result staff corrected to negative). A certificate issued
+on a decision corrected to negative is suspended at once; its institution decides on revoking it
+(:func:`examportal.certification.services.suspend_on_negative_correction`). Two routes lead here:
+an appeal upheld with a correction (:mod:`examportal.appeals.remedies`) and staff correcting a
+decision that a voided theory item changed (:func:`correct_after_voiding`).
 
 What the decision means today is :func:`standing_positive`: the last correction's result, else the
 decision's own. Certification follows it (:func:`examportal.certification.services.decision_refusal`).
@@ -126,11 +129,17 @@ def record(actor: User, decision: ValidationDecision, after: Mapping[str, bool],
         "criteria": change.criteria, "positive_before": change.positive_before,
         "positive_after": change.positive_after, "reason": text, "appeal_id": correction.appeal_id},
         actor=actor, institution_id=enrolment.session.institution_id)
+    suspended = []
+    if change.positive_before and not change.positive_after:
+        from ..certification.services import suspend_on_negative_correction  # certification reads corrections
+
+        suspended = suspend_on_negative_correction(actor, enrolment)
     candidate = enrolment.candidate
     with force_locale(candidate.locale or "pl"):
         queue_template(candidate, str(_("A correction of your validation result")), "decision_corrected",
                        correction=correction, enrolment=enrolment, unmet=change.unmet_after,
-                       texts=_criterion_texts(enrolment, candidate.locale or "pl"))
+                       texts=_criterion_texts(enrolment, candidate.locale or "pl"), suspended=suspended,
+                       appeal_days=enrolment.session.qualification.rules.appeal_window_days)
     correction.notified_at = utcnow()
     return correction
 

@@ -13,9 +13,20 @@ from examportal.certification import batch
 from examportal.certification import services as certification
 from examportal.committee import corrections
 from examportal.extensions import db
-from examportal.models import BackgroundJob, Certificate, JobStatus, Role, UserRole
+from examportal.models import (
+    AuditEntry,
+    BackgroundJob,
+    Certificate,
+    CertificateEvent,
+    CertificateEventKind,
+    CertificateStatus,
+    JobStatus,
+    Role,
+    UserRole,
+)
 from examportal.theory import voiding
 from tests import factories
+from tests.appealtools import mails_to
 from tests.factories import enrol, make_applicant, make_user
 from tests.remedytools import decide, validation_world
 
@@ -133,3 +144,46 @@ def test_staff_do_not_correct_their_own_validation_decision(app, qualification, 
     assert corrections.standing_positive(decision) is False
     corrections.correct_after_voiding(w["staff"], decision, "Pytanie spoza zakresu unieważnione.")
     assert corrections.standing_positive(decision) is True
+
+
+def test_a_certificate_issued_on_a_decision_later_corrected_to_negative_is_suspended(app, qualification, tmp_path,
+                                                                                    client):
+    """The certificate was issued; then a voided item made staff correct the validation to negative.
+    The certificate no longer rests on a positive validation: it is suspended in the same step (the
+    public sees it), the holder is told (and of their right to appeal the corrected result) and the
+    certifying institution's staff are told to revoke it or lift the suspension."""
+    app.config["THEORY_ITEM_BANK"] = factories.write_theory_bank(tmp_path)
+    w = _certified_then_corrected(app, qualification, tmp_path, "CS", correct=False)
+    certificate = certification.issue_certificate(w["cert_decision"], w["certifier"])
+    assert certificate.status_on(certification.rules.today()) == CertificateStatus.VALID
+    correction = corrections.correct_after_voiding(w["staff"], w["decision"], "Unieważniono dwa wadliwe pytania testu.")
+    assert correction.positive_after is False
+    db.session.expire_all()
+    certificate = db.session.get(Certificate, certificate.id)
+    assert certificate.state == CertificateStatus.SUSPENDED
+    assert "no longer positive" in certificate.state_reason  # the holder's language (English)
+    events = db.session.scalars(select(CertificateEvent).where(CertificateEvent.certificate_id == certificate.id)).all()
+    assert [e.kind for e in events] == [CertificateEventKind.SUSPENDED]
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "certificate.suspended",
+                                                      AuditEntry.object_id == str(certificate.id))) is not None
+    holder_mail = {m.subject: m.body for m in mails_to(w["enrolment"].candidate)}
+    corrected = holder_mail["A correction of your validation result"]
+    assert f"Your certificate no. {certificate.number}, issued on this result, is suspended" in corrected
+    assert "You may appeal against this decision within 14 days" in corrected
+    assert "A change to your certificate" in holder_mail
+    staff_mail = [m for m in mails_to(w["certifier"]) if certificate.number in m.body]
+    assert len(staff_mail) == 1 and "Unieważnij certyfikat albo" in staff_mail[0].body  # in the staff member's language
+    # The public register says so.
+    page = client.get(f"/verify/{certificate.verification_code}").get_data(as_text=True)
+    assert "zawieszony" in page.lower()
+
+
+def test_a_correction_to_positive_touches_no_certificate_and_gives_no_appeal_notice(app, qualification, tmp_path):
+    """A fail turned into a pass by a voided item: nothing to suspend, nothing to appeal against."""
+    w = _insider_world(app, qualification, tmp_path, "CT", 21)
+    item_id = w["attempt"].items[-1].item_id
+    voiding.void_item(w["staff"], item_id, "Pytanie spoza zakresu.")
+    correction = corrections.correct_after_voiding(w["staff"], w["decision"], "Unieważniono wadliwe pytanie.")
+    assert correction.positive_after is True
+    body = next(m.body for m in mails_to(w["insider"]) if m.subject == "A correction of your validation result")
+    assert "appeal" not in body and "suspended" not in body
