@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, false, or_, select, union
 
 from ..extensions import db
 from ..models import (
@@ -23,6 +23,7 @@ from ..models import (
     TrainingRecord,
     User,
     UserRole,
+    ValidationDecision,
     ValidationSession,
 )
 from .services import TEXT_DIGEST_PREFIX
@@ -235,7 +236,7 @@ FIELD_LABELS = {
     "statements": _l("Statements"), "item_id": _l("Item"), "voided_item": _l("Voided item"),
     "reason": _l("Reason"), "note": _l("Note"), "justification": _l("Justification"),
     "declaration": _l("Declaration"), "declared_at": _l("Declared"), "is_chair": _l("Chair"),
-    "course": _l("Course"), "scores": _l("Scores"), "positive": _l("Positive"), "approve": _l("Approves"),
+    "course": _l("Course"), "scores": _l("Scores"), "results": _l("Results"), "positive": _l("Positive"), "approve": _l("Approves"),
     "scores_digest": _l("Fingerprint of the scores"),
     "dissents": _l("Dissents"), "approvals": _l("Approvals"), "members": _l("Members"),
     "unmet": _l("Criteria not met"), "protocol_sha256": _l("Protocol fingerprint"), "votes": _l("Votes"),
@@ -511,9 +512,55 @@ def _flatten(data: dict[str, Any] | None, withheld: frozenset[str] = frozenset()
     return rows
 
 
-def diff(entry: AuditEntry, people: dict[int, str]) -> list[FieldChange]:
-    """The fields the entry changed, each as before → after (unchanged fields left out)."""
-    withheld = WITHHELD_FIELDS.get(entry.action, frozenset())
+#: In a set of withheld fields: every field, shown as one row (which fields an entry changed is
+#: itself what is withheld: the criteria whose results changed).
+EVERY_FIELD = frozenset({"*"})
+#: Fields of an entry withheld from a member of the candidate's committee until the candidate's
+#: validation is decided (None: every field): the results the chair recorded, the decision proposed
+#: and the votes on it. Blind scoring holds beyond the first round: a member appointed after a
+#: dissent scores the candidate after those were logged, and may read the log (a member who is
+#: also staff). The rows themselves (results, proposal, votes) are shown only as the committee's
+#: pages allow; once the decision is taken the entries are read whole.
+BLIND_UNTIL_DECIDED: dict[str, frozenset[str] | None] = {
+    "committee.results_recorded": None,
+    "committee.decision_proposed": frozenset({"positive", "justification"}),
+    "committee.decision_vote": frozenset({"approve", "reason"}),
+}
+
+
+def _blind_enrolment(entry: AuditEntry) -> int | None:
+    """The candidate's enrolment a :data:`BLIND_UNTIL_DECIDED` entry is about."""
+    if entry.action not in BLIND_UNTIL_DECIDED:
+        return None
+    if entry.action == "committee.results_recorded":
+        return int(entry.object_id) if entry.object_id and entry.object_id.isdigit() else None
+    value = (entry.after or {}).get("enrolment_id")
+    return value if isinstance(value, int) else None
+
+
+def withheld_from(viewer: User, entries: Iterable[AuditEntry]) -> dict[int, frozenset[str]]:
+    """Entry id → the fields withheld from ``viewer`` (:data:`BLIND_UNTIL_DECIDED`): those of
+    entries about a candidate not yet decided whose committee the viewer sits on. One query."""
+    blind = {entry.id: enrolment_id for entry in entries if (enrolment_id := _blind_enrolment(entry)) is not None}
+    if not blind:
+        return {}
+    sits_undecided = set(db.session.scalars(
+        select(Enrolment.id).join(CommitteeMember, and_(
+            CommitteeMember.session_id == Enrolment.session_id,
+            or_(CommitteeMember.enrolment_id.is_(None), CommitteeMember.enrolment_id == Enrolment.id)))
+        .where(Enrolment.id.in_(set(blind.values())), CommitteeMember.assessor_id == viewer.id,
+               ~exists().where(ValidationDecision.enrolment_id == Enrolment.id))))
+    return {entry.id: BLIND_UNTIL_DECIDED[entry.action] or EVERY_FIELD for entry in entries
+            if blind.get(entry.id) in sits_undecided}
+
+
+
+def diff(entry: AuditEntry, people: dict[int, str], withheld_here: frozenset[str] = frozenset()) -> list[FieldChange]:
+    """The fields the entry changed, each as before → after (unchanged fields left out);
+    ``withheld_here``: fields withheld from this reader besides :data:`WITHHELD_FIELDS`."""
+    if withheld_here >= EVERY_FIELD:
+        return [FieldChange(_field_label("results"), None, format_value("results", WITHHELD, people))]
+    withheld = WITHHELD_FIELDS.get(entry.action, frozenset()) | withheld_here
     before, after = _flatten(entry.before, withheld), _flatten(entry.after, withheld)
     changes = []
     for name in [*after, *(k for k in before if k not in after)]:

@@ -56,7 +56,9 @@ def index(form: AuditFilterForm, page_number: int):
             query = query.where(AuditEntry.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min, UTC))
     page = db.paginate(query, page=page_number, per_page=PAGE_SIZE, error_out=False)
     people = display.person_labels(current_user, {p for e in page.items for p in display.people_named(e)})
+    withheld = display.withheld_from(current_user, page.items)
     rows = [{"entry": e, "action": display.action_label(e.action), "object": display.object_label(e.object_type),
-             "actor": people.get(e.actor_id, "") if e.actor_id else None, "changes": display.diff(e, people)}
+             "actor": people.get(e.actor_id, "") if e.actor_id else None,
+             "changes": display.diff(e, people, withheld.get(e.id, frozenset()))}
             for e in page.items]
     return render_template("audit/index.html", form=form, page=page, rows=rows), 200 if not form.errors else 400

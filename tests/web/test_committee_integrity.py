@@ -304,6 +304,35 @@ def test_verdicts_in_older_audit_entries_are_not_shown(app, qualification):
     assert "kept in its own record, not shown in the audit log" in page
 
 
+def test_a_member_appointed_after_a_dissent_does_not_read_the_results_and_votes_before_the_decision(app, qualification):
+    """The extra member scores after the chair's results, the proposal and the dissent were logged;
+    as staff they may read the log. Until the candidate is decided, those entries say who acted and
+    when, not what they recorded or voted; once decided, everything is readable again."""
+    w = validation_world(qualification, short_name="PX")
+    e = w["enrolment"]
+    for user in (w["chair"], w["member"]):
+        _score(e, user, not_met=("2.1.a",))
+    _record(e, w["chair"], not_met=("2.1.a",))
+    committee.propose(committee.member_of(e, w["chair"]), e, False, "Nie potwierdzono efektu 2.1.a.")
+    committee.vote(committee.member_of(e, w["member"]), e, False, "Lejek sprzedażowy jednak powstał.")
+    extra = committee.appoint_extra_member(w["staff"], e, w["spare"])
+    w["spare"].roles.append(UserRole(role=Role.STAFF, institution_id=w["ic"].id))
+    db.session.commit()
+    sessions.declare_impartiality(extra, DECLARATION, None)
+    spare = client_as(app, w["spare"])
+    page = _body(spare.get("/audit/?action=committee."))
+    assert "Results recorded" in page or "results_recorded" in page  # the entries are there
+    for secret in ("2.1.a", "Nie potwierdzono efektu", "Lejek sprzedażowy"):
+        assert secret not in page, f"{secret!r} is readable by the member still to score"
+    staff_page = _body(client_as(app, w["staff"]).get("/audit/?action=committee."))
+    assert "2.1.a" in staff_page  # staff who sit on no committee of the candidate read them whole
+
+    _score(e, w["spare"], not_met=("2.1.a",))
+    committee.vote(extra, e, True, None)
+    assert committee.decision_for(e) is not None
+    assert "2.1.a" in _body(spare.get("/audit/?action=committee."))
+
+
 # --------------------------------------------------------------------------- a decided candidate stays
 
 
