@@ -193,10 +193,13 @@ def assessor_renewals(user: User) -> list[RenewalApplication]:
 
 def may_see_evidence(user: User, application: RenewalApplication) -> bool:
     """The holder, staff of the issuing institution, and the assigned assessor once they declared
-    impartiality (never before: the declaration comes before the evidence)."""
+    impartiality (never before: the declaration comes before the evidence) while they may assess
+    the holder (:func:`assessor_refusal`: not once found to have trained them, nor after losing
+    the role or their competence)."""
     if user.id == application.holder_id or may_manage(user, application):
         return True
-    return user.id == application.assessor_id and application.assessor_declared_at is not None
+    return (user.id == application.assessor_id and application.assessor_declared_at is not None
+            and assessor_refusal(user, application) is None)
 
 
 # --------------------------------------------------------------------------- mail and audit

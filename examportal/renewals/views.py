@@ -297,7 +297,7 @@ def _assess_page(application: RenewalApplication, status: int = 200, **forms: An
         formdata=None, prefix=f"evidence-{item.id}", verdict=item.verdict, note=item.note) for item in application.evidence}
     return render_template(
         "renewals/assess.html", application=application, certificate=application.certificate,
-        refusal=services.assessor_refusal(current_user, application) if application.is_open else None,
+        refusal=services.assessor_refusal(current_user, application),
         renewed_until=rules.renewed_valid_until(application.certificate.valid_until,
                                                 certification.validity_years(application.certificate.qualification)),
         coverage=services.coverage(application.certificate, application.periods),

@@ -59,6 +59,24 @@ def test_a_renewal_assessor_found_to_have_trained_the_holder_cannot_decide(app, 
     assert application.status == RenewalStatus.UNDER_REVIEW and application.new_certificate is None
 
 
+def test_a_renewal_assessor_found_to_have_trained_the_holder_no_longer_sees_the_evidence(app, qualification):
+    """The evidence (the holder's work documents) is shown to the assigned assessor while they may
+    assess the holder: once the training is recorded, neither the files nor the page's list."""
+    w = _renewal_world(qualification, "RE")
+    application = _declared_renewal(w)
+    item = application.evidence[0]
+    assessor = client_as(app, w["assessor"])
+    file_url = f"/renewals/{application.id}/evidence/{item.id}"
+    assert assessor.get(file_url).status_code == 200
+    assert file_url in assessor.get(f"/renewals/assess/{application.id}").get_data(as_text=True)
+    sessions.record_training(w["staff"], w["ic"], w["assessor"], w["holder"], "Kurs CRM dla zaawansowanych")
+    assert assessor.get(file_url).status_code == 404
+    page = assessor.get(f"/renewals/assess/{application.id}").get_data(as_text=True)
+    assert 'id="assessor-refusal"' in page and "trained the holder" in page
+    assert file_url not in page and item.description not in page
+    assert client_as(app, w["staff"]).get(file_url).status_code == 200  # staff assign another assessor
+
+
 def test_a_renewal_is_decided_only_by_someone_still_authorised(app, qualification):
     """The assessor's role at the issuing institution is withdrawn after the assignment (they are still
     an assessor elsewhere, so the pages open): the decision is refused, and their page says why and
