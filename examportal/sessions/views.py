@@ -78,6 +78,9 @@ def render_detail(session: ValidationSession, status: int = 200, appoint_errors=
     disputes = {p.enrolment_id: p for p in committee_services.disputed({session.institution_id}, session.id)}
     session_applications = applications.session_applications(session)
     posted = application_forms or {}
+    # Decided by someone else (their own application, by another staff member): no forms, the reason instead.
+    decide_refusals = {a.id: refusal for a in session_applications if a.status in applications.DECIDABLE
+                       and (refusal := applications.decide_refusal(current_user, a)) is not None}
     return render_template(
         "sessions/detail.html", session=session, operator_form=operator_form, assessor_form=assessor_form,
         enrol_form=enrol_form, committee_ready=services.committee_ready(session), enrolments=enrolments,
@@ -88,7 +91,8 @@ def render_detail(session: ValidationSession, status: int = 200, appoint_errors=
         appointable={e.id: committee_services.extra_member_candidates(e) for e in enrolments if e.id in disputes},
         appoint_errors=appoint_errors or {}, applications=session_applications,
         application_forms={a.id: posted.get(a.id) or (accept_form(a), reject_form(a)) for a in session_applications
-                           if a.status in applications.DECIDABLE},
+                           if a.status in applications.DECIDABLE and a.id not in decide_refusals},
+        decide_refusals=decide_refusals,
         seats_left=application_seats.seats_left(session), is_open=applications.is_open(session, utcnow()),
     ), status
 

@@ -8,7 +8,14 @@ from flask_babel import force_locale
 from examportal.applications import services as applications
 from examportal.extensions import db
 from examportal.models import ApplicationStatus, Role, UserRole
-from tests.factories import make_applicant, make_application, make_institution, make_published_session, make_user
+from tests.factories import (
+    client_as,
+    make_applicant,
+    make_application,
+    make_institution,
+    make_published_session,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -45,3 +52,15 @@ def test_another_staff_member_decides_a_colleagues_application(insider_applicati
     outcome = applications.accept(insider_application["staff"], application, extra_time_minutes=30)
     assert outcome.application.status == ApplicationStatus.ACCEPTED
     assert outcome.application.enrolment.extra_time_minutes == 30
+
+
+def test_the_session_page_offers_no_decision_on_ones_own_application(app, insider_application):
+    """The insider's session page names why they do not decide their own application instead of
+    offering accept and reject forms that would be refused; a colleague's page offers them."""
+    application = insider_application["application"]
+    session_url = f"/sessions/{application.session_id}"
+    page = client_as(app, insider_application["insider"]).get(session_url).get_data(as_text=True)
+    assert f"/applications/{application.id}/accept" not in page and f"/applications/{application.id}/reject" not in page
+    assert "your own application" in page
+    colleague_page = client_as(app, insider_application["staff"]).get(session_url).get_data(as_text=True)
+    assert f"/applications/{application.id}/accept" in colleague_page and "your own application" not in colleague_page
