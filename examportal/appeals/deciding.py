@@ -18,7 +18,7 @@ from ..mail.services import queue_localised
 from ..models import Appeal, AppealPanelMember, AppealProposal, AppealRemedy, AppealStatus, AppealVote, User, utcnow
 from ..security import public_url
 from . import remedies, rules
-from .services import AppealError, _locked, decision_of
+from .services import AppealError, _locked, decision_of, min_panel_size, sitting_members, sitting_refusal
 
 
 def open_proposal(appeal: Appeal) -> AppealProposal | None:
@@ -33,6 +33,12 @@ def _acting_refusal(member: AppealPanelMember | None, appeal: Appeal) -> str | N
     if appeal.status != AppealStatus.UNDER_REVIEW:
         return (_("The review has not started yet: the institution completes the panel first.")
                 if appeal.is_open else _("This appeal is closed."))
+    refusal = sitting_refusal(appeal, member)
+    if refusal:
+        return refusal
+    if len(sitting_members(appeal)) < min_panel_size(appeal):
+        return _("The panel has fewer members who may act on the appeal than it needs: the institution appoints "
+                 "another member first.")
     return None
 
 
@@ -118,7 +124,8 @@ def vote(member: AppealPanelMember, appeal: Appeal, approve: bool, reason: str |
 
 
 def _settle(appeal: Appeal, proposal: AppealProposal, actor: User) -> None:
-    carried = rules.all_approved([m.id for m in appeal.panel], {v.member_id: v.approve for v in proposal.votes})
+    # Only the members who may act on the appeal decide it (:func:`sitting_refusal`).
+    carried = rules.all_approved([m.id for m in sitting_members(appeal)], {v.member_id: v.approve for v in proposal.votes})
     if carried is None:
         return
     if carried is False:

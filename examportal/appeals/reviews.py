@@ -117,6 +117,8 @@ def _decidable(user: User, review: WorkReview) -> WorkReview:
         raise AppealError(_("The request no longer exists."))
     if not can_manage(user, locked):
         raise AppealError(_("Only staff of the certifying institution decide requests to see exam work."))
+    if user.id == locked.candidate_id:
+        raise AppealError(_("This is your own request: another staff member decides it."))
     if locked.status != WorkReviewStatus.REQUESTED:
         raise AppealError(_("This request has already been decided. Reload the page."))
     return locked

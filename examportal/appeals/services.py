@@ -511,6 +511,8 @@ def can_manage(user: User, appeal: Appeal) -> bool:
 def _manage(user: User, appeal: Appeal) -> None:
     if not can_manage(user, appeal):
         raise AppealError(_("Only staff of the certifying institution handle its appeals."))
+    if user.id == appeal.appellant_id:  # nobody handles their own appeal (its panel, its review)
+        raise AppealError(_("This is your own appeal: another staff member handles it."))
 
 
 STATUS_FILTERS = ("open", "overdue", *(s.value for s in AppealStatus), "all")
@@ -669,6 +671,23 @@ def member_refusal(appeal: Appeal, person: User, involved: dict[int, set[Involve
     return rules.panel_refusal(person.full_name, involved.get(person.id, ()))
 
 
+def sitting_refusal(appeal: Appeal, member: AppealPanelMember) -> str | None:
+    """Why a member of the panel may no longer act on the appeal (translated), or None: the reasons
+    an appointment is refused, found after it (:func:`member_refusal`) — a training of the appellant
+    recorded since, the appeals role withdrawn. Checked at every step of the review; such a member's
+    votes do not count, and staff take them off the panel and appoint another."""
+    person = member.member
+    if not person.active or not person.has_role(Role.APPEALS, appeal.institution_id):
+        return _("%(name)s is not an appeals panel member of %(institution)s.", name=person.full_name,
+                 institution=appeal.institution.name)
+    return rules.panel_refusal(person.full_name, involved_people(appeal).get(person.id, ()))
+
+
+def sitting_members(appeal: Appeal) -> list[AppealPanelMember]:
+    """The panel members who may act on the appeal now (:func:`sitting_refusal`)."""
+    return [m for m in appeal.panel if sitting_refusal(appeal, m) is None]
+
+
 def panel_candidates(appeal: Appeal) -> list[tuple[User, str | None]]:
     """The institution's appeals-panel members not on the panel yet, each with why they may not be
     appointed (None: they may)."""
@@ -677,9 +696,19 @@ def panel_candidates(appeal: Appeal) -> list[tuple[User, str | None]]:
     return [(person, member_refusal(appeal, person, involved)) for person in people if panel_member(appeal, person) is None]
 
 
-def _panel_changeable(appeal: Appeal) -> None:
-    if appeal.status not in (AppealStatus.FILED, AppealStatus.ACKNOWLEDGED):
-        raise AppealError(_("The panel can be changed only before the review starts."))
+def _panel_changeable(appeal: Appeal, removing: AppealPanelMember | None = None) -> None:
+    """The panel changes before the review starts; during it only to take off a member who may no
+    longer act (:func:`sitting_refusal`) and to appoint others while the members who may are fewer
+    than the minimum."""
+    if appeal.status in (AppealStatus.FILED, AppealStatus.ACKNOWLEDGED):
+        return
+    if appeal.status == AppealStatus.UNDER_REVIEW:
+        if removing is not None and sitting_refusal(appeal, removing) is not None:
+            return
+        if removing is None and len(sitting_members(appeal)) < min_panel_size(appeal):
+            return
+    raise AppealError(_("The panel can be changed only before the review starts (during it, only to replace a member "
+                        "who may no longer act on the appeal)."))
 
 
 def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = False) -> AppealPanelMember:
@@ -710,14 +739,21 @@ def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = Fa
 
 
 def remove_member(user: User, appeal: Appeal, member: AppealPanelMember) -> None:
-    """Staff take a member off the panel before the review starts (audited)."""
+    """Staff take a member off the panel before the review starts, or during it one who may no longer
+    act on the appeal (audited; a proposal they voted on is withdrawn)."""
     appeal = _locked(appeal)
     _manage(user, appeal)
-    _panel_changeable(appeal)
     if member.appeal_id != appeal.id:
         raise AppealError(_("This person is not on this appeal's panel. Reload the page."))
+    _panel_changeable(appeal, removing=member)
     audit_log.record("appeal.panel_member_removed", appeal, before={"user_id": member.member_id, "is_chair": member.is_chair},
                      actor=user, institution_id=appeal.institution_id)
+    proposal = next((p for p in appeal.proposals if p.status == "open"), None)
+    if proposal is not None and any(v.member_id == member.id for v in proposal.votes):
+        # Voted on by someone who may not act on the appeal: the panel as it stands proposes again.
+        proposal.status, proposal.closed_at = "withdrawn", utcnow()
+        audit_log.record("appeal.decision_withdrawn", appeal, after={"proposal_id": proposal.id}, actor=user,
+                         institution_id=appeal.institution_id)
     appeal.panel.remove(member)
     db.session.commit()
 

@@ -140,6 +140,7 @@ ACTION_LABELS = {
     "appeal.decision_proposed": _l("Decision on an appeal proposed"),
     "appeal.decision_vote": _l("Vote on the proposed decision on an appeal"),
     "appeal.decision_rejected": _l("Proposed decision on an appeal rejected by a dissent"),
+    "appeal.decision_withdrawn": _l("Proposed decision on an appeal withdrawn: a member who voted may not act on it"),
     "appeal.decided": _l("Appeal decided"),
     "work_review.requested": _l("Request to see one's exam work"),
     "work_review.granted": _l("Request to see one's exam work granted"),
@@ -224,7 +225,7 @@ FIELD_LABELS = {
     "capacity": _l("Places"), "starts_at": _l("Starts"), "institution_id": _l("Institution"),
     "qualification_id": _l("Qualification"), "session_id": _l("Session"), "enrolment_id": _l("Enrolment"),
     "attempt_id": _l("Attempt"), "practical_attempt_id": _l("Practical exam attempt"), "user_id": _l("Person"), "candidate_id": _l("Candidate"),
-    "assessor_id": _l("Assessor"), "trainer_id": _l("Trainer"), "operator_id": _l("Exam-system operator"),
+    "assessor_id": _l("Assessor"), "replaces_assessor_id": _l("In place of"), "trainer_id": _l("Trainer"), "operator_id": _l("Exam-system operator"),
     "by": _l("By"), "appointed_by": _l("Appointed by"), "role": _l("Role"), "roles": _l("Roles"),
     "account_created": _l("Account created"), "rodo_clause_version": _l("Privacy notice version"),
     "name": _l("Name"), "kind": _l("Kind"), "parent_id": _l("Certifying institution"), "code": _l("Code"),
@@ -311,7 +312,7 @@ VALUE_LABELS = {
 }
 #: Keys whose value is a person's id.
 PERSON_KEYS = frozenset({"user_id", "candidate_id", "assessor_id", "trainer_id", "operator_id", "by", "appointed_by",
-                         "verified_by_id", "handler_id", "concerned_ids", "holder_id"})
+                         "replaces_assessor_id", "verified_by_id", "handler_id", "concerned_ids", "holder_id"})
 #: Keys whose value maps a person's id to something (a member's vote).
 PERSON_MAP_KEYS = frozenset({"votes"})
 FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash", "pdf_sha256", "content_sha256",

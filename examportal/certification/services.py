@@ -482,9 +482,13 @@ def _links(certificate: Certificate) -> dict[str, str]:
 
 
 def manage_refusal(user: User, certificate: Certificate) -> str | None:
-    """Why the user may not change the certificate: only staff of the issuing institution may."""
+    """Why the user may not change the certificate: only staff of the issuing institution may, and
+    never on their own certificate (a staff member who holds one does not lift its suspension, correct
+    it or issue its duplicate: another staff member does)."""
     if not user.has_role(Role.STAFF, certificate.institution_id):
         return _("Only staff of the certifying institution (%(name)s) change its certificates.", name=certificate.institution.name)
+    if user.id == certificate.holder_id:
+        return _("This is your own certificate: another staff member must change it.")
     return None
 
 
@@ -1082,6 +1086,8 @@ def record_fees(user: User, session: ValidationSession, entries: dict[int, FeeEn
         enrolment = enrolments[enrolment_id]
         if (enrolment.fee_pln, enrolment.fee_reason) == (entry.amount, reason if entry.amount is not None else None):
             continue
+        if enrolment.candidate_id == user.id:
+            raise CertificationError(_("You are a candidate of this session: another staff member records your fee."))
         # The reason is free text (it may say why a person was exempt): the entry keeps its digest.
         before = {"fee_pln": enrolment.fee_pln, "reason": enrolment.fee_reason}
         enrolment.fee_pln, enrolment.fee_reason = entry.amount, reason if entry.amount is not None else None

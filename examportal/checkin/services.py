@@ -55,6 +55,8 @@ def refusal(session: ValidationSession, operator: User, enrolment: Enrolment, no
         return str(_("Only the session's exam-system operator checks candidates in."))
     if enrolment.session_id != session.id:
         return str(_("This candidate is not in this session."))
+    if enrolment.candidate_id == operator.id:
+        return str(_("Nobody checks themselves in: another operator must confirm your identity."))
     if enrolment.status != EnrolmentStatus.ENROLLED:
         return str(_("This candidate was withdrawn from the session."))
     if session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):

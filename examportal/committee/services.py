@@ -30,6 +30,7 @@ from ..models import (
     Role,
     Scoresheet,
     TheoryAttempt,
+    TrainingRecord,
     User,
     ValidationDecision,
     ValidationSession,
@@ -41,8 +42,10 @@ from ..sessions.services import (
     earlier_involvement,
     evidence_enrolment,
     institution_people,
+    member_enrolments,
     min_committee_size,
     trained_pairs,
+    training_recorded,
 )
 from ..theory.scoring import criteria_confirmed_together
 from ..theory.services import counted_attempt
@@ -101,14 +104,39 @@ def structure(enrolment: Enrolment):
 
 def extra_member(enrolment: Enrolment) -> CommitteeMember | None:
     """The member the institution appointed for this candidate after a dissent, if any."""
-    return enrolment.extra_members[0] if enrolment.extra_members else None
+    return next((m for m in enrolment.extra_members if m.replaces_id is None), None)
 
 
 def committee_for(enrolment: Enrolment) -> list[CommitteeMember]:
-    """The committee assessing the candidate: the session's committee, and the member appointed
-    for this candidate after a dissent (see :func:`appoint_extra_member`)."""
-    extra = extra_member(enrolment)
-    return [*enrolment.session.committee, *([extra] if extra else [])]
+    """Everyone on the candidate's committee: the session's committee and the members appointed for
+    this candidate (after a dissent, or in place of a member; see :func:`appoint_extra_member`),
+    including a member since found unable to assess them (:func:`deciding_members` leaves them out)."""
+    return [*enrolment.session.committee, *enrolment.extra_members]
+
+
+def disqualified(enrolment: Enrolment, members: Collection[CommitteeMember] | None = None) -> set[int]:
+    """The ids of the candidate's committee members (``members``: :func:`committee_for`) who may never
+    assess them: found to have trained them, or the candidate themself."""
+    members = committee_for(enrolment) if members is None else members
+    trainers = {r.trainer_id for r in trained_pairs([m.assessor_id for m in members], [enrolment.candidate_id])}
+    return {m.id for m in members if m.assessor_id in trainers or m.assessor_id == enrolment.candidate_id}
+
+
+def deciding_members(enrolment: Enrolment) -> list[CommitteeMember]:
+    """The committee that assesses and decides on the candidate: :func:`committee_for` without the
+    members who may never assess them (:func:`disqualified`). Their scores, results and votes are
+    the ones that count; everyone in it scores, votes and is named in the protocol."""
+    members = committee_for(enrolment)
+    excluded = disqualified(enrolment, members)
+    return [m for m in members if m.id not in excluded]
+
+
+def to_replace(enrolment: Enrolment) -> list[CommitteeMember]:
+    """Members of the candidate's committee who may never assess them and whom no member appointed
+    for the candidate replaces yet (the institution may appoint one in their place)."""
+    members = committee_for(enrolment)
+    replaced = {m.replaces_id for m in enrolment.extra_members if m.replaces_id is not None}
+    return [m for m in members if m.id in disqualified(enrolment, members) and m.id not in replaced]
 
 
 def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
@@ -130,7 +158,16 @@ def quorum_refusal(enrolment: Enrolment) -> str | None:
     qualification's minimum of members (``min_committee_size``) have declared impartiality.
     """
     minimum = min_committee_size(enrolment.session)
-    declared = [m for m in enrolment.session.committee if m.has_declared]
+    members = deciding_members(enrolment)
+    declared = [m for m in members if m.has_declared]
+    if len(declared) < minimum and to_replace(enrolment):
+        return _("A committee member trained this candidate and may not assess them, which leaves fewer than %(n)d "
+                 "members who may. Ask the institution to appoint a member in their place for this candidate.",
+                 n=minimum)
+    if len(declared) < minimum and len(members) >= minimum:
+        return _("The committee acts once at least %(n)d of its members have signed the declaration of impartiality "
+                 "(now %(have)d). Still to sign: %(names)s.", n=minimum, have=len(declared),
+                 names=", ".join(m.assessor.full_name for m in members if not m.has_declared))
     if len(declared) < minimum:
         return _("The committee needs at least %(n)d members who have signed the declaration of impartiality "
                  "(now %(have)d). Ask the institution to complete the committee.", n=minimum, have=len(declared))
@@ -328,7 +365,7 @@ def consolidation(enrolment: Enrolment) -> list[dict]:
     """Per scored criterion: each member's submitted verdict and comment, and whether they agree."""
     submitted = {s.member_id: s for s in sheets(enrolment) if s.is_submitted}
     rows = []
-    members = committee_for(enrolment)
+    members = deciding_members(enrolment)
     for criterion in scored_criteria(enrolment):
         scores = {m.id: (submitted[m.id].score_for(criterion.id) if m.id in submitted else None) for m in members}
         verdicts = {member_id: (score.met if score else None) for member_id, score in scores.items()}
@@ -343,7 +380,7 @@ def consolidation(enrolment: Enrolment) -> list[dict]:
 
 def all_submitted(enrolment: Enrolment) -> bool:
     submitted = {s.member_id for s in sheets(enrolment) if s.is_submitted}
-    members = committee_for(enrolment)
+    members = deciding_members(enrolment)
     return bool(members) and all(m.id in submitted for m in members)
 
 
@@ -351,7 +388,8 @@ def may_record(member: CommitteeMember | None, enrolment: Enrolment) -> bool:
     """The chair records the committee's results and decision (any member if no chair is set)."""
     if member is None or member.enrolment_id is not None or acting_refusal(member, enrolment):
         return False
-    has_chair = any(m.is_chair for m in enrolment.session.committee)
+    # A chair who may not assess the candidate does not record for them: then any member who may.
+    has_chair = any(m.is_chair for m in deciding_members(enrolment) if m.enrolment_id is None)
     return member.is_chair or not has_chair
 
 
@@ -573,6 +611,15 @@ def _check_decision(enrolment: Enrolment, positive: bool, justification: str | N
     return result
 
 
+def recorder_refusal(enrolment: Enrolment) -> str | None:
+    """Why no decision may be proposed on the recorded results, or None: they were recorded by
+    someone who may not assess the candidate (a member since found to have trained them)."""
+    excluded = {m.assessor_id for m in committee_for(enrolment) if m.id in disqualified(enrolment)}
+    if excluded and any(row.recorded_by_id in excluded for row in results(enrolment).values()):
+        return _("The results were recorded by a member who may not assess this candidate: record them again.")
+    return None
+
+
 def propose(member: CommitteeMember, enrolment: Enrolment, positive: bool, justification: str | None) -> DecisionProposal:
     """The chair proposes the decision; it counts as the chair's approval.
 
@@ -587,7 +634,7 @@ def propose(member: CommitteeMember, enrolment: Enrolment, positive: bool, justi
         raise CommitteeRuleError(_("The decision has already been made."))
     if open_proposal(enrolment) is not None:
         raise CommitteeRuleError(_("A decision has already been proposed; the committee is voting on it."))
-    refusal = own_assessment_refusal(member, enrolment)
+    refusal = own_assessment_refusal(member, enrolment) or recorder_refusal(enrolment)
     if refusal:
         raise CommitteeRuleError(refusal)
     _check_decision(enrolment, positive, justification)
@@ -654,14 +701,11 @@ def vote(member: CommitteeMember, enrolment: Enrolment, approve: bool, reason: s
 def _settle(proposal: DecisionProposal, enrolment: Enrolment) -> None:
     """Once every member has voted: all approving makes the proposal final; a dissent asks the
     institution for one more member; with that member, the majority of the enlarged committee decides.
-    A vote counts only while its member may assess the candidate (:func:`scoring_refusal`)."""
-    members = committee_for(enrolment)
-    # Only the votes of members who may still assess the candidate count: a member since found to
-    # have trained them (or otherwise refused by :func:`scoring_refusal`) counts as not having voted,
-    # as they could not vote now.
-    trainers = {r.trainer_id for r in trained_pairs([m.assessor_id for m in members], [enrolment.candidate_id])}
-    eligible = {m.id for m in members if scoring_refusal(
-        m, enrolment, trained={enrolment.candidate_id} if m.assessor_id in trainers else set()) is None}
+    The members are those who may assess the candidate (:func:`deciding_members`), and a vote counts
+    only while its member may still vote (:func:`scoring_refusal`): a member found to have trained
+    the candidate withdraws the proposal they took part in (:func:`_member_disqualified`)."""
+    members = deciding_members(enrolment)
+    eligible = {m.id for m in members if scoring_refusal(m, enrolment, trained=()) is None}
     votes = {v.member_id: v for v in proposal.votes if v.member_id in eligible}
     if any(m.id not in votes for m in members):
         return
@@ -714,19 +758,38 @@ def extra_member_candidates(enrolment: Enrolment) -> list[User]:
             and earlier_involvement(enrolment.session, u) is None]
 
 
+def appointment_needed(enrolment: Enrolment) -> str | None:
+    """Why the institution may appoint a member for this candidate now, or None: ``"replacement"``
+    while a member of their committee may not assess them and nobody replaces them yet
+    (:func:`to_replace`), ``"dispute"`` while a dissent waits for one more member."""
+    if decision_for(enrolment) is not None:
+        return None
+    if to_replace(enrolment):
+        return "replacement"
+    proposal = open_proposal(enrolment)
+    if proposal is not None and proposal.status == ProposalStatus.DISPUTED and extra_member(enrolment) is None:
+        return "dispute"
+    return None
+
+
 def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | None) -> CommitteeMember:
-    """The institution appoints one more member for the candidate after a dissent.
+    """The institution appoints one more member for the candidate: in place of a member found to
+    have trained them (:func:`to_replace`; the committee then assesses the candidate again: a
+    proposal open is withdrawn), or after a dissent (they vote on the proposal).
 
     They must be an assessor of the institution, impartial (not the candidate's trainer), not
     involved in the session so far, and meet the qualification's requirements on committee members
     (their competence record, reviewed in time); they declare impartiality, score independently and vote.
     """
     lock(enrolment)
-    proposal = open_proposal(enrolment)
-    if proposal is None or proposal.status != ProposalStatus.DISPUTED:
-        raise CommitteeRuleError(_("One more member is appointed only when a member has dissented from the proposed decision."))
-    if extra_member(enrolment) is not None:
+    need = appointment_needed(enrolment)
+    if need is None and decision_for(enrolment) is not None:
+        raise CommitteeRuleError(_("The candidate has been decided: their committee no longer changes."))
+    if need is None and extra_member(enrolment) is not None:
         raise CommitteeRuleError(_("One more member has already been appointed for this candidate."))
+    if need is None:
+        raise CommitteeRuleError(_("One more member is appointed only when a member has dissented from the proposed "
+                                   "decision, or in place of a member who may not assess the candidate."))
     if assessor is None or assessor not in extra_member_candidates(enrolment):
         raise CommitteeRuleError(_("Choose an assessor of the institution who has not been involved in this session "
                                    "and did not train the candidate."))
@@ -734,18 +797,49 @@ def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | Non
     refusal = competence.appointment_refusal(assessor, CompetenceKind.ASSESSOR, session.qualification, session.starts_at)
     if refusal:
         raise CommitteeRuleError(refusal)
-    member = CommitteeMember(session_id=enrolment.session_id, assessor_id=assessor.id, enrolment_id=enrolment.id)
+    replaced = to_replace(enrolment)[0] if need == "replacement" else None
+    member = CommitteeMember(session_id=enrolment.session_id, assessor_id=assessor.id, enrolment_id=enrolment.id,
+                             replaces_id=replaced.id if replaced is not None else None)
     db.session.add(member)
-    proposal.status = ProposalStatus.OPEN  # the new member votes on it after their own assessment
+    proposal = open_proposal(enrolment)
+    if replaced is None and proposal is not None:
+        proposal.status = ProposalStatus.OPEN  # the new member votes on it after their own assessment
+    elif proposal is not None:  # the committee without the member replaced assesses again, and proposes
+        _withdraw(proposal, enrolment, "member replaced")
     db.session.flush()
     db.session.expire(enrolment, ["extra_members"])
     audit_log.record("committee.extra_member_appointed", member, after={
-        "enrolment_id": enrolment.id, "assessor_id": assessor.id, "appointed_by": actor.id},
+        "enrolment_id": enrolment.id, "assessor_id": assessor.id, "appointed_by": actor.id,
+        "replaces_assessor_id": replaced.assessor_id if replaced is not None else None},
         institution_id=enrolment.session.institution_id)
     queue_template(assessor, _("You have been appointed to a validation committee"), "extra_member",
-                   enrolment=enrolment, member=member)
+                   enrolment=enrolment, member=member, replaced=replaced)
     db.session.commit()
     return member
+
+
+def _withdraw(proposal: DecisionProposal, enrolment: Enrolment, reason: str) -> None:
+    """Close an open proposal without a decision (in the caller's transaction, audited)."""
+    proposal.status, proposal.closed_at = ProposalStatus.WITHDRAWN, utcnow()
+    audit_log.record("committee.decision_withdrawn", proposal, after={"enrolment_id": enrolment.id, "reason": reason},
+                     institution_id=enrolment.session.institution_id)
+
+
+@training_recorded.connect
+def _member_disqualified(record: TrainingRecord, **_kw: Any) -> None:
+    """A committee member found to have trained a candidate not yet decided: a proposal on that
+    candidate which they made or voted on is withdrawn (the others propose again without them, or —
+    fewer than the minimum left — after the institution appoints a member in their place). In the
+    transaction that records the training."""
+    members = db.session.scalars(select(CommitteeMember).where(CommitteeMember.assessor_id == record.trainer_id)).all()
+    for member in members:
+        for enrolment in member_enrolments(member):
+            if enrolment.candidate_id != record.candidate_id or decision_for(enrolment) is not None:
+                continue
+            proposal = open_proposal(enrolment)
+            if proposal is not None and (proposal.proposed_by_id == member.assessor_id
+                                         or any(v.member_id == member.id for v in proposal.votes)):
+                _withdraw(proposal, enrolment, "a member found to have trained the candidate took part")
 
 
 def test_results_changed(enrolment: Enrolment) -> dict[str, tuple[bool, bool | None]]:
@@ -775,9 +869,7 @@ def follow_rescored_theory(enrolment: Enrolment) -> str | None:
                      after={c: n for c, (_r, n) in changed.items()}, institution_id=enrolment.session.institution_id)
     proposal = open_proposal(enrolment)
     if proposal is not None:
-        proposal.status, proposal.closed_at = ProposalStatus.WITHDRAWN, utcnow()
-        audit_log.record("committee.decision_withdrawn", proposal, after={
-            "enrolment_id": enrolment.id, "reason": "theory rescored"}, institution_id=enrolment.session.institution_id)
+        _withdraw(proposal, enrolment, "theory rescored")
         return "withdrawn"
     return "updated"
 
@@ -797,19 +889,6 @@ def decisions_to_correct(institution_ids: set[int]) -> list[tuple[ValidationDeci
         .where(ValidationSession.institution_id.in_(institution_ids), AttemptItem.item_id.in_(select(VoidedItem.item_id)))
         .distinct().order_by(ValidationDecision.id))
     return [(d, changed) for d in decisions if (changed := test_results_changed(d.enrolment))]
-
-
-def disputed(institution_ids: set[int], session_id: int | None = None) -> list[DecisionProposal]:
-    """Proposals waiting for the institution to appoint one more member (of one session, if given)."""
-    if not institution_ids:
-        return []
-    query = (select(DecisionProposal).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
-             .join(ValidationSession, Enrolment.session_id == ValidationSession.id)
-             .where(DecisionProposal.status == ProposalStatus.DISPUTED, ValidationSession.institution_id.in_(institution_ids))
-             .order_by(DecisionProposal.id))
-    if session_id is not None:
-        query = query.where(Enrolment.session_id == session_id)
-    return list(db.session.scalars(query))
 
 
 def can_read_decision(user: User, enrolment: Enrolment) -> bool:
@@ -833,5 +912,5 @@ def protocol_pdf(enrolment: Enrolment, decision: ValidationDecision, result: rul
     (``result``: the enrolment's :func:`summary`, when the caller has it already)."""
     return render_protocol(enrolment, decision, result or summary(enrolment), results=results(enrolment),
                            theory=theory_attempt(enrolment), criteria=all_criteria(enrolment),
-                           members=committee_for(enrolment), proposals=proposals(enrolment),
+                           members=deciding_members(enrolment), proposals=proposals(enrolment),
                            practical_state=practical_state(enrolment))

@@ -118,7 +118,7 @@ def _consolidation_page(enrolment, member, results_form=None, decision_form=None
         quorum_refusal=services.quorum_refusal(enrolment), missing_part=services.missing_parts(enrolment),
         fixed=services.system_results(enrolment), results=services.results(enrolment),
         summary=services.summary(enrolment), decision=(decision := services.decision_for(enrolment)),
-        **_changes(enrolment, decision), members=services.committee_for(enrolment), practical_state=services.practical_state(enrolment),
+        **_changes(enrolment, decision), members=services.deciding_members(enrolment), practical_state=services.practical_state(enrolment),
         proposals=services.proposals(enrolment), proposal=services.open_proposal(enrolment),
         vote_refusal=services.vote_refusal(member, enrolment),
         results_form=results_form or ResultsForm(), decision_form=decision_form or DecisionForm(), typed=typed or {},

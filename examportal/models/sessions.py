@@ -81,8 +81,9 @@ class ValidationSession(Timestamped, Model):
 class CommitteeMember(Timestamped, Model):
     """An assessor on a session's committee, and their declaration of impartiality.
 
-    With ``enrolment_id`` set, a member appointed by the institution for that one candidate when a
-    member dissented from the proposed decision: they score independently and vote on it.
+    With ``enrolment_id`` set, a member appointed by the institution for that one candidate: when a
+    member dissented from the proposed decision (they score independently and vote on it), or —
+    with ``replaces_id`` — in place of a member found to have trained the candidate.
     """
 
     __tablename__ = "committee_member"
@@ -97,6 +98,8 @@ class CommitteeMember(Timestamped, Model):
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declaration_text: Mapped[str | None] = mapped_column(Text)
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    #: The member this one replaces for the candidate (``enrolment_id``): one who may not assess them.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("committee_member.id", ondelete="SET NULL"))
 
     session: Mapped[ValidationSession] = relationship(overlaps="committee")
     assessor: Mapped[User] = relationship()
@@ -167,8 +170,9 @@ class Enrolment(Timestamped, Model):
     candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
     theory_recognized_from: Mapped[Enrolment | None] = relationship(remote_side=[id], foreign_keys=[theory_recognized_from_id])
     reassessment_of: Mapped[Enrolment | None] = relationship(remote_side=[id], foreign_keys=[reassessment_of_id])
-    # The member appointed for this candidate after a dissent (at most one; see CommitteeMember.enrolment_id),
-    # loaded with the enrolments so a page listing candidates asks once.
+    # The members appointed for this candidate (after a dissent, at most one; in place of a member who
+    # may not assess them; see CommitteeMember.enrolment_id), loaded with the enrolments so a page
+    # listing candidates asks once.
     extra_members: Mapped[list[CommitteeMember]] = relationship(
         primaryjoin="CommitteeMember.enrolment_id == Enrolment.id", viewonly=True, lazy="selectin",
         order_by="CommitteeMember.id")

@@ -19,7 +19,16 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from ..audit import services as audit_log
 from ..extensions import db
-from ..models import AttemptStatus, OperatorAction, OperatorActionKind, PracticalAttempt, TheoryAttempt, User, ValidationSession
+from ..models import (
+    AttemptStatus,
+    EnrolmentStatus,
+    OperatorAction,
+    OperatorActionKind,
+    PracticalAttempt,
+    TheoryAttempt,
+    User,
+    ValidationSession,
+)
 
 MAX_EXTRA_MINUTES = 240
 """The most time one action adds (the action form and both parts' rules refuse more)."""
@@ -74,6 +83,8 @@ def refusal(session: ValidationSession, operator: User, kind: OperatorActionKind
     """Why the action may not be taken at all (whoever it is for), or ``None``."""
     if operator.id != session.operator_id:
         return str(_("Only the session's exam-system operator may take this action."))
+    if any(e.candidate_id == operator.id and e.status == EnrolmentStatus.ENROLLED for e in session.enrolments):
+        return str(_("You are a candidate of this session: another operator must supervise it."))
     if not (reason or "").strip():
         return str(_("Give the reason for this action; it goes into the session record."))
     if kind == OperatorActionKind.EXTRA_TIME and (minutes is None or not 1 <= minutes <= MAX_EXTRA_MINUTES):

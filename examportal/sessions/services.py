@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -33,6 +34,7 @@ from ..models import (
     Role,
     Scoresheet,
     SessionMode,
+    SessionStatus,
     TrainingRecord,
     User,
     UserRole,
@@ -245,6 +247,9 @@ def assign_operator(session: ValidationSession, operator: User | None) -> None:
     record does not meet the qualification's requirements on the session's day."""
     if operator is None or operator not in institution_people(session.institution, Role.OPERATOR):
         raise SessionRuleError(_("This person is not an exam-system operator of the institution."))
+    if any(e.candidate_id == operator.id for e in active_enrolments(session)):
+        raise SessionRuleError(_("%(name)s is a candidate of this session: the operator does not supervise their own "
+                                 "exam.", name=operator.full_name))
     refusal = competence.appointment_refusal(operator, CompetenceKind.OPERATOR, session.qualification, session.starts_at)
     if refusal:
         raise SessionRuleError(refusal)
@@ -293,6 +298,9 @@ def impartiality_refusal(session: ValidationSession, assessor: User) -> str | No
     """Why ``assessor`` may not sit on the session's committee for want of impartiality: they
     trained an enrolled candidate, or took part in the first assessment of a candidate assessed
     again after an appeal (:func:`earlier_involvement`); None when nothing stands in the way."""
+    if any(e.candidate_id == assessor.id for e in active_enrolments(session)):
+        return _("%(assessor)s is a candidate of this session: nobody sits on the committee that assesses them.",
+                 assessor=assessor.full_name)
     conflicts = trained_pairs([assessor.id], [e.candidate_id for e in active_enrolments(session)])
     if conflicts:
         names = ", ".join(sorted(record.candidate.full_name for record in conflicts))
@@ -370,6 +378,14 @@ def add_enrolment(session: ValidationSession, candidate: User | None) -> Enrolme
     transaction (accepting an application). The caller holds the session's lock (:func:`lock_session`)."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
         raise SessionRuleError(_("No candidate account uses this e-mail address. The candidate must register first."))
+    if session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
+        raise SessionRuleError(_("The session is closed: nobody can be enrolled in it any more."))
+    if candidate.id == session.operator_id:
+        raise SessionRuleError(_("%(name)s is the session's exam-system operator, who does not sit the exam they "
+                                 "supervise.", name=candidate.full_name))
+    if candidate.id in involved_assessors(session):
+        raise SessionRuleError(_("%(name)s sits on the session's committee, which does not assess its own members.",
+                                 name=candidate.full_name))
     existing = next((e for e in session.enrolments if e.candidate_id == candidate.id), None)
     if existing is not None and existing.status == EnrolmentStatus.ENROLLED:
         raise SessionRuleError(_("This candidate is already enrolled in the session."))
@@ -626,6 +642,11 @@ def trainer_institution(trainer: User, institutions: Sequence[Institution]) -> I
     return min(certifying or institutions, key=lambda i: i.id)
 
 
+#: A training was recorded (``sender``: the TrainingRecord), in its transaction: the committee
+#: withdraws a proposal its trainer took part in (examportal.committee.services).
+training_recorded = Namespace().signal("examportal.training-recorded")
+
+
 def record_training(actor: User, institution: Institution, trainer: User, candidate: User | None, course: str | None) -> TrainingRecord:
     """Record that ``trainer`` prepared ``candidate``; the trainer may then never assess them."""
     if candidate is None or not candidate.has_role(Role.CANDIDATE):
@@ -638,6 +659,7 @@ def record_training(actor: User, institution: Institution, trainer: User, candid
     db.session.add(record)
     audit_log.record("training.recorded", record, after={"trainer_id": trainer.id, "candidate_id": candidate.id,
                                                          "course": record.course}, institution_id=institution.id)
+    training_recorded.send(record)
     db.session.commit()
     return record
 

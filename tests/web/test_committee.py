@@ -348,8 +348,8 @@ def test_members_without_a_declaration_do_not_count_towards_the_quorum(world, cl
     db.session.commit()
     login(world["chair"])  # the chair has declared, but is alone
     response = client.post(f"/committee/enrolments/{e.id}/scores", data=_sheet_data(e))
-    assert response.status_code == 400 and "at least 2 members" in response.get_data(as_text=True)
-    assert "at least 2 members" in client.get(f"/committee/enrolments/{e.id}").get_data(as_text=True)
+    assert response.status_code == 400 and "at least 2 of its members have signed" in response.get_data(as_text=True)
+    assert "at least 2 of its members have signed" in client.get(f"/committee/enrolments/{e.id}").get_data(as_text=True)
 
 
 def test_the_chair_cannot_change_a_test_criterion(world, client, login, qualification):

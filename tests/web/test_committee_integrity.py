@@ -207,7 +207,11 @@ def test_a_chair_appointed_after_the_results_cannot_propose_without_their_own_as
 # --------------------------------------------------------------------------- only eligible members' votes count
 
 
-def test_a_vote_of_a_member_found_to_have_trained_the_candidate_does_not_carry_the_decision(app, qualification):
+def test_a_proposal_a_member_found_to_have_trained_the_candidate_took_part_in_is_withdrawn(app, qualification):
+    """Three members; the chair proposed, one approved; then that member is found to have trained
+    the candidate. Their approval may not carry the decision: the proposal is withdrawn when the
+    training is recorded, the trainer votes no more, and the two who may assess the candidate (the
+    qualification's minimum) propose and decide without them; the protocol names only those two."""
     w = validation_world(qualification, short_name="PT")
     e = w["enrolment"]
     third = sessions.add_assessor(w["session"], w["spare"])
@@ -219,12 +223,78 @@ def test_a_vote_of_a_member_found_to_have_trained_the_candidate_does_not_carry_t
     committee.vote(committee.member_of(e, w["member"]), e, True, None)
     sessions.record_training(w["staff"], w["ic"], w["member"], w["candidate"], "Kurs przygotowawczy CRM")
 
-    proposal = committee.vote(third, e, True, None)
-    assert committee.decision_for(e) is None, "the decision became final with the trainer's approval counted"
-    assert proposal.status == ProposalStatus.OPEN and len(proposal.votes) == 3
-    # The trainer cannot vote again either.
+    assert committee.open_proposal(e) is None and committee.proposals(e)[-1].status == ProposalStatus.WITHDRAWN
+    assert "There is no proposed decision" in _refusal(committee.CommitteeRuleError,
+                                                       lambda: committee.vote(third, e, True, None))
     with force_locale("en"):
         assert "You trained this candidate" in committee.vote_refusal(committee.member_of(e, w["member"]), e)
+    assert [m.assessor_id for m in committee.deciding_members(e)] == [w["chair"].id, w["spare"].id]
+    committee.propose(committee.member_of(e, w["chair"]), e, True, None)
+    committee.vote(third, e, True, None)
+    decision = committee.decision_for(e)
+    assert decision is not None and decision.positive
+    assert {v.member_id for v in decision.proposal.votes} == {committee.member_of(e, w["chair"]).id, third.id}
+
+
+def _trainer_chair_after_a_proposal(w):
+    """The committee of two scored, the chair recorded the results and proposed; the member has not
+    voted yet when the chair is found to have trained the candidate."""
+    e = w["enrolment"]
+    for user in (w["chair"], w["member"]):
+        _score(e, user)
+    _record(e, w["chair"])
+    committee.propose(committee.member_of(e, w["chair"]), e, True, None)
+    sessions.record_training(w["staff"], w["ic"], w["chair"], w["candidate"], "Kurs przygotowawczy CRM")
+    return e
+
+
+def test_a_committee_left_below_its_minimum_by_a_trainer_gets_a_member_in_their_place(app, qualification):
+    """A committee of two whose chair is found to have trained the candidate after proposing: the
+    proposal is withdrawn, nobody may act for the candidate (one person is never a committee), and the
+    staff page offers to appoint a member in the chair's place. The member appointed declares,
+    scores; the member left records the results again and proposes; the new member decides with
+    them. The session's other candidates and the standing committee are untouched."""
+    w = validation_world(qualification, short_name="PR")
+    e = _trainer_chair_after_a_proposal(w)
+    assert committee.proposals(e)[-1].status == ProposalStatus.WITHDRAWN
+    with force_locale("en"):
+        message = committee.quorum_refusal(e)
+    assert "trained this candidate" in message and "appoint a member in their place" in message
+    member = committee.member_of(e, w["member"])
+    assert "trained this candidate" in _refusal(committee.CommitteeRuleError, lambda: committee.propose(member, e, True, None))
+
+    staff = client_as(app, w["staff"])
+    page = _body(staff.get(f"/sessions/{w['session'].id}"))
+    assert "Czesław Przewodniczący trained this candidate and may not assess them" in page
+    response = staff.post(f"/sessions/{w['session'].id}/enrolments/{e.id}/extra-member",
+                          data={"assessor_id": str(w["spare"].id)})
+    assert response.status_code == 302
+    replacement = committee.member_of(e, w["spare"])
+    assert replacement.enrolment_id == e.id and replacement.replaces_id == committee.member_of(e, w["chair"]).id
+    assert "in place of one who may not assess them: Stanisław Nowy" in _body(staff.get(f"/sessions/{w['session'].id}"))
+
+    sessions.declare_impartiality(replacement, DECLARATION, None)
+    assert committee.quorum_refusal(e) is None
+    # The results the trainer recorded do not stand: the member left records them again.
+    _score(e, w["spare"])
+    assert "record them again" in _refusal(committee.CommitteeRuleError, lambda: committee.propose(member, e, True, None))
+    assert committee.may_record(member, e)
+    _record(e, w["member"])
+    committee.propose(member, e, True, None)
+    committee.vote(replacement, e, True, None)
+    decision = committee.decision_for(e)
+    assert decision is not None and decision.positive
+    assert {m.assessor_id for m in committee.deciding_members(e)} == {w["member"].id, w["spare"].id}
+    assert len(w["session"].committee) == 2  # the standing committee is as it was
+
+
+def test_no_member_is_appointed_for_a_candidate_who_needs_none(app, qualification):
+    """Nothing to replace and no dissent: the appointment is refused with the reason."""
+    w = validation_world(qualification, short_name="PN")
+    message = _refusal(committee.CommitteeRuleError,
+                       lambda: committee.appoint_extra_member(w["staff"], w["enrolment"], w["spare"]))
+    assert "in place of a member who may not assess the candidate" in message
+    assert committee.committee_for(w["enrolment"]) == list(w["session"].committee)
 
 
 # --------------------------------------------------------------------------- final scores wait for the practical part
@@ -361,3 +431,15 @@ def test_a_candidate_under_a_proposed_decision_is_not_withdrawn(app, qualificati
     other = enrol(w["session"], make_applicant(first_name="Olga", last_name="Rezygnująca"))
     sessions.withdraw_enrolment(other)
     assert other.status.value == "withdrawn"
+
+
+def test_a_committee_waiting_for_a_signature_says_whose(app, qualification):
+    """Two members, one not signed yet: the committee is complete, so the message names who still
+    signs, rather than asking the institution to complete the committee."""
+    w = validation_world(qualification, short_name="PQ")
+    member = committee.member_of(w["enrolment"], w["member"])
+    member.declared_at = None
+    db.session.commit()
+    with force_locale("en"):
+        message = committee.quorum_refusal(w["enrolment"])
+    assert "Still to sign: Maria Członkini" in message and "complete the committee" not in message
