@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from ..forms import PortalForm, select_choices
+from ..forms import PortalForm, person_name, select_choices
 from ..validators import is_valid_pesel, pesel_birth_date
 
 DOCUMENT_TYPES = [
@@ -28,8 +28,8 @@ class LoginForm(PortalForm):
 
 
 class RegistrationForm(PortalForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100), person_name])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100), person_name])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)])
     has_pesel = RadioField(

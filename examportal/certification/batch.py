@@ -93,7 +93,7 @@ def certificate_batch(job: BackgroundJob, progress: Progress) -> None:
 
 def _index(rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow(["numer", "imie", "nazwisko", "data_wydania", "wazny_do", "sha256_pdf"])
     for row in rows:
         writer.writerow([safe_cell(value) for value in row])

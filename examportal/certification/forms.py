@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
-    FieldList,
     FormField,
     HiddenField,
     IntegerField,
@@ -22,7 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import PortalForm, select_choices
+from ..forms import PortalForm, Rows, person_name, select_choices
 from ..models import CertificateStatus
 from ..validators import is_valid_pesel, pesel_birth_date
 from . import rules
@@ -102,7 +101,7 @@ class FeeRowForm(PortalForm):
 
 
 class FeesForm(PortalForm):
-    rows = FieldList(FormField(FeeRowForm), max_entries=500)
+    rows = Rows(FormField(FeeRowForm), max_entries=500)
 
 
 class ReasonForm(PortalForm):
@@ -120,9 +119,9 @@ class RevokeForm(ReasonForm):
 
 class CorrectionForm(ReasonForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(message=_l("Give the holder's first name.")),
-                                                         Length(max=100)])
+                                                         Length(max=100), person_name])
     last_name = StringField(_l("Last name"), validators=[DataRequired(message=_l("Give the holder's last name.")),
-                                                       Length(max=100)])
+                                                       Length(max=100), person_name])
     birth_date = DateField(_l("Date of birth"), validators=[Optional(), _plausible])
     # Never echoed back into the page (``value`` is always empty): a full PESEL is shown nowhere.
     pesel = StringField(_l("Corrected PESEL (leave empty to keep the current one)"),

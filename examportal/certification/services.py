@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit_log
-from ..committee.corrections import standing_positive
+from ..committee.corrections import corrected_to_negative, standing_positive
 from ..committee.services import committee_for, decision_for
 from ..extensions import db
 from ..institution.settings import document_marks
@@ -558,7 +558,8 @@ def apply_status_change(user: User, certificate: Certificate, action: str, reaso
     return event
 
 
-def suspend_on_negative_correction(actor: User, enrolment: Enrolment) -> list[Certificate]:
+@corrected_to_negative.connect
+def suspend_on_negative_correction(enrolment: Enrolment, actor: User, **_kw: Any) -> list[Certificate]:
     """The certificates issued on the candidate's validation that are valid today, suspended because
     a correction left the validation decision negative (in the caller's transaction).
 
@@ -1045,7 +1046,7 @@ def register_csv(certificates: Iterable[Certificate]) -> str:
     """The register as CSV (semicolons, UTF-8 with BOM for spreadsheets; every text cell
     formula-safe: a name such as ``=HYPERLINK(...)`` stays text)."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow([_("Number"), _("First name"), _("Last name"), _("Qualification"), _("Issued on"), _("Valid through"),
                      _("Status"), _("Session"), _("Fee (PLN)"), _("Reason for no fee")])
     day = rules.today()

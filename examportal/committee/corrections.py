@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from blinker import Namespace
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -30,6 +31,10 @@ from ..models import Appeal, CriterionResult, DecisionCorrection, User, Validati
 from ..security import staff_institution_ids
 from . import rules
 from . import services as committee
+
+#: A correction left a positive decision negative: ``sender`` is the enrolment, ``actor`` who
+#: recorded it; a receiver returns the certificates it suspended (in the correction's transaction).
+corrected_to_negative = Namespace().signal("examportal.decision-corrected-to-negative")
 
 
 class CorrectionError(ValueError):
@@ -131,9 +136,9 @@ def record(actor: User, decision: ValidationDecision, after: Mapping[str, bool],
         actor=actor, institution_id=enrolment.session.institution_id)
     suspended = []
     if change.positive_before and not change.positive_after:
-        from ..certification.services import suspend_on_negative_correction  # certification reads corrections
-
-        suspended = suspend_on_negative_correction(actor, enrolment)
+        # Certification (which reads this module) suspends the certificates issued on the decision.
+        suspended = [c for _receiver, certificates in corrected_to_negative.send(enrolment, actor=actor)
+                     for c in certificates]
     candidate = enrolment.candidate
     with force_locale(candidate.locale or "pl"):
         queue_template(candidate, str(_("A correction of your validation result")), "decision_corrected",

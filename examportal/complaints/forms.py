@@ -8,7 +8,7 @@ from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, 
 from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import PortalForm, select_choices
+from ..forms import PortalForm, person_name, select_choices
 from ..models import ComplaintStatus
 from .services import MAX_OUTCOME, MAX_TEXT, OPEN
 
@@ -20,7 +20,7 @@ class ComplaintForm(PortalForm):
                                  validators=[DataRequired(message=_l("Choose the institution from the list."))])
     name = StringField(_l("Your name"), validators=[
         DataRequired(message=_l("Enter your name: the institution replies to you by name.")),
-        Length(max=200, message=_l("Shorten the name to at most %(max)s characters.", max=200))])
+        Length(max=200, message=_l("Shorten the name to at most %(max)s characters.", max=200)), person_name])
     email = EmailField(_l("Your e-mail address"), validators=[
         DataRequired(message=_l("Enter your e-mail address: the institution replies to it.")),
         Email(message=_l("Enter a valid e-mail address.")),

@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..forms import PortalForm, select_choices
+from ..forms import PortalForm, person_name, select_choices
 from . import settings as institution_settings
 
 INSTITUTION_ROLE_CHOICES = [
@@ -22,8 +22,8 @@ INSTITUTION_ROLE_CHOICES = [
 
 class PersonRoleForm(PortalForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
-    first_name = StringField(_l("First name (for a new account)"), validators=[Optional(), Length(max=100)])
-    last_name = StringField(_l("Last name (for a new account)"), validators=[Optional(), Length(max=100)])
+    first_name = StringField(_l("First name (for a new account)"), validators=[Optional(), Length(max=100), person_name])
+    last_name = StringField(_l("Last name (for a new account)"), validators=[Optional(), Length(max=100), person_name])
     role = SelectField(_l("Role"), choices=select_choices(INSTITUTION_ROLE_CHOICES), validators=[DataRequired()])
 
 
@@ -33,7 +33,7 @@ class InstitutionForm(PortalForm):
     kind = SelectField(_l("Kind"), choices=select_choices([("certifying", _l("Certifying institution")),
                                                            ("validating", _l("Validating institution"))]))
     parent_id = SelectField(_l("Certifying institution it validates for"), coerce=int, validators=[Optional()])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100), person_name])
 
 
 RESET_CAUSES = [

@@ -10,7 +10,6 @@ from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
-    FieldList,
     FormField,
     RadioField,
     SelectField,
@@ -22,7 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..certification import rules as certificate_rules
 from ..certification.forms import EARLIEST, LATEST
-from ..forms import PortalForm, select_choices
+from ..forms import PortalForm, Rows, select_choices
 from ..uploads import MAX_UPLOAD_BYTES, Upload, UploadError, read_storage
 from . import rules
 from .services import EvidenceInput, PeriodInput
@@ -124,8 +123,8 @@ class EvidenceForm(PortalForm):
 class RenewalForm(PortalForm):
     """The holder's application, or what they add when the assessor asked for more."""
 
-    periods = FieldList(FormField(PeriodForm), min_entries=3, max_entries=rules.MAX_PERIODS)
-    evidence = FieldList(FormField(EvidenceForm), min_entries=3, max_entries=rules.MAX_EVIDENCE)
+    periods = Rows(FormField(PeriodForm), min_entries=3, max_entries=rules.MAX_PERIODS)
+    evidence = Rows(FormField(EvidenceForm), min_entries=3, max_entries=rules.MAX_EVIDENCE)
     declaration = BooleanField(_l("I declare that the periods of work I give are true and that the evidence I attach "
                                   "is authentic; I know that a false declaration is a reason to revoke the certificate."))
     compute = SubmitField(_l("Count the days covered"))

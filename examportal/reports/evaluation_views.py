@@ -320,7 +320,7 @@ def figures_csv(report: EvaluationReport) -> str:
     rows += [("incidents", "", key, f["incidents"][key]) for key in ("count", "theory", "practical")]
     rows += [("incident", str(r["id"]), r["part"], f"{r['on']} {r['session']}") for r in f["incidents"]["rows"]]
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow([_("Section"), _("Subject"), _("Figure"), _("Value")])
     for section_name, subject, figure, value in rows:
         writer.writerow([safe_cell(section_name), safe_cell(subject), safe_cell(figure),

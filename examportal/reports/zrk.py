@@ -402,7 +402,7 @@ def to_csv(report: ZrkReport) -> str:
     """The report as CSV: the table, then the institution, quarter, time of generation and notes
     (semicolons; UTF-8 with BOM for spreadsheets; every text cell formula-safe)."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow([safe_cell(column.heading()) for column in COLUMNS])
     for row in report.rows:
         writer.writerow([safe_cell(cell_text(column.value(row), column.money)) for column in COLUMNS])

@@ -290,7 +290,7 @@ def export_csv(actor: User, session: ValidationSession, candidate_ids: Iterable[
     formula-safe). Audited with the number of candidates only."""
     chosen = _chosen(progress_rows(session), candidate_ids)
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow([_("First name"), _("Last name"), _("E-mail"), _("Stage"), _("Application"), _("Theory test"),
                      _("Practical exam"), _("Interview"), _("Validation decision"), _("Certificate")])
     for row in chosen:

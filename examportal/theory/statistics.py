@@ -125,7 +125,7 @@ def safe_cell(value: Any) -> str:
 def to_csv(statistics: list[ItemStatistics]) -> str:
     """The statistics as CSV (UTF-8 with BOM for spreadsheets, formula-safe cells)."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL)
     writer.writerow(["item_id", "responses", "facility", "discrimination", "key", "option_counts", "flags"])
     for s in statistics:
         writer.writerow([

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -17,11 +16,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..services.customers import EVENT_KINDS, LEGAL_BASES, REGIONS, SIZES
 from .choices import SelectChoice, choices, choices_of
+from .common import SandboxForm
 
 NONE_CHOICE = ("", _l("— not set —"))
 
 
-class CompanyForm(FlaskForm):
+class CompanyForm(SandboxForm):
     """Company fields; the values are verified by the customers service (one set of rules)."""
 
     name = StringField(_l("Company name"), validators=[DataRequired(_l("Enter the company name.")), Length(max=200)])
@@ -49,7 +49,7 @@ class CompanyForm(FlaskForm):
             self.region.choices = [*choices_of(self.region), SelectChoice(value, value)]
 
 
-class ContactForm(FlaskForm):
+class ContactForm(SandboxForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(_l("Enter the first name.")),
                                                            Length(max=100)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(_l("Enter the last name.")), Length(max=100)])
@@ -73,17 +73,17 @@ class ContactForm(FlaskForm):
     allow_duplicate = BooleanField(_l("Save anyway: this is not a duplicate"))
 
 
-class NoteForm(FlaskForm):
+class NoteForm(SandboxForm):
     kind = SelectField(_l("Kind"), choices=choices(EVENT_KINDS))
     text = TextAreaField(_l("What happened"), validators=[DataRequired(_l("Write what happened.")),
                                                           Length(max=5000)])
 
 
-class TagForm(FlaskForm):
+class TagForm(SandboxForm):
     name = StringField(_l("Tag"), validators=[DataRequired(_l("Enter a tag name.")), Length(max=60)])
 
 
-class SegmentForm(FlaskForm):
+class SegmentForm(SandboxForm):
     """A segment's purpose and rules; the segments service checks and cleans the rules."""
 
     name = StringField(_l("Segment name"), validators=[DataRequired(_l("Give the segment a name.")),
@@ -124,11 +124,11 @@ class SegmentForm(FlaskForm):
         self.marketing_consent.data = "" if consent is None else ("yes" if consent else "no")
 
 
-class UploadForm(FlaskForm):
+class UploadForm(SandboxForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file to upload."))])
 
 
-class PasteForm(FlaskForm):
+class PasteForm(SandboxForm):
     name = StringField(_l("Name of the list"), validators=[Length(max=200)])
     text = TextAreaField(_l("Leads, one per line"), validators=[DataRequired(_l("Paste at least one line."))],
                          description=_l("e.g. Jan Kowalski, Kierownik zakupów, Firma X sp. z o.o., jan@x.pl, "

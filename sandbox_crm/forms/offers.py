@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..services.products import KIND_LABELS, VAT_LABELS
 from .choices import choices
+from .common import SandboxForm
 
 VAT_CHOICES = [(key, label) for key, label in VAT_LABELS.items()]
 KIND_CHOICES = list(KIND_LABELS.items())
 
 
-class ProductForm(FlaskForm):
+class ProductForm(SandboxForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the product or service name.")),
                                                Length(max=200)])
     sku = StringField(_l("Code (SKU)"), validators=[Length(max=60)], description=_l("Optional, unique"))
@@ -28,7 +28,7 @@ class ProductForm(FlaskForm):
     active = BooleanField(_l("Active (offered)"), default=True)
 
 
-class OfferTemplateForm(FlaskForm):
+class OfferTemplateForm(SandboxForm):
     name = StringField(_l("Template name"), validators=[DataRequired(_l("Enter the template name.")),
                                                         Length(max=150)])
     description = StringField(_l("Description"), validators=[Length(max=500)])
@@ -41,7 +41,7 @@ class OfferTemplateForm(FlaskForm):
                                         "e.g. {{ klient.nazwa }}"))
 
 
-class OfferForm(FlaskForm):
+class OfferForm(SandboxForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter the offer title.")), Length(max=200)])
     company_id = SelectField(_l("Customer (company)"), coerce=str, validate_choice=False)
     contact_id = SelectField(_l("Recipient (contact)"), coerce=str, validate_choice=False)
@@ -54,7 +54,7 @@ class OfferForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
 
 
-class OfferLineForm(FlaskForm):
+class OfferLineForm(SandboxForm):
     product_id = SelectField(_l("Product or service"), coerce=str, validate_choice=False)
     name = StringField(_l("Or a line typed by hand"), validators=[Length(max=200)])
     quantity = StringField(_l("Quantity"), default="1", validators=[DataRequired(_l("Enter a quantity greater than 0.")),
@@ -65,7 +65,7 @@ class OfferLineForm(FlaskForm):
     vat_rate = SelectField(_l("VAT rate"), choices=choices([("", _l("as in the price list")), *VAT_CHOICES]), default="")
 
 
-class SendOfferForm(FlaskForm):
+class SendOfferForm(SandboxForm):
     to_address = StringField(_l("To (e-mail)"), validators=[DataRequired(_l("Enter the recipient's e-mail address.")),
                                                             Length(max=254)])
     subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter the subject of the message.")),
@@ -73,7 +73,7 @@ class SendOfferForm(FlaskForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message.")), Length(max=20000)])
 
 
-class SaveReportForm(FlaskForm):
+class SaveReportForm(SandboxForm):
     name = StringField(_l("Report name"), validators=[DataRequired(_l("Enter a name for the report.")),
                                                       Length(max=150)])
     description = StringField(_l("Description"), validators=[Length(max=500)])

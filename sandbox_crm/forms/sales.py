@@ -5,7 +5,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     Field,
@@ -23,6 +22,7 @@ from wtforms.widgets import NumberInput, TextInput
 from ..models.sales import GOAL_METRICS
 from ..params import parse_id
 from .choices import choices
+from .common import SandboxForm
 
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y"]
 BAD_DATE = _l("Enter a date as DD.MM.YYYY or pick it from the calendar.")
@@ -150,7 +150,7 @@ class SmartGoalMixin:
             raise ValidationError(_l("The target cannot be negative."))
 
 
-class PipelineForm(SmartGoalMixin, FlaskForm):
+class PipelineForm(SmartGoalMixin, SandboxForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)], filters=[none_if_blank])
     customer_type = OptionalSelect(_l("Customer type"), CUSTOMER_TYPE_CHOICES)
@@ -160,7 +160,7 @@ class PipelineForm(SmartGoalMixin, FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class StageForm(SmartGoalMixin, FlaskForm):
+class StageForm(SmartGoalMixin, SandboxForm):
     name = StringField(_l("Stage name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])
     probability = IntegerField(
         _l("Probability of winning (%)"), widget=NumberInput(min=0, max=100),
@@ -174,7 +174,7 @@ class StageForm(SmartGoalMixin, FlaskForm):
     submit = SubmitField(_l("Save stage"))
 
 
-class StageTaskForm(FlaskForm):
+class StageTaskForm(SandboxForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=2000)], filters=[none_if_blank])
     priority = SelectField(_l("Priority"), choices=choices(PRIORITY_CHOICES), default="normal")
@@ -203,7 +203,7 @@ class CoercedSelectField(SelectField):
         super().__init__(label, validators, **kwargs)
 
 
-class OpportunityForm(FlaskForm):
+class OpportunityForm(SandboxForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     company = StringField(_l("Customer (company)"),
                           validators=[DataRequired(_l("Choose the customer (company).")), Length(max=200)],
@@ -222,7 +222,7 @@ class OpportunityForm(FlaskForm):
             raise ValidationError(_l("The value cannot be negative."))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(SandboxForm):
     stage_id = CoercedSelectField(_l("Move to"), validators=[InputRequired(_l("Choose a stage."))],
                                   validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=500)], filters=[none_if_blank])
@@ -230,14 +230,14 @@ class MoveForm(FlaskForm):
     submit = SubmitField(_l("Move"))
 
 
-class CloseForm(FlaskForm):
+class CloseForm(SandboxForm):
     outcome = SelectField(_l("Outcome"), choices=choices([("won", _l("Won")), ("lost", _l("Lost"))]))
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Say why the opportunity was won or lost.")),
                                                      Length(min=3, max=2000)])
     submit = SubmitField(_l("Close opportunity"))
 
 
-class TaskForm(FlaskForm):
+class TaskForm(SandboxForm):
     title = StringField(_l("Task"), validators=[DataRequired(_l("Enter what is to be done.")), Length(max=200)])
     description = TextAreaField(_l("Details"), validators=[Optional(), Length(max=4000)], filters=[none_if_blank])
     due_date = _date(_l("Due date"))
@@ -262,7 +262,7 @@ class TaskForm(FlaskForm):
             raise ValidationError(_l("Give the date as well."))
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(SandboxForm):
     percent_complete = IntegerField(_l("Percent complete"), widget=NumberInput(min=0, max=100, step=5),
                                     validators=[InputRequired(_l("Give a number from 0 to 100.")),
                                                 NumberRange(0, 100, _l("Percent complete is a number from 0 to 100."))])
@@ -270,7 +270,7 @@ class ProgressForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class OpportunityFilterForm(FlaskForm):
+class OpportunityFilterForm(SandboxForm):
     """The opportunity list's filters (GET; no CSRF: it changes nothing but the log of filters)."""
 
     class Meta:
@@ -300,7 +300,7 @@ class OpportunityFilterForm(FlaskForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
-class TaskFilterForm(FlaskForm):
+class TaskFilterForm(SandboxForm):
     """The task list's filters (GET)."""
 
     class Meta:

@@ -900,7 +900,7 @@ def safe_cell(text: Any) -> str:
 def export_csv(result: ReportResult) -> bytes:
     """The report table as CSV for Excel: UTF-8 with BOM, ``;`` separated, decimal comma, injection-safe."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     header = [result.dimension_label, *result.series]
     if result.comparing:
         header += [_("Difference"), _("Change %")]

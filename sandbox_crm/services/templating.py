@@ -603,7 +603,10 @@ def render_template(source: str, context: dict, steps: int = STEP_BUDGET) -> Ren
     except RecursionError as exc:
         return RenderResult(problems=[Problem("limit", _("The template calls itself too deeply."),
                                               _template_line(exc))])
-    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+    # AssertionError: a filter's own check of its arguments (``truncate(-1)``); NameError: Jinja's
+    # compiler writes a float constant too large for a float as ``inf``, a name nothing defines.
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError, AssertionError,
+            NameError) as exc:
         return RenderResult(problems=[Problem("error", _("The template could not be rendered: %(message)s",
                                                         message=str(exc)[:300]), _template_line(exc))])
     mode = template_format(source)

@@ -68,6 +68,14 @@ def test_syntax_error_is_reported_with_its_line():
     assert "Line 3" in str(problems[0])
 
 
+@pytest.mark.parametrize("source", ["{{ 'x'|truncate(-1) }}", "{{ 1e309|int }}", "{{ 1e309 }}"])
+def test_a_filter_refusing_its_arguments_or_an_impossible_number_is_a_problem_not_a_crash(source):
+    """Jinja's ``truncate`` asserts its length; its compiler writes 1e309 as ``inf``, a name nothing
+    defines: both were a 500 on the offer template's preview."""
+    result = render_template(source, sample_context())
+    assert result.problems or result.html is not None
+
+
 def test_unknown_filter_is_a_syntax_problem_not_a_crash():
     problems = check_template("{{ klient|attr('__class__') }}")
     assert problems and problems[0].kind == "syntax"

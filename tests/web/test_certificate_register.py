@@ -96,6 +96,10 @@ def test_the_csv_export_is_formula_safe(app, world):
     assert row[8] == "0.00" and row[9] == "'+cmd|' /C calc'!A0"
     for cells in rows[1:]:
         assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in cells), cells
+    # Every cell quoted: a spreadsheet that splits at commas (an English one) keeps a cell whole, so
+    # "Sesja,=cmd…" never starts a cell with a formula there either.
+    for line in text.lstrip("\ufeff").splitlines():
+        assert line.startswith('"') and line.endswith('"'), line
     # The export follows the filters.
     only = client_as(app, world["staff"]).get(f"/certification/register.csv?session_id={world['other_session'].id}")
     assert [r[0] for r in csv.reader(io.StringIO(only.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")][1:] == [

@@ -2,13 +2,15 @@
 refused with the field's error or an answer that says what is wrong, never a 500."""
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from examportal.extensions import db
-from examportal.models import Role, ValidationSession
+from examportal.models import Role, User, ValidationSession
 from tests.factories import client_as, make_institution, make_session, make_user
 
 VC = "https://www.w3.org/ns/credentials/v2"
@@ -132,3 +134,91 @@ def test_the_sandbox_takes_forms_only_too(no_propagation, app):
     response = client_as(app, owner).post(f"/sandbox/w/{objects['ws_id']}/companies/new", data='{"name": 5}',
                                           content_type="application/json")
     assert response.status_code == 415
+
+
+# --------------------------------------------------------------------------- a file where text is expected
+
+
+def _upload():
+    return (io.BytesIO(b"hello"), "x.txt")
+
+
+@pytest.mark.parametrize("path, data", [
+    ("/auth/login", {"email": "a@example.pl", "password": "upload"}),
+    ("/auth/login", {"email": "upload", "password": "x"}),
+    ("/auth/register", {"first_name": "Jan", "birth_date": "upload"}),
+])
+def test_a_file_sent_as_a_text_field_is_that_field_missing_not_a_500(no_propagation, path, data):
+    """Flask-WTF reads uploads with the text fields: a file part named like a text field reached its
+    filters and validators as a FileStorage (every form answered 500)."""
+    sent = {key: _upload() if value == "upload" else value for key, value in data.items()}
+    response = client_as(no_propagation).post(path, data=sent, content_type="multipart/form-data")
+    assert response.status_code in (200, 400)
+
+
+def test_a_file_sent_as_a_complaints_name_is_the_name_missing(no_propagation):
+    ic = make_institution("Fundacja Skargowa")
+    response = client_as(no_propagation).post("/complaints/new", data={
+        "institution_id": str(ic.id), "name": _upload(), "email": "a@example.pl", "text": "Skarga", "privacy": "y"},
+        content_type="multipart/form-data", headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert "Enter your name" in text_of(response)
+
+
+def test_a_file_sent_as_a_sandbox_field_is_no_500(no_propagation, app):
+    from tests.web.test_query_params import _sandbox_objects
+
+    owner = make_user(Role.CANDIDATE)
+    with app.test_request_context():
+        objects = _sandbox_objects(owner)
+    response = client_as(app, owner).post(f"/sandbox/w/{objects['ws_id']}/opportunities/new",
+                                          data={"name": "Szansa", "value": _upload()}, content_type="multipart/form-data")
+    assert response.status_code in (200, 400)
+
+
+# --------------------------------------------------------------------------- rows numbered with other digits
+
+
+@pytest.mark.parametrize("key", ["periods-\u00b2-employer", "periods-\u0661-employer", "periods-99999999999999999999-employer"])
+def test_a_renewal_row_numbered_with_digits_int_cannot_read_is_no_row(no_propagation, qualification, key):
+    from examportal.certification.rules import today
+    from tests.certtools import certification_world, make_certificate
+    from tests.factories import expiring
+
+    w = certification_world(qualification, short_name="RW")
+    certificate = expiring(make_certificate(w["enrolments"][0], w["staff"]), today() + timedelta(days=150))
+    response = client_as(no_propagation, w["candidates"][0]).post(f"/renewals/certificates/{certificate.id}/apply",
+                                                                  data={key: "Firma", "compute": "y"})
+    assert response.status_code in (200, 400)
+    staff = client_as(no_propagation, w["staff"])
+    response = staff.post(f"/certification/sessions/{w['session'].id}/fees", data={
+        key.replace("periods", "rows").replace("employer", "amount"): "100"})
+    assert response.status_code in (200, 302, 400)
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize("first, last", [("\u200b", "Kowalski"), ("Jan", "\u202eiksnalwoK"), ("Jan\x1b[31m", "Nowak"),
+                                         ("Jan\r\nBcc: x@example.pl", "Nowak"), ("123", "456")])
+def test_a_name_with_invisible_characters_or_no_letter_is_refused_at_registration(no_propagation, first, last):
+    response = client_as(no_propagation).post("/auth/register", data={
+        "first_name": first, "last_name": last, "email": "nowy@example.pl", "password": "długie-hasło-2026",
+        "password2": "długie-hasło-2026"}, headers={"Accept-Language": "en"})
+    assert response.status_code == 200  # the registration page shows its errors
+    page = text_of(response)
+    assert "Remove the invisible or control characters from the name." in page or "A name needs at least one letter." in page
+    assert db.session.scalar(select(User).where(User.email == "nowy@example.pl")) is None
+
+
+def test_a_polish_name_with_a_hyphen_and_an_apostrophe_is_a_name():
+    from wtforms import Form, StringField
+
+    from examportal.forms import person_name
+
+    class NameForm(Form):
+        name = StringField(validators=[person_name])
+
+    for name in ("Anna-Maria", "Łucja Żółkiewska", "O'Connor", "Zoë"):
+        form = NameForm(data={"name": name})
+        assert form.validate(), (name, form.errors)

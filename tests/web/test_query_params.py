@@ -85,6 +85,7 @@ WHOLE_FORM_READERS = {
     ("examportal/theory/views.py", "autosave"): "the answer fields of the item's type, read_page_answer",
     ("examportal/appeals/views.py", "propose"): "the chosen remedy's own fields, remedies.detail_from_form",
     ("examportal/portal.py", "dispatch_request"): "rewinds every uploaded file before a request runs again",
+    ("sandbox_crm/forms/common.py", "wrap_formdata"): "gives the form's file fields the uploads, its text fields the text",
 }
 
 
