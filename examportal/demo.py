@@ -70,6 +70,9 @@ PEOPLE: list[tuple[str, str, str, list[tuple[Role, str | None]]]] = [
     ("asesor2@demo.examportal.pl", "Felicja", "Lewandowska", [(Role.ASSESSOR, "VCC")]),
     ("asesor3@demo.examportal.pl", "Grzegorz", "Dąbrowski", [(Role.ASSESSOR, "VCC"), (Role.APPEALS, "VCC")]),
     ("odwolania@demo.examportal.pl", "Halina", "Wójcik", [(Role.APPEALS, "VCC")]),
+    # A second appeals-panel member free to hear an appeal of the demo's certificate holder (asesor3
+    # trained them): a panel needs two.
+    ("odwolania2@demo.examportal.pl", "Lucyna", "Pawlak", [(Role.APPEALS, "VCC")]),
     ("audytor@demo.examportal.pl", "Kinga", "Zawadzka", [(Role.AUDITOR, "VCC")]),
     ("kandydat@demo.examportal.pl", "Irena", "Kowalczyk", [(Role.CANDIDATE, None)]),
     ("kandydat2@demo.examportal.pl", "Jacek", "Mazur", [(Role.CANDIDATE, None)]),

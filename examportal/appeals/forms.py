@@ -75,7 +75,7 @@ class LookupForm(PortalForm):
 
 
 STATUS_CHOICES = (("open", _l("open (not yet decided)")), ("overdue", _l("overdue")),
-                  *((s.value, s.label) for s in AppealStatus), ("all", _l("all")))
+                  *((s.value, s.lazy_label) for s in AppealStatus), ("all", _l("all")))
 
 
 class StatusFilterForm(PortalForm):
@@ -146,7 +146,7 @@ class RefuseReviewForm(PortalForm):
                                        Length(max=MAX_REASON)])
 
 
-REVIEW_STATUS_CHOICES = (*((s.value, s.label) for s in WorkReviewStatus), ("all", _l("all")))
+REVIEW_STATUS_CHOICES = (*((s.value, s.lazy_label) for s in WorkReviewStatus), ("all", _l("all")))
 
 
 class ReviewFilterForm(PortalForm):

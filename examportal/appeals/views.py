@@ -254,8 +254,9 @@ def staff_index(form: StatusFilterForm) -> ResponseReturnValue:
 def _staff_page(appeal: Appeal, status: int = 200, appoint_form: AppointForm | None = None) -> ResponseReturnValue:
     candidates = services.panel_candidates(appeal)
     form = appoint_form or AppointForm(formdata=None)
-    form.member.choices = select_choices([("", _("— choose —")), *((str(person.id), person.full_name + (
-        f" ({_('cannot be appointed')})" if refusal else "")) for person, refusal in candidates)])
+    form.member.choices = select_choices([("", _("— choose —")), *((str(person.id), _(
+        "%(name)s (cannot be appointed)", name=person.full_name) if refusal else person.full_name)
+        for person, refusal in candidates)])
     return render_template("appeals/staff_show.html", appeal=appeal, decision=services.decision_of(appeal),
                            candidates=candidates, appoint_form=form, action_form=PortalForm(),
                            review_refusal=services.review_refusal(appeal), proposal=deciding.open_proposal(appeal),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import format_date, format_datetime, format_decimal
@@ -18,6 +19,7 @@ from ..extensions import db
 from ..models import (
     AuditEntry,
     CommitteeMember,
+    DataRequestKind,
     Enrolment,
     Role,
     TrainingRecord,
@@ -237,6 +239,7 @@ FIELD_LABELS = {
     "statements": _l("Statements"), "item_id": _l("Item"), "voided_item": _l("Voided item"),
     "reason": _l("Reason"), "note": _l("Note"), "justification": _l("Justification"),
     "declaration": _l("Declaration"), "declared_at": _l("Declared"), "is_chair": _l("Chair"),
+    "duplicate_id": _l("Duplicate"), "request_id": _l("Request"), "event_id": _l("Event"),
     "course": _l("Course"), "scores": _l("Scores"), "results": _l("Results"), "positive": _l("Positive"), "approve": _l("Approves"),
     "scores_digest": _l("Fingerprint of the scores"),
     "dissents": _l("Dissents"), "approvals": _l("Approvals"), "members": _l("Members"),
@@ -290,7 +293,8 @@ VALUE_LABELS = {
     "status": _STATUS,
     "mode": {"onsite": _l("on site"), "remote": _l("remote")},
     "kind": {"certifying": _l("certifying institution"), "validating": _l("validating institution"),
-             "assessor": _l("committee member"), "operator": _l("exam-system operator")},
+             "assessor": _l("committee member"), "operator": _l("exam-system operator"),
+             **{kind.value: kind.lazy_label for kind in DataRequestKind}},
     "role": _ROLES,
     "roles": _ROLES,
     "education": {"primary": _l("primary"), "vocational": _l("basic vocational"), "secondary": _l("secondary"),
@@ -323,6 +327,7 @@ FINGERPRINT_KEYS = frozenset({"content_hash", "protocol_sha256", "restored_hash"
 WITHHELD_FIELDS = {"committee.scores_submitted": frozenset({"scores"})}
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_AMOUNT = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
 
 
 def action_label(code: str) -> str:
@@ -488,6 +493,8 @@ def _format_text(key: str, value: str) -> str:
         return str(labels[value])
     if key in FINGERPRINT_KEYS and len(value) > 12:
         return value[:12] + "…"
+    if key.endswith("_pln") and _AMOUNT.match(value):
+        return str(format_decimal(Decimal(value), format="#,##0.00"))
     try:
         if _ISO_DATETIME.match(value):
             return str(format_datetime(datetime.fromisoformat(value), "short"))

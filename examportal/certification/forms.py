@@ -164,7 +164,7 @@ class VerifyForm(PortalForm):
                                 Length(max=100, message=_l("A certificate number or code is at most 100 characters."))])
 
 
-STATUS_FILTER = (("", _l("any status")), *((s.value, s.label) for s in CertificateStatus))
+STATUS_FILTER = (("", _l("any status")), *((s.value, s.lazy_label) for s in CertificateStatus))
 
 
 class RegisterFilterForm(PortalForm):

@@ -27,6 +27,12 @@ class LabelledEnum(str, enum.Enum):
     def label(self) -> str:
         return str(_LABELS[type(self), self.value])
 
+    @property
+    def lazy_label(self) -> Any:
+        """The label as a lazy string, for what is built once and shown in many languages (a filter's
+        choices made at import): ``label`` there would be read once, untranslated."""
+        return _LABELS[type(self), self.value]
+
 
 # (enum class, value) → lazy string; a str enum's members compare equal to their values, so
 # AttemptStatus.IN_PROGRESS and SessionStatus.IN_PROGRESS would share a plain dict key.
