@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -353,8 +354,10 @@ class ComplaintStatus(LabelledEnum):
     CLOSED = "closed"
 
 
-set_labels(ComplaintStatus, {ComplaintStatus.FILED: _l("filed"), ComplaintStatus.ACKNOWLEDGED: _l("acknowledged"),
-                             ComplaintStatus.ASSIGNED: _l("being handled"), ComplaintStatus.CLOSED: _l("closed")})
+set_labels(ComplaintStatus, {  # in the complaint's own grammatical context (Polish agrees with "skarga")
+    ComplaintStatus.FILED: lazy_pgettext("complaint", "filed"),
+    ComplaintStatus.ACKNOWLEDGED: lazy_pgettext("complaint", "acknowledged"),
+    ComplaintStatus.ASSIGNED: _l("being handled"), ComplaintStatus.CLOSED: lazy_pgettext("complaint", "closed")})
 
 
 class Complaint(Timestamped, Model):

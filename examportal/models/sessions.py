@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -192,8 +193,10 @@ class ApplicationStatus(LabelledEnum):
 
 set_labels(ApplicationStatus, {
     ApplicationStatus.SUBMITTED: _l("waiting for the formal check"), ApplicationStatus.WAITING: _l("on the waiting list"),
-    ApplicationStatus.ACCEPTED: _l("accepted"), ApplicationStatus.REJECTED: _l("rejected"),
-    ApplicationStatus.WITHDRAWN: _l("withdrawn"),
+    # In the application's own grammatical context (Polish agrees with "zgłoszenie").
+    ApplicationStatus.ACCEPTED: lazy_pgettext("application", "accepted"),
+    ApplicationStatus.REJECTED: lazy_pgettext("application", "rejected"),
+    ApplicationStatus.WITHDRAWN: lazy_pgettext("application", "withdrawn"),
 })
 
 

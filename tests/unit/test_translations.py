@@ -37,17 +37,19 @@ ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "examportal" / "translations"
 METHOD_MAP = [("examportal/**.py", "python"), ("sandbox_crm/**.py", "python"), ("question_bank/**.py", "python"),
               ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
-KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "_l": None, "N_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+            "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 
 
-def _source_messages() -> set[str]:
+def _source_messages() -> set[tuple[str, str | None]]:
+    """(message id, context) of every UI string in the sources."""
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+    for _filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map=METHOD_MAP, keywords=KEYWORDS,
         options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
-        found.add(message[0] if isinstance(message, tuple) else message)
-    return {m for m in found if m}
+        found.add((message[0] if isinstance(message, tuple) else message, context))
+    return {(m, c) for m, c in found if m}
 
 
 def _catalog(locale: str):
@@ -57,8 +59,8 @@ def _catalog(locale: str):
 
 def test_every_ui_string_has_a_polish_translation():
     catalog = _catalog("pl")
-    missing = sorted(m for m in _source_messages()
-                     if not (catalog.get(m) and catalog.get(m).string and not catalog.get(m).fuzzy))
+    missing = sorted(f"{c}|{m}" if c else m for m, c in _source_messages()
+                     if not ((found := catalog.get(m, context=c)) and found.string and not found.fuzzy))
     assert not missing, f"{len(missing)} strings lack a Polish translation, e.g. {missing[:10]}"
 
 
@@ -196,8 +198,8 @@ class EnglishFinder:
         self.exact: set[str] = set()
         self.phrases: dict[tuple[str, ...], list[str]] = {}
         patterns: list[str] = []
-        for msgid in _source_messages():
-            message = catalog.get(msgid)
+        for msgid, context in _source_messages():
+            message = catalog.get(msgid, context=context)
             translation = _normal(str(message.string)) if message and message.string and not message.fuzzy else ""
             if translation == _normal(msgid):
                 continue
