@@ -452,6 +452,18 @@ def make_renewal(certificate, periods=None, evidence=None):
     return renewals.submit(certificate.holder, certificate, periods, evidence, declared=True)
 
 
+def accept_renewal_evidence(assessor, application, note=None):
+    """``assessor`` (assigned and declared) accepts every piece of evidence of the renewal and
+    confirms every declared period as shown by it: ready for a positive decision."""
+    from examportal.renewals import services as renewals
+
+    for item in list(application.evidence):
+        renewals.judge(assessor, application, item.id, "accepted", note)
+    for period in list(application.periods):
+        renewals.judge_period(assessor, application, period.id, True)
+    return application
+
+
 def run_together(app, work, arguments) -> tuple[list, list]:
     """Run ``work(argument)`` in one thread per argument, each in its own app context; returns
     (results, errors). On PostgreSQL they start at the same moment; on SQLite they take turns."""

@@ -461,7 +461,9 @@ class RenewalApplication(Timestamped, Model):
 
 
 class RenewalPeriod(Model):
-    """One declared period of work using a CRM for customer service."""
+    """One declared period of work using a CRM for customer service. ``confirmed``: the assessor's
+    finding whether the accepted evidence shows it (None: not judged yet); only confirmed periods
+    count towards the year of work a renewal needs."""
 
     __tablename__ = "renewal_period"
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_in_order"),)
@@ -473,6 +475,9 @@ class RenewalPeriod(Model):
     role: Mapped[str] = mapped_column(String(200), nullable=False)
     starts_on: Mapped[date] = mapped_column(Date, nullable=False)
     ends_on: Mapped[date] = mapped_column(Date, nullable=False)
+    confirmed: Mapped[bool | None] = mapped_column()
+    judged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     application: Mapped[RenewalApplication] = relationship(back_populates="periods")
 

@@ -438,6 +438,7 @@ ACTOR_COLUMNS: tuple[tuple[str, str], ...] = (
     ("renewal_application", "assessor_id"), ("renewal_application", "assigned_by_id"),
     ("renewal_application", "decided_by_id"),
     ("renewal_evidence", "judged_by_id"),
+    ("renewal_period", "judged_by_id"),
     ("theory_attempt", "released_by_id"),
     ("training_record", "trainer_id"), ("training_record", "recorded_by_id"),
     ("validation_decision", "decided_by_id"),

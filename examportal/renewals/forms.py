@@ -164,6 +164,15 @@ class DeclarationForm(PortalForm):
                                                                "you cannot, tell the institution."))])
 
 
+class PeriodFindingForm(PortalForm):
+    """The assessor's finding on one declared period of work."""
+
+    confirmed = RadioField(_l("Does the evidence show this period?"),
+                           choices=select_choices([("yes", _l("confirmed by the evidence")),
+                                                   ("no", _l("not shown by the evidence"))]),
+                           validators=[DataRequired(message=_l("Choose whether the evidence shows this period of work."))])
+
+
 class VerdictForm(PortalForm):
     verdict = RadioField(_l("Verdict"), choices=select_choices([("accepted", _l("accepted")), ("rejected", _l("rejected"))]),
                          validators=[DataRequired(message=_l("Choose whether the evidence is accepted or rejected."))])

@@ -127,18 +127,21 @@ def due_reminder(valid_until: date, today: date) -> int | None:
 
 
 def decision_refusal(positive: bool, *, unjudged: int, accepted: int, covered: int, required: int,
-                     justification: str) -> str | None:
-    """Why the assessor cannot decide so (translated), or None. Every evidence item is judged
-    first; a positive decision needs an accepted item and enough days; a negative one its
-    written justification."""
+                     justification: str, unjudged_periods: int = 0) -> str | None:
+    """Why the assessor cannot decide so (translated), or None. Every evidence item and every
+    declared period is judged first; a positive decision needs an accepted item and enough days in
+    the periods the evidence confirms (``covered``); a negative one its written justification."""
     if unjudged:
         return _("Judge every piece of evidence first (%(n)d not judged yet).", n=unjudged)
+    if unjudged_periods:
+        return _("Say for every period of work whether the evidence shows it (%(n)d not judged yet).",
+                 n=unjudged_periods)
     if positive:
         if accepted == 0:
             return _("A positive decision needs at least one accepted piece of evidence.")
         if covered < required:
-            return _("A positive decision needs %(required)d days of work within the certificate's validity; the "
-                     "periods declared cover %(covered)d.", required=required, covered=covered)
+            return _("A positive decision needs %(required)d days of work within the certificate's validity shown "
+                     "by the evidence; the periods confirmed cover %(covered)d.", required=required, covered=covered)
         return None
     if not justification.strip():
         return _("A negative decision needs its written justification: the holder receives it and may appeal.")

@@ -444,6 +444,8 @@ def assign(user: User, application: RenewalApplication, assessor: User) -> Renew
     application.assessor_declared_at = None
     for item in application.evidence:
         item.verdict = item.note = item.judged_at = item.judged_by_id = None
+    for period in application.periods:
+        period.confirmed = period.judged_at = period.judged_by_id = None
     if application.status == RenewalStatus.UNDER_REVIEW:
         application.status = RenewalStatus.SUBMITTED
     db.session.flush()
@@ -522,6 +524,33 @@ def judge(user: User, application: RenewalApplication, evidence_id: int, verdict
     return item
 
 
+def judge_period(user: User, application: RenewalApplication, period_id: int, confirmed: bool | None) -> RenewalPeriod:
+    """The assessor's finding on one declared period of work: the accepted evidence shows it, or
+    not. Only confirmed periods count towards the year of work (:func:`decide`); a finding may be
+    changed until the decision."""
+    application = _assessing(user, application)
+    if application.status != RenewalStatus.UNDER_REVIEW:
+        raise RenewalError(_("The application is back with the holder: judge the periods when they have sent it again."))
+    period = next((p for p in application.periods if p.id == period_id), None)
+    if period is None:
+        raise RenewalError(_("This period is not part of the application. Reload the page."))
+    if confirmed is None:
+        raise RenewalError(_("Choose whether the evidence shows this period of work."), "confirmed")
+    before = {"confirmed": period.confirmed}
+    period.confirmed, period.judged_at, period.judged_by_id = confirmed, utcnow(), user.id
+    db.session.flush()
+    audit_log.record("renewal.period_judged", application, before=before, after={
+        "period_id": period.id, "confirmed": confirmed, "by": user.id},
+        actor=user, institution_id=application.certificate.institution_id)
+    db.session.commit()
+    return period
+
+
+def confirmed_coverage(application: RenewalApplication) -> Coverage:
+    """The days of work within the validity that the periods the assessor confirmed cover."""
+    return coverage(application.certificate, [p for p in application.periods if p.confirmed])
+
+
 def return_to_holder(user: User, application: RenewalApplication, note: str | None) -> RenewalApplication:
     """The assessor asks the holder for more (what, in the note); the holder is mailed and may
     add periods and evidence and send the application again."""
@@ -555,9 +584,10 @@ def decide(user: User, application: RenewalApplication, positive: bool, justific
     if application.status != RenewalStatus.UNDER_REVIEW:
         raise RenewalError(_("The application is back with the holder: decide when they have sent it again."))
     text = (justification or "").strip()
-    found = coverage(application.certificate, application.periods)
+    found = confirmed_coverage(application)  # the declared periods count as far as the evidence shows them
     refusal = rules.decision_refusal(
         positive, unjudged=sum(1 for e in application.evidence if e.verdict is None),
+        unjudged_periods=sum(1 for p in application.periods if p.confirmed is None),
         accepted=sum(1 for e in application.evidence if e.verdict == "accepted"), covered=found.covered,
         required=found.required, justification=text)
     if refusal:

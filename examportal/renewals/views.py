@@ -15,7 +15,7 @@ from ..certification import rules as certificate_rules
 from ..certification import services as certification
 from ..extensions import db
 from ..forms import PAGE, add_error, params, parse_id, select_choices
-from ..models import Certificate, RenewalApplication, RenewalEvidence, RenewalStatus, Role
+from ..models import Certificate, RenewalApplication, RenewalEvidence, RenewalPeriod, RenewalStatus, Role
 from ..security import login_required, roles_required
 from ..uploads import MAX_UPLOAD_BYTES, send_stored
 from . import rules, services
@@ -23,6 +23,7 @@ from .forms import (
     AssignForm,
     DecisionForm,
     DeclarationForm,
+    PeriodFindingForm,
     RenewalForm,
     ReturnForm,
     VerdictForm,
@@ -243,6 +244,7 @@ def _staff_page(application: RenewalApplication, form: AssignForm | None = None,
     assessor = application.assessor if application.is_open else None
     return render_template("renewals/staff_detail.html", application=application, form=_assign_form(application, form),
                            coverage=services.coverage(application.certificate, application.periods),
+                           confirmed=services.confirmed_coverage(application),
                            assessor_refusal=services.assessor_refusal(assessor, application) if assessor else None), status
 
 
@@ -295,12 +297,17 @@ def assessor_list() -> ResponseReturnValue:
 def _assess_page(application: RenewalApplication, status: int = 200, **forms: Any) -> ResponseReturnValue:
     verdict_forms = {item.id: forms.get(f"verdict_{item.id}") or VerdictForm(
         formdata=None, prefix=f"evidence-{item.id}", verdict=item.verdict, note=item.note) for item in application.evidence}
+    period_forms = {period.id: forms.get(f"period_{period.id}") or PeriodFindingForm(
+        formdata=None, prefix=f"period-{period.id}",
+        confirmed=None if period.confirmed is None else "yes" if period.confirmed else "no")
+        for period in application.periods}
     return render_template(
         "renewals/assess.html", application=application, certificate=application.certificate,
         refusal=services.assessor_refusal(current_user, application),
         renewed_until=rules.renewed_valid_until(application.certificate.valid_until,
                                                 certification.validity_years(application.certificate.qualification)),
         coverage=services.coverage(application.certificate, application.periods),
+        confirmed=services.confirmed_coverage(application), period_forms=period_forms,
         declaration_form=forms.get("declaration_form") or DeclarationForm(formdata=None),
         verdict_forms=verdict_forms, return_form=forms.get("return_form") or ReturnForm(formdata=None, prefix="return"),
         decision_form=forms.get("decision_form") or DecisionForm(formdata=None, prefix="decision")), status
@@ -348,6 +355,25 @@ def judge(renewal_id: int, evidence_id: int) -> ResponseReturnValue:
             flash(_("Verdict recorded."), "success")
             return redirect(url_for("renewals.assess", renewal_id=application.id, _anchor=f"evidence-{item.id}"))
     return _assess_page(application, 400, **{f"verdict_{item.id}": form})
+
+
+@bp.route("/assess/<int:renewal_id>/periods/<int:period_id>", methods=["POST"])
+@roles_required(Role.ASSESSOR)
+def judge_period(renewal_id: int, period_id: int) -> ResponseReturnValue:
+    """The assessor's finding on one declared period of work."""
+    application = _assigned(renewal_id)
+    period = row_or_404(RenewalPeriod, period_id, application_id=application.id)
+    form = PeriodFindingForm(prefix=f"period-{period.id}")
+    if form.validate_on_submit():
+        try:
+            services.judge_period(current_user, application, period.id, form.confirmed.data == "yes")
+        except services.RenewalError as error:
+            db.session.rollback()
+            add_error(form.confirmed, str(error))
+        else:
+            flash(_("Finding recorded."), "success")
+            return redirect(url_for("renewals.assess", renewal_id=application.id, _anchor=f"period-{period.id}"))
+    return _assess_page(application, 400, **{f"period_{period.id}": form})
 
 
 @bp.route("/assess/<int:renewal_id>/return", methods=["POST"])

@@ -1,6 +1,6 @@
 """Renewal in a real browser: a holder five months before expiry applies with a period of CRM work
 and a PDF as evidence (the page counts the days), staff assign an impartial assessor, the assessor
-signs the declaration, accepts the evidence and decides positively; the holder then holds a new
+signs the declaration, accepts the evidence, confirms the period it shows and decides positively; the holder then holds a new
 certificate valid from the old expiry, and the public verification page shows the chain."""
 from __future__ import annotations
 
@@ -100,6 +100,10 @@ def test_a_holder_renews_five_months_before_expiry(app, new_page, world, tmp_pat
     item.get_by_role("button", name="Record the verdict").click()
     expect(assessor.locator(".evidence-item .verdict").first).to_have_text("accepted")
     audit.check(assessor, "renewal: evidence judged")
+    period = assessor.locator("#coverage tr[data-period]").first
+    period.get_by_label("confirmed by the evidence").check()
+    period.get_by_role("button", name="Record the finding").click()
+    expect(assessor.locator("#coverage tr[data-period] .badge").first).to_have_text("confirmed by the evidence")
     assessor.locator("#decide").get_by_label("Positive: renew the certificate").check()
     assessor.get_by_role("button", name="Record the decision").click()
     expect(assessor.locator(".flash").first).to_contain_text("Renewed: certificate")

@@ -28,7 +28,7 @@ from examportal.models import (
 from examportal.records.retention import Retention, retention_of
 from examportal.renewals import services as renewals
 from tests.certtools import certification_world, make_certificate
-from tests.factories import enrol, expiring, make_application, make_renewal, make_session, make_user
+from tests.factories import accept_renewal_evidence, enrol, expiring, make_application, make_renewal, make_session, make_user
 from tests.remedytools import appeal_row
 
 
@@ -116,7 +116,7 @@ def test_a_renewal_extends_the_retention(world):
     assert "An application to renew a certificate is open." in retention_of(holder).reasons
     renewals.assign(world["staff"], application, assessor)
     renewals.declare(assessor, application, True)
-    renewals.judge(assessor, application, application.evidence[0].id, "accepted", None)
+    accept_renewal_evidence(assessor, application)
     renewals.decide(assessor, application, True, None)
     db.session.expire_all()
     renewed = application.new_certificate

@@ -22,6 +22,7 @@ from examportal.theory import voiding
 from tests import factories
 from tests.certtools import certification_world, make_certificate
 from tests.factories import (
+    accept_renewal_evidence,
     client_as,
     enrol,
     expiring,
@@ -128,8 +129,7 @@ def _renewal_world(qualification, short_name):
 def _declared_renewal(w):
     application = renewals.assign(w["staff"], make_renewal(w["certificate"]), w["assessor"])
     application = renewals.declare(w["assessor"], application, True)
-    renewals.judge(w["assessor"], application, application.evidence[0].id, "accepted", "Kompletne.")
-    return application
+    return accept_renewal_evidence(w["assessor"], application, "Kompletne.")
 
 
 def test_a_renewal_rejected_again_after_an_upheld_appeal_can_be_appealed(app, qualification):
@@ -215,6 +215,7 @@ def test_a_replaced_renewal_assessor_does_not_sit_on_the_appeals_panel(app, qual
     renewals.assign(w["staff"], application, second)
     renewals.declare(second, application, True)
     renewals.judge(second, application, application.evidence[0].id, "rejected", "Zaświadczenie bez pieczęci pracodawcy.")
+    renewals.judge_period(second, application, application.periods[0].id, False)
     renewals.decide(second, application, False, "Brak udokumentowanej pracy z systemem CRM.")
     appeal = appeals.file_appeal(w["holder"], appeals.load(AppealSubject.RENEWAL, application.id),
                                  "Zaświadczenie ma pieczęć, proszę o ponowną ocenę.")

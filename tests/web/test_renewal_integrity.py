@@ -20,7 +20,7 @@ from examportal.renewals import services as renewals
 from examportal.sessions import services as sessions
 from tests import factories
 from tests.certtools import certification_world, make_certificate
-from tests.factories import client_as, expiring, make_renewal, make_user
+from tests.factories import accept_renewal_evidence, client_as, expiring, make_renewal, make_user
 from tests.remedytools import appeal_row, decide, validation_world
 
 
@@ -39,8 +39,7 @@ def _declared_renewal(w, application=None):
     accepted: ready to decide."""
     application = renewals.assign(w["staff"], application or make_renewal(w["certificate"]), w["assessor"])
     application = renewals.declare(w["assessor"], application, True)
-    renewals.judge(w["assessor"], application, application.evidence[0].id, "accepted", "Kompletne.")
-    return application
+    return accept_renewal_evidence(w["assessor"], application, "Kompletne.")
 
 
 def test_a_renewal_assessor_found_to_have_trained_the_holder_cannot_decide(app, qualification):

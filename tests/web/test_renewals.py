@@ -33,7 +33,15 @@ from examportal.models import (
 )
 from examportal.renewals import services
 from tests.certtools import certification_world, make_certificate
-from tests.factories import EVIDENCE_PDF, client_as, expiring, make_institution, make_renewal, make_user
+from tests.factories import (
+    EVIDENCE_PDF,
+    accept_renewal_evidence,
+    client_as,
+    expiring,
+    make_institution,
+    make_renewal,
+    make_user,
+)
 
 EMPLOYER, ROLE = "Hurtownia Części Sp. z o.o.", "specjalista ds. obsługi klienta"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -322,6 +330,11 @@ def judge(client, application, item, verdict, note=""):
                        data={f"evidence-{item.id}-verdict": verdict, f"evidence-{item.id}-note": note})
 
 
+def find(client, application, period, answer):
+    """The assessor's finding on a declared period through its form ("yes", "no")."""
+    return client.post(f"/renewals/assess/{application.id}/periods/{period.id}", data={f"period-{period.id}-confirmed": answer})
+
+
 def test_return_resubmit_accept_and_renew(app, world):
     application = declared(world)
     old = world["certificate"]
@@ -335,6 +348,9 @@ def test_return_resubmit_accept_and_renew(app, world):
     assert judge(client, application, item, "rejected", "Brak pieczęci pracodawcy.").status_code == 302
     response = client.post(f"{url}/return", data={"return-note": " "})
     assert response.status_code == 400 and "Say what the holder should add" in text(response)
+    response = client.post(f"{url}/decide", data={"decision-outcome": "positive"})
+    assert response.status_code == 400 and "whether the evidence shows it (1 not judged yet)" in text(response)
+    assert find(client, application, application.periods[0], "no").status_code == 302
     response = client.post(f"{url}/decide", data={"decision-outcome": "positive"})
     assert response.status_code == 400 and "at least one accepted piece of evidence" in text(response)
     assert client.post(f"{url}/return", data={"return-note": "Proszę o zaświadczenie z pieczęcią."}).status_code == 302
@@ -358,6 +374,8 @@ def test_return_resubmit_accept_and_renew(app, world):
     # The new item accepted: a positive decision renews the certificate.
     new_item = application.evidence[1]
     assert judge(client, application, new_item, "accepted", "Kompletne.").status_code == 302
+    assert application.periods[0].confirmed is None  # the periods as declared again are judged again
+    assert find(client, application, application.periods[0], "yes").status_code == 302
     assert client.post(f"{url}/decide", data={"decision-outcome": "positive"}).status_code == 302
     db.session.expire_all()
     assert application.status == RenewalStatus.ACCEPTED and application.notified_at is not None
@@ -384,8 +402,7 @@ def test_return_resubmit_accept_and_renew(app, world):
 
 def test_the_verification_page_and_the_credential_show_the_renewal(app, world):
     client = client_as(app)  # anyone, in English
-    application = declared(world)
-    services.judge(world["assessor"], application, application.evidence[0].id, "accepted", None)
+    application = accept_renewal_evidence(world["assessor"], declared(world))
     services.decide(world["assessor"], application, True, None)
     old, renewed = world["certificate"], application.new_certificate
     page = text(client.get(f"/verify/{renewed.verification_code}"))
@@ -409,6 +426,7 @@ def test_a_negative_decision_is_justified_and_points_to_a_new_validation(app, wo
     client = client_as(app, world["assessor"])
     url = f"/renewals/assess/{application.id}"
     assert judge(client, application, application.evidence[0], "rejected", "Dokument nie dotyczy pracy z CRM.").status_code == 302
+    assert find(client, application, application.periods[0], "no").status_code == 302
     response = client.post(f"{url}/decide", data={"decision-outcome": "negative", "decision-justification": ""})
     assert response.status_code == 400 and "needs its written justification" in text(response)
     response = client.post(f"{url}/decide", data={"decision-outcome": "negative",
@@ -425,8 +443,7 @@ def test_a_negative_decision_is_justified_and_points_to_a_new_validation(app, wo
 
 def test_a_positive_decision_needs_enough_days_also_when_periods_changed(app, world, monkeypatch):
     """The days are counted again at the decision, so a rule change (or data fixed since) is seen."""
-    application = declared(world)
-    services.judge(world["assessor"], application, application.evidence[0].id, "accepted", None)
+    application = accept_renewal_evidence(world["assessor"], declared(world))
     application.periods[0].starts_on = today() - timedelta(days=30)
     db.session.commit()
     client = client_as(app, world["assessor"])
@@ -434,6 +451,37 @@ def test_a_positive_decision_needs_enough_days_also_when_periods_changed(app, wo
     assert response.status_code == 400 and "needs 365 days" in text(response)
     db.session.expire_all()
     assert application.status == RenewalStatus.UNDER_REVIEW and world["certificate"].state == CertificateStatus.VALID
+
+
+def test_only_the_periods_the_evidence_shows_count_towards_the_year(app, world):
+    """The holder declares a whole validity of work in two periods and proves one month of it: the
+    assessor accepts the document and confirms only the month it shows. The year is not there; a
+    positive decision is refused, naming the confirmed days."""
+    old = world["certificate"]
+    month_end = old.issued_on + timedelta(days=30)
+    application = make_renewal(old, periods=[
+        services.PeriodInput("Hurtownia Części Sp. z o.o.", "specjalista ds. obsługi klienta (CRM)", old.issued_on, month_end),
+        services.PeriodInput("Sklep Internetowy S.A.", "konsultant CRM", month_end + timedelta(days=1),
+                             today() - timedelta(days=1))])
+    services.assign(world["staff"], application, world["assessor"])
+    services.declare(world["assessor"], application, True)
+    client = client_as(app, world["assessor"])
+    url = f"/renewals/assess/{application.id}"
+    assert judge(client, application, application.evidence[0], "accepted", "Zaświadczenie za jeden miesiąc.").status_code == 302
+    first, second = sorted(application.periods, key=lambda p: p.starts_on)
+    assert find(client, application, first, "yes").status_code == 302
+    assert find(client, application, second, "maybe").status_code == 400
+    assert find(client, application, second, "no").status_code == 302
+    page = text(client.get(url))
+    assert 'id="confirmed-days">31<' in page
+    response = client.post(f"{url}/decide", data={"decision-outcome": "positive"})
+    assert response.status_code == 400 and "shown by the evidence; the periods confirmed cover 31" in text(response)
+    db.session.expire_all()
+    assert application.status == RenewalStatus.UNDER_REVIEW and old.state == CertificateStatus.VALID
+    assert [e.after["confirmed"] for e in audited("renewal.period_judged")] == [True, False]
+    # Confirmed after all (another document, say): the year is there.
+    assert find(client, application, second, "yes").status_code == 302
+    assert client.post(f"{url}/decide", data={"decision-outcome": "positive"}).status_code == 302
 
 
 def test_reassigning_starts_the_analysis_afresh(app, world):
