@@ -404,7 +404,7 @@ def test_validation_journey(app, qualification, tmp_path, new_page):
     chair_page, second_page = new_page(chair), new_page(second)
     _declare_and_open_case(chair_page, session_title, candidate.full_name)
     # Alone, the chair reads the evidence but cannot score: one person is never a committee.
-    expect(chair_page.locator(".flash-danger").filter(has_text="at least 2 members")).to_be_visible()
+    expect(chair_page.locator(".flash-danger").filter(has_text="at least 2 of its members have signed")).to_be_visible()
     _declare_and_open_case(second_page, session_title, candidate.full_name)
     chair_page.reload()
     expect(chair_page.locator(".flash-danger")).to_have_count(0)
