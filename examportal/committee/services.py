@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -762,14 +762,35 @@ def appointment_needed(enrolment: Enrolment) -> str | None:
     """Why the institution may appoint a member for this candidate now, or None: ``"replacement"``
     while a member of their committee may not assess them and nobody replaces them yet
     (:func:`to_replace`), ``"dispute"`` while a dissent waits for one more member."""
-    if decision_for(enrolment) is not None:
-        return None
-    if to_replace(enrolment):
-        return "replacement"
-    proposal = open_proposal(enrolment)
-    if proposal is not None and proposal.status == ProposalStatus.DISPUTED and extra_member(enrolment) is None:
-        return "dispute"
-    return None
+    need = appointment_needs([enrolment]).get(enrolment.id)
+    return need[0] if need is not None else None
+
+
+def appointment_needs(enrolments: Sequence[Enrolment]) -> dict[int, tuple[str, list[CommitteeMember]]]:
+    """:func:`appointment_needed` for a page of candidates (one session's), in three queries
+    whatever their number: enrolment id → (the need, the members to replace)."""
+    if not enrolments:
+        return {}
+    ids = [e.id for e in enrolments]
+    decided = set(db.session.scalars(select(ValidationDecision.enrolment_id).where(ValidationDecision.enrolment_id.in_(ids))))
+    disputed = set(db.session.scalars(select(DecisionProposal.enrolment_id).where(
+        DecisionProposal.enrolment_id.in_(ids), DecisionProposal.status == ProposalStatus.DISPUTED)))
+    committees = {e.id: committee_for(e) for e in enrolments}
+    pairs = {(r.trainer_id, r.candidate_id) for r in trained_pairs(
+        {m.assessor_id for members in committees.values() for m in members}, {e.candidate_id for e in enrolments})}
+    needs: dict[int, tuple[str, list[CommitteeMember]]] = {}
+    for enrolment in enrolments:
+        if enrolment.id in decided:
+            continue
+        members = committees[enrolment.id]
+        replaced = {m.replaces_id for m in enrolment.extra_members if m.replaces_id is not None}
+        missing = [m for m in members if m.id not in replaced and (
+            (m.assessor_id, enrolment.candidate_id) in pairs or m.assessor_id == enrolment.candidate_id)]
+        if missing:
+            needs[enrolment.id] = ("replacement", missing)
+        elif enrolment.id in disputed and extra_member(enrolment) is None:
+            needs[enrolment.id] = ("dispute", [])
+    return needs
 
 
 def appoint_extra_member(actor: User, enrolment: Enrolment, assessor: User | None) -> CommitteeMember:

@@ -75,7 +75,7 @@ def render_detail(session: ValidationSession, status: int = 200, appoint_errors=
     posted, for an application whose decision was refused (the others get empty ones)."""
     operator_form, assessor_form, enrol_form = _people_forms(session, **forms)
     enrolments = services.active_enrolments(session)
-    needs = {e.id: need for e in enrolments if (need := committee_services.appointment_needed(e)) is not None}
+    needs = committee_services.appointment_needs(enrolments)
     session_applications = applications.session_applications(session)
     posted = application_forms or {}
     # Decided by someone else (their own application, by another staff member): no forms, the reason instead.
@@ -89,7 +89,8 @@ def render_detail(session: ValidationSession, status: int = 200, appoint_errors=
         declarations_owed={m.id: len(services.undeclared_enrolments(m)) for m in session.committee if m.has_declared},
         extra_members={e.id: e.extra_members for e in enrolments if e.extra_members},
         appointable={e.id: committee_services.extra_member_candidates(e) for e in enrolments if e.id in needs},
-        appointment_needs=needs, to_replace={e.id: committee_services.to_replace(e) for e in enrolments if needs.get(e.id) == "replacement"},
+        appointment_needs={e_id: need for e_id, (need, _members) in needs.items()},
+        to_replace={e_id: members for e_id, (_need, members) in needs.items()},
         appoint_errors=appoint_errors or {}, applications=session_applications,
         application_forms={a.id: posted.get(a.id) or (accept_form(a), reject_form(a)) for a in session_applications
                            if a.status in applications.DECIDABLE and a.id not in decide_refusals},
