@@ -465,11 +465,13 @@ def _difference(label: Any, recorded: Any, true: Any) -> Any:
 
 
 def _best(judgements: list[Judgement]) -> Judgement | None:
-    """The judgement to report: the latest agreeing one, else the latest one with figures."""
+    """The judgement to report: the candidate's latest reading with figures — their last word.
+
+    Not the latest one that agrees: a candidate who notes several guesses (4, then 5, then 6 done)
+    would have one of them called "met" without having read anything. A reading corrected later
+    is judged by the correction; each reading is judged against the workspace at its own moment."""
     with_figures = [j for j in judgements if j.recorded]
-    agreeing = [j for j in with_figures if j.verdict is Verdict.MET]
-    chosen = agreeing or with_figures
-    return max(chosen, key=lambda j: j.record.statement.id) if chosen else None
+    return max(with_figures, key=lambda j: j.record.statement.id) if with_figures else None
 
 
 def _verdict_of(code: str, judgement: Judgement, workspace: Workspace, extra: Iterable[EvidenceRow] = ()) -> CheckResult:

@@ -330,6 +330,22 @@ def test_2_3_c_figures_of_another_moment_disagree_and_name_the_numbers(exam):
     assert "done: recorded 1, true 2" in str(result.summary) and "overdue: recorded 2, true 1" in str(result.summary)
 
 
+def test_2_3_c_guesses_noted_one_after_another_are_judged_by_the_last(exam):
+    """Noting several guesses at the company does not get one of them called met: the last reading
+    is the candidate's answer. A wrong reading corrected afterwards is judged by the correction."""
+    e = exam()
+    task_service.complete_task(e.ws, e.task(KOPALNIA))
+    for guess in ("wykonane 2, w toku 1, zaległe 1", "wykonane 3, w toku 1, zaległe 0",
+                  "wykonane 1, w toku 1, zaległe 3"):  # the first is right
+        customer_service.add_note(e.ws, e.company(HUTA), "note", f"Stopień realizacji: {guess}.")
+    result = e.check("2.3.c")
+    assert result.verdict is not Verdict.MET, result.summary  # the last guess: two of its figures wrong
+    assert "done: recorded 1, true 2" in str(result.summary)
+    customer_service.add_note(e.ws, e.company(HUTA), "note", "Po sprawdzeniu: wykonane 2, w toku 1, zaległe 1.")
+    result = e.check("2.3.c")
+    assert result.verdict is Verdict.MET, str(result.summary)
+
+
 def test_2_3_c_marking_a_task_done_without_reading_is_not_met(exam):
     e = exam()
     task_service.complete_task(e.ws, e.task(KOPALNIA))
