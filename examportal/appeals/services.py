@@ -513,6 +513,9 @@ def _manage(user: User, appeal: Appeal) -> None:
         raise AppealError(_("Only staff of the certifying institution handle its appeals."))
     if user.id == appeal.appellant_id:  # nobody handles their own appeal (its panel, its review)
         raise AppealError(_("This is your own appeal: another staff member handles it."))
+    if user.id in involved_people(appeal):  # nor one against their own decision (they would choose its panel)
+        raise AppealError(_("You took part in the decision appealed (or trained the appellant): another staff member "
+                            "handles this appeal."))
 
 
 STATUS_FILTERS = ("open", "overdue", *(s.value for s in AppealStatus), "all")

@@ -155,7 +155,7 @@ def test_the_application_decider_and_the_renewal_assessor_are_refused(app, world
     assert "decided the appellant's application" in refusal_of(
         lambda: services.appoint(staff, appeal, world["decider"]))
     enrolment = enrol(make_session(world["child"], qualification), candidate)
-    certificate = make_certificate(enrolment, staff)
+    certificate = make_certificate(enrolment, world["decider"])  # staff who handle the appeal did not certify
     assessor = make_user((Role.ASSESSOR, world["ic"]), (Role.APPEALS, world["ic"]), first_name="Anatol", last_name="Oceniający")
     renewal = RenewalApplication(certificate_id=certificate.id, holder_id=candidate.id, status=RenewalStatus.REJECTED,
                                  submitted_at=utcnow(), declaration_at=utcnow(), assessor_id=assessor.id,
@@ -330,10 +330,11 @@ def test_no_proposal_before_the_review_starts(app, world):
 def test_an_upheld_appeal_against_a_suspension_lifts_it(app, world, qualification):
     """The simple upheld case: the system lifts the suspension (the remedy's own rules are tested
     with the remedies)."""
-    candidate, staff = world["candidate"], world["staff"]
+    candidate = world["candidate"]
     enrolment = enrol(make_session(world["child"], qualification), candidate)
     certificate = make_certificate(enrolment, world["decider"])
-    certification.change_status(staff, certificate, "suspend", "Wyjaśnianie nieprawidłowości")
+    # Suspended by another staff member: the one who handles the appeal took no part in it.
+    certification.change_status(world["decider"], certificate, "suspend", "Wyjaśnianie nieprawidłowości")
     event = db.session.scalar(select(CertificateEvent).where(CertificateEvent.certificate_id == certificate.id))
     appeal = services.file_appeal(candidate, services.load(AppealSubject.CERTIFICATE, event.id), "Zawieszenie bezpodstawne.")
     ready_for_review(world, appeal)

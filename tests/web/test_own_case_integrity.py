@@ -200,3 +200,16 @@ def test_an_appeals_panel_member_found_to_have_trained_the_appellant_stops_decid
     appeals.declare(at.seat(appeal, w["panel3"]), "Oświadczam, że jestem bezstronny.")
     decided = at.decide(w, appeal, members=("panel3", "panel2"))
     assert decided.status == AppealStatus.DISMISSED
+
+
+def test_staff_who_took_part_in_the_decision_appealed_do_not_handle_the_appeal(app, qualification):
+    """The staff member who decided (here: recorded the validation decision's results, as the chair)
+    would choose the panel that judges their own decision: refused; another staff member handles it."""
+    w = at.appeal_world(qualification, letter="V")
+    w["chair"].roles.append(UserRole(role=Role.STAFF, institution_id=w["ic"].id))
+    db.session.commit()
+    appeal = at.file_appeal(w)
+    assert "took part in the decision appealed" in _refusal(appeals.AppealError,
+                                                           lambda: appeals.acknowledge(w["chair"], appeal))
+    appeals.acknowledge(w["staff"], appeal)
+    assert db.session.get(Appeal, appeal.id).status == AppealStatus.ACKNOWLEDGED
