@@ -192,9 +192,15 @@ def test_an_appeals_panel_member_found_to_have_trained_the_appellant_stops_decid
     assert db.session.get(Appeal, appeal.id).status == AppealStatus.UNDER_REVIEW
     assert "only to replace a member" in _refusal(appeals.AppealError,
                                                   lambda: appeals.remove_member(w["staff"], appeal, member2))
-    appeals.remove_member(w["staff"], appeal, member1)
+    # The staff page names the member who may no longer act and offers to take them off.
+    staff = client_as(app, w["staff"])
+    page = staff.get(f"/appeals/staff/{appeal.id}").get_data(as_text=True)
+    assert "sitting-refusal" in page and f"/panel/{member1.id}/remove" in page and f"/panel/{member2.id}/remove" not in page
+    assert staff.post(f"/appeals/staff/{appeal.id}/panel/{member1.id}/remove").status_code == 302
     assert [p.status for p in db.session.get(Appeal, appeal.id).proposals] == ["withdrawn"]
-    appeals.appoint(w["staff"], appeal, w["panel3"], is_chair=True)
+    page = staff.get(f"/appeals/staff/{appeal.id}").get_data(as_text=True)
+    assert f'action="/appeals/staff/{appeal.id}/panel"' in page  # the appointment form, during the review
+    assert staff.post(f"/appeals/staff/{appeal.id}/panel", data={"member": str(w["panel3"].id), "is_chair": "y"}).status_code == 302
     assert "only to replace a member" in _refusal(appeals.AppealError,
                                                   lambda: appeals.appoint(w["staff"], appeal, w["panel1"]))
     appeals.declare(at.seat(appeal, w["panel3"]), "Oświadczam, że jestem bezstronny.")
