@@ -699,19 +699,17 @@ def panel_candidates(appeal: Appeal) -> list[tuple[User, str | None]]:
     return [(person, member_refusal(appeal, person, involved)) for person in people if panel_member(appeal, person) is None]
 
 
-def _panel_changeable(appeal: Appeal, removing: AppealPanelMember | None = None) -> None:
-    """The panel changes before the review starts; during it only to take off a member who may no
-    longer act (:func:`sitting_refusal`) and to appoint others while the members who may are fewer
-    than the minimum."""
+def _panel_changeable(appeal: Appeal, appointing: bool = False) -> None:
+    """The panel changes before the review starts; during it a member is only appointed, while the
+    members who may act are fewer than the minimum (:func:`sitting_members`). A member who may no
+    longer act stays named on the panel (what they did in the review stays in the record), but
+    counts no more."""
     if appeal.status in (AppealStatus.FILED, AppealStatus.ACKNOWLEDGED):
         return
-    if appeal.status == AppealStatus.UNDER_REVIEW:
-        if removing is not None and sitting_refusal(appeal, removing) is not None:
-            return
-        if removing is None and len(sitting_members(appeal)) < min_panel_size(appeal):
-            return
-    raise AppealError(_("The panel can be changed only before the review starts (during it, only to replace a member "
-                        "who may no longer act on the appeal)."))
+    if appointing and appeal.status == AppealStatus.UNDER_REVIEW and len(sitting_members(appeal)) < min_panel_size(appeal):
+        return
+    raise AppealError(_("The panel can be changed only before the review starts (during it, only to appoint a member "
+                        "in place of one who may no longer act on the appeal)."))
 
 
 def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = False) -> AppealPanelMember:
@@ -720,7 +718,7 @@ def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = Fa
     names the reason otherwise). The member is mailed; they declare impartiality before they see the case."""
     appeal = _locked(appeal)
     _manage(user, appeal)
-    _panel_changeable(appeal)
+    _panel_changeable(appeal, appointing=True)
     if person is None:
         raise AppealError(_("Choose an appeals panel member."))
     refusal = member_refusal(appeal, person)
@@ -730,6 +728,13 @@ def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = Fa
     if is_chair and chair is not None:
         raise AppealError(_("The panel already has a chair (%(name)s): a panel has one chair.", name=chair.member.full_name))
     member = AppealPanelMember(member_id=person.id, is_chair=is_chair, appointed_at=utcnow(), appointed_by_id=user.id)
+    proposal = next((p for p in appeal.proposals if p.status == "open"), None)
+    sitting = {m.id for m in sitting_members(appeal)}
+    if proposal is not None and any(v.member_id not in sitting for v in proposal.votes):
+        # Voted on by someone who may no longer act on the appeal: the panel as it now stands proposes again.
+        proposal.status, proposal.closed_at = "withdrawn", utcnow()
+        audit_log.record("appeal.decision_withdrawn", appeal, after={"proposal_id": proposal.id}, actor=user,
+                         institution_id=appeal.institution_id)
     appeal.panel.append(member)
     db.session.flush()
     audit_log.record("appeal.panel_member_appointed", appeal, after={"user_id": person.id, "is_chair": is_chair,
@@ -742,21 +747,14 @@ def appoint(user: User, appeal: Appeal, person: User | None, is_chair: bool = Fa
 
 
 def remove_member(user: User, appeal: Appeal, member: AppealPanelMember) -> None:
-    """Staff take a member off the panel before the review starts, or during it one who may no longer
-    act on the appeal (audited; a proposal they voted on is withdrawn)."""
+    """Staff take a member off the panel before the review starts (audited)."""
     appeal = _locked(appeal)
     _manage(user, appeal)
     if member.appeal_id != appeal.id:
         raise AppealError(_("This person is not on this appeal's panel. Reload the page."))
-    _panel_changeable(appeal, removing=member)
+    _panel_changeable(appeal)
     audit_log.record("appeal.panel_member_removed", appeal, before={"user_id": member.member_id, "is_chair": member.is_chair},
                      actor=user, institution_id=appeal.institution_id)
-    proposal = next((p for p in appeal.proposals if p.status == "open"), None)
-    if proposal is not None and any(v.member_id == member.id for v in proposal.votes):
-        # Voted on by someone who may not act on the appeal: the panel as it stands proposes again.
-        proposal.status, proposal.closed_at = "withdrawn", utcnow()
-        audit_log.record("appeal.decision_withdrawn", appeal, after={"proposal_id": proposal.id}, actor=user,
-                         institution_id=appeal.institution_id)
     appeal.panel.remove(member)
     db.session.commit()
 

@@ -142,7 +142,7 @@ ACTION_LABELS = {
     "appeal.decision_proposed": _l("Decision on an appeal proposed"),
     "appeal.decision_vote": _l("Vote on the proposed decision on an appeal"),
     "appeal.decision_rejected": _l("Proposed decision on an appeal rejected by a dissent"),
-    "appeal.decision_withdrawn": _l("Proposed decision on an appeal withdrawn: a member who voted may not act on it"),
+    "appeal.decision_withdrawn": _l("Proposed decision on an appeal withdrawn: a member who voted may no longer act on it"),
     "appeal.decided": _l("Appeal decided"),
     "work_review.requested": _l("Request to see one's exam work"),
     "work_review.granted": _l("Request to see one's exam work granted"),

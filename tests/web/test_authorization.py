@@ -275,6 +275,7 @@ DECISIONS = {
     ("renewals.assess", "GET"): decide(403, assessor=404),
     ("renewals.declare", "POST"): decide(403, assessor=404),
     ("renewals.judge", "POST"): decide(403, assessor=404),
+    ("renewals.judge_period", "POST"): decide(403, assessor=404),
     ("renewals.return_to_holder", "POST"): decide(403, assessor=404),
     ("renewals.decide", "POST"): decide(403, assessor=404),
     # Appeals: the appellant alone files, follows, withdraws and adds to their own (B's decision and
@@ -536,6 +537,7 @@ def url_values(rule, objects: dict) -> dict:
             "complaint_id": lambda: objects["complaint"].id,
             "renewal_id": lambda: objects["renewal"].id,
             "evidence_id": lambda: objects["renewal"].evidence[0].id,
+            "period_id": lambda: objects["renewal"].periods[0].id,
             "appeal_id": lambda: objects["appeal"].id,
             "file_id": lambda: objects["appeal_file"].id,
             "panel_member_id": lambda: objects["panel_member"].id,
