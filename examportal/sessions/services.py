@@ -250,6 +250,8 @@ def assign_operator(session: ValidationSession, operator: User | None) -> None:
     if any(e.candidate_id == operator.id for e in active_enrolments(session)):
         raise SessionRuleError(_("%(name)s is a candidate of this session: the operator does not supervise their own "
                                  "exam.", name=operator.full_name))
+    if session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
+        raise SessionRuleError(_("The session is closed: the record keeps the operator who supervised it."))
     refusal = competence.appointment_refusal(operator, CompetenceKind.OPERATOR, session.qualification, session.starts_at)
     if refusal:
         raise SessionRuleError(refusal)
@@ -315,11 +317,18 @@ def membership_change_refusal(session: ValidationSession) -> str | None:
     Once the committee has proposed a decision for any candidate of the session, the committee that
     proposed it is the one whose votes decide: a member added or taken off afterwards would change
     the majority (after a dissent, the institution appoints one more member for that candidate
-    through :func:`examportal.committee.services.appoint_extra_member`, the one change allowed).
+    through :func:`examportal.committee.services.appoint_extra_member`, the one change allowed). A
+    decision recorded without a proposal (older data) fixes it too, and so does the session's end.
     """
+    if session.status in (SessionStatus.CLOSED, SessionStatus.CANCELLED):
+        return _("The session is closed: its committee no longer changes.")
     proposed = db.session.scalar(
         select(DecisionProposal.id).join(Enrolment, DecisionProposal.enrolment_id == Enrolment.id)
         .where(Enrolment.session_id == session.id).limit(1))
+    if proposed is None:
+        proposed = db.session.scalar(
+            select(ValidationDecision.id).join(Enrolment, ValidationDecision.enrolment_id == Enrolment.id)
+            .where(Enrolment.session_id == session.id).limit(1))
     if proposed is not None:
         return _("The committee has already proposed a decision for a candidate of this session, so its members "
                  "can no longer change. After a dissent, appoint one more member for that candidate instead.")

@@ -157,6 +157,22 @@ def test_nobody_is_enrolled_in_a_closed_session(app, qualification):
     response = staff.post(f"/sessions/{session.id}/enrol", data={"email": late.email})
     assert response.status_code == 400
     assert db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id)).all() == []
+    # Nor does its committee or its operator change: the record keeps who assessed and supervised.
+    assert 'id="operator-fixed"' in page and f"/sessions/{session.id}/operator" not in page
+    assessor, operator = make_user((Role.ASSESSOR, ic)), make_user((Role.OPERATOR, ic))
+    assert "The session is closed" in _refusal(sessions.SessionRuleError, lambda: sessions.add_assessor(session, assessor))
+    assert "The session is closed" in _refusal(sessions.SessionRuleError, lambda: sessions.assign_operator(session, operator))
+
+
+def test_a_decision_recorded_without_a_proposal_fixes_the_committee_too(app, qualification):
+    """Older data (and the demo) hold decisions with no proposal: the members who decided stay."""
+    from tests.certtools import validation_decision
+    from tests.remedytools import validation_world
+
+    w = validation_world(qualification, short_name="OW5")
+    validation_decision(w["enrolment"], positive=True, decided_by=w["chair"])
+    member = next(m for m in w["session"].committee if m.assessor_id == w["member"].id)
+    assert "can no longer change" in _refusal(sessions.SessionRuleError, lambda: sessions.remove_assessor(member))
 
 
 # --------------------------------------------------------------------------- appeals
