@@ -18,7 +18,7 @@ from ..mail.services import queue_localised
 from ..models import Appeal, AppealPanelMember, AppealProposal, AppealRemedy, AppealStatus, AppealVote, User, utcnow
 from ..security import public_url
 from . import remedies, rules
-from .services import AppealError, _locked, decision_of, min_panel_size, sitting_members, sitting_refusal
+from .services import AppealError, _locked, decision_of, min_panel_size, sitting_members, sitting_refusals
 
 
 def open_proposal(appeal: Appeal) -> AppealProposal | None:
@@ -33,10 +33,10 @@ def _acting_refusal(member: AppealPanelMember | None, appeal: Appeal) -> str | N
     if appeal.status != AppealStatus.UNDER_REVIEW:
         return (_("The review has not started yet: the institution completes the panel first.")
                 if appeal.is_open else _("This appeal is closed."))
-    refusal = sitting_refusal(appeal, member)
-    if refusal:
-        return refusal
-    if len(sitting_members(appeal)) < min_panel_size(appeal):
+    refused = sitting_refusals(appeal)
+    if member.id in refused:
+        return refused[member.id]
+    if len(appeal.panel) - len(refused) < min_panel_size(appeal):
         return _("The panel has fewer members who may act on the appeal than it needs: the institution appoints "
                  "another member first.")
     return None

@@ -674,21 +674,31 @@ def member_refusal(appeal: Appeal, person: User, involved: dict[int, set[Involve
     return rules.panel_refusal(person.full_name, involved.get(person.id, ()))
 
 
-def sitting_refusal(appeal: Appeal, member: AppealPanelMember) -> str | None:
+def sitting_refusal(appeal: Appeal, member: AppealPanelMember,
+                    involved: dict[int, set[Involvement]] | None = None) -> str | None:
     """Why a member of the panel may no longer act on the appeal (translated), or None: the reasons
     an appointment is refused, found after it (:func:`member_refusal`) — a training of the appellant
     recorded since, the appeals role withdrawn. Checked at every step of the review; such a member's
-    votes do not count, and staff take them off the panel and appoint another."""
+    votes do not count, and staff appoint another (``involved``: :func:`involved_people`, when read)."""
     person = member.member
     if not person.active or not person.has_role(Role.APPEALS, appeal.institution_id):
         return _("%(name)s is not an appeals panel member of %(institution)s.", name=person.full_name,
                  institution=appeal.institution.name)
-    return rules.panel_refusal(person.full_name, involved_people(appeal).get(person.id, ()))
+    involved = involved_people(appeal) if involved is None else involved
+    return rules.panel_refusal(person.full_name, involved.get(person.id, ()))
+
+
+def sitting_refusals(appeal: Appeal) -> dict[int, str]:
+    """Panel member id → why they may no longer act (:func:`sitting_refusal`), for those who may
+    not; the appeal's involved people read once."""
+    involved = involved_people(appeal)
+    return {m.id: refusal for m in appeal.panel if (refusal := sitting_refusal(appeal, m, involved)) is not None}
 
 
 def sitting_members(appeal: Appeal) -> list[AppealPanelMember]:
     """The panel members who may act on the appeal now (:func:`sitting_refusal`)."""
-    return [m for m in appeal.panel if sitting_refusal(appeal, m) is None]
+    refused = sitting_refusals(appeal)
+    return [m for m in appeal.panel if m.id not in refused]
 
 
 def panel_candidates(appeal: Appeal) -> list[tuple[User, str | None]]:

@@ -258,12 +258,11 @@ def _staff_page(appeal: Appeal, status: int = 200, appoint_form: AppointForm | N
         "%(name)s (cannot be appointed)", name=person.full_name) if refusal else person.full_name)
         for person, refusal in candidates)])
     reviewing = appeal.status == AppealStatus.UNDER_REVIEW
-    sitting_refusals = {m.id: refusal for m in appeal.panel
-                        if reviewing and (refusal := services.sitting_refusal(appeal, m)) is not None}
+    refused = services.sitting_refusals(appeal) if reviewing else {}
     return render_template("appeals/staff_show.html", appeal=appeal, decision=services.decision_of(appeal),
                            candidates=candidates, appoint_form=form, action_form=PortalForm(),
-                           sitting_refusals=sitting_refusals,
-                           panel_short=reviewing and len(services.sitting_members(appeal)) < services.min_panel_size(appeal),
+                           sitting_refusals=refused,
+                           panel_short=reviewing and len(appeal.panel) - len(refused) < services.min_panel_size(appeal),
                            review_refusal=services.review_refusal(appeal), proposal=deciding.open_proposal(appeal),
                            minimum=services.min_panel_size(appeal), **_today_context()), status
 

@@ -131,12 +131,14 @@ def deciding_members(enrolment: Enrolment) -> list[CommitteeMember]:
     return [m for m in members if m.id not in excluded]
 
 
-def to_replace(enrolment: Enrolment) -> list[CommitteeMember]:
+def to_replace(enrolment: Enrolment, excluded: set[int] | None = None) -> list[CommitteeMember]:
     """Members of the candidate's committee who may never assess them and whom no member appointed
-    for the candidate replaces yet (the institution may appoint one in their place)."""
+    for the candidate replaces yet (the institution may appoint one in their place; ``excluded``:
+    :func:`disqualified`, when the caller has read it)."""
     members = committee_for(enrolment)
+    excluded = disqualified(enrolment, members) if excluded is None else excluded
     replaced = {m.replaces_id for m in enrolment.extra_members if m.replaces_id is not None}
-    return [m for m in members if m.id in disqualified(enrolment, members) and m.id not in replaced]
+    return [m for m in members if m.id in excluded and m.id not in replaced]
 
 
 def member_of(enrolment: Enrolment, user: User) -> CommitteeMember | None:
@@ -158,9 +160,11 @@ def quorum_refusal(enrolment: Enrolment) -> str | None:
     qualification's minimum of members (``min_committee_size``) have declared impartiality.
     """
     minimum = min_committee_size(enrolment.session)
-    members = deciding_members(enrolment)
+    everyone = committee_for(enrolment)
+    excluded = disqualified(enrolment, everyone)  # read once for both questions below
+    members = [m for m in everyone if m.id not in excluded]
     declared = [m for m in members if m.has_declared]
-    if len(declared) < minimum and to_replace(enrolment):
+    if len(declared) < minimum and to_replace(enrolment, excluded):
         return _("A committee member trained this candidate and may not assess them, which leaves fewer than %(n)d "
                  "members who may. Ask the institution to appoint a member in their place for this candidate.",
                  n=minimum)
